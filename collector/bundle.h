@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/bundle.h - assemble a root file system tree from host paths, safely and atomically. */
+#ifndef COLLECTOR_BUNDLE_H
+#define COLLECTOR_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "strbuf.h"
+
+struct bundle_opts {
+	/* Globs (see glob.h) matched against destination paths; a match is never written,
+	 * whoever asked for it (applied last, symlink targets included). */
+	const struct strvec *excludes;
+};
+
+struct bundle;
+
+/* Start a bundle that will become @output. @output must not exist or be an empty directory
+ * (not a symlink). The tree is built in a fresh sibling directory ("<output>.magicpak-XXXXXX")
+ * and only renamed to @output by bundle_commit(). Logs and returns -errno on failure. */
+int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle **out);
+
+/* Copy host path @src (absolute) to @dest inside the bundle (NULL: the same path).
+ * Every symlink met along @src - in its directories (/lib -> usr/lib) and at the end
+ * (/lib64/ld-linux-x86-64.so.2 -> ...) - is recreated as a symlink with its original
+ * target, and the target is copied too, until a non-link is reached. Directories on the
+ * way are created with their host modes. A regular file keeps its mode (setuid/setgid
+ * stripped) and content; a second host name of an inode already copied becomes a hard
+ * link. A directory @src is created (not its contents). Special files (devices, FIFOs,
+ * sockets) are skipped with a warning and never opened; /proc and /sys paths are skipped.
+ * Adding the same path twice is a no-op. Logs and returns -errno on failure. */
+int bundle_add(struct bundle *b, const char *src, const char *dest);
+/* As bundle_add() for @src and, recursively, everything below it (symlinks not followed). */
+int bundle_add_tree(struct bundle *b, const char *src, const char *dest);
+/* Create directory @dest (and its parents) in the bundle, mode 0755. */
+int bundle_mkdir(struct bundle *b, const char *dest);
+/* Write a generated regular file @dest with @len bytes of @data and @mode. */
+int bundle_write_file(struct bundle *b, const char *dest, const void *data, size_t len, mode_t mode);
+/* True if @dest already exists in the bundle. */
+bool bundle_has(struct bundle *b, const char *dest);
+
+/* Move the finished tree to its final name. After this bundle_free() keeps it. */
+int bundle_commit(struct bundle *b);
+/* Free @b; an uncommitted tree is removed. NULL accepted. */
+void bundle_free(struct bundle *b);
+
+#endif /* COLLECTOR_BUNDLE_H */

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/cmd.h - the subcommands; each parses its own argv and returns an exit status. */
+#ifndef COLLECTOR_CMD_H
+#define COLLECTOR_CMD_H
+
+/* Exit statuses shared by every command. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+int cmd_deps(int argc, char **argv);
+/* The original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT */
+int cmd_pack(int argc, char **argv);
+
+#endif /* COLLECTOR_CMD_H */

@@ -1,0 +1,922 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/deps.c - static model of glibc 2.36's ld.so: which file each DT_NEEDED becomes.
+ *
+ * The rules follow elf/dl-load.c (_dl_map_object, open_path, fillin_rpath, open_verify),
+ * elf/dl-deps.c (breadth-first order) and elf/rtld.c (preload, where ld.so itself sits in
+ * the link map). Nothing of the target is run or mapped: files are read with pread(). */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deps.h"
+#include "hwcaps.h"
+#include "ldcache.h"
+#include "log.h"
+#include "path.h"
+#include "script.h"
+#include "strmap.h"
+#include "xalloc.h"
+
+/* What $LIB expands to in Debian's glibc (its slibdir without the leading '/'). */
+#define DST_LIB "lib/x86_64-linux-gnu"
+/* The loader used for shared-library inputs, which have no PT_INTERP of their own. */
+#define HOST_RTLD "/lib64/ld-linux-x86-64.so.2"
+
+/* Debian's SYSTEM_DIRS, in order ("ld.so --help" lists them). */
+static const char *const default_dirs[] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib",
+};
+#define NDEFAULT (sizeof(default_dirs) / sizeof(default_dirs[0]))
+
+/* What opening a candidate path found; cached per path for the whole run. */
+struct cand {
+	int err;             /* 0, or -errno from open/read */
+	enum elfobj_fit fit; /* when err == 0 */
+	char *why;           /* reason when not loadable */
+	struct elfobj elf;   /* parsed when fit == ELFOBJ_FIT */
+};
+
+struct deps {
+	struct deps_opts opts;
+	struct hwcaps hw;
+	struct ldcache *cache; /* NULL if absent or corrupt */
+	bool cache_loaded;
+	struct strmap cands;   /* path -> struct cand */
+	struct strmap dirs;    /* directory -> (void *)1 exists, (void *)2 does not */
+	struct strvec preload; /* entries of /etc/ld.so.preload */
+	bool preload_loaded;
+	struct deps_map *maps;
+	size_t nmaps, amaps;
+	struct strbuf why;
+};
+
+/* Per-map state while resolving. */
+struct ctx {
+	struct deps *d;
+	struct deps_map *m;
+	size_t alloc;
+	const char *input;     /* for messages */
+	char *main_origin;     /* $ORIGIN of the program */
+	char *rtld_path;       /* the loader, placed in the map on first use */
+	struct strvec rtld_names;
+	dev_t rtld_dev;
+	ino_t rtld_ino;
+	bool rtld_placed;
+	struct strvec llp;     /* LD_LIBRARY_PATH, expanded */
+	int ret;
+};
+
+const char *deps_how_name(enum deps_how how)
+{
+	static const char *const names[] = {
+		[DEPS_INPUT] = "input",
+		[DEPS_SCRIPT] = "script interpreter",
+		[DEPS_INTERP] = "interpreter",
+		[DEPS_PRELOAD] = "ld.so.preload",
+		[DEPS_RPATH] = "rpath",
+		[DEPS_LD_LIBRARY_PATH] = "LD_LIBRARY_PATH",
+		[DEPS_RUNPATH] = "runpath",
+		[DEPS_CACHE] = "ld.so.cache",
+		[DEPS_DEFAULT] = "default path",
+		[DEPS_DIRECT] = "direct",
+		[DEPS_LOADED] = "already loaded",
+		[DEPS_NOT_FOUND] = "not found",
+	};
+	return names[how];
+}
+
+void deps_new(const struct deps_opts *opts, struct deps **out)
+{
+	struct deps *d = xcalloc(1, sizeof(*d));
+
+	if (opts)
+		d->opts = *opts;
+	if (!d->opts.cache_path)
+		d->opts.cache_path = "/etc/ld.so.cache";
+	if (!d->opts.preload_path)
+		d->opts.preload_path = "/etc/ld.so.preload";
+	if (!d->opts.path_env)
+		d->opts.path_env = getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
+	hwcaps_detect(&d->hw);
+	*out = d;
+}
+
+static bool dir_exists(struct deps *d, const char *dir)
+{
+	void *v = strmap_get(&d->dirs, dir);
+	struct stat st;
+
+	if (!v) {
+		v = (void *)(uintptr_t)(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 1 : 2);
+		strmap_put(&d->dirs, dir, v);
+	}
+	return v == (void *)1;
+}
+
+/* Open and check @path as ld.so's open_verify() would. Cached. */
+static struct cand *candidate(struct deps *d, const char *path)
+{
+	struct cand *c = strmap_get(&d->cands, path);
+	int fd;
+
+	if (c)
+		return c;
+	c = xcalloc(1, sizeof(*c));
+	strmap_put(&d->cands, path, c);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		c->err = -errno;
+		return c;
+	}
+	c->err = elfobj_peek(fd, &c->elf, &d->why);
+	if (c->err == 0) {
+		c->fit = elfobj_fits_host(&c->elf);
+		if (c->fit == ELFOBJ_FIT) {
+			c->err = elfobj_read(fd, &c->elf, &d->why);
+		} else if (c->fit == ELFOBJ_BAD) {
+			strbuf_reset(&d->why);
+			strbuf_addf(&d->why, "ELF file with an unsupported byte order or OS ABI");
+		}
+	}
+	if (c->err < 0 || c->fit != ELFOBJ_FIT)
+		c->why = xstrdup(d->why.buf ? d->why.buf : "");
+	close(fd);
+	return c;
+}
+
+/* Expand the dynamic string tokens in one search-path element for object @origin_dir, as
+ * _dl_dst_substitute does. Returns NULL when the element must be dropped. */
+static char *expand_dst(struct deps *d, const char *s, const char *origin_dir)
+{
+	struct strbuf sb = STRBUF_INIT;
+	static const struct {
+		const char *name;
+	} tokens[] = { { "ORIGIN" }, { "LIB" }, { "PLATFORM" } };
+
+	strbuf_adds(&sb, "");
+	while (*s) {
+		size_t i, n = 0;
+		bool matched = false;
+
+		if (*s != '$') {
+			strbuf_addch(&sb, *s++);
+			continue;
+		}
+		for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+			size_t len = strlen(tokens[i].name);
+
+			if (s[1] == '{' && !strncmp(s + 2, tokens[i].name, len) && s[2 + len] == '}') {
+				n = len + 3;
+			} else if (!strncmp(s + 1, tokens[i].name, len) &&
+				   !(s[1 + len] == '_' || (s[1 + len] >= 'a' && s[1 + len] <= 'z') ||
+				     (s[1 + len] >= 'A' && s[1 + len] <= 'Z') ||
+				     (s[1 + len] >= '0' && s[1 + len] <= '9'))) {
+				n = len + 1;
+			} else {
+				continue;
+			}
+			matched = true;
+			break;
+		}
+		if (!matched) {
+			strbuf_addch(&sb, *s++);
+			continue;
+		}
+		if (i == 0) {
+			if (!origin_dir) {
+				strbuf_release(&sb);
+				return NULL;
+			}
+			strbuf_adds(&sb, origin_dir);
+		} else if (i == 1) {
+			strbuf_adds(&sb, DST_LIB);
+		} else {
+			strbuf_adds(&sb, d->hw.platform);
+		}
+		s += n;
+	}
+	return strbuf_detach(&sb);
+}
+
+/* Split a search path (RPATH, RUNPATH or LD_LIBRARY_PATH) into directories as fillin_rpath
+ * does: DSTs expanded, trailing slashes removed, an empty element meaning the current
+ * directory, duplicates dropped. Relative directories are made absolute against the cwd. */
+static void split_path(struct deps *d, const char *list, const char *seps, const char *origin_dir,
+		       struct strvec *out)
+{
+	char *copy = xstrdup(list), *save = NULL, *p = copy;
+
+	for (;;) {
+		char *e = p + strcspn(p, seps);
+		char end = *e;
+		char *x, *abs;
+
+		*e = '\0';
+		x = expand_dst(d, p, origin_dir);
+		if (x) {
+			if (!*x)
+				log_warn("empty element in a library search path: searching the current directory");
+			abs = path_absolute(*x ? x : ".");
+			if (strvec_find(out, abs) < 0)
+				strvec_push_owned(out, abs);
+			else
+				free(abs);
+			free(x);
+		}
+		if (!end)
+			break;
+		p = e + 1;
+	}
+	(void)save;
+	free(copy);
+}
+
+static char *origin_of(const char *path)
+{
+	return path_dirname(path);
+}
+
+static struct deps_obj *add_obj(struct ctx *c, const char *path, enum deps_how how, long loader,
+				const struct elfobj *elf)
+{
+	struct deps_map *m = c->m;
+	struct deps_obj *o;
+
+	xgrow(&m->objs, &c->alloc, m->n + 1, sizeof(*m->objs));
+	o = &m->objs[m->n++];
+	memset(o, 0, sizeof(*o));
+	o->path = xstrdup(path);
+	o->how = how;
+	o->loader = loader;
+	o->via = -1;
+	o->elf = elf;
+	strvec_init(&o->alternates);
+	strvec_init(&o->names);
+	strvec_push(&o->names, path);
+	if (elf && elf->soname)
+		strvec_push(&o->names, elf->soname);
+	return o;
+}
+
+/* The other glibc-hwcaps variants of the library at @path, for bundling: the machine that
+ * runs the bundle may pick another one. */
+static void find_alternates(struct deps *d, struct deps_obj *o)
+{
+	static const char *const levels[] = { "x86-64-v4", "x86-64-v3", "x86-64-v2" };
+	const char *name = path_basename(o->path);
+	char *dir = path_dirname(o->path), *base, *hw;
+	const char *p = strstr(dir, "/glibc-hwcaps/");
+
+	/* The base directory is the one above glibc-hwcaps/LEVEL, if the file is in one. */
+	base = p && !strchr(p + strlen("/glibc-hwcaps/"), '/') ? xstrndup(dir, (size_t)(p - dir))
+							       : xstrdup(dir);
+	hw = xasprintf("%s/glibc-hwcaps", base);
+	if (dir_exists(d, hw)) {
+		for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+			char *alt = xasprintf("%s/%s/%s", hw, levels[i], name);
+			struct cand *ca;
+
+			if (strcmp(alt, o->path) && (ca = candidate(d, alt)) && !ca->err &&
+			    ca->fit == ELFOBJ_FIT)
+				strvec_push_owned(&o->alternates, alt);
+			else
+				free(alt);
+		}
+		if (strcmp(base, dir)) {
+			char *alt = xasprintf("%s/%s", base, name);
+			struct cand *ca = candidate(d, alt);
+
+			if (!ca->err && ca->fit == ELFOBJ_FIT)
+				strvec_push_owned(&o->alternates, alt);
+			else
+				free(alt);
+		}
+	}
+	free(hw);
+	free(base);
+	free(dir);
+}
+
+/* Result of looking in one place. */
+enum found { FOUND_NONE, FOUND_OK, FOUND_BAD };
+
+/* Try @path as a library; FOUND_BAD means ld.so would stop with an error. */
+static enum found try_file(struct ctx *c, const char *path, struct cand **out)
+{
+	struct cand *ca = candidate(c->d, path);
+
+	*out = ca;
+	/* open_path() goes on after ENOENT and EACCES, and after a file of another class
+	 * or machine; anything else wrong with a file that exists is an error. */
+	if (ca->err == -ENOENT || ca->err == -EACCES || ca->err == -ENOTDIR)
+		return FOUND_NONE;
+	if (ca->err == 0 && ca->fit == ELFOBJ_WRONG_ABI)
+		return FOUND_NONE;
+	if (ca->err < 0 || ca->fit != ELFOBJ_FIT)
+		return FOUND_BAD;
+	return FOUND_OK;
+}
+
+/* Look for @name in @dir and its glibc-hwcaps and legacy subdirectories, best first. */
+static enum found try_dir(struct ctx *c, const char *dir, const char *name, char **path,
+			  struct cand **ca)
+{
+	struct deps *d = c->d;
+	size_t nlev = d->hw.levels.n, nleg = d->hw.legacy.n;
+	const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
+
+	for (size_t i = 0; i <= nlev + nleg; i++) {
+		char *sub, *p;
+		enum found f;
+
+		if (i < nlev)
+			sub = xasprintf("%s%sglibc-hwcaps/%s", dir, sep, d->hw.levels.v[i]);
+		else if (i < nlev + nleg)
+			sub = xasprintf("%s%s%s", dir, sep, d->hw.legacy.v[i - nlev]);
+		else
+			sub = xstrdup(dir);
+		if (!dir_exists(d, sub)) {
+			free(sub);
+			continue;
+		}
+		p = xasprintf("%s%s%s", sub, sub[strlen(sub) - 1] == '/' ? "" : "/", name);
+		free(sub);
+		f = try_file(c, p, ca);
+		if (f != FOUND_NONE) {
+			*path = p;
+			return f;
+		}
+		free(p);
+	}
+	return FOUND_NONE;
+}
+
+static struct strvec *rpath_dirs(struct ctx *c, struct deps_obj *o, const char *list, long idx)
+{
+	char *origin;
+
+	if (!o->rpath_dirs) {
+		o->rpath_dirs = xcalloc(1, sizeof(*o->rpath_dirs));
+		/* The program's $ORIGIN is its real directory; a library's is where it was found. */
+		origin = idx == 0 ? xstrdup(c->main_origin) : origin_of(o->path);
+		split_path(c->d, list, ":", origin, o->rpath_dirs);
+		free(origin);
+	}
+	return o->rpath_dirs;
+}
+
+static bool in_default_dir(const char *path)
+{
+	for (size_t i = 0; i < NDEFAULT; i++)
+		if (path_has_prefix(path, default_dirs[i]))
+			return true;
+	return false;
+}
+
+/* Index of the loaded object that answers to @name, or -1. The loader itself counts as
+ * loaded from the start (rtld.c sets it up before any DT_NEEDED), even before it is
+ * placed in the link map. */
+static long find_loaded(struct ctx *c, const char *name, bool *is_rtld)
+{
+	*is_rtld = false;
+	for (size_t i = 0; i < c->m->n; i++)
+		if (strvec_find(&c->m->objs[i].names, name) >= 0)
+			return (long)i;
+	if (c->rtld_path && !c->rtld_placed && strvec_find(&c->rtld_names, name) >= 0) {
+		*is_rtld = true;
+		return -1;
+	}
+	return -1;
+}
+
+static long place_rtld(struct ctx *c, long loader)
+{
+	struct cand *ca = candidate(c->d, c->rtld_path);
+	struct deps_obj *o = add_obj(c, c->rtld_path, DEPS_INTERP, loader,
+				     ca->err == 0 && ca->fit == ELFOBJ_FIT ? &ca->elf : NULL);
+
+	for (size_t i = 0; i < c->rtld_names.n; i++)
+		if (strvec_find(&o->names, c->rtld_names.v[i]) < 0)
+			strvec_push(&o->names, c->rtld_names.v[i]);
+	c->rtld_placed = true;
+	return (long)c->m->n - 1;
+}
+
+static void report_missing(struct ctx *c, long loader, const char *name, const char *searched)
+{
+	c->m->nmissing++;
+	c->ret = -ENOENT;
+	log_error(0, "%s: cannot find '%s' needed by '%s' (searched: %s)", c->input, name,
+		  c->m->objs[loader].path, searched);
+}
+
+/* The heart of it: _dl_map_object() for DT_NEEDED @name of object @loader. Returns the
+ * index of the object in the map, or -1 (reported). */
+static long map_object(struct ctx *c, long loader, const char *name, struct deps_edge *e)
+{
+	struct deps *d = c->d;
+	struct deps_obj *lo = &c->m->objs[loader];
+	struct strbuf searched = STRBUF_INIT;
+	char *found = NULL;
+	struct cand *ca = NULL;
+	enum found f = FOUND_NONE;
+	enum deps_how how = DEPS_NOT_FOUND;
+	long via = -1, idx;
+	bool is_rtld;
+	const struct elfobj *le = lo->elf;
+
+	e->name = name;
+	e->via = -1;
+	idx = find_loaded(c, name, &is_rtld);
+	if (idx >= 0 || is_rtld) {
+		e->target = is_rtld ? place_rtld(c, loader) : idx;
+		e->how = is_rtld ? DEPS_INTERP : DEPS_LOADED;
+		return e->target;
+	}
+
+	if (strchr(name, '/')) {
+		/* A name with a slash is opened as it is (DSTs expanded), relative to the cwd. */
+		char *x = expand_dst(d, name, loader == 0 ? c->main_origin : NULL);
+
+		if (x) {
+			char *abs = path_absolute(x);
+
+			f = try_file(c, abs, &ca);
+			if (f != FOUND_NONE)
+				found = xstrdup(abs);
+			strbuf_adds(&searched, abs);
+			free(abs);
+			free(x);
+		}
+		how = DEPS_DIRECT;
+		if (name[0] != '/')
+			log_warn("%s: '%s' needs '%s', a path relative to the current directory",
+				 c->input, lo->path, name);
+		goto done;
+	}
+
+	/* DT_RPATH of the loader and of its loaders, unless the loader has DT_RUNPATH. */
+	if (!le || !le->runpath) {
+		for (long l = loader; l >= 0 && f == FOUND_NONE; l = c->m->objs[l].loader) {
+			struct deps_obj *lobj = &c->m->objs[l];
+			struct strvec *dirs;
+
+			/* An object with DT_RUNPATH has its DT_RPATH ignored (get_dynamic_info). */
+			if (!lobj->elf || !lobj->elf->rpath || lobj->elf->runpath)
+				continue;
+			dirs = rpath_dirs(c, lobj, lobj->elf->rpath, l);
+			for (size_t i = 0; i < dirs->n && f == FOUND_NONE; i++) {
+				strbuf_addf(&searched, "%s:", dirs->v[i]);
+				f = try_dir(c, dirs->v[i], name, &found, &ca);
+				how = DEPS_RPATH;
+				via = l;
+			}
+		}
+	}
+	for (size_t i = 0; i < c->llp.n && f == FOUND_NONE; i++) {
+		strbuf_addf(&searched, "%s:", c->llp.v[i]);
+		f = try_dir(c, c->llp.v[i], name, &found, &ca);
+		how = DEPS_LD_LIBRARY_PATH;
+	}
+	if (f == FOUND_NONE && le && le->runpath) {
+		struct strvec dirs = STRVEC_INIT;
+		char *origin = loader == 0 ? xstrdup(c->main_origin) : origin_of(lo->path);
+
+		split_path(d, le->runpath, ":", origin, &dirs);
+		free(origin);
+		for (size_t i = 0; i < dirs.n && f == FOUND_NONE; i++) {
+			strbuf_addf(&searched, "%s:", dirs.v[i]);
+			f = try_dir(c, dirs.v[i], name, &found, &ca);
+			how = DEPS_RUNPATH;
+		}
+		strvec_clear(&dirs);
+	}
+	if (f == FOUND_NONE) {
+		bool nodeflib = le && (le->flags_1 & DF_1_NODEFLIB);
+		const char *cached = d->cache ? ldcache_lookup(d->cache, name, &d->hw) : NULL;
+
+		/* With DF_1_NODEFLIB a cache entry in a default directory is not used either. */
+		if (cached && !(nodeflib && in_default_dir(cached))) {
+			strbuf_adds(&searched, "ld.so.cache:");
+			f = try_file(c, cached, &ca);
+			if (f != FOUND_NONE)
+				found = xstrdup(cached);
+			how = DEPS_CACHE;
+		}
+		for (size_t i = 0; i < NDEFAULT && f == FOUND_NONE && !nodeflib; i++) {
+			strbuf_addf(&searched, "%s:", default_dirs[i]);
+			f = try_dir(c, default_dirs[i], name, &found, &ca);
+			how = DEPS_DEFAULT;
+		}
+	}
+done:
+	if (searched.len && searched.buf[searched.len - 1] == ':')
+		searched.buf[--searched.len] = '\0';
+	if (f == FOUND_BAD) {
+		log_error(0, "%s: '%s' needed by '%s' was found at '%s' but ld.so would refuse it: %s",
+			  c->input, name, lo->path, found, ca->why);
+		c->m->nmissing++;
+		c->ret = -ENOENT;
+		f = FOUND_NONE;
+	} else if (f == FOUND_NONE) {
+		report_missing(c, loader, name, searched.len ? searched.buf : "nothing");
+	}
+	strbuf_release(&searched);
+	if (f == FOUND_NONE) {
+		free(found);
+		e->target = -1;
+		e->how = DEPS_NOT_FOUND;
+		return -1;
+	}
+
+	/* A file already loaded under another name is the same object (same dev/ino). */
+	for (size_t i = 0; i < c->m->n; i++) {
+		const struct elfobj *oe = c->m->objs[i].elf;
+
+		if (oe && oe->dev == ca->elf.dev && oe->ino == ca->elf.ino) {
+			strvec_push(&c->m->objs[i].names, name);
+			free(found);
+			e->target = (long)i;
+			e->how = DEPS_LOADED;
+			return e->target;
+		}
+	}
+	if (c->rtld_path && !c->rtld_placed && ca->elf.dev == c->rtld_dev &&
+	    ca->elf.ino == c->rtld_ino) {
+		strvec_push(&c->rtld_names, name);
+		free(found);
+		e->target = place_rtld(c, loader);
+		e->how = DEPS_INTERP;
+		return e->target;
+	}
+
+	struct deps_obj *o = add_obj(c, found, how, loader, &ca->elf);
+
+	free(found);
+	o->via = via;
+	strvec_push(&o->names, name);
+	if (how == DEPS_CACHE)
+		o->cache_key = xstrdup(name);
+	find_alternates(d, o);
+	e->target = (long)c->m->n - 1;
+	e->how = how;
+	e->via = via;
+	return e->target;
+}
+
+static void load_preload(struct deps *d)
+{
+	char buf[8192];
+	ssize_t n;
+	int fd;
+
+	if (d->preload_loaded)
+		return;
+	d->preload_loaded = true;
+	fd = open(d->opts.preload_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	/* rtld.c splits the file at blanks, newlines and colons. */
+	for (char *save = NULL, *t = strtok_r(buf, " \t\n:", &save); t;
+	     t = strtok_r(NULL, " \t\n:", &save))
+		strvec_push(&d->preload, t);
+}
+
+static void load_cache(struct deps *d)
+{
+	int ret;
+
+	if (d->cache_loaded)
+		return;
+	d->cache_loaded = true;
+	ret = ldcache_open(d->opts.cache_path, &d->cache);
+	if (ret == -EINVAL)
+		log_warn("ignoring corrupt ld.so.cache '%s'", d->opts.cache_path);
+	else if (ret < 0 && ret != -ENOENT)
+		log_errno(0, "cannot read '%s'", d->opts.cache_path);
+	if (ret < 0)
+		d->cache = NULL;
+}
+
+static struct deps_map *new_map(struct deps *d)
+{
+	struct deps_map *m;
+
+	xgrow(&d->maps, &d->amaps, d->nmaps + 1, sizeof(*d->maps));
+	m = &d->maps[d->nmaps++];
+	memset(m, 0, sizeof(*m));
+	return m;
+}
+
+/* Resolve the ELF program @path (already read into @elf). */
+static int resolve_elf(struct deps *d, const char *path, const struct elfobj *elf,
+		       enum deps_how how)
+{
+	struct ctx c = { .d = d, .input = path, .ret = 0 };
+	char real[PATH_MAX];
+	struct deps_map *m;
+
+	m = new_map(d);
+	c.m = m;
+	/* $ORIGIN of the program comes from /proc/self/exe: its real path. */
+	c.main_origin = realpath(path, real) ? path_dirname(real) : path_dirname(path);
+	add_obj(&c, path, how, -1, elf);
+	strvec_init(&c.rtld_names);
+	strvec_init(&c.llp);
+
+	if (!elf->interp && !(elf->dynamic && elf->needed.n)) {
+		m->is_static = elf->type == ET_EXEC || !elf->dynamic || !elf->soname;
+		goto out;
+	}
+	c.rtld_path = xstrdup(elf->interp ? elf->interp : HOST_RTLD);
+	if (elf->interp) {
+		struct cand *ca;
+
+		if (elf->interp[0] != '/')
+			log_warn("%s: relative interpreter '%s' is resolved against the current "
+				 "directory of the exec", path, elf->interp);
+		ca = candidate(d, elf->interp);
+		if (ca->err < 0 || ca->fit != ELFOBJ_FIT) {
+			c.ret = log_error(-ENOENT, "%s: interpreter '%s': %s", path, elf->interp,
+					  ca->err == -ENOENT ? "No such file or directory" :
+					  ca->why ? ca->why : strerror(-ca->err));
+			m->nmissing++;
+			goto out;
+		}
+	}
+	{
+		struct cand *ca = candidate(d, c.rtld_path);
+
+		strvec_push(&c.rtld_names, c.rtld_path);
+		if (ca->err == 0 && ca->fit == ELFOBJ_FIT) {
+			if (ca->elf.soname)
+				strvec_push(&c.rtld_names, ca->elf.soname);
+			c.rtld_dev = ca->elf.dev;
+			c.rtld_ino = ca->elf.ino;
+		}
+	}
+	load_cache(d);
+	if (d->opts.library_path && *d->opts.library_path)
+		split_path(d, d->opts.library_path, ":;", c.main_origin, &c.llp);
+
+	/* ld.so.preload objects come right after the program and are searched as its
+	 * DT_NEEDED would be; a missing one is ignored with a message, as rtld.c does. */
+	load_preload(d);
+	for (size_t i = 0; i < d->preload.n; i++) {
+		struct deps_edge e;
+		int saved = c.ret;
+		size_t miss = m->nmissing;
+		enum log_level lv = log_level;
+
+		log_level = LOG_OFF;
+		long t = map_object(&c, 0, d->preload.v[i], &e);
+		log_level = lv;
+		if (t < 0) {
+			c.ret = saved;
+			m->nmissing = miss;
+			log_warn("object '%s' from %s cannot be preloaded: ignored",
+				 d->preload.v[i], d->opts.preload_path);
+		} else if (m->objs[t].how != DEPS_INTERP && m->objs[t].loader == 0 &&
+			   (size_t)t == m->n - 1) {
+			m->objs[t].how = DEPS_PRELOAD;
+		}
+	}
+
+	/* Breadth-first over the link map as elf/dl-deps.c does: each object's DT_NEEDED
+	 * in order; an object joins the queue when it is first seen. */
+	for (size_t qi = 0; qi < m->n; qi++) {
+		struct deps_obj *o = &m->objs[qi];
+		const struct elfobj *oe = o->elf;
+		size_t nn;
+
+		if (!oe || !oe->dynamic || !oe->needed.n)
+			continue;
+		nn = oe->needed.n;
+		o->edges = xcalloc(nn, sizeof(*o->edges));
+		o->nedges = nn;
+		for (size_t k = 0; k < nn; k++) {
+			struct deps_edge e;
+
+			map_object(&c, (long)qi, oe->needed.v[k], &e);
+			/* map_object may have moved m->objs. */
+			m->objs[qi].edges[k] = e;
+		}
+	}
+	/* ld.so sits where it was first needed; never needed, it is last. Only a program
+	 * with PT_INTERP loads it without being asked. */
+	if (!c.rtld_placed && elf->interp)
+		place_rtld(&c, 0);
+out:
+	free(c.main_origin);
+	free(c.rtld_path);
+	strvec_clear(&c.rtld_names);
+	strvec_clear(&c.llp);
+	return c.ret;
+}
+
+static int resolve_file(struct deps *d, const char *file, enum deps_how how, int depth);
+
+/* Find @name on $PATH as execvp() would: the first regular, executable file. */
+static char *search_path(struct deps *d, const char *name)
+{
+	char *copy = xstrdup(d->opts.path_env), *save = NULL, *r = NULL;
+
+	for (char *dir = strtok_r(copy, ":", &save); dir && !r; dir = strtok_r(NULL, ":", &save)) {
+		char *p = path_join(*dir ? dir : ".", name);
+		struct stat st;
+
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
+			r = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return r;
+}
+
+/* "#!/usr/bin/env [-S] [-i] [VAR=x] NAME ...": the program env will run. */
+static char *env_target(const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL, *r = NULL;
+
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (w[0] == '-' || strchr(w, '='))
+			continue;
+		r = xstrdup(w);
+		break;
+	}
+	free(copy);
+	return r;
+}
+
+static int resolve_script(struct deps *d, const char *file, const char *buf, size_t len,
+			  enum deps_how how, int depth)
+{
+	char *interp = NULL, *arg = NULL, *target = NULL, *ipath = NULL;
+	struct deps_map *m;
+	struct ctx c = { .d = d };
+	int ret;
+
+	ret = script_parse(buf, len, &interp, &arg);
+	if (ret < 0)
+		return log_error(-ENOEXEC, "%s: '#!' line names no interpreter", file);
+	if (depth >= SCRIPT_MAX_NESTING) {
+		ret = log_error(-ELOOP, "%s: too many levels of '#!' interpreters (the kernel stops "
+				"at %d)", file, SCRIPT_MAX_NESTING + 1);
+		goto out;
+	}
+	m = new_map(d);
+	m->is_script = true;
+	c.m = m;
+	add_obj(&c, file, how, -1, NULL);
+	/* The kernel opens a relative interpreter against the cwd of the exec. */
+	ipath = path_absolute(interp);
+	ret = resolve_file(d, ipath, DEPS_SCRIPT, depth + 1);
+	if (ret < 0 && ret != -ENOENT)
+		goto out;
+	if (!strcmp(path_basename(interp), "env") && arg && (target = env_target(arg))) {
+		char *tpath = strchr(target, '/') ? path_absolute(target) : search_path(d, target);
+		int r2;
+
+		if (!tpath) {
+			ret = log_error(-ENOENT, "%s: '%s' (run by env) not found on PATH", file,
+					target);
+			goto out;
+		}
+		r2 = resolve_file(d, tpath, DEPS_SCRIPT, depth + 1);
+		free(tpath);
+		if (r2 < 0)
+			ret = r2;
+	}
+out:
+	free(interp);
+	free(arg);
+	free(target);
+	free(ipath);
+	return ret;
+}
+
+static int resolve_file(struct deps *d, const char *file, enum deps_how how, int depth)
+{
+	char buf[SCRIPT_LINE_MAX];
+	struct cand *ca;
+	char *abs = path_absolute(file);
+	ssize_t n;
+	int fd = -1, ret;
+	struct stat st;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		ret = log_errno(-errno, "%s", file);
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = log_errno(-errno, "%s", file);
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = log_error(-EISDIR, "%s: is a directory", file);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = log_error(-EINVAL, "%s: not a regular file", file);
+		goto out;
+	}
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		ret = log_errno(-errno, "%s", file);
+		goto out;
+	}
+	if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
+		ret = resolve_script(d, abs, buf, (size_t)n, how, depth);
+		goto out;
+	}
+	ca = candidate(d, abs);
+	if (ca->err < 0) {
+		ret = log_error(ca->err, "%s: %s", file, ca->why ? ca->why : strerror(-ca->err));
+		goto out;
+	}
+	if (ca->fit == ELFOBJ_WRONG_ABI || ca->fit == ELFOBJ_BAD) {
+		ret = log_error(-ENOEXEC, "%s: ELF file for %s (%d-bit), not loadable on this host",
+				file, elfobj_machine_name(ca->elf.machine),
+				ca->elf.ei_class == ELFCLASS64 ? 64 : 32);
+		goto out;
+	}
+	ret = resolve_elf(d, abs, &ca->elf, how);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(abs);
+	return ret;
+}
+
+int deps_resolve(struct deps *d, const char *file)
+{
+	return resolve_file(d, file, DEPS_INPUT, 0);
+}
+
+size_t deps_nmaps(const struct deps *d)
+{
+	return d->nmaps;
+}
+
+const struct deps_map *deps_map(const struct deps *d, size_t i)
+{
+	return &d->maps[i];
+}
+
+static void free_cand(struct cand *c)
+{
+	if (!c)
+		return;
+	elfobj_release(&c->elf);
+	free(c->why);
+	free(c);
+}
+
+void deps_free(struct deps *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->nmaps; i++) {
+		struct deps_map *m = &d->maps[i];
+
+		for (size_t j = 0; j < m->n; j++) {
+			struct deps_obj *o = &m->objs[j];
+
+			free(o->path);
+			free(o->cache_key);
+			strvec_clear(&o->alternates);
+			strvec_clear(&o->names);
+			free(o->edges);
+			if (o->rpath_dirs) {
+				strvec_clear(o->rpath_dirs);
+				free(o->rpath_dirs);
+			}
+		}
+		free(m->objs);
+	}
+	free(d->maps);
+	for (size_t i = 0; i < d->cands.cap; i++)
+		if (d->cands.keys && d->cands.keys[i])
+			free_cand(d->cands.vals[i]);
+	strmap_clear(&d->cands);
+	strmap_clear(&d->dirs);
+	strvec_clear(&d->preload);
+	ldcache_free(d->cache);
+	hwcaps_release(&d->hw);
+	strbuf_release(&d->why);
+	free(d);
+}

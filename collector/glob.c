@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/glob.c - path globs for --include and --exclude, matched one component at a time. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "glob.h"
+#include "log.h"
+#include "path.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* End of the component starting at @s: the next '/' or the NUL. */
+static const char *comp_end(const char *s)
+{
+	return s + strcspn(s, "/");
+}
+
+static bool is_dstar(const char *p, const char *pe)
+{
+	return pe - p == 2 && p[0] == '*' && p[1] == '*';
+}
+
+/* Match one set "[...]" at *@pp against @c. Returns 1 on a match, 0 on none (in both cases
+ * *@pp moves past the set), or -1 when the set is not terminated within the component, in
+ * which case the '[' is an ordinary character (as fnmatch(3) does). */
+static int match_set(const char **pp, const char *pe, unsigned char c)
+{
+	const char *p = *pp + 1;
+	bool neg = false, hit = false, first = true;
+
+	if (p < pe && (*p == '!' || *p == '^')) {
+		neg = true;
+		p++;
+	}
+	for (;;) {
+		unsigned char lo, hi;
+
+		if (p >= pe)
+			return -1;
+		if (*p == ']' && !first)
+			break;
+		first = false;
+		if (*p == '\\' && p + 1 < pe)
+			p++;
+		lo = (unsigned char)*p++;
+		hi = lo;
+		if (p + 1 < pe && *p == '-' && p[1] != ']') {
+			p++;
+			if (*p == '\\' && p + 1 < pe)
+				p++;
+			hi = (unsigned char)*p++;
+		}
+		if (c >= lo && c <= hi)
+			hit = true;
+	}
+	*pp = p + 1;
+	return hit != neg;
+}
+
+/* Match one pattern element (not '*') at *@pp against @c; advance *@pp on success. */
+static bool match_one(const char **pp, const char *pe, unsigned char c)
+{
+	const char *p = *pp;
+	int r;
+
+	switch (*p) {
+	case '?':
+		*pp = p + 1;
+		return true;
+	case '[':
+		r = match_set(&p, pe, c);
+		if (r >= 0) {
+			if (r)
+				*pp = p;
+			return r;
+		}
+		break; /* unterminated: a literal '[' */
+	case '\\':
+		if (p + 1 < pe)
+			p++;
+		break;
+	}
+	if ((unsigned char)*p != c)
+		return false;
+	*pp = p + 1;
+	return true;
+}
+
+/* Match the pattern component [@p, @pe) against the name [@s, @se). Only the last '*' is
+ * ever backtracked to, which is enough because '*' cannot cross a '/': linear per star. */
+static bool comp_match(const char *p, const char *pe, const char *s, const char *se)
+{
+	const char *star_p = NULL, *star_s = NULL;
+
+	while (s < se) {
+		if (p < pe && *p == '*') {
+			while (p < pe && *p == '*')
+				p++;
+			star_p = p;
+			star_s = s;
+			continue;
+		}
+		if (p < pe && match_one(&p, pe, (unsigned char)*s)) {
+			s++;
+			continue;
+		}
+		if (!star_p)
+			return false;
+		p = star_p;
+		s = ++star_s;
+	}
+	while (p < pe && *p == '*')
+		p++;
+	return p == pe;
+}
+
+/* @p: start of a pattern component, or NULL when the pattern is used up; @s: likewise for
+ * the path. '**' is tried against zero, one, two... path components. */
+static bool match_from(const char *p, const char *s)
+{
+	const char *pe, *se;
+
+	if (!p)
+		return !s;
+	pe = comp_end(p);
+	if (is_dstar(p, pe)) {
+		const char *next = *pe ? pe + 1 : NULL;
+
+		if (!next)
+			return true;
+		for (;;) {
+			if (match_from(next, s))
+				return true;
+			if (!s)
+				return false;
+			se = comp_end(s);
+			s = *se ? se + 1 : NULL;
+		}
+	}
+	if (!s)
+		return false;
+	se = comp_end(s);
+	if (!comp_match(p, pe, s, se))
+		return false;
+	return match_from(*pe ? pe + 1 : NULL, *se ? se + 1 : NULL);
+}
+
+bool glob_match(const char *pattern, const char *path)
+{
+	return match_from(pattern, path);
+}
+
+static bool has_magic(const char *p, const char *pe)
+{
+	for (; p < pe; p++) {
+		if (*p == '\\' && p + 1 < pe)
+			p++;
+		else if (*p == '*' || *p == '?' || *p == '[')
+			return true;
+	}
+	return false;
+}
+
+/* Copy a literal component without its escapes. */
+static void add_unescaped(struct strbuf *sb, const char *p, const char *pe)
+{
+	for (; p < pe; p++) {
+		if (*p == '\\' && p + 1 < pe)
+			p++;
+		strbuf_addch(sb, *p);
+	}
+}
+
+struct expand {
+	struct strvec comps; /* pattern components after the literal prefix */
+	struct strvec found;
+};
+
+static void sb_truncate(struct strbuf *sb, size_t len)
+{
+	sb->len = len;
+	sb->buf[len] = '\0';
+}
+
+static void sb_add_comp(struct strbuf *sb, const char *name)
+{
+	if (sb->len == 0 || sb->buf[sb->len - 1] != '/')
+		strbuf_addch(sb, '/');
+	strbuf_adds(sb, name);
+}
+
+/* @path exists; match it against components @i.. . @follow: @path is the literal prefix,
+ * which may itself go through symlinks; below it nothing is followed. */
+static void expand_at(struct expand *e, struct strbuf *path, size_t i, bool follow)
+{
+	const char *c;
+	bool dstar, last;
+	size_t len = path->len;
+	struct dirent *de;
+	DIR *dir = NULL;
+	int fd;
+
+	if (i == e->comps.n) {
+		strvec_push(&e->found, path->buf);
+		return;
+	}
+	c = e->comps.v[i];
+	dstar = is_dstar(c, c + strlen(c));
+	last = i + 1 == e->comps.n;
+	if (dstar)
+		expand_at(e, path, i + 1, follow);
+
+	fd = open(path->buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0) {
+		if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT)
+			log_debug("glob: cannot read directory '%s': %s", path->buf, strerror(errno));
+		return;
+	}
+	dir = fdopendir(fd);
+	if (!dir) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		struct stat st;
+		bool is_dir;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!dstar && !comp_match(c, c + strlen(c), de->d_name,
+					  de->d_name + strlen(de->d_name)))
+			continue;
+		if (de->d_type != DT_UNKNOWN)
+			is_dir = de->d_type == DT_DIR;
+		else
+			is_dir = !fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
+				 S_ISDIR(st.st_mode);
+		sb_add_comp(path, de->d_name);
+		if (dstar) {
+			/* '**' eats this component: stay on '**' inside a directory; anything
+			 * else can only end the match. */
+			if (is_dir)
+				expand_at(e, path, i, false);
+			else if (last)
+				strvec_push(&e->found, path->buf);
+		} else if (last) {
+			strvec_push(&e->found, path->buf);
+		} else if (is_dir) {
+			expand_at(e, path, i + 1, false);
+		}
+		sb_truncate(path, len);
+	}
+	closedir(dir);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int glob_expand(const char *pattern, struct strvec *out)
+{
+	struct expand e = { STRVEC_INIT, STRVEC_INIT };
+	struct strbuf prefix = STRBUF_INIT;
+	struct stat st;
+	const char *p, *pe;
+	int n = 0;
+
+	if (pattern[0] != '/')
+		return log_error(-EINVAL, "'%s': glob pattern is not absolute", pattern);
+
+	/* Split into the literal prefix and the components from the first wildcard on. Empty
+	 * and "." components are dropped; ".." is kept as a name, as the kernel would. */
+	strbuf_adds(&prefix, "/");
+	for (p = pattern; *p; p = *pe ? pe + 1 : pe) {
+		pe = comp_end(p);
+		if (pe == p || (pe - p == 1 && *p == '.'))
+			continue;
+		if (e.comps.n || has_magic(p, pe)) {
+			strvec_push_owned(&e.comps, xstrndup(p, (size_t)(pe - p)));
+			continue;
+		}
+		if (prefix.buf[prefix.len - 1] != '/')
+			strbuf_addch(&prefix, '/');
+		add_unescaped(&prefix, p, pe);
+	}
+
+	if (lstat(prefix.buf, &st) < 0)
+		goto out;
+	expand_at(&e, &prefix, 0, true);
+
+	qsort(e.found.v, e.found.n, sizeof(*e.found.v), cmp_str);
+	for (size_t i = 0; i < e.found.n; i++) {
+		if (i && !strcmp(e.found.v[i], e.found.v[i - 1]))
+			continue;
+		strvec_push(out, e.found.v[i]);
+		n++;
+	}
+out:
+	strbuf_release(&prefix);
+	strvec_clear(&e.comps);
+	strvec_clear(&e.found);
+	return n;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/main.c - global options and the table of subcommands. Anything that is not a
+ * subcommand is the original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct cmd commands[] = {
+	{ "deps", cmd_deps, "list the objects ld.so would load for an ELF file or script" },
+};
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: magicpak [OPTIONS] INPUT... OUTPUT    bundle INPUTs and what they need\n"
+		   "       magicpak COMMAND [ARGS]...\n"
+		   "       magicpak help [COMMAND]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'magicpak --help' shows the bundling options, 'magicpak COMMAND -h' a command's.\n");
+}
+
+static const struct cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+	int i = 1;
+
+	/* Global verbosity options may come before a subcommand. */
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			if (log_level < LOG_DEBUG)
+				log_level++;
+		} else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+			log_level = LOG_ERROR;
+		} else if (!strncmp(argv[i], "--log-level=", 12) ||
+			   (!strcmp(argv[i], "--log-level") && i + 1 < argc)) {
+			const char *v = argv[i][11] == '=' ? argv[i] + 12 : argv[++i];
+
+			if (log_parse_level(v, &log_level) < 0)
+				die_usage("--log-level: '%s' is not one of Off, Error, Warn, Info, Debug", v);
+		} else {
+			break;
+		}
+	}
+	if (i < argc && !strcmp(argv[i], "help")) {
+		if (i + 1 < argc && (c = find_cmd(argv[i + 1]))) {
+			char *hv[] = { argv[i + 1], "--help", NULL };
+
+			return c->fn(2, hv);
+		}
+		if (i + 1 < argc)
+			die_usage("help: '%s' is not a magicpak command", argv[i + 1]);
+		print_usage(stdout);
+		return EXIT_OK;
+	}
+	if (i < argc && (c = find_cmd(argv[i])))
+		return c->fn(argc - i, argv + i);
+	/* The one-shot form parses -v and --log-level itself, from the start. */
+	log_level = LOG_WARN;
+	return cmd_pack(argc, argv);
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/path.c - lexical path operations. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "path.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+char *path_normalize(const char *path)
+{
+	size_t len = strlen(path);
+	char *out = xmalloc(len + 2);
+	bool abs = path[0] == '/';
+	size_t o = 0, ups = 0; /* ups: leading ".." kept in a relative path */
+	const char *p = path;
+
+	if (abs)
+		out[o++] = '/';
+	while (*p) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchr(p, '/');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			size_t base = abs ? 1 : 0;
+
+			if (o > base + ups * 3) {
+				/* drop the last component */
+				while (o > base && out[o - 1] != '/')
+					o--;
+				if (o > base)
+					o--;
+			} else if (!abs) {
+				if (o > 0)
+					out[o++] = '/';
+				out[o++] = '.';
+				out[o++] = '.';
+				ups++;
+			}
+			/* absolute: ".." at the root stays at the root */
+		} else {
+			if (o > (abs ? 1 : 0))
+				out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o == 0)
+		out[o++] = '.';
+	out[o] = '\0';
+	return out;
+}
+
+char *path_join(const char *dir, const char *name)
+{
+	char *tmp, *r;
+
+	if (name[0] == '/')
+		return path_normalize(name);
+	tmp = xasprintf("%s/%s", dir, name);
+	r = path_normalize(tmp);
+	free(tmp);
+	return r;
+}
+
+char *path_dirname(const char *path)
+{
+	char *n = path_normalize(path);
+	char *slash = strrchr(n, '/');
+
+	if (!slash) {
+		free(n);
+		return xstrdup(".");
+	}
+	if (slash == n)
+		n[1] = '\0';
+	else
+		*slash = '\0';
+	return n;
+}
+
+const char *path_basename(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+char *path_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return path_normalize(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		die("cannot get the current directory");
+	return path_join(cwd, path);
+}
+
+bool path_has_prefix(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}

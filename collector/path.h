@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/path.h - lexical path operations (no file system access unless said). */
+#ifndef COLLECTOR_PATH_H
+#define COLLECTOR_PATH_H
+
+#include <stdbool.h>
+
+/* Lexically normalise @path: collapse "//" and "/./", resolve ".." against the
+ * preceding component, never climbing above "/" for an absolute path. A relative
+ * path stays relative (leading ".." kept). The result is owned by the caller;
+ * "" becomes ".". */
+char *path_normalize(const char *path);
+/* @dir + "/" + @name, normalised. Owned by the caller. */
+char *path_join(const char *dir, const char *name);
+/* Directory part ("/a/b" -> "/a", "a" -> ".", "/" -> "/"). Owned by the caller. */
+char *path_dirname(const char *path);
+/* Last component (borrowed pointer into @path). */
+const char *path_basename(const char *path);
+/* Absolute, normalised form of @path against the current directory. Owned by the caller. */
+char *path_absolute(const char *path);
+/* True if @path is @dir itself or lies below it (lexically). */
+bool path_has_prefix(const char *path, const char *dir);
+
+#endif /* COLLECTOR_PATH_H */
