@@ -1017,7 +1017,8 @@ static int add_dir_contents(struct bundle *b, int hostfd, const char *host, cons
 		ret = log_errno(-errno, "cannot read directory '%s'", host);
 		goto out;
 	}
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		char *chost = xasprintf("%s/%s", strcmp(host, "/") ? host : "", names.v[i]);
 		char *cdest = xasprintf("%s/%s", strcmp(dest, "/") ? dest : "", names.v[i]);
@@ -1285,7 +1286,8 @@ int bundle_commit(struct bundle *b)
 	if (b->committed)
 		return 0;
 	/* Deepest first, so each directory is still ours to enter while its children change. */
-	qsort(b->modes, b->nmodes, sizeof(*b->modes), cmp_mode_desc);
+	if (b->nmodes)
+		qsort(b->modes, b->nmodes, sizeof(*b->modes), cmp_mode_desc);
 	for (size_t i = 0; i < b->nmodes; i++) {
 		fd = root_open(b, b->modes[i].dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (fd < 0)

@@ -502,8 +502,9 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 		const char *cached = d->cache ? ldcache_lookup(d->cache, name, &d->hw) : NULL;
 
 		/* With DF_1_NODEFLIB a cache entry in a default directory is not used either. */
-		if (cached && !(nodeflib && in_default_dir(cached))) {
+		if (d->cache)
 			strbuf_adds(&searched, "ld.so.cache:");
+		if (cached && !(nodeflib && in_default_dir(cached))) {
 			f = try_file(c, cached, &ca);
 			if (f != FOUND_NONE)
 				found = xstrdup(cached);

@@ -294,7 +294,8 @@ int glob_expand(const char *pattern, struct strvec *out)
 		goto out;
 	expand_at(&e, &prefix, 0, true);
 
-	qsort(e.found.v, e.found.n, sizeof(*e.found.v), cmp_str);
+	if (e.found.n)
+		qsort(e.found.v, e.found.n, sizeof(*e.found.v), cmp_str);
 	for (size_t i = 0; i < e.found.n; i++) {
 		if (i && !strcmp(e.found.v[i], e.found.v[i - 1]))
 			continue;

@@ -63,3 +63,18 @@ assert_rc() {
 	t_n=$((t_n + 1))
 	if [ "$rc" = "$2" ]; then pass "$1"; else fail "$1: exit $rc, want $2"; sed 's/^/    stderr: /' "$err"; fi
 }
+
+# assert_bad_input DESC FILE REASON_REGEX: `deps FILE` fails (exit 1, no signal, no timeout) in under 2 s with
+# one "magicpak: " line naming FILE and matching the reason (extended regex, any case).
+assert_bad_input() {
+	local desc=$1 f=$2 re=$3 start secs
+	start=$EPOCHREALTIME
+	run_tool deps "$f"
+	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}')
+	check "$desc: nonzero exit, not a timeout (exit $rc, ${secs}s)" test "$rc" != 0 -a "$rc" != 124 -a "$rc" -lt 128
+	check "$desc: exit 1" test "$rc" = 1
+	assert_one_error_line "$desc: one error line naming the file" "$err" "$f"
+	check "$desc: the reason matches /$re/" grep -qiE -- "$re" "$err"
+	assert_eq "$desc: nothing on stdout" "$out" ""
+	check "$desc: under 2 s" awk -v s="$secs" 'BEGIN{exit !(s < 2)}'
+}
