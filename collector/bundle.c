@@ -324,16 +324,17 @@ static int create_dir(struct bundle *b, int parentfd, const char *name, const ch
 			return log_errno(ret, "cannot create directory '%s' in the bundle", dest);
 		if (fstatat(parentfd, name, &cur, AT_SYMLINK_NOFOLLOW) < 0)
 			return log_errno(-errno, "cannot stat '%s' in the bundle", dest);
-		if (S_ISDIR(cur.st_mode))
+		/* Made earlier as a mere parent (mode 0755): now its host mode is known. */
+		if (S_ISDIR(cur.st_mode) && !st)
 			return 0;
+		/* Never create through a symlink: its target is not in the bundle (yet). */
 		if (S_ISLNK(cur.st_mode))
-			return log_error(-ENOTDIR,
-					 "cannot create directory '%s' in the bundle: it is a symlink "
-					 "whose target is not in the bundle",
-					 dest);
-		return log_error(-ENOTDIR,
-				 "cannot create directory '%s' in the bundle: a file is in the way",
-				 dest);
+			return log_error(-ENOTDIR, "cannot create directory '%s' in the bundle: "
+					 "it is a dangling symlink", dest);
+		if (!S_ISDIR(cur.st_mode))
+			return log_error(-ENOTDIR, "cannot create directory '%s' in the bundle: "
+					 "a file is in the way", dest);
+		ret = 0;
 	}
 	fd = sys_openat2(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, RESOLVE_HERE);
 	if (fd < 0)
@@ -386,10 +387,11 @@ static int open_dir(struct bundle *b, const char *dir, int *out)
 		strbuf_adds(&pre, name);
 		fd = root_open(b, pre.buf, O_PATH | O_DIRECTORY);
 		if (fd == -ENOENT) {
+			/* Not marked done: a later bundle_add() of the host directory still
+			 * gives it the host's mode and owner. */
 			ret = create_dir(b, parent, name, pre.buf, 0755, NULL);
 			if (ret)
 				goto out;
-			strset_add(&b->done, pre.buf);
 			fd = root_open(b, pre.buf, O_PATH | O_DIRECTORY);
 		}
 		if (fd < 0) {
@@ -461,7 +463,7 @@ static int make_symlink(struct bundle *b, const char *dest, const char *target,
 		if (n < 0 || (size_t)n >= sizeof(cur) || memcmp(cur, target, (size_t)n) ||
 		    target[n]) {
 			log_error(ret, "cannot create symlink '%s' -> '%s' in the bundle: "
-				       "something else is already there", dest, target);
+				  "something else is there", dest, target);
 			goto out;
 		}
 		ret = 0;
@@ -489,8 +491,8 @@ static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr)
 		if (*use_cfr) {
 			loff_t oi = off, oo = off;
 
-			n = copy_file_range(in, &oi, out, &oo, want < (1u << 30) ? want : (1u << 30),
-					    0);
+			n = copy_file_range(in, &oi, out, &oo,
+					    want < (1u << 30) ? want : (1u << 30), 0);
 			/* Older kernels refuse copies across file systems, some file systems
 			 * refuse it altogether; read(2)/write(2) always work. */
 			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
@@ -651,8 +653,8 @@ static int write_reg(struct bundle *b, const char *dest, int srcfd, const struct
 	}
 	if (ret) {
 		if (ret == -EEXIST)
-			log_error(ret, "cannot create '%s' in the bundle: something else is already "
-				       "there", dest);
+			log_error(ret, "cannot create '%s' in the bundle: something else is there",
+				  dest);
 		else
 			log_errno(ret, "cannot create '%s' in the bundle", dest);
 		goto out;
@@ -702,8 +704,8 @@ static int copy_reg(struct bundle *b, int fd, const struct stat *st, const char 
 			strset_add(&b->done, dest);
 			return 0;
 		}
-		log_debug("cannot hard link '%s' to '%s' in the bundle (%s), copying", dest,
-			  first, strerror(-ret));
+		log_debug("cannot hard link '%s' to '%s' in the bundle (%s), copying", dest, first,
+			  strerror(-ret));
 	}
 	if (mode & (S_ISUID | S_ISGID)) {
 		log_warn("'%s': dropping the setuid/setgid bits", host);
@@ -795,7 +797,8 @@ static int walk_src(struct bundle *b, const char *src, bool create, struct fin *
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			ret = -errno;
 			if (ret == -ENOENT && links) {
-				log_warn("'%s': dangling symlink, '%s' does not exist", src, res.buf);
+				log_warn("'%s': dangling symlink, '%s' does not exist", src,
+					 res.buf);
 				ret = 0;
 			} else {
 				log_errno(ret, "cannot stat '%s'", res.buf);
@@ -1065,6 +1068,9 @@ static int add_common(struct bundle *b, const char *src, const char *dest, bool 
 	}
 	if (!tree && strset_has(&b->done, ndest ? ndest : key ? key : ""))
 		goto out;
+	/* An excluded path is not wanted at all: not even the directories leading to it. */
+	if (excluded(b, ndest ? ndest : key ? key : ""))
+		goto out;
 
 	ret = walk_src(b, src, !ndest, &fin);
 	if (ret || fin.kind == FIN_NONE)
@@ -1111,8 +1117,7 @@ int bundle_mkdir(struct bundle *b, const char *dest)
 	return ret;
 }
 
-int bundle_write_file(struct bundle *b, const char *dest, const void *data, size_t len,
-		      mode_t mode)
+int bundle_write_file(struct bundle *b, const char *dest, const void *data, size_t len, mode_t mode)
 {
 	char *d = NULL;
 	int ret = 0;

@@ -6,6 +6,10 @@
 /* Exit statuses shared by every command. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
+/* Report the option getopt_long() just rejected in one "magicpak: " line; returns EXIT_USAGE.
+ * Commands call getopt_long() with opterr = 0 and an optstring starting with "+:". */
+int usage_error(const char *cmd, int c, char **argv);
+
 int cmd_deps(int argc, char **argv);
 /* The original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT */
 int cmd_pack(int argc, char **argv);

@@ -169,18 +169,18 @@ int cmd_deps(int argc, char **argv)
 
 	opts.cache_path = getenv("MAGICPAK_LD_SO_CACHE");
 	opts.preload_path = getenv("MAGICPAK_LD_SO_PRELOAD");
-	while ((c = getopt_long(argc, argv, "+tjL:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:tjL:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': tree = true; break;
 		case 'j': json = true; break;
 		case 'L': opts.library_path = optarg; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: fputs(usage, stderr); return EXIT_USAGE;
+		default: return usage_error("deps", c, argv);
 		}
 	}
 	if (optind >= argc) {
-		log_error(0, "deps: no FILE given");
-		fputs(usage, stderr);
+		log_error(0, "deps: no FILE given (usage: magicpak deps [--tree] [--json] FILE...)");
 		return EXIT_USAGE;
 	}
 	deps_new(&opts, &d);

@@ -272,7 +272,8 @@ int cmd_pack(int argc, char **argv)
 	strvec_init(&po.includes);
 	strvec_init(&po.excludes);
 	strvec_init(&po.mkdirs);
-	while ((c = getopt_long(argc, argv, "i:e:r:L:vVhtdcq", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:e:r:L:vVhtdcq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': strvec_push(&po.includes, optarg); break;
 		case 'e': strvec_push(&po.excludes, optarg); break;
@@ -304,8 +305,7 @@ int cmd_pack(int argc, char **argv)
 			die_usage("%s: not available in this version of magicpak yet",
 				  argv[optind - 1]);
 		default:
-			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return usage_error("", c, argv);
 		}
 	}
 	nargs = argc - optind;

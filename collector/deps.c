@@ -220,9 +220,15 @@ static void split_path(struct deps *d, const char *list, const char *seps, const
 		*e = '\0';
 		x = expand_dst(d, p, origin_dir);
 		if (x) {
+			size_t len = strlen(x);
+
 			if (!*x)
 				log_warn("empty element in a library search path: searching the current directory");
-			abs = path_absolute(*x ? x : ".");
+			/* ld.so joins the text as it is ("/a/b/../lib"): removing ".." here would
+			 * name another file when "b" is a symlink. Only trailing slashes go. */
+			while (len > 1 && x[len - 1] == '/')
+				x[--len] = '\0';
+			abs = x[0] == '/' ? xstrdup(x) : path_absolute(*x ? x : ".");
 			if (strvec_find(out, abs) < 0)
 				strvec_push_owned(out, abs);
 			else
@@ -237,9 +243,16 @@ static void split_path(struct deps *d, const char *list, const char *seps, const
 	free(copy);
 }
 
+
+/* $ORIGIN of a library: the directory part of the path it was found at, taken as text
+ * the way _dl_new_object() does (no symlink or ".." resolution). */
 static char *origin_of(const char *path)
 {
-	return path_dirname(path);
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 }
 
 static struct deps_obj *add_obj(struct ctx *c, const char *path, enum deps_how how, long loader,
@@ -270,7 +283,7 @@ static void find_alternates(struct deps *d, struct deps_obj *o)
 {
 	static const char *const levels[] = { "x86-64-v4", "x86-64-v3", "x86-64-v2" };
 	const char *name = path_basename(o->path);
-	char *dir = path_dirname(o->path), *base, *hw;
+	char *dir = origin_of(o->path), *base, *hw;
 	const char *p = strstr(dir, "/glibc-hwcaps/");
 
 	/* The base directory is the one above glibc-hwcaps/LEVEL, if the file is in one. */
@@ -445,7 +458,7 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 		char *x = expand_dst(d, name, loader == 0 ? c->main_origin : NULL);
 
 		if (x) {
-			char *abs = path_absolute(x);
+			char *abs = x[0] == '/' ? xstrdup(x) : path_absolute(x);
 
 			f = try_file(c, abs, &ca);
 			if (f != FOUND_NONE)

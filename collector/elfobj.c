@@ -175,14 +175,18 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 	size_t nneeded = 0;
 	int ret = 0;
 
-	if (dph->p_offset > fsize || dph->p_filesz > fsize - dph->p_offset)
-		return fail(why, -EINVAL, "PT_DYNAMIC past the end of the file");
+	uint64_t dynoff;
+
 	if (!entsize || dph->p_filesz % entsize)
 		return fail(why, -EINVAL, "PT_DYNAMIC size is not a multiple of its entry size");
+	/* ld.so reads the dynamic section at p_vaddr in the loaded image, not at p_offset:
+	 * find those bytes through PT_LOAD as it would see them. */
+	if (vaddr_to_off(elf, phnum, dph->p_vaddr, dph->p_filesz, fsize, &dynoff) < 0)
+		return fail(why, -EINVAL, "PT_DYNAMIC outside the loaded segments of the file");
 	ndyn = dph->p_filesz / entsize;
 	if (!ndyn)
 		return 0;
-	data = elf_getdata_rawchunk(elf, (int64_t)dph->p_offset, dph->p_filesz, ELF_T_DYN);
+	data = elf_getdata_rawchunk(elf, (int64_t)dynoff, dph->p_filesz, ELF_T_DYN);
 	if (!data)
 		return fail(why, -EINVAL, "cannot read PT_DYNAMIC");
 	needed = xmalloc(sizeof(*needed) * (ndyn < MAX_NEEDED ? ndyn : MAX_NEEDED));
@@ -230,9 +234,13 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 		}
 		if (ret < 0) {
 			strbuf_reset(why);
-			strbuf_addf(why, "DT_NEEDED[%zu]: %s", i,
-				    ret == -ERANGE ? "string offset outside DT_STRSZ" :
-				    ret == -EINVAL ? "invalid name" : "name too long");
+			if (ret == -ERANGE)
+				strbuf_addf(why, "DT_NEEDED[%zu]: string offset 0x%llx outside DT_STRSZ "
+					    "(0x%llx)", i, (unsigned long long)needed[i],
+					    (unsigned long long)strsz);
+			else
+				strbuf_addf(why, "DT_NEEDED[%zu]: %s", i,
+					    ret == -EINVAL ? "invalid name" : "name too long");
 			ret = -EINVAL;
 			goto out;
 		}

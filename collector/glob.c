@@ -218,7 +218,8 @@ static void expand_at(struct expand *e, struct strbuf *path, size_t i, bool foll
 	fd = open(path->buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		if (errno != ENOTDIR && errno != ELOOP && errno != ENOENT)
-			log_debug("glob: cannot read directory '%s': %s", path->buf, strerror(errno));
+			log_debug("glob: cannot read directory '%s': %s", path->buf,
+				  strerror(errno));
 		return;
 	}
 	dir = fdopendir(fd);
@@ -232,8 +233,8 @@ static void expand_at(struct expand *e, struct strbuf *path, size_t i, bool foll
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!dstar && !comp_match(c, c + strlen(c), de->d_name,
-					  de->d_name + strlen(de->d_name)))
+		if (!dstar &&
+		    !comp_match(c, c + strlen(c), de->d_name, de->d_name + strlen(de->d_name)))
 			continue;
 		if (de->d_type != DT_UNKNOWN)
 			is_dir = de->d_type == DT_DIR;

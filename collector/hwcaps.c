@@ -181,7 +181,7 @@ static void parse_levels(struct strvec *out, const char *list)
 		size_t n = strcspn(p, ",");
 
 		if (n == 2 && p[0] == 'v' && p[1] >= '2' && p[1] <= '4')
-			strvec_push_owned(out, xasprintf("x86-64-%c", p[1]));
+			strvec_push_owned(out, xasprintf("x86-64-v%c", p[1]));
 		else if (n)
 			strvec_push_owned(out, xstrndup(p, n));
 		p += n;

@@ -275,7 +275,8 @@ static int parse(struct ldcache *c)
 
 		if ((c->len - OLD_HDR) / OLD_ENTRY < nlibs || nlibs > INT_MAX)
 			return corrupt("%u entries do not fit in %zu bytes", nlibs, c->len);
-		off = (OLD_HDR + (size_t)nlibs * OLD_ENTRY + NEW_ALIGN - 1) & ~(size_t)(NEW_ALIGN - 1);
+		off = OLD_HDR + (size_t)nlibs * OLD_ENTRY;
+		off = (off + NEW_ALIGN - 1) & ~(size_t)(NEW_ALIGN - 1);
 		if (c->len >= off + NEW_HDR && !memcmp(b + off, NEW_MAGIC, NEW_MAGIC_LEN))
 			return parse_new(c, off);
 		return parse_old(c, nlibs);
@@ -329,7 +330,8 @@ int ldcache_open(const char *path, struct ldcache **out)
 	}
 	/* Read to end of file rather than trusting st_size: ldconfig replaces the file by
 	 * rename, but a file being written in place would otherwise be cut short. */
-	alloc = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	/* One spare byte to see end of file without growing, one for the NUL. */
+	alloc = st.st_size > 0 ? (size_t)st.st_size + 2 : 4096;
 	buf = xmalloc(alloc);
 	for (;;) {
 		ssize_t r;

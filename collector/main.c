@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/main.c - global options and the table of subcommands. Anything that is not a
  * subcommand is the original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,19 @@ static void print_usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'magicpak --help' shows the bundling options, 'magicpak COMMAND -h' a command's.\n");
+}
+
+int usage_error(const char *cmd, int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		log_error(0, "%s%soption '%s' needs a value (see 'magicpak %s%s--help')", cmd, *cmd ? ": " : "",
+			  opt, cmd, *cmd ? " " : "");
+	else
+		log_error(0, "%s%sunknown option '%s' (see 'magicpak %s%s--help')", cmd, *cmd ? ": " : "",
+			  opt, cmd, *cmd ? " " : "");
+	return EXIT_USAGE;
 }
 
 static const struct cmd *find_cmd(const char *name)

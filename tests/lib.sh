@@ -55,8 +55,10 @@ cc_quiet() { cc "$@" 2>&1 | grep -v 'warning: ' >&2; return "${PIPESTATUS[0]}"; 
 # run_tool ARGS...: run "$TOOL ARGS..." (killed after ${TOOL_TIMEOUT:-20} s); sets $out (stdout),
 # $rc (exit status; 124 on timeout) and $err (the file holding stderr).
 err=$tmp/.tool-stderr
+# With TOOL_ULIMIT_V=KiB set, the tool runs under `ulimit -v KiB`.
 run_tool() {
-	out=$(timeout "${TOOL_TIMEOUT:-20}" "$TOOL" "$@" 2>"$err"); rc=$?
+	out=$(if [ -n "${TOOL_ULIMIT_V:-}" ]; then ulimit -v "$TOOL_ULIMIT_V" || exit 99; fi
+		timeout "${TOOL_TIMEOUT:-20}" "$TOOL" "$@" 2>"$err"); rc=$?
 }
 # assert_rc DESCRIPTION WANT: the last run_tool exited WANT (stderr shown on failure).
 assert_rc() {
@@ -78,3 +80,56 @@ assert_bad_input() {
 	assert_eq "$desc: nothing on stdout" "$out" ""
 	check "$desc: under 2 s" awk -v s="$secs" 'BEGIN{exit !(s < 2)}'
 }
+
+# --- one-shot bundler helpers (t200-t249) ---
+# listing DIR: the tree under DIR, one "PATH MODE TYPE LINKTARGET" line per entry, sorted.
+listing() { (cd "$1" && find . -mindepth 1 -printf '%P %m %y %l\n' | LC_ALL=C sort); }
+# assert_no_output DESC NAME: nothing named NAME or NAME.magicpak-* exists (a failed run left nothing).
+assert_no_output() {
+	local left
+	left=$(cd "$(dirname "$2")" && ls -d -- "$(basename "$2")" "$(basename "$2")".magicpak-* 2>/dev/null)
+	assert_eq "$1: nothing named $(basename "$2") or $(basename "$2").magicpak-* left" "$left" ""
+}
+# contain_setup: the E-CONTAIN fixture. $tmp/sentinel/{etc/passwd,victim} with their sha256 sums and a
+# listing of $tmp/sentinel saved, then $tmp/stamp. Make every other fixture BEFORE calling it.
+# Calling it again keeps the sentinel and only renews the stamp.
+contain_setup() {
+	if [ ! -e "$tmp/.sentinel.sums" ]; then
+		mkdir -p "$tmp/sentinel/etc"
+		echo "root:x:0:0:sentinel:/root:/bin/sh" >"$tmp/sentinel/etc/passwd"
+		echo "sentinel victim" >"$tmp/sentinel/victim"
+		(cd "$tmp/sentinel" && sha256sum etc/passwd victim) >"$tmp/.sentinel.sums"
+		listing "$tmp/sentinel" >"$tmp/.sentinel.list"
+	fi
+	sleep 0.05; touch "$tmp/stamp"; sleep 0.05
+}
+# contain_check DESC OUT [DIR...]: E-CONTAIN after a run that wrote (at most) OUT. The sentinel sums and
+# listing are unchanged, and `find / -xdev -newer $tmp/stamp` (minus OUT, /proc and the stamp) lists nothing
+# unexpected. The whole machine is busy with other work, so "unexpected" means: anything under $tmp other
+# than $tmp itself and its own bookkeeping, or anywhere else a non-directory named like an entry of the
+# bundle or like OUT.magicpak-*; other tests' directories (/tmp/magicpak-test.*) are left out. Each DIR
+# given is also checked the same way as the sentinel (its listing must not change: pass its listing file
+# as saved with `listing DIR >FILE` in DIR=FILE form).
+contain_check() {
+	local desc=$1 o=$2 found bad
+	shift 2
+	check "$desc: sentinel contents unchanged" sh -c 'cd "$1/sentinel" && sha256sum -c --quiet "$1/.sentinel.sums"' sh "$tmp"
+	assert_eq "$desc: sentinel tree unchanged" "$(listing "$tmp/sentinel")" "$(cat "$tmp/.sentinel.list")"
+	local d
+	for d in "$@"; do
+		assert_eq "$desc: ${d%%=*} unchanged" "$(listing "${d%%=*}")" "$(cat "${d#*=}")"
+	done
+	if [ -d "$o" ]; then find "$o" -mindepth 1 -printf '%f\n' | LC_ALL=C sort -u; fi >"$tmp/.bundle-names"
+	found=$(find / -xdev -newer "$tmp/stamp" -not -path "$o" -not -path "$o/*" -not -path '/proc/*' \
+		-not -path "$tmp/stamp" -not -path "$tmp" -not -path "$tmp/.*" -printf '%y %p\n' 2>/dev/null)
+	bad=$(printf '%s\n' "$found" | awk -v tmp="$tmp" -v o="$(basename "$o")" -v nf="$tmp/.bundle-names" '
+		FILENAME == nf { if ($0 != "") want[$0] = 1; next }
+		$0 == "" { next }
+		{ t = substr($0, 1, 1); p = substr($0, 3); b = p; sub(/.*\//, "", b) }
+		index(p, tmp "/") == 1 { print p; next }
+		p ~ /^\/tmp\/magicpak-test\./ { next }
+		b ~ ("^" o "\\.magicpak-") { print p; next }
+		t != "d" && (b in want) { print p }' "$tmp/.bundle-names" -)
+	assert_eq "$desc: nothing unexpected written outside the bundle (find / -xdev -newer stamp)" "$bad" ""
+}
+# --- end of one-shot bundler helpers ---

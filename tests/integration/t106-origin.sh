@@ -34,4 +34,17 @@ want=$(fx_expect ./app2)
 check "oracle sanity: the loader takes P/sub/dep/libdep.so" grep -qx "$tmp/P/sub/dep/libdep.so" <<<"$want"
 run_tool deps ./app2
 assert_eq "library \$ORIGIN = directory of the path it was found at: same as the loader" "$out" "$want"
+
+# (3) ".." after a symlinked directory is resolved by the kernel, not lexically: app3's RUNPATH
+# is $tmp/S/../lib with S -> deep/dir, so the loader opens deep/lib/libfoo.so; the lexical
+# "normalisation" $tmp/lib/libfoo.so is a decoy (a different file).
+fx_lib deep/lib/libfoo.so libfoo.so
+fx_lib lib/libfoo.so libfoo.so
+mkdir -p deep/dir && ln -s deep/dir S
+fx_app app3 deep/lib/libfoo.so "$(fx_runpath "$tmp/S/../lib")"
+want=$(fx_expect ./app3)
+check "oracle sanity: the loader opens S/../lib/libfoo.so (= deep/lib)" grep -qx "$tmp/S/../lib/libfoo.so" <<<"$want"
+run_tool deps ./app3
+assert_eq "RUNPATH through a symlinked dir and '..': same as the loader" "$out" "$want"
+check "the decoy $tmp/lib/libfoo.so is not listed" bash -c '! grep -qx "$1/lib/libfoo.so" <<<"$2"' _ "$tmp" "$out"
 done_testing

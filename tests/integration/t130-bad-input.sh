@@ -3,7 +3,7 @@
 # Inputs that are not executables (ELF-01, ELF-10): each gives one "magicpak: " line on stderr
 # naming the file and the reason, a nonzero exit, quickly, and nothing treated as "static".
 . "$(dirname "$0")/../lib.sh"
-TOOL_TIMEOUT=10
+TOOL_TIMEOUT=10 TOOL_ULIMIT_V=262144
 
 assert_bad_input "missing file" "$tmp/no-such-file" "no such file|not found|does not exist"
 mkdir adir
@@ -46,6 +46,7 @@ fi
 # Usage errors: exit 2.
 run_tool deps
 check "deps with no FILE: exit 2" test "$rc" = 2
+assert_one_error_line "deps with no FILE: one error line" "$err" "magicpak: "
 run_tool deps --no-such-option /bin/true
 check "unknown option: exit 2" test "$rc" = 2
 assert_one_error_line "unknown option: one error line" "$err" "no-such-option"

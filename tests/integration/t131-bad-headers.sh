@@ -4,7 +4,7 @@
 # each is one "magicpak: " error line naming the file, exit 1, fast, no crash, never "static".
 . "$(dirname "$0")/../lib.sh"
 TOOL_TIMEOUT=10
-ulimit -v 1048576 2>/dev/null
+TOOL_ULIMIT_V=262144   # E-IN: memory stays below ulimit -v 262144
 patch() { python3 "$TESTS_DIR/fixtures/elfpatch.py" "$@"; }
 mk() { cp /bin/true "$1" && shift_name=$1 && shift && patch "$shift_name" "$@"; }
 

@@ -133,11 +133,14 @@ static void test_expand(void)
 	char tmpl[] = "/tmp/test_glob.XXXXXX";
 	char *p, *tmp;
 	struct strvec out = STRVEC_INIT;
-	static const char *const dirs[] = { "/usr", "/usr/lib", "/usr/lib/sub", "/real",
-					    "/real/inner", "/a[b" };
-	static const char *const files[] = { "/usr/lib/libc.so.6", "/usr/lib/libm.so.6",
-					     "/usr/lib/libc.a", "/usr/lib/sub/libz.so.1",
-					     "/usr/lib/.hidden.so", "/real/inner/x.so",
+	static const char *const dirs[] = { "/usr",  "/usr/lib",    "/usr/lib/sub",
+					    "/real", "/real/inner", "/a[b" };
+	static const char *const files[] = { "/usr/lib/libc.so.6",
+					     "/usr/lib/libm.so.6",
+					     "/usr/lib/libc.a",
+					     "/usr/lib/sub/libz.so.1",
+					     "/usr/lib/.hidden.so",
+					     "/real/inner/x.so",
 					     "/a[b/f" };
 	int ok_setup = 1;
 

@@ -21,14 +21,16 @@ struct ldso_help {
 	bool ok;
 };
 
-static void read_help(struct ldso_help *h)
+static void read_help(struct ldso_help *h, const char *env)
 {
+	char cmd[512];
 	char line[512];
 	int section = 0;
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));
-	f = popen(LDSO " --help 2>/dev/null", "r");
+	snprintf(cmd, sizeof(cmd), "%s " LDSO " --help 2>/dev/null", env);
+	f = popen(cmd, "r");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -63,13 +65,13 @@ static void read_help(struct ldso_help *h)
 }
 
 /* The directories ld.so lists for LD_LIBRARY_PATH=@dir under LD_DEBUG=libs, in order. */
-static void read_search_path(const char *dir, struct strvec *out)
+static void read_search_path(const char *dir, const char *env, struct strvec *out)
 {
 	char cmd[512], *line = NULL, *p, *end, *tok, *save = NULL;
 	size_t cap = 0;
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "LD_LIBRARY_PATH=%s LD_DEBUG=libs /bin/true 2>&1", dir);
+	snprintf(cmd, sizeof(cmd), "%s LD_LIBRARY_PATH=%s LD_DEBUG=libs /bin/true 2>&1", env, dir);
 	f = popen(cmd, "r");
 	if (!f)
 		return;
@@ -111,6 +113,17 @@ static void print_vec(const char *what, const struct strvec *v)
 	printf("\n");
 }
 
+static void expected_dirs(const struct hwcaps *hw, const char *dir, struct strvec *want)
+{
+	size_t i;
+
+	for (i = 0; i < hw->levels.n; i++)
+		strvec_push_owned(want, xasprintf("%s/glibc-hwcaps/%s", dir, hw->levels.v[i]));
+	for (i = 0; i < hw->legacy.n; i++)
+		strvec_push_owned(want, xasprintf("%s/%s", dir, hw->legacy.v[i]));
+	strvec_push(want, dir);
+}
+
 static void test_against_ldso(void)
 {
 	struct ldso_help h;
@@ -122,7 +135,7 @@ static void test_against_ldso(void)
 	unsetenv("MAGICPAK_HWCAPS");
 	unsetenv("MAGICPAK_PLATFORM");
 	hwcaps_detect(&hw);
-	read_help(&h);
+	read_help(&h, "");
 	if (!h.ok) {
 		skip(LDSO " --help does not list glibc-hwcaps subdirectories");
 		skip(LDSO " --help does not list glibc-hwcaps subdirectories");
@@ -146,16 +159,12 @@ static void test_against_ldso(void)
 		skip("mkdtemp failed");
 	} else {
 		rmdir(dir);
-		for (i = 0; i < hw.levels.n; i++)
-			strvec_push_owned(&want, xasprintf("%s/glibc-hwcaps/%s", dir, hw.levels.v[i]));
-		for (i = 0; i < hw.legacy.n; i++)
-			strvec_push_owned(&want, xasprintf("%s/%s", dir, hw.legacy.v[i]));
-		strvec_push(&want, dir);
-		read_search_path(dir, &got);
+		expected_dirs(&hw, dir, &want);
+		read_search_path(dir, "", &got);
 		if (!got.n) {
 			skip("LD_DEBUG=libs printed no search path");
-		} else if (!ok(same_vec(&want, &got), "search order matches LD_DEBUG=libs (%zu dirs)",
-			       got.n)) {
+		} else if (!ok(same_vec(&want, &got),
+			       "search order matches LD_DEBUG=libs (%zu dirs)", got.n)) {
 			print_vec("ours", &want);
 			print_vec("ld.so", &got);
 		}
@@ -245,9 +254,55 @@ static void test_platform_overrides(void)
 	hwcaps_release(NULL);
 }
 
+/* GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2 makes this ld.so lose "haswell" and x86-64-v3, so
+ * it falls back to the kernel's AT_PLATFORM as on a non-Intel CPU. Feeding what it then
+ * reports into our overrides must give its search order, "x86_64" repeated and all. */
+static void test_overrides_against_ldso(void)
+{
+	static const char env[] = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2";
+	struct ldso_help h;
+	struct hwcaps hw;
+	struct strvec want = STRVEC_INIT, got = STRVEC_INIT;
+	struct strbuf levels = STRBUF_INIT;
+	const char *dir = "/nonexistent/magicpak-hwcaps";
+	size_t i;
+
+	read_help(&h, env);
+	if (!h.ok || !h.platform) {
+		skip(LDSO " --help under GLIBC_TUNABLES lists no platform");
+		goto out;
+	}
+	strbuf_init(&levels);
+	for (i = 0; i < h.levels.n; i++)
+		strbuf_addf(&levels, "%s%s", i ? "," : "", h.levels.v[i]);
+	setenv("MAGICPAK_HWCAPS", levels.buf, 1);
+	setenv("MAGICPAK_PLATFORM", h.platform, 1);
+	hwcaps_detect(&hw);
+	expected_dirs(&hw, dir, &want);
+	read_search_path(dir, env, &got);
+	if (!got.n)
+		skip("LD_DEBUG=libs printed no search path");
+	else if (!ok(same_vec(&want, &got), "overrides reproduce ld.so under %s (platform %s)",
+		     env, h.platform)) {
+		print_vec("ours", &want);
+		print_vec("ld.so", &got);
+	}
+	hwcaps_release(&hw);
+	unsetenv("MAGICPAK_HWCAPS");
+	unsetenv("MAGICPAK_PLATFORM");
+out:
+	strbuf_release(&levels);
+	strvec_clear(&want);
+	strvec_clear(&got);
+	strvec_clear(&h.levels);
+	strvec_clear(&h.legacy);
+	free(h.platform);
+}
+
 int main(void)
 {
 	test_against_ldso();
+	test_overrides_against_ldso();
 	test_level_overrides();
 	test_platform_overrides();
 	return done_testing();
