@@ -1072,6 +1072,17 @@ static int add_common(struct bundle *b, const char *src, const char *dest, bool 
 	if (excluded(b, ndest ? ndest : key ? key : ""))
 		goto out;
 
+	/* Find where the chain ends before creating anything: when that is excluded, the
+	 * links and directories leading to it are not wanted either. */
+	if (!ndest && b->excludes.n) {
+		ret = walk_src(b, src, false, &fin);
+		if (ret || fin.kind == FIN_NONE || excluded(b, fin.host))
+			goto out;
+		close(fin.fd);
+		fin.fd = -1;
+		free(fin.host);
+		fin.host = NULL;
+	}
 	ret = walk_src(b, src, !ndest, &fin);
 	if (ret || fin.kind == FIN_NONE)
 		goto out;

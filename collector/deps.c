@@ -39,6 +39,8 @@ struct cand {
 	int err;             /* 0, or -errno from open/read */
 	enum elfobj_fit fit; /* when err == 0 */
 	char *why;           /* reason when not loadable */
+	char *script;        /* the first bytes of a "#!" script, else NULL */
+	size_t script_len;
 	struct elfobj elf;   /* parsed when fit == ELFOBJ_FIT */
 };
 
@@ -134,14 +136,22 @@ static struct cand *candidate(struct deps *d, const char *path)
 		c->err = -errno;
 		return c;
 	}
-	c->err = elfobj_peek(fd, &c->elf, &d->why);
+	c->err = elfobj_read(fd, &c->elf, &d->why);
 	if (c->err == 0) {
 		c->fit = elfobj_fits_host(&c->elf);
-		if (c->fit == ELFOBJ_FIT) {
-			c->err = elfobj_read(fd, &c->elf, &d->why);
-		} else if (c->fit == ELFOBJ_BAD) {
+		if (c->fit == ELFOBJ_BAD) {
 			strbuf_reset(&d->why);
 			strbuf_addf(&d->why, "ELF file with an unsupported byte order or OS ABI");
+		}
+	} else if (c->err == -ENOEXEC) {
+		/* Not ELF: keep the start of a "#!" script for resolve_file(). */
+		char head[SCRIPT_LINE_MAX];
+		ssize_t n = pread(fd, head, sizeof(head), 0);
+
+		if (n >= 2 && head[0] == '#' && head[1] == '!') {
+			c->script = xmalloc((size_t)n);
+			memcpy(c->script, head, (size_t)n);
+			c->script_len = (size_t)n;
 		}
 	}
 	if (c->err < 0 || c->fit != ELFOBJ_FIT)
@@ -370,6 +380,23 @@ static enum found try_dir(struct ctx *c, const char *dir, const char *name, char
 	return FOUND_NONE;
 }
 
+/* $ORIGIN for object @idx, when @text uses a DST at all (NULL otherwise). The program's is
+ * the directory of its real path (ld.so takes it from /proc/self/exe), computed on first
+ * use since realpath() costs a readlink per component. Owned by the caller. */
+static char *origin_for(struct ctx *c, long idx, const char *text)
+{
+	char real[PATH_MAX];
+
+	if (!strchr(text, '$'))
+		return NULL;
+	if (idx != 0)
+		return origin_of(c->m->objs[idx].path);
+	if (!c->main_origin)
+		c->main_origin = realpath(c->input, real) ? path_dirname(real)
+							  : path_dirname(c->input);
+	return xstrdup(c->main_origin);
+}
+
 static struct strvec *rpath_dirs(struct ctx *c, struct deps_obj *o, const char *list, long idx)
 {
 	char *origin;
@@ -377,7 +404,7 @@ static struct strvec *rpath_dirs(struct ctx *c, struct deps_obj *o, const char *
 	if (!o->rpath_dirs) {
 		o->rpath_dirs = xcalloc(1, sizeof(*o->rpath_dirs));
 		/* The program's $ORIGIN is its real directory; a library's is where it was found. */
-		origin = idx == 0 ? xstrdup(c->main_origin) : origin_of(o->path);
+		origin = origin_for(c, idx, list);
 		split_path(c->d, list, ":", origin, o->rpath_dirs);
 		free(origin);
 	}
@@ -455,8 +482,10 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 
 	if (strchr(name, '/')) {
 		/* A name with a slash is opened as it is (DSTs expanded), relative to the cwd. */
-		char *x = expand_dst(d, name, loader == 0 ? c->main_origin : NULL);
+		char *origin = origin_for(c, loader, name);
+		char *x = expand_dst(d, name, origin);
 
+		free(origin);
 		if (x) {
 			char *abs = x[0] == '/' ? xstrdup(x) : path_absolute(x);
 
@@ -499,7 +528,7 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 	}
 	if (f == FOUND_NONE && le && le->runpath) {
 		struct strvec dirs = STRVEC_INIT;
-		char *origin = loader == 0 ? xstrdup(c->main_origin) : origin_of(lo->path);
+		char *origin = origin_for(c, loader, le->runpath);
 
 		split_path(d, le->runpath, ":", origin, &dirs);
 		free(origin);
@@ -638,13 +667,11 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 		       enum deps_how how)
 {
 	struct ctx c = { .d = d, .input = path, .ret = 0 };
-	char real[PATH_MAX];
 	struct deps_map *m;
 
 	m = new_map(d);
 	c.m = m;
 	/* $ORIGIN of the program comes from /proc/self/exe: its real path. */
-	c.main_origin = realpath(path, real) ? path_dirname(real) : path_dirname(path);
 	add_obj(&c, path, how, -1, elf);
 	strvec_init(&c.rtld_names);
 	strvec_init(&c.llp);
@@ -682,7 +709,12 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 	}
 	load_cache(d);
 	if (d->opts.library_path && *d->opts.library_path)
-		split_path(d, d->opts.library_path, ":;", c.main_origin, &c.llp);
+	{
+		char *origin = origin_for(&c, 0, d->opts.library_path);
+
+		split_path(d, d->opts.library_path, ":;", origin, &c.llp);
+		free(origin);
+	}
 
 	/* ld.so.preload objects come right after the program and are searched as its
 	 * DT_NEEDED would be; a missing one is ignored with a message, as rtld.c does. */
@@ -823,55 +855,21 @@ out:
 
 static int resolve_file(struct deps *d, const char *file, enum deps_how how, int depth)
 {
-	char buf[SCRIPT_LINE_MAX];
-	struct cand *ca;
 	char *abs = path_absolute(file);
-	ssize_t n;
-	int fd = -1, ret;
-	struct stat st;
+	struct cand *ca = candidate(d, abs);
+	int ret;
 
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		ret = log_errno(-errno, "%s", file);
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		ret = log_errno(-errno, "%s", file);
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		ret = log_error(-EISDIR, "%s: is a directory", file);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = log_error(-EINVAL, "%s: not a regular file", file);
-		goto out;
-	}
-	n = pread(fd, buf, sizeof(buf), 0);
-	if (n < 0) {
-		ret = log_errno(-errno, "%s", file);
-		goto out;
-	}
-	if (n >= 2 && buf[0] == '#' && buf[1] == '!') {
-		ret = resolve_script(d, abs, buf, (size_t)n, how, depth);
-		goto out;
-	}
-	ca = candidate(d, abs);
-	if (ca->err < 0) {
+	if (ca->script) {
+		ret = resolve_script(d, abs, ca->script, ca->script_len, how, depth);
+	} else if (ca->err < 0) {
 		ret = log_error(ca->err, "%s: %s", file, ca->why ? ca->why : strerror(-ca->err));
-		goto out;
-	}
-	if (ca->fit == ELFOBJ_WRONG_ABI || ca->fit == ELFOBJ_BAD) {
+	} else if (ca->fit != ELFOBJ_FIT) {
 		ret = log_error(-ENOEXEC, "%s: ELF file for %s (%d-bit), not loadable on this host",
 				file, elfobj_machine_name(ca->elf.machine),
 				ca->elf.ei_class == ELFCLASS64 ? 64 : 32);
-		goto out;
+	} else {
+		ret = resolve_elf(d, abs, &ca->elf, how);
 	}
-	ret = resolve_elf(d, abs, &ca->elf, how);
-out:
-	if (fd >= 0)
-		close(fd);
 	free(abs);
 	return ret;
 }
@@ -897,6 +895,7 @@ static void free_cand(struct cand *c)
 		return;
 	elfobj_release(&c->elf);
 	free(c->why);
+	free(c->script);
 	free(c);
 }
 

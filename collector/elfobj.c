@@ -49,9 +49,10 @@ static void init(struct elfobj *o)
 	strvec_init(&o->needed);
 }
 
-int elfobj_peek(int fd, struct elfobj *o, struct strbuf *why)
+/* fstat and read the first @size bytes into @buf (*@got of them), and check the header. */
+static int peek_head(int fd, struct elfobj *o, struct strbuf *why, unsigned char *buf, size_t size,
+		     size_t *got)
 {
-	unsigned char buf[256];
 	ssize_t n;
 	struct stat st;
 
@@ -62,9 +63,11 @@ int elfobj_peek(int fd, struct elfobj *o, struct strbuf *why)
 		return fail(why, -ENOEXEC, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
-	n = pread(fd, buf, sizeof(buf), 0);
+	o->size = (uint64_t)st.st_size;
+	n = pread(fd, buf, size, 0);
 	if (n < 0)
 		return fail(why, -errno, strerror(errno));
+	*got = (size_t)n;
 	if ((size_t)n < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG))
 		return not_elf(buf, (size_t)n, why);
 	o->ei_class = buf[EI_CLASS];
@@ -93,6 +96,14 @@ int elfobj_peek(int fd, struct elfobj *o, struct strbuf *why)
 	if (o->type != ET_EXEC && o->type != ET_DYN)
 		return fail(why, -ENOEXEC, "not an executable or shared object");
 	return 0;
+}
+
+int elfobj_peek(int fd, struct elfobj *o, struct strbuf *why)
+{
+	unsigned char buf[256];
+	size_t n;
+
+	return peek_head(fd, o, why, buf, sizeof(buf), &n);
 }
 
 /* Map a virtual address to a file offset through the PT_LOAD segments, as ld.so would see
@@ -142,8 +153,80 @@ static int read_string(int fd, uint64_t tab, uint64_t tabsize, uint64_t off, cha
 	return 0;
 }
 
-static int read_interp(int fd, const GElf_Phdr *ph, uint64_t fsize, struct elfobj *o,
-		       struct strbuf *why)
+/* One read of the part of the string table that the wanted strings start in. */
+struct span {
+	char *buf;
+	uint64_t start; /* offset in the table */
+	size_t len;
+};
+
+#define SPAN_MAX (64 * 1024)
+
+static void span_load(int fd, const unsigned char *head, size_t headlen, uint64_t tab,
+		      uint64_t tabsize, const uint64_t *offs, size_t n, long a, long b, long c,
+		      struct span *sp)
+{
+	uint64_t lo = UINT64_MAX, hi = 0, end;
+	long extra[3] = { a, b, c };
+	ssize_t got;
+
+	for (size_t i = 0; i < n + 3; i++) {
+		uint64_t o;
+
+		if (i < n) {
+			o = offs[i];
+		} else {
+			if (extra[i - n] < 0)
+				continue;
+			o = (uint64_t)extra[i - n];
+		}
+		if (o >= tabsize)
+			continue;
+		lo = o < lo ? o : lo;
+		hi = o > hi ? o : hi;
+	}
+	if (lo == UINT64_MAX || hi - lo > SPAN_MAX)
+		return;
+	end = hi + 512 < tabsize ? hi + 512 : tabsize;
+	if (tab + end <= headlen) {
+		/* Already read with the headers. */
+		sp->buf = xmalloc((size_t)(end - lo));
+		memcpy(sp->buf, head + tab + lo, (size_t)(end - lo));
+		sp->start = lo;
+		sp->len = (size_t)(end - lo);
+		return;
+	}
+	sp->buf = xmalloc((size_t)(end - lo));
+	got = pread(fd, sp->buf, (size_t)(end - lo), (off_t)(tab + lo));
+	if (got < 0) {
+		free(sp->buf);
+		sp->buf = NULL;
+		return;
+	}
+	sp->start = lo;
+	sp->len = (size_t)got;
+}
+
+/* The string at @off, from the span when it lies there whole, else read on its own. */
+static int span_string(const struct span *sp, int fd, uint64_t tab, uint64_t tabsize, uint64_t off,
+		       char **out)
+{
+	if (off >= tabsize)
+		return -ERANGE;
+	if (sp->buf && off >= sp->start && off - sp->start < sp->len) {
+		const char *p = sp->buf + (off - sp->start);
+		const char *nul = memchr(p, '\0', sp->len - (size_t)(off - sp->start));
+
+		if (nul && nul - p < PATH_MAX) {
+			*out = xstrndup(p, (size_t)(nul - p));
+			return 0;
+		}
+	}
+	return read_string(fd, tab, tabsize, off, out);
+}
+
+static int read_interp(int fd, const unsigned char *head, size_t headlen, const GElf_Phdr *ph,
+		       uint64_t fsize, struct elfobj *o, struct strbuf *why)
 {
 	char buf[PATH_MAX];
 	ssize_t n;
@@ -153,7 +236,10 @@ static int read_interp(int fd, const GElf_Phdr *ph, uint64_t fsize, struct elfob
 		return fail(why, -EINVAL, "PT_INTERP has an invalid size");
 	if (ph->p_offset > fsize || ph->p_filesz > fsize - ph->p_offset)
 		return fail(why, -EINVAL, "PT_INTERP past the end of the file");
-	n = pread(fd, buf, (size_t)ph->p_filesz, (off_t)ph->p_offset);
+	if (ph->p_offset + ph->p_filesz <= headlen)
+		n = (ssize_t)ph->p_filesz, memcpy(buf, head + ph->p_offset, (size_t)n);
+	else
+		n = pread(fd, buf, (size_t)ph->p_filesz, (off_t)ph->p_offset);
 	if (n != (ssize_t)ph->p_filesz)
 		return fail(why, -EINVAL, "file changed while reading");
 	if (buf[n - 1] != '\0' || strlen(buf) != (size_t)n - 1 || buf[0] == '\0')
@@ -162,10 +248,11 @@ static int read_interp(int fd, const GElf_Phdr *ph, uint64_t fsize, struct elfob
 	return 0;
 }
 
-static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, uint64_t fsize,
-			struct elfobj *o, struct strbuf *why)
+static int read_dynamic(int fd, const unsigned char *head, size_t headlen, Elf *elf, size_t phnum,
+			const GElf_Phdr *dph, uint64_t fsize, struct elfobj *o, struct strbuf *why)
 {
-	Elf_Data *data;
+	Elf_Data src = { 0 }, dst;
+	void *raw = NULL;
 	uint64_t strtab = 0, strsz = 0, stroff = 0;
 	bool have_strtab = false, have_strsz = false;
 	size_t entsize = gelf_fsize(elf, ELF_T_DYN, 1, EV_CURRENT);
@@ -173,6 +260,7 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 	long soname = -1, rpath = -1, runpath = -1;
 	uint64_t *needed = NULL;
 	size_t nneeded = 0;
+	struct span sp = { NULL, 0, 0 };
 	int ret = 0;
 
 	uint64_t dynoff;
@@ -186,16 +274,33 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 	ndyn = dph->p_filesz / entsize;
 	if (!ndyn)
 		return 0;
-	data = elf_getdata_rawchunk(elf, (int64_t)dynoff, dph->p_filesz, ELF_T_DYN);
-	if (!data)
-		return fail(why, -EINVAL, "cannot read PT_DYNAMIC");
 	needed = xmalloc(sizeof(*needed) * (ndyn < MAX_NEEDED ? ndyn : MAX_NEEDED));
+	/* Read the segment ourselves and let libelf translate it to host order. */
+	raw = xmalloc((size_t)dph->p_filesz);
+	if (pread(fd, raw, (size_t)dph->p_filesz, (off_t)dynoff) != (ssize_t)dph->p_filesz) {
+		ret = fail(why, -EINVAL, "file changed while reading");
+		goto out;
+	}
+	src.d_buf = raw;
+	src.d_type = ELF_T_DYN;
+	src.d_size = dph->p_filesz;
+	src.d_version = EV_CURRENT;
+	dst = src;
+	if (!gelf_xlatetom(elf, &dst, &src, o->ei_data)) {
+		ret = fail(why, -EINVAL, "cannot read PT_DYNAMIC");
+		goto out;
+	}
 	/* The walk stops at DT_NULL or at the end of the segment, whichever comes first. */
 	for (i = 0; i < ndyn; i++) {
 		GElf_Dyn dyn;
 
-		if (!gelf_getdyn(data, (int)i, &dyn))
-			break;
+		if (o->ei_class == ELFCLASS64) {
+			dyn.d_tag = ((Elf64_Dyn *)raw)[i].d_tag;
+			dyn.d_un.d_val = ((Elf64_Dyn *)raw)[i].d_un.d_val;
+		} else {
+			dyn.d_tag = ((Elf32_Dyn *)raw)[i].d_tag;
+			dyn.d_un.d_val = ((Elf32_Dyn *)raw)[i].d_un.d_val;
+		}
 		if (dyn.d_tag == DT_NULL)
 			break;
 		switch (dyn.d_tag) {
@@ -224,10 +329,12 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 		ret = fail(why, -EINVAL, "DT_STRTAB/DT_STRSZ outside the loaded segments of the file");
 		goto out;
 	}
+	/* The strings usually sit together at the start of .dynstr: read them in one go. */
+	span_load(fd, head, headlen, stroff, strsz, needed, nneeded, soname, rpath, runpath, &sp);
 	for (i = 0; i < nneeded; i++) {
 		char *s = NULL;
 
-		ret = read_string(fd, stroff, strsz, needed[i], &s);
+		ret = span_string(&sp, fd, stroff, strsz, needed[i], &s);
 		if (ret == 0 && (!*s || (!strchr(s, '/') && strlen(s) > NAME_MAX))) {
 			free(s);
 			ret = -EINVAL;
@@ -256,7 +363,7 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		if (strs[i].off < 0)
 			continue;
-		ret = read_string(fd, stroff, strsz, (uint64_t)strs[i].off, strs[i].dst);
+		ret = span_string(&sp, fd, stroff, strsz, (uint64_t)strs[i].off, strs[i].dst);
 		if (ret < 0) {
 			strbuf_reset(why);
 			strbuf_addf(why, "%s: invalid string", strs[i].what);
@@ -265,35 +372,40 @@ static int read_dynamic(int fd, Elf *elf, size_t phnum, const GElf_Phdr *dph, ui
 		}
 	}
 out:
+	free(raw);
+	free(sp.buf);
 	free(needed);
 	return ret;
 }
 
+/* The first bytes of a file usually hold the ELF header, the program headers and
+ * PT_INTERP: one read serves them all. */
+#define HEAD_SIZE 4096
+/* The kernel refuses more program headers than fit in 64 KiB; allow a little more. */
+#define PHDRS_MAX (1024 * 1024)
+
 int elfobj_read(int fd, struct elfobj *o, struct strbuf *why)
 {
+	unsigned char stack[HEAD_SIZE], *head = stack, *big = NULL;
+	size_t n = 0, phnum, phentsize, need;
 	Elf *elf = NULL;
 	GElf_Ehdr eh;
-	size_t phnum = 0, phentsize;
-	struct stat st;
 	uint64_t fsize;
 	int ninterp = 0, ndyn = 0, ret;
 	GElf_Phdr dyn_ph = { 0 };
 
-	ret = elfobj_peek(fd, o, why);
+	ret = peek_head(fd, o, why, head, sizeof(stack), &n);
 	if (ret < 0)
 		return ret;
-	if (fstat(fd, &st) < 0)
-		return fail(why, -errno, strerror(errno));
-	fsize = (uint64_t)st.st_size;
+	if (elfobj_fits_host(o) != ELFOBJ_FIT)
+		return 0;
+	fsize = o->size;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return fail(why, -EINVAL, "libelf is too old");
-	/* ELF_C_READ: libelf reads with pread() on demand instead of mapping the file. */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		ret = fail(why, -ENOEXEC, "not an ELF file");
-		goto out;
-	}
-	if (!gelf_getehdr(elf, &eh)) {
+	/* libelf parses from our buffer (elf_memory): nothing is mapped, so a file truncated
+	 * meanwhile gives short reads and errors, never SIGBUS. */
+	elf = elf_memory((char *)head, n);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
 		ret = fail(why, -EINVAL, "malformed ELF header");
 		goto out;
 	}
@@ -302,15 +414,40 @@ int elfobj_read(int fd, struct elfobj *o, struct strbuf *why)
 		ret = fail(why, -EINVAL, "invalid program header entry size");
 		goto out;
 	}
-	/* PN_XNUM without its extension in section 0 makes libelf report 0 silently; an
-	 * executable or shared object without program headers is malformed, not static. */
-	if (elf_getphdrnum(elf, &phnum) < 0 || phnum == 0 || eh.e_phnum == 0) {
+	/* An executable or shared object without program headers is malformed, not static;
+	 * PN_XNUM (more than 65534) is beyond what the kernel or ld.so load. */
+	phnum = eh.e_phnum;
+	if (phnum == 0 || phnum == PN_XNUM) {
 		ret = fail(why, -EINVAL, "no valid program headers");
 		goto out;
 	}
 	if (eh.e_phoff > fsize || phnum > (fsize - eh.e_phoff) / phentsize) {
 		ret = fail(why, -EINVAL, "program headers past the end of the file");
 		goto out;
+	}
+	need = (size_t)eh.e_phoff + phnum * phentsize;
+	if (need > n) {
+		ssize_t got;
+
+		if (need > PHDRS_MAX) {
+			ret = fail(why, -EINVAL, "program headers too far into the file");
+			goto out;
+		}
+		elf_end(elf);
+		big = xmalloc(need);
+		got = pread(fd, big, need, 0);
+		if (got != (ssize_t)need) {
+			elf = NULL;
+			ret = fail(why, -EINVAL, "file changed while reading");
+			goto out;
+		}
+		head = big;
+		n = need;
+		elf = elf_memory((char *)head, n);
+		if (!elf || !gelf_getehdr(elf, &eh)) {
+			ret = fail(why, -EINVAL, "malformed ELF header");
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < phnum; i++) {
 		GElf_Phdr ph;
@@ -324,7 +461,7 @@ int elfobj_read(int fd, struct elfobj *o, struct strbuf *why)
 				ret = fail(why, -EINVAL, "more than one PT_INTERP");
 				goto out;
 			}
-			ret = read_interp(fd, &ph, fsize, o, why);
+			ret = read_interp(fd, head, n, &ph, fsize, o, why);
 			if (ret < 0)
 				goto out;
 		} else if (ph.p_type == PT_DYNAMIC) {
@@ -337,13 +474,13 @@ int elfobj_read(int fd, struct elfobj *o, struct strbuf *why)
 	}
 	if (ndyn) {
 		o->dynamic = true;
-		ret = read_dynamic(fd, elf, phnum, &dyn_ph, fsize, o, why);
+		ret = read_dynamic(fd, head, n, elf, phnum, &dyn_ph, fsize, o, why);
 	}
 out:
 	elf_end(elf);
-	if (ret < 0) {
+	free(big);
+	if (ret < 0)
 		elfobj_release(o);
-	}
 	return ret;
 }
 

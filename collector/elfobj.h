@@ -24,6 +24,7 @@ struct elfobj {
 	uint64_t flags_1;   /* DT_FLAGS_1 (DF_1_NODEFLIB, ...) */
 	dev_t dev;
 	ino_t ino;
+	uint64_t size;      /* file size when read */
 };
 
 /* Outcome of checking a candidate library the way ld.so's open_verify() does. */
@@ -36,7 +37,8 @@ enum elfobj_fit {
 /* Read only the ELF identification and header of @fd into @o's class, data, osabi, machine
  * and type: what ld.so looks at before deciding to skip a candidate. Same errors as below. */
 int elfobj_peek(int fd, struct elfobj *o, struct strbuf *why);
-/* Read @fd (opened on @path, used only in messages) into @o. Uses pread() only, so a file
+/* Read @fd into @o. A file of another ABI (elfobj_fits_host() != ELFOBJ_FIT) is only
+ * peeked at, as ld.so only peeks before skipping it. Uses pread() only, so a file
  * truncated meanwhile gives an error, never SIGBUS. On failure returns -ENOEXEC (not an
  * executable or shared object) or -EINVAL (malformed) or -errno, with a one-phrase reason
  * in @why ("not an ELF file", "program headers past the end of the file", ...). */

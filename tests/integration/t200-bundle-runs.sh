@@ -4,7 +4,6 @@
 # (sqlite3, bash, awk through /etc/alternatives, perl). The bundle holds only what magicpak put there.
 . "$(dirname "$0")/../lib.sh"
 require_chroot
-M=$TOOL
 # The bundles have no locale files: run with a clean environment so a host LANG=C.UTF-8 does not make
 # programs complain about a locale the bundle was never asked to carry.
 CHROOT=$(command -v chroot)

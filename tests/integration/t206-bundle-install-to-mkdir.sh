@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# --install-to puts the first INPUT elsewhere in the bundle (a trailing '/' means "into that directory
+# under its own name"), and the bundle still runs from there; --mkdir makes empty directories.
+. "$(dirname "$0")/../lib.sh"
+require_chroot
+CHROOT=$(command -v chroot)
+crun() { env -i PATH=/usr/bin:/bin HOME=/ LC_ALL=C timeout 10 "$CHROOT" "$@"; }
+
+run_tool -r /app/ /usr/bin/sqlite3 "$tmp/a"
+assert_rc "-r /app/: exit 0" 0
+check "-r /app/: the input at /app/sqlite3" test -f "$tmp/a/app/sqlite3" -a ! -L "$tmp/a/app/sqlite3"
+check "-r /app/: the input is executable" test -x "$tmp/a/app/sqlite3"
+cmp -s /usr/bin/sqlite3 "$tmp/a/app/sqlite3"; check "-r /app/: same contents as /usr/bin/sqlite3" test $? = 0
+check "-r /app/: not also at its host path" test ! -e "$tmp/a/usr/bin/sqlite3"
+assert_eq "chroot a /app/sqlite3 :memory: 'select 1' prints 1" "$(crun "$tmp/a" /app/sqlite3 :memory: 'select 1' 2>&1)" 1
+
+run_tool --install-to /app/run /usr/bin/sqlite3 "$tmp/b"
+assert_rc "--install-to /app/run: exit 0" 0
+check "--install-to /app/run: the input at /app/run" test -f "$tmp/b/app/run"
+assert_eq "--install-to /app/run: /app holds only run" "$(ls "$tmp/b/app" 2>&1)" run
+assert_eq "chroot b /app/run :memory: 'select 1' prints 1" "$(crun "$tmp/b" /app/run :memory: 'select 1' 2>&1)" 1
+
+# Only the first INPUT moves; the others stay at their host paths.
+run_tool -r /app/ /usr/bin/sqlite3 /bin/bash "$tmp/c"
+assert_rc "-r with two inputs: exit 0" 0
+check "-r with two inputs: the first at /app/sqlite3" test -f "$tmp/c/app/sqlite3"
+check "-r with two inputs: the second at its host path" test -f "$tmp/c/bin/bash"
+assert_eq "-r with two inputs: /app holds only sqlite3" "$(ls "$tmp/c/app" 2>&1)" sqlite3
+assert_eq "chroot c /bin/bash -c 'echo hi'" "$(crun "$tmp/c" /bin/bash -c 'echo hi' 2>&1)" hi
+
+# A symlink INPUT installed elsewhere: the program found through it runs (awk -> alternatives -> mawk).
+run_tool -r /app/awk /usr/bin/awk "$tmp/d"
+assert_rc "-r /app/awk /usr/bin/awk: exit 0" 0
+assert_eq "chroot d /app/awk 'BEGIN{print 1+1}'" "$(crun "$tmp/d" /app/awk 'BEGIN{print 1+1}' 2>&1)" 2
+
+# --mkdir: empty directories, nested ones made with their parents; repeatable.
+run_tool --mkdir /tmp --mkdir /var/lib/app/data --mkdir /run/ /bin/true "$tmp/m"
+assert_rc "--mkdir: exit 0" 0
+for d in tmp var/lib/app/data run; do
+	check "--mkdir /$d: a real directory" test -d "$tmp/m/$d" -a ! -L "$tmp/m/$d"
+done
+assert_eq "--mkdir /tmp: empty" "$(ls -A "$tmp/m/tmp" 2>&1)" ""
+assert_eq "--mkdir /var/lib/app/data: empty" "$(ls -A "$tmp/m/var/lib/app/data" 2>&1)" ""
+# --mkdir of a path that the bundle already has as a directory (through the /lib -> usr/lib link) is fine.
+run_tool --mkdir /usr/lib /bin/true "$tmp/m2"
+assert_rc "--mkdir of a directory the bundle has anyway: exit 0" 0
+assert_eq "chroot m2 /bin/true after --mkdir /usr/lib" "$(crun "$tmp/m2" /bin/true 2>&1; echo "rc=$?")" "rc=0"
+done_testing
