@@ -65,6 +65,7 @@ struct bundle {
 	dev_t stage_dev, out_dev;
 	ino_t stage_ino, out_ino;
 	struct strvec excludes;
+	bool no_dirs;                /* walk_src: create no directories (chain ends excluded) */
 	struct strset done; /* bundle paths created (or requested and present) */
 	struct inomap inodes;
 	struct dir_mode *modes;
@@ -848,7 +849,7 @@ static int walk_src(struct bundle *b, const char *src, bool create, struct fin *
 				ret = log_error(-EAGAIN, "'%s': changed while bundling", res.buf);
 				goto out;
 			}
-			if (create && !last) {
+			if (create && !last && !b->no_dirs) {
 				ret = make_dir(b, res.buf, st.st_mode, &st, false);
 				if (ret)
 					goto out;
@@ -1072,18 +1073,25 @@ static int add_common(struct bundle *b, const char *src, const char *dest, bool 
 	if (excluded(b, ndest ? ndest : key ? key : ""))
 		goto out;
 
-	/* Find where the chain ends before creating anything: when that is excluded, the
-	 * links and directories leading to it are not wanted either. */
+	/* Where does the chain end? At an excluded file, the directories on the way are not
+	 * wanted (the links are: a link to an excluded file is kept, dangling). */
+	b->no_dirs = false;
 	if (!ndest && b->excludes.n) {
-		ret = walk_src(b, src, false, &fin);
-		if (ret || fin.kind == FIN_NONE || excluded(b, fin.host))
-			goto out;
-		close(fin.fd);
+		enum log_level saved = log_level;
+
+		log_level = LOG_OFF; /* the real walk below reports any problem */
+		if (walk_src(b, src, false, &fin) == 0 && fin.kind == FIN_REG &&
+		    excluded(b, fin.host))
+			b->no_dirs = true;
+		log_level = saved;
+		if (fin.fd >= 0)
+			close(fin.fd);
 		fin.fd = -1;
 		free(fin.host);
 		fin.host = NULL;
 	}
 	ret = walk_src(b, src, !ndest, &fin);
+	b->no_dirs = false;
 	if (ret || fin.kind == FIN_NONE)
 		goto out;
 	target = ndest ? ndest : fin.host;
