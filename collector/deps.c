@@ -51,6 +51,7 @@ struct deps {
 	bool cache_loaded;
 	struct strmap cands;   /* path -> struct cand */
 	struct strmap dirs;    /* directory -> (void *)1 exists, (void *)2 does not */
+	struct strmap subdirs; /* search directory -> struct strvec of existing subdirs */
 	struct strvec preload; /* entries of /etc/ld.so.preload */
 	bool preload_loaded;
 	struct deps_map *maps;
@@ -71,6 +72,7 @@ struct ctx {
 	ino_t rtld_ino;
 	bool rtld_placed;
 	struct strvec llp;     /* LD_LIBRARY_PATH, expanded */
+	struct strmap names;   /* name -> index + 1 of the first object answering to it */
 	int ret;
 };
 
@@ -265,6 +267,17 @@ static char *origin_of(const char *path)
 	return slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
 }
 
+/* Object @idx answers to @name from now on (ld.so's l_libname list). */
+static void add_name(struct ctx *c, size_t idx, const char *name)
+{
+	struct deps_obj *o = &c->m->objs[idx];
+
+	if (strvec_find(&o->names, name) < 0)
+		strvec_push(&o->names, name);
+	if (!strmap_has(&c->names, name))
+		strmap_put(&c->names, name, (void *)(uintptr_t)(idx + 1));
+}
+
 static struct deps_obj *add_obj(struct ctx *c, const char *path, enum deps_how how, long loader,
 				const struct elfobj *elf)
 {
@@ -281,10 +294,10 @@ static struct deps_obj *add_obj(struct ctx *c, const char *path, enum deps_how h
 	o->elf = elf;
 	strvec_init(&o->alternates);
 	strvec_init(&o->names);
-	strvec_push(&o->names, path);
+	add_name(c, m->n - 1, path);
 	if (elf && elf->soname)
-		strvec_push(&o->names, elf->soname);
-	return o;
+		add_name(c, m->n - 1, elf->soname);
+	return &m->objs[m->n - 1];
 }
 
 /* The other glibc-hwcaps variants of the library at @path, for bundling: the machine that
@@ -346,17 +359,20 @@ static enum found try_file(struct ctx *c, const char *path, struct cand **out)
 	return FOUND_OK;
 }
 
-/* Look for @name in @dir and its glibc-hwcaps and legacy subdirectories, best first. */
-static enum found try_dir(struct ctx *c, const char *dir, const char *name, char **path,
-			  struct cand **ca)
+/* The directories ld.so tries for search directory @dir, best first: its glibc-hwcaps and
+ * legacy subdirectories, then @dir itself, keeping only those that exist (ld.so marks the
+ * others as nonexistent and never tries them again). Computed once per directory. */
+static const struct strvec *search_subdirs(struct deps *d, const char *dir)
 {
-	struct deps *d = c->d;
+	struct strvec *v = strmap_get(&d->subdirs, dir);
 	size_t nlev = d->hw.levels.n, nleg = d->hw.legacy.n;
 	const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
 
+	if (v)
+		return v;
+	v = xcalloc(1, sizeof(*v));
 	for (size_t i = 0; i <= nlev + nleg; i++) {
-		char *sub, *p;
-		enum found f;
+		char *sub;
 
 		if (i < nlev)
 			sub = xasprintf("%s%sglibc-hwcaps/%s", dir, sep, d->hw.levels.v[i]);
@@ -364,13 +380,27 @@ static enum found try_dir(struct ctx *c, const char *dir, const char *name, char
 			sub = xasprintf("%s%s%s", dir, sep, d->hw.legacy.v[i - nlev]);
 		else
 			sub = xstrdup(dir);
-		if (!dir_exists(d, sub)) {
+		/* A legacy platform of "x86_64" repeats entries: try each once. */
+		if (dir_exists(d, sub) && strvec_find(v, sub) < 0)
+			strvec_push_owned(v, sub);
+		else
 			free(sub);
-			continue;
-		}
-		p = xasprintf("%s%s%s", sub, sub[strlen(sub) - 1] == '/' ? "" : "/", name);
-		free(sub);
-		f = try_file(c, p, ca);
+	}
+	strmap_put(&d->subdirs, dir, v);
+	return v;
+}
+
+/* Look for @name in @dir and its glibc-hwcaps and legacy subdirectories, best first. */
+static enum found try_dir(struct ctx *c, const char *dir, const char *name, char **path,
+			  struct cand **ca)
+{
+	const struct strvec *subs = search_subdirs(c->d, dir);
+
+	for (size_t i = 0; i < subs->n; i++) {
+		const char *sub = subs->v[i];
+		char *p = xasprintf("%s%s%s", sub, sub[strlen(sub) - 1] == '/' ? "" : "/", name);
+		enum found f = try_file(c, p, ca);
+
 		if (f != FOUND_NONE) {
 			*path = p;
 			return f;
@@ -425,9 +455,10 @@ static bool in_default_dir(const char *path)
 static long find_loaded(struct ctx *c, const char *name, bool *is_rtld)
 {
 	*is_rtld = false;
-	for (size_t i = 0; i < c->m->n; i++)
-		if (strvec_find(&c->m->objs[i].names, name) >= 0)
-			return (long)i;
+	void *v = strmap_get(&c->names, name);
+
+	if (v)
+		return (long)(uintptr_t)v - 1;
 	if (c->rtld_path && !c->rtld_placed && strvec_find(&c->rtld_names, name) >= 0) {
 		*is_rtld = true;
 		return -1;
@@ -438,12 +469,11 @@ static long find_loaded(struct ctx *c, const char *name, bool *is_rtld)
 static long place_rtld(struct ctx *c, long loader)
 {
 	struct cand *ca = candidate(c->d, c->rtld_path);
-	struct deps_obj *o = add_obj(c, c->rtld_path, DEPS_INTERP, loader,
-				     ca->err == 0 && ca->fit == ELFOBJ_FIT ? &ca->elf : NULL);
+	add_obj(c, c->rtld_path, DEPS_INTERP, loader,
+		ca->err == 0 && ca->fit == ELFOBJ_FIT ? &ca->elf : NULL);
 
 	for (size_t i = 0; i < c->rtld_names.n; i++)
-		if (strvec_find(&o->names, c->rtld_names.v[i]) < 0)
-			strvec_push(&o->names, c->rtld_names.v[i]);
+		add_name(c, c->m->n - 1, c->rtld_names.v[i]);
 	c->rtld_placed = true;
 	return (long)c->m->n - 1;
 }
@@ -583,7 +613,7 @@ done:
 		const struct elfobj *oe = c->m->objs[i].elf;
 
 		if (oe && oe->dev == ca->elf.dev && oe->ino == ca->elf.ino) {
-			strvec_push(&c->m->objs[i].names, name);
+			add_name(c, i, name);
 			free(found);
 			e->target = (long)i;
 			e->how = DEPS_LOADED;
@@ -603,7 +633,7 @@ done:
 
 	free(found);
 	o->via = via;
-	strvec_push(&o->names, name);
+	add_name(c, c->m->n - 1, name);
 	if (how == DEPS_CACHE)
 		o->cache_key = xstrdup(name);
 	find_alternates(d, o);
@@ -768,6 +798,7 @@ out:
 	free(c.rtld_path);
 	strvec_clear(&c.rtld_names);
 	strvec_clear(&c.llp);
+	strmap_clear(&c.names);
 	return c.ret;
 }
 
@@ -846,6 +877,7 @@ static int resolve_script(struct deps *d, const char *file, const char *buf, siz
 			ret = r2;
 	}
 out:
+	strmap_clear(&c.names);
 	free(interp);
 	free(arg);
 	free(target);
@@ -927,6 +959,13 @@ void deps_free(struct deps *d)
 			free_cand(d->cands.vals[i]);
 	strmap_clear(&d->cands);
 	strmap_clear(&d->dirs);
+	for (size_t i = 0; i < d->subdirs.cap; i++) {
+		if (d->subdirs.keys[i]) {
+			strvec_clear(d->subdirs.vals[i]);
+			free(d->subdirs.vals[i]);
+		}
+	}
+	strmap_clear(&d->subdirs);
 	strvec_clear(&d->preload);
 	ldcache_free(d->cache);
 	hwcaps_release(&d->hw);
