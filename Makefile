@@ -30,13 +30,13 @@ msg = @printf '  %-8s %s\n' $(1) $(2)
 endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-PKG_LIBS = libelf sqlite3
+PKG_LIBS = libelf sqlite3 libcrypto
 CFLAGS ?= -g -O2
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
        -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $(SANFLAGS) \
 	     -MMD -MP -Iinclude -Icollector -DMAGICPAK_VERSION='"$(VERSION)"'
-LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lelf -lsqlite3)
+LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lelf -lsqlite3 -lcrypto)
 
 CLI_SRCS = collector/main.c $(wildcard collector/cmd_*.c)
 LIB_SRCS = $(filter-out $(CLI_SRCS),$(wildcard collector/*.c))
@@ -67,6 +67,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmagicpak.a tests/tap.h
 	$(call msg,CC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libmagicpak.a $(LDLIBS)
+
+$(BUILD)/bench_store: tests/bench/bench_store.c $(BUILD)/libmagicpak.a
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmagicpak.a $(LDLIBS)
 
 deps-check:
 	@scripts/install-deps.sh check

@@ -5,7 +5,7 @@
 # Usage: scripts/install-deps.sh [build|check|bench]
 set -eu
 
-build="gcc make libc6-dev pkg-config libelf-dev libsqlite3-dev sqlite3"
+build="gcc make libc6-dev pkg-config libelf-dev libsqlite3-dev sqlite3 libssl-dev"
 check="$build python3 perl busybox-static file"
 bench="$check pax-utils libtree hyperfine strace time"
 

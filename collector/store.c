@@ -1,0 +1,1583 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/store.c - the SQLite history: sessions, processes and file accesses, written in
+ * batches so that recording is never slowed down by the database.
+ *
+ * The schema (PRAGMA user_version = 1, marker row magicpak_meta('format', 'magicpak')) is a
+ * public interface: tables sessions and processes, views file_accesses and session_files.
+ * The tables under the views (paths, accesses, ops, sources, file_versions) may change with
+ * the schema version.
+ *
+ * Times. Every time a user reads (sessions.started_at/ended_at, processes.started_at/
+ * ended_at, file_versions.mtime, file_accesses.time/last_time) is ISO-8601 UTC text with
+ * milliseconds, "2024-05-01T12:00:00.123Z", so it sorts and compares as text. Underneath,
+ * accesses.first_ns/last_ns and file_versions.mtime_ns keep the exact nanoseconds since the
+ * epoch as integers; the view formats them.
+ *
+ * Durability. WAL with synchronous=NORMAL: a crash of magicpak (kill -9) loses nothing
+ * committed; a power loss may lose the last transactions but never corrupts the file.
+ * Every write transaction is BEGIN IMMEDIATE, so SQLite's busy handler (30 s) waits for the
+ * write lock up front; a deferred read-then-write transaction would get SQLITE_BUSY without
+ * the busy handler being called. On SQLITE_BUSY the whole transaction is retried.
+ *
+ * Crash consistency. A session row is committed first as incomplete ("running"); accesses
+ * are written in batches; the row is marked complete in the same transaction as the last
+ * batch. A killed recorder leaves an incomplete session, never a complete one with rows
+ * missing.
+ *
+ * Layout for speed. accesses is the one big table, so it has no secondary index and no
+ * foreign keys (each would cost a B-tree lookup per row; the writer keeps its ids right).
+ * Its rows are found through access_batches: every flush writes its rows with one range of
+ * consecutive ids and records (session_id, first_id, last_id). The views join through it,
+ * and a query for one session reads only that session's id ranges. Deleting a session
+ * deletes its rows through a trigger, whatever the connection's foreign_keys setting.
+ *
+ * Paths are TEXT holding the bytes given (any but NUL, not necessarily UTF-8), always bound
+ * as parameters, never put into SQL text. They are interned: an in-memory hash map gives
+ * each distinct path its paths.id once per process. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define BATCH_ROWS 100000         /* distinct access rows buffered before a flush */
+#define FOLD_SLOTS (1u << 18)     /* hash slots for folding, > 2.5 x BATCH_ROWS */
+#define BUSY_TIMEOUT_MS 30000
+#define TXN_ATTEMPTS 5            /* whole-transaction tries on SQLITE_BUSY */
+#define WAL_ATTEMPTS 200          /* tries to switch a new file to WAL while others hold it */
+
+/* The readable names of enum mp_op and enum mp_source, as stored in ops and sources. */
+static const char *const op_names[MP_OP_MAX] = {
+	[MP_OP_OPEN] = "open",
+	[MP_OP_EXEC] = "exec",
+	[MP_OP_STAT] = "stat",
+	[MP_OP_ACCESS] = "access",
+	[MP_OP_READLINK] = "readlink",
+	[MP_OP_CHDIR] = "chdir",
+	[MP_OP_MKDIR] = "mkdir",
+	[MP_OP_UNLINK] = "unlink",
+	[MP_OP_RENAME_FROM] = "rename_from",
+	[MP_OP_RENAME_TO] = "rename_to",
+	[MP_OP_LINK_FROM] = "link_from",
+	[MP_OP_LINK_TO] = "link_to",
+	[MP_OP_SYMLINK] = "symlink",
+	[MP_OP_TRUNCATE] = "truncate",
+	[MP_OP_CHMOD] = "chmod",
+	[MP_OP_CHOWN] = "chown",
+	[MP_OP_UTIME] = "utime",
+	[MP_OP_MKNOD] = "mknod",
+	[MP_OP_READDIR] = "readdir",
+	[MP_OP_DLOPEN] = "dlopen",
+};
+_Static_assert(MP_OP_MAX == 21, "name every enum mp_op in op_names and in a schema migration");
+
+static const char *const source_names[] = {
+	[MP_SRC_PTRACE] = "ptrace",
+	[MP_SRC_PRELOAD] = "preload",
+	[MP_SRC_BPF] = "bpf",
+};
+#define SOURCE_MAX ((int)(sizeof(source_names) / sizeof(source_names[0])))
+
+/* "ISO-8601 UTC with milliseconds" of an integer nanosecond column, in SQL. */
+#define SQL_ISO(col)                                                              \
+	"strftime('%Y-%m-%dT%H:%M:%S', " col " / 1000000000, 'unixepoch') || "     \
+	"printf('.%03dZ', " col " / 1000000 % 1000)"
+
+static const char schema_v1[] =
+	"CREATE TABLE magicpak_meta (\n"
+	"	key   TEXT PRIMARY KEY,\n"
+	"	value TEXT NOT NULL\n"
+	");\n"
+	"CREATE TABLE ops (\n"
+	"	id   INTEGER PRIMARY KEY,\n"
+	"	name TEXT NOT NULL UNIQUE\n"
+	");\n"
+	"CREATE TABLE sources (\n"
+	"	id   INTEGER PRIMARY KEY,\n"
+	"	name TEXT NOT NULL UNIQUE\n"
+	");\n"
+	"CREATE TABLE sessions (\n"
+	"	id                INTEGER PRIMARY KEY,\n"
+	"	label             TEXT,\n"
+	"	argv              TEXT NOT NULL,\n"
+	"	cwd               TEXT,\n"
+	"	started_at        TEXT NOT NULL,\n"
+	"	ended_at          TEXT,\n"
+	"	exit_status       INTEGER,\n"
+	"	source            TEXT NOT NULL CHECK (source IN ('ptrace', 'preload', 'bpf')),\n"
+	"	host              TEXT,\n"
+	"	complete          INTEGER NOT NULL DEFAULT 0 CHECK (complete IN (0, 1)),\n"
+	"	incomplete_reason TEXT,\n"
+	"	events            INTEGER NOT NULL DEFAULT 0,\n"
+	"	files             INTEGER NOT NULL DEFAULT 0,\n"
+	"	processes         INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE INDEX sessions_by_label ON sessions (label, id);\n"
+	"CREATE TABLE processes (\n"
+	"	id          INTEGER PRIMARY KEY,\n"
+	"	session_id  INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,\n"
+	"	pid         INTEGER NOT NULL,\n"
+	"	parent_pid  INTEGER,\n"
+	"	executable  TEXT,\n"
+	"	argv        TEXT,\n"
+	"	cwd         TEXT,\n"
+	"	started_at  TEXT,\n"
+	"	ended_at    TEXT,\n"
+	"	exit_status INTEGER\n"
+	");\n"
+	"CREATE INDEX processes_by_session ON processes (session_id, pid);\n"
+	"CREATE TABLE paths (\n"
+	"	id   INTEGER PRIMARY KEY,\n"
+	"	path TEXT NOT NULL UNIQUE\n"
+	");\n"
+	"CREATE TABLE accesses (\n"
+	"	id         INTEGER PRIMARY KEY,\n"
+	"	pid        INTEGER NOT NULL,\n"
+	"	op         INTEGER NOT NULL,\n"
+	"	path_id    INTEGER NOT NULL,\n"
+	"	flags      INTEGER NOT NULL,\n"
+	"	errno      INTEGER NOT NULL,\n"
+	"	source     INTEGER NOT NULL,\n"
+	"	first_ns   INTEGER NOT NULL,\n"
+	"	last_ns    INTEGER NOT NULL,\n"
+	"	count      INTEGER NOT NULL\n"
+	");\n"
+	"CREATE TABLE access_batches (\n"
+	"	id         INTEGER PRIMARY KEY,\n"
+	"	session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,\n"
+	"	first_id   INTEGER NOT NULL,\n"
+	"	last_id    INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX access_batches_by_session ON access_batches (session_id);\n"
+	"CREATE TABLE file_versions (\n"
+	"	session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,\n"
+	"	path_id    INTEGER NOT NULL REFERENCES paths (id),\n"
+	"	type       TEXT NOT NULL,\n"
+	"	size       INTEGER,\n"
+	"	mtime      TEXT,\n"
+	"	mtime_ns   INTEGER,\n"
+	"	inode      INTEGER,\n"
+	"	sha256     TEXT,\n"
+	"	PRIMARY KEY (session_id, path_id)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE VIEW file_accesses AS\n"
+	"SELECT b.session_id, a.pid, o.name AS op, p.path, a.flags, a.errno, s.name AS source,\n"
+	"       " SQL_ISO("a.first_ns") " AS time,\n"
+	"       " SQL_ISO("a.last_ns") " AS last_time,\n"
+	"       a.count\n"
+	"FROM access_batches b\n"
+	"JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id\n"
+	"JOIN paths p ON p.id = a.path_id\n"
+	"LEFT JOIN ops o ON o.id = a.op\n"
+	"LEFT JOIN sources s ON s.id = a.source;\n"
+	"CREATE VIEW session_files AS\n"
+	"SELECT DISTINCT b.session_id, p.path\n"
+	"FROM access_batches b\n"
+	"JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id\n"
+	"JOIN paths p ON p.id = a.path_id\n"
+	"WHERE a.errno = 0;\n"
+	"CREATE TRIGGER sessions_delete BEFORE DELETE ON sessions BEGIN\n"
+	"	DELETE FROM accesses WHERE id IN (SELECT a.id FROM access_batches b\n"
+	"		JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id\n"
+	"		WHERE b.session_id = old.id);\n"
+	"	DELETE FROM access_batches WHERE session_id = old.id;\n"
+	"	DELETE FROM file_versions WHERE session_id = old.id;\n"
+	"	DELETE FROM processes WHERE session_id = old.id;\n"
+	"END;\n"
+	"INSERT INTO magicpak_meta (key, value) VALUES ('format', 'magicpak');\n";
+
+enum stmt_id {
+	ST_PATH_GET,
+	ST_PATH_ADD,
+	ST_ACCESS_ADD,
+	ST_BATCH_ADD,
+	ST_FILE_ADD,
+	ST_PROC_ADD,
+	ST_PROC_SET,
+	ST_SESSION_ADD,
+	ST_SESSION_END,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_PATH_GET] = "SELECT id FROM paths WHERE path = ?1",
+	[ST_PATH_ADD] = "INSERT INTO paths (path) VALUES (?1)",
+	[ST_ACCESS_ADD] = "INSERT INTO accesses (pid, op, path_id, flags, errno, source, first_ns,"
+			  " last_ns, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_BATCH_ADD] = "INSERT INTO access_batches (session_id, first_id, last_id)"
+			 " VALUES (?1, ?2, ?3)",
+	[ST_FILE_ADD] = "INSERT OR IGNORE INTO file_versions (session_id, path_id, type, size,"
+			" mtime, mtime_ns, inode, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_PROC_ADD] = "INSERT INTO processes (session_id, pid, parent_pid, executable, argv,"
+			" cwd, started_at, ended_at, exit_status)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_PROC_SET] = "UPDATE processes SET parent_pid = ?3, executable = ?4, argv = ?5,"
+			" cwd = ?6, started_at = ?7, ended_at = ?8, exit_status = ?9"
+			" WHERE id = ?1 AND pid = ?2",
+	[ST_SESSION_ADD] = "INSERT INTO sessions (label, argv, cwd, started_at, source, host,"
+			   " complete, incomplete_reason)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 'running')",
+	[ST_SESSION_END] = "UPDATE sessions SET ended_at = ?2, exit_status = ?3, complete = ?4,"
+			   " incomplete_reason = ?5, events = ?6, files = ?7, processes = ?8"
+			   " WHERE id = ?1",
+};
+
+/* One interned path. The text lives in store.names at @off, NUL-terminated. */
+struct path_ent {
+	size_t off;
+	uint32_t len;
+	uint32_t hash;
+	int64_t id;      /* paths.id once committed, else 0 */
+	int64_t txn_id;  /* paths.id taken in the open transaction, else 0 */
+	uint64_t mark;   /* the session generation that counted it among its files */
+};
+
+/* One pending accesses row: all accesses with the same key, folded. */
+struct access_row {
+	int32_t pid;
+	uint32_t path;   /* index into store.paths */
+	uint32_t flags;
+	int32_t err;
+	uint8_t op;
+	uint8_t source;
+	uint64_t first_ns, last_ns, count;
+};
+
+struct file_row {
+	uint32_t path;
+	char type;
+	bool has_sha;
+	char sha256[65];
+	int64_t size, mtime_ns;
+	uint64_t inode;
+};
+
+struct proc_rec {
+	pid_t pid, parent;
+	char *exe, *argv, *cwd;        /* owned; argv is JSON */
+	uint64_t start_ns, end_ns;     /* 0: unknown */
+	int exit_status;
+	bool exited, dirty;
+	int64_t id, txn_id;            /* as in struct path_ent */
+};
+
+struct pid_slot {
+	pid_t pid;                     /* 0: empty */
+	uint32_t idx;                  /* into store.procs */
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	bool readonly;
+	int failed;                    /* the write error that stopped the store, or 0 */
+	sqlite3_stmt *stmt[ST_COUNT];
+
+	int64_t session_id;            /* the current session, 0: none */
+	uint64_t session_gen;
+	uint64_t events, files, processes;
+
+	struct strbuf names;           /* every interned path, NUL-terminated */
+	struct path_ent *paths;
+	size_t npaths, apaths;
+	uint32_t *path_slots;          /* index + 1 into paths, 0: empty */
+	size_t path_cap;
+	uint32_t *resolved;            /* paths given a txn_id in the open transaction */
+	size_t nresolved, aresolved;
+
+	struct access_row *rows;
+	size_t nrows, arows;
+	uint32_t *fold_slots;          /* FOLD_SLOTS entries: index + 1 into rows, 0: empty */
+	struct file_row *files_v;
+	size_t nfiles, afiles;
+
+	struct proc_rec **procs;
+	size_t nprocs, aprocs;
+	bool procs_dirty;
+	struct pid_slot *pid_slots;
+	size_t pid_cap;
+};
+
+/* ---- errors ---- */
+
+static int sqlite_to_errno(struct store *st, int rc)
+{
+	int sys;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH: return -EACCES;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_NOTADB: return -EINVAL;
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+	case SQLITE_TOOBIG: return -EINVAL;
+	case SQLITE_CANTOPEN:
+		sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
+		return sys ? -sys : -EACCES;
+	default: return -EIO;
+	}
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Log "cannot @what '@path': @msg" once, with the free space when the disk is full. */
+static int db_error(struct store *st, int rc, const char *what, const char *msg)
+{
+	int ret = sqlite_to_errno(st, rc);
+	struct statvfs vfs;
+	char *dir;
+
+	if (!msg)
+		msg = sqlite3_errstr(rc);
+	if (ret == -ENOSPC && strcmp(st->path, ":memory:")) {
+		dir = dir_of(st->path);
+		if (!statvfs(dir, &vfs)) {
+			log_error(ret, "cannot %s '%s': %s (%llu KiB free)", what, st->path, msg,
+				  (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024);
+			free(dir);
+			return ret;
+		}
+		free(dir);
+	}
+	return log_error(ret, "cannot %s '%s': %s", what, st->path, msg);
+}
+
+/* ---- small SQL helpers ---- */
+
+static int exec_sql(struct store *st, const char *sql)
+{
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
+/* Run @sql, a query of one integer; *@out is 0 when it returns no row or NULL. */
+static int query_int(struct store *st, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = 0;
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Step a write statement once and reset it. */
+static int step_write(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+	return text ? sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC) : sqlite3_bind_null(s, i);
+}
+
+static void iso_time(char buf[32], uint64_t ns)
+{
+	time_t secs = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&secs, &tm);
+	n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, 32 - n, ".%03uZ", (unsigned)(ns / 1000000u % 1000u));
+}
+
+/* Bind an ISO time, or NULL for 0 (unknown). */
+static int bind_time(sqlite3_stmt *s, int i, uint64_t ns)
+{
+	char buf[32];
+
+	if (!ns)
+		return sqlite3_bind_null(s, i);
+	iso_time(buf, ns);
+	return sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static char *argv_json(const char *const *argv)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addch(&sb, '[');
+	for (size_t i = 0; argv && argv[i]; i++) {
+		if (i)
+			strbuf_addch(&sb, ',');
+		strbuf_add_json(&sb, argv[i]);
+	}
+	strbuf_addch(&sb, ']');
+	return strbuf_detach(&sb);
+}
+
+static void sleep_backoff(int attempt)
+{
+	/* 1, 2, 4 ... 64 ms plus jitter, so that retrying writers do not collide again. */
+	int ms = 1 << (attempt < 6 ? attempt : 6);
+
+	usleep((useconds_t)(ms * 1000 + rand() % 1000));
+}
+
+/* ---- path interning ---- */
+
+static void path_slots_grow(struct store *st)
+{
+	size_t cap = st->path_cap ? st->path_cap * 2 : 4096;
+
+	free(st->path_slots);
+	st->path_slots = xcalloc(cap, sizeof(*st->path_slots));
+	st->path_cap = cap;
+	for (size_t k = 0; k < st->npaths; k++) {
+		size_t i = st->paths[k].hash & (cap - 1);
+
+		while (st->path_slots[i])
+			i = (i + 1) & (cap - 1);
+		st->path_slots[i] = (uint32_t)k + 1;
+	}
+}
+
+/* The index in st->paths of @path, added if new. */
+static uint32_t path_intern(struct store *st, const char *path)
+{
+	const unsigned char *p = (const unsigned char *)path;
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	struct path_ent *e;
+	uint32_t len, h32, s;
+	size_t i, mask;
+
+	for (; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	len = (uint32_t)(p - (const unsigned char *)path);
+	h32 = (uint32_t)(h ^ (h >> 32));
+	if ((st->npaths + 1) * 2 > st->path_cap)
+		path_slots_grow(st);
+	mask = st->path_cap - 1;
+	for (i = h32 & mask; (s = st->path_slots[i]); i = (i + 1) & mask) {
+		e = &st->paths[s - 1];
+		if (e->hash == h32 && e->len == len && !memcmp(st->names.buf + e->off, path, len))
+			return s - 1;
+	}
+	xgrow(&st->paths, &st->apaths, st->npaths + 1, sizeof(*st->paths));
+	e = &st->paths[st->npaths];
+	memset(e, 0, sizeof(*e));
+	e->off = st->names.len;
+	e->len = len;
+	e->hash = h32;
+	strbuf_add(&st->names, path, (size_t)len + 1); /* with its NUL */
+	st->path_slots[i] = (uint32_t)++st->npaths;
+	return (uint32_t)(st->npaths - 1);
+}
+
+/* paths.id of interned path @k, inserting the row inside the open transaction if needed. */
+static int path_resolve(struct store *st, uint32_t k, int64_t *id)
+{
+	struct path_ent *e = &st->paths[k];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (e->id || e->txn_id) {
+		*id = e->id ? e->id : e->txn_id;
+		return SQLITE_OK;
+	}
+	s = st->stmt[ST_PATH_GET];
+	sqlite3_bind_text(s, 1, st->names.buf + e->off, (int)e->len, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e->txn_id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	if (!e->txn_id) {
+		s = st->stmt[ST_PATH_ADD];
+		sqlite3_bind_text(s, 1, st->names.buf + e->off, (int)e->len, SQLITE_STATIC);
+		rc = step_write(s);
+		if (rc != SQLITE_OK)
+			return rc;
+		e->txn_id = sqlite3_last_insert_rowid(st->db);
+	}
+	xgrow(&st->resolved, &st->aresolved, st->nresolved + 1, sizeof(*st->resolved));
+	st->resolved[st->nresolved++] = k;
+	*id = e->txn_id;
+	return SQLITE_OK;
+}
+
+/* ---- processes ---- */
+
+static void pid_map_rebuild(struct store *st, size_t cap)
+{
+	free(st->pid_slots);
+	st->pid_slots = xcalloc(cap, sizeof(*st->pid_slots));
+	st->pid_cap = cap;
+	for (size_t k = 0; k < st->nprocs; k++) {
+		size_t i = (uint32_t)st->procs[k]->pid * 2654435761u & (cap - 1);
+
+		while (st->pid_slots[i].pid && st->pid_slots[i].pid != st->procs[k]->pid)
+			i = (i + 1) & (cap - 1);
+		/* Later records of a reused pid come later in procs: the newest wins. */
+		st->pid_slots[i].pid = st->procs[k]->pid;
+		st->pid_slots[i].idx = (uint32_t)k;
+	}
+}
+
+static struct pid_slot *pid_slot(struct store *st, pid_t pid)
+{
+	size_t i = (uint32_t)pid * 2654435761u & (st->pid_cap - 1);
+
+	while (st->pid_slots[i].pid && st->pid_slots[i].pid != pid)
+		i = (i + 1) & (st->pid_cap - 1);
+	return &st->pid_slots[i];
+}
+
+/* The live record of @pid, or NULL. */
+static struct proc_rec *proc_find(struct store *st, pid_t pid)
+{
+	struct pid_slot *slot;
+
+	if (!st->pid_cap)
+		return NULL;
+	slot = pid_slot(st, pid);
+	if (!slot->pid || st->procs[slot->idx]->exited)
+		return NULL;
+	return st->procs[slot->idx];
+}
+
+static struct proc_rec *proc_new(struct store *st, pid_t pid)
+{
+	struct proc_rec *p = xcalloc(1, sizeof(*p));
+	struct pid_slot *slot;
+
+	p->pid = pid;
+	xgrow(&st->procs, &st->aprocs, st->nprocs + 1, sizeof(*st->procs));
+	st->procs[st->nprocs++] = p;
+	if ((st->nprocs + 1) * 2 > st->pid_cap)
+		pid_map_rebuild(st, st->pid_cap ? st->pid_cap * 2 : 256);
+	slot = pid_slot(st, pid);
+	slot->pid = pid;
+	slot->idx = (uint32_t)(st->nprocs - 1);
+	st->processes++;
+	return p;
+}
+
+static void proc_free(struct proc_rec *p)
+{
+	if (!p)
+		return;
+	free(p->exe);
+	free(p->argv);
+	free(p->cwd);
+	free(p);
+}
+
+static void procs_clear(struct store *st)
+{
+	for (size_t k = 0; k < st->nprocs; k++)
+		proc_free(st->procs[k]);
+	st->nprocs = 0;
+	st->procs_dirty = false;
+	if (st->pid_cap)
+		memset(st->pid_slots, 0, st->pid_cap * sizeof(*st->pid_slots));
+}
+
+static int proc_write(struct store *st, struct proc_rec *p)
+{
+	sqlite3_stmt *s = st->stmt[p->id ? ST_PROC_SET : ST_PROC_ADD];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, p->id ? p->id : st->session_id);
+	sqlite3_bind_int64(s, 2, p->pid);
+	if (p->parent)
+		sqlite3_bind_int64(s, 3, p->parent);
+	else
+		sqlite3_bind_null(s, 3);
+	bind_text(s, 4, p->exe);
+	bind_text(s, 5, p->argv);
+	bind_text(s, 6, p->cwd);
+	bind_time(s, 7, p->start_ns);
+	bind_time(s, 8, p->end_ns);
+	if (p->exited)
+		sqlite3_bind_int(s, 9, p->exit_status);
+	else
+		sqlite3_bind_null(s, 9);
+	rc = step_write(s);
+	if (rc == SQLITE_OK && !p->id)
+		p->txn_id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+/* ---- writing pending rows ---- */
+
+static bool has_pending(const struct store *st)
+{
+	return st->nrows || st->nfiles || st->procs_dirty;
+}
+
+/* Write every pending row inside the open transaction. Re-runnable after a rollback. */
+static int write_pending(struct store *st)
+{
+	int64_t path_id, first_id = 0, last_id;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st->procs_dirty) {
+		for (size_t k = 0; k < st->nprocs; k++) {
+			struct proc_rec *p = st->procs[k];
+
+			if (p->dirty && (rc = proc_write(st, p)) != SQLITE_OK)
+				return rc;
+		}
+	}
+	s = st->stmt[ST_ACCESS_ADD];
+	for (size_t k = 0; k < st->nrows; k++) {
+		const struct access_row *r = &st->rows[k];
+
+		rc = path_resolve(st, r->path, &path_id);
+		if (rc != SQLITE_OK)
+			return rc;
+		sqlite3_bind_int64(s, 1, r->pid);
+		sqlite3_bind_int(s, 2, r->op);
+		sqlite3_bind_int64(s, 3, path_id);
+		sqlite3_bind_int64(s, 4, r->flags);
+		sqlite3_bind_int(s, 5, r->err);
+		sqlite3_bind_int(s, 6, r->source);
+		sqlite3_bind_int64(s, 7, (int64_t)r->first_ns);
+		sqlite3_bind_int64(s, 8, (int64_t)r->last_ns);
+		sqlite3_bind_int64(s, 9, (int64_t)r->count);
+		rc = step_write(s);
+		if (rc != SQLITE_OK)
+			return rc;
+		if (!k)
+			first_id = sqlite3_last_insert_rowid(st->db);
+	}
+	if (st->nrows) {
+		/* New rows take max(id) + 1 while we hold the write lock, so a batch is one
+		 * range of ids. Only ids near 2^63 would make SQLite pick them at random. */
+		last_id = sqlite3_last_insert_rowid(st->db);
+		if (last_id - first_id + 1 != (int64_t)st->nrows)
+			return SQLITE_CORRUPT;
+		s = st->stmt[ST_BATCH_ADD];
+		sqlite3_bind_int64(s, 1, st->session_id);
+		sqlite3_bind_int64(s, 2, first_id);
+		sqlite3_bind_int64(s, 3, last_id);
+		rc = step_write(s);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	s = st->stmt[ST_FILE_ADD];
+	for (size_t k = 0; k < st->nfiles; k++) {
+		const struct file_row *f = &st->files_v[k];
+		char type[2] = { f->type, 0 };
+
+		rc = path_resolve(st, f->path, &path_id);
+		if (rc != SQLITE_OK)
+			return rc;
+		sqlite3_bind_int64(s, 1, st->session_id);
+		sqlite3_bind_int64(s, 2, path_id);
+		sqlite3_bind_text(s, 3, type, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 4, f->size);
+		bind_time(s, 5, f->mtime_ns > 0 ? (uint64_t)f->mtime_ns : 0);
+		sqlite3_bind_int64(s, 6, f->mtime_ns);
+		sqlite3_bind_int64(s, 7, (int64_t)f->inode); /* bit pattern kept above 2^63 */
+		bind_text(s, 8, f->has_sha ? f->sha256 : NULL);
+		rc = step_write(s);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+static void pending_committed(struct store *st)
+{
+	size_t kept = 0;
+
+	for (size_t k = 0; k < st->nresolved; k++) {
+		struct path_ent *e = &st->paths[st->resolved[k]];
+
+		e->id = e->txn_id;
+		e->txn_id = 0;
+	}
+	st->nresolved = 0;
+	if (st->nrows) {
+		st->nrows = 0;
+		memset(st->fold_slots, 0, FOLD_SLOTS * sizeof(*st->fold_slots));
+	}
+	st->nfiles = 0;
+	if (st->procs_dirty) {
+		/* Keep the processes still running: their exit is yet to be written. */
+		for (size_t k = 0; k < st->nprocs; k++) {
+			struct proc_rec *p = st->procs[k];
+
+			if (p->txn_id) {
+				p->id = p->txn_id;
+				p->txn_id = 0;
+			}
+			p->dirty = false;
+			if (p->exited)
+				proc_free(p);
+			else
+				st->procs[kept++] = p;
+		}
+		st->nprocs = kept;
+		st->procs_dirty = false;
+		pid_map_rebuild(st, st->pid_cap);
+	}
+}
+
+static void pending_rolled_back(struct store *st)
+{
+	for (size_t k = 0; k < st->nresolved; k++)
+		st->paths[st->resolved[k]].txn_id = 0;
+	st->nresolved = 0;
+	for (size_t k = 0; k < st->nprocs; k++)
+		st->procs[k]->txn_id = 0;
+}
+
+/* One write transaction: BEGIN IMMEDIATE, the pending rows, then @extra (may be NULL),
+ * COMMIT. The whole transaction is retried on SQLITE_BUSY. Logs and returns -errno. */
+static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg), void *arg)
+{
+	char msg[256] = "";
+	int rc = SQLITE_OK;
+
+	if (st->failed)
+		return st->failed;
+	if (st->readonly)
+		return log_error(-EROFS, "cannot write to '%s': opened read-only", st->path);
+	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+		if (attempt)
+			sleep_backoff(attempt);
+		rc = exec_sql(st, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK) {
+			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+		} else {
+			rc = write_pending(st);
+			if (rc == SQLITE_OK && extra)
+				rc = extra(st, arg);
+			if (rc == SQLITE_OK)
+				rc = exec_sql(st, "COMMIT");
+			if (rc == SQLITE_OK) {
+				pending_committed(st);
+				return 0;
+			}
+			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+			/* SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR). */
+			if (!sqlite3_get_autocommit(st->db))
+				exec_sql(st, "ROLLBACK");
+			pending_rolled_back(st);
+		}
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+	}
+	st->failed = db_error(st, rc, "write to", msg);
+	return st->failed;
+}
+
+/* ---- opening ---- */
+
+enum db_kind { DB_EMPTY, DB_CURRENT, DB_OLDER, DB_NEWER, DB_FOREIGN };
+
+/* What is in the open file, read without writing anything. Returns an SQLite code. */
+static int classify(struct store *st, enum db_kind *kind, int64_t *version)
+{
+	int64_t tables, has_meta, marker = 0;
+	int rc;
+
+	rc = query_int(st, "SELECT count(*) FROM sqlite_master", &tables);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = query_int(st, "PRAGMA user_version", version);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+			   " name = 'magicpak_meta'", &has_meta);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (has_meta) {
+		rc = query_int(st, "SELECT count(*) FROM magicpak_meta WHERE key = 'format' AND"
+				   " value = 'magicpak'", &marker);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	if (!marker)
+		*kind = !tables && !*version ? DB_EMPTY : DB_FOREIGN;
+	else if (*version > STORE_SCHEMA_VERSION)
+		*kind = DB_NEWER;
+	else if (*version == STORE_SCHEMA_VERSION)
+		*kind = DB_CURRENT;
+	else if (*version >= 1)
+		*kind = DB_OLDER;
+	else
+		*kind = DB_FOREIGN; /* a marker without a version: not something we wrote */
+	return SQLITE_OK;
+}
+
+/* Log why a file of @kind cannot be used. Returns -errno, or 0 when it can. */
+static int refuse(struct store *st, enum db_kind kind, int64_t version, bool for_write)
+{
+	switch (kind) {
+	case DB_FOREIGN:
+		return log_error(-EINVAL, "'%s' is not a magicpak database"
+				 " (no magicpak_meta marker); refusing to touch it", st->path);
+	case DB_NEWER:
+		return log_error(-ENOTSUP, "'%s' has magicpak schema version %" PRId64
+				 ", newer than this magicpak understands (%d);"
+				 " refusing to touch it", st->path, version, STORE_SCHEMA_VERSION);
+	case DB_EMPTY:
+		if (!for_write)
+			return log_error(-EINVAL, "'%s' is not a magicpak database (it is empty)",
+					 st->path);
+		return 0;
+	case DB_OLDER:
+		if (!for_write)
+			return log_error(-ENOTSUP, "'%s' has the older magicpak schema version %"
+					 PRId64 "; record into it once to upgrade it", st->path,
+					 version);
+		return 0;
+	case DB_CURRENT: return 0;
+	}
+	return 0;
+}
+
+static int migrate_0_to_1(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = exec_sql(st, schema_v1);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO ops (id, name) VALUES (?1, ?2)", -1, &s, NULL);
+	for (int op = 1; rc == SQLITE_OK && op < MP_OP_MAX; op++) {
+		sqlite3_bind_int(s, 1, op);
+		sqlite3_bind_text(s, 2, op_names[op], -1, SQLITE_STATIC);
+		rc = step_write(s);
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_prepare_v2(st->db, "INSERT INTO sources (id, name) VALUES (?1, ?2)", -1, &s,
+				NULL);
+	for (int src = 1; rc == SQLITE_OK && src < SOURCE_MAX; src++) {
+		sqlite3_bind_int(s, 1, src);
+		sqlite3_bind_text(s, 2, source_names[src], -1, SQLITE_STATIC);
+		rc = step_write(s);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* migrations[v] brings a schema from version v to v + 1; version 0 is an empty file. */
+static int (*const migrations[STORE_SCHEMA_VERSION])(struct store *st) = {
+	migrate_0_to_1,
+};
+
+/* Create or upgrade the schema in one BEGIN IMMEDIATE transaction, looking again inside it:
+ * another recorder may have done it since classify() ran. */
+static int migrate(struct store *st)
+{
+	char msg[256] = "", sql[64];
+	enum db_kind kind;
+	int64_t version;
+	int rc = SQLITE_OK, ret;
+
+	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+		if (attempt)
+			sleep_backoff(attempt);
+		rc = exec_sql(st, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK) {
+			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+			goto retry;
+		}
+		rc = classify(st, &kind, &version);
+		if (rc == SQLITE_OK) {
+			ret = refuse(st, kind, version, true);
+			if (ret) {
+				exec_sql(st, "ROLLBACK");
+				return ret;
+			}
+			for (int64_t v = kind == DB_EMPTY ? 0 : version;
+			     rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
+				rc = migrations[v](st);
+		}
+		if (rc == SQLITE_OK) {
+			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+				 STORE_SCHEMA_VERSION);
+			rc = exec_sql(st, sql);
+		}
+		if (rc == SQLITE_OK)
+			rc = exec_sql(st, "COMMIT");
+		if (rc == SQLITE_OK)
+			return 0;
+		snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
+		if (!sqlite3_get_autocommit(st->db))
+			exec_sql(st, "ROLLBACK");
+retry:
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+			break;
+	}
+	return db_error(st, rc, "create the schema in", msg);
+}
+
+/* Switch to WAL. While another connection holds the file, SQLite keeps the old mode and
+ * returns it (without an error), so try again for a while. */
+static int set_wal(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	bool wal = false;
+	int rc = SQLITE_OK;
+
+	for (int attempt = 0; attempt < WAL_ATTEMPTS && !wal; attempt++) {
+		if (attempt)
+			usleep((useconds_t)(5000 + rand() % 5000));
+		rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+		if (rc != SQLITE_OK)
+			break;
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			wal = !strcmp((const char *)sqlite3_column_text(s, 0), "wal");
+			rc = SQLITE_OK;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+		if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+			break;
+	}
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		return db_error(st, rc, "set WAL mode on", sqlite3_errmsg(st->db));
+	if (!wal)
+		log_warn("'%s': cannot switch to WAL journal mode; concurrent recorders will wait"
+			 " for each other", st->path);
+	return 0;
+}
+
+/* Network file systems share no memory between hosts, which WAL needs (statfs(2)). */
+static void warn_network_fs(const char *path)
+{
+	struct statfs sfs;
+	char *dir = dir_of(path);
+
+	if (!statfs(dir, &sfs)) {
+		switch ((unsigned long)sfs.f_type) {
+		case 0x6969:     /* NFS */
+		case 0x01021997: /* 9p */
+		case 0x65735546: /* FUSE */
+		case 0xff534d42: /* CIFS */
+		case 0xfe534d42: /* SMB2 */
+			log_warn("'%s' is on a network file system: WAL works only if every"
+				 " recorder runs on this host", path);
+			break;
+		}
+	}
+	free(dir);
+}
+
+/* Check what SQLite will need before it tries, to report the real cause. */
+static int precheck_write(const char *path)
+{
+	struct stat sb;
+	char *dir = dir_of(path);
+	int ret = 0;
+
+	if (!stat(path, &sb)) {
+		if (S_ISDIR(sb.st_mode)) {
+			ret = log_errno(-EISDIR, "cannot open '%s'", path);
+			goto out;
+		}
+		if (access(path, R_OK | W_OK)) {
+			ret = log_errno(-errno, "cannot open '%s' for writing", path);
+			goto out;
+		}
+		/* WAL mode creates PATH-wal and PATH-shm next to the database. */
+		if (access(dir, W_OK)) {
+			ret = log_errno(-errno, "cannot create '%s-wal'", path);
+			goto out;
+		}
+	} else if (errno == ENOENT) {
+		if (access(dir, W_OK)) {
+			ret = log_errno(-errno, "cannot create '%s'", path);
+			goto out;
+		}
+	} else {
+		ret = log_errno(-errno, "cannot open '%s'", path);
+		goto out;
+	}
+	warn_network_fs(path);
+out:
+	free(dir);
+	return ret;
+}
+
+/* A WAL database on a read-only file system cannot get its -shm file created. When none
+ * exists no writer is active (the last one removed it on close), so the file can be read as
+ * immutable, without shared memory or locks. */
+static bool readonly_fs_closed_wal(const char *path)
+{
+	struct statvfs vfs;
+	struct stat sb;
+	char *shm = xasprintf("%s-shm", path);
+	bool ret;
+
+	ret = !statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY) && stat(shm, &sb) && errno == ENOENT;
+	free(shm);
+	return ret;
+}
+
+static int open_immutable(struct store *st)
+{
+	struct strbuf uri = STRBUF_INIT;
+	int rc;
+
+	strbuf_adds(&uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)st->path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
+			strbuf_addch(&uri, (char)*p);
+		else
+			strbuf_addf(&uri, "%%%02X", *p);
+	}
+	strbuf_adds(&uri, "?immutable=1");
+	rc = sqlite3_open_v2(uri.buf, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+				      SQLITE_OPEN_URI, NULL);
+	strbuf_release(&uri);
+	return rc;
+}
+
+static int store_open_mode(const char *path, bool readonly, struct store **out)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	bool memory = !strcmp(path, ":memory:");
+	enum db_kind kind;
+	int64_t version;
+	struct stat sb;
+	int flags, rc, ret;
+
+	st->path = xstrdup(path);
+	st->readonly = readonly;
+	if (readonly && !memory && stat(path, &sb)) {
+		ret = log_errno(-errno, "cannot open '%s'", path);
+		goto out;
+	}
+	if (!readonly && !memory && (ret = precheck_write(path)))
+		goto out;
+	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+		SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(path, &st->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		ret = db_error(st, rc, "open", st->db ? sqlite3_errmsg(st->db) : NULL);
+		goto out;
+	}
+	if (!readonly && sqlite3_db_readonly(st->db, "main") == 1) {
+		ret = log_error(-EROFS, "cannot open '%s' for writing: read-only", path);
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	/* Look before writing anything, so a file we refuse stays byte-for-byte as it was. */
+	rc = classify(st, &kind, &version);
+	if ((rc & 0xff) == SQLITE_CANTOPEN && readonly && !memory && readonly_fs_closed_wal(path)) {
+		sqlite3_close_v2(st->db);
+		st->db = NULL;
+		rc = open_immutable(st);
+		if (rc == SQLITE_OK)
+			rc = classify(st, &kind, &version);
+	}
+	if ((rc & 0xff) == SQLITE_NOTADB) {
+		ret = log_error(-EINVAL, "'%s' is not an SQLite database; refusing to touch it",
+				path);
+		goto out;
+	}
+	if (rc != SQLITE_OK) {
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if ((ret = refuse(st, kind, version, !readonly)))
+		goto out;
+	rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384");
+	if (rc == SQLITE_OK && !readonly)
+		rc = exec_sql(st, "PRAGMA synchronous = NORMAL");
+	if (rc != SQLITE_OK) {
+		ret = db_error(st, rc, "configure", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	if (!readonly) {
+		if (!memory && (ret = set_wal(st)))
+			goto out;
+		if (kind != DB_CURRENT && (ret = migrate(st)))
+			goto out;
+		for (int i = 0; i < ST_COUNT; i++) {
+			rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+						&st->stmt[i], NULL);
+			if (rc != SQLITE_OK) {
+				ret = db_error(st, rc, "prepare statements for",
+					       sqlite3_errmsg(st->db));
+				goto out;
+			}
+		}
+	}
+	*out = st;
+	st = NULL;
+	ret = 0;
+out:
+	if (st) {
+		/* Nothing pending: closing writes nothing. */
+		st->readonly = true;
+		store_free(st);
+	}
+	return ret;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	return store_open_mode(path, false, out);
+}
+
+int store_open_readonly(const char *path, struct store **out)
+{
+	return store_open_mode(path, true, out);
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->db && !st->readonly && !st->failed && has_pending(st))
+		write_txn(st, NULL, NULL);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close_v2(st->db);
+	procs_clear(st);
+	free(st->procs);
+	free(st->pid_slots);
+	free(st->rows);
+	free(st->fold_slots);
+	free(st->files_v);
+	free(st->paths);
+	free(st->path_slots);
+	free(st->resolved);
+	strbuf_release(&st->names);
+	free(st->path);
+	free(st);
+}
+
+/* ---- sessions ---- */
+
+struct session_add {
+	const struct store_session *s;
+	const char *argv;
+	const char *started_at;
+	int64_t id;
+};
+
+static int session_add_sql(struct store *st, void *arg)
+{
+	struct session_add *a = arg;
+	sqlite3_stmt *s = st->stmt[ST_SESSION_ADD];
+	int rc;
+
+	bind_text(s, 1, a->s->label);
+	bind_text(s, 2, a->argv);
+	bind_text(s, 3, a->s->cwd);
+	bind_text(s, 4, a->started_at);
+	bind_text(s, 5, source_names[a->s->source]);
+	bind_text(s, 6, a->s->host);
+	rc = step_write(s);
+	a->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+/* Write verbs share these checks. */
+static int check_writable(struct store *st, bool need_session)
+{
+	if (st->failed)
+		return st->failed;
+	if (st->readonly)
+		return log_error(-EROFS, "cannot write to '%s': opened read-only", st->path);
+	if (need_session && !st->session_id)
+		return log_error(-EINVAL, "no session is being recorded into '%s'", st->path);
+	return 0;
+}
+
+int store_session_begin(struct store *st, const struct store_session *s, int64_t *id)
+{
+	struct session_add a = { .s = s };
+	char started[32];
+	int ret;
+
+	if ((ret = check_writable(st, false)))
+		return ret;
+	if (st->session_id)
+		return log_error(-EBUSY, "session %" PRId64 " is still being recorded into '%s'",
+				 st->session_id, st->path);
+	if (s->source < 1 || s->source >= SOURCE_MAX)
+		return log_error(-EINVAL, "unknown event source %d", s->source);
+	iso_time(started, now_ns());
+	a.argv = argv_json(s->argv);
+	a.started_at = started;
+	ret = write_txn(st, session_add_sql, &a);
+	free((char *)a.argv);
+	if (ret)
+		return ret;
+	st->session_id = a.id;
+	st->session_gen++;
+	st->events = st->files = st->processes = 0;
+	*id = a.id;
+	return 0;
+}
+
+static uint32_t fold_hash(pid_t pid, int op, uint32_t path, uint32_t flags, int err, int source)
+{
+	uint64_t h = (uint64_t)path * 0x9e3779b97f4a7c15ull;
+
+	h ^= ((uint64_t)(uint32_t)pid << 32 | flags) * 0xc2b2ae3d27d4eb4full;
+	h ^= ((uint64_t)(uint32_t)err << 16 | (uint64_t)op << 8 | (uint64_t)source) *
+	     0x165667b19e3779f9ull;
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
+		     int err, int source, uint64_t time_ns)
+{
+	struct access_row *r;
+	uint32_t k, slot;
+	size_t i;
+	int ret;
+
+	if (st->failed)
+		return st->failed;
+	if (!st->session_id)
+		return check_writable(st, true);
+	if (op < 1 || op >= MP_OP_MAX || source < 1 || source >= SOURCE_MAX)
+		return log_error(-EINVAL, "unknown operation %d or source %d for '%s'", op, source,
+				 path);
+	k = path_intern(st, path);
+	st->events++;
+	if (!err && st->paths[k].mark != st->session_gen) {
+		st->paths[k].mark = st->session_gen;
+		st->files++;
+	}
+	if (!st->fold_slots)
+		st->fold_slots = xcalloc(FOLD_SLOTS, sizeof(*st->fold_slots));
+	for (i = fold_hash(pid, op, k, flags, err, source) & (FOLD_SLOTS - 1);
+	     (slot = st->fold_slots[i]); i = (i + 1) & (FOLD_SLOTS - 1)) {
+		r = &st->rows[slot - 1];
+		if (r->path == k && r->pid == pid && r->op == op && r->flags == flags &&
+		    r->err == err && r->source == source) {
+			r->count++;
+			if (time_ns < r->first_ns)
+				r->first_ns = time_ns;
+			if (time_ns > r->last_ns)
+				r->last_ns = time_ns;
+			return 0;
+		}
+	}
+	xgrow(&st->rows, &st->arows, st->nrows + 1, sizeof(*st->rows));
+	r = &st->rows[st->nrows];
+	r->pid = pid;
+	r->path = k;
+	r->flags = flags;
+	r->err = err;
+	r->op = (uint8_t)op;
+	r->source = (uint8_t)source;
+	r->first_ns = r->last_ns = time_ns;
+	r->count = 1;
+	st->fold_slots[i] = (uint32_t)++st->nrows;
+	if (st->nrows >= BATCH_ROWS && (ret = write_txn(st, NULL, NULL)))
+		return ret;
+	return 0;
+}
+
+int store_proc_start(struct store *st, pid_t pid, pid_t parent, const char *cwd,
+		     uint64_t time_ns)
+{
+	struct proc_rec *p;
+	int ret;
+
+	if ((ret = check_writable(st, true)))
+		return ret;
+	/* A start for a pid we still think alive: the earlier one's exit was not seen. */
+	p = proc_new(st, pid);
+	p->parent = parent;
+	p->cwd = cwd ? xstrdup(cwd) : NULL;
+	p->start_ns = time_ns;
+	p->dirty = true;
+	st->procs_dirty = true;
+	return 0;
+}
+
+int store_proc_exec(struct store *st, pid_t pid, const char *exe, const char *const *argv,
+		    const char *cwd, uint64_t time_ns)
+{
+	struct proc_rec *p;
+	int ret;
+
+	if ((ret = check_writable(st, true)))
+		return ret;
+	p = proc_find(st, pid);
+	if (!p) {
+		p = proc_new(st, pid);
+		p->start_ns = time_ns;
+	}
+	free(p->exe);
+	free(p->argv);
+	p->exe = exe ? xstrdup(exe) : NULL;
+	p->argv = argv_json(argv);
+	if (cwd) {
+		free(p->cwd);
+		p->cwd = xstrdup(cwd);
+	}
+	p->dirty = true;
+	st->procs_dirty = true;
+	return 0;
+}
+
+int store_proc_exit(struct store *st, pid_t pid, int exit_status, uint64_t time_ns)
+{
+	struct proc_rec *p;
+	int ret;
+
+	if ((ret = check_writable(st, true)))
+		return ret;
+	p = proc_find(st, pid);
+	if (!p)
+		p = proc_new(st, pid);
+	p->exited = true;
+	p->exit_status = exit_status;
+	p->end_ns = time_ns;
+	p->dirty = true;
+	st->procs_dirty = true;
+	return 0;
+}
+
+int store_file_version(struct store *st, const char *path, char type, int64_t size,
+		       int64_t mtime_ns, uint64_t inode, const char *sha256)
+{
+	struct file_row *f;
+	int ret;
+
+	if ((ret = check_writable(st, true)))
+		return ret;
+	if (sha256 && strlen(sha256) != 64)
+		return log_error(-EINVAL, "'%s': sha256 must be 64 hex digits", path);
+	xgrow(&st->files_v, &st->afiles, st->nfiles + 1, sizeof(*st->files_v));
+	f = &st->files_v[st->nfiles++];
+	f->path = path_intern(st, path);
+	f->type = type;
+	f->size = size;
+	f->mtime_ns = mtime_ns;
+	f->inode = inode;
+	f->has_sha = sha256 != NULL;
+	if (sha256)
+		memcpy(f->sha256, sha256, sizeof(f->sha256));
+	if (st->nfiles >= BATCH_ROWS && (ret = write_txn(st, NULL, NULL)))
+		return ret;
+	return 0;
+}
+
+int store_flush(struct store *st)
+{
+	int ret;
+
+	if ((ret = check_writable(st, false)))
+		return ret;
+	if (!has_pending(st))
+		return 0;
+	return write_txn(st, NULL, NULL);
+}
+
+struct session_end {
+	int exit_status;
+	bool complete;
+	const char *why;
+	const char *ended_at;
+};
+
+static int session_end_sql(struct store *st, void *arg)
+{
+	struct session_end *e = arg;
+	sqlite3_stmt *s = st->stmt[ST_SESSION_END];
+
+	sqlite3_bind_int64(s, 1, st->session_id);
+	bind_text(s, 2, e->ended_at);
+	sqlite3_bind_int(s, 3, e->exit_status);
+	sqlite3_bind_int(s, 4, e->complete);
+	bind_text(s, 5, e->complete ? NULL : e->why ? e->why : "incomplete");
+	sqlite3_bind_int64(s, 6, (int64_t)st->events);
+	sqlite3_bind_int64(s, 7, (int64_t)st->files);
+	sqlite3_bind_int64(s, 8, (int64_t)st->processes);
+	return step_write(s);
+}
+
+int store_session_end(struct store *st, int exit_status, bool complete, const char *why)
+{
+	struct session_end e = { exit_status, complete, why, NULL };
+	char ended[32];
+	int ret;
+
+	if ((ret = check_writable(st, true)))
+		return ret;
+	iso_time(ended, now_ns());
+	e.ended_at = ended;
+	ret = write_txn(st, session_end_sql, &e);
+	if (ret)
+		return ret;
+	procs_clear(st);
+	st->session_id = 0;
+	return 0;
+}
+
+/* ---- queries ---- */
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* Prepare @sql or log why not. */
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **s)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_error(st, rc, "read", sqlite3_errmsg(st->db));
+	return 0;
+}
+
+int store_find_session(struct store *st, const char *spec, int64_t *id)
+{
+	sqlite3_stmt *s = NULL;
+	const char *sql;
+	int rc, ret;
+
+	if (!strcmp(spec, "last"))
+		sql = "SELECT max(id) FROM sessions WHERE ?1 IS NOT NULL";
+	else if (all_digits(spec))
+		sql = "SELECT id FROM sessions WHERE id = CAST(?1 AS INTEGER)";
+	else
+		sql = "SELECT id FROM sessions WHERE label = ?1 ORDER BY id DESC LIMIT 1";
+	if ((ret = prepare(st, sql, &s)))
+		return ret;
+	sqlite3_bind_text(s, 1, spec, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+		*id = sqlite3_column_int64(s, 0);
+		ret = 0;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		ret = !strcmp(spec, "last") ?
+			      log_error(-ENOENT, "no sessions in '%s'", st->path) :
+			      log_error(-ENOENT, "no session '%s' in '%s'", spec, st->path);
+	} else {
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* Read the completion state of session @id; -ENOENT (logged) if there is none. */
+int store_session_complete(struct store *st, int64_t id, bool *complete, char **why)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *reason;
+	int rc, ret;
+
+	if (why)
+		*why = NULL;
+	if ((ret = prepare(st, "SELECT complete, incomplete_reason FROM sessions WHERE id = ?1",
+			   &s)))
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*complete = sqlite3_column_int(s, 0) != 0;
+		reason = sqlite3_column_text(s, 1);
+		if (why && !*complete && reason)
+			*why = xstrdup((const char *)reason);
+		ret = 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = log_error(-ENOENT, "no session %" PRId64 " in '%s'", id, st->path);
+	} else {
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_session_paths(struct store *st, int64_t id,
+			int (*fn)(void *ctx, const char *path, int op), void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	bool complete;
+	int rc, ret;
+
+	/* Tells a missing session from one that used no file. */
+	if ((ret = store_session_complete(st, id, &complete, NULL)))
+		return ret;
+	if ((ret = prepare(st, "SELECT DISTINCT p.path, a.op FROM access_batches b"
+			       " JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id"
+			       " JOIN paths p ON p.id = a.path_id"
+			       " WHERE b.session_id = ?1 AND a.errno = 0"
+			       " ORDER BY p.path, a.op", &s)))
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ret = fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1));
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/store.h - the SQLite history of recorded sessions: who ran what, and every path
+ * each process touched. The schema is a public interface; store.c documents it. */
+#ifndef COLLECTOR_STORE_H
+#define COLLECTOR_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event.h"
+
+/* PRAGMA user_version of the schema this code writes. */
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* Open or create the database at @path (":memory:" is accepted) for recording: WAL,
+ * synchronous=NORMAL, busy_timeout 30 s, foreign_keys on. A new or zero-length file gets
+ * the schema; an older magicpak schema is migrated. A file that is not an SQLite database
+ * or not a magicpak one (-EINVAL), or has a newer schema (-ENOTSUP), is refused with one
+ * logged line and left untouched. A read-only file, directory or file system gives -EROFS
+ * or -EACCES with the cause logged. On success *@out owns the store. */
+int store_open(const char *path, struct store **out);
+/* Open an existing magicpak database read-only, for the query verbs below (the write verbs
+ * then return -EROFS). A missing file is -ENOENT (logged). */
+int store_open_readonly(const char *path, struct store **out);
+/* Write pending rows (a current session stays incomplete, reason "running"), close the
+ * database and free @st. NULL is accepted. */
+void store_free(struct store *st);
+
+struct store_session {
+	const char *label;       /* NULL: none */
+	const char *const *argv; /* NULL-terminated; stored as a JSON array */
+	const char *cwd;
+	int source;              /* enum mp_source */
+	const char *host;
+};
+
+/* Insert a session row marked incomplete (reason "running"), committed at once so that a
+ * kill -9 leaves an incomplete session, and make it current. *@id gets its id. -EBUSY if a
+ * session is already current. Strings in @s are borrowed for the call. */
+int store_session_begin(struct store *st, const struct store_session *s, int64_t *id);
+/* Record one access into the current session: @op is an enum mp_op, @err 0 or the positive
+ * errno, @source an enum mp_source, @time_ns CLOCK_REALTIME. Buffered: identical (pid, op,
+ * path, flags, err, source) accesses are folded into one row with a count and the first
+ * and last time; rows are written every 100,000 distinct rows and by store_flush(). @path
+ * is copied (any bytes but NUL). */
+int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
+		     int err, int source, uint64_t time_ns);
+/* Process @pid was started by @parent (0: none, the command itself) in @cwd. */
+int store_proc_start(struct store *st, pid_t pid, pid_t parent, const char *cwd,
+		     uint64_t time_ns);
+/* Process @pid executed @exe with @argv (NULL-terminated) in @cwd. The process row keeps
+ * the last program executed; each exec is also an MP_OP_EXEC access. */
+int store_proc_exec(struct store *st, pid_t pid, const char *exe, const char *const *argv,
+		    const char *cwd, uint64_t time_ns);
+/* Process @pid ended with @exit_status as a shell shows it (128+N for signal N). */
+int store_proc_exit(struct store *st, pid_t pid, int exit_status, uint64_t time_ns);
+/* What the regular file (or other @type: 'f', 'd', 'l', ...) at @path was when the current
+ * session read or executed it; @sha256 is 64 hex digits or NULL. The first version recorded
+ * for a path in a session is kept. */
+int store_file_version(struct store *st, const char *path, char type, int64_t size,
+		       int64_t mtime_ns, uint64_t inode, const char *sha256);
+/* Write every pending row in one transaction (BEGIN IMMEDIATE ... COMMIT, the whole
+ * transaction retried on SQLITE_BUSY). After a write error (disk full, I/O error) the store
+ * stops writing: this and every later write verb returns that error again, unlogged. */
+int store_flush(struct store *st);
+/* Flush, then in the same transaction set the current session's exit status, end time,
+ * counts (events, distinct paths used successfully, processes) and complete = 1, or
+ * complete = 0 with @why ("io_uring", "killed", "events_dropped=3"; NULL: "incomplete").
+ * The session is no longer current afterwards. */
+int store_session_end(struct store *st, int exit_status, bool complete, const char *why);
+
+/* Find a session by "ID" (all digits), "last", or a label (the latest session with that
+ * label). -ENOENT, logged, when there is none. */
+int store_find_session(struct store *st, const char *spec, int64_t *id);
+/* Call @fn once for each distinct (path, op) the session @id used successfully (errno 0),
+ * sorted by path bytes then op; consecutive calls with the same path are the same file.
+ * @path is borrowed for the call. A non-zero return from @fn stops the walk and is
+ * returned. -ENOENT (logged) if there is no session @id. */
+int store_session_paths(struct store *st, int64_t id,
+			int (*fn)(void *ctx, const char *path, int op), void *ctx);
+/* Is session @id complete? If not and @why is not NULL, *@why gets its reason (owned by
+ * the caller); else *@why is set to NULL. -ENOENT (logged) if there is no session @id. */
+int store_session_complete(struct store *st, int64_t id, bool *complete, char **why);
+
+#endif /* COLLECTOR_STORE_H */
