@@ -16,6 +16,7 @@ struct cmd {
 
 static const struct cmd commands[] = {
 	{ "deps", cmd_deps, "list the objects ld.so would load for an ELF file or script" },
+	{ "record", cmd_record, "run a command and record every file it touches" },
 };
 
 static void print_usage(FILE *f)

@@ -53,6 +53,7 @@ struct tracer_result {
 	uint64_t accesses;     /* access callbacks made */
 	uint64_t processes;    /* processes seen */
 	uint64_t lost_strings; /* path strings that could not be read from the tracee */
+	bool used_seccomp;     /* the seccomp-bpf filter was in place (else every syscall stopped) */
 };
 
 /* Run @argv (argv[0] searched on PATH) with its own stdin/stdout/stderr, follow every

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/cmd_record.c - `magicpak record`: run a command and keep every file it touched. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "record.h"
+
+static const char usage[] =
+	"usage: magicpak record [OPTIONS] -- COMMAND [ARG]...\n"
+	"\n"
+	"Run COMMAND under ptrace, following every process and thread it starts, and record\n"
+	"each path it opens, stats, executes, lists or changes, with the result, as one session\n"
+	"in an SQLite database. The command keeps its own stdin, stdout and stderr; its exit\n"
+	"status is magicpak's (128+N when killed by signal N).\n"
+	"\n"
+	"  -d, --db FILE          the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
+	"  -l, --label TEXT       a name for the session, usable wherever an id is\n"
+	"  -T, --timeout S        kill the whole process tree after S seconds\n"
+	"      --hash             also store the sha256 of every file read or executed\n"
+	"      --no-seccomp       stop at every syscall instead of filtering with seccomp-bpf\n"
+	"      --allow-incomplete exit with the command's status even when the session is\n"
+	"                         incomplete (io_uring, unreadable paths, time-out)\n"
+	"  -h, --help             show this help\n";
+
+enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE };
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "hash", no_argument, NULL, OPT_HASH },
+		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct record_opts o = { .db = record_default_db(), .stdin_fd = -1 };
+	struct record_result res;
+	bool allow_incomplete = false;
+	char *end;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:l:T:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.db = optarg; break;
+		case 'l': o.label = optarg; break;
+		case 'T':
+			o.timeout_s = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg)
+				die_usage("record: --timeout: '%s' is not a number of seconds", optarg);
+			break;
+		case OPT_HASH: o.hash = true; break;
+		case OPT_NO_SECCOMP: o.no_seccomp = true; break;
+		case OPT_ALLOW_INCOMPLETE: allow_incomplete = true; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return usage_error("record", c, argv);
+		}
+	}
+	if (optind >= argc) {
+		log_error(0, "record: no COMMAND given (usage: magicpak record [OPTIONS] -- COMMAND...)");
+		return EXIT_USAGE;
+	}
+	o.argv = argv + optind;
+	if (record_run(&o, &res) < 0)
+		return EXIT_FAIL;
+	log_info("session %lld in '%s': %llu accesses, %llu files read, %llu processes, exit %d%s%s",
+		 (long long)res.session, o.db, (unsigned long long)res.accesses,
+		 (unsigned long long)res.files, (unsigned long long)res.processes, res.exit_code,
+		 res.complete ? "" : ", incomplete: ", res.complete ? "" : res.why);
+	if (!res.complete && !allow_incomplete) {
+		log_error(0, "session %lld is incomplete (%s): not every file access was seen",
+			  (long long)res.session, res.why);
+		return res.exit_code ? res.exit_code : EXIT_FAIL;
+	}
+	return res.exit_code;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/record.h - run a command under the tracer and keep what it touched in the store:
+ * the one code path behind `magicpak record` and the one-shot --dynamic. */
+#ifndef COLLECTOR_RECORD_H
+#define COLLECTOR_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct record_opts {
+	const char *db;          /* database file */
+	const char *label;       /* NULL: none */
+	char *const *argv;       /* the command */
+	unsigned timeout_s;      /* 0: none */
+	bool hash;               /* sha256 of each file read or executed */
+	bool no_seccomp;         /* stop at every syscall */
+	int stdin_fd;            /* -1: inherit */
+};
+
+struct record_result {
+	int64_t session;
+	int exit_code;           /* the command's, as a shell shows it */
+	bool complete;
+	char why[128];           /* reason when incomplete */
+	uint64_t accesses;
+	uint64_t files;          /* distinct paths */
+	uint64_t processes;
+};
+
+/* Record one session. Returns 0 when the command ran (see res->exit_code), -errno when the
+ * database or the tracer could not be set up (logged). */
+int record_run(const struct record_opts *o, struct record_result *res);
+
+/* Default database: $MAGICPAK_DB, else "magicpak.db" in the current directory. */
+const char *record_default_db(void);
+
+#endif /* COLLECTOR_RECORD_H */

@@ -1,0 +1,1352 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/tracer.c - run a command under ptrace, stopped by a seccomp-bpf filter only at the
+ * path-taking syscalls, and report each path it touches with the syscall's result. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "strbuf.h"
+#include "tracer.h"
+#include "xalloc.h"
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+#define X32_SYSCALL_BIT 0x40000000u
+/* SECCOMP_RET_DATA of our filter, so a RET_TRACE from a filter the command installed itself
+ * is told apart. */
+#define TRACER_SECCOMP_DATA 0x4d50u
+#define TRACER_PAGE 4096ul
+#define TRACER_ARG_MAX (128u * 1024u) /* MAX_ARG_STRLEN: longest single argv string */
+#define TRACER_ARGC_MAX 65536u
+
+#define OPEN_CREAT_FLAGS (O_CREAT | O_WRONLY | O_TRUNC)
+
+/* The syscalls the filter stops, most frequent first: the filter is a linear chain run on
+ * every syscall of the tracee. */
+static const unsigned traced_nrs[] = {
+	SYS_openat, SYS_newfstatat, SYS_open, SYS_stat, SYS_lstat, SYS_access, SYS_readlink,
+	SYS_statx, SYS_getdents64, SYS_execve, SYS_faccessat, SYS_faccessat2, SYS_readlinkat,
+	SYS_openat2, SYS_creat, SYS_execveat, SYS_chdir, SYS_fchdir, SYS_mkdir, SYS_mkdirat,
+	SYS_rmdir, SYS_unlink, SYS_unlinkat, SYS_rename, SYS_renameat, SYS_renameat2, SYS_link,
+	SYS_linkat, SYS_symlink, SYS_symlinkat, SYS_truncate, SYS_chmod, SYS_fchmodat,
+	SYS_fchmodat2, SYS_chown, SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_utimensat,
+	SYS_futimesat, SYS_mknod, SYS_mknodat, SYS_getdents, SYS_io_uring_setup,
+};
+#define N_TRACED (sizeof(traced_nrs) / sizeof(traced_nrs[0]))
+/* load arch, check arch, load nr, check x32, one jump per syscall, two returns */
+#define FILTER_LEN (N_TRACED + 12)
+
+/* A working directory, shared by the tasks cloned with CLONE_FS (threads). */
+struct tracer_fs {
+	unsigned refs;
+	char *cwd;
+};
+
+enum task_flags {
+	TASK_INITIAL = 1 << 0,    /* auto-attached: its first stop not seen yet */
+	TASK_IN_SYSCALL = 1 << 1, /* decoded at entry, the exit stop is awaited */
+	TASK_PRE_EXEC = 1 << 2,   /* the command, before its first exec */
+	TASK_CWD = 1 << 3,        /* chdir/fchdir in flight: reread the cwd at exit */
+	TASK_EXEC = 1 << 4,       /* execve/execveat in flight, argv in @argv */
+};
+
+struct tracer_pend {
+	enum mp_op op;
+	uint32_t flags;
+	size_t off; /* into task->pbuf */
+};
+
+struct task {
+	struct task *next; /* hash chain */
+	pid_t tid, tgid;
+	unsigned flags;
+	long nr; /* syscall number at entry (PTRACE_SYSCALL mode) */
+	struct tracer_fs *fs;
+	int nev;
+	struct tracer_pend ev[2];
+	char *pbuf; /* the in-flight syscall's absolute paths, NUL-separated */
+	size_t plen, palloc;
+	struct strvec argv;
+};
+
+/* A stop from a pid not known yet: a new child that stopped before its parent's
+ * PTRACE_EVENT_FORK was reported (ptrace(2) allows it; TRC-01). */
+struct tracer_orphan {
+	pid_t tid;
+	int status;
+};
+
+struct tracer {
+	const struct tracer_ops *ops;
+	void *ctx;
+	struct tracer_result *res;
+	struct task **buckets;
+	size_t nbuckets, ntasks;
+	struct task *last;
+	pid_t root;
+	bool seccomp; /* the filter is in place: resume with PTRACE_CONT between path syscalls */
+	struct tracer_orphan *orphans;
+	size_t norphans, aorphans;
+	char *sbuf;  /* a string read from the tracee */
+	char *fdbuf; /* readlink of /proc/TID/fd/N */
+};
+
+/* Set before the run for the signal handlers; tracer_run() is not reentrant. */
+static volatile sig_atomic_t fwd_pid;
+static volatile sig_atomic_t timer_fired;
+
+static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+#define N_FWD (sizeof(fwd_signals) / sizeof(fwd_signals[0]))
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- signals sent to magicpak ---- */
+
+static void on_fwd_signal(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	pid_t pid = fwd_pid;
+
+	/* A signal from the terminal (SI_KERNEL) went to the whole foreground process group,
+	 * the command included: a second copy would be delivered twice. */
+	if (pid > 0 && si->si_code != SI_KERNEL)
+		kill(pid, sig);
+	errno = saved;
+}
+
+static void on_timer(int sig)
+{
+	timer_fired = 1;
+}
+
+/* ---- the task table ---- */
+
+static size_t task_hash(const struct tracer *tr, pid_t tid)
+{
+	return ((uint32_t)tid * 2654435761u) & (tr->nbuckets - 1);
+}
+
+static struct task *task_find(struct tracer *tr, pid_t tid)
+{
+	struct task *t;
+
+	if (tr->last && tr->last->tid == tid)
+		return tr->last;
+	for (t = tr->buckets[task_hash(tr, tid)]; t; t = t->next) {
+		if (t->tid == tid) {
+			tr->last = t;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static void task_link(struct tracer *tr, struct task *t)
+{
+	size_t h;
+
+	if (tr->ntasks + 1 > tr->nbuckets) {
+		struct task **old = tr->buckets;
+		size_t n = tr->nbuckets;
+
+		tr->nbuckets *= 2;
+		tr->buckets = xcalloc(tr->nbuckets, sizeof(*tr->buckets));
+		for (size_t i = 0; i < n; i++) {
+			while (old[i]) {
+				struct task *x = old[i];
+
+				old[i] = x->next;
+				h = task_hash(tr, x->tid);
+				x->next = tr->buckets[h];
+				tr->buckets[h] = x;
+			}
+		}
+		free(old);
+	}
+	h = task_hash(tr, t->tid);
+	t->next = tr->buckets[h];
+	tr->buckets[h] = t;
+	tr->ntasks++;
+}
+
+static void task_unlink(struct tracer *tr, struct task *t)
+{
+	struct task **pp = &tr->buckets[task_hash(tr, t->tid)];
+
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = t->next;
+		tr->ntasks--;
+	}
+	if (tr->last == t)
+		tr->last = NULL;
+}
+
+static struct tracer_fs *fs_new(const char *cwd)
+{
+	struct tracer_fs *fs = xmalloc(sizeof(*fs));
+
+	fs->refs = 1;
+	fs->cwd = xstrdup(cwd);
+	return fs;
+}
+
+static void fs_put(struct tracer_fs *fs)
+{
+	if (fs && --fs->refs == 0) {
+		free(fs->cwd);
+		free(fs);
+	}
+}
+
+static struct task *task_new(struct tracer *tr, pid_t tid, pid_t tgid, struct tracer_fs *fs)
+{
+	struct task *t = xcalloc(1, sizeof(*t));
+
+	t->tid = tid;
+	t->tgid = tgid;
+	t->fs = fs;
+	t->nr = -1;
+	strvec_init(&t->argv);
+	task_link(tr, t);
+	return t;
+}
+
+static void task_clear_syscall(struct task *t)
+{
+	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC);
+	t->nev = 0;
+	t->plen = 0;
+	if (t->argv.n)
+		strvec_clear(&t->argv);
+}
+
+static void task_free(struct tracer *tr, struct task *t)
+{
+	task_unlink(tr, t);
+	fs_put(t->fs);
+	strvec_clear(&t->argv);
+	free(t->pbuf);
+	free(t);
+}
+
+/* ---- reading the tracee ---- */
+
+static ssize_t peek_string(pid_t tid, uint64_t addr, char *buf, size_t max)
+{
+	size_t got = 0;
+
+	/* PTRACE_PEEKDATA reads aligned words; strace falls back to it the same way. */
+	while (got < max) {
+		uint64_t a = addr + got, base = a & ~7ul;
+		size_t skip = a - base, n;
+		long w;
+		char *z;
+
+		errno = 0;
+		w = ptrace(PTRACE_PEEKDATA, tid, (void *)base, NULL);
+		if (errno)
+			return -errno;
+		n = sizeof(w) - skip;
+		if (n > max - got)
+			n = max - got;
+		memcpy(buf + got, (char *)&w + skip, n);
+		z = memchr(buf + got, '\0', n);
+		if (z)
+			return z - buf;
+		got += n;
+	}
+	return -ENAMETOOLONG;
+}
+
+/* Read the NUL-terminated string at @addr into @buf (@max bytes, NUL included) in
+ * page-bounded chunks, so a string that ends just before an unmapped page is still read.
+ * Returns its length or -errno. */
+static ssize_t read_string(pid_t tid, uint64_t addr, char *buf, size_t max)
+{
+	size_t got = 0;
+
+	while (got < max) {
+		uint64_t a = addr + got;
+		size_t want = TRACER_PAGE - (a & (TRACER_PAGE - 1));
+		struct iovec local, remote;
+		ssize_t n;
+		char *z;
+
+		if (want > max - got)
+			want = max - got;
+		local.iov_base = buf + got;
+		local.iov_len = want;
+		remote.iov_base = (void *)a;
+		remote.iov_len = want;
+		n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+		if (n < 0) {
+			if (errno == ENOSYS || errno == EPERM)
+				return peek_string(tid, addr, buf, max);
+			return -errno;
+		}
+		if (n == 0)
+			return -EFAULT;
+		z = memchr(buf + got, '\0', (size_t)n);
+		if (z)
+			return z - buf;
+		got += (size_t)n;
+	}
+	return -ENAMETOOLONG;
+}
+
+static int read_mem(pid_t tid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+		for (size_t off = 0; off < len; off += sizeof(long)) {
+			long w;
+			size_t k = len - off < sizeof(w) ? len - off : sizeof(w);
+
+			errno = 0;
+			w = ptrace(PTRACE_PEEKDATA, tid, (void *)(addr + off), NULL);
+			if (errno)
+				return -errno;
+			memcpy((char *)buf + off, &w, k);
+		}
+		return 0;
+	}
+	return -EFAULT;
+}
+
+/* The path an fd of @tid refers to (borrowed, in tr->fdbuf), or NULL when it has none
+ * (pipe, socket, closed fd). */
+static const char *fd_path(struct tracer *tr, pid_t tid, int fd)
+{
+	char link[64];
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)tid, fd);
+	n = readlink(link, tr->fdbuf, PATH_MAX);
+	if (n <= 0 || n >= PATH_MAX || tr->fdbuf[0] != '/')
+		return NULL;
+	tr->fdbuf[n] = '\0';
+	return tr->fdbuf;
+}
+
+/* ---- paths ---- */
+
+/* Write @base (absolute and normal, or NULL) joined with @rel into @out, folding "." and
+ * ".." lexically and collapsing "//" the way path_normalize() does, without allocating.
+ * @out holds strlen(base) + strlen(rel) + 3 bytes. Returns the length. */
+static size_t norm_join(char *out, const char *base, const char *rel)
+{
+	size_t o = 0;
+	const char *p = rel;
+
+	if (base && rel[0] != '/') {
+		o = strlen(base);
+		memcpy(out, base, o);
+		while (o > 0 && out[o - 1] == '/')
+			o--;
+	}
+	while (*p) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = strchrnul(p, '/');
+		n = (size_t)(e - p);
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			/* ".." at the root stays at the root */
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return o;
+}
+
+static void push_path(struct task *t, enum mp_op op, uint32_t flags, const char *base,
+		      const char *rel)
+{
+	size_t need = (base ? strlen(base) : 0) + strlen(rel) + 3;
+	size_t n;
+
+	if (t->nev >= 2)
+		return;
+	xgrow(&t->pbuf, &t->palloc, t->plen + need, 1);
+	n = norm_join(t->pbuf + t->plen, base, rel);
+	t->ev[t->nev].op = op;
+	t->ev[t->nev].flags = flags;
+	t->ev[t->nev].off = t->plen;
+	t->nev++;
+	t->plen += n + 1;
+}
+
+/* The file @fd itself (AT_EMPTY_PATH, fchdir, getdents). */
+static void add_fd(struct tracer *tr, struct task *t, enum mp_op op, uint32_t flags, int fd)
+{
+	const char *p;
+
+	if (fd == AT_FDCWD) {
+		push_path(t, op, flags, NULL, t->fs->cwd);
+		return;
+	}
+	p = fd_path(tr, t->tid, fd);
+	if (p)
+		push_path(t, op, flags, NULL, p);
+}
+
+/* The path at @addr, relative to @dirfd. @empty: AT_EMPTY_PATH or a NULL path mean @dirfd
+ * itself. An empty path without it fails with ENOENT and names no file: not recorded. */
+static void add_path(struct tracer *tr, struct task *t, enum mp_op op, uint32_t flags, int dirfd,
+		     uint64_t addr, bool empty)
+{
+	const char *base = NULL;
+	ssize_t n;
+
+	if (!addr) {
+		if (empty)
+			add_fd(tr, t, op, flags, dirfd);
+		return;
+	}
+	n = read_string(t->tid, addr, tr->sbuf, PATH_MAX);
+	if (n < 0) {
+		/* ENAMETOOLONG: the kernel refuses it too; anything else we could not read */
+		if (n != -ENAMETOOLONG)
+			tr->res->lost_strings++;
+		return;
+	}
+	if (n == 0) {
+		if (empty)
+			add_fd(tr, t, op, flags, dirfd);
+		return;
+	}
+	if (tr->sbuf[0] != '/') {
+		if (dirfd == AT_FDCWD) {
+			base = t->fs->cwd;
+		} else {
+			base = fd_path(tr, t->tid, dirfd);
+			if (!base)
+				return;
+		}
+	}
+	push_path(t, op, flags, base, tr->sbuf);
+}
+
+static void read_argv(struct tracer *tr, struct task *t, uint64_t addr)
+{
+	uint64_t ptrs[64];
+
+	if (!tr->ops->proc || !addr)
+		return;
+	for (size_t i = 0; i < TRACER_ARGC_MAX;) {
+		uint64_t a = addr + i * sizeof(uint64_t);
+		size_t n = (TRACER_PAGE - (a & (TRACER_PAGE - 1))) / sizeof(uint64_t);
+
+		if (n > 64)
+			n = 64;
+		if (read_mem(t->tid, a, ptrs, n * sizeof(uint64_t)) < 0)
+			return;
+		for (size_t k = 0; k < n; k++, i++) {
+			if (!ptrs[k])
+				return;
+			if (read_string(t->tid, ptrs[k], tr->sbuf, TRACER_ARG_MAX) < 0)
+				return;
+			strvec_push(&t->argv, tr->sbuf);
+		}
+	}
+}
+
+/* ---- decoding ---- */
+
+enum decode_result { DECODE_NOT_PATH, DECODE_DONE, DECODE_UNKNOWN };
+
+/* Decode syscall @nr (x86-64 numbering) at its entry. Path arguments are read now, while
+ * the tracee's memory holds them; the events are sent at the exit stop with the result. */
+static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
+				 const uint64_t *a)
+{
+	int fd0 = (int)a[0], fd2 = (int)a[2];
+
+	task_clear_syscall(t);
+	switch (nr) {
+	case SYS_open:
+		add_path(tr, t, MP_OP_OPEN, (uint32_t)a[1], AT_FDCWD, a[0], false);
+		break;
+	case SYS_creat:
+		add_path(tr, t, MP_OP_OPEN, OPEN_CREAT_FLAGS, AT_FDCWD, a[0], false);
+		break;
+	case SYS_openat:
+		add_path(tr, t, MP_OP_OPEN, (uint32_t)a[2], fd0, a[1], false);
+		break;
+	case SYS_openat2: {
+		uint64_t how_flags = 0; /* struct open_how starts with the u64 flags */
+
+		read_mem(t->tid, a[2], &how_flags, sizeof(how_flags));
+		add_path(tr, t, MP_OP_OPEN, (uint32_t)how_flags, fd0, a[1], false);
+		break;
+	}
+	case SYS_execve:
+		add_path(tr, t, MP_OP_EXEC, 0, AT_FDCWD, a[0], false);
+		read_argv(tr, t, a[1]);
+		t->flags |= TASK_EXEC;
+		break;
+	case SYS_execveat:
+		add_path(tr, t, MP_OP_EXEC, 0, fd0, a[1], a[4] & AT_EMPTY_PATH);
+		read_argv(tr, t, a[2]);
+		t->flags |= TASK_EXEC;
+		break;
+	case SYS_stat:
+		add_path(tr, t, MP_OP_STAT, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_lstat:
+		add_path(tr, t, MP_OP_STAT, AT_SYMLINK_NOFOLLOW, AT_FDCWD, a[0], false);
+		break;
+	/* With AT_EMPTY_PATH these are fstat() on an open file, not a path lookup: the
+	 * seccomp filter lets them through, so they are not recorded in either mode. */
+	case SYS_newfstatat:
+		if (!(a[3] & AT_EMPTY_PATH))
+			add_path(tr, t, MP_OP_STAT, a[3] & AT_SYMLINK_NOFOLLOW, fd0, a[1], false);
+		break;
+	case SYS_statx:
+		if (!(a[2] & AT_EMPTY_PATH))
+			add_path(tr, t, MP_OP_STAT, a[2] & AT_SYMLINK_NOFOLLOW, fd0, a[1], false);
+		break;
+	case SYS_access:
+		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[1], AT_FDCWD, a[0], false);
+		break;
+	case SYS_faccessat:
+		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[2], fd0, a[1], false);
+		break;
+	case SYS_faccessat2:
+		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[2], fd0, a[1], a[3] & AT_EMPTY_PATH);
+		break;
+	case SYS_readlink:
+		add_path(tr, t, MP_OP_READLINK, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_readlinkat:
+		/* an empty path reads the symlink an O_PATH fd refers to (Linux 2.6.39) */
+		add_path(tr, t, MP_OP_READLINK, 0, fd0, a[1], true);
+		break;
+	case SYS_chdir:
+		add_path(tr, t, MP_OP_CHDIR, 0, AT_FDCWD, a[0], false);
+		t->flags |= TASK_CWD;
+		break;
+	case SYS_fchdir:
+		add_fd(tr, t, MP_OP_CHDIR, 0, fd0);
+		t->flags |= TASK_CWD;
+		break;
+	case SYS_mkdir:
+		add_path(tr, t, MP_OP_MKDIR, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_mkdirat:
+		add_path(tr, t, MP_OP_MKDIR, 0, fd0, a[1], false);
+		break;
+	case SYS_rmdir:
+		add_path(tr, t, MP_OP_UNLINK, AT_REMOVEDIR, AT_FDCWD, a[0], false);
+		break;
+	case SYS_unlink:
+		add_path(tr, t, MP_OP_UNLINK, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_unlinkat:
+		add_path(tr, t, MP_OP_UNLINK, a[2] & AT_REMOVEDIR, fd0, a[1], false);
+		break;
+	case SYS_rename:
+		add_path(tr, t, MP_OP_RENAME_FROM, 0, AT_FDCWD, a[0], false);
+		add_path(tr, t, MP_OP_RENAME_TO, 0, AT_FDCWD, a[1], false);
+		break;
+	case SYS_renameat:
+	case SYS_renameat2:
+		add_path(tr, t, MP_OP_RENAME_FROM, 0, fd0, a[1], false);
+		add_path(tr, t, MP_OP_RENAME_TO, 0, fd2, a[3], false);
+		break;
+	case SYS_link:
+		add_path(tr, t, MP_OP_LINK_FROM, 0, AT_FDCWD, a[0], false);
+		add_path(tr, t, MP_OP_LINK_TO, 0, AT_FDCWD, a[1], false);
+		break;
+	case SYS_linkat:
+		add_path(tr, t, MP_OP_LINK_FROM, 0, fd0, a[1], a[4] & AT_EMPTY_PATH);
+		add_path(tr, t, MP_OP_LINK_TO, 0, fd2, a[3], false);
+		break;
+	case SYS_symlink:
+		add_path(tr, t, MP_OP_SYMLINK, 0, AT_FDCWD, a[1], false);
+		break;
+	case SYS_symlinkat:
+		add_path(tr, t, MP_OP_SYMLINK, 0, (int)a[1], a[2], false);
+		break;
+	case SYS_truncate:
+		add_path(tr, t, MP_OP_TRUNCATE, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_chmod:
+		add_path(tr, t, MP_OP_CHMOD, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_fchmodat:
+		add_path(tr, t, MP_OP_CHMOD, 0, fd0, a[1], false);
+		break;
+	case SYS_fchmodat2:
+		add_path(tr, t, MP_OP_CHMOD, 0, fd0, a[1], a[3] & AT_EMPTY_PATH);
+		break;
+	case SYS_chown:
+	case SYS_lchown:
+		add_path(tr, t, MP_OP_CHOWN, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_fchownat:
+		add_path(tr, t, MP_OP_CHOWN, 0, fd0, a[1], a[4] & AT_EMPTY_PATH);
+		break;
+	case SYS_utime:
+	case SYS_utimes:
+		add_path(tr, t, MP_OP_UTIME, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_futimesat:
+	case SYS_utimensat:
+		/* a NULL path (futimens) changes the file @dirfd refers to */
+		add_path(tr, t, MP_OP_UTIME, 0, fd0, a[1], true);
+		break;
+	case SYS_mknod:
+		add_path(tr, t, MP_OP_MKNOD, 0, AT_FDCWD, a[0], false);
+		break;
+	case SYS_mknodat:
+		add_path(tr, t, MP_OP_MKNOD, 0, fd0, a[1], false);
+		break;
+	case SYS_getdents:
+	case SYS_getdents64:
+		add_fd(tr, t, MP_OP_READDIR, 0, fd0);
+		break;
+	case SYS_io_uring_setup:
+		tr->res->used_io_uring = true;
+		return DECODE_NOT_PATH;
+	default:
+		return DECODE_NOT_PATH;
+	}
+	if (t->nev || (t->flags & (TASK_CWD | TASK_EXEC)))
+		t->flags |= TASK_IN_SYSCALL;
+	return DECODE_DONE;
+}
+
+static void proc_event(struct tracer *tr, struct tracer_proc *p)
+{
+	p->time_ns = now_ns();
+	if (tr->ops->proc)
+		tr->ops->proc(tr->ctx, p);
+}
+
+static void refresh_cwd(struct task *t)
+{
+	char link[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)t->tid);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || buf[0] != '/') {
+		/* no /proc: the lexical form of what was asked for */
+		if (t->nev && t->ev[0].op == MP_OP_CHDIR) {
+			free(t->fs->cwd);
+			t->fs->cwd = xstrdup(t->pbuf + t->ev[0].off);
+		}
+		return;
+	}
+	buf[n] = '\0';
+	free(t->fs->cwd);
+	t->fs->cwd = xstrdup(buf);
+}
+
+/* The exit stop of a decoded syscall: send its events with the result. */
+static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool is_error)
+{
+	int err = is_error ? (int)-rval : 0;
+	struct tracer_access a;
+
+	/* ERESTARTSYS..ERESTART_RESTARTBLOCK: interrupted, the call is made again */
+	if (err >= 512 && err <= 516) {
+		task_clear_syscall(t);
+		return;
+	}
+	a.pid = t->tgid;
+	a.tid = t->tid;
+	a.err = err;
+	a.time_ns = now_ns();
+	for (int i = 0; i < t->nev; i++) {
+		a.op = t->ev[i].op;
+		a.flags = t->ev[i].flags;
+		a.path = t->pbuf + t->ev[i].off;
+		if (tr->ops->access) {
+			tr->ops->access(tr->ctx, &a);
+			tr->res->accesses++;
+		}
+	}
+	if ((t->flags & TASK_CWD) && !err)
+		refresh_cwd(t);
+	if ((t->flags & TASK_EXEC) && !err && t->nev) {
+		struct tracer_proc p = { .what = TRACER_PROC_EXEC, .pid = t->tgid };
+		static const char *const no_args[] = { NULL };
+
+		p.exe = t->pbuf + t->ev[0].off;
+		p.argv = t->argv.n ? (const char *const *)t->argv.v : no_args;
+		p.cwd = t->fs->cwd;
+		proc_event(tr, &p);
+	}
+	task_clear_syscall(t);
+}
+
+/* ---- stops ---- */
+
+static void resume(struct tracer *tr, struct task *t, int sig)
+{
+	int req = (!tr->seccomp || (t->flags & TASK_IN_SYSCALL)) ? PTRACE_SYSCALL : PTRACE_CONT;
+
+	/* ESRCH: killed meanwhile (SIGKILL, or another thread's exec); its exit is reported */
+	ptrace(req, t->tid, NULL, (void *)(long)sig);
+}
+
+static bool native_call(const struct __ptrace_syscall_info *si, uint64_t nr)
+{
+	return si->arch == AUDIT_ARCH_X86_64 && !(nr & X32_SYSCALL_BIT);
+}
+
+/* A SIGTRAP|0x80 stop: syscall entry (PTRACE_SYSCALL mode) or exit. */
+static void on_syscall_stop(struct tracer *tr, struct task *t)
+{
+	struct __ptrace_syscall_info si;
+
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(si), &si) <= 0) {
+		resume(tr, t, 0);
+		return;
+	}
+	if (si.op == PTRACE_SYSCALL_INFO_ENTRY) {
+		t->nr = (long)si.entry.nr;
+		if (!native_call(&si, si.entry.nr)) {
+			/* i386 (int 0x80) or x32: counted, not decoded */
+			tr->res->undecoded++;
+			task_clear_syscall(t);
+		} else {
+			decode(tr, t, si.entry.nr, si.entry.args);
+		}
+	} else if (si.op == PTRACE_SYSCALL_INFO_EXIT) {
+		/* The command's own seccomp() before its exec: once the filter is in, only the
+		 * filtered syscalls need to stop. */
+		if ((t->flags & TASK_PRE_EXEC) && t->nr == SYS_seccomp && !si.exit.is_error &&
+		    !si.exit.rval)
+			tr->seccomp = true;
+		if (t->flags & TASK_IN_SYSCALL)
+			syscall_exit(tr, t, si.exit.rval, si.exit.is_error);
+		t->nr = -1;
+	}
+	resume(tr, t, 0);
+}
+
+static void on_seccomp_stop(struct tracer *tr, struct task *t)
+{
+	struct __ptrace_syscall_info si;
+
+	/* In PTRACE_SYSCALL mode the entry stop already decoded it. */
+	if (!tr->seccomp) {
+		resume(tr, t, 0);
+		return;
+	}
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(si), &si) <= 0 ||
+	    si.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+		tr->res->undecoded++;
+		resume(tr, t, 0);
+		return;
+	}
+	if (si.seccomp.ret_data != TRACER_SECCOMP_DATA) {
+		/* a filter of the command's own */
+		resume(tr, t, 0);
+		return;
+	}
+	if (!native_call(&si, si.seccomp.nr)) {
+		tr->res->undecoded++;
+		resume(tr, t, 0);
+		return;
+	}
+	if (decode(tr, t, si.seccomp.nr, si.seccomp.args) == DECODE_NOT_PATH &&
+	    si.seccomp.nr != SYS_io_uring_setup)
+		tr->res->undecoded++;
+	/* With TASK_IN_SYSCALL set this is PTRACE_SYSCALL: on Linux >= 4.8 the next stop
+	 * is the syscall-exit stop (entry -> seccomp -> exit). */
+	resume(tr, t, 0);
+}
+
+/* The clone flags of the fork/vfork/clone/clone3 @t is stopped in. */
+static unsigned long clone_flags(struct task *t)
+{
+	struct user_regs_struct regs;
+	unsigned long nr;
+	uint64_t arg;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+		return 0;
+	nr = regs.orig_rax;
+	if (regs.cs == 0x23) { /* i386: number and first argument in eax, ebx */
+		arg = regs.rbx & 0xffffffffu;
+		if (nr == 120)
+			return arg;
+		if (nr == 190)
+			return CLONE_VM | CLONE_VFORK;
+		if (nr == 435)
+			goto clone3;
+		return 0;
+	}
+	arg = regs.rdi;
+	switch (nr) {
+	case SYS_clone:
+		return arg;
+	case SYS_vfork:
+		return CLONE_VM | CLONE_VFORK;
+	case SYS_clone3:
+		goto clone3;
+	default:
+		return 0;
+	}
+clone3:
+	/* struct clone_args starts with the u64 flags */
+	if (read_mem(t->tid, arg, &arg, sizeof(arg)) < 0)
+		return 0;
+	return arg;
+}
+
+static void task_exited(struct tracer *tr, struct task *t, int status);
+
+static struct tracer_orphan *orphan_find(struct tracer *tr, pid_t tid)
+{
+	for (size_t i = 0; i < tr->norphans; i++)
+		if (tr->orphans[i].tid == tid)
+			return &tr->orphans[i];
+	return NULL;
+}
+
+static void orphan_drop(struct tracer *tr, struct tracer_orphan *o)
+{
+	*o = tr->orphans[--tr->norphans];
+}
+
+static void on_new_task(struct tracer *tr, struct task *parent)
+{
+	unsigned long msg = 0, flags;
+	struct tracer_orphan *o;
+	struct tracer_fs *fs;
+	struct task *c;
+	pid_t tid;
+
+	if (ptrace(PTRACE_GETEVENTMSG, parent->tid, NULL, &msg) < 0 || !msg)
+		return;
+	tid = (pid_t)msg;
+	if (task_find(tr, tid))
+		return;
+	flags = clone_flags(parent);
+	if (flags & CLONE_FS) {
+		fs = parent->fs;
+		fs->refs++;
+	} else {
+		fs = fs_new(parent->fs->cwd);
+	}
+	c = task_new(tr, tid, (flags & CLONE_THREAD) ? parent->tgid : tid, fs);
+	c->flags = TASK_INITIAL;
+	if (!(flags & CLONE_THREAD)) {
+		struct tracer_proc p = { .what = TRACER_PROC_START, .pid = tid };
+
+		p.parent = parent->tgid;
+		p.cwd = fs->cwd;
+		tr->res->processes++;
+		proc_event(tr, &p);
+	}
+	if (tr->res->timed_out)
+		kill(tid, SIGKILL);
+	o = orphan_find(tr, tid);
+	if (o) {
+		/* its first stop came before this event: resume it now */
+		orphan_drop(tr, o);
+		c->flags &= ~TASK_INITIAL;
+		resume(tr, c, 0);
+	} else if (kill(tid, 0) < 0 && errno == ESRCH) {
+		/* killed (SIGKILL) before its first stop, and its death already reaped as an
+		 * unknown pid: it will never report */
+		task_exited(tr, c, W_EXITCODE(0, SIGKILL));
+	}
+}
+
+/* PTRACE_EVENT_EXEC: the exec succeeded. When a non-leader thread execs, it takes over the
+ * thread group id; the old leader is gone without a report of its own (ptrace(2),
+ * "execve(2) under ptrace"). */
+static struct task *on_exec(struct tracer *tr, struct task *t)
+{
+	unsigned long former = 0;
+	struct task *x;
+
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &former) == 0 && (pid_t)former != t->tid &&
+	    former) {
+		x = task_find(tr, (pid_t)former);
+		if (x) {
+			pid_t tid = t->tid;
+
+			task_free(tr, t);
+			task_unlink(tr, x);
+			x->tid = tid;
+			x->tgid = tid;
+			task_link(tr, x);
+			t = x;
+		}
+	}
+	t->flags &= ~TASK_PRE_EXEC;
+	return t;
+}
+
+static void task_exited(struct tracer *tr, struct task *t, int status)
+{
+	if (t->tid == t->tgid) {
+		struct tracer_proc p = { .what = TRACER_PROC_EXIT, .pid = t->tgid };
+
+		p.status = status;
+		proc_event(tr, &p);
+		if (t->tgid == tr->root) {
+			if (WIFEXITED(status))
+				tr->res->exit_code = WEXITSTATUS(status);
+			else if (WIFSIGNALED(status))
+				tr->res->exit_code = 128 + WTERMSIG(status);
+			fwd_pid = 0;
+		}
+	}
+	task_free(tr, t);
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static void on_wait(struct tracer *tr, pid_t pid, int status)
+{
+	struct task *t = task_find(tr, pid);
+	int sig, event;
+
+	if (!t) {
+		struct tracer_orphan *o = orphan_find(tr, pid);
+
+		if (WIFSTOPPED(status) && !o) {
+			xgrow(&tr->orphans, &tr->aorphans, tr->norphans + 1, sizeof(*tr->orphans));
+			tr->orphans[tr->norphans].tid = pid;
+			tr->orphans[tr->norphans].status = status;
+			tr->norphans++;
+			if (tr->res->timed_out)
+				kill(pid, SIGKILL);
+		} else if (!WIFSTOPPED(status) && o) {
+			orphan_drop(tr, o);
+		}
+		return;
+	}
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		task_exited(tr, t, status);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	sig = WSTOPSIG(status);
+	event = (unsigned)status >> 16;
+	if (t->flags & TASK_INITIAL) {
+		t->flags &= ~TASK_INITIAL;
+		if (event == PTRACE_EVENT_STOP) {
+			resume(tr, t, 0);
+			return;
+		}
+	}
+	if (sig == (SIGTRAP | 0x80)) {
+		on_syscall_stop(tr, t);
+		return;
+	}
+	switch (event) {
+	case 0:
+		/* signal-delivery-stop: deliver it */
+		resume(tr, t, sig);
+		break;
+	case PTRACE_EVENT_SECCOMP:
+		on_seccomp_stop(tr, t);
+		break;
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+	case PTRACE_EVENT_CLONE:
+		on_new_task(tr, t);
+		resume(tr, t, 0);
+		break;
+	case PTRACE_EVENT_EXEC:
+		t = on_exec(tr, t);
+		resume(tr, t, 0);
+		break;
+	case PTRACE_EVENT_STOP:
+		/* Group-stop of a PTRACE_SEIZEd tracee: stay stopped but let SIGCONT end it;
+		 * the end of the stop is reported as PTRACE_EVENT_STOP with SIGTRAP. */
+		if (is_stop_signal(sig))
+			ptrace(PTRACE_LISTEN, t->tid, NULL, NULL);
+		else
+			resume(tr, t, 0);
+		break;
+	default:
+		resume(tr, t, 0);
+		break;
+	}
+}
+
+/* Stops from pids whose parent never reported them (the parent died between fork and the
+ * event): take them on as processes of their own. */
+static void adopt_orphans(struct tracer *tr)
+{
+	while (tr->norphans) {
+		struct tracer_orphan o = tr->orphans[--tr->norphans];
+		char link[64], buf[PATH_MAX];
+		struct tracer_proc p = { .what = TRACER_PROC_START, .pid = o.tid };
+		struct task *t;
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)o.tid);
+		n = readlink(link, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		t = task_new(tr, o.tid, o.tid, fs_new(n > 0 ? buf : "/"));
+		p.cwd = t->fs->cwd;
+		tr->res->processes++;
+		proc_event(tr, &p);
+		resume(tr, t, 0);
+	}
+}
+
+static void kill_all(struct tracer *tr)
+{
+	for (size_t i = 0; i < tr->nbuckets; i++)
+		for (struct task *t = tr->buckets[i]; t; t = t->next)
+			kill(t->tgid, SIGKILL);
+	for (size_t i = 0; i < tr->norphans; i++)
+		kill(tr->orphans[i].tid, SIGKILL);
+}
+
+/* ---- the command ---- */
+
+/* Jump from instruction @from to @to (both indices in the program). */
+#define JUMP_TO(from, to) ((unsigned char)((to) - (from) - 1))
+
+static void build_filter(struct sock_filter *f)
+{
+	/* Layout: 0 ld arch; 1 x86-64?; 2 ld nr; 3 x32?; 4-6 newfstatat with AT_EMPTY_PATH;
+	 * 7-9 statx with AT_EMPTY_PATH; then one test per traced syscall; ALLOW; TRACE. */
+	const size_t list = 10, allow = list + N_TRACED, trace = allow + 1;
+	size_t i = 0;
+
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, arch));
+	/* another ABI (i386 int 0x80): stop, to be counted as undecoded */
+	f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0,
+					    JUMP_TO(i, trace));
+	i++;
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, nr));
+	/* x32 */
+	f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, X32_SYSCALL_BIT,
+					    JUMP_TO(i, trace), 0);
+	i++;
+	/* fstat() is newfstatat(fd, "", buf, AT_EMPTY_PATH) in glibc, and statx can be the
+	 * same: no path is looked up, so let them run without a stop (the filter cannot read
+	 * the path string; a non-empty path with AT_EMPTY_PATH is resolved as usual by the
+	 * kernel and goes unrecorded: a documented gap). */
+	struct {
+		int nr;
+		size_t arg;
+	} empty[] = { { SYS_newfstatat, 3 }, { SYS_statx, 2 } };
+	for (size_t k = 0; k < 2; k++) {
+		f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, empty[k].nr, 0, 2);
+		i++;
+		f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						      offsetof(struct seccomp_data, args[empty[k].arg]));
+		f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH,
+						    JUMP_TO(i, allow), JUMP_TO(i, trace));
+		i++;
+	}
+	for (size_t k = 0; k < N_TRACED; k++) {
+		f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, traced_nrs[k],
+						    JUMP_TO(i, trace), 0);
+		i++;
+	}
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_TRACE | TRACER_SECCOMP_DATA);
+}
+
+static void install_filter(struct sock_fprog *prog)
+{
+	if (!syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog))
+		return;
+	/* Without CAP_SYS_ADMIN a filter needs no_new_privs, which also makes setuid programs
+	 * run without their privileges; root keeps them (TRC-12). */
+	if (errno == EACCES && !prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+	/* failing that, the tracer stays in PTRACE_SYSCALL mode */
+}
+
+static _Noreturn void run_child(char *const argv[], const struct tracer_opts *opts,
+				struct sock_fprog *prog, const struct sigaction *old, int errfd)
+{
+	int err;
+
+	/* async-signal-safe calls only: the caller may have threads */
+	for (size_t i = 0; i < N_FWD; i++)
+		sigaction(fwd_signals[i], &old[i], NULL);
+	sigaction(SIGCHLD, &old[N_FWD], NULL);
+	if (opts->stdin_fd >= 0 && opts->stdin_fd != 0) {
+		if (dup2(opts->stdin_fd, 0) < 0) {
+			err = errno;
+			goto fail;
+		}
+		close(opts->stdin_fd);
+	}
+	/* kill(), not raise(): stop before any filter is in, so the tracer sees everything
+	 * (TRC-04). The tracer seizes us and sends SIGCONT. */
+	kill(getpid(), SIGSTOP);
+	if (prog)
+		install_filter(prog);
+	execvp(argv[0], argv);
+	err = errno;
+fail:
+	if (write(errfd, &err, sizeof(err)) < 0) {
+		/* nothing left to tell it with */
+	}
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+static void report_exec_error(int fd, const char *cmd, struct tracer_result *res)
+{
+	int err = 0;
+
+	if (read(fd, &err, sizeof(err)) != sizeof(err) || !err)
+		return;
+	if (err == ENOENT && !strchr(cmd, '/'))
+		log_error(0, "%s: command not found", cmd);
+	else
+		log_errno(-err, "%s", cmd);
+	res->exit_code = err == ENOENT ? 127 : 126;
+}
+
+static int start_timer(unsigned secs, timer_t *out)
+{
+	struct sigevent sev = { 0 };
+	struct itimerspec its = { 0 };
+
+	/* Aimed at this thread so waitpid() returns EINTR; repeated every second in case the
+	 * signal came just before waitpid() went to sleep. */
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev.sigev_notify_thread_id = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &sev, out) < 0)
+		return -errno;
+	its.it_value.tv_sec = secs;
+	its.it_interval.tv_sec = 1;
+	if (timer_settime(*out, 0, &its, NULL) < 0) {
+		int ret = -errno;
+
+		timer_delete(*out);
+		return ret;
+	}
+	return 0;
+}
+
+int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct tracer_ops *ops,
+	       void *ctx, struct tracer_result *res)
+{
+	static const struct tracer_ops no_ops;
+	struct sock_filter filter[FILTER_LEN];
+	struct sock_fprog prog = { .len = FILTER_LEN, .filter = filter };
+	struct sigaction old[N_FWD + 1], old_alrm, sa;
+	struct tracer tr = { 0 };
+	struct tracer_proc start = { .what = TRACER_PROC_START };
+	struct task *root;
+	char cwd[PATH_MAX];
+	int errpipe[2] = { -1, -1 };
+	bool have_timer = false, have_alrm = false;
+	timer_t timer;
+	pid_t pid = -1;
+	int ret = 0, status;
+
+	memset(res, 0, sizeof(*res));
+	res->exit_code = -1;
+	tr.ops = ops ? ops : &no_ops;
+	tr.ctx = ctx;
+	tr.res = res;
+	tr.nbuckets = 64;
+	tr.buckets = xcalloc(tr.nbuckets, sizeof(*tr.buckets));
+	tr.sbuf = xmalloc(TRACER_ARG_MAX + 1);
+	tr.fdbuf = xmalloc(PATH_MAX + 1);
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), "/");
+	build_filter(filter);
+
+	if (pipe2(errpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		ret = log_errno(-errno, "cannot create a pipe");
+		goto out_free;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fwd_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < N_FWD; i++)
+		sigaction(fwd_signals[i], &sa, &old[i]);
+	/* waitpid() needs the exit reports: no SIG_IGN on SIGCHLD during the run */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, &old[N_FWD]);
+	fwd_pid = 0;
+	timer_fired = 0;
+
+	pid = fork();
+	if (pid < 0) {
+		ret = log_errno(-errno, "cannot fork");
+		goto out_signals;
+	}
+	if (pid == 0) {
+		close(errpipe[0]);
+		run_child(argv, opts, opts->no_seccomp ? NULL : &prog, old, errpipe[1]);
+	}
+	close(errpipe[1]);
+	errpipe[1] = -1;
+
+	if (waitpid(pid, &status, WSTOPPED) < 0 || !WIFSTOPPED(status)) {
+		ret = log_error(-ECHILD, "'%s' did not start", argv[0]);
+		goto out_kill;
+	}
+	if (ptrace(PTRACE_SEIZE, pid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK |
+				  PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
+				  PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
+				  PTRACE_O_EXITKILL)) < 0) {
+		ret = log_errno(-errno, "cannot trace '%s'", argv[0]);
+		goto out_kill;
+	}
+	/* strace's startup_child() does the same: seize the stopped child, then continue it */
+	kill(pid, SIGCONT);
+
+	tr.root = pid;
+	root = task_new(&tr, pid, pid, fs_new(cwd));
+	root->flags = TASK_INITIAL | TASK_PRE_EXEC;
+	res->processes = 1;
+	start.pid = pid;
+	start.cwd = cwd;
+	proc_event(&tr, &start);
+	fwd_pid = pid;
+
+	if (opts->timeout_s) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_timer;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, &old_alrm);
+		have_alrm = true;
+		ret = start_timer(opts->timeout_s, &timer);
+		if (ret < 0) {
+			log_errno(ret, "cannot set the timeout");
+			goto out_kill;
+		}
+		have_timer = true;
+	}
+
+	for (;;) {
+		pid_t w;
+
+		if (timer_fired) {
+			timer_fired = 0;
+			res->timed_out = true;
+			kill_all(&tr);
+		}
+		if (!tr.ntasks) {
+			if (!tr.norphans)
+				break;
+			adopt_orphans(&tr);
+		}
+		w = waitpid(-1, &status, __WALL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_errno(-errno, "waitpid");
+			break;
+		}
+		on_wait(&tr, w, status);
+	}
+	pid = -1;
+	report_exec_error(errpipe[0], argv[0], res);
+	if (res->timed_out)
+		res->exit_code = 124;
+	else if (res->exit_code < 0)
+		res->exit_code = 1;
+	res->used_seccomp = tr.seccomp;
+	goto out_signals;
+
+out_kill:
+	kill_all(&tr);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, __WALL);
+	}
+out_signals:
+	if (have_timer)
+		timer_delete(timer);
+	if (have_alrm)
+		sigaction(SIGALRM, &old_alrm, NULL);
+	fwd_pid = 0;
+	for (size_t i = 0; i < N_FWD; i++)
+		sigaction(fwd_signals[i], &old[i], NULL);
+	sigaction(SIGCHLD, &old[N_FWD], NULL);
+out_free:
+	for (size_t i = 0; i < tr.nbuckets; i++)
+		while (tr.buckets[i])
+			task_free(&tr, tr.buckets[i]);
+	free(tr.buckets);
+	free(tr.orphans);
+	free(tr.sbuf);
+	free(tr.fdbuf);
+	if (errpipe[0] >= 0)
+		close(errpipe[0]);
+	if (errpipe[1] >= 0)
+		close(errpipe[1]);
+	return ret;
+}
