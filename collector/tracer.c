@@ -117,6 +117,8 @@ struct tracer {
 /* Set before the run for the signal handlers; tracer_run() is not reentrant. */
 static volatile sig_atomic_t fwd_pid;
 static volatile sig_atomic_t timer_fired;
+/* Signals that arrived before the command existed, delivered once it does. */
+static volatile sig_atomic_t fwd_pending;
 
 static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 #define N_FWD (sizeof(fwd_signals) / sizeof(fwd_signals[0]))
@@ -138,8 +140,12 @@ static void on_fwd_signal(int sig, siginfo_t *si, void *uc)
 
 	/* A signal from the terminal (SI_KERNEL) went to the whole foreground process group,
 	 * the command included: a second copy would be delivered twice. */
-	if (pid > 0 && si->si_code != SI_KERNEL)
-		kill(pid, sig);
+	if (si->si_code != SI_KERNEL) {
+		if (pid > 0)
+			kill(pid, sig);
+		else
+			fwd_pending |= 1 << sig;
+	}
 	errno = saved;
 }
 
@@ -1237,6 +1243,7 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGCHLD, &sa, &old[N_FWD]);
 	fwd_pid = 0;
+	fwd_pending = 0;
 	timer_fired = 0;
 
 	pid = fork();
@@ -1273,7 +1280,21 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 	start.pid = pid;
 	start.cwd = cwd;
 	proc_event(&tr, &start);
-	fwd_pid = pid;
+	{
+		sigset_t block, prev;
+
+		/* Hand over what arrived during start-up, without racing the handler. */
+		sigemptyset(&block);
+		for (size_t i = 0; i < N_FWD; i++)
+			sigaddset(&block, fwd_signals[i]);
+		sigprocmask(SIG_BLOCK, &block, &prev);
+		fwd_pid = pid;
+		for (size_t i = 0; i < N_FWD; i++)
+			if (fwd_pending & (1 << fwd_signals[i]))
+				kill(pid, fwd_signals[i]);
+		fwd_pending = 0;
+		sigprocmask(SIG_SETMASK, &prev, NULL);
+	}
 
 	if (opts->timeout_s) {
 		memset(&sa, 0, sizeof(sa));

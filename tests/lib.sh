@@ -133,3 +133,55 @@ contain_check() {
 	assert_eq "$desc: nothing unexpected written outside the bundle (find / -xdev -newer stamp)" "$bad" ""
 }
 # --- end of one-shot bundler helpers ---
+
+# --- record helpers (t300-t339) ---
+# sql DB QUERY...: run QUERY with the sqlite3 shell (no header, '|' separator), rows on stdout.
+sql() { local d=$1; shift; sqlite3 -batch -noheader "$d" "$@"; }
+require_sqlite3() { command -v sqlite3 >/dev/null || skip "no sqlite3 shell"; }
+# require_ptrace: magicpak record works at all here (it needs ptrace and seccomp).
+require_ptrace() {
+	"$TOOL" record --db "$tmp/.probe.db" -- /bin/true >/dev/null 2>&1 || {
+		echo "magicpak record -- /bin/true failed here:"; "$TOOL" record --db "$tmp/.probe2.db" -- /bin/true 2>&1 | sed 's/^/    /'
+		skip "magicpak record cannot trace /bin/true here (ptrace or seccomp not available?)"; }
+	rm -f "$tmp"/.probe*.db*
+}
+# record_fixture NAME [CC-ARGS...]: build tests/fixtures/record/NAME.c into $tmp/NAME.
+record_fixture() {
+	local n=$1; shift
+	cc_quiet -O0 -g -o "$tmp/$n" "$TESTS_DIR/fixtures/record/$n.c" "$@" || { echo "FAIL: cannot build fixture $n"; exit 1; }
+}
+# record_rc DB ARGS...: run `magicpak record --db DB ARGS...` (under timeout ${TOOL_TIMEOUT:-20}); sets $out, $rc, $err.
+record_rc() { local d=$1; shift; run_tool record --db "$d" "$@"; }
+# has_row DESC ROWS LINE: LINE is one of the newline-separated ROWS (exact match).
+has_row() {
+	t_n=$((t_n + 1))
+	if printf '%s\n' "$2" | grep -qxF -- "$3"; then pass "$1"; else
+		fail "$1: no row '$3' among:"; printf '%s\n' "$2" | head -40 | sed 's/^/    /'; fi
+}
+# lacks_row DESC ROWS LINE: LINE is not among ROWS.
+lacks_row() {
+	t_n=$((t_n + 1))
+	if printf '%s\n' "$2" | grep -qxF -- "$3"; then fail "$1: unexpected row '$3'"; else pass "$1"; fi
+}
+# wait_for SECONDS COMMAND...: poll (every 50 ms) until COMMAND succeeds; fails after SECONDS.
+wait_for() {
+	local end; end=$(awk -v s="$1" -v n="$EPOCHREALTIME" 'BEGIN{printf "%.3f", n+s}'); shift
+	until "$@"; do
+		awk -v e="$end" -v n="$EPOCHREALTIME" 'BEGIN{exit !(n > e)}' && return 1
+		sleep 0.05
+	done
+}
+# elapsed START: seconds since START (an $EPOCHREALTIME value), two decimals.
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}'; }
+# wait_exec PID [PROGRAM]: wait (5 s at most) until the background job PID has exec'd PROGRAM (default
+# $TOOL). Signal a job only after that: bash's forked child runs the script's EXIT trap (rm -rf $tmp)
+# when a signal kills it before its exec.
+wait_exec() {
+	local want; want=$(readlink -f "${2:-$TOOL}")
+	wait_for 5 sh -c '[ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$2" ]' sh "$1" "$want"
+}
+# marked_pids TEXT: the pids of processes whose command line contains TEXT (a literal, no regex
+# characters), never the pgrep or a shell that has TEXT only in its own pattern argument.
+marked_pids() { pgrep -f "[${1:0:1}]${1:1}"; }
+no_marked() { [ -z "$(marked_pids "$1")" ]; }
+# --- end of record helpers ---
