@@ -237,6 +237,8 @@ int assemble(const struct assemble_opts *o)
 	}
 	if (ret >= 0)
 		ret = write_cache(b, d);
+	if (ret >= 0 && o->before_commit)
+		ret = o->before_commit(o->ctx, bundle_tree(b));
 	if (ret >= 0)
 		ret = bundle_commit(b);
 	if (ret >= 0)

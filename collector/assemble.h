@@ -16,6 +16,10 @@ struct assemble_opts {
 	struct strvec mkdirs;         /* --mkdir */
 	const char *install_to;       /* --install-to for inputs.v[0], or NULL */
 	const char *library_path;     /* LD_LIBRARY_PATH to assume */
+	/* Called with the finished tree before it becomes o->output (e.g. to test it); a
+	 * negative return abandons the bundle and is returned by assemble(). */
+	int (*before_commit)(void *ctx, const char *tree);
+	void *ctx;
 };
 
 void assemble_opts_init(struct assemble_opts *o);

@@ -1303,6 +1303,11 @@ static int cmp_mode_desc(const void *a, const void *b)
 	return -strcmp(((const struct dir_mode *)a)->dest, ((const struct dir_mode *)b)->dest);
 }
 
+const char *bundle_tree(const struct bundle *b)
+{
+	return b->staging;
+}
+
 int bundle_commit(struct bundle *b)
 {
 	int fd, ret = 0;

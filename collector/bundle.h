@@ -41,6 +41,10 @@ int bundle_write_file(struct bundle *b, const char *dest, const void *data, size
 /* True if @dest already exists in the bundle. */
 bool bundle_has(struct bundle *b, const char *dest);
 
+/* The directory the tree is being built in (until bundle_commit()), for a test run before
+ * it becomes the output. Borrowed. */
+const char *bundle_tree(const struct bundle *b);
+
 /* Move the finished tree to its final name. After this bundle_free() keeps it. */
 int bundle_commit(struct bundle *b);
 /* Free @b; an uncommitted tree is removed. NULL accepted. */
