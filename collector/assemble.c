@@ -53,8 +53,7 @@ static bool is_elf_file(const char *path)
 	return r;
 }
 
-/* Destination of input @src under --install-to @to. Owned by the caller. */
-static char *install_dest(const char *src, const char *to)
+char *assemble_install_dest(const char *src, const char *to)
 {
 	size_t n = strlen(to);
 	char *abs = to[0] == '/' ? xstrdup(to) : xasprintf("/%s", to);
@@ -215,7 +214,7 @@ int assemble(const struct assemble_opts *o)
 	if (ret < 0)
 		goto out;
 	if (o->install_to && deps_nmaps(d))
-		first_dest = install_dest(deps_map(d, 0)->objs[0].path, o->install_to);
+		first_dest = assemble_install_dest(deps_map(d, 0)->objs[0].path, o->install_to);
 	ret = add_maps(b, d, 0, first_dest);
 	for (size_t i = 0; i < matches.n && ret >= 0; i++) {
 		struct stat st;

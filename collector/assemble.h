@@ -25,6 +25,10 @@ struct assemble_opts {
 void assemble_opts_init(struct assemble_opts *o);
 void assemble_opts_release(struct assemble_opts *o);
 
+/* Where --install-to @to puts input @src in the bundle: a trailing '/' means "into that
+ * directory", and the result never climbs above "/". Owned by the caller. */
+char *assemble_install_dest(const char *src, const char *to);
+
 /* Resolve everything first (so a missing library writes nothing), then build the bundle
  * at o->output atomically. Errors are logged; returns 0 or -errno. */
 int assemble(const struct assemble_opts *o);

@@ -12,6 +12,7 @@ int usage_error(const char *cmd, int c, char **argv);
 
 int cmd_deps(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 /* The original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT */
 int cmd_pack(int argc, char **argv);
 

@@ -2,6 +2,8 @@
 /* collector/cmd_pack.c - the original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT.
  * Resolve every input (and ELF --include match), then copy the closure into OUTPUT. */
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -14,6 +16,8 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "jail.h"
+#include "path.h"
 #include "record.h"
 #include "store.h"
 #include "xalloc.h"
@@ -40,6 +44,13 @@ static const char usage[] =
 	"      --dynamic-arg ARG     an argument for that run; repeatable\n"
 	"      --dynamic-stdin TEXT  its stdin (default: empty)\n"
 	"      --db FILE             keep that run's session in FILE (default: temporary)\n"
+	"  -t, --test                run a test in the finished bundle, isolated (magicpak\n"
+	"                            test); OUTPUT is written only if it passes\n"
+	"      --test-command CMD    the test, run by /bin/sh -c (default: the first INPUT)\n"
+	"      --test-stdin TEXT     the test's stdin (default: empty)\n"
+	"      --test-stdout TEXT    the test passes only if its output, trimmed, is TEXT\n"
+	"      --busybox PATH|NAME   a static busybox giving the test /bin/sh when the bundle\n"
+	"                            has none (default: busybox on PATH; never bundled)\n"
 	"  -v, --verbose             say more (same as --log-level Info; twice: Debug)\n"
 	"      --log-level LEVEL     Off, Error, Warn (default), Info or Debug, any case\n"
 	"  -V, --version             print the version\n"
@@ -54,7 +65,7 @@ static const char usage[] =
 
 /* Options of the original magicpak that later work will give a meaning again. */
 enum { OPT_MKDIR = 256, OPT_LOG_LEVEL, OPT_CC, OPT_NOLOAD, OPT_DYN_ARG, OPT_DYN_STDIN, OPT_DB,
-       OPT_UNSUPPORTED };
+       OPT_TEST_CMD, OPT_TEST_STDIN, OPT_TEST_STDOUT, OPT_BUSYBOX, OPT_UNSUPPORTED };
 
 /* magicpak's --dynamic: run the first INPUT once, recorded, and bundle what it used. */
 struct dynamic {
@@ -150,6 +161,69 @@ out:
 	return ret;
 }
 
+/* magicpak's --test: run a command in the jail on the finished tree, before it is OUTPUT. */
+struct pack_test {
+	bool enabled;
+	const char *command;     /* run by /bin/sh -c; default: the first input as installed */
+	const char *stdin_text;
+	const char *stdout_text; /* expected, compared trimmed */
+	const char *busybox;     /* path or name on PATH */
+	char *installed;
+	int status;              /* exit status when the test fails or cannot run */
+};
+
+static int run_test(void *ctx, const char *tree)
+{
+	struct pack_test *t = ctx;
+	char *cmd = xstrdup(t->command ? t->command : t->installed);
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct jail_opts jo = { .root = tree, .argv = argv, .stdin_text = t->stdin_text };
+	struct jail_result res;
+	struct strbuf msg = STRBUF_INIT;
+	char *busybox = path_search(t->busybox, getenv("PATH"));
+	int ret;
+
+	jail_result_init(&res);
+	jo.busybox = busybox;
+	ret = jail_run(&jo, &res);
+	if (ret < 0) {
+		t->status = JAIL_EXIT_SETUP;
+		goto out;
+	}
+	if (res.exit_code == 0 && (!t->stdout_text || jail_output_matches(res.out.buf ? res.out.buf : "",
+									     t->stdout_text))) {
+		log_info("test passed: %s", cmd);
+		goto out;
+	}
+	t->status = JAIL_EXIT_FAILED;
+	ret = -ECHILD;
+	if (res.err.len)
+		fprintf(stderr, "%s%s", res.err.buf, res.err.buf[res.err.len - 1] == '\n' ? "" : "\n");
+	if (res.exit_code == 0) {
+		log_error(0, "test failed: '%s' printed '%.200s', expected '%s'; nothing written to "
+			  "the output", cmd, res.out.buf ? res.out.buf : "", t->stdout_text);
+		goto out;
+	}
+	/* Run it again under the tracer to say what the bundle lacks. */
+	jail_result_release(&res);
+	jail_result_init(&res);
+	jo.diagnose = true;
+	if (jail_run(&jo, &res) == 0 && res.missing.n) {
+		jail_describe_missing(&res, &msg);
+		log_error(0, "test failed (exit %d): %s; nothing written to the output",
+			  res.exit_code, msg.buf);
+	} else {
+		log_error(0, "test failed (exit %d): '%s'; nothing written to the output",
+			  res.exit_code, cmd);
+	}
+out:
+	strbuf_release(&msg);
+	jail_result_release(&res);
+	free(busybox);
+	free(cmd);
+	return ret;
+}
+
 int cmd_pack(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -165,9 +239,9 @@ int cmd_pack(int argc, char **argv)
 		{ "cc", required_argument, NULL, OPT_CC },
 		{ "experimental-noload-resolver", no_argument, NULL, OPT_NOLOAD },
 		{ "test", no_argument, NULL, 't' },
-		{ "test-command", required_argument, NULL, OPT_UNSUPPORTED },
-		{ "test-stdin", required_argument, NULL, OPT_UNSUPPORTED },
-		{ "test-stdout", required_argument, NULL, OPT_UNSUPPORTED },
+		{ "test-command", required_argument, NULL, OPT_TEST_CMD },
+		{ "test-stdin", required_argument, NULL, OPT_TEST_STDIN },
+		{ "test-stdout", required_argument, NULL, OPT_TEST_STDOUT },
 		{ "dynamic", no_argument, NULL, 'd' },
 		{ "dynamic-arg", required_argument, NULL, OPT_DYN_ARG },
 		{ "dynamic-stdin", required_argument, NULL, OPT_DYN_STDIN },
@@ -175,11 +249,12 @@ int cmd_pack(int argc, char **argv)
 		{ "compress", no_argument, NULL, 'c' },
 		{ "upx-arg", required_argument, NULL, OPT_UNSUPPORTED },
 		{ "upx", required_argument, NULL, OPT_UNSUPPORTED },
-		{ "busybox", required_argument, NULL, OPT_UNSUPPORTED },
+		{ "busybox", required_argument, NULL, OPT_BUSYBOX },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct assemble_opts po;
 	struct dynamic dyn = { 0 };
+	struct pack_test test = { .busybox = "busybox" };
 	int c, nargs, status = EXIT_FAIL;
 
 	assemble_opts_init(&po);
@@ -214,7 +289,11 @@ int cmd_pack(int argc, char **argv)
 		case OPT_DYN_ARG: strvec_push(&dyn.args, optarg); break;
 		case OPT_DYN_STDIN: dyn.stdin_text = optarg; break;
 		case OPT_DB: dyn.db = optarg; break;
-		case 't':
+		case 't': test.enabled = true; break;
+		case OPT_TEST_CMD: test.command = optarg; break;
+		case OPT_TEST_STDIN: test.stdin_text = optarg; break;
+		case OPT_TEST_STDOUT: test.stdout_text = optarg; break;
+		case OPT_BUSYBOX: test.busybox = optarg; break;
 		case 'c':
 		case OPT_UNSUPPORTED:
 			die_usage("%s: not available in this version of magicpak yet",
@@ -234,7 +313,18 @@ int cmd_pack(int argc, char **argv)
 	po.output = argv[argc - 1];
 	if (dyn.enabled && dynamic_run(&dyn, po.inputs.v[0], &po.recorded) < 0)
 		goto out;
-	status = assemble(&po) < 0 ? EXIT_FAIL : EXIT_OK;
+	if (test.enabled) {
+		/* The default test runs the first input where it is installed in the bundle. */
+		char *abs = path_absolute(po.inputs.v[0]);
+
+		test.installed = po.install_to ? assemble_install_dest(abs, po.install_to)
+					       : xstrdup(abs);
+		free(abs);
+		po.before_commit = run_test;
+		po.ctx = &test;
+	}
+	status = assemble(&po) < 0 ? (test.status ? test.status : EXIT_FAIL) : EXIT_OK;
+	free(test.installed);
 out:
 	assemble_opts_release(&po);
 	strvec_clear(&dyn.args);

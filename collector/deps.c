@@ -804,24 +804,6 @@ out:
 
 static int resolve_file(struct deps *d, const char *file, enum deps_how how, int depth);
 
-/* Find @name on $PATH as execvp() would: the first regular, executable file. */
-static char *search_path(struct deps *d, const char *name)
-{
-	char *copy = xstrdup(d->opts.path_env), *save = NULL, *r = NULL;
-
-	for (char *dir = strtok_r(copy, ":", &save); dir && !r; dir = strtok_r(NULL, ":", &save)) {
-		char *p = path_join(*dir ? dir : ".", name);
-		struct stat st;
-
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
-			r = p;
-		else
-			free(p);
-	}
-	free(copy);
-	return r;
-}
-
 /* "#!/usr/bin/env [-S] [-i] [VAR=x] NAME ...": the program env will run. */
 static char *env_target(const char *arg)
 {
@@ -863,7 +845,7 @@ static int resolve_script(struct deps *d, const char *file, const char *buf, siz
 	if (ret < 0 && ret != -ENOENT)
 		goto out;
 	if (!strcmp(path_basename(interp), "env") && arg && (target = env_target(arg))) {
-		char *tpath = strchr(target, '/') ? path_absolute(target) : search_path(d, target);
+		char *tpath = strchr(target, '/') ? path_absolute(target) : path_search(target, d->opts.path_env);
 		int r2;
 
 		if (!tpath) {

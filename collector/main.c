@@ -17,6 +17,7 @@ struct cmd {
 static const struct cmd commands[] = {
 	{ "deps", cmd_deps, "list the objects ld.so would load for an ELF file or script" },
 	{ "record", cmd_record, "run a command and record every file it touches" },
+	{ "test", cmd_test, "run a command isolated inside a bundle and report what it missed" },
 };
 
 static void print_usage(FILE *f)

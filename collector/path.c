@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/path.c - lexical path operations. */
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,4 +117,32 @@ bool path_has_prefix(const char *path, const char *dir)
 	if (n == 1 && dir[0] == '/')
 		return path[0] == '/';
 	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool is_exec_file(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+char *path_search(const char *name, const char *path_env)
+{
+	char *copy, *rest, *dir, *r = NULL;
+
+	if (strchr(name, '/'))
+		return is_exec_file(name) ? path_absolute(name) : NULL;
+	copy = xstrdup(path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+	rest = copy;
+	/* strsep, unlike strtok, keeps empty elements. */
+	while (!r && (dir = strsep(&rest, ":"))) {
+		char *p = path_join(*dir ? dir : ".", name);
+
+		if (is_exec_file(p))
+			r = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return r;
 }

@@ -18,6 +18,10 @@ char *path_dirname(const char *path);
 const char *path_basename(const char *path);
 /* Absolute, normalised form of @path against the current directory. Owned by the caller. */
 char *path_absolute(const char *path);
+/* Find @name on the colon-separated @path_env as execvp() would: the first regular,
+ * executable file (an empty element is the current directory). @name with a '/' is
+ * only checked. Owned by the caller; NULL if none. */
+char *path_search(const char *name, const char *path_env);
 /* True if @path is @dir itself or lies below it (lexically). */
 bool path_has_prefix(const char *path, const char *dir);
 

@@ -185,3 +185,31 @@ wait_exec() {
 marked_pids() { pgrep -f "[${1:0:1}]${1:1}"; }
 no_marked() { [ -z "$(marked_pids "$1")" ]; }
 # --- end of record helpers ---
+
+# --- jail helpers (t400-t429) ---
+# jail_fixture NAME: build tests/fixtures/jail/NAME.c into $tmp/NAME.
+jail_fixture() {
+	cc_quiet -O0 -o "$tmp/$1" "$TESTS_DIR/fixtures/jail/$1.c" || { echo "FAIL: cannot build fixture $1"; exit 1; }
+}
+# jail_bundle OUT ARGS...: make a bundle with `$TOOL ARGS... OUT`; a failure ends the test.
+jail_bundle() {
+	local o=$1; shift
+	"$TOOL" "$@" "$o" >"$tmp/.bundle.log" 2>&1 || { echo "FAIL: cannot bundle $* into $o:"; sed 's/^/    /' "$tmp/.bundle.log"; exit 1; }
+}
+# require_jail: `magicpak test` can set up a jail here (root, or user namespaces); else skip.
+require_jail() {
+	[ -e "$tmp/.jail-true" ] || jail_bundle "$tmp/.jail-true" /bin/true
+	"$TOOL" test "$tmp/.jail-true" --no-diagnose -- /bin/true >/dev/null 2>"$tmp/.jail.err"
+	case $? in
+	0) ;;
+	3) skip "magicpak test cannot set up a jail here: $(cat "$tmp/.jail.err")" ;;
+	*) echo "FAIL: magicpak test -- /bin/true in a bundle of /bin/true:"; sed 's/^/    /' "$tmp/.jail.err"; exit 1 ;;
+	esac
+}
+# run_test ARGS...: run_tool test ARGS... (sets $out, $rc, $err).
+run_test() { run_tool test "$@"; }
+# tree_state DIR: listing plus the sha256 of every regular file, to compare a tree before/after.
+tree_state() { listing "$1"; (cd "$1" && find . -type f -exec sha256sum {} + | LC_ALL=C sort -k2); }
+# last_line FILE: the last "magicpak: " line of FILE.
+last_line() { grep '^magicpak: ' "$1" | tail -n 1; }
+# --- end of jail helpers ---

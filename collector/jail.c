@@ -1,0 +1,1207 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/jail.c - run a command isolated inside a bundle: new namespaces, pivot_root,
+ * a throwaway overlay layer, a minimal /dev, no capabilities; and the diagnosis of what it
+ * looked for in vain.
+ *
+ * Three processes besides the command:
+ *   the tester (magicpak itself) prepares everything that needs the host (the bundle fd,
+ *     memfds for stdin/stdout/stderr, the busybox fd and its applet list, the environment),
+ *     forks A, waits for it and reads the results back;
+ *   A unshares the namespaces (a user namespace first when not root), makes the mounts
+ *     private, mounts a tmpfs on its own /tmp and an overlay of the bundle with the upper
+ *     layer on that tmpfs, forks B and waits for it with the deadline;
+ *   B is pid 1 of the new pid namespace: it mounts /proc, /tmp and /dev inside the overlay,
+ *     pivot_root()s into it and detaches the old root, drops every capability, and runs the
+ *     command (fork + execvp, or tracer_run() in diagnose mode). When B exits the kernel
+ *     kills whatever the command left behind in the namespace.
+ * After pivot_root nothing but the command is executed and nothing is loaded from the
+ * bundle: B and the command's parent are forks of magicpak with everything already mapped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elfobj.h"
+#include "event.h"
+#include "jail.h"
+#include "log.h"
+#include "path.h"
+#include "strmap.h"
+#include "tracer.h"
+#include "xalloc.h"
+
+#define JAIL_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define JAIL_HOSTNAME "magicpak"
+/* Where A mounts its private tmpfs (in its own mount namespace only, as bubblewrap does). */
+#define JAIL_BASE "/tmp"
+/* Exit status of A or B when the set-up failed (the reason went through the message pipe). */
+#define JAIL_CHILD_SETUP 125
+
+/* One message from A or B to the tester; smaller than PIPE_BUF, so each write is atomic. */
+struct jail_msg {
+	int type;
+	int err;       /* MSG_ERROR: the positive errno, or 0 */
+	int code;      /* MSG_EXIT: the command's exit code as a shell shows it */
+	int timed_out; /* MSG_EXIT */
+	char text[240];
+};
+
+enum { MSG_ERROR = 1, MSG_EXIT };
+
+/* A diagnosis record in the report memfd: the header, then @len bytes of path. */
+struct jail_rec {
+	uint32_t op;
+	int32_t err;
+	uint32_t len;
+};
+
+/* Everything the children need, prepared by the tester before fork(). */
+struct jail_ctx {
+	const struct jail_opts *o;
+	pid_t tester;
+	uid_t uid;
+	gid_t gid;
+	int bundle_fd;  /* O_PATH directory */
+	char *bundle_abs; /* its absolute path, symlinks resolved */
+	struct stat bundle_st;
+	int stdio[3];   /* memfds: the command's stdin, stdout, stderr */
+	int report_fd;  /* memfd for diagnosis records, or -1 */
+	int msg_fd;     /* write end of the message pipe */
+	int busybox_fd; /* the host busybox, or -1 */
+	struct strvec applets;
+	struct strvec env;
+};
+
+/* ---- the children: report failures through the pipe, never return ---- */
+
+static void send_msg(const struct jail_ctx *c, const struct jail_msg *m)
+{
+	ssize_t n;
+
+	do
+		n = write(c->msg_fd, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+}
+
+static _Noreturn __attribute__((format(printf, 3, 4))) void
+child_fail(const struct jail_ctx *c, int err, const char *fmt, ...)
+{
+	struct jail_msg m = { .type = MSG_ERROR, .err = err };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	send_msg(c, &m);
+	_exit(JAIL_CHILD_SETUP);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* "/proc/self/fd/N": a mount(2) source or target that is exactly the file @fd refers to,
+ * whatever symlinks lead there (the same trick runc uses for its mount targets). */
+static void fd_path(char *buf, size_t size, int fd)
+{
+	snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* Make @name (one component) a real directory below @dirfd, replacing whatever the bundle
+ * has there (a symlink could lead out of the jail; the overlay keeps the bundle intact) and
+ * return an O_PATH fd on it. */
+static int fresh_dir(const struct jail_ctx *c, int dirfd, const char *name, mode_t mode)
+{
+	struct stat st;
+	int fd;
+
+	if (!fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) && !S_ISDIR(st.st_mode) &&
+	    unlinkat(dirfd, name, 0) < 0)
+		child_fail(c, errno, "cannot replace the bundle's /%s", name);
+	if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+		child_fail(c, errno, "cannot create /%s in the jail", name);
+	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(c, errno, "cannot open /%s in the jail", name);
+	return fd;
+}
+
+static void mount_at(const struct jail_ctx *c, const char *src, int fd, const char *type,
+		     unsigned long flags, const char *data, const char *what)
+{
+	char target[64];
+
+	fd_path(target, sizeof(target), fd);
+	if (mount(src, target, type, flags, data) < 0)
+		child_fail(c, errno, "cannot mount %s in the jail", what);
+}
+
+/* /proc: a fresh procfs of the new pid namespace (never the host's), with the files that
+ * reach beyond the namespace read-only, as bubblewrap does (uid 0 without capabilities can
+ * still write root-owned files such as /proc/sysrq-trigger). */
+static void setup_proc(const struct jail_ctx *c, int mfd)
+{
+	static const char *const covered[] = { "sys", "sysrq-trigger", "irq", "bus" };
+	char p[64];
+	int fd, pfd;
+
+	fd = fresh_dir(c, mfd, "proc", 0555);
+	mount_at(c, "proc", fd, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "/proc");
+	close(fd);
+	pfd = openat(mfd, "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		child_fail(c, errno, "cannot open the jail's /proc");
+	for (size_t i = 0; i < sizeof(covered) / sizeof(covered[0]); i++) {
+		fd = openat(pfd, covered[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		fd_path(p, sizeof(p), fd);
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+			child_fail(c, errno, "cannot protect /proc/%s in the jail", covered[i]);
+		close(fd);
+		/* reopen: the fd above still points below the new bind mount */
+		fd = openat(pfd, covered[i], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			child_fail(c, errno, "cannot open /proc/%s in the jail", covered[i]);
+		fd_path(p, sizeof(p), fd);
+		if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC, NULL) < 0)
+			child_fail(c, errno, "cannot make /proc/%s read-only in the jail", covered[i]);
+		close(fd);
+	}
+	close(pfd);
+}
+
+/* /dev: a nodev tmpfs holding bind mounts of the host's harmless nodes (a bind mount works
+ * as root and in a user namespace, where mknod does not), and the usual links. */
+static void setup_dev(const struct jail_ctx *c, int mfd)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	};
+	char host[32];
+	int fd, dfd;
+
+	fd = fresh_dir(c, mfd, "dev", 0755);
+	mount_at(c, "tmpfs", fd, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m",
+		 "/dev");
+	close(fd);
+	dfd = openat(mfd, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		child_fail(c, errno, "cannot open the jail's /dev");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		fd = openat(dfd, nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd < 0)
+			child_fail(c, errno, "cannot create /dev/%s in the jail", nodes[i]);
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+		mount_at(c, host, fd, NULL, MS_BIND, NULL, host);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlinkat(links[i][1], dfd, links[i][0]) < 0)
+			child_fail(c, errno, "cannot create /dev/%s in the jail", links[i][0]);
+	if (mkdirat(dfd, "shm", 01777) < 0 || fchmodat(dfd, "shm", 01777, 0) < 0)
+		child_fail(c, errno, "cannot create /dev/shm in the jail");
+	close(dfd);
+}
+
+/* Give the jail a static busybox as /bin/busybox, /bin/sh and its applets, in the throwaway
+ * layer only, when the bundle has no /bin/sh. Runs after pivot_root, so /bin/sh is looked
+ * up through the bundle's own symlinks and nothing can lead out. */
+static void setup_busybox(const struct jail_ctx *c)
+{
+	struct stat st;
+	off_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if (!stat("/bin/sh", &st))
+		return;
+	if (mkdir("/bin", 0755) < 0 && errno != EEXIST)
+		child_fail(c, errno, "--busybox: cannot create /bin in the jail");
+	if (unlink("/bin/busybox") < 0 && errno != ENOENT)
+		child_fail(c, errno, "--busybox: cannot replace /bin/busybox in the jail");
+	fd = open("/bin/busybox", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0)
+		child_fail(c, errno, "--busybox: cannot create /bin/busybox in the jail");
+	while ((n = sendfile(fd, c->busybox_fd, &off, 1 << 20)) > 0)
+		;
+	if (n < 0 || fchmod(fd, 0755) < 0)
+		child_fail(c, errno, "--busybox: cannot copy busybox into the jail");
+	close(fd);
+	/* a dangling /bin/sh would stay dangling: replace it */
+	if (!lstat("/bin/sh", &st))
+		unlink("/bin/sh");
+	for (size_t i = 0; i < c->applets.n; i++) {
+		const char *a = c->applets.v[i];
+		char p[PATH_MAX];
+
+		if ((size_t)snprintf(p, sizeof(p), "/bin/%s", a) >= sizeof(p) || !lstat(p, &st))
+			continue;
+		if (symlink("/bin/busybox", p) < 0 && errno != EEXIST)
+			child_fail(c, errno, "--busybox: cannot create %s in the jail", p);
+	}
+	if (lstat("/bin/sh", &st) < 0 && symlink("/bin/busybox", "/bin/sh") < 0)
+		child_fail(c, errno, "--busybox: cannot create /bin/sh in the jail");
+}
+
+static void loopback_up(const struct jail_ctx *c)
+{
+	struct ifreq ifr;
+	int s;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		child_fail(c, errno, "cannot find the loopback interface in the jail");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		child_fail(c, errno, "cannot bring the loopback interface up in the jail");
+	close(s);
+}
+
+/* Zero the tester's original environment strings in this process's memory: with the
+ * tracer the jail's init stays dumpable (the tracer must be able to trace its child) and
+ * /proc/1/environ would show the host's variables. env_start and env_end are fields 50
+ * and 51 of /proc/self/stat (proc(5), Linux 3.5); read while the host's /proc is mounted. */
+static void scrub_host_env(void)
+{
+	char buf[2048], *p;
+	unsigned long start = 0, end = 0;
+	ssize_t n;
+	int fd, field = 2;
+
+	fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return;
+	for (p++; *p && field < 49; p++)
+		if (*p == ' ')
+			field++;
+	if (sscanf(p, "%*s %lu %lu", &start, &end) != 2 || end <= start)
+		return;
+	memset((void *)start, 0, end - start);
+}
+
+/* Close every fd but 0, 1, 2 and the ones in @keep (-1 entries ignored, at most 2). */
+static void close_other_fds(int keep0, int keep1)
+{
+	int k[2] = { keep0 < keep1 ? keep0 : keep1, keep0 < keep1 ? keep1 : keep0 };
+	unsigned from = 3;
+
+	for (int i = 0; i < 2; i++) {
+		if (k[i] < 3)
+			continue;
+		if ((unsigned)k[i] > from)
+			close_range(from, (unsigned)k[i] - 1, 0);
+		from = (unsigned)k[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+static void drop_privileges(const struct jail_ctx *c)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	/* The bounding set first (needs CAP_SETPCAP), so that no exec can give any back:
+	 * root's exec rule computes fP & bounding set, which is then empty. */
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			child_fail(c, errno, "cannot drop capability %d from the bounding set", cap);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		child_fail(c, errno, "cannot clear the ambient capabilities");
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		child_fail(c, errno, "cannot drop the capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(c, errno, "cannot set no_new_privs");
+}
+
+/* The command, in the jail's init's child. Async-signal-safe calls only. */
+static _Noreturn void run_command(const struct jail_ctx *c)
+{
+	char buf[512];
+	const char *cmd = c->o->argv[0];
+	int err, n;
+
+	execvp(cmd, c->o->argv);
+	err = errno;
+	if (err == ENOENT && !strchr(cmd, '/'))
+		n = snprintf(buf, sizeof(buf), "magicpak: %s: command not found in the bundle\n", cmd);
+	else
+		n = snprintf(buf, sizeof(buf), "magicpak: cannot run '%s' in the bundle: %s\n", cmd,
+			     strerror(err));
+	if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0) {
+		/* nowhere else to say it */
+	}
+	_exit(err == ENOENT ? 127 : 126);
+}
+
+static int shell_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+static void diag_access(void *ctx, const struct tracer_access *a)
+{
+	const struct jail_ctx *c = ctx;
+	struct jail_rec h;
+	struct iovec iov[2];
+
+	if (a->err != ENOENT && a->err != ENOTDIR)
+		return;
+	switch (a->op) {
+	case MP_OP_OPEN:
+	case MP_OP_EXEC:
+	case MP_OP_STAT:
+	case MP_OP_ACCESS:
+	case MP_OP_READLINK:
+		break;
+	default:
+		return;
+	}
+	h.op = a->op;
+	h.err = a->err;
+	h.len = (uint32_t)strlen(a->path);
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = (void *)a->path;
+	iov[1].iov_len = h.len;
+	if (writev(c->report_fd, iov, 2) < 0) {
+		/* a memfd only fails when memory is short: the diagnosis is then partial */
+	}
+}
+
+/* B: pid 1 of the new pid namespace. */
+static _Noreturn void run_init(const struct jail_ctx *c, int alive_fd)
+{
+	struct pollfd pfd = { .fd = alive_fd, .events = POLLIN };
+	int mfd, status, code;
+	pid_t pid, w;
+
+	/* PR_SET_PDEATHSIG, then check A is still there: getppid() is 0 for the init of a
+	 * pid namespace, so A holds the write end of a pipe and its death shows as POLLHUP. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_fail(c, errno, "cannot set the parent-death signal");
+	if (poll(&pfd, 1, 0) != 0)
+		_exit(JAIL_CHILD_SETUP);
+	close(alive_fd);
+
+	mfd = open(JAIL_BASE "/merged", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (mfd < 0)
+		child_fail(c, errno, "cannot open the jail's root");
+	/* /proc before pivot_root: in a user namespace a new procfs may only be mounted while
+	 * a fully visible one (the host's) is still in the mount namespace. */
+	setup_proc(c, mfd);
+	{
+		int fd = fresh_dir(c, mfd, "tmp", 01777);
+
+		mount_at(c, "tmpfs", fd, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/tmp");
+		close(fd);
+	}
+	setup_dev(c, mfd);
+	scrub_host_env();
+
+	/* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves
+	 * no path to the host (man pivot_root: "new_root and put_old may be the same"). A plain
+	 * chroot would leave the host reachable through a second chroot and "..". */
+	if (fchdir(mfd) < 0)
+		child_fail(c, errno, "cannot enter the jail's root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		child_fail(c, errno, "pivot_root into the jail failed");
+	if (umount2(".", MNT_DETACH) < 0)
+		child_fail(c, errno, "cannot detach the host's root from the jail");
+	if (chdir("/") < 0)
+		child_fail(c, errno, "cannot enter the jail's root");
+	close(mfd);
+
+	if (c->busybox_fd >= 0)
+		setup_busybox(c);
+	if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0)
+		child_fail(c, errno, "cannot set the jail's host name");
+	loopback_up(c);
+	/* a new session: no controlling terminal, so no TIOCSTI into the caller's */
+	if (setsid() < 0)
+		child_fail(c, errno, "cannot start a new session");
+	if (fcntl(c->msg_fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    (c->report_fd >= 0 && fcntl(c->report_fd, F_SETFD, FD_CLOEXEC) < 0))
+		child_fail(c, errno, "cannot mark the report channel close-on-exec");
+	close_other_fds(c->msg_fd, c->report_fd);
+	drop_privileges(c);
+	environ = c->env.v;
+
+	if (c->o->diagnose) {
+		static const struct tracer_ops ops = { .access = diag_access };
+		struct tracer_opts to = { .stdin_fd = -1 };
+		struct tracer_result tres;
+
+		if (tracer_run(c->o->argv, &to, &ops, (void *)c, &tres) < 0)
+			child_fail(c, 0, "cannot trace '%s' in the jail", c->o->argv[0]);
+		_exit(tres.exit_code);
+	}
+
+	/* Not dumpable: the command (same uid) may not read this process's memory or
+	 * /proc/1/environ. exec() makes the command itself dumpable again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	pid = fork();
+	if (pid < 0)
+		child_fail(c, errno, "cannot fork in the jail");
+	if (pid == 0)
+		run_command(c);
+	/* As pid 1, reap the orphans the command leaves too, until the command itself ends. */
+	for (;;) {
+		w = waitpid(-1, &status, 0);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			child_fail(c, errno, "lost the command in the jail");
+	}
+	code = shell_code(status);
+	_exit(code);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for @pid, killing it at the deadline (0: none). */
+static int wait_deadline(pid_t pid, unsigned timeout_s, bool *timed_out, int *status)
+{
+	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int pidfd = -1;
+
+	*timed_out = false;
+	if (timeout_s) {
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		for (;;) {
+			int64_t left = deadline - now_ms();
+			int r;
+
+			if (left <= 0) {
+				kill(pid, SIGKILL);
+				*timed_out = true;
+				break;
+			}
+			if (pidfd >= 0) {
+				struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+				r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+				if (r > 0)
+					break;
+			} else {
+				/* pidfd_open needs Linux 5.3 */
+				struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+				r = waitpid(pid, status, WNOHANG);
+				if (r == pid)
+					return 0;
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static void setup_userns(const struct jail_ctx *c)
+{
+	char map[64];
+	int ret;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		child_fail(c, errno, "user namespaces are not available: run as root or enable "
+			   "kernel.unprivileged_userns_clone (and user.max_user_namespaces)");
+	/* setgroups must be denied before an unprivileged process may write gid_map
+	 * (user_namespaces(7)). */
+	ret = write_file("/proc/self/setgroups", "deny");
+	if (ret < 0 && ret != -ENOENT)
+		child_fail(c, -ret, "cannot write /proc/self/setgroups");
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)c->uid);
+	ret = write_file("/proc/self/uid_map", map);
+	if (ret < 0)
+		child_fail(c, -ret, "cannot write the user namespace's uid_map");
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)c->gid);
+	ret = write_file("/proc/self/gid_map", map);
+	if (ret < 0)
+		child_fail(c, -ret, "cannot write the user namespace's gid_map");
+}
+
+static void mount_overlay(const struct jail_ctx *c, bool userns)
+{
+	struct stat st;
+	char opts[256];
+	int fd;
+
+	/* overlayfs clones the lower directory's mount, which must belong to this (new) mount
+	 * namespace: the tester's fd does not, so open the path again here and check that it
+	 * is the same directory. */
+	fd = open(c->bundle_abs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		child_fail(c, errno, "cannot open the bundle '%s' in the jail", c->bundle_abs);
+	if (fstat(fd, &st) < 0 || st.st_dev != c->bundle_st.st_dev || st.st_ino != c->bundle_st.st_ino)
+		child_fail(c, 0, "the bundle '%s' was replaced while the test was set up",
+			   c->bundle_abs);
+
+	if (mount("magicpak", JAIL_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+		child_fail(c, errno, "cannot mount a tmpfs for the throwaway layer");
+	if (mkdir(JAIL_BASE "/upper", 0755) < 0 || mkdir(JAIL_BASE "/work", 0755) < 0 ||
+	    mkdir(JAIL_BASE "/merged", 0755) < 0)
+		child_fail(c, errno, "cannot create the throwaway layer's directories");
+	/* The bundle is hidden by that tmpfs if it lies below /tmp: reach it through the fd
+	 * opened before (the kernel follows /proc/self/fd/N to the directory itself). */
+	snprintf(opts, sizeof(opts),
+		 "lowerdir=/proc/self/fd/%d,upperdir=" JAIL_BASE "/upper,workdir=" JAIL_BASE "/work",
+		 fd);
+	if (!mount("overlay", JAIL_BASE "/merged", "overlay", MS_NOSUID | MS_NODEV, opts))
+		return;
+	/* In a user namespace the trusted.* xattrs are out of reach (Linux 5.11+: userxattr). */
+	if (userns) {
+		size_t len = strlen(opts);
+
+		snprintf(opts + len, sizeof(opts) - len, ",userxattr");
+		if (!mount("overlay", JAIL_BASE "/merged", "overlay", MS_NOSUID | MS_NODEV, opts))
+			return;
+	}
+	child_fail(c, errno, "cannot mount an overlay on the bundle (is overlayfs available?)");
+}
+
+/* Put @fds on 0, 1, 2 (they may be anywhere, even on 0..2 in another order). */
+static void install_stdio(const struct jail_ctx *c)
+{
+	int tmp[3];
+
+	for (int i = 0; i < 3; i++) {
+		tmp[i] = fcntl(c->stdio[i], F_DUPFD_CLOEXEC, 3);
+		if (tmp[i] < 0)
+			child_fail(c, errno, "cannot prepare the command's stdio");
+	}
+	for (int i = 0; i < 3; i++) {
+		if (dup2(tmp[i], i) < 0)
+			child_fail(c, errno, "cannot prepare the command's stdio");
+		close(tmp[i]);
+	}
+}
+
+/* A: outside the new pid namespace, which only its children enter. */
+static _Noreturn void run_outer(struct jail_ctx *c)
+{
+	struct jail_msg m = { .type = MSG_EXIT };
+	bool userns = c->uid != 0, timed_out;
+	int alive[2], status;
+	pid_t pid;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->tester)
+		_exit(JAIL_CHILD_SETUP);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	install_stdio(c);
+	if (userns)
+		setup_userns(c);
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+		child_fail(c, errno, "cannot create the jail's namespaces%s",
+			   userns ? "" : " (mount, pid, network, ipc, uts)");
+	/* credential changes may clear the parent-death signal: set it again, and check */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->tester)
+		_exit(JAIL_CHILD_SETUP);
+	/* nothing done in here may propagate to the host (RELIABILITY ISO-08) */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		child_fail(c, errno, "cannot make the jail's mounts private");
+	mount_overlay(c, userns);
+
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		child_fail(c, errno, "cannot create a pipe");
+	pid = fork();
+	if (pid < 0)
+		child_fail(c, errno, "cannot fork the jail's init");
+	if (pid == 0) {
+		close(alive[1]);
+		run_init(c, alive[0]);
+	}
+	close(alive[0]);
+	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
+		child_fail(c, errno, "lost the jail's init");
+	m.timed_out = timed_out;
+	m.code = timed_out ? 124 : shell_code(status);
+	send_msg(c, &m);
+	_exit(0);
+}
+
+/* ---- the tester ---- */
+
+static int make_memfd(const char *name, const char *text, int *out)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	size_t len, done = 0;
+
+	if (fd < 0)
+		return log_errno(-errno, "cannot set up the test: cannot create a memfd");
+	len = text ? strlen(text) : 0;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0) {
+			int ret = -errno;
+
+			close(fd);
+			return log_errno(ret, "cannot set up the test: cannot write the command's stdin");
+		}
+		done += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return log_errno(ret, "cannot set up the test: lseek");
+	}
+	*out = fd;
+	return 0;
+}
+
+static void read_memfd(int fd, struct strbuf *sb)
+{
+	struct stat st;
+	off_t off = 0;
+	char buf[65536];
+	ssize_t n;
+
+	strbuf_add(sb, "", 0);
+	if (fstat(fd, &st) < 0)
+		return;
+	while (off < st.st_size && (n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		strbuf_add(sb, buf, (size_t)n);
+		off += n;
+	}
+}
+
+/* Find @name on the host's PATH when it has no '/'. Owned by the caller. */
+static char *find_on_path(const char *name)
+{
+	const char *path = getenv("PATH"), *p, *e;
+
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
+		char *cand;
+
+		e = strchrnul(p, ':');
+		cand = xasprintf("%.*s/%s", (int)(e - p), e > p ? p : ".", name);
+		if (!access(cand, X_OK))
+			return cand;
+		free(cand);
+	}
+	return NULL;
+}
+
+/* Open the host busybox, check it is static (it must run in a bundle without libc), and
+ * list its applets by running it, all before anything enters the jail. */
+static int prepare_busybox(const char *name, struct jail_ctx *c)
+{
+	struct elfobj eo = { 0 };
+	struct strbuf why = STRBUF_INIT, list = STRBUF_INIT;
+	char *path = find_on_path(name), buf[4096];
+	int p[2] = { -1, -1 }, ret = 0, status, fd = -1;
+	pid_t pid;
+	ssize_t n;
+
+	if (!path)
+		return log_error(-ENOENT, "cannot set up the test: --busybox: '%s' not found on PATH", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = log_errno(-errno, "cannot set up the test: --busybox: cannot open '%s'", path);
+		goto out;
+	}
+	ret = elfobj_read(fd, &eo, &why);
+	if (ret < 0) {
+		ret = log_error(ret, "cannot set up the test: --busybox: '%s': %s", path, why.buf);
+		goto out;
+	}
+	if (eo.interp) {
+		ret = log_error(-ENOEXEC, "cannot set up the test: --busybox: '%s' is dynamically "
+				"linked (interpreter %s); the jail needs a static busybox (Debian: "
+				"busybox-static)", path, eo.interp);
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ret = log_errno(-errno, "cannot set up the test: cannot create a pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = log_errno(-errno, "cannot set up the test: cannot fork");
+		goto out;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 2);
+		}
+		dup2(p[1], 1);
+		execl(path, "busybox", "--list", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	p[1] = -1;
+	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		strbuf_add(&list, buf, (size_t)n);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || !list.len) {
+		ret = log_error(-ENOEXEC, "cannot set up the test: --busybox: '%s --list' failed; "
+				"is it busybox?", path);
+		goto out;
+	}
+	for (char *s = list.buf, *e; *s; s = *e ? e + 1 : e) {
+		e = strchrnul(s, '\n');
+		if (e > s && !memchr(s, '/', (size_t)(e - s)) && !(e - s <= 2 && s[0] == '.'))
+			strvec_push_owned(&c->applets, xstrndup(s, (size_t)(e - s)));
+	}
+	c->busybox_fd = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	elfobj_release(&eo);
+	strbuf_release(&why);
+	strbuf_release(&list);
+	free(path);
+	return ret;
+}
+
+static void env_set(struct strvec *env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; i < env->n; i++) {
+		if (!strncmp(env->v[i], kv, klen) && env->v[i][klen] == '=') {
+			free(env->v[i]);
+			env->v[i] = xstrdup(kv);
+			return;
+		}
+	}
+	strvec_push(env, kv);
+}
+
+/* PATH, HOME=/ and --env: K=V sets K, a bare K passes the host's value (if any). */
+static void build_env(const struct jail_opts *o, struct strvec *env)
+{
+	strvec_push(env, JAIL_PATH);
+	strvec_push(env, "HOME=/");
+	for (size_t i = 0; o->env && i < o->env->n; i++) {
+		const char *kv = o->env->v[i], *v;
+
+		if (strchr(kv, '=')) {
+			env_set(env, kv);
+		} else if ((v = getenv(kv))) {
+			char *s = xasprintf("%s=%s", kv, v);
+
+			env_set(env, s);
+			free(s);
+		}
+	}
+}
+
+/* ---- diagnosis, in the tester, outside the jail ---- */
+
+struct missing {
+	char *path;
+	int rank;
+	size_t seq;
+};
+
+/* "libx.so" or "libx.so.1.2" (not "ld.so.cache"). */
+static bool is_library_name(const char *base)
+{
+	const char *so = strstr(base, ".so");
+
+	for (; so; so = strstr(so + 1, ".so")) {
+		const char *v = so + 3;
+
+		if (*v == '\0' || (*v == '.' && v[1] && !v[strspn(v, ".0123456789")]))
+			return true;
+	}
+	return false;
+}
+
+/* 0: shared libraries and executables; 1: configuration, locale and data files; 2: the rest. */
+static int rank_of(const char *path, enum mp_op op)
+{
+	if (op == MP_OP_EXEC || is_library_name(path_basename(path)))
+		return 0;
+	if (path_has_prefix(path, "/etc") || path_has_prefix(path, "/usr/share") ||
+	    path_has_prefix(path, "/usr/lib/locale") || strstr(path, "/gconv/") ||
+	    path_has_prefix(path, "/var/lib"))
+		return 1;
+	return 2;
+}
+
+/* True when @path (absolute) cannot be reached in the bundle, following the bundle's own
+ * symlinks inside it (RESOLVE_IN_ROOT: an absolute link target means the bundle's root). */
+static bool bundle_lacks(int bundle_fd, const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	struct stat st;
+	const char *rel = path + strspn(path, "/");
+	long fd;
+
+	if (!*rel)
+		return false;
+	fd = syscall(SYS_openat2, bundle_fd, rel, &how, sizeof(how));
+	if (fd >= 0) {
+		close((int)fd);
+		return false;
+	}
+	if (errno == ENOSYS) /* before Linux 5.6: a lexical check */
+		return fstatat(bundle_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0;
+	return errno == ENOENT || errno == ENOTDIR;
+}
+
+/* The host's name for @path with the directories resolved, to count /lib/x and
+ * /usr/lib/x (one file where /lib -> usr/lib) once. Owned by the caller. */
+static char *host_key(const char *path)
+{
+	char *dir = path_dirname(path), *real = realpath(dir, NULL), *key;
+
+	key = real ? path_join(real, path_basename(path)) : xstrdup(path);
+	free(real);
+	free(dir);
+	return key;
+}
+
+static int cmp_missing(const void *a, const void *b)
+{
+	const struct missing *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank - y->rank;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void diagnose(int report_fd, int bundle_fd, struct strvec *out)
+{
+	/* The jail's own mounts are not the bundle's business; ld.so only falls back to its
+	 * default directories without ld.so.cache, and the host's cache or preload list would
+	 * describe the host, not the bundle. */
+	static const char *const ignored[] = { "/proc", "/sys", "/dev", "/tmp", "/etc/ld.so.preload",
+					       "/etc/ld.so.cache" };
+	struct strbuf raw = STRBUF_INIT;
+	struct strmap seen = STRMAP_INIT; /* host key -> index + 1 */
+	struct strmap tried = STRMAP_INIT;
+	struct missing *m = NULL;
+	size_t n = 0, alloc = 0, off = 0;
+
+	read_memfd(report_fd, &raw);
+	while (off + sizeof(struct jail_rec) <= raw.len) {
+		struct jail_rec h;
+		struct stat st;
+		char *path, *key;
+		bool skip = false;
+		void *idx;
+
+		memcpy(&h, raw.buf + off, sizeof(h));
+		off += sizeof(h);
+		if (h.len > raw.len - off)
+			break;
+		path = xstrndup(raw.buf + off, h.len);
+		off += h.len;
+		for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+			skip = skip || path_has_prefix(path, ignored[i]);
+		if (skip || path[0] != '/' || strlen(path) != h.len || strmap_has(&tried, path) ||
+		    lstat(path, &st) < 0 || !bundle_lacks(bundle_fd, path)) {
+			strmap_put(&tried, path, NULL);
+			free(path);
+			continue;
+		}
+		strmap_put(&tried, path, NULL);
+		key = host_key(path);
+		idx = strmap_get(&seen, key);
+		if (idx) {
+			struct missing *e = &m[(size_t)idx - 1];
+			int r = rank_of(path, (enum mp_op)h.op);
+
+			if (r < e->rank)
+				e->rank = r;
+			free(path);
+		} else {
+			xgrow(&m, &alloc, n + 1, sizeof(*m));
+			m[n].path = path;
+			m[n].rank = rank_of(path, (enum mp_op)h.op);
+			m[n].seq = n;
+			n++;
+			strmap_put(&seen, key, (void *)n);
+		}
+		free(key);
+	}
+	if (n)
+		qsort(m, n, sizeof(*m), cmp_missing);
+	for (size_t i = 0; i < n; i++)
+		strvec_push_owned(out, m[i].path);
+	free(m);
+	strmap_clear(&seen);
+	strmap_clear(&tried);
+	strbuf_release(&raw);
+}
+
+/* ---- public ---- */
+
+void jail_result_init(struct jail_result *r)
+{
+	r->exit_code = -1;
+	r->timed_out = false;
+	strbuf_init(&r->out);
+	strbuf_init(&r->err);
+	strvec_init(&r->missing);
+}
+
+void jail_result_release(struct jail_result *r)
+{
+	strbuf_release(&r->out);
+	strbuf_release(&r->err);
+	strvec_clear(&r->missing);
+}
+
+int jail_run(const struct jail_opts *o, struct jail_result *res)
+{
+	struct jail_ctx c = { .o = o, .bundle_fd = -1, .stdio = { -1, -1, -1 }, .report_fd = -1,
+			      .msg_fd = -1, .busybox_fd = -1 };
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
+	struct jail_msg m, err_msg = { 0 }, exit_msg = { 0 };
+	int msg[2] = { -1, -1 }, ret, status;
+	pid_t pid;
+	ssize_t n;
+
+	strbuf_reset(&res->out);
+	strbuf_reset(&res->err);
+	strvec_clear(&res->missing);
+	res->exit_code = -1;
+	res->timed_out = false;
+	strvec_init(&c.applets);
+	strvec_init(&c.env);
+
+	if (!o->argv || !o->argv[0])
+		return log_error(-EINVAL, "cannot set up the test: no command given");
+	c.bundle_fd = open(o->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c.bundle_fd < 0) {
+		ret = log_errno(-errno, "cannot set up the test: cannot open the bundle '%s'", o->root);
+		goto out;
+	}
+	if (fstat(c.bundle_fd, &c.bundle_st) < 0 || !S_ISDIR(c.bundle_st.st_mode)) {
+		ret = log_error(-ENOTDIR, "cannot set up the test: '%s' is not a directory", o->root);
+		goto out;
+	}
+	c.bundle_abs = realpath(o->root, NULL);
+	if (!c.bundle_abs) {
+		ret = log_errno(-errno, "cannot set up the test: cannot resolve '%s'", o->root);
+		goto out;
+	}
+	if (o->busybox && (ret = prepare_busybox(o->busybox, &c)) < 0)
+		goto out;
+	if ((ret = make_memfd("magicpak-stdin", o->stdin_text, &c.stdio[0])) < 0 ||
+	    (ret = make_memfd("magicpak-stdout", NULL, &c.stdio[1])) < 0 ||
+	    (ret = make_memfd("magicpak-stderr", NULL, &c.stdio[2])) < 0 ||
+	    (o->diagnose && (ret = make_memfd("magicpak-report", NULL, &c.report_fd)) < 0))
+		goto out;
+	if (pipe2(msg, O_CLOEXEC) < 0) {
+		ret = log_errno(-errno, "cannot set up the test: cannot create a pipe");
+		goto out;
+	}
+	c.msg_fd = msg[1];
+	build_env(o, &c.env);
+	c.tester = getpid();
+	c.uid = geteuid();
+	c.gid = getegid();
+
+	fflush(NULL);
+	/* waitpid() needs the exit report: no SIG_IGN on SIGCHLD while the jail runs */
+	sigaction(SIGCHLD, &dfl, &old_chld);
+	pid = fork();
+	if (pid < 0) {
+		ret = log_errno(-errno, "cannot set up the test: cannot fork");
+		sigaction(SIGCHLD, &old_chld, NULL);
+		goto out;
+	}
+	if (pid == 0) {
+		close(msg[0]);
+		run_outer(&c);
+	}
+	close(msg[1]);
+	msg[1] = c.msg_fd = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGCHLD, &old_chld, NULL);
+
+	/* A and B are gone (A reaps B before it exits), so every write end is closed. */
+	while ((n = read(msg[0], &m, sizeof(m))) == (ssize_t)sizeof(m) || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		m.text[sizeof(m.text) - 1] = '\0';
+		if (m.type == MSG_ERROR && !err_msg.type)
+			err_msg = m;
+		else if (m.type == MSG_EXIT)
+			exit_msg = m;
+	}
+	if (err_msg.type) {
+		if (err_msg.err)
+			ret = log_errno(-err_msg.err, "cannot set up the test: %s", err_msg.text);
+		else
+			ret = log_error(-EPERM, "cannot set up the test: %s", err_msg.text);
+		goto out;
+	}
+	if (!exit_msg.type) {
+		ret = log_error(-ECHILD, "cannot set up the test: the jail ended unexpectedly "
+				"(status 0x%x)", status);
+		goto out;
+	}
+	res->exit_code = exit_msg.code;
+	res->timed_out = exit_msg.timed_out;
+	read_memfd(c.stdio[1], &res->out);
+	read_memfd(c.stdio[2], &res->err);
+	if (o->diagnose)
+		diagnose(c.report_fd, c.bundle_fd, &res->missing);
+	ret = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		if (c.stdio[i] >= 0)
+			close(c.stdio[i]);
+	if (c.report_fd >= 0)
+		close(c.report_fd);
+	if (c.busybox_fd >= 0)
+		close(c.busybox_fd);
+	if (c.bundle_fd >= 0)
+		close(c.bundle_fd);
+	if (msg[0] >= 0)
+		close(msg[0]);
+	if (msg[1] >= 0)
+		close(msg[1]);
+	free(c.bundle_abs);
+	strvec_clear(&c.applets);
+	strvec_clear(&c.env);
+	return ret;
+}
+
+/* @s quoted for a POSIX shell when it needs it. */
+static void add_shell_word(struct strbuf *out, const char *s)
+{
+	if (*s && !s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			      "_./+-=:,@%")]) {
+		strbuf_adds(out, s);
+		return;
+	}
+	strbuf_addch(out, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_adds(out, "'\\''");
+		else
+			strbuf_addch(out, *s);
+	}
+	strbuf_addch(out, '\'');
+}
+
+void jail_describe_missing(const struct jail_result *r, struct strbuf *out)
+{
+	size_t n = r->missing.n;
+
+	if (!n) {
+		strbuf_adds(out, "the command looked for no file that the host has and the bundle lacks");
+		return;
+	}
+	strbuf_addf(out, "the command looked for %zu file%s the bundle lacks: ", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_adds(out, ", ");
+		add_shell_word(out, r->missing.v[i]);
+	}
+	strbuf_addf(out, "; to add %s:", n == 1 ? "it" : "them");
+	for (size_t i = 0; i < n; i++) {
+		strbuf_adds(out, " --include ");
+		add_shell_word(out, r->missing.v[i]);
+	}
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len && strchr(" \t\n\r\v\f", (*s)[0]))
+		(*s)++, (*len)--;
+	while (*len && strchr(" \t\n\r\v\f", (*s)[*len - 1]))
+		(*len)--;
+}
+
+bool jail_output_matches(const char *got, const char *want)
+{
+	size_t gl, wl;
+
+	got = got ? got : "";
+	want = want ? want : "";
+	gl = strlen(got);
+	wl = strlen(want);
+	trim(&got, &gl);
+	trim(&want, &wl);
+	return gl == wl && !memcmp(got, want, gl);
+}

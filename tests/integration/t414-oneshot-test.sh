@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# magicpak's one-shot --test: the bundle is tested in the jail before it becomes OUTPUT;
+# a failing test writes nothing and says what the bundle lacks.
+. "$(dirname "$0")/../lib.sh"
+require_root
+
+# A passing test with the output checked: OUTPUT appears.
+"$TOOL" /usr/bin/sqlite3 "$tmp/ok" --test --test-command "sqlite3 :memory: 'select 40+2'" \
+	--test-stdout 42 2>"$tmp/err"
+assert_eq "passing --test: exit 0" "$?" 0
+check "passing --test: OUTPUT written" test -x "$tmp/ok/usr/bin/sqlite3"
+check "the test's busybox is not in the bundle" test ! -e "$tmp/ok/bin/busybox" -a ! -e "$tmp/ok/usr/bin/busybox"
+
+# Default test command: the input as installed, here through --install-to.
+"$TOOL" /bin/true "$tmp/def" -r /app/ --test 2>"$tmp/err"
+assert_eq "default test command (/app/true): exit 0" "$?" 0
+
+# Output mismatch: exit 1, nothing written, one line saying what was printed.
+"$TOOL" /usr/bin/sqlite3 "$tmp/bad" --test --test-command "sqlite3 :memory: 'select 1+2'" \
+	--test-stdout 42 2>"$tmp/err"
+assert_eq "wrong output: exit 1" "$?" 1
+assert_no_output "wrong output" "$tmp/bad"
+assert_contains "wrong output: says what it printed" "$(cat "$tmp/err")" "expected '42'"
+
+# --test-stdin reaches the command.
+"$TOOL" /bin/cat "$tmp/cat" --test --test-command cat --test-stdin 'a = 1' \
+	--test-stdout 'a = 1' 2>"$tmp/err"
+assert_eq "--test-stdin delivered: exit 0" "$?" 0
+
+# A missing library: exit 1, nothing written, the diagnosis names it with --include.
+"$TOOL" /usr/bin/sqlite3 "$tmp/nolib" -e '**/libsqlite3.so*' --test \
+	--test-command "sqlite3 :memory: 'select 1'" 2>"$tmp/err"
+assert_eq "excluded library: exit 1" "$?" 1
+assert_no_output "excluded library" "$tmp/nolib"
+check "excluded library: the diagnosis names it" \
+	grep -qE '^magicpak: test failed \(exit 127\): .*libsqlite3\.so\.0.*--include [^ ]*libsqlite3\.so\.0' "$tmp/err"
+done_testing
