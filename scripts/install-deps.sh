@@ -7,7 +7,7 @@ set -eu
 
 build="gcc make libc6-dev pkg-config libelf-dev libsqlite3-dev sqlite3 libssl-dev"
 check="$build python3 perl busybox-static file"
-bench="$check pax-utils libtree hyperfine strace time"
+bench="$check pax-utils libtree hyperfine strace time reprozip"
 
 case "${1:-check}" in
 build) want=$build ;;
