@@ -12,7 +12,15 @@ int usage_error(const char *cmd, int c, char **argv);
 
 int cmd_deps(int argc, char **argv);
 int cmd_record(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
+int cmd_sessions(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
+int cmd_vacuum(int argc, char **argv);
 /* The original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT */
 int cmd_pack(int argc, char **argv);
 

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -11,7 +12,8 @@
 static const char usage[] =
 	"usage: magicpak record [OPTIONS] -- COMMAND [ARG]...\n"
 	"\n"
-	"Run COMMAND under ptrace, following every process and thread it starts, and record\n"
+	"Run COMMAND under ptrace (or with the preload library), following every process and\n"
+	"thread it starts, and record\n"
 	"each path it opens, stats, executes, lists or changes, with the result, as one session\n"
 	"in an SQLite database. The command keeps its own stdin, stdout and stderr; its exit\n"
 	"status is magicpak's (128+N when killed by signal N).\n"
@@ -19,13 +21,16 @@ static const char usage[] =
 	"  -d, --db FILE          the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
 	"  -l, --label TEXT       a name for the session, usable wherever an id is\n"
 	"  -T, --timeout S        kill the whole process tree after S seconds\n"
-	"      --hash             also store the sha256 of every file read or executed\n"
+	"      --via SOURCE       ptrace (default): every syscall, any program; preload: an\n"
+	"                         LD_PRELOAD/LD_AUDIT library, no ptrace needed, faster, blind\n"
+	"                         to static and setuid programs (the session says so)\n"
+	"      --hash             also store the sha256 of every regular file the run used\n"
 	"      --no-seccomp       stop at every syscall instead of filtering with seccomp-bpf\n"
 	"      --allow-incomplete exit with the command's status even when the session is\n"
 	"                         incomplete (io_uring, unreadable paths, time-out)\n"
 	"  -h, --help             show this help\n";
 
-enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE };
+enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA };
 
 int cmd_record(int argc, char **argv)
 {
@@ -36,6 +41,7 @@ int cmd_record(int argc, char **argv)
 		{ "hash", no_argument, NULL, OPT_HASH },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
+		{ "via", required_argument, NULL, OPT_VIA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -58,6 +64,14 @@ int cmd_record(int argc, char **argv)
 		case OPT_HASH: o.hash = true; break;
 		case OPT_NO_SECCOMP: o.no_seccomp = true; break;
 		case OPT_ALLOW_INCOMPLETE: allow_incomplete = true; break;
+		case OPT_VIA:
+			if (!strcmp(optarg, "ptrace"))
+				o.via = RECORD_VIA_PTRACE;
+			else if (!strcmp(optarg, "preload"))
+				o.via = RECORD_VIA_PRELOAD;
+			else
+				die_usage("record: --via: '%s' is not ptrace or preload", optarg);
+			break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("record", c, argv);
 		}

@@ -17,7 +17,15 @@ struct cmd {
 static const struct cmd commands[] = {
 	{ "deps", cmd_deps, "list the objects ld.so would load for an ELF file or script" },
 	{ "record", cmd_record, "run a command and record every file it touches" },
+	{ "collect", cmd_collect, "record what preloaded programs report on a socket, until stopped" },
 	{ "test", cmd_test, "run a command isolated inside a bundle and report what it missed" },
+	{ "bundle", cmd_bundle, "build one bundle from recorded sessions (their union)" },
+	{ "sessions", cmd_sessions, "list the recorded sessions" },
+	{ "report", cmd_report, "per path: the runs that used it, how, and whether it changed" },
+	{ "diff", cmd_diff, "the paths only one of two sessions used, and those that changed" },
+	{ "merge", cmd_merge, "copy the sessions of other databases into one" },
+	{ "forget", cmd_forget, "delete sessions and their rows" },
+	{ "vacuum", cmd_vacuum, "drop unused paths and compact the database" },
 };
 
 static void print_usage(FILE *f)

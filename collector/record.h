@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+enum record_via { RECORD_VIA_PTRACE, RECORD_VIA_PRELOAD };
+
 struct record_opts {
 	const char *db;          /* database file */
 	const char *label;       /* NULL: none */
@@ -15,6 +17,7 @@ struct record_opts {
 	bool hash;               /* sha256 of each file read or executed */
 	bool no_seccomp;         /* stop at every syscall */
 	int stdin_fd;            /* -1: inherit */
+	enum record_via via;     /* how accesses are seen (default ptrace) */
 };
 
 struct record_result {
@@ -30,6 +33,11 @@ struct record_result {
 /* Record one session. Returns 0 when the command ran (see res->exit_code), -errno when the
  * database or the tracer could not be set up (logged). */
 int record_run(const struct record_opts *o, struct record_result *res);
+
+/* The preload library magicpak uses: $MAGICPAK_PRELOAD_LIB, else libmagicpak-preload.so
+ * next to the running executable, else ../lib/magicpak/ relative to it. Owned by the
+ * caller; NULL (logged) when there is none. */
+char *record_preload_lib(void);
 
 /* Default database: $MAGICPAK_DB, else "magicpak.db" in the current directory. */
 const char *record_default_db(void);

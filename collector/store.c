@@ -2,10 +2,10 @@
 /* collector/store.c - the SQLite history: sessions, processes and file accesses, written in
  * batches so that recording is never slowed down by the database.
  *
- * The schema (PRAGMA user_version = 1, marker row magicpak_meta('format', 'magicpak')) is a
+ * The schema (PRAGMA user_version = 2, marker row magicpak_meta('format', 'magicpak')) is a
  * public interface: tables sessions and processes, views file_accesses and session_files.
- * The tables under the views (paths, accesses, ops, sources, file_versions) may change with
- * the schema version.
+ * The tables under the views (paths, accesses, ops, sources, file_versions, session_paths)
+ * may change with the schema version.
  *
  * Times. Every time a user reads (sessions.started_at/ended_at, processes.started_at/
  * ended_at, file_versions.mtime, file_accesses.time/last_time) is ISO-8601 UTC text with
@@ -31,10 +31,32 @@
  * and a query for one session reads only that session's id ranges. Deleting a session
  * deletes its rows through a trigger, whatever the connection's foreign_keys setting.
  *
+ * Per-session summary (version 2). session_paths has one row per (session, path) the session
+ * accessed, with any result, so that `report --path` and `diff` never scan accesses by path
+ * (an index on accesses.path_id would make every insert 2.5 times slower):
+ *   session_id, path_id  PRIMARY KEY, WITHOUT ROWID; session_paths_by_path (path_id,
+ *                        session_id) finds a path's sessions
+ *   ops         bit 1 << op (enum mp_op, ops.id) for each op that succeeded (errno 0)
+ *   open_modes  for the opens that succeeded: bit 1 << (flags & O_ACCMODE) for each access
+ *               mode seen, and 16 if one had O_CREAT or O_TRUNC
+ *   results     1: some access succeeded, 2: some failed with ENOENT, 4: some failed with
+ *               another errno
+ *   first_ns, last_ns  the first and last access, of any result
+ *   count       accesses that succeeded (the sum of their folded counts)
+ * The view session_path_summary computes these rows from accesses (through access_batches,
+ * GROUP BY session and path). They are written once, when the session ends:
+ * store_session_end() inserts them in the transaction that sets sessions.ended_at, `magicpak
+ * merge` inserts them for each copied session that has an ended_at, and the version-2
+ * migration for every session that had ended. So a session has its session_paths rows if
+ * and only if its ended_at is set; one never ended (killed, or still recording) has none, and
+ * readers (the view session_files, history.c) read its accesses rows instead. The
+ * sessions_delete trigger deletes them with the session.
+ *
  * Paths are TEXT holding the bytes given (any but NUL, not necessarily UTF-8), always bound
  * as parameters, never put into SQL text. They are interned: an in-memory hash map gives
  * each distinct path its paths.id once per process. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +229,7 @@ enum stmt_id {
 	ST_PROC_SET,
 	ST_SESSION_ADD,
 	ST_SESSION_END,
+	ST_SUMMARY_ADD,
 	ST_COUNT
 };
 
@@ -231,6 +254,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SESSION_END] = "UPDATE sessions SET ended_at = ?2, exit_status = ?3, complete = ?4,"
 			   " incomplete_reason = ?5, events = ?6, files = ?7, processes = ?8"
 			   " WHERE id = ?1",
+	[ST_SUMMARY_ADD] = "INSERT INTO session_paths (session_id, path_id, ops, open_modes,"
+			   " results, first_ns, last_ns, count)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 };
 
 /* One interned path. The text lives in store.names at @off, NUL-terminated. */
@@ -241,6 +267,11 @@ struct path_ent {
 	int64_t id;      /* paths.id once committed, else 0 */
 	int64_t txn_id;  /* paths.id taken in the open transaction, else 0 */
 	uint64_t mark;   /* the session generation that counted it among its files */
+	/* Its session_paths row for the current session, kept as accesses are added, valid
+	 * when sum_gen is the session generation (see session_path_summary). */
+	uint64_t sum_gen;
+	uint64_t sum_ops, sum_first, sum_last, sum_count;
+	uint8_t sum_modes, sum_results;
 };
 
 /* One pending accesses row: all accesses with the same key, folded. */
@@ -295,6 +326,8 @@ struct store {
 	size_t path_cap;
 	uint32_t *resolved;            /* paths given a txn_id in the open transaction */
 	size_t nresolved, aresolved;
+	uint32_t *touched;             /* paths the current session accessed (index) */
+	size_t ntouched, atouched;
 
 	struct access_row *rows;
 	size_t nrows, arows;
@@ -913,9 +946,88 @@ static int migrate_0_to_1(struct store *st)
 	return rc;
 }
 
+/* session_path_summary hard-codes these (Linux) values. */
+_Static_assert(O_ACCMODE == 3 && O_CREAT == 0100 && O_TRUNC == 01000 && ENOENT == 2,
+	       "update session_path_summary in migrate_1_to_2");
+
+/* Version 2 (history.c): where a merged session came from (sessions.origin_db: the db_id
+ * of the database it was recorded in; origin_session_id: its id there; merged_from: the file
+ * it was merged from), this database's own random db_id, the indexes that let `report` find
+ * a session's batch and a path's versions, and the per-session summary session_paths (see
+ * the top of this file), filled here for every session that has ended. A new database gets
+ * version 1 and then this, so both have the same schema. */
+static int migrate_1_to_2(struct store *st)
+{
+	return exec_sql(st,
+		"ALTER TABLE sessions ADD COLUMN origin_db TEXT;\n"
+		"ALTER TABLE sessions ADD COLUMN origin_session_id INTEGER;\n"
+		"ALTER TABLE sessions ADD COLUMN merged_from TEXT;\n"
+		"CREATE UNIQUE INDEX sessions_by_origin ON sessions (origin_db, origin_session_id);\n"
+		"CREATE INDEX access_batches_by_first ON access_batches (first_id);\n"
+		"CREATE INDEX file_versions_by_path ON file_versions (path_id, session_id);\n"
+		"CREATE TABLE session_paths (\n"
+		"	session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,\n"
+		"	path_id    INTEGER NOT NULL REFERENCES paths (id),\n"
+		"	ops        INTEGER NOT NULL,\n"
+		"	open_modes INTEGER NOT NULL,\n"
+		"	results    INTEGER NOT NULL,\n"
+		"	first_ns   INTEGER NOT NULL,\n"
+		"	last_ns    INTEGER NOT NULL,\n"
+		"	count      INTEGER NOT NULL,\n"
+		"	PRIMARY KEY (session_id, path_id)\n"
+		") WITHOUT ROWID;\n"
+		/* Sums of distinct powers of two are their bitwise OR. */
+		"CREATE VIEW session_path_summary AS\n"
+		"SELECT b.session_id, a.path_id,\n"
+		"       ifnull(sum(DISTINCT CASE WHEN a.errno = 0 AND a.op BETWEEN 1 AND 62\n"
+		"                  THEN 1 << a.op END), 0) AS ops,\n"
+		"       ifnull(sum(DISTINCT CASE WHEN a.errno = 0 AND a.op = 1\n"
+		"                  THEN 1 << (a.flags & 3) END), 0) |\n"
+		"       max(CASE WHEN a.errno = 0 AND a.op = 1 AND a.flags & 576 <> 0\n"
+		"           THEN 16 ELSE 0 END) AS open_modes,\n"
+		"       sum(DISTINCT CASE a.errno WHEN 0 THEN 1 WHEN 2 THEN 2 ELSE 4 END) AS results,\n"
+		"       min(a.first_ns) AS first_ns, max(a.last_ns) AS last_ns,\n"
+		"       sum(CASE WHEN a.errno = 0 THEN a.count ELSE 0 END) AS count\n"
+		"FROM access_batches b\n"
+		"JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id\n"
+		"GROUP BY b.session_id, a.path_id;\n"
+		"INSERT INTO session_paths (session_id, path_id, ops, open_modes, results,"
+		" first_ns, last_ns, count)\n"
+		"SELECT session_id, path_id, ops, open_modes, results, first_ns, last_ns, count\n"
+		"FROM session_path_summary\n"
+		"WHERE session_id IN (SELECT id FROM sessions WHERE ended_at IS NOT NULL);\n"
+		"CREATE INDEX session_paths_by_path ON session_paths (path_id, session_id);\n"
+		"DROP VIEW session_files;\n"
+		"CREATE VIEW session_files AS\n"
+		"SELECT sp.session_id, p.path\n"
+		"FROM session_paths sp\n"
+		"JOIN paths p ON p.id = sp.path_id\n"
+		"WHERE sp.results & 1\n"
+		"UNION ALL\n"
+		"SELECT DISTINCT b.session_id, p.path\n"
+		"FROM sessions s\n"
+		"JOIN access_batches b ON b.session_id = s.id\n"
+		"JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id\n"
+		"JOIN paths p ON p.id = a.path_id\n"
+		"WHERE s.ended_at IS NULL AND a.errno = 0;\n"
+		"DROP TRIGGER sessions_delete;\n"
+		"CREATE TRIGGER sessions_delete BEFORE DELETE ON sessions BEGIN\n"
+		"	DELETE FROM accesses WHERE id IN (SELECT a.id FROM access_batches b\n"
+		"		JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id\n"
+		"		WHERE b.session_id = old.id);\n"
+		"	DELETE FROM access_batches WHERE session_id = old.id;\n"
+		"	DELETE FROM session_paths WHERE session_id = old.id;\n"
+		"	DELETE FROM file_versions WHERE session_id = old.id;\n"
+		"	DELETE FROM processes WHERE session_id = old.id;\n"
+		"END;\n"
+		"INSERT OR IGNORE INTO magicpak_meta (key, value)"
+		" VALUES ('db_id', lower(hex(randomblob(16))));\n");
+}
+
 /* migrations[v] brings a schema from version v to v + 1; version 0 is an empty file. */
 static int (*const migrations[STORE_SCHEMA_VERSION])(struct store *st) = {
 	migrate_0_to_1,
+	migrate_1_to_2,
 };
 
 /* Create or upgrade the schema in one BEGIN IMMEDIATE transaction, looking again inside it:
@@ -1141,6 +1253,11 @@ static int store_open_mode(const char *path, bool readonly, struct store **out)
 	rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384");
 	if (rc == SQLITE_OK && !readonly)
 		rc = exec_sql(st, "PRAGMA synchronous = NORMAL");
+	/* Checkpointing at close costs two fsyncs per `record`, most of its fixed cost; the
+	 * WAL is checkpointed automatically as it grows instead (wal_autocheckpoint), and
+	 * every reader sees it meanwhile. */
+	if (rc == SQLITE_OK && !readonly)
+		rc = sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (rc != SQLITE_OK) {
 		ret = db_error(st, rc, "configure", sqlite3_errmsg(st->db));
 		goto out;
@@ -1182,6 +1299,11 @@ int store_open_readonly(const char *path, struct store **out)
 	return store_open_mode(path, true, out);
 }
 
+struct sqlite3 *store_sqlite(struct store *st)
+{
+	return st->db;
+}
+
 void store_free(struct store *st)
 {
 	if (!st)
@@ -1200,6 +1322,7 @@ void store_free(struct store *st)
 	free(st->paths);
 	free(st->path_slots);
 	free(st->resolved);
+	free(st->touched);
 	strbuf_release(&st->names);
 	free(st->path);
 	free(st);
@@ -1265,6 +1388,7 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
 		return ret;
 	st->session_id = a.id;
 	st->session_gen++;
+	st->ntouched = 0;
 	st->events = st->files = st->processes = 0;
 	*id = a.id;
 	return 0;
@@ -1279,6 +1403,38 @@ static uint32_t fold_hash(pid_t pid, int op, uint32_t path, uint32_t flags, int 
 	     0x165667b19e3779f9ull;
 	h ^= h >> 29;
 	return (uint32_t)h;
+}
+
+/* Fold one access of interned path @k into its session_paths row for the current session:
+ * what session_path_summary computes from the rows, kept as they come (a GROUP BY over a
+ * million rows at the end would take longer than writing them). */
+static void summary_add(struct store *st, uint32_t k, int op, uint32_t flags, int err,
+			uint64_t time_ns)
+{
+	struct path_ent *e = &st->paths[k];
+
+	if (e->sum_gen != st->session_gen) {
+		e->sum_gen = st->session_gen;
+		e->sum_ops = e->sum_count = 0;
+		e->sum_modes = e->sum_results = 0;
+		e->sum_first = e->sum_last = time_ns;
+		xgrow(&st->touched, &st->atouched, st->ntouched + 1, sizeof(*st->touched));
+		st->touched[st->ntouched++] = k;
+	} else if (time_ns < e->sum_first) {
+		e->sum_first = time_ns;
+	} else if (time_ns > e->sum_last) {
+		e->sum_last = time_ns;
+	}
+	if (err) {
+		e->sum_results |= err == ENOENT ? 2 : 4;
+		return;
+	}
+	e->sum_results |= 1;
+	e->sum_ops |= 1ull << op;
+	e->sum_count++;
+	if (op == MP_OP_OPEN)
+		e->sum_modes |= (uint8_t)(1u << (flags & O_ACCMODE) |
+					  (flags & (O_CREAT | O_TRUNC) ? 16u : 0u));
 }
 
 int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
@@ -1302,6 +1458,7 @@ int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint
 		st->paths[k].mark = st->session_gen;
 		st->files++;
 	}
+	summary_add(st, k, op, flags, err, time_ns);
 	if (!st->fold_slots)
 		st->fold_slots = xcalloc(FOLD_SLOTS, sizeof(*st->fold_slots));
 	for (i = fold_hash(pid, op, k, flags, err, source) & (FOLD_SLOTS - 1);
@@ -1442,6 +1599,7 @@ static int session_end_sql(struct store *st, void *arg)
 {
 	struct session_end *e = arg;
 	sqlite3_stmt *s = st->stmt[ST_SESSION_END];
+	int rc;
 
 	sqlite3_bind_int64(s, 1, st->session_id);
 	bind_text(s, 2, e->ended_at);
@@ -1451,7 +1609,26 @@ static int session_end_sql(struct store *st, void *arg)
 	sqlite3_bind_int64(s, 6, (int64_t)st->events);
 	sqlite3_bind_int64(s, 7, (int64_t)st->files);
 	sqlite3_bind_int64(s, 8, (int64_t)st->processes);
-	return step_write(s);
+	rc = step_write(s);
+	/* The session's summary, in the transaction that sets its ended_at. */
+	s = st->stmt[ST_SUMMARY_ADD];
+	sqlite3_bind_int64(s, 1, st->session_id);
+	for (size_t i = 0; rc == SQLITE_OK && i < st->ntouched; i++) {
+		struct path_ent *p = &st->paths[st->touched[i]];
+		int64_t path_id;
+
+		if ((rc = path_resolve(st, st->touched[i], &path_id)) != SQLITE_OK)
+			break;
+		sqlite3_bind_int64(s, 2, path_id);
+		sqlite3_bind_int64(s, 3, (int64_t)p->sum_ops);
+		sqlite3_bind_int(s, 4, p->sum_modes);
+		sqlite3_bind_int(s, 5, p->sum_results);
+		sqlite3_bind_int64(s, 6, (int64_t)p->sum_first);
+		sqlite3_bind_int64(s, 7, (int64_t)p->sum_last);
+		sqlite3_bind_int64(s, 8, (int64_t)p->sum_count);
+		rc = step_write(s);
+	}
+	return rc;
 }
 
 int store_session_end(struct store *st, int exit_status, bool complete, const char *why)
@@ -1469,6 +1646,7 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
 		return ret;
 	procs_clear(st);
 	st->session_id = 0;
+	st->ntouched = 0;
 	return 0;
 }
 
@@ -1581,3 +1759,108 @@ out:
 	sqlite3_finalize(s);
 	return ret;
 }
+
+/* ---- history reads for `magicpak bundle` (begin) ---- */
+int store_session_list(struct store *st, const char *since,
+		       int (*fn)(void *ctx, const struct store_session_info *s), void *ctx)
+{
+	struct store_session_info info;
+	sqlite3_stmt *s = NULL;
+	int rc, ret;
+
+	if ((ret = prepare(st, "SELECT id, label, started_at, complete, incomplete_reason"
+			       " FROM sessions WHERE ?1 IS NULL OR started_at >= ?1 ORDER BY id", &s)))
+		return ret;
+	if (since)
+		sqlite3_bind_text(s, 1, since, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		info.id = sqlite3_column_int64(s, 0);
+		info.label = (const char *)sqlite3_column_text(s, 1);
+		info.started_at = (const char *)sqlite3_column_text(s, 2);
+		info.complete = sqlite3_column_int(s, 3) != 0;
+		info.reason = info.complete ? NULL : (const char *)sqlite3_column_text(s, 4);
+		ret = fn(ctx, &info);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_session_versions(struct store *st, int64_t id,
+			   int (*fn)(void *ctx, const struct store_version *v), void *ctx)
+{
+	struct store_version v;
+	sqlite3_stmt *s = NULL;
+	const unsigned char *type;
+	bool complete;
+	int rc, ret;
+
+	if ((ret = store_session_complete(st, id, &complete, NULL)))
+		return ret;
+	if ((ret = prepare(st, "SELECT p.path, v.type, v.size, v.mtime_ns, v.inode, v.sha256"
+			       " FROM file_versions v JOIN paths p ON p.id = v.path_id"
+			       " WHERE v.session_id = ?1 ORDER BY p.path", &s)))
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&v, 0, sizeof(v));
+		/* Length after the text conversion: a hand-edited row may hold a NUL byte. */
+		v.path = (const char *)sqlite3_column_text(s, 0);
+		v.path_len = (size_t)sqlite3_column_bytes(s, 0);
+		if (!v.path)
+			v.path = "";
+		type = sqlite3_column_text(s, 1);
+		v.type = type && *type ? (char)type[0] : 'o';
+		v.has_size = sqlite3_column_type(s, 2) != SQLITE_NULL;
+		v.size = sqlite3_column_int64(s, 2);
+		v.has_mtime = sqlite3_column_type(s, 3) != SQLITE_NULL;
+		v.mtime_ns = sqlite3_column_int64(s, 3);
+		v.has_inode = sqlite3_column_type(s, 4) != SQLITE_NULL;
+		v.inode = (uint64_t)sqlite3_column_int64(s, 4);
+		v.sha256 = (const char *)sqlite3_column_text(s, 5);
+		ret = fn(ctx, &v);
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int store_session_used(struct store *st, int64_t id,
+		       int (*fn)(void *ctx, const char *path, size_t len, int op), void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	const char *path;
+	bool complete;
+	int rc, ret;
+
+	if ((ret = store_session_complete(st, id, &complete, NULL)))
+		return ret;
+	if ((ret = prepare(st, "SELECT DISTINCT p.path, a.op FROM access_batches b"
+			       " JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id"
+			       " JOIN paths p ON p.id = a.path_id"
+			       " WHERE b.session_id = ?1 AND a.errno = 0"
+			       " ORDER BY p.path, a.op", &s)))
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		path = (const char *)sqlite3_column_text(s, 0);
+		ret = fn(ctx, path ? path : "", (size_t)sqlite3_column_bytes(s, 0),
+			 sqlite3_column_int(s, 1));
+		if (ret)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+/* ---- history reads for `magicpak bundle` (end) ---- */

@@ -11,7 +11,7 @@
 #include "event.h"
 
 /* PRAGMA user_version of the schema this code writes. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -25,6 +25,8 @@ int store_open(const char *path, struct store **out);
 /* Open an existing magicpak database read-only, for the query verbs below (the write verbs
  * then return -EROFS). A missing file is -ENOENT (logged). */
 int store_open_readonly(const char *path, struct store **out);
+/* The SQLite connection of @st, for the query side (history.c); valid until store_free(). */
+struct sqlite3 *store_sqlite(struct store *st);
 /* Write pending rows (a current session stays incomplete, reason "running"), close the
  * database and free @st. NULL is accepted. */
 void store_free(struct store *st);
@@ -84,5 +86,40 @@ int store_session_paths(struct store *st, int64_t id,
 /* Is session @id complete? If not and @why is not NULL, *@why gets its reason (owned by
  * the caller); else *@why is set to NULL. -ENOENT (logged) if there is no session @id. */
 int store_session_complete(struct store *st, int64_t id, bool *complete, char **why);
+
+/* ---- history reads for `magicpak bundle` (begin) ---- */
+struct store_session_info {
+	int64_t id;
+	const char *label;       /* NULL: none */
+	const char *started_at;  /* ISO-8601 UTC text */
+	bool complete;
+	const char *reason;      /* NULL when complete */
+};
+/* Call @fn for every session started at or after @since (ISO-8601 UTC text compared as
+ * text; NULL: every session), by id. Strings are borrowed for the call. A non-zero return
+ * from @fn stops the walk and is returned. */
+int store_session_list(struct store *st, const char *since,
+		       int (*fn)(void *ctx, const struct store_session_info *s), void *ctx);
+
+struct store_version {
+	const char *path;        /* as stored; may hold a NUL byte if edited by hand, see len */
+	size_t path_len;         /* bytes of the stored path */
+	char type;               /* 'f' regular, 'd' directory, 'o' other */
+	bool has_size, has_mtime, has_inode;
+	int64_t size;
+	int64_t mtime_ns;
+	uint64_t inode;
+	const char *sha256;      /* 64 hex digits or NULL */
+};
+/* Call @fn once for each file version session @id recorded, sorted by path bytes. Borrowed
+ * for the call; a non-zero return from @fn stops the walk and is returned. -ENOENT (logged)
+ * if there is no session @id. */
+int store_session_versions(struct store *st, int64_t id,
+			   int (*fn)(void *ctx, const struct store_version *v), void *ctx);
+/* As store_session_paths(), with the stored length of each path (@len != strlen(@path)
+ * when a hand-edited row holds a NUL byte). */
+int store_session_used(struct store *st, int64_t id,
+		       int (*fn)(void *ctx, const char *path, size_t len, int op), void *ctx);
+/* ---- history reads for `magicpak bundle` (end) ---- */
 
 #endif /* COLLECTOR_STORE_H */

@@ -7,6 +7,13 @@
 
 #define MP_EVENT_VERSION 1
 
+/* User space without <linux/types.h> (or vmlinux.h) before this file: the same typedefs
+ * (C11 allows repeating an identical typedef, so a later <linux/types.h> is fine). */
+#if !defined(__VMLINUX_H__) && !defined(_ASM_GENERIC_INT_LL64_H)
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+#endif
+
 /* What was done to a path. The numbers are stored in the database: never renumber. */
 enum mp_op {
 	MP_OP_OPEN = 1,     /* open, openat, openat2, creat (flags: the open flags) */
@@ -38,5 +45,53 @@ enum mp_source {
 	MP_SRC_PRELOAD = 2,
 	MP_SRC_BPF = 3,
 };
+
+/* The wire record: what the preload library (and later the BPF probe) sends to the collector,
+ * one record per datagram. A fixed header, then len - sizeof(header) bytes of payload:
+ *   MP_REC_ACCESS      the path, NUL-terminated (op, flags, err as for the store)
+ *   MP_REC_PROC_START  the cwd, NUL-terminated (aux: the parent pid)
+ *   MP_REC_PROC_EXEC   the executable path, the cwd, then each argv string, all NUL-terminated
+ *                      (aux: the parent pid)
+ *   MP_REC_PROC_EXIT   nothing (err: the exit status)
+ *   MP_REC_GAP         the path whose accesses cannot be seen, NUL-terminated (op: MP_OP_EXEC,
+ *                      flags: enum mp_gap)
+ *   MP_REC_LOST        nothing (aux: how many records this process could not send)
+ * Integers are in host byte order: sender and collector share one machine. */
+#define MP_WIRE_MAGIC 0x4b50504dU /* "MPPK" read as little-endian bytes */
+#define MP_WIRE_MAX 65536          /* the largest record a collector must accept */
+
+enum mp_rec_kind {
+	MP_REC_ACCESS = 1,
+	MP_REC_PROC_START = 2,
+	MP_REC_PROC_EXEC = 3,
+	MP_REC_PROC_EXIT = 4,
+	MP_REC_GAP = 5,
+	MP_REC_LOST = 6,
+	MP_REC_MAX
+};
+
+/* Why a program runs unseen (MP_REC_GAP flags). */
+enum mp_gap {
+	MP_GAP_STATIC = 1,    /* no PT_INTERP: the loader, and so LD_PRELOAD, never runs */
+	MP_GAP_SETUID = 2,    /* set-user/group-ID or file capabilities: AT_SECURE drops LD_PRELOAD */
+	MP_GAP_ENV = 3,       /* exec with an environment that lost LD_PRELOAD or MAGICPAK_SOCKET */
+};
+
+struct mp_wire {
+	__u32 magic;   /* MP_WIRE_MAGIC */
+	__u32 version; /* MP_EVENT_VERSION */
+	__u32 len;     /* the whole record: header and payload */
+	__u32 kind;    /* enum mp_rec_kind */
+	__u32 op;      /* enum mp_op (MP_REC_ACCESS, MP_REC_GAP) */
+	__u32 pid;     /* thread group id */
+	__u32 tid;
+	__u32 err;     /* 0 or the positive errno; PROC_EXIT: the exit status */
+	__u32 flags;
+	__u32 source;  /* enum mp_source */
+	__u64 time_ns; /* CLOCK_REALTIME */
+	__u64 aux;     /* see the kinds above */
+};
+
+_Static_assert(sizeof(struct mp_wire) == 56, "struct mp_wire is part of the wire format");
 
 #endif /* INCLUDE_EVENT_H */

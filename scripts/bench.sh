@@ -3,7 +3,7 @@
 # magicpak benchmarks, run by `make bench` (which installs the peers first).
 #
 # Usage: scripts/bench.sh /abs/path/to/magicpak [SECTION...]
-#   SECTION: resolution | tracing | ingest | all (default: all)
+#   SECTION: resolution | tracing | ingest | history | image | all (default: all)
 #
 # The machines this runs on are shared and noisy, so every comparison is a ratio
 # from PAIRED runs in one invocation: in each round magicpak and the peer run back
@@ -27,7 +27,7 @@
 # ingest rate, ...) by defining bench_<name> and listing it in SECTIONS.
 set -euo pipefail
 
-SECTIONS=(resolution tracing ingest)
+SECTIONS=(resolution tracing ingest history image)
 
 ROUNDS=${BENCH_ROUNDS:-5}
 DIRS=${BENCH_DIRS:-/usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu}
@@ -365,12 +365,13 @@ bench_resolution() {
 # Contenders for the tracing table: each is a command prefix put before the
 # workload's argv. "native" runs the workload alone.
 TR_WLS=(W0 W1 W2 W3 W4)
-TR_CS=(magicpak strace strace-seccomp reprozip)
+TR_CS=(magicpak magicpak-preload strace strace-seccomp reprozip)
 CELL_SECONDS=${BENCH_CELL_SECONDS:-15}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-30}
 declare -A TR_LABEL=(
 	[native]="native"
 	[magicpak]="magicpak record"
+	[magicpak-preload]="--via preload"
 	[strace]="strace -f"
 	[strace-seccomp]="strace --seccomp"
 	[reprozip]="reprozip trace"
@@ -396,6 +397,10 @@ tr_run() {
 		# rounds (tr_prepare_db), so its one-time creation is not in any ratio.
 		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		pre=("$MAGICPAK" record --db "$TR_DB" --)
+		;;
+	magicpak-preload)
+		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
+		pre=("$MAGICPAK" record --via preload --db "$TR_DB" --)
 		;;
 	strace) pre=(strace -f -qq -e 'trace=%file,execve' -o /dev/null) ;;
 	strace-seccomp) pre=(strace -f -qq --seccomp-bpf -e 'trace=%file,execve' -o /dev/null) ;;
@@ -571,6 +576,8 @@ bench_tracing() {
 
 	# Which tools are there.
 	[ "$HAVE_MAGICPAK" = 1 ] && TR_AVAIL+="magicpak "
+	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via preload --db "$TMP/pp.db" -- /bin/true 2>/dev/null &&
+		TR_AVAIL+="magicpak-preload "
 	if command -v strace >/dev/null; then
 		TR_AVAIL+="strace "
 		strace -f -qq --seccomp-bpf -e trace=%file -o /dev/null /bin/true 2>/dev/null &&
@@ -822,6 +829,129 @@ bench_ingest() {
 		printf '    %-4s  %s: at least 1,000,000 accesses/s\n' "$res" "${spec%%:*}"
 	done
 	echo "  (the baseline was measured in another run on this kind of machine: compare loosely)"
+}
+
+# ------------------------------------------------- section: history queries
+
+# bench_history: 1,000 sessions x 10,000 accesses (tests/bench/gen_history.c, through the store's
+# own insert path), then `sessions`, `report --path`, `diff` timed (best of $ROUNDS) and the size.
+# hist_run DB COMMAND [ARGS...]: magicpak COMMAND --db DB ARGS..., output dropped.
+hist_run() { local d=$1 c=$2; shift 2; "$MAGICPAK" "$c" --db "$d" "$@" >/dev/null; }
+
+bench_history() {
+	local root gen db c r best res size
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	gen=$root/build/gen_history
+	db=$TMP/history.db
+	echo
+	echo "== History queries on 1,000 sessions x 10,000 accesses (tests/bench/gen_history.c) =="
+	if ! make -C "$root" --no-print-directory build/gen_history >"$TMP/history.make" 2>&1; then
+		tail -n 5 "$TMP/history.make" >&2
+		echo "  not measured: 'make build/gen_history' failed"
+		return 0
+	fi
+	timed "$gen" -s 1000 -n 10000 "$db"
+	[ "$RC" = 0 ] || { echo "  not measured: $gen failed"; return 0; }
+	size=$(( $(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) ))
+	printf '  generated in %.1f s (10M accesses: %.2fM/s)\n' "$T" "$(div 10 "$T")"
+	for c in "sessions" "report --path /usr/lib/x86_64-linux-gnu/libc.so.6" \
+		"report --path /usr/lib/python3.11/site-packages/pkg007/sub03/*" "diff run-1 run-500" \
+		"diff --json 3 last"; do
+		best=
+		for ((r = 1; r <= ROUNDS; r++)); do
+			# shellcheck disable=SC2086
+			timed hist_run "$db" $c
+			[ "$RC" = 0 ] || { echo "  magicpak $c failed (exit $RC)"; break; }
+			best=$( { echo "$T"; [ -z "$best" ] || echo "$best"; } | minimum)
+		done
+		res=FAIL
+		awk -v v="$best" 'BEGIN { exit !(v < 0.5) }' && res=PASS
+		printf '    %-4s  %-66s %6.3f s (< 0.5 s)\n' "$res" "$c" "$best"
+	done
+	res=FAIL
+	[ "$size" -lt $((2 * 1024 * 1024 * 1024)) ] && res=PASS
+	printf '    %-4s  database size %s MiB (< 2048 MiB)\n' "$res" "$(kib_to_mib $((size / 1024)))"
+	rm -f -- "$db" "$db-wal" "$db-shm"
+}
+
+# ------------------------------------------------- section: image archive
+# (added with --oci-archive) Writing the OCI archive of a bundle of at least 100 MiB against
+# `tar -cf - DIR | gzip -6` on the same tree, in paired rounds (order alternating), and the
+# archive writer's peak RSS on a small and on the big tree (streaming: flat as the tree grows).
+# The archive step alone is timed through tests/fixtures/image/drive.c, which calls the same
+# image_write() on an existing tree; the one-shot command's end-to-end time is shown too.
+#   BENCH_IMAGE_SRC="DIR..."  what the bundle includes (default: /usr/lib/gcc, else libLLVM*)
+
+bench_image() {
+	local root drive src tree small r t_m t_g ratio ratios=() rss_small rss_big mib cflags libs res
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	drive=$TMP/image-drive
+	echo
+	echo "== Image archive: --oci-archive against tar -cf - DIR | gzip -6 =="
+	if [ "$HAVE_MAGICPAK" != 1 ]; then
+		echo "  not measured: no working magicpak"
+		return 0
+	fi
+	cflags=$(pkg-config --cflags libarchive zlib libcrypto 2>/dev/null || true)
+	libs=$(pkg-config --libs libelf sqlite3 libcrypto libarchive zlib 2>/dev/null || echo "-lelf -lsqlite3 -lcrypto -larchive -lz")
+	# shellcheck disable=SC2086
+	if ! make -C "$root" --no-print-directory build/libmagicpak.a >"$TMP/image.make" 2>&1 ||
+		! cc -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 $cflags -I"$root/collector" -I"$root/include" \
+			-o "$drive" "$root/tests/fixtures/image/drive.c" "$root/build/libmagicpak.a" $libs >>"$TMP/image.make" 2>&1; then
+		note "cannot build the image driver:"
+		tail -n 5 "$TMP/image.make" >&2
+		echo "  not measured: the driver does not build"
+		return 0
+	fi
+	src=${BENCH_IMAGE_SRC:-}
+	if [ -z "$src" ]; then
+		if [ -d /usr/lib/gcc ]; then src=/usr/lib/gcc; else src=$(ls /usr/lib/x86_64-linux-gnu/libLLVM*.so.1 2>/dev/null | tr '\n' ' '); fi
+	fi
+	tree=$TMP/image.tree
+	local inc=() d
+	for d in $src; do inc+=(-i "$d"); done
+	t_m=$(now)
+	if ! "$MAGICPAK" -q /bin/true "${inc[@]}" "$tree" 2>"$TMP/image.err"; then
+		echo "  not measured: cannot bundle $src: $(head -n 2 "$TMP/image.err")"
+		return 0
+	fi
+	mib=$(du -sm "$tree" | cut -f1)
+	echo "  bundle: /bin/true + $src = $mib MiB ($(find "$tree" -type f | wc -l) files); $ROUNDS paired rounds"
+	[ "$mib" -ge 100 ] || echo "  WARNING: the bundle is under 100 MiB (set BENCH_IMAGE_SRC)"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		rm -f -- "$TMP/img.tar" "$TMP/ref.tar.gz"
+		if ((r % 2)); then
+			timed "$drive" --oci "$TMP/img.tar" "$tree"; t_m=$T
+			timed sh -c 'tar -cf - -C "$1" . | gzip -6 >"$2"' sh "$tree" "$TMP/ref.tar.gz"; t_g=$T
+		else
+			timed sh -c 'tar -cf - -C "$1" . | gzip -6 >"$2"' sh "$tree" "$TMP/ref.tar.gz"; t_g=$T
+			timed "$drive" --oci "$TMP/img.tar" "$tree"; t_m=$T
+		fi
+		ratio=$(div "$t_m" "$t_g")
+		ratios+=("$ratio")
+		printf '    round %d: magicpak %.2f s, tar|gzip -6 %.2f s, ratio %.2f\n' "$r" "$t_m" "$t_g" "$ratio"
+	done
+	ratio=$(printf '%s\n' "${ratios[@]}" | median)
+	printf '  %-46s %8s\n' "archive size (magicpak OCI / tar.gz)" "$(kib_to_mib $(($(stat -c %s "$TMP/img.tar") / 1024))) / $(kib_to_mib $(($(stat -c %s "$TMP/ref.tar.gz") / 1024))) MiB"
+	# Peak RSS: a small tree (one file of the big one) against the big tree.
+	small=$TMP/image.small
+	mkdir -p "$small" && cp "$(find "$tree" -type f -size +1M | head -n 1)" "$small/"
+	peak_rss /dev/null "$drive" --oci "$TMP/small.tar" "$small"; rss_small=$RSS_KIB
+	peak_rss /dev/null "$drive" --oci "$TMP/img.tar" "$tree"; rss_big=$RSS_KIB
+	printf '  %-46s %8s MiB\n' "peak RSS, tree of $(du -sm "$small" | cut -f1) MiB" "$(kib_to_mib "$rss_small")"
+	printf '  %-46s %8s MiB\n' "peak RSS, tree of $mib MiB" "$(kib_to_mib "$rss_big")"
+	rm -f -- "$TMP/img.tar"
+	timed "$MAGICPAK" -q /bin/true "${inc[@]}" --oci-archive "$TMP/img.tar"
+	printf '  %-46s %8.2f s\n' "one-shot end to end (bundle + archive, no OUTPUT)" "$T"
+	echo
+	echo "  targets:"
+	res=FAIL
+	awk -v v="$ratio" 'BEGIN { exit !(v <= 1.5) }' && res=PASS
+	printf '    %-4s  archive time at most 1.5x tar|gzip -6 (median ratio %.2f)\n' "$res" "$ratio"
+	res=FAIL
+	[ $((rss_big - rss_small)) -le 8192 ] && res=PASS
+	printf '    %-4s  peak RSS flat as the tree grows (big - small = %s MiB, at most 8)\n' "$res" "$(kib_to_mib $((rss_big - rss_small)))"
+	rm -rf -- "$tree" "$small" "$TMP/img.tar" "$TMP/ref.tar.gz" "$TMP/small.tar"
 }
 
 # ---------------------------------------------------------------- main

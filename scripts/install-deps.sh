@@ -5,8 +5,8 @@
 # Usage: scripts/install-deps.sh [build|check|bench]
 set -eu
 
-build="gcc make libc6-dev pkg-config libelf-dev libsqlite3-dev sqlite3 libssl-dev"
-check="$build python3 perl busybox-static file"
+build="gcc make libc6-dev pkg-config libelf-dev libsqlite3-dev sqlite3 libssl-dev libarchive-dev zlib1g-dev"
+check="$build python3 perl busybox-static file binutils podman runc skopeo umoci"
 bench="$check pax-utils libtree hyperfine strace time reprozip"
 
 case "${1:-check}" in

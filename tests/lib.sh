@@ -213,3 +213,95 @@ tree_state() { listing "$1"; (cd "$1" && find . -type f -exec sha256sum {} + | L
 # last_line FILE: the last "magicpak: " line of FILE.
 last_line() { grep '^magicpak: ' "$1" | tail -n 1; }
 # --- end of jail helpers ---
+
+# --- history bundle helpers (t500-t529) ---
+# rec DB ARGS...: `magicpak record --db DB ARGS...`; a failure ends the test.
+rec() {
+	local d=$1; shift
+	"$TOOL" record --db "$d" "$@" >"$tmp/.rec.out" 2>&1 || { echo "FAIL: magicpak record --db $d $* failed:"; sed 's/^/    /' "$tmp/.rec.out"; exit 1; }
+}
+# bundle_rc DB ARGS...: run `magicpak bundle --db DB ARGS...`; sets $out, $rc, $err.
+bundle_rc() { local d=$1; shift; run_tool bundle --db "$d" "$@"; }
+# use_dbdir: $dbdir, a directory for databases next to $tmp (removed with it): contain_check flags
+# anything new under $tmp, and a read-only SQLite open still updates the database's -shm file.
+use_dbdir() { dbdir=$tmp.db; mkdir -p "$dbdir"; trap 'rm -rf "$tmp" "$dbdir"' EXIT; }
+# no_secret DESC DIR: nothing under DIR holds SENTINEL-SECRET.
+no_secret() { check "$1: no SENTINEL-SECRET under $(basename "$2")" sh -c '! grep -rq SENTINEL-SECRET "$1" 2>/dev/null' sh "$2"; }
+# --- end of history bundle helpers ---
+
+# --- history helpers (t530-t559) ---
+# json_check DESC JSON PYTHON: JSON parses (json.load) and the Python expression PYTHON, with the
+# document as `d`, is true; on failure the expression's value (or the parse error) is shown.
+json_check() {
+	t_n=$((t_n + 1))
+	local why
+	if why=$(printf '%s' "$2" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+if not v:
+    print("false: " + sys.argv[1]); sys.exit(1)' "$3" 2>&1); then pass "$1"; else
+		fail "$1: $why"; printf '%s\n' "$2" | head -20 | sed 's/^/    /'; fi
+}
+# history_db DB: record the known sessions t530-t559 use into DB (needs record_fixture readwrite):
+#   1 "first"  cat A (A="one")           2 "second" readwrite A B (A changed to "two!", B written,
+#   3 "first"  cat A C (C missing)          a library missing, exec /bin/true)
+history_db() {
+	local d=$1
+	echo one >"$tmp/A.txt"
+	record_rc "$d" --label first /bin/cat "$tmp/A.txt"
+	[ "$rc" = 0 ] || { echo "FAIL: cannot record session 1:"; cat "$err"; exit 1; }
+	sleep 0.02; echo 'two!' >"$tmp/A.txt"
+	record_rc "$d" --label second "$tmp/readwrite" "$tmp/A.txt" "$tmp/B.txt"
+	[ "$rc" = 0 ] || { echo "FAIL: cannot record session 2:"; cat "$err"; exit 1; }
+	record_rc "$d" --label first /bin/cat "$tmp/A.txt" "$tmp/C.txt"
+	[ "$rc" = 1 ] || { echo "FAIL: session 3 (cat of a missing file) exit $rc, want 1:"; cat "$err"; exit 1; }
+}
+# --- end of history helpers ---
+
+# --- preload helpers (t600-t629) ---
+# PRELOAD_LIB: the library next to $TOOL.
+PRELOAD_LIB=${PRELOAD_LIB:-$(dirname "$TOOL")/libmagicpak-preload.so}
+# require_preload: the library is built and `record --via preload -- /bin/true` works here.
+require_preload() {
+	[ -r "$PRELOAD_LIB" ] || skip "no $PRELOAD_LIB (make builds it)"
+	"$TOOL" record --via preload --db "$tmp/.pprobe.db" -- /bin/true >/dev/null 2>&1 || {
+		echo "magicpak record --via preload -- /bin/true failed here:"
+		"$TOOL" record --via preload --db "$tmp/.pprobe2.db" -- /bin/true 2>&1 | sed 's/^/    /'
+		skip "magicpak record --via preload cannot run /bin/true here"; }
+	rm -f "$tmp"/.pprobe*.db*
+}
+# preload_fixture NAME [CC-ARGS...]: build tests/fixtures/preload/NAME.c into $tmp/NAME (or -o).
+preload_fixture() {
+	local n=$1; shift
+	cc_quiet -O2 -g -o "$tmp/$n" "$TESTS_DIR/fixtures/preload/$n.c" "$@" || { echo "FAIL: cannot build fixture $n"; exit 1; }
+}
+# prows DB [SESSION]: "op|path|errno" of every access in SESSION (default: the last), sorted, unique.
+prows() { sql "$1" "select distinct op || '|' || path || '|' || errno from file_accesses
+	where session_id = ${2:-(select max(id) from sessions)}" | LC_ALL=C sort -u; }
+# start_collector DB SOCK LOG: `magicpak collect -v` in the background ($collector_pid), ready when it logs
+# that it is collecting (a stale socket file of a killed collector may still be there before).
+start_collector() {
+	"$TOOL" -v collect --db "$1" --socket "$2" >"$3" 2>&1 3>&- &
+	collector_pid=$!
+	wait_for 10 grep -q 'collecting into session' "$3" || { echo "FAIL: collector did not start:"; sed 's/^/    /' "$3"; exit 1; }
+}
+# --- end of preload helpers ---
+
+# --- image helpers (t800-t829) ---
+# ocicheck CMD ARCHIVE...: tests/fixtures/image/ocicheck.py (verify, verify-docker, layer-check,
+# layer, config, index, tv), which reads the archive with Python's tarfile/gzip/hashlib/json.
+ocicheck() { python3 "$TESTS_DIR/fixtures/image/ocicheck.py" "$@"; }
+require_python3() { command -v python3 >/dev/null || skip "no python3"; }
+# require_tool NAME: skip unless NAME is installed (scripts/install-deps.sh check installs them).
+require_tool() { command -v "$1" >/dev/null || skip "$1 not installed (scripts/install-deps.sh check installs it)"; }
+# cfg ARCHIVE PYEXPR: evaluate PYEXPR on the image config `c` (a dict), print the result.
+cfg() { ocicheck config "$1" | python3 -c 'import json,sys; c=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"; }
+# podman_run ARGS...: podman run with the flags these machines need (runc, cgroupfs, no network).
+podman_run() {
+	timeout 120 podman run --rm --runtime runc --cgroup-manager cgroupfs --network none \
+		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@"
+}
+# only_files DIR: the names in DIR other than the test library's own dot files, sorted.
+only_files() { (cd "$1" && ls -A | grep -v '^\.tool-stderr$' | LC_ALL=C sort); }
+# --- end of image helpers ---

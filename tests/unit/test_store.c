@@ -271,7 +271,7 @@ static void test_round_trip(void)
 	st = NULL;
 
 	/* The public interface, as a user of the sqlite3 shell sees it. */
-	is_sq(db, "PRAGMA user_version", "1", "user_version 1");
+	is_sq(db, "PRAGMA user_version", "2", "user_version 2");
 	is_sq(db, "PRAGMA journal_mode", "wal", "WAL mode");
 	is_sq(db, "SELECT value FROM magicpak_meta WHERE key = 'format'", "magicpak",
 	      "the magicpak_meta marker");
@@ -395,14 +395,14 @@ static void test_foreign(void)
 	free(out);
 	check_refused(other, -EINVAL, "another application's WAL database");
 
-	/* A magicpak file from a newer magicpak: the current one with user_version 2. */
+	/* A magicpak file from a newer magicpak: the current one with user_version 3. */
 	if (!store_open(newer, &st)) {
 		begin(st, "n", &id);
 		store_session_end(st, 0, true, NULL);
 		store_free(st);
 		st = NULL;
 	}
-	out = sq(newer, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 2");
+	out = sq(newer, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 3");
 	free(out);
 	check_refused(newer, -ENOTSUP, "a newer schema version");
 
@@ -420,7 +420,7 @@ static void test_foreign(void)
 	close(fd);
 	ok(!store_open(zero, &st), "a zero-length file is initialised");
 	store_free(st);
-	is_sq(zero, "PRAGMA user_version", "1", "it has the schema");
+	is_sq(zero, "PRAGMA user_version", "2", "it has the schema");
 
 	if (!mkdir(tpath("adir.db"), 0755))
 		is_int(store_open(tpath("adir.db"), &st), -EISDIR, "a directory is refused");

@@ -1,0 +1,899 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/cmd_history.c - the history commands: `sessions`, `report`, `diff`, `merge`,
+ * `forget` and `vacuum`, each a readable table by default and one JSON document with --json. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "history.h"
+#include "log.h"
+#include "record.h"
+#include "store.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+/* ---- output helpers ---- */
+
+/* Append @s as a JSON string. Bytes that are not UTF-8 become \udcXX (Python's
+ * surrogateescape: json.loads(...).encode('utf-8', 'surrogateescape') gives them back). */
+static void json_str(struct strbuf *sb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	if (!s) {
+		strbuf_adds(sb, "null");
+		return;
+	}
+	strbuf_addch(sb, '"');
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+					(c & 0xf8) == 0xf0 ? 4 : 0;
+		uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+		bool ok = n > 0;
+
+		for (size_t i = 1; ok && i < n; i++) {
+			ok = (p[i] & 0xc0) == 0x80;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (ok && n > 1)
+			ok = !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) &&
+			     !(n == 4 && (cp < 0x10000 || cp > 0x10ffff)) &&
+			     !(cp >= 0xd800 && cp <= 0xdfff);
+		if (!ok) {
+			strbuf_addf(sb, "\\udc%02x", c);
+			p++;
+			continue;
+		}
+		if (n > 1) {
+			strbuf_add(sb, p, n);
+			p += n;
+			continue;
+		}
+		switch (c) {
+		case '"': strbuf_adds(sb, "\\\""); break;
+		case '\\': strbuf_adds(sb, "\\\\"); break;
+		case '\n': strbuf_adds(sb, "\\n"); break;
+		case '\t': strbuf_adds(sb, "\\t"); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				strbuf_addf(sb, "\\u%04x", c);
+			else
+				strbuf_addch(sb, (char)c);
+		}
+		p++;
+	}
+	strbuf_addch(sb, '"');
+}
+
+/* @s for a terminal: control characters and backslash escaped, so one path is one line. */
+static void text_str(struct strbuf *sb, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '\\')
+			strbuf_adds(sb, "\\\\");
+		else if (*p == '\n')
+			strbuf_adds(sb, "\\n");
+		else if (*p == '\t')
+			strbuf_adds(sb, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			strbuf_addf(sb, "\\x%02x", *p);
+		else
+			strbuf_addch(sb, (char)*p);
+	}
+}
+
+static char *text_dup(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_adds(&sb, "");
+	text_str(&sb, s);
+	return strbuf_detach(&sb);
+}
+
+/* "2024-05-01T12:00:00.123Z" for nanoseconds since the epoch. */
+static void iso_ns(char buf[32], uint64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000u);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf + strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm), 12, ".%03uZ",
+		 (unsigned)(ns / 1000000u % 1000u));
+}
+
+/* Session ids as ranges: "1-3,7". */
+static void id_ranges(struct strbuf *sb, const int64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		strbuf_addf(sb, "%s%" PRId64, i ? "," : "", v[i]);
+		if (j > i)
+			strbuf_addf(sb, "%s%" PRId64, j == i + 1 ? "," : "-", v[j]);
+		i = j + 1;
+	}
+}
+
+static void json_ids(struct strbuf *sb, const int64_t *v, size_t n)
+{
+	strbuf_addch(sb, '[');
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(sb, "%s%" PRId64, i ? ", " : "", v[i]);
+	strbuf_addch(sb, ']');
+}
+
+/* A table: cells added row by row, printed with columns aligned (numbers to the right). */
+struct table {
+	size_t ncols;
+	const char *const *head;
+	const bool *right;
+	struct strvec cells;
+};
+
+static void table_print(struct table *t, FILE *f)
+{
+	size_t *w = xcalloc(t->ncols, sizeof(*w));
+	size_t nrows = t->cells.n / t->ncols;
+
+	for (size_t c = 0; c < t->ncols; c++)
+		w[c] = strlen(t->head[c]);
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			if (strlen(t->cells.v[r * t->ncols + c]) > w[c])
+				w[c] = strlen(t->cells.v[r * t->ncols + c]);
+	for (size_t r = 0; r <= nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *v = r ? t->cells.v[(r - 1) * t->ncols + c] : t->head[c];
+			bool last = c + 1 == t->ncols;
+
+			if (t->right[c])
+				fprintf(f, "%*s%s", (int)w[c], v, last ? "" : "  ");
+			else if (last)
+				fputs(v, f);
+			else
+				fprintf(f, "%-*s  ", (int)w[c], v);
+		}
+		fputc('\n', f);
+	}
+	free(w);
+	strvec_clear(&t->cells);
+}
+
+static void table_add(struct table *t, const char *v)
+{
+	strvec_push(&t->cells, v);
+}
+
+static void table_add_owned(struct table *t, char *v)
+{
+	strvec_push_owned(&t->cells, v);
+}
+
+/* ---- shared option handling ---- */
+
+static int open_ro(const char *db, struct store **st)
+{
+	return store_open_readonly(db, st) < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+/* Resolve each of @n specs (id, label or "last") into *@ids, sorted and unique. */
+static int find_sessions(struct store *st, char **specs, size_t n, int64_t **ids, size_t *nids)
+{
+	int64_t *v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t id;
+		bool dup = false;
+
+		if (store_find_session(st, specs[i], &id) < 0) {
+			free(v);
+			return EXIT_FAIL;
+		}
+		for (size_t j = 0; j < k; j++)
+			dup |= v[j] == id;
+		if (!dup)
+			v[k++] = id;
+	}
+	*ids = v;
+	*nids = k;
+	return EXIT_OK;
+}
+
+static void print_doc(struct strbuf *sb)
+{
+	fwrite(sb->buf, 1, sb->len, stdout);
+	strbuf_release(sb);
+}
+
+/* ---- sessions ---- */
+
+static const char sessions_usage[] =
+	"usage: magicpak sessions [--db FILE] [--json]\n"
+	"\n"
+	"List the recorded sessions: id, start time, label, command, exit status, files used,\n"
+	"source, host, and whether the session is complete (else why not).\n"
+	"\n"
+	"  -d, --db FILE   the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
+	"  -j, --json      print one JSON document: an array of objects\n"
+	"  -h, --help      show this help\n";
+
+static const struct option db_json_opts[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "session", required_argument, NULL, 's' },
+	{ "path", required_argument, NULL, 'p' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void session_json(struct strbuf *sb, const struct history_session *h)
+{
+	strbuf_addf(sb, "{\"id\": %" PRId64 ", \"label\": ", h->id);
+	json_str(sb, h->label);
+	strbuf_adds(sb, ", \"argv\": ");
+	strbuf_adds(sb, h->argv_json ? h->argv_json : "[]");
+	strbuf_adds(sb, ", \"command\": ");
+	json_str(sb, h->command ? h->command : "");
+	strbuf_adds(sb, ", \"cwd\": ");
+	json_str(sb, h->cwd);
+	strbuf_adds(sb, ", \"started_at\": ");
+	json_str(sb, h->started_at);
+	strbuf_adds(sb, ", \"ended_at\": ");
+	json_str(sb, h->ended_at);
+	if (h->has_exit)
+		strbuf_addf(sb, ", \"exit_status\": %d", h->exit_status);
+	else
+		strbuf_adds(sb, ", \"exit_status\": null");
+	strbuf_adds(sb, ", \"source\": ");
+	json_str(sb, h->source);
+	strbuf_adds(sb, ", \"host\": ");
+	json_str(sb, h->host);
+	strbuf_addf(sb, ", \"complete\": %s, \"incomplete_reason\": ", h->complete ? "true" : "false");
+	json_str(sb, h->complete ? NULL : h->reason);
+	strbuf_addf(sb, ", \"events\": %" PRId64 ", \"files\": %" PRId64 ", \"processes\": %" PRId64,
+		    h->events, h->files, h->processes);
+	strbuf_adds(sb, ", \"origin_db\": ");
+	json_str(sb, h->origin_db);
+	if (h->origin_session_id)
+		strbuf_addf(sb, ", \"origin_session_id\": %" PRId64, h->origin_session_id);
+	else
+		strbuf_adds(sb, ", \"origin_session_id\": null");
+	strbuf_adds(sb, ", \"merged_from\": ");
+	json_str(sb, h->merged_from);
+	strbuf_addch(sb, '}');
+}
+
+int cmd_sessions(int argc, char **argv)
+{
+	static const char *const head[] = { "ID", "STARTED", "LABEL", "COMMAND", "EXIT",
+					    "FILES", "SOURCE", "HOST", "COMPLETE" };
+	static const bool right[] = { true, false, false, false, true, true, false, false, false };
+	struct table t = { 9, head, right, STRVEC_INIT };
+	const char *db = record_default_db();
+	struct history_session *ss = NULL;
+	struct store *st = NULL;
+	bool json = false, tty = isatty(STDOUT_FILENO);
+	size_t n = 0;
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:jh", db_json_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'j': json = true; break;
+		case 'h': fputs(sessions_usage, stdout); return EXIT_OK;
+		default: return usage_error("sessions", c, argv);
+		}
+	}
+	if (optind < argc) {
+		log_error(0, "sessions: unexpected argument '%s' (usage: magicpak sessions [--db FILE]"
+			  " [--json])", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if ((ret = open_ro(db, &st)))
+		return ret;
+	if (history_sessions(st, 0, &ss, &n) < 0) {
+		store_free(st);
+		return EXIT_FAIL;
+	}
+	if (json) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_adds(&sb, "[");
+		for (size_t i = 0; i < n; i++) {
+			strbuf_adds(&sb, i ? ",\n " : "\n ");
+			session_json(&sb, &ss[i]);
+		}
+		strbuf_adds(&sb, n ? "\n]\n" : "]\n");
+		print_doc(&sb);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			const struct history_session *h = &ss[i];
+			char *cmd = text_dup(h->command);
+
+			/* On a terminal, a long command is cut to keep one session a line. */
+			if (tty && strlen(cmd) > 60)
+				strcpy(cmd + 57, "...");
+			table_add_owned(&t, xasprintf("%" PRId64, h->id));
+			table_add_owned(&t, h->started_at ? xstrndup(h->started_at, 19) : xstrdup("-"));
+			table_add_owned(&t, h->label ? text_dup(h->label) : xstrdup("-"));
+			table_add_owned(&t, cmd);
+			table_add_owned(&t, h->has_exit ? xasprintf("%d", h->exit_status) : xstrdup("-"));
+			table_add_owned(&t, xasprintf("%" PRId64, h->files));
+			table_add(&t, h->source ? h->source : "-");
+			table_add_owned(&t, h->host ? text_dup(h->host) : xstrdup("-"));
+			table_add_owned(&t, h->complete ? xstrdup("yes") :
+					xasprintf("no (%s)", h->reason ? h->reason : "incomplete"));
+		}
+		table_print(&t, stdout);
+	}
+	history_sessions_free(ss, n);
+	store_free(st);
+	return EXIT_OK;
+}
+
+/* ---- report ---- */
+
+static const char report_usage[] =
+	"usage: magicpak report [--db FILE] [--path GLOB]... [--session ID|LABEL|last]... [--json]\n"
+	"\n"
+	"For each path the sessions accessed (those matching a GLOB: '*' stays within one\n"
+	"directory, '**' crosses them): the runs that used it, first and last seen, how\n"
+	"(read, write, exec, stat), the runs where looking it up failed (ENOENT), and whether\n"
+	"its content differed between runs (size, mtime, inode or sha256 recorded).\n"
+	"\n"
+	"  -d, --db FILE            the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
+	"  -p, --path GLOB          only paths matching GLOB (repeatable)\n"
+	"  -s, --session SESSION    only these sessions: an id, a label, or 'last' (repeatable)\n"
+	"  -j, --json               print one JSON document: an array of objects\n"
+	"  -h, --help               show this help\n";
+
+struct report_out {
+	bool json;
+	size_t n;
+	struct strbuf sb;
+	struct table t;
+};
+
+static void kinds_text(struct strbuf *sb, unsigned kinds, bool json)
+{
+	static const char *const names[] = { "read", "write", "exec", "stat" };
+	bool first = true;
+
+	for (int i = 0; i < 4; i++) {
+		if (!(kinds & (1u << i)))
+			continue;
+		if (json)
+			strbuf_addf(sb, "%s\"%s\"", first ? "" : ", ", names[i]);
+		else
+			strbuf_addf(sb, "%s%s", first ? "" : ",", names[i]);
+		first = false;
+	}
+	if (first && !json)
+		strbuf_adds(sb, "-");
+}
+
+static void version_json(struct strbuf *sb, const struct history_version *v)
+{
+	char t[32];
+
+	strbuf_addf(sb, "{\"session\": %" PRId64 ", \"type\": \"%c\"", v->session,
+		    v->type ? v->type : '?');
+	if (v->has_size)
+		strbuf_addf(sb, ", \"size\": %" PRId64, v->size);
+	else
+		strbuf_adds(sb, ", \"size\": null");
+	if (v->has_mtime) {
+		iso_ns(t, (uint64_t)v->mtime_ns);
+		strbuf_addf(sb, ", \"mtime\": \"%s\", \"mtime_ns\": %" PRId64, t, v->mtime_ns);
+	} else {
+		strbuf_adds(sb, ", \"mtime\": null, \"mtime_ns\": null");
+	}
+	if (v->has_inode)
+		strbuf_addf(sb, ", \"inode\": %" PRIu64, (uint64_t)v->inode);
+	else
+		strbuf_adds(sb, ", \"inode\": null");
+	strbuf_adds(sb, ", \"sha256\": ");
+	json_str(sb, v->sha256[0] ? v->sha256 : NULL);
+	strbuf_addch(sb, '}');
+}
+
+static int report_row(void *ctx, const struct history_path *p)
+{
+	static const char *const opn[MP_OP_MAX] = {
+		[MP_OP_OPEN] = "open", [MP_OP_EXEC] = "exec", [MP_OP_STAT] = "stat",
+		[MP_OP_ACCESS] = "access", [MP_OP_READLINK] = "readlink", [MP_OP_CHDIR] = "chdir",
+		[MP_OP_MKDIR] = "mkdir", [MP_OP_UNLINK] = "unlink",
+		[MP_OP_RENAME_FROM] = "rename_from", [MP_OP_RENAME_TO] = "rename_to",
+		[MP_OP_LINK_FROM] = "link_from", [MP_OP_LINK_TO] = "link_to",
+		[MP_OP_SYMLINK] = "symlink", [MP_OP_TRUNCATE] = "truncate", [MP_OP_CHMOD] = "chmod",
+		[MP_OP_CHOWN] = "chown", [MP_OP_UTIME] = "utime", [MP_OP_MKNOD] = "mknod",
+		[MP_OP_READDIR] = "readdir", [MP_OP_DLOPEN] = "dlopen",
+	};
+	struct report_out *o = ctx;
+	struct strbuf sb = STRBUF_INIT;
+	char first[32], last[32];
+	bool changed = p->ncontents > 1, any = false;
+
+	iso_ns(first, p->first_ns);
+	iso_ns(last, p->last_ns);
+	if (o->json) {
+		struct strbuf *j = &o->sb;
+
+		strbuf_adds(j, o->n ? ",\n {\"path\": " : "\n {\"path\": ");
+		json_str(j, p->path);
+		strbuf_addf(j, ", \"run_count\": %zu, \"runs\": ", p->nruns);
+		json_ids(j, p->runs, p->nruns);
+		strbuf_addf(j, ", \"first_seen\": \"%s\", \"last_seen\": \"%s\", \"ops\": [", first,
+			    last);
+		kinds_text(j, p->kinds, true);
+		strbuf_adds(j, "], \"op_names\": [");
+		for (int op = 1; op < MP_OP_MAX; op++) {
+			if (!(p->ops & (1u << op)))
+				continue;
+			strbuf_addf(j, "%s\"%s\"", any ? ", " : "", opn[op]);
+			any = true;
+		}
+		strbuf_addf(j, "], \"accesses\": %" PRIu64, p->count);
+		strbuf_adds(j, ", \"missing_in\": ");
+		json_ids(j, p->missing, p->nmissing);
+		strbuf_adds(j, ", \"failed_in\": ");
+		json_ids(j, p->failed, p->nfailed);
+		strbuf_addf(j, ", \"contents\": %zu, \"changed\": %s, \"versions\": [", p->ncontents,
+			    changed ? "true" : "false");
+		for (size_t i = 0; i < p->nversions; i++) {
+			strbuf_adds(j, i ? ", " : "");
+			version_json(j, &p->versions[i]);
+		}
+		strbuf_adds(j, "]}");
+	} else {
+		table_add_owned(&o->t, text_dup(p->path));
+		strbuf_addf(&sb, "%zu", p->nruns);
+		if (p->nruns) {
+			strbuf_adds(&sb, ": ");
+			id_ranges(&sb, p->runs, p->nruns);
+		}
+		table_add_owned(&o->t, strbuf_detach(&sb));
+		table_add(&o->t, first);
+		table_add(&o->t, last);
+		kinds_text(&sb, p->kinds, false);
+		table_add_owned(&o->t, strbuf_detach(&sb));
+		if (p->nmissing) {
+			strbuf_addf(&sb, "%zu: ", p->nmissing);
+			id_ranges(&sb, p->missing, p->nmissing);
+		} else {
+			strbuf_adds(&sb, "-");
+		}
+		table_add_owned(&o->t, strbuf_detach(&sb));
+		if (p->nversions < 2)
+			table_add(&o->t, "-");
+		else if (changed)
+			table_add_owned(&o->t, xasprintf("yes (%zu contents)", p->ncontents));
+		else
+			table_add(&o->t, "no");
+	}
+	o->n++;
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const char *const head[] = { "PATH", "RUNS", "FIRST SEEN", "LAST SEEN", "OPS",
+					    "ENOENT IN", "CHANGED" };
+	static const bool right[] = { false, false, false, false, false, false, false };
+	struct report_out o = { .sb = STRBUF_INIT, .t = { 7, head, right, STRVEC_INIT } };
+	const char *db = record_default_db();
+	struct history_filter f = { 0 };
+	struct strvec globs = STRVEC_INIT, specs = STRVEC_INIT;
+	struct store *st = NULL;
+	int64_t *ids = NULL;
+	int c, ret = EXIT_FAIL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:jp:s:h", db_json_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'j': o.json = true; break;
+		case 'p': strvec_push(&globs, optarg); break;
+		case 's': strvec_push(&specs, optarg); break;
+		case 'h': fputs(report_usage, stdout); ret = EXIT_OK; goto out;
+		default: ret = usage_error("report", c, argv); goto out;
+		}
+	}
+	if (optind < argc) {
+		ret = log_error(EXIT_USAGE, "report: unexpected argument '%s' (use --path GLOB)",
+				argv[optind]);
+		goto out;
+	}
+	if ((ret = open_ro(db, &st)) ||
+	    (ret = find_sessions(st, specs.v, specs.n, &ids, &f.nsessions)))
+		goto out;
+	f.globs = (const char *const *)globs.v;
+	f.nglobs = globs.n;
+	f.sessions = ids;
+	if (o.json)
+		strbuf_adds(&o.sb, "[");
+	if (history_report(st, &f, report_row, &o) < 0) {
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (o.json) {
+		strbuf_adds(&o.sb, o.n ? "\n]\n" : "]\n");
+		print_doc(&o.sb);
+	} else {
+		table_print(&o.t, stdout);
+	}
+	ret = EXIT_OK;
+out:
+	strbuf_release(&o.sb);
+	strvec_clear(&o.t.cells);
+	strvec_clear(&globs);
+	strvec_clear(&specs);
+	free(ids);
+	store_free(st);
+	return ret;
+}
+
+/* ---- diff ---- */
+
+static const char diff_usage[] =
+	"usage: magicpak diff [--db FILE] [--json] A B\n"
+	"\n"
+	"Compare the paths sessions A and B (ids, labels, or 'last') used successfully: those\n"
+	"only A used, those only B used, and those both used whose recorded version (size,\n"
+	"mtime, inode or sha256) differs.\n"
+	"\n"
+	"  -d, --db FILE   the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
+	"  -j, --json      print one JSON document\n"
+	"  -h, --help      show this help\n";
+
+struct diff_out {
+	bool json;
+	struct strbuf part[3];    /* only A, only B, changed */
+	size_t n[3];
+};
+
+/* What differs between two versions, for the readable form. */
+static void version_change(struct strbuf *sb, const struct history_version *a,
+			   const struct history_version *b)
+{
+	char ta[32], tb[32];
+
+	if (a->type != b->type)
+		strbuf_addf(sb, "  type %c -> %c", a->type, b->type);
+	if (a->has_size && b->has_size && a->size != b->size)
+		strbuf_addf(sb, "  size %" PRId64 " -> %" PRId64, a->size, b->size);
+	if (a->has_mtime && b->has_mtime && a->mtime_ns != b->mtime_ns) {
+		iso_ns(ta, (uint64_t)a->mtime_ns);
+		iso_ns(tb, (uint64_t)b->mtime_ns);
+		strbuf_addf(sb, "  mtime %s -> %s", ta, tb);
+	}
+	if (a->has_inode && b->has_inode && a->inode != b->inode)
+		strbuf_addf(sb, "  inode %" PRIu64 " -> %" PRIu64, (uint64_t)a->inode,
+			    (uint64_t)b->inode);
+	if (a->sha256[0] && b->sha256[0] && strcmp(a->sha256, b->sha256))
+		strbuf_addf(sb, "  sha256 %.12s -> %.12s", a->sha256, b->sha256);
+}
+
+static int diff_row(void *ctx, const char *path, enum history_change kind,
+		    const struct history_version *va, const struct history_version *vb)
+{
+	struct diff_out *o = ctx;
+	struct strbuf *sb = &o->part[kind];
+
+	if (o->json) {
+		strbuf_adds(sb, o->n[kind] ? ",\n  " : "\n  ");
+		if (kind != HISTORY_CHANGED) {
+			json_str(sb, path);
+		} else {
+			strbuf_adds(sb, "{\"path\": ");
+			json_str(sb, path);
+			strbuf_adds(sb, ", \"a\": ");
+			version_json(sb, va);
+			strbuf_adds(sb, ", \"b\": ");
+			version_json(sb, vb);
+			strbuf_addch(sb, '}');
+		}
+	} else {
+		strbuf_adds(sb, "  ");
+		text_str(sb, path);
+		if (kind == HISTORY_CHANGED)
+			version_change(sb, va, vb);
+		strbuf_addch(sb, '\n');
+	}
+	o->n[kind]++;
+	return 0;
+}
+
+static void session_name(struct strbuf *sb, const struct history_session *h)
+{
+	strbuf_addf(sb, "%" PRId64, h->id);
+	if (h->label) {
+		strbuf_adds(sb, " (");
+		text_str(sb, h->label);
+		strbuf_adds(sb, ")");
+	}
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const char *const keys[3] = { "only_a", "only_b", "changed" };
+	struct diff_out o = { .part = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT } };
+	const char *db = record_default_db();
+	struct history_session *ha = NULL, *hb = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	struct store *st = NULL;
+	int64_t a, b;
+	size_t na = 0, nb = 0;
+	int c, ret = EXIT_FAIL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:jh", db_json_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'j': o.json = true; break;
+		case 'h': fputs(diff_usage, stdout); return EXIT_OK;
+		default: return usage_error("diff", c, argv);
+		}
+	}
+	if (argc - optind != 2) {
+		log_error(0, "diff: want two sessions (usage: magicpak diff [--db FILE] [--json] A B)");
+		return EXIT_USAGE;
+	}
+	if ((ret = open_ro(db, &st)))
+		return ret;
+	ret = EXIT_FAIL;
+	if (store_find_session(st, argv[optind], &a) < 0 ||
+	    store_find_session(st, argv[optind + 1], &b) < 0 ||
+	    history_sessions(st, a, &ha, &na) < 0 || history_sessions(st, b, &hb, &nb) < 0 ||
+	    !na || !nb || history_diff(st, a, b, diff_row, &o) < 0)
+		goto out;
+	if (o.json) {
+		strbuf_adds(&sb, "{\"a\": ");
+		session_json(&sb, ha);
+		strbuf_adds(&sb, ",\n \"b\": ");
+		session_json(&sb, hb);
+		for (int k = 0; k < 3; k++)
+			strbuf_addf(&sb, ",\n \"%s\": [%s%s]", keys[k], o.part[k].len ? o.part[k].buf : "",
+				    o.n[k] ? "\n " : "");
+		strbuf_adds(&sb, "}\n");
+	} else {
+		for (int k = 0; k < 3; k++) {
+			if (k < 2) {
+				strbuf_adds(&sb, "only in ");
+				session_name(&sb, k ? hb : ha);
+			} else {
+				strbuf_adds(&sb, "changed between them");
+			}
+			strbuf_addf(&sb, ": %zu path%s\n", o.n[k], o.n[k] == 1 ? "" : "s");
+			if (o.part[k].len)
+				strbuf_add(&sb, o.part[k].buf, o.part[k].len);
+		}
+	}
+	print_doc(&sb);
+	ret = EXIT_OK;
+out:
+	for (int k = 0; k < 3; k++)
+		strbuf_release(&o.part[k]);
+	strbuf_release(&sb);
+	history_sessions_free(ha, na);
+	history_sessions_free(hb, nb);
+	store_free(st);
+	return ret;
+}
+
+/* ---- merge ---- */
+
+static const char merge_usage[] =
+	"usage: magicpak merge [--json] OUT IN...\n"
+	"\n"
+	"Copy every session of each IN database into OUT (created if missing) with new ids.\n"
+	"Each copy keeps its host, the database it was recorded in (origin_db, a random id\n"
+	"made with that database, and origin_session_id) and the file it came from\n"
+	"(merged_from). Merging a database again copies only sessions OUT does not have yet\n"
+	"(and those copied while still being recorded, again).\n"
+	"\n"
+	"  -j, --json      print one JSON document: what was copied from each IN\n"
+	"  -h, --help      show this help\n";
+
+int cmd_merge(int argc, char **argv)
+{
+	struct store *out = NULL, **ins = NULL;
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec names = STRVEC_INIT;
+	bool json = false;
+	size_t nin = 0;
+	int c, ret = EXIT_FAIL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:jh", db_json_opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': fputs(merge_usage, stdout); return EXIT_OK;
+		default: return usage_error("merge", c, argv);
+		}
+	}
+	if (argc - optind < 2) {
+		log_error(0, "merge: want OUT and at least one IN (usage: magicpak merge OUT IN...)");
+		return EXIT_USAGE;
+	}
+	nin = (size_t)(argc - optind - 1);
+	ins = xcalloc(nin, sizeof(*ins));
+	/* Every input is checked before OUT is created or changed. */
+	for (size_t i = 0; i < nin; i++) {
+		const char *in = argv[optind + 1 + i];
+		char *real = realpath(in, NULL);
+
+		if (store_open_readonly(in, &ins[i]) < 0) {
+			free(real);
+			goto out;
+		}
+		strvec_push_owned(&names, real ? real : xstrdup(in));
+	}
+	if (store_open(argv[optind], &out) < 0)
+		goto out;
+	if (json)
+		strbuf_adds(&sb, "{\"out\": ");
+	if (json) {
+		json_str(&sb, argv[optind]);
+		strbuf_adds(&sb, ", \"inputs\": [");
+	}
+	for (size_t i = 0; i < nin; i++) {
+		struct history_merge_stats s = { 0 };
+
+		if (history_merge(out, ins[i], names.v[i], &s) < 0)
+			goto out;
+		if (json) {
+			strbuf_adds(&sb, i ? ",\n  {\"file\": " : "\n  {\"file\": ");
+			json_str(&sb, names.v[i]);
+			strbuf_addf(&sb, ", \"copied\": %zu, \"already_there\": %zu, \"recopied\": %zu,"
+				    " \"accesses\": %" PRIu64 "}", s.copied, s.skipped, s.refreshed,
+				    s.accesses);
+		} else {
+			text_str(&sb, argv[optind + 1 + i]);
+			strbuf_addf(&sb, ": %zu session%s copied, %zu already there", s.copied,
+				    s.copied == 1 ? "" : "s", s.skipped);
+			if (s.refreshed)
+				strbuf_addf(&sb, ", %zu copied again (they were still recording)",
+					    s.refreshed);
+			strbuf_adds(&sb, "\n");
+		}
+	}
+	if (json)
+		strbuf_adds(&sb, "\n]}\n");
+	print_doc(&sb);
+	ret = EXIT_OK;
+out:
+	strbuf_release(&sb);
+	for (size_t i = 0; i < nin; i++)
+		store_free(ins[i]);
+	free(ins);
+	strvec_clear(&names);
+	store_free(out);
+	return ret;
+}
+
+/* ---- forget ---- */
+
+static const char forget_usage[] =
+	"usage: magicpak forget [--db FILE] --session ID|LABEL|last...\n"
+	"\n"
+	"Delete sessions with their processes, accesses and file versions. 'magicpak vacuum'\n"
+	"then gives the space back.\n"
+	"\n"
+	"  -d, --db FILE            the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
+	"  -s, --session SESSION    a session to delete: an id, a label, or 'last' (repeatable)\n"
+	"  -h, --help               show this help\n";
+
+int cmd_forget(int argc, char **argv)
+{
+	const char *db = record_default_db();
+	struct strvec specs = STRVEC_INIT;
+	struct store *st = NULL;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int c, ret = EXIT_FAIL;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:s:h", db_json_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 's': strvec_push(&specs, optarg); break;
+		case 'h': fputs(forget_usage, stdout); ret = EXIT_OK; goto out;
+		default: ret = usage_error("forget", c, argv); goto out;
+		}
+	}
+	if (optind < argc || !specs.n) {
+		ret = log_error(EXIT_USAGE, "forget: %s%s%s (usage: magicpak forget [--db FILE]"
+				" --session ID|LABEL|last...)",
+				optind < argc ? "unexpected argument '" : "no --session given",
+				optind < argc ? argv[optind] : "", optind < argc ? "'" : "");
+		goto out;
+	}
+	/* Opened for writing first (a read-only file fails here), then every spec resolved
+	 * before anything is deleted. */
+	if (store_open(db, &st) < 0 || find_sessions(st, specs.v, specs.n, &ids, &n))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (history_forget(st, ids[i]) < 0)
+			goto out;
+		printf("forgot session %" PRId64 "\n", ids[i]);
+	}
+	ret = EXIT_OK;
+out:
+	strvec_clear(&specs);
+	free(ids);
+	store_free(st);
+	return ret;
+}
+
+/* ---- vacuum ---- */
+
+static const char vacuum_usage[] =
+	"usage: magicpak vacuum [--db FILE]\n"
+	"\n"
+	"Drop paths no session uses any more, then rebuild the database file to its smallest\n"
+	"size (SQLite's VACUUM) and truncate its write-ahead log.\n"
+	"\n"
+	"  -d, --db FILE   the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
+	"  -h, --help      show this help\n";
+
+static long long file_size(const char *path)
+{
+	struct stat sb;
+	char *wal = xasprintf("%s-wal", path);
+	long long n = stat(path, &sb) ? 0 : (long long)sb.st_size;
+
+	if (!stat(wal, &sb))
+		n += (long long)sb.st_size;
+	free(wal);
+	return n;
+}
+
+int cmd_vacuum(int argc, char **argv)
+{
+	const char *db = record_default_db();
+	struct store *st = NULL;
+	long long before, after;
+	int64_t dropped;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:d:h", db_json_opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'h': fputs(vacuum_usage, stdout); return EXIT_OK;
+		default: return usage_error("vacuum", c, argv);
+		}
+	}
+	if (optind < argc) {
+		log_error(0, "vacuum: unexpected argument '%s' (usage: magicpak vacuum [--db FILE])",
+			  argv[optind]);
+		return EXIT_USAGE;
+	}
+	before = file_size(db);
+	if (store_open(db, &st) < 0)
+		return EXIT_FAIL;
+	if (history_vacuum(st, &dropped) < 0) {
+		store_free(st);
+		return EXIT_FAIL;
+	}
+	store_free(st);
+	after = file_size(db);
+	printf("%s: %lld -> %lld bytes, %" PRId64 " unused path%s dropped\n", db, before, after,
+	       dropped, dropped == 1 ? "" : "s");
+	return EXIT_OK;
+}

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/collect.c - the receiving end of the preload library: one datagram per record,
+ * each checked (length, magic, version, kind, NUL-terminated strings) before it reaches the
+ * store; anything else is counted and dropped. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "event.h"
+#include "log.h"
+#include "store.h"
+#include "xalloc.h"
+
+enum { PID_FREE = 0, PID_ALIVE = 1, PID_EXITED = 2 };
+
+struct pid_slot {
+	pid_t pid;
+	int state;
+};
+
+struct collect {
+	struct store *st;
+	int fd;
+	char *path;           /* the socket file we made, removed at the end */
+	pid_t root_parent;
+	struct pid_slot *pids; /* open addressing, never shrinks */
+	size_t npids, cap;
+	struct collect_stats s;
+	collect_access_fn on_access;
+	void *ctx;
+	int err;              /* first store error */
+	unsigned char buf[MP_WIRE_MAX + 1];
+};
+
+static struct pid_slot *pid_slot(struct collect *c, pid_t pid)
+{
+	size_t i;
+
+	if (c->npids * 2 >= c->cap) {
+		struct pid_slot *old = c->pids;
+		size_t oldcap = c->cap;
+
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->pids = xcalloc(c->cap, sizeof(*c->pids));
+		c->npids = 0;
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].state != PID_FREE) {
+				struct pid_slot *s = pid_slot(c, old[i].pid);
+
+				*s = old[i];
+			}
+		}
+		free(old);
+	}
+	for (i = ((size_t)pid * 2654435761u) & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+		if (c->pids[i].state == PID_FREE) {
+			c->pids[i].pid = pid;
+			return &c->pids[i];
+		}
+		if (c->pids[i].pid == pid)
+			return &c->pids[i];
+	}
+}
+
+static void note_err(struct collect *c, int ret)
+{
+	if (ret < 0 && !c->err)
+		c->err = ret;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Make sure @pid has a process row; @ppid and @cwd describe it if it is new. @reuse: a pid
+ * that exited is a new process (a start or an exec); else a late record of the old one
+ * (a destructor that runs after the exit record). */
+static void proc_seen(struct collect *c, pid_t pid, pid_t ppid, const char *cwd, uint64_t t,
+		      bool reuse)
+{
+	struct pid_slot *s = pid_slot(c, pid);
+
+	if (s->state == PID_ALIVE || (s->state == PID_EXITED && !reuse))
+		return;
+	if (s->state == PID_FREE) {
+		c->npids++;
+		c->s.processes++;
+	} else {
+		c->s.processes++; /* a pid used again */
+	}
+	s->state = PID_ALIVE;
+	note_err(c, store_proc_start(c->st, pid, ppid == c->root_parent ? 0 : ppid, cwd, t));
+}
+
+int collect_open(const char *path, struct store *st, pid_t root_parent, struct collect **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct collect *c = NULL;
+	struct stat sb;
+	int fd = -1, ret, size = 8 << 20;
+
+	*out = NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->st = st;
+	c->fd = -1;
+	c->root_parent = root_parent;
+	if (!path) {
+		*out = c;
+		return 0;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		ret = log_error(-ENAMETOOLONG, "socket path '%s' is too long (at most %zu bytes)", path,
+				sizeof(sa.sun_path) - 1);
+		goto err;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		ret = log_errno(-errno, "cannot create a unix socket");
+		goto err;
+	}
+	if (lstat(path, &sb) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(sb.st_mode)) {
+			ret = log_error(-EEXIST, "'%s' exists and is not a socket", path);
+			goto err;
+		}
+		/* A socket file: stale (its collector is gone) unless someone answers. */
+		probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			ret = log_error(-EADDRINUSE, "another collector is listening on '%s'", path);
+			goto err;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = log_errno(-errno, "cannot bind a socket at '%s'", path);
+		goto err;
+	}
+	/* A deep queue; senders block (never drop) when it is full anyway. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	c->fd = fd;
+	c->path = xstrdup(path);
+	*out = c;
+	return 0;
+err:
+	if (fd >= 0)
+		close(fd);
+	free(c);
+	return ret;
+}
+
+void collect_on_access(struct collect *c, collect_access_fn fn, void *ctx)
+{
+	c->on_access = fn;
+	c->ctx = ctx;
+}
+
+int collect_fd(const struct collect *c)
+{
+	return c->fd;
+}
+
+/* The @i-th NUL-terminated string of the payload [@p, @end), or NULL. */
+static const char *next_str(const char **p, const char *end)
+{
+	const char *s = *p, *z;
+
+	if (s >= end)
+		return NULL;
+	z = memchr(s, '\0', (size_t)(end - s));
+	if (!z)
+		return NULL;
+	*p = z + 1;
+	return s;
+}
+
+static int bad(struct collect *c)
+{
+	c->s.bad++;
+	return -EINVAL;
+}
+
+static const char *gap_name(uint32_t why)
+{
+	switch (why) {
+	case MP_GAP_STATIC: return "static exec";
+	case MP_GAP_SETUID: return "setuid exec";
+	case MP_GAP_ENV: return "exec without LD_PRELOAD";
+	default: return "exec";
+	}
+}
+
+int collect_feed(struct collect *c, const void *buf, size_t len)
+{
+	struct mp_wire h;
+	const char *p, *end, *s1, *s2;
+	int ret = 0;
+
+	if (len < sizeof(h))
+		return bad(c);
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != MP_WIRE_MAGIC || h.version != MP_EVENT_VERSION || h.len != len ||
+	    h.kind < 1 || h.kind >= MP_REC_MAX || h.pid == 0 || h.pid > 0x7fffffff)
+		return bad(c);
+	p = (const char *)buf + sizeof(h);
+	end = (const char *)buf + len;
+	switch (h.kind) {
+	case MP_REC_ACCESS:
+		s1 = next_str(&p, end);
+		if (!s1 || !*s1 || h.op < 1 || h.op >= MP_OP_MAX || h.err > 4095)
+			return bad(c);
+		proc_seen(c, (pid_t)h.pid, 0, NULL, h.time_ns, false);
+		ret = store_add_access(c->st, (pid_t)h.pid, (int)h.op, s1, h.flags, (int)h.err,
+				       MP_SRC_PRELOAD, h.time_ns);
+		c->s.accesses++;
+		if (ret == 0 && c->on_access)
+			c->on_access(c->ctx, (pid_t)h.pid, (int)h.op, s1, h.flags, (int)h.err);
+		break;
+	case MP_REC_PROC_START:
+		s1 = next_str(&p, end);
+		if (!s1)
+			return bad(c);
+		proc_seen(c, (pid_t)h.pid, (pid_t)h.aux, *s1 ? s1 : NULL, h.time_ns, true);
+		break;
+	case MP_REC_PROC_EXEC: {
+		const char **argv;
+		size_t n = 0, cap = 8;
+
+		s1 = next_str(&p, end); /* the executable */
+		s2 = next_str(&p, end); /* the cwd */
+		if (!s1 || !*s1 || !s2)
+			return bad(c);
+		argv = xmalloc(cap * sizeof(*argv));
+		while (p < end) {
+			const char *a = next_str(&p, end);
+
+			if (!a) {
+				free(argv);
+				return bad(c);
+			}
+			if (n + 2 > cap)
+				argv = xrealloc(argv, (cap *= 2) * sizeof(*argv));
+			argv[n++] = a;
+		}
+		argv[n] = NULL;
+		/* An exec in a process we knew, or the first sign of a new one. */
+		proc_seen(c, (pid_t)h.pid, (pid_t)h.aux, *s2 ? s2 : NULL, h.time_ns, true);
+		ret = store_proc_exec(c->st, (pid_t)h.pid, s1, argv, *s2 ? s2 : NULL, h.time_ns);
+		if (ret == 0)
+			ret = store_add_access(c->st, (pid_t)h.pid, MP_OP_EXEC, s1, 0, 0,
+					       MP_SRC_PRELOAD, h.time_ns);
+		c->s.accesses++;
+		if (ret == 0 && c->on_access)
+			c->on_access(c->ctx, (pid_t)h.pid, MP_OP_EXEC, s1, 0, 0);
+		free(argv);
+		break;
+	}
+	case MP_REC_PROC_EXIT: {
+		struct pid_slot *s;
+
+		proc_seen(c, (pid_t)h.pid, 0, NULL, h.time_ns, false);
+		s = pid_slot(c, (pid_t)h.pid);
+		if (s->state == PID_EXITED)
+			break; /* _exit() after exit(): the first one counts */
+		s->state = PID_EXITED;
+		ret = store_proc_exit(c->st, (pid_t)h.pid, (int)(h.err & 0xff), h.time_ns);
+		break;
+	}
+	case MP_REC_GAP:
+		s1 = next_str(&p, end);
+		if (!s1 || !*s1)
+			return bad(c);
+		proc_seen(c, (pid_t)h.pid, 0, NULL, h.time_ns, false);
+		if (!c->s.gaps++)
+			snprintf(c->s.gap, sizeof(c->s.gap), "%s %s", gap_name(h.flags), s1);
+		/* the exec happens, and nothing in the new program will say so */
+		ret = store_add_access(c->st, (pid_t)h.pid, MP_OP_EXEC, s1, 0, 0, MP_SRC_PRELOAD,
+				       h.time_ns);
+		break;
+	case MP_REC_LOST:
+		if (h.aux == 0 || h.aux > (1ULL << 40))
+			return bad(c);
+		c->s.lost += h.aux;
+		break;
+	}
+	c->s.records++;
+	note_err(c, ret);
+	return ret;
+}
+
+int collect_drain(struct collect *c)
+{
+	int n = 0;
+
+	if (c->fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t r = recv(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* EAGAIN: empty */
+		}
+		n++;
+		if ((size_t)r > MP_WIRE_MAX) {
+			c->s.bad++;
+			continue;
+		}
+		collect_feed(c, c->buf, (size_t)r);
+	}
+	if (c->err) {
+		int e = c->err;
+
+		c->err = 0;
+		return e;
+	}
+	return n;
+}
+
+void collect_reaped(struct collect *c, pid_t pid, int status)
+{
+	struct pid_slot *s;
+	int code;
+
+	if (!c->cap)
+		return;
+	s = pid_slot(c, pid);
+	if (s->state != PID_ALIVE) {
+		if (s->state == PID_FREE)
+			s->pid = 0, s->state = PID_FREE;
+		return;
+	}
+	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	s->state = PID_EXITED;
+	note_err(c, store_proc_exit(c->st, pid, code, now_ns()));
+}
+
+pid_t *collect_alive(const struct collect *c, size_t *n)
+{
+	pid_t *v = xmalloc((c->cap ? c->cap : 1) * sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->pids[i].state == PID_ALIVE)
+			v[(*n)++] = c->pids[i].pid;
+	return v;
+}
+
+void collect_get_stats(const struct collect *c, struct collect_stats *out)
+{
+	*out = c->s;
+}
+
+void collect_incomplete_reason(const struct collect *c, char *why, size_t size)
+{
+	why[0] = '\0';
+	if (c->s.lost)
+		snprintf(why, size, "events_lost=%llu", (unsigned long long)c->s.lost);
+	else if (c->s.gaps)
+		snprintf(why, size, "preload_gap: %s", c->s.gap);
+	else if (c->s.bad)
+		snprintf(why, size, "bad_records=%llu", (unsigned long long)c->s.bad);
+}
+
+void collect_free(struct collect *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->path)
+		unlink(c->path);
+	free(c->path);
+	free(c->pids);
+	free(c);
+}
+
+int collect_exec_gap(const char *path)
+{
+	unsigned char buf[4096];
+	char interp[4096];
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	for (int depth = 0; depth < 2; depth++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 0;
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			close(fd);
+			return 0;
+		}
+		n = pread(fd, buf, sizeof(buf), 0);
+		close(fd);
+		if (n < 4)
+			return 0;
+		if (((sb.st_mode & S_ISUID) && sb.st_uid != geteuid()) ||
+		    ((sb.st_mode & S_ISGID) && sb.st_gid != getegid()))
+			return MP_GAP_SETUID;
+		if (buf[0] == '#' && buf[1] == '!') {
+			size_t i = 2, k = 0;
+
+			while (i < (size_t)n && (buf[i] == ' ' || buf[i] == '\t'))
+				i++;
+			while (i < (size_t)n && !strchr(" \t\n", buf[i]) && k < sizeof(interp) - 1)
+				interp[k++] = (char)buf[i++];
+			interp[k] = '\0';
+			if (!k)
+				return 0;
+			path = interp;
+			continue;
+		}
+		if (n < 64 || memcmp(buf, "\177ELF", 4) || buf[4] != ELFCLASS64)
+			return 0;
+		{
+			Elf64_Ehdr eh;
+			size_t off, num, ent;
+
+			memcpy(&eh, buf, sizeof(eh));
+			off = eh.e_phoff, num = eh.e_phnum, ent = eh.e_phentsize;
+			if (ent < sizeof(Elf64_Phdr) || off > (size_t)n || num > ((size_t)n - off) / ent)
+				return 0;
+			for (size_t i = 0; i < num; i++) {
+				Elf64_Phdr ph;
+
+				memcpy(&ph, buf + off + i * ent, sizeof(ph));
+				if (ph.p_type == PT_INTERP)
+					return 0;
+			}
+			return MP_GAP_STATIC;
+		}
+	}
+	return 0;
+}
+
+int collect_add_access(struct collect *c, pid_t pid, int op, const char *path, int err)
+{
+	unsigned char buf[sizeof(struct mp_wire) + 4096];
+	struct mp_wire h = { .magic = MP_WIRE_MAGIC, .version = MP_EVENT_VERSION,
+			     .kind = MP_REC_ACCESS, .op = (__u32)op, .pid = (__u32)pid,
+			     .tid = (__u32)pid, .err = (__u32)err, .source = MP_SRC_PRELOAD };
+	size_t n = strlen(path) + 1;
+
+	if (n > 4096)
+		return -ENAMETOOLONG;
+	h.len = (__u32)(sizeof(h) + n);
+	h.time_ns = now_ns();
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), path, n);
+	return collect_feed(c, buf, h.len);
+}
+
+int collect_add_gap(struct collect *c, pid_t pid, int why, const char *path)
+{
+	unsigned char buf[sizeof(struct mp_wire) + 4096];
+	struct mp_wire h = { .magic = MP_WIRE_MAGIC, .version = MP_EVENT_VERSION,
+			     .kind = MP_REC_GAP, .op = MP_OP_EXEC, .pid = (__u32)pid,
+			     .tid = (__u32)pid, .flags = (__u32)why, .source = MP_SRC_PRELOAD };
+	size_t n = strlen(path) + 1;
+
+	if (n > 4096)
+		return -ENAMETOOLONG;
+	h.len = (__u32)(sizeof(h) + n);
+	h.time_ns = now_ns();
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), path, n);
+	return collect_feed(c, buf, h.len);
+}

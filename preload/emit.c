@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/* preload/emit.c - encode one record and send it, as one datagram, to the collector's socket.
+ *
+ * The transport is an unbound SOCK_DGRAM unix socket and one sendto() per record, blocking:
+ * - the record is in the collector's receive queue before the wrapper returns, so a SIGKILL
+ *   right after the call loses nothing;
+ * - a full queue blocks the sender (unix_wait_for_peer) instead of dropping, so 100 processes
+ *   reporting at once lose nothing;
+ * - no connection: a forked child shares the socket and sendto() names the address every time;
+ *   a vfork child changes nothing but may send;
+ * - sendto() is async-signal-safe and needs no lock: one datagram is delivered whole.
+ * Everything below uses raw syscalls (never the libc entry points this library wraps), stack
+ * buffers, static storage and atomics. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emit.h"
+#include "event.h"
+
+#define EMIT_HIGH_FD 1000 /* our socket is moved up here, out of the program's way */
+
+__thread int emit_busy __attribute__((tls_model("initial-exec")));
+
+static struct sockaddr_un sock_addr;
+static socklen_t sock_alen;
+static int sock_fd = -1;
+static dev_t sock_dev;
+static ino_t sock_ino;
+static int enabled;
+static int debug;
+static unsigned long lost;        /* records not sent since the last MP_REC_LOST (atomic) */
+static int cached_pid;            /* the process the last record came from (atomic) */
+
+/* A raw system call: never through libc's syscall(), which this library wraps. */
+static long rawsys(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(__x86_64__)
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory");
+	return x0;
+#else
+#error "preload/emit.c: add a raw syscall for this architecture"
+#endif
+}
+
+#define SYS0(n) rawsys((n), 0, 0, 0, 0, 0, 0)
+#define SYS1(n, a) rawsys((n), (long)(a), 0, 0, 0, 0, 0)
+#define SYS2(n, a, b) rawsys((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define SYS3(n, a, b, c) rawsys((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SYS4(n, a, b, c, d) rawsys((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define SYS6(n, a, b, c, d, e, f) \
+	rawsys((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static size_t slen(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+/* Decimal digits of @v into @out (at least 21 bytes); returns the length. */
+static size_t utoa(unsigned long v, char *out)
+{
+	char t[24];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	out[n] = '\0';
+	return n;
+}
+
+void emit_debug(const char *a, const char *b)
+{
+	char buf[512];
+	size_t n = 0, k;
+
+	if (!debug)
+		return;
+	k = slen("magicpak-preload: ");
+	memcpy(buf, "magicpak-preload: ", k);
+	n = k;
+	k = slen(a);
+	if (k > 200)
+		k = 200;
+	memcpy(buf + n, a, k);
+	n += k;
+	if (b) {
+		buf[n++] = ' ';
+		k = slen(b);
+		if (k > 250)
+			k = 250;
+		memcpy(buf + n, b, k);
+		n += k;
+	}
+	buf[n++] = '\n';
+	SYS3(SYS_write, 2, buf, n);
+}
+
+/* Make the socket and move it to a high fd; remember what it is so that a program that
+ * closes it or dup2()s over it is noticed (RELIABILITY PRE-08). */
+static int sock_open(void)
+{
+	struct stat st;
+	long fd, hi;
+
+	fd = SYS3(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	hi = SYS3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, EMIT_HIGH_FD);
+	if (hi >= 0) {
+		SYS1(SYS_close, fd);
+		fd = hi;
+	}
+	if (SYS2(SYS_fstat, fd, &st) < 0) {
+		SYS1(SYS_close, fd);
+		return -1;
+	}
+	sock_dev = st.st_dev;
+	sock_ino = st.st_ino;
+	__atomic_store_n(&sock_fd, (int)fd, __ATOMIC_RELEASE);
+	return (int)fd;
+}
+
+/* Our socket, checked against the dev/ino saved when it was made; reopened when the program
+ * closed or replaced it. -1 if there is none. */
+static int sock_get(void)
+{
+	int fd = __atomic_load_n(&sock_fd, __ATOMIC_ACQUIRE);
+	struct stat st;
+
+	if (fd >= 0 && SYS2(SYS_fstat, fd, &st) == 0 && st.st_dev == sock_dev &&
+	    st.st_ino == sock_ino)
+		return fd;
+	/* Not ours any more: never close it (it is the program's now), make a new one. */
+	return sock_open();
+}
+
+static int send_raw(const void *buf, size_t len)
+{
+	long r;
+	int fd = sock_get();
+
+	if (fd < 0)
+		return -1;
+	do
+		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sock_addr, sock_alen);
+	while (r == -EINTR);
+	return r < 0 ? -1 : 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* clock_gettime is async-signal-safe (POSIX) and a vDSO call: no syscall. */
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void hdr_fill(struct mp_wire *h, uint32_t kind, uint32_t len, int pid)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = MP_WIRE_MAGIC;
+	h->version = MP_EVENT_VERSION;
+	h->len = len;
+	h->kind = kind;
+	h->pid = (uint32_t)pid;
+	h->tid = (uint32_t)SYS0(SYS_gettid);
+	h->source = MP_SRC_PRELOAD;
+	h->time_ns = now_ns();
+}
+
+static int getcwd_raw(char *out, size_t size)
+{
+	long n = SYS2(SYS_getcwd, out, size);
+
+	/* "(unreachable)/..." when the cwd is outside our root: not a usable base */
+	if (n <= 0 || out[0] != '/')
+		return -1;
+	return (int)slen(out);
+}
+
+static void send_record(struct mp_wire *h);
+
+/* A record from a process not seen before (a fork without exec): announce it first. */
+static void check_pid(int pid)
+{
+	struct {
+		struct mp_wire h;
+		char cwd[PATH_MAX];
+	} r;
+	int old = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+	int n;
+
+	if (old == pid)
+		return;
+	/* A vfork child writes the parent's memory here: the parent then announces itself
+	 * again, which the collector ignores for a process it knows. */
+	__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+	n = getcwd_raw(r.cwd, sizeof(r.cwd));
+	if (n < 0) {
+		n = 0;
+		r.cwd[0] = '\0';
+	}
+	hdr_fill(&r.h, MP_REC_PROC_START, (uint32_t)(sizeof(r.h) + (size_t)n + 1), pid);
+	r.h.aux = (uint64_t)SYS0(SYS_getppid);
+	send_record(&r.h);
+}
+
+/* Send @h (h->len bytes), reporting earlier losses first once sending works again. */
+static void send_record(struct mp_wire *h)
+{
+	unsigned long n = __atomic_load_n(&lost, __ATOMIC_RELAXED);
+
+	if (n) {
+		struct mp_wire l;
+
+		hdr_fill(&l, MP_REC_LOST, sizeof(l), (int)h->pid);
+		l.aux = n;
+		if (send_raw(&l, sizeof(l)) == 0)
+			__atomic_sub_fetch(&lost, n, __ATOMIC_RELAXED);
+	}
+	if (send_raw(h, h->len) < 0) {
+		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+		emit_debug("cannot send a record to", sock_addr.sun_path);
+	}
+}
+
+bool emit_enabled(void)
+{
+	return enabled;
+}
+
+void emit_init(char **envp)
+{
+	const char *sock = NULL;
+	size_t n;
+
+	for (char **e = envp; e && *e; e++) {
+		if (!strncmp(*e, "MAGICPAK_SOCKET=", 16))
+			sock = *e + 16;
+		else if (!strncmp(*e, "MAGICPAK_DEBUG=", 15) && (*e)[15])
+			debug = 1;
+	}
+	if (!sock || !*sock) {
+		emit_debug("MAGICPAK_SOCKET is not set: not recording", NULL);
+		return;
+	}
+	n = slen(sock);
+	if (n >= sizeof(sock_addr.sun_path)) {
+		emit_debug("MAGICPAK_SOCKET is too long:", sock);
+		return;
+	}
+	sock_addr.sun_family = AF_UNIX;
+	memcpy(sock_addr.sun_path, sock, n + 1);
+	sock_alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	if (sock_open() < 0) {
+		emit_debug("cannot create a socket for", sock);
+		return;
+	}
+	/* cached_pid stays 0: this copy's first record announces the process (with its
+	 * parent), unless it is the exec record itself */
+	enabled = 1;
+}
+
+/* Append @rel to the absolute, normal path of @len bytes in @out, folding "." and ".."
+ * lexically and collapsing "//" as the tracer does. Returns the new length or -1. */
+static int fold_append(char *out, size_t len, size_t size, const char *rel)
+{
+	size_t o = len;
+	const char *p = rel;
+
+	while (o > 0 && out[o - 1] == '/')
+		o--;
+	while (*p) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		e = p;
+		while (*e && *e != '/')
+			e++;
+		n = (size_t)(e - p);
+		if (n == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else {
+			if (o + 1 + n + 1 > size)
+				return -1;
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p = e;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return (int)o;
+}
+
+static int fd_path(int fd, char *out, size_t size)
+{
+	char link[32] = "/proc/self/fd/";
+	long n;
+
+	utoa((unsigned long)fd, link + 14);
+	n = SYS4(SYS_readlinkat, AT_FDCWD, link, out, size - 1);
+	if (n <= 0 || out[0] != '/')
+		return -1;
+	out[n] = '\0';
+	return (int)n;
+}
+
+int emit_resolve(int dirfd, const char *path, char *out, size_t size)
+{
+	int len;
+
+	if (path && path[0] == '/') {
+		out[0] = '\0';
+		return fold_append(out, 0, size, path);
+	}
+	if (dirfd == AT_FDCWD)
+		len = getcwd_raw(out, size);
+	else if (dirfd >= 0)
+		len = fd_path(dirfd, out, size);
+	else
+		return -1;
+	if (len < 0)
+		return -1;
+	return fold_append(out, (size_t)len, size, path ? path : "");
+}
+
+void emit_access(int op, int dirfd, const char *path, uint32_t flags, int err)
+{
+	struct {
+		struct mp_wire h;
+		char path[PATH_MAX];
+	} r;
+	int pid, n;
+
+	if (!enabled)
+		return;
+	pid = (int)SYS0(SYS_getpid);
+	check_pid(pid);
+	n = emit_resolve(dirfd, path, r.path, sizeof(r.path));
+	if (n < 0) {
+		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	hdr_fill(&r.h, MP_REC_ACCESS, (uint32_t)(sizeof(r.h) + (size_t)n + 1), pid);
+	r.h.op = (uint32_t)op;
+	r.h.flags = flags;
+	r.h.err = (uint32_t)err;
+	send_record(&r.h);
+}
+
+void emit_access_fd(int op, int fd, uint32_t flags, int err)
+{
+	emit_access(op, fd, NULL, flags, err);
+}
+
+/* Copy @s with its NUL into @buf at *@o if it fits. */
+static int put_str(char *buf, size_t *o, size_t size, const char *s)
+{
+	size_t n = slen(s) + 1;
+
+	if (*o + n > size)
+		return -1;
+	memcpy(buf + *o, s, n);
+	*o += n;
+	return 0;
+}
+
+void emit_exec(const char *exe, char *const argv[])
+{
+	struct {
+		struct mp_wire h;
+		char buf[16384];
+	} r;
+	char cwd[PATH_MAX];
+	size_t o = 0;
+	int pid, n;
+
+	if (!enabled)
+		return;
+	pid = (int)SYS0(SYS_getpid);
+	__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+	n = emit_resolve(AT_FDCWD, exe, r.buf, PATH_MAX);
+	if (n < 0) {
+		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	o = (size_t)n + 1;
+	if (getcwd_raw(cwd, sizeof(cwd)) < 0)
+		cwd[0] = '\0';
+	put_str(r.buf, &o, sizeof(r.buf), cwd);
+	/* argv that does not fit is cut short: the record must stay one datagram */
+	for (size_t i = 0; argv && argv[i]; i++)
+		if (put_str(r.buf, &o, sizeof(r.buf), argv[i]) < 0)
+			break;
+	hdr_fill(&r.h, MP_REC_PROC_EXEC, (uint32_t)(sizeof(r.h) + o), pid);
+	r.h.op = MP_OP_EXEC;
+	r.h.aux = (uint64_t)SYS0(SYS_getppid);
+	send_record(&r.h);
+}
+
+void emit_exit(int status)
+{
+	struct mp_wire h;
+	int pid;
+
+	if (!enabled)
+		return;
+	pid = (int)SYS0(SYS_getpid);
+	check_pid(pid);
+	hdr_fill(&h, MP_REC_PROC_EXIT, sizeof(h), pid);
+	h.err = (uint32_t)status;
+	send_record(&h);
+}
+
+void emit_gap(const char *path, uint32_t why)
+{
+	struct {
+		struct mp_wire h;
+		char path[PATH_MAX];
+	} r;
+	int pid, n;
+
+	if (!enabled)
+		return;
+	pid = (int)SYS0(SYS_getpid);
+	check_pid(pid);
+	n = emit_resolve(AT_FDCWD, path, r.path, sizeof(r.path));
+	if (n < 0)
+		return;
+	hdr_fill(&r.h, MP_REC_GAP, (uint32_t)(sizeof(r.h) + (size_t)n + 1), pid);
+	r.h.op = MP_OP_EXEC;
+	r.h.flags = why;
+	send_record(&r.h);
+}
+
+int emit_stat_err(const char *path)
+{
+	struct stat st;
+	long r = SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0);
+
+	return r < 0 ? (int)-r : 0;
+}
+
+long emit_read_file(const char *path, char *buf, size_t size)
+{
+	long fd, r;
+	size_t n = 0;
+
+	fd = SYS4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	while (n < size && (r = SYS3(SYS_read, fd, buf + n, size - n)) != 0) {
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += (size_t)r;
+	}
+	SYS1(SYS_close, fd);
+	return (long)n;
+}
+
+/* Does the ELF image in @buf (@n bytes read from its start) have a PT_INTERP? 1 yes, 0 no,
+ * -1 cannot tell (not ELF, headers beyond what was read). */
+static int elf_has_interp(const unsigned char *buf, size_t n)
+{
+	size_t off, num, ent;
+
+	if (n < 52 || memcmp(buf, "\177ELF", 4))
+		return -1;
+	if (buf[4] == 2) { /* ELFCLASS64 */
+		const Elf64_Ehdr *eh = (const void *)buf;
+
+		if (n < sizeof(*eh))
+			return -1;
+		off = eh->e_phoff, num = eh->e_phnum, ent = eh->e_phentsize;
+		if (ent < sizeof(Elf64_Phdr) || off > n || num > (n - off) / ent)
+			return -1;
+		for (size_t i = 0; i < num; i++) {
+			Elf64_Phdr ph;
+
+			memcpy(&ph, buf + off + i * ent, sizeof(ph));
+			if (ph.p_type == PT_INTERP)
+				return 1;
+		}
+		return 0;
+	}
+	if (buf[4] == 1) {
+		const Elf32_Ehdr *eh = (const void *)buf;
+
+		off = eh->e_phoff, num = eh->e_phnum, ent = eh->e_phentsize;
+		if (ent < sizeof(Elf32_Phdr) || off > n || num > (n - off) / ent)
+			return -1;
+		for (size_t i = 0; i < num; i++) {
+			Elf32_Phdr ph;
+
+			memcpy(&ph, buf + off + i * ent, sizeof(ph));
+			if (ph.p_type == PT_INTERP)
+				return 1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+uint32_t emit_exec_gap(const char *path)
+{
+	unsigned char buf[4096];
+	char interp[PATH_MAX];
+	struct stat st;
+	long fd, n;
+	int depth;
+
+	for (depth = 0; depth < 2; depth++) {
+		fd = SYS4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			return 0; /* exec will fail, or it is execute-only: cannot tell */
+		if (SYS2(SYS_fstat, fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			SYS1(SYS_close, fd);
+			return 0;
+		}
+		n = SYS4(SYS_pread64, fd, buf, sizeof(buf), 0);
+		SYS1(SYS_close, fd);
+		if (n < 4)
+			return 0;
+		/* AT_SECURE (secure-execution mode, ld.so(8)): the loader then ignores
+		 * LD_PRELOAD. Set-user-ID to the user we already are changes nothing. */
+		if (((st.st_mode & S_ISUID) && st.st_uid != (uid_t)SYS0(SYS_geteuid)) ||
+		    ((st.st_mode & S_ISGID) && st.st_gid != (gid_t)SYS0(SYS_getegid)))
+			return MP_GAP_SETUID;
+		if (SYS0(SYS_geteuid) != 0) {
+			char v[64];
+
+			if (SYS4(SYS_getxattr, path, "security.capability", v, sizeof(v)) > 0)
+				return MP_GAP_SETUID;
+		}
+		if (buf[0] == '#' && buf[1] == '!') {
+			size_t i = 2, k = 0;
+
+			while (i < (size_t)n && (buf[i] == ' ' || buf[i] == '\t'))
+				i++;
+			while (i < (size_t)n && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
+			       k < sizeof(interp) - 1)
+				interp[k++] = (char)buf[i++];
+			interp[k] = '\0';
+			if (!k)
+				return 0;
+			path = interp;
+			continue;
+		}
+		return elf_has_interp(buf, (size_t)n) == 0 ? MP_GAP_STATIC : 0;
+	}
+	return 0;
+}
+
+long emit_syscall(long n, long a, long b, long c, long d, long e, long f)
+{
+	long r = rawsys(n, a, b, c, d, e, f);
+
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* preload/emit.h - encode one record and send it to the collector before the wrapper returns.
+ * Everything here is async-signal-safe: stack buffers, raw syscalls, no locks, no malloc. */
+#ifndef PRELOAD_EMIT_H
+#define PRELOAD_EMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define HIDDEN __attribute__((visibility("hidden")))
+
+/* Per-thread guard: set while the library itself runs, so that wrappers called from inside
+ * (dlsym, our own opens) pass straight through. initial-exec: no __tls_get_addr, no malloc. */
+extern __thread int emit_busy __attribute__((tls_model("initial-exec")));
+
+/* Read MAGICPAK_SOCKET (and MAGICPAK_DEBUG) from @envp and open the socket. Called by the
+ * constructor and the audit module, each for its own copy of this state. */
+void emit_init(char **envp);
+/* Is recording on (MAGICPAK_SOCKET was set and the socket could be made)? */
+bool emit_enabled(void);
+
+/* Resolve @path (relative to @dirfd, AT_FDCWD: the cwd) into an absolute path with "." and
+ * ".." folded lexically, into @out (@size bytes). An empty @path or NULL means @dirfd itself.
+ * Returns the length, or -1 when it cannot be resolved (too long, unknown fd). */
+int emit_resolve(int dirfd, const char *path, char *out, size_t size);
+
+/* Record one access of @path (relative to @dirfd); @err is 0 or the positive errno. */
+void emit_access(int op, int dirfd, const char *path, uint32_t flags, int err);
+/* The file open as @fd (fchdir, fdopendir). */
+void emit_access_fd(int op, int fd, uint32_t flags, int err);
+/* This process executed @exe (as given to execve, may be relative) with @argv. */
+void emit_exec(const char *exe, char *const argv[]);
+/* This process is about to exit with @status. */
+void emit_exit(int status);
+/* The exec of @path will run unseen for reason @why (enum mp_gap). */
+void emit_gap(const char *path, uint32_t why);
+
+/* 0 if @path can be stat()ed, else the positive errno (raw syscall). */
+int emit_stat_err(const char *path);
+/* Read up to @size bytes of the file @path into @buf (raw syscalls); the count or -1. */
+long emit_read_file(const char *path, char *buf, size_t size);
+/* What exec of @path would run unseen, read from the file: 0 or an enum mp_gap. Follows one
+ * "#!" line to its interpreter. */
+uint32_t emit_exec_gap(const char *path);
+
+/* A raw system call with libc's convention (-1 and errno), never through syscall(3). */
+long emit_syscall(long n, long a, long b, long c, long d, long e, long f);
+#define RAW(n, a, b, c, d) emit_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define RAW5(n, a, b, c, d, e) \
+	emit_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+/* One write(2) of a debug line to stderr, only when MAGICPAK_DEBUG is set. */
+void emit_debug(const char *a, const char *b);
+
+#endif /* PRELOAD_EMIT_H */

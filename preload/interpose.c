@@ -1,0 +1,1383 @@
+/* SPDX-License-Identifier: MIT */
+/* preload/interpose.c - one wrapper per libc entry point that takes a path. Each calls the
+ * real function (found once with dlsym(RTLD_NEXT)), keeps the errno it left, records the
+ * access unless the library itself is running (emit_busy), puts errno back and returns the
+ * real result. Built without _FILE_OFFSET_BITS=64, so open and open64 are separate symbols. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "emit.h"
+#include "event.h"
+#include "preload.h"
+
+/* Entry points the headers do not declare (fortify, the old stat ABI). */
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+int __xstat(int ver, const char *path, struct stat *st);
+int __xstat64(int ver, const char *path, struct stat64 *st);
+int __lxstat(int ver, const char *path, struct stat *st);
+int __lxstat64(int ver, const char *path, struct stat64 *st);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
+int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev);
+int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev);
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
+
+#define REAL_LIST(X)                                                                       \
+	X(open) X(open64) X(openat) X(openat64) X(__open_2) X(__open64_2) X(__openat_2)    \
+	X(__openat64_2) X(creat) X(creat64) X(fopen) X(fopen64) X(freopen) X(freopen64)    \
+	X(stat) X(stat64) X(lstat) X(lstat64) X(fstatat) X(fstatat64) X(statx) X(__xstat)  \
+	X(__xstat64) X(__lxstat) X(__lxstat64) X(__fxstatat) X(__fxstatat64) X(access)     \
+	X(faccessat) X(euidaccess) X(eaccess) X(readlink) X(readlinkat) X(opendir)         \
+	X(fdopendir) X(execve) X(execveat) X(fexecve) X(posix_spawn) X(posix_spawnp)       \
+	X(dlopen) X(dlmopen) X(chdir) X(fchdir) X(mkdir) X(mkdirat) X(unlink) X(unlinkat)  \
+	X(rmdir) X(rename) X(renameat) X(renameat2) X(link) X(linkat) X(symlink)           \
+	X(symlinkat) X(truncate) X(truncate64) X(chmod) X(fchmodat) X(chown) X(lchown)     \
+	X(fchownat) X(utime) X(utimes) X(utimensat) X(futimesat) X(lutimes) X(mknod)       \
+	X(mknodat) X(__xmknod) X(__xmknodat) X(syscall) X(_exit) X(_Exit)
+
+#define DECLARE_REAL(name) static __typeof__(name) *r_##name;
+REAL_LIST(DECLARE_REAL)
+
+static void *lookup(const char *name)
+{
+	void *p;
+
+	/* dlsym may allocate, and an allocator may open files (jemalloc, PRE-04): the guard
+	 * sends those calls straight through, unrecorded. */
+	emit_busy++;
+	p = dlsym(RTLD_NEXT, name);
+	emit_busy--;
+	return p;
+}
+
+void preload_resolve(void)
+{
+#define RESOLVE(name) if (!r_##name) r_##name = (__typeof__(r_##name))lookup(#name);
+	REAL_LIST(RESOLVE)
+}
+
+/* Make sure r_<name> is set; a wrapper called while dlsym itself runs (before anything is
+ * resolved) falls back to the raw system call where there is one. */
+#define REAL(name)                                                                         \
+	do {                                                                               \
+		if (__builtin_expect(!r_##name, 0) && !emit_busy)                          \
+			r_##name = (__typeof__(r_##name))lookup(#name);                    \
+	} while (0)
+
+static inline int recording(void)
+{
+	return preload_active && !emit_busy;
+}
+
+static inline void rec(int op, int dirfd, const char *path, uint32_t flags, int failed, int e)
+{
+	if (recording())
+		emit_access(op, dirfd, path, flags, failed ? e : 0);
+}
+
+#define NOSYS(ret)                                                                         \
+	do {                                                                               \
+		errno = ENOSYS;                                                            \
+		return ret;                                                                \
+	} while (0)
+
+/* ---- open ---- */
+
+static mode_t open_mode(int flags, va_list ap)
+{
+	/* Only when the mode argument exists (RELIABILITY PRE-09): O_CREAT, or all of
+	 * O_TMPFILE (which includes O_DIRECTORY). */
+	return __OPEN_NEEDS_MODE(flags) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+#define OPEN_WRAPPER(name)                                                                 \
+	EXPORT int name(const char *path, int flags, ...)                                  \
+	{                                                                                  \
+		va_list ap;                                                                \
+		mode_t mode;                                                               \
+		int ret, e;                                                                \
+                                                                                           \
+		va_start(ap, flags);                                                       \
+		mode = open_mode(flags, ap);                                               \
+		va_end(ap);                                                                \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			return (int)RAW(SYS_openat, AT_FDCWD, path, flags, mode);      \
+		ret = r_##name(path, flags, mode);                                         \
+		e = errno;                                                                 \
+		rec(MP_OP_OPEN, AT_FDCWD, path, (uint32_t)flags, ret < 0, e);              \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
+
+#define OPENAT_WRAPPER(name)                                                               \
+	EXPORT int name(int dirfd, const char *path, int flags, ...)                       \
+	{                                                                                  \
+		va_list ap;                                                                \
+		mode_t mode;                                                               \
+		int ret, e;                                                                \
+                                                                                           \
+		va_start(ap, flags);                                                       \
+		mode = open_mode(flags, ap);                                               \
+		va_end(ap);                                                                \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			return (int)RAW(SYS_openat, dirfd, path, flags, mode);         \
+		ret = r_##name(dirfd, path, flags, mode);                                  \
+		e = errno;                                                                 \
+		rec(MP_OP_OPEN, dirfd, path, (uint32_t)flags, ret < 0, e);                 \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+OPENAT_WRAPPER(openat)
+OPENAT_WRAPPER(openat64)
+
+/* _FORTIFY_SOURCE: open(path, flags) without a mode compiles to __open_2. */
+#define OPEN2_WRAPPER(name)                                                                \
+	EXPORT int name(const char *path, int flags)                                       \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			return (int)RAW(SYS_openat, AT_FDCWD, path, flags, 0);         \
+		ret = r_##name(path, flags);                                               \
+		e = errno;                                                                 \
+		rec(MP_OP_OPEN, AT_FDCWD, path, (uint32_t)flags, ret < 0, e);              \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+OPEN2_WRAPPER(__open_2)
+OPEN2_WRAPPER(__open64_2)
+
+#define OPENAT2_WRAPPER(name)                                                              \
+	EXPORT int name(int dirfd, const char *path, int flags)                            \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			return (int)RAW(SYS_openat, dirfd, path, flags, 0);            \
+		ret = r_##name(dirfd, path, flags);                                        \
+		e = errno;                                                                 \
+		rec(MP_OP_OPEN, dirfd, path, (uint32_t)flags, ret < 0, e);                 \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+OPENAT2_WRAPPER(__openat_2)
+OPENAT2_WRAPPER(__openat64_2)
+
+#define CREAT_WRAPPER(name)                                                                \
+	EXPORT int name(const char *path, mode_t mode)                                     \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(path, mode);                                                \
+		e = errno;                                                                 \
+		rec(MP_OP_OPEN, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, ret < 0, e); \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+CREAT_WRAPPER(creat)
+CREAT_WRAPPER(creat64)
+
+/* The open flags fopen(3) passes for @mode (glibc libio/fileops.c). */
+static uint32_t fopen_flags(const char *mode)
+{
+	uint32_t f = 0, acc = O_RDONLY;
+
+	if (!mode)
+		return 0;
+	switch (mode[0]) {
+	case 'w': acc = O_WRONLY; f = O_CREAT | O_TRUNC; break;
+	case 'a': acc = O_WRONLY; f = O_CREAT | O_APPEND; break;
+	default: break;
+	}
+	for (const char *m = mode + 1; *m && *m != ','; m++) {
+		if (*m == '+')
+			acc = O_RDWR;
+		else if (*m == 'e')
+			f |= O_CLOEXEC;
+		else if (*m == 'x')
+			f |= O_EXCL;
+	}
+	return f | acc;
+}
+
+#define FOPEN_WRAPPER(name)                                                                \
+	EXPORT FILE *name(const char *path, const char *mode)                              \
+	{                                                                                  \
+		FILE *ret;                                                                 \
+		int e;                                                                     \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(NULL);                                                       \
+		ret = r_##name(path, mode);                                                \
+		e = errno;                                                                 \
+		rec(MP_OP_OPEN, AT_FDCWD, path, fopen_flags(mode), !ret, e);               \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+FOPEN_WRAPPER(fopen)
+FOPEN_WRAPPER(fopen64)
+
+#define FREOPEN_WRAPPER(name)                                                              \
+	EXPORT FILE *name(const char *path, const char *mode, FILE *stream)                \
+	{                                                                                  \
+		FILE *ret;                                                                 \
+		int e;                                                                     \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(NULL);                                                       \
+		ret = r_##name(path, mode, stream);                                        \
+		e = errno;                                                                 \
+		/* a NULL path reopens the same file with a new mode: no new path */       \
+		if (path)                                                                  \
+			rec(MP_OP_OPEN, AT_FDCWD, path, fopen_flags(mode), !ret, e);       \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+FREOPEN_WRAPPER(freopen)
+FREOPEN_WRAPPER(freopen64)
+
+/* ---- stat ---- */
+
+#define STAT_WRAPPER(name, st_type, nofollow)                                              \
+	EXPORT int name(const char *path, st_type *st)                                     \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			return (int)RAW(SYS_newfstatat, AT_FDCWD, path, st, nofollow); \
+		ret = r_##name(path, st);                                                  \
+		e = errno;                                                                 \
+		rec(MP_OP_STAT, AT_FDCWD, path, nofollow, ret < 0, e);                     \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+STAT_WRAPPER(stat, struct stat, 0)
+STAT_WRAPPER(stat64, struct stat64, 0)
+STAT_WRAPPER(lstat, struct stat, AT_SYMLINK_NOFOLLOW)
+STAT_WRAPPER(lstat64, struct stat64, AT_SYMLINK_NOFOLLOW)
+
+/* fstat()-like calls (AT_EMPTY_PATH with ""): not a path lookup, as in the tracer. */
+static inline int is_fd_stat(const char *path, int flags)
+{
+	return (flags & AT_EMPTY_PATH) && path && !path[0];
+}
+
+#define FSTATAT_WRAPPER(name, st_type)                                                     \
+	EXPORT int name(int dirfd, const char *path, st_type *st, int flags)               \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			return (int)RAW(SYS_newfstatat, dirfd, path, st, flags);       \
+		ret = r_##name(dirfd, path, st, flags);                                    \
+		e = errno;                                                                 \
+		if (!is_fd_stat(path, flags))                                              \
+			rec(MP_OP_STAT, dirfd, path, (uint32_t)flags & AT_SYMLINK_NOFOLLOW, \
+			    ret < 0, e);                                                   \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+FSTATAT_WRAPPER(fstatat, struct stat)
+FSTATAT_WRAPPER(fstatat64, struct stat64)
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)
+{
+	int ret, e;
+
+	REAL(statx);
+	if (!r_statx)
+		return (int)RAW5(SYS_statx, dirfd, path, flags, mask, stx);
+	ret = r_statx(dirfd, path, flags, mask, stx);
+	e = errno;
+	if (!is_fd_stat(path, flags))
+		rec(MP_OP_STAT, dirfd, path, (uint32_t)flags & AT_SYMLINK_NOFOLLOW, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+/* The pre-2.33 stat ABI, still exported by glibc 2.36 for old binaries. */
+#define XSTAT_WRAPPER(name, st_type, nofollow)                                             \
+	EXPORT int name(int ver, const char *path, st_type *st)                            \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(ver, path, st);                                             \
+		e = errno;                                                                 \
+		rec(MP_OP_STAT, AT_FDCWD, path, nofollow, ret < 0, e);                     \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+XSTAT_WRAPPER(__xstat, struct stat, 0)
+XSTAT_WRAPPER(__xstat64, struct stat64, 0)
+XSTAT_WRAPPER(__lxstat, struct stat, AT_SYMLINK_NOFOLLOW)
+XSTAT_WRAPPER(__lxstat64, struct stat64, AT_SYMLINK_NOFOLLOW)
+
+#define FXSTATAT_WRAPPER(name, st_type)                                                    \
+	EXPORT int name(int ver, int dirfd, const char *path, st_type *st, int flags)      \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(ver, dirfd, path, st, flags);                               \
+		e = errno;                                                                 \
+		if (!is_fd_stat(path, flags))                                              \
+			rec(MP_OP_STAT, dirfd, path, (uint32_t)flags & AT_SYMLINK_NOFOLLOW, \
+			    ret < 0, e);                                                   \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+FXSTATAT_WRAPPER(__fxstatat, struct stat)
+FXSTATAT_WRAPPER(__fxstatat64, struct stat64)
+
+/* ---- access, readlink ---- */
+
+EXPORT int access(const char *path, int mode)
+{
+	int ret, e;
+
+	REAL(access);
+	if (!r_access)
+		return (int)RAW(SYS_faccessat, AT_FDCWD, path, mode, 0);
+	ret = r_access(path, mode);
+	e = errno;
+	rec(MP_OP_ACCESS, AT_FDCWD, path, (uint32_t)mode, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	int ret, e;
+
+	REAL(faccessat);
+	if (!r_faccessat)
+		NOSYS(-1);
+	ret = r_faccessat(dirfd, path, mode, flags);
+	e = errno;
+	rec(MP_OP_ACCESS, dirfd, path, (uint32_t)mode, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+#define EUIDACCESS_WRAPPER(name)                                                           \
+	EXPORT int name(const char *path, int mode)                                        \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(path, mode);                                                \
+		e = errno;                                                                 \
+		rec(MP_OP_ACCESS, AT_FDCWD, path, (uint32_t)mode, ret < 0, e);             \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+EUIDACCESS_WRAPPER(euidaccess)
+EUIDACCESS_WRAPPER(eaccess)
+
+EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
+{
+	ssize_t ret;
+	int e;
+
+	REAL(readlink);
+	if (!r_readlink)
+		return RAW(SYS_readlinkat, AT_FDCWD, path, buf, size);
+	ret = r_readlink(path, buf, size);
+	e = errno;
+	rec(MP_OP_READLINK, AT_FDCWD, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	ssize_t ret;
+	int e;
+
+	REAL(readlinkat);
+	if (!r_readlinkat)
+		return RAW(SYS_readlinkat, dirfd, path, buf, size);
+	ret = r_readlinkat(dirfd, path, buf, size);
+	e = errno;
+	rec(MP_OP_READLINK, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+/* ---- directories ---- */
+
+EXPORT DIR *opendir(const char *path)
+{
+	DIR *ret;
+	int e;
+
+	REAL(opendir);
+	if (!r_opendir)
+		NOSYS(NULL);
+	ret = r_opendir(path);
+	e = errno;
+	/* glibc opens with these flags; a stream opened is a stream read (getdents) */
+	rec(MP_OP_OPEN, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_DIRECTORY, !ret, e);
+	if (ret)
+		rec(MP_OP_READDIR, AT_FDCWD, path, 0, 0, 0);
+	errno = e;
+	return ret;
+}
+
+EXPORT DIR *fdopendir(int fd)
+{
+	DIR *ret;
+	int e;
+
+	REAL(fdopendir);
+	if (!r_fdopendir)
+		NOSYS(NULL);
+	ret = r_fdopendir(fd);
+	e = errno;
+	if (ret && recording())
+		emit_access_fd(MP_OP_READDIR, fd, 0, 0);
+	errno = e;
+	return ret;
+}
+
+EXPORT int chdir(const char *path)
+{
+	char abs[PATH_MAX];
+	int ret, e, n = -1;
+
+	REAL(chdir);
+	if (!r_chdir)
+		NOSYS(-1);
+	/* a relative path names a place under the old cwd: resolve it before the change */
+	if (recording())
+		n = emit_resolve(AT_FDCWD, path, abs, sizeof(abs));
+	ret = r_chdir(path);
+	e = errno;
+	if (n >= 0)
+		rec(MP_OP_CHDIR, AT_FDCWD, abs, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int fchdir(int fd)
+{
+	int ret, e;
+
+	REAL(fchdir);
+	if (!r_fchdir)
+		NOSYS(-1);
+	ret = r_fchdir(fd);
+	e = errno;
+	if (recording())
+		emit_access_fd(MP_OP_CHDIR, fd, 0, ret < 0 ? e : 0);
+	errno = e;
+	return ret;
+}
+
+/* ---- changes ---- */
+
+#define PATH_MODE_WRAPPER(name, op, mtype)                                                 \
+	EXPORT int name(const char *path, mtype mode)                                      \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(path, mode);                                                \
+		e = errno;                                                                 \
+		rec(op, AT_FDCWD, path, 0, ret < 0, e);                                    \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+PATH_MODE_WRAPPER(mkdir, MP_OP_MKDIR, mode_t)
+PATH_MODE_WRAPPER(chmod, MP_OP_CHMOD, mode_t)
+PATH_MODE_WRAPPER(truncate, MP_OP_TRUNCATE, off_t)
+PATH_MODE_WRAPPER(truncate64, MP_OP_TRUNCATE, off64_t)
+
+EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	int ret, e;
+
+	REAL(mkdirat);
+	if (!r_mkdirat)
+		NOSYS(-1);
+	ret = r_mkdirat(dirfd, path, mode);
+	e = errno;
+	rec(MP_OP_MKDIR, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int fchmodat(int dirfd, const char *path, mode_t mode, int flags)
+{
+	int ret, e;
+
+	REAL(fchmodat);
+	if (!r_fchmodat)
+		NOSYS(-1);
+	ret = r_fchmodat(dirfd, path, mode, flags);
+	e = errno;
+	rec(MP_OP_CHMOD, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+#define PATH_ONLY_WRAPPER(name, op, flags)                                                 \
+	EXPORT int name(const char *path)                                                  \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(path);                                                      \
+		e = errno;                                                                 \
+		rec(op, AT_FDCWD, path, flags, ret < 0, e);                                \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+PATH_ONLY_WRAPPER(unlink, MP_OP_UNLINK, 0)
+PATH_ONLY_WRAPPER(rmdir, MP_OP_UNLINK, AT_REMOVEDIR)
+
+EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+	int ret, e;
+
+	REAL(unlinkat);
+	if (!r_unlinkat)
+		NOSYS(-1);
+	ret = r_unlinkat(dirfd, path, flags);
+	e = errno;
+	rec(MP_OP_UNLINK, dirfd, path, (uint32_t)flags & AT_REMOVEDIR, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+static void rec2(int op1, int d1, const char *p1, int op2, int d2, const char *p2, int failed,
+		 int e)
+{
+	rec(op1, d1, p1, 0, failed, e);
+	rec(op2, d2, p2, 0, failed, e);
+}
+
+EXPORT int rename(const char *from, const char *to)
+{
+	int ret, e;
+
+	REAL(rename);
+	if (!r_rename)
+		NOSYS(-1);
+	ret = r_rename(from, to);
+	e = errno;
+	rec2(MP_OP_RENAME_FROM, AT_FDCWD, from, MP_OP_RENAME_TO, AT_FDCWD, to, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int renameat(int fd1, const char *from, int fd2, const char *to)
+{
+	int ret, e;
+
+	REAL(renameat);
+	if (!r_renameat)
+		NOSYS(-1);
+	ret = r_renameat(fd1, from, fd2, to);
+	e = errno;
+	rec2(MP_OP_RENAME_FROM, fd1, from, MP_OP_RENAME_TO, fd2, to, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int renameat2(int fd1, const char *from, int fd2, const char *to, unsigned int flags)
+{
+	int ret, e;
+
+	REAL(renameat2);
+	if (!r_renameat2)
+		NOSYS(-1);
+	ret = r_renameat2(fd1, from, fd2, to, flags);
+	e = errno;
+	rec2(MP_OP_RENAME_FROM, fd1, from, MP_OP_RENAME_TO, fd2, to, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int link(const char *from, const char *to)
+{
+	int ret, e;
+
+	REAL(link);
+	if (!r_link)
+		NOSYS(-1);
+	ret = r_link(from, to);
+	e = errno;
+	rec2(MP_OP_LINK_FROM, AT_FDCWD, from, MP_OP_LINK_TO, AT_FDCWD, to, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int linkat(int fd1, const char *from, int fd2, const char *to, int flags)
+{
+	int ret, e;
+
+	REAL(linkat);
+	if (!r_linkat)
+		NOSYS(-1);
+	ret = r_linkat(fd1, from, fd2, to, flags);
+	e = errno;
+	rec2(MP_OP_LINK_FROM, fd1, from, MP_OP_LINK_TO, fd2, to, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int symlink(const char *target, const char *path)
+{
+	int ret, e;
+
+	REAL(symlink);
+	if (!r_symlink)
+		NOSYS(-1);
+	ret = r_symlink(target, path);
+	e = errno;
+	rec(MP_OP_SYMLINK, AT_FDCWD, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int symlinkat(const char *target, int dirfd, const char *path)
+{
+	int ret, e;
+
+	REAL(symlinkat);
+	if (!r_symlinkat)
+		NOSYS(-1);
+	ret = r_symlinkat(target, dirfd, path);
+	e = errno;
+	rec(MP_OP_SYMLINK, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+#define CHOWN_WRAPPER(name)                                                                \
+	EXPORT int name(const char *path, uid_t uid, gid_t gid)                            \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(path, uid, gid);                                            \
+		e = errno;                                                                 \
+		rec(MP_OP_CHOWN, AT_FDCWD, path, 0, ret < 0, e);                           \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+CHOWN_WRAPPER(chown)
+CHOWN_WRAPPER(lchown)
+
+EXPORT int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags)
+{
+	int ret, e;
+
+	REAL(fchownat);
+	if (!r_fchownat)
+		NOSYS(-1);
+	ret = r_fchownat(dirfd, path, uid, gid, flags);
+	e = errno;
+	rec(MP_OP_CHOWN, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int utime(const char *path, const struct utimbuf *t)
+{
+	int ret, e;
+
+	REAL(utime);
+	if (!r_utime)
+		NOSYS(-1);
+	ret = r_utime(path, t);
+	e = errno;
+	rec(MP_OP_UTIME, AT_FDCWD, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+#define UTIMES_WRAPPER(name)                                                               \
+	EXPORT int name(const char *path, const struct timeval tv[2])                      \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(path, tv);                                                  \
+		e = errno;                                                                 \
+		rec(MP_OP_UTIME, AT_FDCWD, path, 0, ret < 0, e);                           \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+UTIMES_WRAPPER(utimes)
+UTIMES_WRAPPER(lutimes)
+
+EXPORT int utimensat(int dirfd, const char *path, const struct timespec ts[2], int flags)
+{
+	int ret, e;
+
+	REAL(utimensat);
+	if (!r_utimensat)
+		NOSYS(-1);
+	ret = r_utimensat(dirfd, path, ts, flags);
+	e = errno;
+	/* a NULL path is futimens(dirfd): the file itself */
+	rec(MP_OP_UTIME, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int futimesat(int dirfd, const char *path, const struct timeval tv[2])
+{
+	int ret, e;
+
+	REAL(futimesat);
+	if (!r_futimesat)
+		NOSYS(-1);
+	ret = r_futimesat(dirfd, path, tv);
+	e = errno;
+	rec(MP_OP_UTIME, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int mknod(const char *path, mode_t mode, dev_t dev)
+{
+	int ret, e;
+
+	REAL(mknod);
+	if (!r_mknod)
+		NOSYS(-1);
+	ret = r_mknod(path, mode, dev);
+	e = errno;
+	rec(MP_OP_MKNOD, AT_FDCWD, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	int ret, e;
+
+	REAL(mknodat);
+	if (!r_mknodat)
+		NOSYS(-1);
+	ret = r_mknodat(dirfd, path, mode, dev);
+	e = errno;
+	rec(MP_OP_MKNOD, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev)
+{
+	int ret, e;
+
+	REAL(__xmknod);
+	if (!r___xmknod)
+		NOSYS(-1);
+	ret = r___xmknod(ver, path, mode, dev);
+	e = errno;
+	rec(MP_OP_MKNOD, AT_FDCWD, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev)
+{
+	int ret, e;
+
+	REAL(__xmknodat);
+	if (!r___xmknodat)
+		NOSYS(-1);
+	ret = r___xmknodat(ver, dirfd, path, mode, dev);
+	e = errno;
+	rec(MP_OP_MKNOD, dirfd, path, 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+/* ---- exec ---- */
+
+extern char **environ;
+
+/* Would the new program still load this library and find the socket? */
+static int env_keeps_us(char *const envp[])
+{
+	int pre = 0, sock = 0;
+
+	if (!envp)
+		return 0;
+	for (char *const *e = envp; *e; e++) {
+		if (!strncmp(*e, "LD_PRELOAD=", 11))
+			pre = preload_self[0] && strstr(*e + 11, preload_self) != NULL;
+		else if (!strncmp(*e, "MAGICPAK_SOCKET=", 16))
+			sock = (*e)[16] != '\0';
+	}
+	return pre && sock;
+}
+
+/* Before an exec of @dirfd/@path: say so when the new program will run unseen. Only
+ * syscalls and a send: this may run in a vfork child, which shares our memory. */
+static void exec_check(int dirfd, const char *path, char *const envp[])
+{
+	char abs[PATH_MAX];
+	uint32_t gap;
+
+	if (!recording() || emit_resolve(dirfd, path, abs, sizeof(abs)) < 0)
+		return;
+	gap = emit_exec_gap(abs);
+	if (!gap && !env_keeps_us(envp) && !emit_stat_err(abs))
+		gap = MP_GAP_ENV;
+	if (gap)
+		emit_gap(abs, gap);
+}
+
+static int do_execve(const char *path, char *const argv[], char *const envp[])
+{
+	int ret, e;
+
+	REAL(execve);
+	if (!r_execve)
+		NOSYS(-1);
+	exec_check(AT_FDCWD, path, envp);
+	ret = r_execve(path, argv, envp);
+	/* only a failed exec returns; a successful one is reported by the new image */
+	e = errno;
+	rec(MP_OP_EXEC, AT_FDCWD, path, 0, 1, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return do_execve(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	return do_execve(path, argv, environ);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+		    int flags)
+{
+	int ret, e;
+
+	REAL(execveat);
+	if (!r_execveat)
+		NOSYS(-1);
+	exec_check(dirfd, path, envp);
+	ret = r_execveat(dirfd, path, argv, envp, flags);
+	e = errno;
+	rec(MP_OP_EXEC, dirfd, (flags & AT_EMPTY_PATH) && path && !*path ? NULL : path, 0, 1, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	int ret, e;
+
+	REAL(fexecve);
+	if (!r_fexecve)
+		NOSYS(-1);
+	exec_check(fd, NULL, envp);
+	ret = r_fexecve(fd, argv, envp);
+	e = errno;
+	rec(MP_OP_EXEC, fd, NULL, 0, 1, e);
+	errno = e;
+	return ret;
+}
+
+/* execvp(3) done here, through do_execve, so that every place tried along PATH is seen the
+ * way the tracer sees it (glibc's own search calls its internal __execve). Same rules as
+ * glibc 2.36 posix/execvpe.c: ENOEXEC runs the file with /bin/sh; EACCES is remembered and
+ * the search goes on; ENOENT, ESTALE, ENOTDIR, ENODEV, ETIMEDOUT go on; anything else
+ * stops. */
+static void exec_script(const char *file, char *const argv[], char *const envp[])
+{
+	size_t argc = 0;
+
+	while (argv[argc])
+		argc++;
+	{
+		char *nargv[argc + 3];
+
+		nargv[0] = (char *)"/bin/sh";
+		nargv[1] = (char *)file;
+		for (size_t i = 1; i <= argc; i++)
+			nargv[i + 1] = argv[i];
+		nargv[argc + 2] = NULL;
+		do_execve("/bin/sh", nargv, envp);
+	}
+}
+
+static int do_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	const char *path, *p, *end;
+	int got_eacces = 0;
+	size_t flen;
+
+	if (!file || !*file) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(file, '/')) {
+		do_execve(file, argv, envp);
+		if (errno == ENOEXEC) {
+			int e = errno;
+
+			exec_script(file, argv, envp);
+			errno = e;
+		}
+		return -1;
+	}
+	flen = strlen(file);
+	if (flen >= NAME_MAX + 1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path;; p = end + 1) {
+		char buf[PATH_MAX];
+		size_t dlen;
+
+		end = strchrnul(p, ':');
+		dlen = (size_t)(end - p);
+		if (dlen + 1 + flen + 1 <= sizeof(buf)) {
+			memcpy(buf, p, dlen);
+			if (dlen)
+				buf[dlen++] = '/';
+			memcpy(buf + dlen, file, flen + 1);
+			do_execve(buf, argv, envp);
+			if (errno == ENOEXEC) {
+				int e = errno;
+
+				exec_script(buf, argv, envp);
+				errno = e;
+			}
+			switch (errno) {
+			case EACCES:
+				got_eacces = 1;
+				break;
+			case ENOENT:
+			case ESTALE:
+			case ENOTDIR:
+			case ENODEV:
+			case ETIMEDOUT:
+				break;
+			default:
+				return -1;
+			}
+		}
+		if (!*end)
+			break;
+	}
+	if (got_eacces)
+		errno = EACCES;
+	return -1;
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	return do_execvpe(file, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return do_execvpe(file, argv, envp);
+}
+
+/* execl and friends: the variable arguments into an array on the stack. */
+#define COLLECT_ARGS(arg, last, envp_out)                                                  \
+	size_t argc = 1;                                                                   \
+	va_list ap;                                                                        \
+                                                                                           \
+	va_start(ap, arg);                                                                 \
+	while (va_arg(ap, char *))                                                         \
+		argc++;                                                                    \
+	va_end(ap);                                                                        \
+	char *argv[argc + 1];                                                              \
+	argv[0] = (char *)arg;                                                             \
+	va_start(ap, arg);                                                                 \
+	for (size_t i = 1; i <= argc; i++)                                                 \
+		argv[i] = va_arg(ap, char *);                                              \
+	if (last)                                                                          \
+		envp_out = va_arg(ap, char **);                                            \
+	va_end(ap)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char **envp = environ;
+
+	COLLECT_ARGS(arg, 0, envp);
+	return do_execve(path, argv, envp);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char **envp = environ;
+
+	COLLECT_ARGS(arg, 1, envp);
+	return do_execve(path, argv, envp);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char **envp = environ;
+
+	COLLECT_ARGS(arg, 0, envp);
+	return do_execvpe(file, argv, envp);
+}
+
+/* posix_spawnp() searches PATH inside the child, through glibc's internal execve: report
+ * the places it will try (the ones missing, then the one found) from here. */
+static void spawnp_search(const char *file, char *const envp[])
+{
+	const char *path = getenv("PATH"), *p, *end;
+	size_t flen = strlen(file);
+
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path;; p = end + 1) {
+		char buf[PATH_MAX];
+		size_t dlen;
+		int err;
+
+		end = strchrnul(p, ':');
+		dlen = (size_t)(end - p);
+		if (dlen + 1 + flen + 1 <= sizeof(buf)) {
+			memcpy(buf, p, dlen);
+			if (dlen)
+				buf[dlen++] = '/';
+			memcpy(buf + dlen, file, flen + 1);
+			err = emit_stat_err(buf);
+			if (!err) {
+				exec_check(AT_FDCWD, buf, envp);
+				return;
+			}
+			emit_access(MP_OP_EXEC, AT_FDCWD, buf, 0, err);
+		}
+		if (!*end)
+			return;
+	}
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+		       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	int ret;
+
+	REAL(posix_spawn);
+	if (!r_posix_spawn)
+		return ENOSYS;
+	exec_check(AT_FDCWD, path, envp);
+	ret = r_posix_spawn(pid, path, fa, attr, argv, envp);
+	/* the result is the error number; errno is left alone */
+	if (ret)
+		rec(MP_OP_EXEC, AT_FDCWD, path, 0, 1, ret);
+	return ret;
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+			const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	int ret;
+
+	REAL(posix_spawnp);
+	if (!r_posix_spawnp)
+		return ENOSYS;
+	if (file && strchr(file, '/'))
+		exec_check(AT_FDCWD, file, envp);
+	else if (file && *file && recording())
+		spawnp_search(file, envp);
+	ret = r_posix_spawnp(pid, file, fa, attr, argv, envp);
+	if (ret)
+		rec(MP_OP_EXEC, AT_FDCWD, file, 0, 1, ret);
+	return ret;
+}
+
+/* ---- realpath: glibc resolves each component with its internal readlink ---- */
+
+/* Report a readlink of each prefix of @path's absolute form, as glibc's realpath() does
+ * (with the answer the kernel gives now). Symlinks met on the way are followed by glibc
+ * from their target; here only their own name is reported. */
+static void realpath_note(const char *path)
+{
+	char abs[PATH_MAX], tgt[PATH_MAX], next[PATH_MAX];
+	int n, e = errno, hops = 0;
+
+	if (!path || !recording() || (n = emit_resolve(AT_FDCWD, path, abs, sizeof(abs))) <= 1)
+		goto out;
+again:
+	for (int i = 1; i <= n; i++) {
+		char c;
+		long r;
+
+		if (abs[i] != '/' && abs[i] != '\0')
+			continue;
+		c = abs[i];
+		abs[i] = '\0';
+		r = RAW(SYS_readlinkat, AT_FDCWD, abs, tgt, sizeof(tgt) - 1);
+		emit_access(MP_OP_READLINK, AT_FDCWD, abs, 0, r < 0 ? errno : 0);
+		abs[i] = c;
+		if (r < 0 && errno != EINVAL)
+			break;
+		if (r >= 0 && ++hops < 40) {
+			/* a symlink: go on from its target, as glibc does */
+			size_t k = 0;
+
+			tgt[r] = '\0';
+			if (tgt[0] != '/') {
+				int d = i;
+
+				while (d > 0 && abs[d - 1] != '/')
+					d--;
+				memcpy(next, abs, (size_t)d);
+				k = (size_t)d;
+			}
+			if (k + (size_t)r + strlen(abs + i) + 1 > sizeof(next))
+				break;
+			memcpy(next + k, tgt, (size_t)r);
+			memcpy(next + k + (size_t)r, abs + i, strlen(abs + i) + 1);
+			n = emit_resolve(AT_FDCWD, next, abs, sizeof(abs));
+			if (n <= 1)
+				break;
+			goto again;
+		}
+	}
+out:
+	errno = e;
+}
+
+static __typeof__(realpath) *r_realpath;
+static __typeof__(canonicalize_file_name) *r_canonicalize_file_name;
+
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	char *ret;
+	int e;
+
+	if (!r_realpath && !emit_busy)
+		r_realpath = (__typeof__(r_realpath))lookup("realpath");
+	if (!r_realpath)
+		NOSYS(NULL);
+	ret = r_realpath(path, resolved);
+	e = errno;
+	realpath_note(path);
+	errno = e;
+	return ret;
+}
+
+EXPORT char *canonicalize_file_name(const char *path)
+{
+	char *ret;
+	int e;
+
+	if (!r_canonicalize_file_name && !emit_busy)
+		r_canonicalize_file_name = (__typeof__(r_canonicalize_file_name))lookup(
+			"canonicalize_file_name");
+	if (!r_canonicalize_file_name)
+		NOSYS(NULL);
+	ret = r_canonicalize_file_name(path);
+	e = errno;
+	realpath_note(path);
+	errno = e;
+	return ret;
+}
+
+/* ---- dlopen ---- */
+
+/* dlopen() must be a tail call: glibc takes the caller's RPATH/RUNPATH and $ORIGIN from the
+ * return address, which must stay the program's. What was loaded is reported exactly by the
+ * LD_AUDIT half (la_objopen); here only a request for a file named by path. */
+static void dlopen_note(const char *file)
+{
+	int e = errno;
+
+	if (file && strchr(file, '/') && recording())
+		emit_access(MP_OP_DLOPEN, AT_FDCWD, file, 0, emit_stat_err(file));
+	errno = e;
+}
+
+EXPORT void *dlopen(const char *file, int mode)
+{
+	REAL(dlopen);
+	dlopen_note(file);
+	return r_dlopen(file, mode);
+}
+
+EXPORT void *dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	REAL(dlmopen);
+	dlopen_note(file);
+	return r_dlmopen(lmid, file, mode);
+}
+
+/* ---- syscall(2) with a path-taking number ---- */
+
+EXPORT long syscall(long nr, ...)
+{
+	long a[6], ret;
+	va_list ap;
+	int e;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	REAL(syscall);
+	if (!r_syscall)
+		NOSYS(-1);
+	if ((nr == SYS_execve || nr == SYS_execveat) && recording()) {
+		if (nr == SYS_execve)
+			exec_check(AT_FDCWD, (const char *)a[0], (char *const *)a[2]);
+		else
+			exec_check((int)a[0], (const char *)a[1], (char *const *)a[3]);
+	}
+	ret = r_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	e = errno;
+	if (recording()) {
+		int f = ret < 0;
+		const char *p0 = (const char *)a[0], *p1 = (const char *)a[1];
+		int d0 = (int)a[0], d2 = (int)a[2];
+
+		switch (nr) {
+		case SYS_open: rec(MP_OP_OPEN, AT_FDCWD, p0, (uint32_t)a[1], f, e); break;
+		case SYS_creat: rec(MP_OP_OPEN, AT_FDCWD, p0, O_CREAT | O_WRONLY | O_TRUNC, f, e); break;
+		case SYS_openat: rec(MP_OP_OPEN, d0, p1, (uint32_t)a[2], f, e); break;
+		case SYS_openat2:
+			rec(MP_OP_OPEN, d0, p1, a[2] ? (uint32_t) * (const uint64_t *)a[2] : 0, f, e);
+			break;
+		case SYS_execve: rec(MP_OP_EXEC, AT_FDCWD, p0, 0, 1, e); break;
+		case SYS_execveat: rec(MP_OP_EXEC, d0, p1, 0, 1, e); break;
+		case SYS_stat: rec(MP_OP_STAT, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_lstat: rec(MP_OP_STAT, AT_FDCWD, p0, AT_SYMLINK_NOFOLLOW, f, e); break;
+		case SYS_newfstatat:
+			if (!is_fd_stat(p1, (int)a[3]))
+				rec(MP_OP_STAT, d0, p1, (uint32_t)a[3] & AT_SYMLINK_NOFOLLOW, f, e);
+			break;
+		case SYS_statx:
+			if (!is_fd_stat(p1, (int)a[2]))
+				rec(MP_OP_STAT, d0, p1, (uint32_t)a[2] & AT_SYMLINK_NOFOLLOW, f, e);
+			break;
+		case SYS_access: rec(MP_OP_ACCESS, AT_FDCWD, p0, (uint32_t)a[1], f, e); break;
+		case SYS_faccessat:
+		case SYS_faccessat2: rec(MP_OP_ACCESS, d0, p1, (uint32_t)a[2], f, e); break;
+		case SYS_readlink: rec(MP_OP_READLINK, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_readlinkat: rec(MP_OP_READLINK, d0, p1, 0, f, e); break;
+		case SYS_chdir: rec(MP_OP_CHDIR, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_fchdir:
+			if (recording())
+				emit_access_fd(MP_OP_CHDIR, d0, 0, f ? e : 0);
+			break;
+		case SYS_mkdir: rec(MP_OP_MKDIR, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_mkdirat: rec(MP_OP_MKDIR, d0, p1, 0, f, e); break;
+		case SYS_rmdir: rec(MP_OP_UNLINK, AT_FDCWD, p0, AT_REMOVEDIR, f, e); break;
+		case SYS_unlink: rec(MP_OP_UNLINK, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_unlinkat: rec(MP_OP_UNLINK, d0, p1, (uint32_t)a[2] & AT_REMOVEDIR, f, e); break;
+		case SYS_rename:
+			rec2(MP_OP_RENAME_FROM, AT_FDCWD, p0, MP_OP_RENAME_TO, AT_FDCWD, p1, f, e);
+			break;
+		case SYS_renameat:
+		case SYS_renameat2:
+			rec2(MP_OP_RENAME_FROM, d0, p1, MP_OP_RENAME_TO, d2, (const char *)a[3], f, e);
+			break;
+		case SYS_link:
+			rec2(MP_OP_LINK_FROM, AT_FDCWD, p0, MP_OP_LINK_TO, AT_FDCWD, p1, f, e);
+			break;
+		case SYS_linkat:
+			rec2(MP_OP_LINK_FROM, d0, p1, MP_OP_LINK_TO, d2, (const char *)a[3], f, e);
+			break;
+		case SYS_symlink: rec(MP_OP_SYMLINK, AT_FDCWD, p1, 0, f, e); break;
+		case SYS_symlinkat: rec(MP_OP_SYMLINK, (int)a[1], (const char *)a[2], 0, f, e); break;
+		case SYS_truncate: rec(MP_OP_TRUNCATE, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_chmod: rec(MP_OP_CHMOD, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_fchmodat: rec(MP_OP_CHMOD, d0, p1, 0, f, e); break;
+		case SYS_chown:
+		case SYS_lchown: rec(MP_OP_CHOWN, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_fchownat: rec(MP_OP_CHOWN, d0, p1, 0, f, e); break;
+		case SYS_utime:
+		case SYS_utimes: rec(MP_OP_UTIME, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_utimensat:
+		case SYS_futimesat: rec(MP_OP_UTIME, d0, p1, 0, f, e); break;
+		case SYS_mknod: rec(MP_OP_MKNOD, AT_FDCWD, p0, 0, f, e); break;
+		case SYS_mknodat: rec(MP_OP_MKNOD, d0, p1, 0, f, e); break;
+		default: break;
+		}
+	}
+	errno = e;
+	return ret;
+}
+
+/* ---- exit: the status, for processes that leave without exit(3) ---- */
+
+EXPORT void _exit(int status)
+{
+	REAL(_exit);
+	if (recording())
+		emit_exit(status & 0xff);
+	if (r__exit)
+		r__exit(status);
+	for (;;)
+		RAW(SYS_exit_group, status, 0, 0, 0);
+}
+
+EXPORT void _Exit(int status)
+{
+	REAL(_Exit);
+	if (recording())
+		emit_exit(status & 0xff);
+	if (r__Exit)
+		r__Exit(status);
+	for (;;)
+		RAW(SYS_exit_group, status, 0, 0, 0);
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# magicpak bundle: which sessions are chosen. Default "last"; --session ID|LABEL|last; --all; --since
+# (ISO date, date and time, epoch seconds); an unknown session; incomplete sessions refused unless
+# --allow-incomplete.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_ptrace
+db=$tmp/h.db
+mkdir "$tmp/src"
+for f in a b c; do echo "file $f" >"$tmp/src/$f"; done
+rec "$db" --label first -- /bin/cat "$tmp/src/a"
+rec "$db" --label second -- /bin/cat "$tmp/src/b"
+rec "$db" --label third -- /bin/cat "$tmp/src/c"
+has() { [ -f "$1$tmp/src/$2" ]; }
+picked() { local o=$1 r=""; for f in a b c; do has "$o" $f && r="$r$f"; done; echo "$r"; }
+
+bundle_rc "$db" "$tmp/o-default"
+assert_rc "no selector: exit 0" 0
+assert_eq "no selector is 'last': only session 3's file" "$(picked "$tmp/o-default")" "c"
+check "the program itself is bundled (exec recorded), with its libraries" test -e "$tmp/o-default/bin/cat" -a -n "$(find "$tmp/o-default" -name 'libc.so.6')"
+bundle_rc "$db" --session last "$tmp/o-last"
+assert_eq "--session last" "$(picked "$tmp/o-last")" "c"
+bundle_rc "$db" --session first --session 2 "$tmp/o-l1"
+assert_eq "--session first --session 2" "$(picked "$tmp/o-l1")" "ab"
+# A label names its latest session.
+rec "$db" --label first -- /bin/cat "$tmp/src/b"
+bundle_rc "$db" --session first "$tmp/o-relabel"
+assert_eq "a label names its latest session" "$(picked "$tmp/o-relabel")" "b"
+bundle_rc "$db" --all "$tmp/o-all"
+assert_rc "--all: exit 0" 0
+assert_eq "--all" "$(picked "$tmp/o-all")" "abc"
+
+sql "$db" "update sessions set started_at = '2020-01-01T00:00:00.000Z' where id = 1"
+sql "$db" "update sessions set started_at = '2022-06-01T12:30:00.000Z' where id = 2"
+bundle_rc "$db" --since 2021-01-01 "$tmp/o-since"
+assert_rc "--since 2021-01-01: exit 0" 0
+assert_eq "--since 2021-01-01: sessions 2.. only" "$(picked "$tmp/o-since")" "bc"
+bundle_rc "$db" --since 2022-06-01T12:30:01Z "$tmp/o-since2"
+assert_eq "--since 2022-06-01T12:30:01Z: session 2 left out" "$(picked "$tmp/o-since2")" "bc"
+check "--since 2022-06-01T12:30:01Z: only sessions 3 and 4 (no a)" test ! -e "$tmp/o-since2$tmp/src/a"
+bundle_rc "$db" --since "$(date -u -d 2022-06-01T12:00:00 +%s)" "$tmp/o-since3"
+assert_eq "--since EPOCH" "$(picked "$tmp/o-since3")" "bc"
+bundle_rc "$db" --since 2999-01-01 "$tmp/o-none"
+assert_rc "--since in the future: exit 1" 1
+assert_one_error_line "--since in the future: one line" "$err" "no session"
+bundle_rc "$db" --since yesterday "$tmp/o-bad"
+assert_rc "--since yesterday: usage error" 2
+bundle_rc "$db" --session nosuch "$tmp/o-nosuch"
+assert_rc "--session nosuch: exit 1" 1
+assert_one_error_line "--session nosuch: one line naming it" "$err" "nosuch"
+assert_no_output "--session nosuch" "$tmp/o-nosuch"
+bundle_rc "$tmp/missing.db" "$tmp/o-nodb"
+assert_rc "a missing database: exit 1" 1
+check "a missing database is not created" test ! -e "$tmp/missing.db"
+
+# An incomplete session (killed by --timeout) is refused, naming it and its reason.
+"$TOOL" record --db "$db" --label slow --timeout 1 -- /bin/sh -c "cat $tmp/src/a; sleep 5" >/dev/null 2>&1
+assert_eq "the timed-out session is incomplete" "$(sql "$db" "select complete, incomplete_reason from sessions where label = 'slow'")" "0|timeout"
+sid=$(sql "$db" "select id from sessions where label = 'slow'")
+bundle_rc "$db" --session slow "$tmp/o-inc"
+assert_rc "an incomplete session: exit 1" 1
+assert_one_error_line "an incomplete session: one line naming it and the reason" "$err" "session $sid is incomplete (timeout)"
+assert_no_output "an incomplete session" "$tmp/o-inc"
+bundle_rc "$db" --all "$tmp/o-inc-all"
+assert_rc "--all with an incomplete session among them: exit 1" 1
+bundle_rc "$db" --session slow --allow-incomplete "$tmp/o-inc-ok"
+assert_rc "--allow-incomplete: exit 0" 0
+check "--allow-incomplete: a warning names the session" grep -q "session $sid is incomplete" "$err"
+check "--allow-incomplete: what it used is bundled" test -f "$tmp/o-inc-ok$tmp/src/a"
+done_testing

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The one-shot --dynamic is "record, then bundle from that session": with --db the session is kept, and
+# `magicpak bundle` from it gives the very same tree (one code path). Its recorded files are checked
+# like any session's.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_ptrace
+mkdir "$tmp/src"; echo data >"$tmp/src/in"
+run_tool /bin/cat "$tmp/one" --dynamic --dynamic-arg "$tmp/src/in" --db "$tmp/d.db"
+assert_rc "--dynamic --db: exit 0" 0
+check "--dynamic: the file the run read is bundled" test -f "$tmp/one$tmp/src/in"
+bundle_rc "$tmp/d.db" "$tmp/two" -i /bin/cat
+assert_rc "bundle from the kept session: exit 0" 0
+assert_eq "bundle --session last -i INPUT gives the one-shot --dynamic tree" "$(tree_state "$tmp/two")" "$(tree_state "$tmp/one")"
+assert_eq "one session recorded" "$(sql "$tmp/d.db" 'select count(*), sum(complete) from sessions')" "1|1"
+check "every regular file the run used has a recorded version" test "$(sql "$tmp/d.db" "select count(*) from session_files s join paths p on p.path = s.path left join file_versions v on v.path_id = p.id and v.session_id = s.session_id where v.type is null and s.path like '$tmp/%'")" = 0
+# A file changed since the run: the same check as bundle's.
+echo changed >>"$tmp/src/in"
+bundle_rc "$tmp/d.db" --strict "$tmp/three"
+assert_rc "bundle --strict after a change: exit 1" 1
+done_testing

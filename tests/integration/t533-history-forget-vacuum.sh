@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# magicpak forget --session ... deletes sessions with every row (counted with sqlite3 before and
+# after); magicpak vacuum drops paths nothing refers to and shrinks the file.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_ptrace
+require_cc
+record_fixture readwrite
+db=$tmp/h.db
+history_db "$db"
+record_rc "$db" --label big /usr/bin/find /usr/share -maxdepth 3
+[ "$rc" = 0 ] || { echo "FAIL: cannot record find"; cat "$err"; exit 1; }
+rows() { # rows SESSION: its accesses, batches, versions, processes
+	sql "$db" "select (select count(*) from file_accesses where session_id = $1) || ' ' ||
+		(select count(*) from access_batches where session_id = $1) || ' ' ||
+		(select count(*) from file_versions where session_id = $1) || ' ' ||
+		(select count(*) from processes where session_id = $1)"
+}
+total=$(sql "$db" "select count(*) from accesses")
+r2=$(rows 2) r4=$(rows 4)
+check "session 2 has rows ($r2)" test "${r2%% *}" -gt 0
+n2=${r2%% *} n4=${r4%% *}
+
+run_tool forget --db "$db" --session second
+assert_rc "forget --session second: exit 0" 0
+assert_eq "forget: says what it deleted" "$out" "forgot session 2"
+assert_eq "forget: session 2 gone" "$(sql "$db" "select group_concat(id) from (select id from sessions order by id)")" "1,3,4"
+assert_eq "forget: no access, batch, version or process of session 2 left" "$(rows 2)" "0 0 0 0"
+assert_eq "forget: exactly its access rows deleted" "$(sql "$db" "select count(*) from accesses")" "$((total - n2))"
+assert_eq "forget: session 4 untouched" "$(rows 4)" "$r4"
+assert_eq "forget: no orphan access rows" \
+	"$(sql "$db" "select count(*) from accesses a where not exists (select 1 from access_batches b where a.id between b.first_id and b.last_id)")" 0
+
+run_tool forget --db "$db" --session last --session 1
+assert_rc "forget --session last --session 1: exit 0" 0
+assert_eq "forget: two at once" "$(sql "$db" "select group_concat(id) from sessions")" "3"
+assert_eq "forget: only session 3's rows remain" "$(sql "$db" "select count(*) from accesses")" "$(sql "$db" "select count(*) from file_accesses where session_id = 3")"
+
+# A spec that matches nothing: nothing deleted, one error line, exit 1.
+run_tool forget --db "$db" --session 3 --session nosuch
+assert_rc "forget of an unknown label: exit 1" 1
+assert_one_error_line "forget of an unknown label: one error line" "$err" "nosuch"
+assert_eq "forget of an unknown label: session 3 kept (specs resolved before deleting)" "$(sql "$db" "select count(*) from sessions")" 1
+run_tool forget --db "$db"
+assert_rc "forget without --session: exit 2" 2
+
+# vacuum: the paths only the forgotten sessions used are dropped, and the file shrinks.
+paths_before=$(sql "$db" "select count(*) from paths")
+size_before=$(( $(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) ))
+run_tool vacuum --db "$db"
+assert_rc "vacuum: exit 0" 0
+echo "    $out"
+size_after=$(( $(stat -c %s "$db") + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) ))
+check "vacuum: the file shrank ($size_before -> $size_after bytes)" test "$size_after" -lt "$size_before"
+check "vacuum: to less than half" test "$((size_after * 2))" -lt "$size_before"
+assert_eq "vacuum: only used paths left" "$(sql "$db" "select count(*) from paths p where not exists (select 1 from accesses a where a.path_id = p.id) and not exists (select 1 from file_versions v where v.path_id = p.id)")" 0
+check "vacuum: paths dropped ($paths_before -> $(sql "$db" "select count(*) from paths"))" test "$(sql "$db" "select count(*) from paths")" -lt "$paths_before"
+check "vacuum: reports the number of paths dropped" grep -qE "[1-9][0-9]* unused paths? dropped" <<<"$out"
+assert_eq "vacuum: integrity" "$(sql "$db" "pragma integrity_check")" ok
+run_tool report --db "$db" --json
+json_check "vacuum: session 3 still reads A" "$out" "[p['runs'] for p in d if p['path'] == '$tmp/A.txt'] == [[3]]"
+
+# A session that may still be recording keeps its paths (its writer holds their ids).
+sql "$db" "update sessions set complete = 0, incomplete_reason = 'running' where id = 3; insert into paths (path) values ('/unused')"
+run_tool vacuum --db "$db"
+assert_rc "vacuum with a running session: exit 0" 0
+check "vacuum with a running session: warns" grep -q "may still be recording" "$err"
+assert_eq "vacuum with a running session: unused path kept" "$(sql "$db" "select count(*) from paths where path = '/unused'")" 1
+done_testing

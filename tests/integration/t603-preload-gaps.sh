@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# What preload cannot see is said, never silent: the exec of a static program (by a preloaded
+# shell, or as the command itself), of a set-user-ID program (AT_SECURE drops LD_PRELOAD), and
+# with an environment that lost LD_PRELOAD (env -i) each leave the session incomplete with the
+# reason, and the exec itself recorded.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_cc
+require_preload
+printf 'int main(void) { return 0; }\n' >"$tmp/s.c"
+cc_quiet -static -o "$tmp/static" "$tmp/s.c" || skip "cannot link a static program (no libc.a)"
+cc_quiet -o "$tmp/dyn" "$tmp/s.c" || exit 1
+reason() { sql "$1" 'select complete || "|" || ifnull(incomplete_reason, "") from sessions where id = (select max(id) from sessions)'; }
+
+db=$tmp/g.db
+record_rc "$db" --via preload -- sh -c '"$1"; exit 0' sh "$tmp/static"
+assert_rc "static exec by sh: record exits 1 (incomplete)" 1
+assert_eq "static exec by sh: reason names it" "$(reason "$db")" "0|preload_gap: static exec $tmp/static"
+has_row "static exec by sh: the exec recorded" "$(prows "$db")" "exec|$tmp/static|0"
+assert_one_error_line "static exec by sh: one error line" "$err" "preload_gap: static exec $tmp/static"
+
+record_rc "$db" --via preload -- "$tmp/static"
+assert_rc "static command: exit 1 (incomplete)" 1
+assert_eq "static command: reason names it" "$(reason "$db")" "0|preload_gap: static exec $tmp/static"
+record_rc "$db" --via preload --allow-incomplete -- "$tmp/static"
+assert_rc "static command, --allow-incomplete: its own exit 0" 0
+
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp "$tmp/dyn" "$tmp/suid" && chown nobody "$tmp/suid" && chmod 4755 "$tmp/suid"
+	chmod 755 "$tmp"
+	record_rc "$db" --via preload -- sh -c '"$1"' sh "$tmp/suid"
+	assert_eq "setuid exec: reason names it" "$(reason "$db")" "0|preload_gap: setuid exec $tmp/suid"
+	has_row "setuid exec: the exec recorded" "$(prows "$db")" "exec|$tmp/suid|0"
+else
+	echo "SKIP setuid case: needs root and a 'nobody' user"
+fi
+
+record_rc "$db" --via preload -- sh -c 'env -i "$1"' sh "$tmp/dyn"
+assert_eq "env -i: reason names the exec that lost LD_PRELOAD" "$(reason "$db")" "0|preload_gap: exec without LD_PRELOAD $tmp/dyn"
+
+record_rc "$db" --via preload -- sh -c '"$1"' sh "$tmp/dyn"
+assert_rc "a dynamic program: exit 0" 0
+assert_eq "a dynamic program: complete" "$(reason "$db")" "1|"
+done_testing
