@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1203,6 +1204,49 @@ static int dir_is_empty(const char *path)
 	return ret;
 }
 
+static void remove_tree_at(int parentfd, const char *name);
+
+/* Remove the staging directories "<output>.magicpak-<pid>.XXXXXX" of bundlers that died
+ * (kill -9, power loss) before they could clean up (RELIABILITY BND-12). */
+static void remove_stale_staging(const char *output)
+{
+	char *dir = path_dirname(output), *prefix = xasprintf("%s.magicpak-", path_basename(output));
+	size_t plen = strlen(prefix);
+	struct strvec stale = STRVEC_INIT;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, plen))
+			continue;
+		pid = strtol(de->d_name + plen, &end, 10);
+		if (end == de->d_name + plen || *end != '.' || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			strvec_push(&stale, de->d_name);
+	}
+	for (size_t i = 0; i < stale.n; i++) {
+		log_info("removing '%s/%s', left by a bundler that died", dir, stale.v[i]);
+		remove_tree_at(dirfd(d), stale.v[i]);
+	}
+	closedir(d);
+out:
+	strvec_clear(&stale);
+	free(prefix);
+	free(dir);
+}
+
 int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle **out)
 {
 	struct bundle *b = NULL;
@@ -1252,7 +1296,9 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		goto out;
 	}
 
-	b->staging = xasprintf("%s.magicpak-XXXXXX", b->output);
+	remove_stale_staging(b->output);
+	/* The pid in the name lets a later run tell a dead bundler's leftovers from a live one. */
+	b->staging = xasprintf("%s.magicpak-%d.XXXXXX", b->output, (int)getpid());
 	if (!mkdtemp(b->staging)) {
 		ret = log_errno(-errno, "cannot create a staging directory next to '%s'", output);
 		free(b->staging);

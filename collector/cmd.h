@@ -21,6 +21,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_vacuum(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 /* The original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT */
 int cmd_pack(int argc, char **argv);
 

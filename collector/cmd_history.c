@@ -236,6 +236,7 @@ static const struct option db_json_opts[] = {
 	{ "session", required_argument, NULL, 's' },
 	{ "path", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "sources", no_argument, NULL, 'S' }, /* report only */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -359,6 +360,9 @@ static const char report_usage[] =
 	"  -p, --path GLOB          only paths matching GLOB (repeatable)\n"
 	"  -s, --session SESSION    only these sessions: an id, a label, or 'last' (repeatable)\n"
 	"  -j, --json               print one JSON document: an array of objects\n"
+	"      --sources            instead: per session and path (opened, executed, stat'ed,\n"
+	"                           checked), the sources that saw it (ptrace, preload, bpf) and\n"
+	"                           those of the session that missed it (record --cross-check)\n"
 	"  -h, --help               show this help\n";
 
 struct report_out {
@@ -489,6 +493,79 @@ static int report_row(void *ctx, const struct history_path *p)
 	return 0;
 }
 
+static void sources_text(struct strbuf *sb, unsigned bits, bool json)
+{
+	static const char *const names[] = { [MP_SRC_PTRACE] = "ptrace", [MP_SRC_PRELOAD] = "preload",
+					     [MP_SRC_BPF] = "bpf" };
+	bool first = true;
+
+	for (int i = MP_SRC_PTRACE; i <= MP_SRC_BPF; i++) {
+		if (!(bits & (1u << i)))
+			continue;
+		strbuf_addf(sb, json ? "%s\"%s\"" : "%s%s", first ? "" : json ? ", " : ",", names[i]);
+		first = false;
+	}
+	if (first && !json)
+		strbuf_adds(sb, "-");
+}
+
+static int sources_row(void *ctx, int64_t session, const char *path, unsigned seen, unsigned have)
+{
+	struct report_out *o = ctx;
+	struct strbuf sb = STRBUF_INIT;
+
+	if (o->json) {
+		strbuf_addf(&o->sb, "%s {\"session\": %" PRId64 ", \"path\": ", o->n ? ",\n" : "\n",
+			    session);
+		json_str(&o->sb, path);
+		strbuf_adds(&o->sb, ", \"seen_by\": [");
+		sources_text(&o->sb, seen, true);
+		strbuf_adds(&o->sb, "], \"missed_by\": [");
+		sources_text(&o->sb, have & ~seen, true);
+		strbuf_adds(&o->sb, "]}");
+	} else {
+		table_add_owned(&o->t, xasprintf("%" PRId64, session));
+		table_add_owned(&o->t, text_dup(path));
+		sources_text(&sb, seen, false);
+		table_add_owned(&o->t, strbuf_detach(&sb));
+		sources_text(&sb, have & ~seen, false);
+		table_add_owned(&o->t, strbuf_detach(&sb));
+	}
+	o->n++;
+	return 0;
+}
+
+/* report --sources: every chosen session (default: all), one row per path. */
+static int report_sources(struct store *st, struct report_out *o, const int64_t *ids, size_t n)
+{
+	static const char *const head[] = { "SESSION", "PATH", "SEEN BY", "MISSED BY" };
+	static const bool right[] = { true, false, false, false };
+	struct history_session *all = NULL;
+	size_t nall = 0;
+	int ret = EXIT_OK;
+
+	o->t = (struct table){ 4, head, right, STRVEC_INIT };
+	if (!n) {
+		if (history_sessions(st, 0, &all, &nall) < 0)
+			return EXIT_FAIL;
+	}
+	if (o->json)
+		strbuf_adds(&o->sb, "[");
+	for (size_t i = 0; i < (n ? n : nall) && ret == EXIT_OK; i++)
+		if (history_sources(st, n ? ids[i] : all[i].id, sources_row, o) < 0)
+			ret = EXIT_FAIL;
+	history_sessions_free(all, nall);
+	if (ret != EXIT_OK)
+		return ret;
+	if (o->json) {
+		strbuf_adds(&o->sb, o->n ? "\n]\n" : "]\n");
+		print_doc(&o->sb);
+	} else {
+		table_print(&o->t, stdout);
+	}
+	return EXIT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	static const char *const head[] = { "PATH", "RUNS", "FIRST SEEN", "LAST SEEN", "OPS",
@@ -500,6 +577,7 @@ int cmd_report(int argc, char **argv)
 	struct strvec globs = STRVEC_INIT, specs = STRVEC_INIT;
 	struct store *st = NULL;
 	int64_t *ids = NULL;
+	bool sources = false;
 	int c, ret = EXIT_FAIL;
 
 	opterr = 0;
@@ -507,6 +585,7 @@ int cmd_report(int argc, char **argv)
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'j': o.json = true; break;
+		case 'S': sources = true; break;
 		case 'p': strvec_push(&globs, optarg); break;
 		case 's': strvec_push(&specs, optarg); break;
 		case 'h': fputs(report_usage, stdout); ret = EXIT_OK; goto out;
@@ -521,6 +600,10 @@ int cmd_report(int argc, char **argv)
 	if ((ret = open_ro(db, &st)) ||
 	    (ret = find_sessions(st, specs.v, specs.n, &ids, &f.nsessions)))
 		goto out;
+	if (sources) {
+		ret = report_sources(st, &o, ids, f.nsessions);
+		goto out;
+	}
 	f.globs = (const char *const *)globs.v;
 	f.nglobs = globs.n;
 	f.sessions = ids;

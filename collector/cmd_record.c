@@ -23,14 +23,20 @@ static const char usage[] =
 	"  -T, --timeout S        kill the whole process tree after S seconds\n"
 	"      --via SOURCE       ptrace (default): every syscall, any program; preload: an\n"
 	"                         LD_PRELOAD/LD_AUDIT library, no ptrace needed, faster, blind\n"
-	"                         to static and setuid programs (the session says so)\n"
+	"                         to static and setuid programs (the session says so); bpf: the\n"
+	"                         eBPF probe alone (root or CAP_BPF+CAP_PERFMON), lowest overhead\n"
+	"      --bpf[=required]   also run the eBPF probe, its events stored with source bpf;\n"
+	"                         without it (privileges, BTF, tracepoints) say why and go on,\n"
+	"                         or with =required fail\n"
+	"      --cross-check      ptrace, the preload library and the probe at once; then print\n"
+	"                         the paths one source missed and another saw, and why\n"
 	"      --hash             also store the sha256 of every regular file the run used\n"
 	"      --no-seccomp       stop at every syscall instead of filtering with seccomp-bpf\n"
 	"      --allow-incomplete exit with the command's status even when the session is\n"
 	"                         incomplete (io_uring, unreadable paths, time-out)\n"
 	"  -h, --help             show this help\n";
 
-enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA };
+enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA, OPT_BPF, OPT_CROSS_CHECK };
 
 int cmd_record(int argc, char **argv)
 {
@@ -42,6 +48,8 @@ int cmd_record(int argc, char **argv)
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
 		{ "via", required_argument, NULL, OPT_VIA },
+		{ "bpf", optional_argument, NULL, OPT_BPF },
+		{ "cross-check", no_argument, NULL, OPT_CROSS_CHECK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -69,9 +77,20 @@ int cmd_record(int argc, char **argv)
 				o.via = RECORD_VIA_PTRACE;
 			else if (!strcmp(optarg, "preload"))
 				o.via = RECORD_VIA_PRELOAD;
+			else if (!strcmp(optarg, "bpf"))
+				o.via = RECORD_VIA_BPF;
 			else
-				die_usage("record: --via: '%s' is not ptrace or preload", optarg);
+				die_usage("record: --via: '%s' is not ptrace, preload or bpf", optarg);
 			break;
+		case OPT_BPF:
+			if (!optarg)
+				o.bpf = RECORD_BPF_TRY;
+			else if (!strcmp(optarg, "required"))
+				o.bpf = RECORD_BPF_REQUIRED;
+			else
+				die_usage("record: --bpf: '%s' is not 'required'", optarg);
+			break;
+		case OPT_CROSS_CHECK: o.cross_check = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("record", c, argv);
 		}
@@ -81,6 +100,10 @@ int cmd_record(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o.argv = argv + optind;
+	if (o.cross_check && o.via != RECORD_VIA_PTRACE)
+		die_usage("record: --cross-check runs every source itself: drop --via");
+	if (o.via == RECORD_VIA_BPF && o.bpf != RECORD_BPF_OFF)
+		o.bpf = RECORD_BPF_OFF; /* the probe is the source already */
 	if (record_run(&o, &res) < 0)
 		return EXIT_FAIL;
 	log_info("session %lld in '%s': %llu accesses, %llu files read, %llu processes, exit %d%s%s",

@@ -1131,3 +1131,62 @@ int history_vacuum(struct store *st, int64_t *dropped)
 		return db_fail(db, rc, "checkpoint");
 	return 0;
 }
+
+/* ---- which sources saw each path (report --sources) ---- */
+
+int history_sources(struct store *st, int64_t id,
+		    int (*fn)(void *ctx, int64_t session, const char *path, unsigned seen,
+			      unsigned have),
+		    void *ctx)
+{
+	static const char sql[] =
+		"SELECT p.path, a.source FROM accesses a"
+		" JOIN access_batches b ON a.id BETWEEN b.first_id AND b.last_id"
+		" JOIN paths p ON p.id = a.path_id"
+		" WHERE b.session_id = ?1 AND a.op IN (?2, ?3, ?4, ?5)"
+		" GROUP BY p.path, a.source ORDER BY p.path, a.source";
+	sqlite3 *db = store_sqlite(st);
+	sqlite3_stmt *s = NULL;
+	char *cur = NULL;
+	unsigned have = 0, seen = 0;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "sources");
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int(s, 2, MP_OP_OPEN);
+	sqlite3_bind_int(s, 3, MP_OP_EXEC);
+	sqlite3_bind_int(s, 4, MP_OP_STAT);
+	sqlite3_bind_int(s, 5, MP_OP_ACCESS);
+	/* pass 1: the sources the session has at all */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		have |= 1u << (sqlite3_column_int(s, 1) & 31);
+	if (rc != SQLITE_DONE) {
+		ret = db_fail(db, rc, "sources");
+		goto out;
+	}
+	sqlite3_reset(s);
+	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(s, 0);
+
+		if (cur && strcmp(cur, path)) {
+			ret = fn(ctx, id, cur, seen, have);
+			free(cur);
+			cur = NULL;
+		}
+		if (!cur) {
+			cur = xstrdup(path);
+			seen = 0;
+		}
+		seen |= 1u << (sqlite3_column_int(s, 1) & 31);
+	}
+	if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_fail(db, rc, "sources");
+	else if (!ret && cur)
+		ret = fn(ctx, id, cur, seen, have);
+out:
+	free(cur);
+	sqlite3_finalize(s);
+	return ret;
+}

@@ -120,4 +120,13 @@ int history_forget(struct store *st, int64_t id);
  * path ids), then VACUUM and truncate the WAL. *@dropped gets the number of paths dropped. */
 int history_vacuum(struct store *st, int64_t *dropped);
 
+/* For each path session @id opened, executed, stat'ed or checked with access(), sorted by
+ * path bytes: @seen has bit 1 << source (enum mp_source) for each source that recorded it,
+ * @have the same for every source the session has (record --bpf, --cross-check). A non-zero
+ * return from @fn stops the walk and is returned. */
+int history_sources(struct store *st, int64_t id,
+		    int (*fn)(void *ctx, int64_t session, const char *path, unsigned seen,
+			      unsigned have),
+		    void *ctx);
+
 #endif /* COLLECTOR_HISTORY_H */

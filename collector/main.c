@@ -26,6 +26,7 @@ static const struct cmd commands[] = {
 	{ "merge", cmd_merge, "copy the sessions of other databases into one" },
 	{ "forget", cmd_forget, "delete sessions and their rows" },
 	{ "vacuum", cmd_vacuum, "drop unused paths and compact the database" },
+	{ "graph", cmd_graph, "draw the dependency graph of FILEs or of a session (DOT, SVG)" },
 };
 
 static void print_usage(FILE *f)

@@ -10,7 +10,7 @@
  * path stays relative (leading ".." kept). The result is owned by the caller;
  * "" becomes ".". */
 char *path_normalize(const char *path);
-/* @dir + "/" + @name, normalised. Owned by the caller. */
+/* @dir + "/" + @name, normalised (an absolute @name alone, normalised). Owned by the caller. */
 char *path_join(const char *dir, const char *name);
 /* Directory part ("/a/b" -> "/a", "a" -> ".", "/" -> "/"). Owned by the caller. */
 char *path_dirname(const char *path);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -18,7 +21,9 @@
 
 #include "collect.h"
 #include "log.h"
+#include "openat.h"
 #include "path.h"
+#include "probe.h"
 #include "record.h"
 #include "store.h"
 #include "strbuf.h"
@@ -33,6 +38,10 @@ struct rec {
 	struct strmap changing;  /* paths the run wrote or changed: versioned at its end */
 	struct strvec changed;   /* the same, in order */
 	int err;                 /* first store error */
+	struct strmap *xc;       /* --cross-check: path -> bit (1 << source) of who saw it */
+	struct strmap *exes;     /* --cross-check: pid -> the last program it executed */
+	struct strmap *xc_pid;   /* --cross-check: path -> the first pid ptrace or bpf saw use it */
+	pid_t root_pid;          /* the command's pid */
 };
 
 /* sha256 of the file at @path as 64 hex digits into @hex; -errno on failure. */
@@ -110,6 +119,29 @@ static bool modifies(const struct tracer_access *a)
 	}
 }
 
+/* What a successful-or-not access means for the file versions of the session. */
+static void note_access(struct rec *r, int op, const char *path, uint32_t flags, int err)
+{
+	struct tracer_access a = { .op = (enum mp_op)op, .flags = flags };
+
+	if (err)
+		return;
+	/* A file the run writes is recorded as the run left it: a bundle made afterwards
+	 * should not call the run's own output "changed". Every other successful access
+	 * records the file as it was then. */
+	if (modifies(&a)) {
+		if (!strmap_has(&r->changing, path)) {
+			strmap_put(&r->changing, path, NULL);
+			strvec_push(&r->changed, path);
+		}
+		return;
+	}
+	if (op != MP_OP_UNLINK && op != MP_OP_RENAME_FROM)
+		note_version(r, path);
+}
+
+static void xc_note(struct rec *r, pid_t pid, const char *path, int op, int source);
+
 static void on_access(void *ctx, const struct tracer_access *a)
 {
 	struct rec *r = ctx;
@@ -119,20 +151,8 @@ static void on_access(void *ctx, const struct tracer_access *a)
 			       a->time_ns);
 	if (ret < 0 && !r->err)
 		r->err = ret;
-	if (a->err)
-		return;
-	/* A file the run writes is recorded as the run left it: a bundle made afterwards
-	 * should not call the run's own output "changed". Every other successful access
-	 * records the file as it was then. */
-	if (modifies(a)) {
-		if (!strmap_has(&r->changing, a->path)) {
-			strmap_put(&r->changing, a->path, NULL);
-			strvec_push(&r->changed, a->path);
-		}
-		return;
-	}
-	if (a->op != MP_OP_UNLINK && a->op != MP_OP_RENAME_FROM)
-		note_version(r, a->path);
+	xc_note(r, a->pid, a->path, a->op, MP_SRC_PTRACE);
+	note_access(r, a->op, a->path, a->flags, a->err);
 }
 
 static void on_proc(void *ctx, const struct tracer_proc *p)
@@ -143,9 +163,18 @@ static void on_proc(void *ctx, const struct tracer_proc *p)
 	switch (p->what) {
 	case TRACER_PROC_START:
 		ret = store_proc_start(r->st, p->pid, p->parent, p->cwd, p->time_ns);
+		if (!p->parent && !r->root_pid)
+			r->root_pid = p->pid;
 		break;
 	case TRACER_PROC_EXEC:
 		ret = store_proc_exec(r->st, p->pid, p->exe, p->argv, p->cwd, p->time_ns);
+		if (r->exes && p->exe) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "%d", (int)p->pid);
+			free(strmap_get(r->exes, key));
+			strmap_put(r->exes, key, xstrdup(p->exe));
+		}
 		break;
 	case TRACER_PROC_EXIT: {
 		int code = WIFSIGNALED(p->status) ? 128 + WTERMSIG(p->status)
@@ -159,6 +188,587 @@ static void on_proc(void *ctx, const struct tracer_proc *p)
 		r->err = ret;
 }
 
+/* ---- the eBPF probe and the cross-check's preload socket, read by a thread ---- */
+
+/* One record the thread kept, its path already absolute; stored by the main thread when
+ * the run is over (the store is not shared between threads). */
+struct side_ev {
+	uint32_t kind, op, flags, err;
+	pid_t pid, parent;
+	int source;
+	uint64_t time_ns;
+	char *path;
+};
+
+struct side {
+	struct probe *p;         /* NULL: no probe */
+	int sock;                /* -1: no preload socket (--cross-check only) */
+	pthread_t th;
+	bool running;
+	int stop;                /* read and set with __atomic builtins */
+	int wake[2];             /* side_stop() writes to wake[1] */
+	struct side_ev *v;
+	size_t n, cap;
+	struct strmap cwd;       /* "pid" -> its cwd (owned) */
+	struct strmap dirfds;    /* "pid:fd" -> the directory it was opened on (owned) */
+	char *cwd0;              /* the command's */
+	uint64_t unresolved;     /* relative paths whose dirfd could not be read */
+	struct probe_stats ps;
+	bool probe_failed;       /* side_start() failed because of the probe */
+	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
+};
+
+static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
+		      const char *path)
+{
+	struct side_ev *e;
+
+	if (sd->n == sd->cap) {
+		sd->cap = sd->cap ? sd->cap * 2 : 1024;
+		sd->v = xrealloc(sd->v, sd->cap * sizeof(*sd->v));
+	}
+	e = &sd->v[sd->n++];
+	e->kind = kind;
+	e->op = w->op;
+	e->flags = w->flags;
+	e->err = w->err;
+	e->pid = (pid_t)w->pid;
+	e->parent = (pid_t)w->aux;
+	e->source = source;
+	e->time_ns = w->time_ns;
+	e->path = path ? xstrdup(path) : NULL;
+}
+
+static const char *side_cwd(struct side *sd, pid_t pid)
+{
+	char key[16];
+	const char *c;
+
+	snprintf(key, sizeof(key), "%d", (int)pid);
+	c = strmap_get(&sd->cwd, key);
+	return c ? c : sd->cwd0;
+}
+
+static void side_set_cwd(struct side *sd, pid_t pid, char *cwd)
+{
+	char key[16];
+
+	snprintf(key, sizeof(key), "%d", (int)pid);
+	free(strmap_get(&sd->cwd, key));
+	strmap_put(&sd->cwd, key, cwd);
+}
+
+/* readlink(/proc/PID/what) as an owned string, or NULL. */
+static char *proc_link(pid_t pid, const char *what)
+{
+	char p[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, what);
+	n = readlink(p, buf, sizeof(buf) - 1);
+	if (n <= 0 || buf[0] != '/')
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/* @path of process @pid, relative to @dirfd (AT_FDCWD: its cwd), made absolute; NULL when
+ * the directory cannot be told any more. */
+static char *side_resolve(struct side *sd, pid_t pid, int64_t dirfd, const char *path)
+{
+	char *dir, *abs;
+
+	if (path[0] == '/')
+		return path_normalize(path);
+	if (dirfd == AT_FDCWD)
+		return path_join(side_cwd(sd, pid), path);
+	{
+		char what[32];
+
+		snprintf(what, sizeof(what), "%d:%lld", (int)pid, (long long)dirfd);
+		dir = strmap_get(&sd->dirfds, what);
+		if (dir)
+			return path_join(dir, path);
+		/* opened before the probe saw it (inherited): ask /proc while it is there */
+		snprintf(what, sizeof(what), "fd/%lld", (long long)dirfd);
+		dir = proc_link(pid, what);
+	}
+	if (!dir)
+		return NULL;
+	abs = path_join(dir, path);
+	free(dir);
+	return abs;
+}
+
+static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payload, size_t len)
+{
+	struct side *sd = ctx;
+	char *abs;
+
+	if (len && payload[len - 1] != '\0')
+		return;
+	switch (w->kind) {
+	case MP_REC_PROC_START: {
+		const char *pc = w->aux ? side_cwd(sd, (pid_t)w->aux) : sd->cwd0;
+
+		side_set_cwd(sd, (pid_t)w->pid, xstrdup(pc));
+		/* the child has its parent's fds, and so its directory fds */
+		if (w->aux) {
+			char pre[16], key[32];
+			size_t np = (size_t)snprintf(pre, sizeof(pre), "%d:", (int)w->aux);
+			struct strvec add = STRVEC_INIT;
+
+			for (size_t i = 0; sd->dirfds.keys && i < sd->dirfds.cap; i++)
+				if (sd->dirfds.keys[i] && !strncmp(sd->dirfds.keys[i], pre, np))
+					strvec_push(&add, sd->dirfds.keys[i]);
+			for (size_t i = 0; i < add.n; i++) {
+				snprintf(key, sizeof(key), "%d:%s", (int)w->pid, add.v[i] + np);
+				free(strmap_get(&sd->dirfds, key));
+				strmap_put(&sd->dirfds, key, xstrdup(strmap_get(&sd->dirfds, add.v[i])));
+			}
+			strvec_clear(&add);
+		}
+		side_push(sd, w->kind, w, MP_SRC_BPF, NULL);
+		break;
+	}
+	case MP_REC_PROC_EXEC:
+		if (!len || !payload[0])
+			return;
+		abs = side_resolve(sd, (pid_t)w->pid, AT_FDCWD, payload);
+		if (!abs) {
+			sd->unresolved++;
+			return;
+		}
+		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
+		free(abs);
+		break;
+	case MP_REC_PROC_EXIT:
+		side_push(sd, w->kind, w, MP_SRC_BPF, NULL);
+		break;
+	case MP_REC_ACCESS:
+		if (w->op == MP_OP_OPEN && (w->flags & MP_BPF_DUPFD)) {
+			char from[32], to[32];
+			const char *d;
+
+			snprintf(from, sizeof(from), "%d:%d", (int)w->pid, (int32_t)(w->aux & 0xffffffffU));
+			snprintf(to, sizeof(to), "%d:%d", (int)w->pid, (int32_t)(w->aux >> 32));
+			d = strmap_get(&sd->dirfds, from);
+			if (!w->err && d && strcmp(from, to)) {
+				free(strmap_get(&sd->dirfds, to));
+				strmap_put(&sd->dirfds, to, xstrdup(d));
+			}
+			return;
+		}
+		if (w->op == MP_OP_CHDIR && (w->flags & MP_BPF_FCHDIR)) {
+			char *c = NULL, key[32];
+
+			snprintf(key, sizeof(key), "%d:%d", (int)w->pid, (int32_t)(w->aux & 0xffffffffU));
+			if (!w->err && strmap_get(&sd->dirfds, key))
+				c = xstrdup(strmap_get(&sd->dirfds, key));
+			else if (!w->err)
+				c = proc_link((pid_t)w->pid, "cwd");
+
+			if (c)
+				side_set_cwd(sd, (pid_t)w->pid, c);
+			return;
+		}
+		if (!len || !payload[0])
+			return;
+		abs = side_resolve(sd, (pid_t)w->pid, (int32_t)(w->aux & 0xffffffffU), payload);
+		if (!abs) {
+			sd->unresolved++;
+			return;
+		}
+		if (w->op == MP_OP_CHDIR && !w->err)
+			side_set_cwd(sd, (pid_t)w->pid, xstrdup(abs));
+		if (w->op == MP_OP_OPEN && !w->err && (w->flags & (O_DIRECTORY | O_PATH))) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "%d:%d", (int)w->pid, (int32_t)(w->aux >> 32));
+			free(strmap_get(&sd->dirfds, key));
+			strmap_put(&sd->dirfds, key, xstrdup(abs));
+		}
+		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
+		free(abs);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A datagram of the preload library (--cross-check): only its accesses are kept, ptrace
+ * has the processes. */
+static void side_on_dgram(struct side *sd, const char *buf, size_t len)
+{
+	struct mp_wire w;
+	const char *s, *end = buf + len;
+
+	if (len <= sizeof(w))
+		return;
+	memcpy(&w, buf, sizeof(w));
+	if (w.magic != MP_WIRE_MAGIC || w.version != MP_EVENT_VERSION || w.len != len)
+		return;
+	s = buf + sizeof(w);
+	if (!memchr(s, '\0', (size_t)(end - s)) || s[0] != '/')
+		return;
+	switch (w.kind) {
+	case MP_REC_ACCESS:
+		if (w.op >= 1 && w.op < MP_OP_MAX)
+			side_push(sd, MP_REC_ACCESS, &w, MP_SRC_PRELOAD, s);
+		break;
+	case MP_REC_PROC_EXEC:
+		w.op = MP_OP_EXEC;
+		w.flags = w.err = 0;
+		side_push(sd, MP_REC_ACCESS, &w, MP_SRC_PRELOAD, s);
+		break;
+	case MP_REC_GAP:
+		strmap_put(&sd->gaps, s, (void *)(uintptr_t)w.flags);
+		w.op = MP_OP_EXEC;
+		w.flags = w.err = 0;
+		side_push(sd, MP_REC_ACCESS, &w, MP_SRC_PRELOAD, s);
+		break;
+	default:
+		break;
+	}
+}
+
+static void side_drain_sock(struct side *sd)
+{
+	static char buf[MP_WIRE_MAX];
+	ssize_t n;
+
+	if (sd->sock < 0)
+		return;
+	while ((n = recv(sd->sock, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		side_on_dgram(sd, buf, (size_t)n);
+}
+
+static void *side_thread(void *arg)
+{
+	struct side *sd = arg;
+
+	while (!__atomic_load_n(&sd->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pf[3];
+		nfds_t n = 0;
+
+		pf[n++] = (struct pollfd){ sd->wake[0], POLLIN, 0 };
+		if (sd->p)
+			pf[n++] = (struct pollfd){ probe_fd(sd->p), POLLIN, 0 };
+		if (sd->sock >= 0)
+			pf[n++] = (struct pollfd){ sd->sock, POLLIN, 0 };
+		poll(pf, n, 100);
+		if (sd->p)
+			probe_poll(sd->p, 0);
+		side_drain_sock(sd);
+	}
+	return NULL;
+}
+
+/* Open and attach the probe (when @want) before the command is started; @sock_path: also
+ * bind the socket the preload library sends to. -errno with @why on failure. */
+static int side_start(struct side *sd, bool want, const char *sock_path, char *why, size_t size)
+{
+	char cwd[PATH_MAX];
+	int ret;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->sock = -1;
+	sd->wake[0] = sd->wake[1] = -1;
+	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
+	if (want) {
+		ret = probe_open(&sd->p, side_on_probe, sd, why, size);
+		if (ret == 0)
+			ret = probe_attach(sd->p, why, size);
+		if (ret < 0) {
+			sd->probe_failed = true;
+			return ret;
+		}
+	}
+	if (sock_path) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int rcv = 4 << 20;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+		sd->sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (sd->sock < 0 || bind(sd->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			ret = -errno;
+			snprintf(why, size, "cannot bind '%s': %s", sock_path, strerror(-ret));
+			return ret;
+		}
+		setsockopt(sd->sock, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	}
+	if (!sd->p && sd->sock < 0)
+		return 0;
+	if (pipe2(sd->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		ret = -errno;
+		snprintf(why, size, "cannot create a pipe: %s", strerror(-ret));
+		return ret;
+	}
+	/* the thread takes no signals: SIGCHLD and the forwarded ones stay the main thread's */
+	{
+		sigset_t all, old;
+
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		ret = pthread_create(&sd->th, NULL, side_thread, sd);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (ret) {
+		snprintf(why, size, "cannot start a thread: %s", strerror(ret));
+		return -ret;
+	}
+	sd->running = true;
+	return 0;
+}
+
+/* Stop the thread and read what is left. */
+static void side_stop(struct side *sd)
+{
+	if (sd->running) {
+		__atomic_store_n(&sd->stop, 1, __ATOMIC_RELEASE);
+		if (write(sd->wake[1], "x", 1) < 0) {
+			/* the thread wakes up within 100 ms anyway */
+		}
+		pthread_join(sd->th, NULL);
+		sd->running = false;
+	}
+	if (sd->p)
+		while (probe_poll(sd->p, 0) > 0)
+			;
+	side_drain_sock(sd);
+	probe_get_stats(sd->p, &sd->ps);
+}
+
+static void side_free(struct side *sd)
+{
+	side_stop(sd);
+	probe_destroy(sd->p);
+	sd->p = NULL;
+	if (sd->sock >= 0)
+		close(sd->sock);
+	sd->sock = -1;
+	for (int i = 0; i < 2; i++)
+		if (sd->wake[i] >= 0)
+			close(sd->wake[i]);
+	sd->wake[0] = sd->wake[1] = -1;
+	for (size_t i = 0; i < sd->n; i++)
+		free(sd->v[i].path);
+	free(sd->v);
+	sd->v = NULL;
+	sd->n = sd->cap = 0;
+	for (size_t i = 0; i < sd->cwd.cap; i++)
+		if (sd->cwd.keys && sd->cwd.keys[i])
+			free(sd->cwd.vals[i]);
+	strmap_clear(&sd->cwd);
+	for (size_t i = 0; i < sd->dirfds.cap; i++)
+		if (sd->dirfds.keys && sd->dirfds.keys[i])
+			free(sd->dirfds.vals[i]);
+	strmap_clear(&sd->dirfds);
+	strmap_clear(&sd->gaps);
+	free(sd->cwd0);
+	sd->cwd0 = NULL;
+}
+
+/* Store what the thread kept into the current session; @procs: the probe is the only
+ * source, so its process events make the process rows. */
+static void side_store(struct side *sd, struct rec *r, bool procs, uint64_t *accesses,
+		       uint64_t *processes)
+{
+	for (size_t i = 0; i < sd->n; i++) {
+		struct side_ev *e = &sd->v[i];
+		int ret = 0;
+
+		switch (e->kind) {
+		case MP_REC_PROC_START:
+			if (procs) {
+				ret = store_proc_start(r->st, e->pid, e->parent, side_cwd(sd, e->pid),
+						       e->time_ns);
+				(*processes)++;
+			}
+			break;
+		case MP_REC_PROC_EXEC: {
+			const char *argv[] = { e->path, NULL };
+
+			if (procs)
+				ret = store_proc_exec(r->st, e->pid, e->path, argv, NULL, e->time_ns);
+			if (!ret)
+				ret = store_add_access(r->st, e->pid, MP_OP_EXEC, e->path, 0, 0, e->source,
+						       e->time_ns);
+			xc_note(r, e->pid, e->path, MP_OP_EXEC, e->source);
+			if (procs)
+				note_access(r, MP_OP_EXEC, e->path, 0, 0);
+			(*accesses)++;
+			break;
+		}
+		case MP_REC_PROC_EXIT:
+			if (procs) {
+				int st = (int)e->err;
+
+				ret = store_proc_exit(r->st, e->pid,
+						      WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st),
+						      e->time_ns);
+			}
+			break;
+		case MP_REC_ACCESS:
+			ret = store_add_access(r->st, e->pid, (int)e->op, e->path, e->flags, (int)e->err,
+					       e->source, e->time_ns);
+			xc_note(r, e->pid, e->path, (int)e->op, e->source);
+			if (procs)
+				note_access(r, (int)e->op, e->path, e->flags, (int)e->err);
+			(*accesses)++;
+			break;
+		default:
+			break;
+		}
+		if (ret < 0 && !r->err)
+			r->err = ret;
+	}
+}
+
+/* Why the probe's part of a session is incomplete, appended to @why (if still empty). */
+static void side_reason(const struct side *sd, char *why, size_t size)
+{
+	if (!sd->p || why[0])
+		return;
+	if (sd->ps.dropped)
+		snprintf(why, size, "bpf_events_dropped=%llu", (unsigned long long)sd->ps.dropped);
+	else if (sd->ps.unreadable)
+		snprintf(why, size, "bpf_unreadable_paths=%llu",
+			 (unsigned long long)sd->ps.unreadable);
+	else if (sd->ps.truncated)
+		snprintf(why, size, "bpf_truncated_paths=%llu", (unsigned long long)sd->ps.truncated);
+	else if (sd->unresolved)
+		snprintf(why, size, "bpf_unresolved_paths=%llu", (unsigned long long)sd->unresolved);
+}
+
+static void side_log(const struct side *sd)
+{
+	if (!sd->p)
+		return;
+	log_info("bpf probe: %llu records, %llu repeats folded in the kernel, %llu dropped, "
+		 "%llu unreadable paths", (unsigned long long)sd->ps.sent,
+		 (unsigned long long)sd->ps.repeats, (unsigned long long)sd->ps.dropped,
+		 (unsigned long long)sd->ps.unreadable);
+}
+
+/* ---- --cross-check: which source saw which path ---- */
+
+static bool xc_op(int op)
+{
+	return op == MP_OP_OPEN || op == MP_OP_EXEC || op == MP_OP_STAT || op == MP_OP_ACCESS;
+}
+
+static void xc_note(struct rec *r, pid_t pid, const char *path, int op, int source)
+{
+	uintptr_t bits;
+
+	if (!r->xc || !xc_op(op) || path[0] != '/')
+		return;
+	bits = (uintptr_t)strmap_get(r->xc, path);
+	strmap_put(r->xc, path, (void *)(bits | (1u << source)));
+	if (source != MP_SRC_PRELOAD && !strmap_has(r->xc_pid, path))
+		strmap_put(r->xc_pid, path, (void *)(uintptr_t)pid);
+}
+
+static const char *const src_name[] = { [MP_SRC_PTRACE] = "ptrace", [MP_SRC_PRELOAD] = "preload",
+					[MP_SRC_BPF] = "bpf" };
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Why @missed did not see @path, as far as magicpak can tell. */
+static const char *xc_reason(const struct rec *r, const struct side *sd, const char *path,
+			     int missed, bool io_uring)
+{
+	const char *base = path_basename(path);
+
+	if (!strncmp(base, "ld-", 3) && strstr(base, ".so"))
+		return "loader-internal open"; /* the kernel maps the interpreter: names differ */
+	if (missed == MP_SRC_PRELOAD) {
+		uintptr_t pid = (uintptr_t)strmap_get(r->xc_pid, path);
+		const char *exe = NULL;
+		char key[16];
+
+		if (strmap_has(&sd->gaps, path))
+			return "static or setuid binary";
+		if (pid && (pid_t)pid == r->root_pid && !strcmp(base, path_basename(r->o->argv[0])))
+			return "the command's PATH search, before the library loads";
+		if (!strcmp(path, "/proc/self/environ"))
+			return "the preload library's own open";
+		snprintf(key, sizeof(key), "%d", (int)pid);
+		if (pid && r->exes)
+			exe = strmap_get(r->exes, key);
+		if (exe) {
+			int gap = collect_exec_gap(exe);
+
+			if (gap == MP_GAP_STATIC)
+				return "static binary";
+			if (gap == MP_GAP_SETUID)
+				return "setuid binary";
+		}
+		if (!strcmp(path, "/etc/ld.so.cache") || !strcmp(path, "/etc/ld.so.preload") ||
+		    strstr(base, ".so") || strstr(path, "/glibc-hwcaps/") || strstr(path, "/tls/"))
+			return "loader-internal open";
+		return "raw syscall";
+	}
+	if (io_uring)
+		return "io_uring";
+	if (missed == MP_SRC_BPF && sd->ps.dropped)
+		return "dropped events";
+	return "other";
+}
+
+/* Print, for each source, the paths it missed that another one saw, grouped by reason. */
+static void xc_print(const struct rec *r, const struct side *sd, unsigned have, bool io_uring)
+{
+	char **paths = xcalloc(r->xc->n + 1, sizeof(*paths));
+	size_t n = 0, seen[MP_SRC_BPF + 1] = { 0 };
+	static const char *const reasons[] = { "static binary", "setuid binary",
+		"static or setuid binary", "raw syscall", "loader-internal open",
+		"the command's PATH search, before the library loads", "the preload library's own open",
+		"io_uring",
+		"dropped events", "other" };
+
+	for (size_t i = 0; i < r->xc->cap; i++)
+		if (r->xc->keys[i])
+			paths[n++] = r->xc->keys[i];
+	qsort(paths, n, sizeof(*paths), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		for (int s = 1; s <= MP_SRC_BPF; s++)
+			seen[s] += ((uintptr_t)strmap_get(r->xc, paths[i]) >> s) & 1;
+	fprintf(stderr, "magicpak: cross-check: %zu paths (open, exec, stat, access):", n);
+	for (int s = 1; s <= MP_SRC_BPF; s++)
+		if (have & (1u << s))
+			fprintf(stderr, " %s saw %zu", src_name[s], seen[s]);
+	fputc('\n', stderr);
+	for (int m = 1; m <= MP_SRC_BPF; m++) {
+		if (!(have & (1u << m)))
+			continue;
+		for (size_t k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++) {
+			size_t cnt = 0;
+
+			for (size_t i = 0; i < n; i++) {
+				uintptr_t bits = (uintptr_t)strmap_get(r->xc, paths[i]);
+				struct strbuf by = STRBUF_INIT;
+
+				if (bits & (1u << m) || strcmp(xc_reason(r, sd, paths[i], m, io_uring), reasons[k]))
+					continue;
+				if (!cnt++)
+					fprintf(stderr, "magicpak: cross-check: missed by %s (%s):\n", src_name[m],
+						reasons[k]);
+				for (int s = 1; s <= MP_SRC_BPF; s++)
+					if (bits & (1u << s))
+						strbuf_addf(&by, "%s%s", by.len ? "," : "", src_name[s]);
+				fprintf(stderr, "  %s (seen by %s)\n", paths[i], by.buf);
+				strbuf_release(&by);
+			}
+		}
+	}
+	free(paths);
+}
+
 const char *record_default_db(void)
 {
 	const char *e = getenv("MAGICPAK_DB");
@@ -167,6 +777,52 @@ const char *record_default_db(void)
 }
 
 static int record_preload(const struct record_opts *o, struct record_result *res);
+static int record_bpf_only(const struct record_opts *o, struct record_result *res);
+
+/* Start the probe (--bpf, --via bpf, --cross-check) and the cross-check's socket before the
+ * command. Without the probe, --bpf says why in one line and goes on; --bpf=required and
+ * --via bpf fail (logged). */
+static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
+{
+	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
+	char why[256] = "";
+	int ret;
+
+	ret = side_start(sd, want, sock, why, sizeof(why));
+	if (ret < 0 && sd->probe_failed) {
+		side_free(sd);
+		if (o->via == RECORD_VIA_BPF)
+			return log_error(ret, "eBPF mode unavailable: %s; try --via ptrace", why);
+		if (o->bpf == RECORD_BPF_REQUIRED)
+			return log_error(ret, "--bpf=required: eBPF probe unavailable: %s", why);
+		log_warn("%s: eBPF probe unavailable: %s; recording without it",
+			 o->cross_check ? "--cross-check" : "--bpf", why);
+		ret = side_start(sd, false, sock, why, sizeof(why));
+	}
+	if (ret < 0) {
+		side_free(sd);
+		return log_error(ret, "%s", why);
+	}
+	return 0;
+}
+
+/* Set (@set) or restore an environment variable for the traced command. */
+static void env_swap(const char *name, const char *val, char **saved)
+{
+	const char *old = getenv(name);
+
+	*saved = old ? xstrdup(old) : NULL;
+	setenv(name, val, 1);
+}
+
+static void env_restore(const char *name, char *saved)
+{
+	if (saved)
+		setenv(name, saved, 1);
+	else
+		unsetenv(name);
+	free(saved);
+}
 
 int record_run(const struct record_opts *o, struct record_result *res)
 {
@@ -176,15 +832,46 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct tracer_result tres = { 0 };
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	char cwd[PATH_MAX], host[256] = "";
+	char xdir[] = "/tmp/magicpak-xcheck.XXXXXX", sock[64] = "";
+	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
 	struct store_session s = { 0 };
+	struct side sd;
+	char *lib = NULL, *saved[3] = { NULL, NULL, NULL };
+	bool env_set = false;
+	uint64_t side_acc = 0, side_procs = 0;
 	int ret;
 
+	memset(&sd, 0, sizeof(sd));
+	sd.sock = -1;
+	sd.wake[0] = sd.wake[1] = -1;
+	if (o->via == RECORD_VIA_BPF)
+		return record_bpf_only(o, res);
 	if (o->via == RECORD_VIA_PRELOAD)
 		return record_preload(o, res);
 	memset(res, 0, sizeof(*res));
+	if (o->cross_check) {
+		r.xc = &xc;
+		r.exes = &exes;
+		r.xc_pid = &xc_pid;
+		/* the preload library rides along in the traced command's environment */
+		lib = record_preload_lib();
+		if (lib && strpbrk(lib, " :\t\n")) {
+			free(lib);
+			lib = NULL;
+		}
+		if (!lib)
+			log_warn("--cross-check: no preload library; comparing ptrace and bpf only");
+		else if (mkdtemp(xdir))
+			snprintf(sock, sizeof(sock), "%s/sock", xdir);
+	}
+	if (o->bpf != RECORD_BPF_OFF || o->cross_check) {
+		ret = side_begin(o, &sd, sock[0] ? sock : NULL);
+		if (ret < 0)
+			goto out;
+	}
 	ret = store_open(o->db, &r.st);
 	if (ret < 0)
-		return ret;
+		goto out;
 	if (!getcwd(cwd, sizeof(cwd)))
 		cwd[0] = '\0';
 	gethostname(host, sizeof(host) - 1);
@@ -196,15 +883,35 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	ret = store_session_begin(r.st, &s, &res->session);
 	if (ret < 0)
 		goto out;
+	if (sd.sock >= 0) {
+		struct strbuf pre = STRBUF_INIT, aud = STRBUF_INIT;
+		const char *op = getenv("LD_PRELOAD"), *oa = getenv("LD_AUDIT");
+
+		strbuf_addf(&pre, "%s%s%s", lib, op && *op ? ":" : "", op && *op ? op : "");
+		strbuf_addf(&aud, "%s%s%s", lib, oa && *oa ? ":" : "", oa && *oa ? oa : "");
+		env_swap("LD_PRELOAD", pre.buf, &saved[0]);
+		env_swap("LD_AUDIT", aud.buf, &saved[1]);
+		env_swap("MAGICPAK_SOCKET", sock, &saved[2]);
+		env_set = true;
+		strbuf_release(&pre);
+		strbuf_release(&aud);
+	}
 	ret = tracer_run(o->argv, &topts, &ops, &r, &tres);
+	if (env_set) {
+		env_restore("LD_PRELOAD", saved[0]);
+		env_restore("LD_AUDIT", saved[1]);
+		env_restore("MAGICPAK_SOCKET", saved[2]);
+	}
+	side_stop(&sd);
 	if (ret < 0) {
 		store_session_end(r.st, 127, false, "tracer failed");
 		goto out;
 	}
+	side_store(&sd, &r, false, &side_acc, &side_procs);
 	for (size_t i = 0; i < r.changed.n; i++)
 		note_version(&r, r.changed.v[i]);
 	res->exit_code = tres.exit_code;
-	res->accesses = tres.accesses;
+	res->accesses = tres.accesses + side_acc;
 	res->processes = tres.processes;
 	/* A gap in coverage must never look like a clean run (RELIABILITY E-LOSS). */
 	res->complete = true;
@@ -220,13 +927,30 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			 (unsigned long long)tres.undecoded);
 	else if (r.err)
 		snprintf(res->why, sizeof(res->why), "store_error");
+	side_reason(&sd, res->why, sizeof(res->why));
 	res->complete = !res->why[0];
 	ret = store_session_end(r.st, res->exit_code, res->complete,
 				res->complete ? NULL : res->why);
 	if (ret < 0)
 		log_errno(ret, "cannot finish session %lld in '%s'", (long long)res->session, o->db);
 	res->files = r.versioned.n;
+	side_log(&sd);
+	if (o->cross_check)
+		xc_print(&r, &sd, 1u << MP_SRC_PTRACE | (sd.sock >= 0 ? 1u << MP_SRC_PRELOAD : 0) |
+				  (sd.p ? 1u << MP_SRC_BPF : 0), tres.used_io_uring);
 out:
+	side_free(&sd);
+	if (sock[0]) {
+		unlink(sock);
+		rmdir(xdir);
+	}
+	free(lib);
+	for (size_t i = 0; i < exes.cap; i++)
+		if (exes.keys && exes.keys[i])
+			free(exes.vals[i]);
+	strmap_clear(&exes);
+	strmap_clear(&xc);
+	strmap_clear(&xc_pid);
 	strmap_clear(&r.versioned);
 	strmap_clear(&r.changing);
 	strvec_clear(&r.changed);
@@ -372,7 +1096,9 @@ static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset
 static int record_preload(const struct record_opts *o, struct record_result *res)
 {
 	struct store_session s = { 0 };
-	struct prec p = { .r = { .o = o } };
+	struct prec p = { .r = { .o = o, .changed = STRVEC_INIT } };
+	struct side sd = { .sock = -1, .wake = { -1, -1 } };
+	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
 	char cwd[PATH_MAX], host[256] = "", dir[] = "/tmp/magicpak-preload.XXXXXX", sock[64];
 	char *lib = NULL, **env = NULL, *exe = NULL;
@@ -392,6 +1118,13 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 				"LD_PRELOAD cannot carry; install it elsewhere", lib);
 		free(lib);
 		return ret;
+	}
+	if (o->bpf != RECORD_BPF_OFF) {
+		ret = side_begin(o, &sd, NULL);
+		if (ret < 0) {
+			free(lib);
+			return ret;
+		}
 	}
 	ret = store_open(o->db, &p.r.st);
 	if (ret < 0)
@@ -532,6 +1265,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	}
 	ret = 0;
 end:
+	side_stop(&sd);
+	side_store(&sd, &p.r, false, &side_acc, &side_procs);
 	collect_get_stats(p.c, &cs);
 	res->accesses = cs.accesses;
 	res->processes = cs.processes;
@@ -543,6 +1278,8 @@ end:
 		collect_incomplete_reason(p.c, res->why, sizeof(res->why));
 	if (!res->why[0] && p.r.err)
 		snprintf(res->why, sizeof(res->why), "store_error");
+	side_reason(&sd, res->why, sizeof(res->why));
+	res->accesses += side_acc;
 	res->complete = !res->why[0];
 	{
 		int r2 = store_session_end(p.r.st, ret < 0 ? 127 : res->exit_code, res->complete,
@@ -553,7 +1290,9 @@ end:
 					(long long)res->session, o->db);
 	}
 	res->files = p.r.versioned.n;
+	side_log(&sd);
 out:
+	side_free(&sd);
 	if (masked) {
 		prctl(PR_SET_CHILD_SUBREAPER, 0);
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -571,6 +1310,147 @@ out:
 	free(exe);
 	free(lib);
 	strmap_clear(&p.r.versioned);
+	strmap_clear(&p.r.changing);
+	strvec_clear(&p.r.changed);
 	store_free(p.r.st);
+	return ret;
+}
+
+/* ---- the probe alone (--via bpf): no ptrace, no preload ---- */
+
+static int record_bpf_only(const struct record_opts *o, struct record_result *res)
+{
+	extern char **environ;
+	struct store_session s = { 0 };
+	struct rec r = { .o = o, .changed = STRVEC_INIT };
+	struct side sd = { .sock = -1, .wake = { -1, -1 } };
+	char cwd[PATH_MAX], host[256] = "";
+	sigset_t mask, oldmask;
+	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
+	bool child_done = false, timed_out = false, masked = false;
+	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
+	pid_t child = -1;
+
+	memset(res, 0, sizeof(*res));
+	/* the probe first: without it there is no session (RELIABILITY BPF-06) */
+	ret = side_begin(o, &sd, NULL);
+	if (ret < 0)
+		return ret;
+	ret = store_open(o->db, &r.st);
+	if (ret < 0)
+		goto out;
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	gethostname(host, sizeof(host) - 1);
+	s.label = o->label;
+	s.argv = (const char *const *)o->argv;
+	s.cwd = cwd;
+	s.source = MP_SRC_BPF;
+	s.host = host;
+	ret = store_session_begin(r.st, &s, &res->session);
+	if (ret < 0)
+		goto out;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < sizeof(preload_fwd) / sizeof(preload_fwd[0]); i++)
+		sigaddset(&mask, preload_fwd[i]);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	masked = true;
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		ret = log_errno(-errno, "cannot create a signalfd");
+		goto end;
+	}
+	/* orphans of the tree come back to us: "all done" is waitpid()'s ECHILD */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* the probe follows every child from its fork on, so its exec is the first event */
+	child = preload_spawn(o, environ, &oldmask, &errfd);
+	if (child < 0) {
+		ret = log_errno(child, "cannot fork");
+		goto end;
+	}
+	for (;;) {
+		struct pollfd pfd = { sfd, POLLIN, 0 };
+		int wait_ms = -1;
+		pid_t w;
+
+		if (deadline) {
+			uint64_t now = mono_ms();
+
+			wait_ms = now >= deadline ? 0 : (int)(deadline - now);
+		}
+		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
+			ret = log_errno(-errno, "poll");
+			break;
+		}
+		if (pfd.revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo != SIGCHLD && !child_done)
+					kill(child, (int)si.ssi_signo);
+		}
+		if (deadline && !timed_out && mono_ms() >= deadline) {
+			timed_out = true;
+			if (!child_done)
+				kill(child, SIGKILL);
+			deadline = 0;
+		}
+		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (w == child) {
+				child_done = true;
+				res->exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+								     : WEXITSTATUS(status);
+			}
+		}
+		if (w < 0 && errno == ECHILD)
+			break;
+	}
+	if (read(errfd, &err, sizeof(err)) == sizeof(err) && err) {
+		if (err == ENOENT && !strchr(o->argv[0], '/'))
+			log_error(0, "%s: command not found", o->argv[0]);
+		else
+			log_errno(-err, "%s", o->argv[0]);
+		res->exit_code = err == ENOENT ? 127 : 126;
+	}
+	ret = 0;
+end:
+	side_stop(&sd);
+	side_store(&sd, &r, true, &res->accesses, &res->processes);
+	for (size_t i = 0; i < r.changed.n; i++)
+		note_version(&r, r.changed.v[i]);
+	if (ret < 0)
+		snprintf(res->why, sizeof(res->why), "collector failed");
+	else if (timed_out)
+		snprintf(res->why, sizeof(res->why), "timeout");
+	else if (r.err)
+		snprintf(res->why, sizeof(res->why), "store_error");
+	side_reason(&sd, res->why, sizeof(res->why));
+	res->complete = !res->why[0];
+	{
+		int r2 = store_session_end(r.st, ret < 0 ? 127 : res->exit_code, res->complete,
+					   res->complete ? NULL : res->why);
+
+		if (r2 < 0 && ret == 0)
+			ret = log_errno(r2, "cannot finish session %lld in '%s'",
+					(long long)res->session, o->db);
+	}
+	res->files = r.versioned.n;
+	side_log(&sd);
+out:
+	side_free(&sd);
+	if (masked) {
+		prctl(PR_SET_CHILD_SUBREAPER, 0);
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (errfd >= 0)
+		close(errfd);
+	strmap_clear(&r.versioned);
+	strmap_clear(&r.changing);
+	strvec_clear(&r.changed);
+	store_free(r.st);
 	return ret;
 }

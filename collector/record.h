@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum record_via { RECORD_VIA_PTRACE, RECORD_VIA_PRELOAD };
+enum record_via { RECORD_VIA_PTRACE, RECORD_VIA_PRELOAD, RECORD_VIA_BPF };
+
+/* The eBPF probe next to ptrace or preload (--bpf): off, if available, or required. */
+enum record_bpf { RECORD_BPF_OFF, RECORD_BPF_TRY, RECORD_BPF_REQUIRED };
 
 struct record_opts {
 	const char *db;          /* database file */
@@ -18,6 +21,8 @@ struct record_opts {
 	bool no_seccomp;         /* stop at every syscall */
 	int stdin_fd;            /* -1: inherit */
 	enum record_via via;     /* how accesses are seen (default ptrace) */
+	enum record_bpf bpf;     /* the probe too (--bpf), each event stored with its source */
+	bool cross_check;        /* ptrace + preload + the probe at once, then compare them */
 };
 
 struct record_result {

@@ -759,7 +759,9 @@ static bool native_call(const struct __ptrace_syscall_info *si, uint64_t nr)
 /* A SIGTRAP|0x80 stop: syscall entry (PTRACE_SYSCALL mode) or exit. */
 static void on_syscall_stop(struct tracer *tr, struct task *t)
 {
-	struct __ptrace_syscall_info si;
+	/* Zeroed: valgrind 3.19 does not know that PTRACE_GET_SYSCALL_INFO fills it, and would
+	 * report every use of it as uninitialised. */
+	struct __ptrace_syscall_info si = { 0 };
 
 	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, (void *)sizeof(si), &si) <= 0) {
 		resume(tr, t, 0);
@@ -789,7 +791,7 @@ static void on_syscall_stop(struct tracer *tr, struct task *t)
 
 static void on_seccomp_stop(struct tracer *tr, struct task *t)
 {
-	struct __ptrace_syscall_info si;
+	struct __ptrace_syscall_info si = { 0 }; /* zeroed for valgrind, see on_syscall_stop() */
 
 	/* In PTRACE_SYSCALL mode the entry stop already decoded it. */
 	if (!tr->seccomp) {

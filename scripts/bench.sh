@@ -365,13 +365,15 @@ bench_resolution() {
 # Contenders for the tracing table: each is a command prefix put before the
 # workload's argv. "native" runs the workload alone.
 TR_WLS=(W0 W1 W2 W3 W4)
-TR_CS=(magicpak magicpak-preload strace strace-seccomp reprozip)
+TR_CS=(magicpak magicpak-preload magicpak-bpf opensnoop strace strace-seccomp reprozip)
 CELL_SECONDS=${BENCH_CELL_SECONDS:-15}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-30}
 declare -A TR_LABEL=(
 	[native]="native"
 	[magicpak]="magicpak record"
 	[magicpak-preload]="--via preload"
+	[magicpak-bpf]="--via bpf"
+	[opensnoop]="opensnoop"
 	[strace]="strace -f"
 	[strace-seccomp]="strace --seccomp"
 	[reprozip]="reprozip trace"
@@ -402,6 +404,16 @@ tr_run() {
 		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		pre=("$MAGICPAK" record --via preload --db "$TR_DB" --)
 		;;
+	magicpak-bpf)
+		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
+		pre=("$MAGICPAK" record --via bpf --db "$TR_DB" --)
+		;;
+	opensnoop)
+		# libbpf-tools' opensnoop traces the whole machine (one record per open to user
+		# space); it is started and attached before the clock starts, stopped after.
+		opensnoop >/dev/null 2>&1 & TR_OS=$!
+		sleep 0.6
+		;;
 	strace) pre=(strace -f -qq -e 'trace=%file,execve' -o /dev/null) ;;
 	strace-seccomp) pre=(strace -f -qq --seccomp-bpf -e 'trace=%file,execve' -o /dev/null) ;;
 	reprozip)
@@ -422,6 +434,7 @@ tr_run() {
 	TR_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
 	# reprozip exits 0 with a CRITICAL message when it cannot trace.
 	if [ "$c" = reprozip ] && [ "$RC" = 0 ] && [ ! -s "$TR_RZ/config.yml" ]; then RC=125; fi
+	if [ "$c" = opensnoop ]; then kill -INT "$TR_OS" 2>/dev/null; wait "$TR_OS" 2>/dev/null; fi
 	return 0
 }
 
@@ -578,6 +591,9 @@ bench_tracing() {
 	[ "$HAVE_MAGICPAK" = 1 ] && TR_AVAIL+="magicpak "
 	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via preload --db "$TMP/pp.db" -- /bin/true 2>/dev/null &&
 		TR_AVAIL+="magicpak-preload "
+	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via bpf --db "$TMP/pb.db" -- /bin/true 2>/dev/null &&
+		TR_AVAIL+="magicpak-bpf "
+	command -v opensnoop >/dev/null && [ "$(id -u)" = 0 ] && TR_AVAIL+="opensnoop "
 	if command -v strace >/dev/null; then
 		TR_AVAIL+="strace "
 		strace -f -qq --seccomp-bpf -e trace=%file -o /dev/null /bin/true 2>/dev/null &&

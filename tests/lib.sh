@@ -305,3 +305,22 @@ podman_run() {
 # only_files DIR: the names in DIR other than the test library's own dot files, sorted.
 only_files() { (cd "$1" && ls -A | grep -v '^\.tool-stderr$' | LC_ALL=C sort); }
 # --- end of image helpers ---
+
+# --- bpf helpers (t700-t729) ---
+# require_bpf: the eBPF probe really loads here (`record --via bpf -- /bin/true` works); else skip
+# with its one-line reason (a build without clang/bpftool, no root, no BTF, no tracepoints).
+require_bpf() {
+	"$TOOL" record --via bpf --db "$tmp/.bprobe.db" -- /bin/true >/dev/null 2>"$tmp/.bprobe.err" || {
+		skip "the eBPF probe cannot run here: $(grep -m1 '^magicpak: ' "$tmp/.bprobe.err")"; }
+	rm -f "$tmp"/.bprobe*
+}
+# bpf_fixture NAME [CC-ARGS...]: build tests/fixtures/bpf/NAME.c into $tmp/NAME.
+bpf_fixture() {
+	local n=$1; shift
+	cc_quiet -O0 -g -o "$tmp/$n" "$TESTS_DIR/fixtures/bpf/$n.c" "$@" || { echo "FAIL: cannot build fixture $n"; exit 1; }
+}
+# brows DB SOURCE [SESSION]: "op|path|errno" of every access SOURCE recorded in SESSION (default: the
+# last), sorted, unique.
+brows() { sql "$1" "select distinct op || '|' || path || '|' || errno from file_accesses
+	where source = '$2' and session_id = ${3:-(select max(id) from sessions)}" | LC_ALL=C sort -u; }
+# --- end of bpf helpers ---

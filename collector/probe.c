@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/probe.c - the user side of the eBPF probe; the only file that includes the
+ * skeleton. Lifecycle: __open(), set rodata and the ring buffer size, turn off programs whose
+ * tracepoint this kernel lacks, __load(), __attach(), poll, __destroy(). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+
+#ifndef MAGICPAK_HAVE_BPF
+
+int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size)
+{
+	*out = NULL;
+	snprintf(why, size, "magicpak was built without the BPF probe (clang or bpftool missing)");
+	return -ENOTSUP;
+}
+
+int probe_attach(struct probe *p, char *why, size_t size)
+{
+	snprintf(why, size, "no BPF probe in this build");
+	return -ENOTSUP;
+}
+
+int probe_fd(const struct probe *p)
+{
+	return -1;
+}
+
+int probe_poll(struct probe *p, int timeout_ms)
+{
+	return -ENOTSUP;
+}
+
+void probe_get_stats(const struct probe *p, struct probe_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+}
+
+void probe_destroy(struct probe *p)
+{
+}
+
+#else /* MAGICPAK_HAVE_BPF */
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "openat.h"
+#include "openat.skel.h"
+
+struct probe {
+	struct openat_bpf *skel;
+	struct ring_buffer *rb;
+	probe_fn fn;
+	void *ctx;
+	int64_t boot_to_real; /* CLOCK_REALTIME - CLOCK_BOOTTIME, ns */
+	uint64_t cookie;
+};
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (log_level < LOG_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static bool has_cap(unsigned cap)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found ? (eff >> cap) & 1 : geteuid() == 0;
+}
+
+/* The level of our pid namespace: the NSpid line has one id per level. */
+static unsigned ns_level(void)
+{
+	char line[512];
+	unsigned n = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *tok, *save = NULL;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (tok = strtok_r(line + 6, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save))
+			n++;
+		break;
+	}
+	fclose(f);
+	return n ? n - 1 : 0;
+}
+
+static const char *tracefs(void)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char p[128];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+			snprintf(p, sizeof(p), "%s/events", dirs[i]);
+			if (access(p, F_OK) == 0)
+				return dirs[i];
+		}
+		/* not mounted: as root, mount it where the kernel offers the mount point */
+		if (pass || access("/sys/kernel/tracing", F_OK) < 0 ||
+		    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct probe *p = ctx;
+	struct mp_wire w;
+
+	if (size < sizeof(w))
+		return 0;
+	memcpy(&w, data, sizeof(w));
+	if (w.len > size || w.len < sizeof(w))
+		return 0;
+	w.time_ns = (uint64_t)((int64_t)w.time_ns + p->boot_to_real);
+	p->fn(p->ctx, &w, (const char *)data + sizeof(w), w.len - sizeof(w));
+	return 0;
+}
+
+int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size)
+{
+	struct probe *p = NULL;
+	struct bpf_program *prog;
+	struct stat st;
+	const char *tfs, *e;
+	unsigned pages = 256;
+	int ret;
+
+	*out = NULL;
+	libbpf_set_print(libbpf_quiet);
+	if (!has_cap(21 /* CAP_SYS_ADMIN */) && !(has_cap(39 /* CAP_BPF */) && has_cap(38 /* CAP_PERFMON */))) {
+		snprintf(why, size, "needs root, or CAP_BPF and CAP_PERFMON");
+		return -EPERM;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st) < 0 || st.st_size == 0) {
+		snprintf(why, size, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
+		return -ENOTSUP;
+	}
+	/* the syscalls and sched programs are BTF raw tracepoints: tracefs is only asked (and
+	 * mounted if need be) about "tracepoint/" programs, none today */
+	tfs = NULL;
+	e = getenv("MAGICPAK_BPF_RINGBUF_PAGES");
+	if (e && *e) {
+		char *end;
+		unsigned long v = strtoul(e, &end, 10);
+
+		if (*end || !v || (v & (v - 1)) || v > 65536) {
+			snprintf(why, size, "MAGICPAK_BPF_RINGBUF_PAGES='%s' is not a power of two up to 65536", e);
+			return -EINVAL;
+		}
+		pages = (unsigned)v;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(why, size, "out of memory");
+		return -ENOMEM;
+	}
+	p->fn = fn;
+	p->ctx = ctx;
+	p->skel = openat_bpf__open();
+	if (!p->skel) {
+		ret = -errno;
+		snprintf(why, size, "cannot open the BPF object: %s", strerror(-ret));
+		goto fail;
+	}
+	if (getrandom(&p->cookie, sizeof(p->cookie), 0) != sizeof(p->cookie) || !p->cookie)
+		p->cookie = (uint64_t)clock_ns(CLOCK_MONOTONIC) | 1;
+	p->skel->rodata->seed_cookie = p->cookie;
+	p->skel->rodata->ns_level = ns_level();
+	bpf_map__set_max_entries(p->skel->maps.events, pages * (unsigned)getpagesize());
+	/* syscall tracepoints this kernel lacks (open, creat, ... on arm64) are left out */
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char path[256];
+
+		if (strncmp(sec, "tracepoint/", 11))
+			continue;
+		if (!tfs && !(tfs = tracefs())) {
+			snprintf(why, size, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+			ret = -ENOTSUP;
+			goto fail;
+		}
+		snprintf(path, sizeof(path), "%s/events/%s", tfs, sec + 11);
+		if (access(path, F_OK) == 0)
+			continue;
+		if (strstr(sec, "_openat") && !strstr(sec, "openat2")) {
+			snprintf(why, size, "the kernel has no tracepoint %s", sec + 11);
+			ret = -ENOTSUP;
+			goto fail;
+		}
+		bpf_program__set_autoload(prog, false);
+	}
+	ret = openat_bpf__load(p->skel);
+	if (ret) {
+		ret = ret < 0 ? ret : -errno;
+		snprintf(why, size, "cannot load the BPF program: %s%s", strerror(-ret),
+			 ret == -EPERM ? " (lockdown, or kernel.unprivileged_bpf_disabled?)" : "");
+		goto fail;
+	}
+	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
+	if (!p->rb) {
+		ret = -errno;
+		snprintf(why, size, "cannot set up the ring buffer: %s", strerror(-ret));
+		goto fail;
+	}
+	p->boot_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	*out = p;
+	return 0;
+fail:
+	probe_destroy(p);
+	return ret;
+}
+
+int probe_attach(struct probe *p, char *why, size_t size)
+{
+	int ret = openat_bpf__attach(p->skel);
+
+	if (ret) {
+		ret = ret < 0 ? ret : -errno;
+		snprintf(why, size, "cannot attach the BPF programs: %s", strerror(-ret));
+		return ret;
+	}
+	/* The seeding call: the probe sees it (it fails with EFAULT) and follows our children. */
+	syscall(SYS_openat, MP_BPF_SEED_DFD, NULL, (unsigned long)p->cookie, 0);
+	{
+		uint32_t key = (uint32_t)getpid(), v = 0;
+
+		/* In a pid namespace getpid() is not the root id; the seeding call covers that. */
+		if (bpf_map__lookup_elem(p->skel->maps.tracked, &key, sizeof(key), &v, sizeof(v), 0) == 0 &&
+		    v != MP_BPF_TRACK_PARENT) {
+			snprintf(why, size, "the probe did not see the seeding call");
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int probe_fd(const struct probe *p)
+{
+	return p && p->rb ? ring_buffer__epoll_fd(p->rb) : -1;
+}
+
+int probe_poll(struct probe *p, int timeout_ms)
+{
+	int n = ring_buffer__poll(p->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+void probe_get_stats(const struct probe *p, struct probe_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v, sum[MP_BPF_NCOUNTERS] = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	if (!p || ncpu <= 0)
+		return;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return;
+	for (uint32_t k = 0; k < MP_BPF_NCOUNTERS; k++) {
+		if (bpf_map__lookup_elem(p->skel->maps.counters, &k, sizeof(k), v,
+					 sizeof(*v) * (size_t)ncpu, 0))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum[k] += v[c];
+	}
+	free(v);
+	out->dropped = sum[MP_BPF_DROPPED];
+	out->unreadable = sum[MP_BPF_UNREADABLE];
+	out->truncated = sum[MP_BPF_TRUNCATED];
+	out->repeats = sum[MP_BPF_REPEATS];
+	out->sent = sum[MP_BPF_SENT];
+}
+
+void probe_destroy(struct probe *p)
+{
+	if (!p)
+		return;
+	ring_buffer__free(p->rb);
+	/* the raw tracepoint links detach at once (per-syscall tracepoints would each wait
+	 * for an RCU grace period, ~0.1 s apiece) */
+	openat_bpf__destroy(p->skel);
+	free(p);
+}
+
+#endif /* MAGICPAK_HAVE_BPF */

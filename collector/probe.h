@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/probe.h - the optional eBPF probe (bpf/openat.bpf.c): every open, exec, stat,
+ * access and chdir of the processes magicpak starts after probe_attach(), and of their
+ * descendants, as include/event.h records with source MP_SRC_BPF. Built as a stub whose
+ * probe_open() returns -ENOTSUP when clang or bpftool were missing at build time. */
+#ifndef COLLECTOR_PROBE_H
+#define COLLECTOR_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct probe;
+
+/* One record: the header (time_ns already CLOCK_REALTIME) and its payload (@len bytes, a
+ * NUL-terminated path for MP_REC_ACCESS and MP_REC_PROC_EXEC; an ACCESS's aux is the dirfd
+ * a relative path is relative to, AT_FDCWD for the cwd). Borrowed for the call. */
+typedef void (*probe_fn)(void *ctx, const struct mp_wire *w, const char *payload, size_t len);
+
+struct probe_stats {
+	uint64_t dropped;    /* records the ring buffer had no room for */
+	uint64_t unreadable; /* path strings that could not be read */
+	uint64_t truncated;  /* paths too long for the probe */
+	uint64_t repeats;    /* accesses folded in the kernel into an earlier identical one */
+	uint64_t sent;       /* records sent */
+};
+
+/* Open and load the probe (a ring buffer of $MAGICPAK_BPF_RINGBUF_PAGES pages, a power of
+ * two, default 256). On failure returns -errno and puts one line saying why ("needs root or
+ * CAP_BPF+CAP_PERFMON", "no kernel BTF", ...) into @why; nothing is logged. */
+int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size);
+/* Attach the programs and make the calling process the parent of the recorded tree: every
+ * process it starts from now on (and their descendants) is recorded, not itself. */
+int probe_attach(struct probe *p, char *why, size_t size);
+/* The fd to poll for records; -1 for none. */
+int probe_fd(const struct probe *p);
+/* Deliver the waiting records (waiting at most @timeout_ms for one). Returns how many, or
+ * -errno. */
+int probe_poll(struct probe *p, int timeout_ms);
+void probe_get_stats(const struct probe *p, struct probe_stats *out);
+/* Detach and free; NULL is accepted. */
+void probe_destroy(struct probe *p);
+
+#endif /* COLLECTOR_PROBE_H */

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# record --via bpf: the probe alone records a small shell pipeline like ptrace does (same
+# op|path|errno rows for open/exec/stat/access), the first event is the command's exec
+# (BPF-08), relative paths are resolved against the cwd (chdir followed in the events) and a
+# dirfd, the session is complete with source bpf and its processes and exit statuses.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_cc
+require_ptrace
+require_bpf
+
+mkdir -p "$tmp/d/sub"; echo hi >"$tmp/d/sub/rel.txt"
+cmd=(sh -c 'cd "$1" && cat sub/rel.txt >/dev/null && cd sub && cat ./rel.txt ../sub/rel.txt >/dev/null; exit 3' sh "$tmp/d")
+db=$tmp/b.db
+record_rc "$db" --via bpf -- "${cmd[@]}"
+assert_rc "record --via bpf exits with the command's status" 3
+assert_eq "one session, complete, source bpf" "$(sql "$db" 'select count(*), complete, source from sessions')" "1|1|bpf"
+assert_eq "the first access is the command's exec (BPF-08)" \
+	"$(sql "$db" "select op || '|' || errno from file_accesses where path = '/usr/bin/sh' or path = '/bin/sh' order by time limit 1")" "exec|0"
+rows=$(brows "$db" bpf)
+has_row "a relative path after cd is resolved" "$rows" "open|$tmp/d/sub/rel.txt|0"
+lacks_row "no raw relative path is stored" "$rows" "open|sub/rel.txt|0"
+check "no empty or relative path at all" test -z "$(sql "$db" "select path from file_accesses where path not like '/%'")"
+assert_eq "processes: sh and its cats, with exit statuses" \
+	"$(sql "$db" "select count(*) from processes where executable like '%/cat'")|$(sql "$db" "select exit_status from processes where parent_pid is null")" "2|3"
+# the same run under ptrace: the probe sees the same open/exec/stat/access rows
+pdb=$tmp/p.db
+record_rc "$pdb" -- "${cmd[@]}"
+f() { grep -E '^(open|exec|stat|access)\|' | grep -v '^exec|/' ; }
+filt() { grep -E '^(open|exec|stat|access)\|'; }
+assert_eq "ptrace and bpf agree on every open/exec/stat/access row" \
+	"$(LC_ALL=C comm -3 <(brows "$pdb" ptrace | filt) <(brows "$db" bpf | filt))" ""
+# openat with a dirfd: `find` walks with openat(dirfd, name)
+record_rc "$db" --via bpf -- find "$tmp/d" -name nothing
+assert_rc "find under --via bpf" 0
+check "find's dirfd-relative opens are absolute" test -z "$(sql "$db" "select path from file_accesses where path not like '/%'")"
+done_testing
