@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "assemble.h"
+#include "hash.h"
 #include "bundle.h"
 #include "deps.h"
 #include "glob.h"
@@ -453,33 +453,6 @@ out:
 	return ret;
 }
 
-/* sha256 of the open file @fd as 64 hex digits. */
-static int sha256_fd(int fd, char hex[65])
-{
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	ssize_t n;
-	int ret = 0;
-
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-out:
-	EVP_MD_CTX_free(ctx);
-	return ret;
-}
-
 /* Is the file at @e->path now (@now) the one version @v recorded, unchanged? For the hash,
  * the file is opened and checked to be that inode first. */
 static bool same_content(const struct hentry *e, const struct hver *v, const struct stat *now)
@@ -499,7 +472,7 @@ static bool same_content(const struct hentry *e, const struct hver *v, const str
 	if (fd < 0)
 		return false;
 	same = fstat(fd, &fst) == 0 && fst.st_dev == now->st_dev && fst.st_ino == now->st_ino &&
-	       S_ISREG(fst.st_mode) && sha256_fd(fd, hex) == 0 && !strcmp(hex, v->sha256);
+	       S_ISREG(fst.st_mode) && hash_sha256_fd(fd, hex) == 0 && !strcmp(hex, v->sha256);
 	close(fd);
 	return same;
 }

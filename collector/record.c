@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "hash.h"
 #include "log.h"
 #include "openat.h"
 #include "path.h"
@@ -44,38 +44,6 @@ struct rec {
 	pid_t root_pid;          /* the command's pid */
 };
 
-/* sha256 of the file at @path as 64 hex digits into @hex; -errno on failure. */
-static int sha256_file(const char *path, char hex[65])
-{
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = NULL;
-	ssize_t n;
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	ctx = EVP_MD_CTX_new();
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-out:
-	EVP_MD_CTX_free(ctx);
-	close(fd);
-	return ret;
-}
-
 /* Record what a file was when the run first used it, so that a bundle made later can tell
  * whether the file it copies is the one the run used (and unchanged). Kernel file systems
  * are never bundled, and hashing /proc/kcore would never end. */
@@ -92,7 +60,7 @@ static void note_version(struct rec *r, const char *path)
 	    path_has_prefix(path, "/dev") || stat(path, &st) < 0)
 		return;
 	type = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : 'o';
-	if (type == 'f' && r->o->hash && sha256_file(path, hex) < 0)
+	if (type == 'f' && r->o->hash && hash_sha256_file(path, hex) < 0)
 		hex[0] = '\0';
 	store_file_version(r->st, path, type, st.st_size,
 			   (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
