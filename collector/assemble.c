@@ -18,6 +18,7 @@
 #include "ldcache.h"
 #include "log.h"
 #include "path.h"
+#include "progress.h"
 #include "store.h"
 #include "strmap.h"
 #include "xalloc.h"
@@ -642,6 +643,7 @@ int assemble(const struct assemble_opts *o)
 	if (ret < 0)
 		goto out;
 	ret = bundle_new(o->output, &bopts, &b);
+	progress_start("bundling");
 	if (ret < 0)
 		goto out;
 	if (o->install_to && deps_nmaps(d))
@@ -675,6 +677,7 @@ int assemble(const struct assemble_opts *o)
 		ret = bundle_mkdir(b, dest);
 		free(dest);
 	}
+	progress_stop();
 	if (ret >= 0)
 		ret = write_cache(b, d);
 	if (ret >= 0 && o->before_commit)
@@ -684,6 +687,7 @@ int assemble(const struct assemble_opts *o)
 	if (ret >= 0)
 		log_info("bundled into '%s'", o->output);
 out:
+	progress_stop();
 	free(first_dest);
 	free(output_abs);
 	bundle_free(b);

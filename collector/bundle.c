@@ -19,6 +19,7 @@
 #include "glob.h"
 #include "log.h"
 #include "path.h"
+#include "progress.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -697,6 +698,10 @@ static int copy_reg(struct bundle *b, int fd, const struct stat *st, const char 
 	const char *first;
 	mode_t mode = st->st_mode & 07777;
 	int ret;
+
+	progress.files++;
+	progress.bytes += (uint64_t)st->st_size;
+	progress_tick();
 
 	if (strset_has(&b->done, dest) || excluded(b, dest))
 		return 0;

@@ -25,6 +25,7 @@
 #include "elfobj.h"
 #include "image.h"
 #include "log.h"
+#include "progress.h"
 #include "path.h"
 #include "strmap.h"
 #include "xalloc.h"
@@ -856,6 +857,8 @@ static int layer_file_data(struct layer *l, int fd, const char *rel, const struc
 				return log_error(l->err ? l->err : -EIO, "writing the layer: %s",
 						 archive_error_string(l->a));
 			off += n;
+			progress.bytes += (uint64_t)n;
+			progress_tick();
 		}
 	}
 	return ret;
@@ -1516,7 +1519,9 @@ int image_write(const struct image_opts *o, const char *tree)
 	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
 	if (c_locale)
 		prev = uselocale(c_locale);
+	progress_start("writing the image");
 	ret = write_layer(o, tree, &lo);
+	progress_stop();
 	if (ret < 0)
 		goto out;
 	build_config(o, &lo, &config);

@@ -21,6 +21,7 @@
 #include "collect.h"
 #include "hash.h"
 #include "log.h"
+#include "progress.h"
 #include "openat.h"
 #include "path.h"
 #include "probe.h"
@@ -121,6 +122,8 @@ static void on_access(void *ctx, const struct tracer_access *a)
 		r->err = ret;
 	xc_note(r, a->pid, a->path, a->op, MP_SRC_PTRACE);
 	note_access(r, a->op, a->path, a->flags, a->err);
+	progress.files = r->versioned.n;
+	progress_tick();
 }
 
 static void on_proc(void *ctx, const struct tracer_proc *p)
@@ -130,6 +133,7 @@ static void on_proc(void *ctx, const struct tracer_proc *p)
 
 	switch (p->what) {
 	case TRACER_PROC_START:
+		progress.processes++;
 		ret = store_proc_start(r->st, p->pid, p->parent, p->cwd, p->time_ns);
 		if (!p->parent && !r->root_pid)
 			r->root_pid = p->pid;
@@ -864,7 +868,9 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		strbuf_release(&pre);
 		strbuf_release(&aud);
 	}
+	progress_start("recording");
 	ret = tracer_run(o->argv, &topts, &ops, &r, &tres);
+	progress_stop();
 	if (env_set) {
 		env_restore("LD_PRELOAD", saved[0]);
 		env_restore("LD_AUDIT", saved[1]);
