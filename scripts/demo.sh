@@ -36,6 +36,15 @@ find "$out" -mindepth 1 | sed "s|^$out||" | sort | sed 's/^/  /'
 step "run it in the jail: magicpak test $out -- sqlite3 :memory: 'select 40+2'"
 "$tool" test "$out" --expect-stdout 42 -- sqlite3 :memory: 'select 40+2'
 
+step "the history: magicpak sessions, and magicpak report for the library"
+"$tool" sessions --db "$db"
+"$tool" report --db "$db" --path '**/libsqlite3.so*'
+
+step "an OCI image from the recorded session, without a container daemon"
+"$tool" bundle --db "$db" --session demo --oci-archive "$work/sqlite.tar" --tag sqlite:demo \
+	--entrypoint "$prog"
+echo "image archive: $(du -h "$work/sqlite.tar" | cut -f1), sha256 $(sha256sum "$work/sqlite.tar" | cut -c1-16)..."
+
 step "and with a library left out, the jail says what is missing"
 rm -rf "$work/broken"
 "$tool" "$prog" "$work/broken" -e '**/libsqlite3.so*' --test \
