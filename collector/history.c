@@ -30,30 +30,13 @@
 
 /* ---- errors and small helpers ---- */
 
-static int rc_errno(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_DONE:
-	case SQLITE_ROW: return 0;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	case SQLITE_FULL: return -ENOSPC;
-	case SQLITE_READONLY: return -EROFS;
-	case SQLITE_PERM:
-	case SQLITE_AUTH: return -EACCES;
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_CONSTRAINT: return -EINVAL;
-	default: return -EIO;
-	}
-}
-
 /* Log "cannot @what '@file': @msg" and return -errno. */
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
 	const char *file = sqlite3_db_filename(db, "main");
+	int err = store_sqlite_errno(db, rc);
 
-	return log_error(rc_errno(rc) ? rc_errno(rc) : -EIO, "cannot %s '%s': %s", what,
+	return log_error(err ? err : -EIO, "cannot %s '%s': %s", what,
 			 file && *file ? file : ":memory:", sqlite3_errmsg(db));
 }
 

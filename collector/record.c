@@ -111,6 +111,23 @@ static void note_access(struct rec *r, int op, const char *path, uint32_t flags,
 
 static void xc_note(struct rec *r, pid_t pid, const char *path, int op, int source);
 
+/* Start the session row for @o's command, from the current directory and host name. */
+static int begin_session(const struct record_opts *o, struct store *st, int source, int64_t *id)
+{
+	char cwd[PATH_MAX], host[256] = "";
+	struct store_session s = { 0 };
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	gethostname(host, sizeof(host) - 1);
+	s.label = o->label;
+	s.argv = (const char *const *)o->argv;
+	s.cwd = cwd;
+	s.source = source;
+	s.host = host;
+	return store_session_begin(st, &s, id);
+}
+
 static void on_access(void *ctx, const struct tracer_access *a)
 {
 	struct rec *r = ctx;
@@ -803,10 +820,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct tracer_ops ops = { .access = on_access, .proc = on_proc };
 	struct tracer_result tres = { 0 };
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
-	char cwd[PATH_MAX], host[256] = "";
 	char xdir[] = "/tmp/magicpak-xcheck.XXXXXX", sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
-	struct store_session s = { 0 };
 	struct side sd;
 	char *lib = NULL, *saved[3] = { NULL, NULL, NULL };
 	bool env_set = false;
@@ -844,15 +859,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	ret = store_open(o->db, &r.st);
 	if (ret < 0)
 		goto out;
-	if (!getcwd(cwd, sizeof(cwd)))
-		cwd[0] = '\0';
-	gethostname(host, sizeof(host) - 1);
-	s.label = o->label;
-	s.argv = (const char *const *)o->argv;
-	s.cwd = cwd;
-	s.source = MP_SRC_PTRACE;
-	s.host = host;
-	ret = store_session_begin(r.st, &s, &res->session);
+	ret = begin_session(o, r.st, MP_SRC_PTRACE, &res->session);
 	if (ret < 0)
 		goto out;
 	if (sd.sock >= 0) {
@@ -1069,12 +1076,11 @@ static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset
 
 static int record_preload(const struct record_opts *o, struct record_result *res)
 {
-	struct store_session s = { 0 };
 	struct prec p = { .r = { .o = o, .changed = STRVEC_INIT } };
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
-	char cwd[PATH_MAX], host[256] = "", dir[] = "/tmp/magicpak-preload.XXXXXX", sock[64];
+	char dir[] = "/tmp/magicpak-preload.XXXXXX", sock[64];
 	char *lib = NULL, **env = NULL, *exe = NULL;
 	sigset_t mask, oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
@@ -1113,15 +1119,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	if (ret < 0)
 		goto out;
 	collect_on_access(p.c, preload_on_access, &p.r);
-	if (!getcwd(cwd, sizeof(cwd)))
-		cwd[0] = '\0';
-	gethostname(host, sizeof(host) - 1);
-	s.label = o->label;
-	s.argv = (const char *const *)o->argv;
-	s.cwd = cwd;
-	s.source = MP_SRC_PRELOAD;
-	s.host = host;
-	ret = store_session_begin(p.r.st, &s, &res->session);
+	ret = begin_session(o, p.r.st, MP_SRC_PRELOAD, &res->session);
 	if (ret < 0)
 		goto out;
 	env = preload_env(lib, sock);
@@ -1295,10 +1293,8 @@ out:
 static int record_bpf_only(const struct record_opts *o, struct record_result *res)
 {
 	extern char **environ;
-	struct store_session s = { 0 };
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
-	char cwd[PATH_MAX], host[256] = "";
 	sigset_t mask, oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
@@ -1313,15 +1309,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	ret = store_open(o->db, &r.st);
 	if (ret < 0)
 		goto out;
-	if (!getcwd(cwd, sizeof(cwd)))
-		cwd[0] = '\0';
-	gethostname(host, sizeof(host) - 1);
-	s.label = o->label;
-	s.argv = (const char *const *)o->argv;
-	s.cwd = cwd;
-	s.source = MP_SRC_BPF;
-	s.host = host;
-	ret = store_session_begin(r.st, &s, &res->session);
+	ret = begin_session(o, r.st, MP_SRC_BPF, &res->session);
 	if (ret < 0)
 		goto out;
 

@@ -344,7 +344,7 @@ struct store {
 
 /* ---- errors ---- */
 
-static int sqlite_to_errno(struct store *st, int rc)
+int store_sqlite_errno(struct sqlite3 *db, int rc)
 {
 	int sys;
 
@@ -365,10 +365,15 @@ static int sqlite_to_errno(struct store *st, int rc)
 	case SQLITE_RANGE:
 	case SQLITE_TOOBIG: return -EINVAL;
 	case SQLITE_CANTOPEN:
-		sys = st && st->db ? sqlite3_system_errno(st->db) : 0;
+		sys = db ? sqlite3_system_errno(db) : 0;
 		return sys ? -sys : -EACCES;
 	default: return -EIO;
 	}
+}
+
+static int sqlite_to_errno(struct store *st, int rc)
+{
+	return store_sqlite_errno(st ? st->db : NULL, rc);
 }
 
 static char *dir_of(const char *path)

@@ -27,6 +27,9 @@ int store_open(const char *path, struct store **out);
 int store_open_readonly(const char *path, struct store **out);
 /* The SQLite connection of @st, for the query side (history.c); valid until store_free(). */
 struct sqlite3 *store_sqlite(struct store *st);
+/* The negative errno for SQLite result code @rc (0 for OK, DONE and ROW); @db, when not
+ * NULL, gives the system errno behind SQLITE_CANTOPEN. */
+int store_sqlite_errno(struct sqlite3 *db, int rc);
 /* Write pending rows (a current session stays incomplete, reason "running"), close the
  * database and free @st. NULL is accepted. */
 void store_free(struct store *st);
