@@ -828,11 +828,15 @@ static int resolve_script(struct deps *d, const char *file, const char *buf, siz
 	int ret;
 
 	ret = script_parse(buf, len, &interp, &arg);
+	if (ret == -ENAMETOOLONG)
+		return log_error(-ENOEXEC, "%s: '#!' interpreter name longer than the %d bytes the "
+				 "kernel reads", file, SCRIPT_LINE_MAX - 1);
 	if (ret < 0)
 		return log_error(-ENOEXEC, "%s: '#!' line names no interpreter", file);
+	/* depth counts the scripts already passed on the way here. */
 	if (depth >= SCRIPT_MAX_NESTING) {
-		ret = log_error(-ELOOP, "%s: too many levels of '#!' interpreters (the kernel stops "
-				"at %d)", file, SCRIPT_MAX_NESTING + 1);
+		ret = log_error(-ELOOP, "%s: more than %d levels of '#!' scripts (execve fails with "
+				"ELOOP)", file, SCRIPT_MAX_NESTING);
 		goto out;
 	}
 	m = new_map(d);
@@ -877,6 +881,8 @@ static int resolve_file(struct deps *d, const char *file, enum deps_how how, int
 		ret = resolve_script(d, abs, ca->script, ca->script_len, how, depth);
 	} else if (ca->err < 0) {
 		ret = log_error(ca->err, "%s: %s", file, ca->why ? ca->why : strerror(-ca->err));
+	} else if (ca->fit == ELFOBJ_BAD) {
+		ret = log_error(-ENOEXEC, "%s: %s", file, ca->why);
 	} else if (ca->fit != ELFOBJ_FIT) {
 		ret = log_error(-ENOEXEC, "%s: ELF file for %s (%d-bit), not loadable on this host",
 				file, elfobj_machine_name(ca->elf.machine),

@@ -20,11 +20,27 @@ int script_parse(const char *buf, size_t len, char **interp, char **arg)
 		return 0;
 	if (len > SCRIPT_LINE_MAX)
 		len = SCRIPT_LINE_MAX;
-	/* The line ends at the first newline; without one the kernel (since 5.1) still uses
-	 * the buffer, as long as the interpreter name itself ended inside it. */
+	/* The line ends at the first newline. Without one, the kernel (load_script() since
+	 * 5.1) cuts it before the buffer's last byte, which it keeps for the NUL, but only
+	 * if the interpreter name ends (at a blank or NUL) somewhere in the whole buffer:
+	 * else the name may be cut, and the exec fails with ENOEXEC. A shorter file is
+	 * padded with NULs, which end the name. */
 	end = memchr(buf, '\n', len);
-	if (!end)
+	if (!end) {
+		if (len == SCRIPT_LINE_MAX) {
+			p = buf + 2;
+			while (p < buf + len && is_space(*p))
+				p++;
+			if (p == buf + len)
+				return -ENOEXEC;
+			while (p < buf + len && !is_space(*p) && *p)
+				p++;
+			if (p == buf + len)
+				return -ENAMETOOLONG;
+			len = SCRIPT_LINE_MAX - 1;
+		}
 		end = buf + len;
+	}
 	/* A NUL also ends the line: the kernel works on a C string. */
 	e = memchr(buf, '\0', (size_t)(end - buf));
 	if (e)

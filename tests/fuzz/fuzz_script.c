@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (arg && (!*arg || strlen(arg) >= SCRIPT_LINE_MAX || strchr(arg, '\n')))
 			abort();
-	} else if (ret != 0 && ret != -ENOEXEC) {
+	} else if (ret != 0 && ret != -ENOEXEC && ret != -ENAMETOOLONG) {
 		abort();
 	} else if (interp || arg) {
 		abort();
