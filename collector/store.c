@@ -77,6 +77,7 @@
 #define FOLD_SLOTS (1u << 18)     /* hash slots for folding, > 2.5 x BATCH_ROWS */
 #define BUSY_TIMEOUT_MS 30000
 #define TXN_ATTEMPTS 5            /* whole-transaction tries on SQLITE_BUSY */
+#define WAL_CKPT_FRAMES 1000      /* SQLite's default wal_autocheckpoint, in frames (pages) */
 #define WAL_ATTEMPTS 200          /* tries to switch a new file to WAL while others hold it */
 
 /* The readable names of enum mp_op and enum mp_source, as stored in ops and sources. */
@@ -313,6 +314,7 @@ struct store {
 	char *path;
 	bool readonly;
 	int failed;                    /* the write error that stopped the store, or 0 */
+	int ckpt_rc;                   /* a failed automatic checkpoint (SQLite code), or 0 */
 	sqlite3_stmt *stmt[ST_COUNT];
 
 	int64_t session_id;            /* the current session, 0: none */
@@ -816,6 +818,26 @@ static void pending_rolled_back(struct store *st)
 		st->procs[k]->txn_id = 0;
 }
 
+/* SQLite's own automatic checkpoint (sqlite3WalDefaultHook) ignores the checkpoint's result,
+ * so an fsync that fails there (EIO: the disk could not make the data durable) would go
+ * unnoticed. This WAL hook makes the same PASSIVE checkpoint at the same size and keeps a
+ * failure other than BUSY/LOCKED (another connection is busy: the next commit tries again)
+ * for write_txn to report. It returns SQLITE_OK: an error from the hook would make COMMIT
+ * fail after the commit happened, and write_txn would roll back or retry what is in. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = arg;
+	int rc;
+
+	if (frames < WAL_CKPT_FRAMES)
+		return SQLITE_OK;
+	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
+	    !st->ckpt_rc)
+		st->ckpt_rc = rc;
+	return SQLITE_OK;
+}
+
 /* One write transaction: BEGIN IMMEDIATE, the pending rows, then @extra (may be NULL),
  * COMMIT. The whole transaction is retried on SQLITE_BUSY. Logs and returns -errno. */
 static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg), void *arg)
@@ -841,6 +863,12 @@ static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg)
 				rc = exec_sql(st, "COMMIT");
 			if (rc == SQLITE_OK) {
 				pending_committed(st);
+				if (st->ckpt_rc) {
+					rc = st->ckpt_rc;
+					st->failed = db_error(st, rc, "checkpoint",
+							      sqlite3_errstr(rc));
+					return st->failed;
+				}
 				return 0;
 			}
 			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
@@ -1270,6 +1298,8 @@ static int store_open_mode(const char *path, bool readonly, struct store **out)
 	if (!readonly) {
 		if (!memory && (ret = set_wal(st)))
 			goto out;
+		if (!memory)
+			sqlite3_wal_hook(st->db, wal_hook, st);
 		if (kind != DB_CURRENT && (ret = migrate(st)))
 			goto out;
 		for (int i = 0; i < ST_COUNT; i++) {
