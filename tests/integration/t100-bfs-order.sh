@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: LIB-07.
 # DT_NEEDED breadth-first link-map order and soname de-duplication, against the real loader.
 # app -> mpa mpb (libc); mpa -> mpc; mpb -> mpd mpa; mpc -> mpd (its RUNPATH names M/ first).
 # Breadth-first gives mpa mpb libc mpc mpd (depth-first would give mpa mpc mpd mpb); the mpd

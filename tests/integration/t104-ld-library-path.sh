@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: LIB-02, LIB-03.
 # LD_LIBRARY_PATH from the environment and from --library-path (which replaces it), with empty
 # elements meaning the current directory, against the real loader run with the same value.
 . "$(dirname "$0")/../lib.sh"

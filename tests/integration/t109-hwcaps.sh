@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: LIB-04.
 # glibc-hwcaps subdirectories: H/glibc-hwcaps/x86-64-v3/libh.so is preferred over H/libh.so on a
 # CPU with x86-64-v3 (real loader); MAGICPAK_HWCAPS chooses the levels magicpak assumes.
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: LIB-08.
 # ld.so.cache finds a library in a non-default directory. Our own cache (ldconfig -C) lists C/;
 # MAGICPAK_LD_SO_CACHE points magicpak at it. Oracles: `ldconfig -C cache -p`, and the real
 # loader with that cache mounted on /etc/ld.so.cache in a private mount namespace (root).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: LIB-07.
 # /etc/ld.so.preload entries (MAGICPAK_LD_SO_PRELOAD names the file): loaded right after the
 # program, before its DT_NEEDED; they can satisfy a later NEEDED of the same soname. Oracle: the
 # real loader with that file mounted as /etc/ld.so.preload in a private mount namespace (root).

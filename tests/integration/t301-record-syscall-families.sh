@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: TRC-05, TRC-10.
 # magicpak record: every syscall family the README lists is recorded with its op, its absolute path and
 # its result (errno 0, or ENOENT 2, EEXIST 17, ENOTDIR 20, EINVAL 22), one fixture program calling each
 # (glibc wrappers and raw syscalls: openat2, faccessat2, renameat2, stat, lstat, open, rename).

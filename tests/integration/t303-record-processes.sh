@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: TRC-01, TRC-02.
 # magicpak record follows every process and thread: fork, vfork, posix_spawn, pthreads (their accesses
 # carry the process's pid), a non-leader thread's execve, shell pipelines; every process is in
 # `processes` with its parent and executable; a shell loop of 50 commands gives 51+ processes.

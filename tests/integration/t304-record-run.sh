@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: TRC-06.
 # magicpak record runs the command as if without magicpak: its exit status (128+N for signal N; 127 not
 # found, 126 not executable, with one error line), stdout and stdin its own (1 MiB through, no deadlock),
 # SIGUSR1 and SIGTERM sent to magicpak reach the command, and --timeout ends the whole tree.

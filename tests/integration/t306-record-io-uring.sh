@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: TRC-08.
 # io_uring opens are invisible to ptrace: a command that sets up io_uring gives an incomplete session
 # (reason io_uring) and a nonzero exit, unless --allow-incomplete, which passes the command's status.
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: TRC-05, TRC-10.
 # The seccomp filter only makes magicpak faster, never blind: the same programs recorded with and
 # without --no-seccomp give the same set of (op, path, errno).
 . "$(dirname "$0")/../lib.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # TRC-11, the racing path buffer: a thread flips the buffer between /etc/hostname and /etc/passwd
-# while the main thread opens it 3,000 times (fixture edges2.c, which counts by inode which file
+# while the main thread opens it 10,000 times (fixture edges2.c, which counts by inode which file
 # each open really reached). Only those two names may be stored as opened (errno 0), and each file
 # the program really opened is among them. A tracer that reads the path at syscall entry, apart
 # from the kernel's own copy, can store a torn name ("/etc/hosswd") as opened: this test fails then.
@@ -13,7 +13,7 @@ record_fixture edges2 -pthread
 db=$tmp/f.db
 last() { sql "$db" 'select max(id) from sessions'; }
 
-record_rc "$db" "$tmp/edges2" race 3000
+record_rc "$db" "$tmp/edges2" race 10000
 assert_rc "racing path buffer: exit 0" 0
 s=$(last)
 opened=$(sql "$db" "select distinct path from file_accesses where session_id = $s and op = 'open' and errno = 0 and path like '/etc/%' and path <> '/etc/ld.so.cache'" | LC_ALL=C sort)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: PRE-01, PRE-03, PRE-06.
 # record --via preload: a C program calls every wrapped entry point (open..., the fortify __open_2
 # and __openat_2 from -O2 -D_FORTIFY_SOURCE=2, the *64 names from -D_FILE_OFFSET_BITS=64, the stat
 # family with statx and the old __xstat names, exec family, posix_spawn(p), dlopen, dlmopen, the

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: PRE-05, PRE-06, PRE-07.
 # record --via preload under stress: a 10 kHz signal handler that opens files during wrapped opens
 # (every open recorded, no deadlock), 8 threads, vfork children (the parent still recorded after
 # them), SIGKILL right after an open (the open is recorded), 100 processes at once (every one of

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: PRE-02, PRE-10.
 # What preload cannot see is said, never silent: the exec of a static program (by a preloaded
 # shell, or as the command itself), of a set-user-ID program (AT_SECURE drops LD_PRELOAD), and
 # with an environment that lost LD_PRELOAD (env -i) each leave the session incomplete with the
