@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# RELIABILITY SQL-07 through the commands (test_store covers the store: a chmod 444 file, an
+# unwritable directory as nobody, a read-only remount): with the database's directory bind-mounted
+# read-only in a private mount namespace, `bundle`, `sessions` and `report` still work (read-only
+# open), and `record` fails with one line naming the database and the cause, leaving it intact.
+# As nobody, a database in a directory nobody cannot write: one line "cannot create ...".
+. "$(dirname "$0")/../lib.sh"
+require_root
+require_sqlite3
+require_ptrace
+unshare -m true 2>/dev/null || skip "no mount namespaces"
+use_dbdir
+d=$dbdir/ro; mkdir -p "$d"
+db=$d/x.db
+rec "$db" --label one -- /bin/cat /etc/hostname
+sum=$(cat "$db" "$db-wal" 2>/dev/null | sha256sum)
+ro() { unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec timeout 20 "$@"' sh "$d" "$TOOL" "$@"; }
+ro bundle --db "$db" "$tmp/out" >/dev/null 2>"$tmp/e1"; rc=$?
+assert_eq "bundle from a read-only database: exit 0" "$rc" 0 || sed 's/^/    /' "$tmp/e1"
+check "the bundle holds the recorded file" test -f "$tmp/out/etc/hostname"
+ro sessions --db "$db" >"$tmp/s.out" 2>"$tmp/e2"; rc=$?
+assert_eq "sessions on a read-only database: exit 0" "$rc" 0
+check "it lists the session" grep -q 'one' "$tmp/s.out"
+ro report --db "$db" --session last >/dev/null 2>"$tmp/e3"; rc=$?
+assert_eq "report on a read-only database: exit 0" "$rc" 0
+ro record --db "$db" -- /bin/true >/dev/null 2>"$tmp/e4"; rc=$?
+assert_eq "record into a read-only database: exit 1" "$rc" 1
+assert_one_error_line "record: one line naming the database" "$tmp/e4" "$db"
+check "and the cause (read-only)" grep -qi 'read-only' "$tmp/e4"
+assert_eq "the database is unchanged" "$(cat "$db" "$db-wal" 2>/dev/null | sha256sum)" "$sum"
+command -v setpriv >/dev/null || { done_testing; }
+u=$dbdir/nw; mkdir -p "$u"; chmod 755 "$dbdir" "$u"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$TOOL" record --db "$u/n.db" -- /bin/true >/dev/null 2>"$tmp/e5"; rc=$?
+assert_eq "as nobody, an unwritable directory: exit 1" "$rc" 1
+assert_one_error_line "one line: cannot create the database, permission denied" "$tmp/e5" "cannot create '$u/n.db': Permission denied"
+check "no file is created" test ! -e "$u/n.db"
+done_testing
