@@ -656,6 +656,8 @@ int assemble(const struct assemble_opts *o)
 			ret = bundle_add_tree(b, matches.v[i], NULL);
 		else
 			ret = bundle_add(b, matches.v[i], NULL);
+		if (ret == -ELOOP)
+			ret = log_errno(ret, "cannot bundle '%s'", quote(matches.v[i]));
 	}
 	/* A recorded directory is created (its listing was used), not copied whole. */
 	for (size_t i = 0; i < recorded.n && ret >= 0; i++) {
@@ -663,6 +665,12 @@ int assemble(const struct assemble_opts *o)
 		struct stat st;
 
 		ret = bundle_add(b, recorded.v[i], NULL);
+		/* A symlink loop the run only looked at (lstat, readlink): the links are kept,
+		 * with the warning bundle_add gave; the host cannot resolve it either. */
+		if (ret == -ELOOP) {
+			ret = 0;
+			continue;
+		}
 		/* The bundler opened it again: make sure no one swapped another file in between
 		 * (the bundler itself checks its own lstat against what it opened). */
 		if (ret >= 0 && e && e->regular &&

@@ -815,7 +815,12 @@ static int walk_src(struct bundle *b, const char *src, bool create, struct fin *
 
 		if (S_ISLNK(st.st_mode)) {
 			if (++links > BUNDLE_MAX_LINKS) {
-				ret = log_errno(-ELOOP, "cannot resolve '%s'", src);
+				/* A loop, or a chain longer than the kernel follows (the host gets
+				 * ELOOP too): the links made so far stay as they are. The caller
+				 * decides whether that is fatal, so only a warning here. */
+				ret = -ELOOP;
+				log_warn("'%s': more than %d symlinks to follow (a loop?); kept as links",
+					 src, BUNDLE_MAX_LINKS);
 				goto out;
 			}
 			n = readlinkat(dirfd, name, target, sizeof(target));

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# magicpak bundle from recorded sessions (t204 does the one-shot form):
+# BND-01: OUTPUT already holding out/etc -> sentinel/etc is refused, nothing written through it.
+# BND-03: symlinks a run lstat'ed are recreated verbatim (absolute, climbing, self-loop, a 41-link
+#   chain, dangling, a target with a newline); a loop or an over-long chain is kept as links with
+#   a warning, never a failed bundle, and the host-side target is never written (E-CONTAIN).
+# BND-06: magic links the run used (/proc/self/fd/0, /dev/stdin, /proc/self/exe) are not followed
+#   or copied: no /proc or /dev in the bundle.
+# BND-12: a recorded file deleted before bundling is left out (reported with -v), the rest bundled.
+# BND-13: OUTPUT inside a recorded directory is not copied into itself; two bundlers racing on
+#   one OUTPUT: one writes it, the other fails with one line, never a mixed tree.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_ptrace
+use_dbdir
+db=$dbdir/l.db
+s=$tmp/srcl; mkdir -p "$s"
+ln -s /etc "$s/abs"
+ln -s ../../../../../../../../.. "$s/climb"
+ln -s self "$s/self"
+for i in $(seq 1 41); do ln -s "c$((i + 1))" "$s/c$i"; done
+echo end >"$s/c42"
+ln -s "$tmp/nowhere" "$s/dangling"
+ln -s "$(printf 'a\nb')" "$s/nl"
+echo gone >"$tmp/gone.txt"
+rec "$db" -- sh -c 'ls -l "$1"/* >/dev/null; cat "$1/c2" /proc/self/fd/0 </etc/hostname >/dev/null
+	cat /dev/stdin </etc/hostname >/dev/null; readlink /proc/self/exe >/dev/null; cat "$2"' sh "$s" "$tmp/gone.txt"
+rm "$tmp/gone.txt"
+mkdir "$tmp/out1" && ln -s "$tmp/sentinel/etc" "$tmp/out1/etc"
+contain_setup
+
+# BND-01
+bundle_rc "$db" "$tmp/out1"
+assert_rc "BND-01: OUTPUT with a symlink in it: refused, exit 1" 1
+assert_one_error_line "BND-01: one line naming OUTPUT" "$err" "$tmp/out1"
+check "BND-01: nothing written through out1/etc" test ! -e "$tmp/sentinel/etc/hostname"
+assert_eq "BND-01: out1 holds only its link" "$(listing "$tmp/out1")" "etc 777 l $tmp/sentinel/etc"
+
+# BND-03, BND-06, BND-12
+o=$tmp/out
+TOOL_TIMEOUT=30 run_tool -v bundle --db "$db" "$o"
+assert_rc "bundle: exit 0 (loops, dangling links and a gone file are not fatal)" 0
+for l in abs climb self dangling nl $(seq -f 'c%g' 1 41); do
+	[ -L "$o$s/$l" ] && [ "$(readlink "$o$s/$l")" = "$(readlink "$s/$l")" ] || { fail "BND-03: $l recreated verbatim"; continue; }
+	pass "BND-03: $l recreated verbatim"; t_n=$((t_n + 1))
+done
+check "BND-03: the end of the 40-link chain the run read is bundled" test -f "$o$s/c42" -a ! -L "$o$s/c42"
+check "BND-03: a warning names the self-loop" grep -qF "'$s/self': more than 40 symlinks" "$err"
+check "BND-03: a warning names the dangling link" grep -qF "'$s/dangling': dangling symlink" "$err"
+check "BND-03: abs -> /etc led to /etc/hostname inside the bundle" test -f "$o/etc/hostname"
+check "BND-06: no /proc in the bundle" test ! -e "$o/proc"
+check "BND-06: no /dev in the bundle" test ! -e "$o/dev"
+check "BND-12: the gone file is not in the bundle" test ! -e "$o$tmp/gone.txt"
+check "BND-12: it is reported (-v)" grep -qF "recorded '$tmp/gone.txt' is gone" "$err"
+contain_check "BND-03" "$o"
+
+# BND-13: OUTPUT inside a recorded directory
+rec "$db" -- find "$tmp" -maxdepth 2
+run_tool bundle --db "$db" "$tmp/inside"
+assert_rc "BND-13: OUTPUT inside the recorded tree: exit 0" 0
+check "BND-13: the bundle does not contain itself" test ! -e "$tmp/inside$tmp/inside"
+check "BND-13: it holds the rest of the tree" test -d "$tmp/inside$tmp/srcl"
+# two bundlers on one OUTPUT
+"$TOOL" bundle --db "$db" "$tmp/race" >/dev/null 2>"$tmp/r1" & p1=$!
+"$TOOL" bundle --db "$db" "$tmp/race" >/dev/null 2>"$tmp/r2" & p2=$!
+wait "$p1"; r1=$?; wait "$p2"; r2=$?
+assert_eq "BND-13: racing bundlers: one succeeds, one fails" "$(printf '%s\n' "$r1" "$r2" | sort | tr '\n' ' ')" "0 1 "
+check "BND-13: the loser says why in one line" sh -c 'cat "$1" "$2" | grep -q "^magicpak: .*race.*not empty\|^magicpak: .*race.*exists"' sh "$tmp/r1" "$tmp/r2"
+assert_eq "BND-13: the winner's tree equals a bundle made alone" "$(listing "$tmp/race")" "$(listing "$tmp/inside")"
+assert_eq "BND-13: no race.magicpak-* left" "$(ls -d "$tmp"/race.magicpak-* 2>/dev/null)" ""
+done_testing
