@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # record's harder edges: a group stop and SIGCONT (TRC-07), ignored signals stay ignored, a daemon's
 # late opens after its parent exited (TRC-12a), a 4,000-byte path and names with '\n' and non-UTF-8
-# bytes stored byte for byte (TRC-11, SQL-08), the target's execve is the first thing recorded (TRC-04).
+# bytes stored byte for byte and bundled under their exact names (TRC-11, SQL-08), the target's
+# execve is the first thing recorded (TRC-04).
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_ptrace
@@ -71,5 +72,18 @@ has_row "a name with bytes 0xff 0xfe stored byte for byte" "$hexes" "$(hexof "$b
 has_row "a name with quotes and SQL stored as is" "$hexes" "$(hexof "$quote")"
 assert_eq "the sessions table is still there" "$(sql "$db" 'select count(*) > 0 from sessions')" 1
 assert_eq "the session is complete" "$(sql "$db" "select complete from sessions where id = $s")" 1
+# SQL-08: the same names (and a 255-byte one) come back out of the database into a bundle exactly
+n255=$tmp/$(head -c 255 /dev/zero | tr '\0' n); echo x >"$n255"
+record_rc "$db" /bin/cat "$long" "$nl" "$bin" "$quote" "$n255"
+run_tool bundle --db "$db" "$tmp/B"
+assert_rc "odd paths: bundle exits 0" 0
+i=0
+for f in "$long" "$nl" "$bin" "$quote" "$n255"; do
+	i=$((i + 1))
+	check "odd path $i bundled under its exact name" cmp -s "$f" "$tmp/B$f"
+done
+assert_eq "the bundle holds no other name under \$tmp" \
+	"$(cd "$tmp/B$tmp" && find . -maxdepth 1 -mindepth 1 -printf '%P\0' | LC_ALL=C sort -z | od -An -tx1 | tr -d ' \n')" \
+	"$(cd "$tmp" && for f in "$long" "$nl" "$bin" "$quote" "$n255"; do f=${f#"$tmp/"}; printf '%s\0' "${f%%/*}"; done | LC_ALL=C sort -zu | od -An -tx1 | tr -d ' \n')"
 
 done_testing
