@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Reliability cases: LIB-10.
+# Reliability cases: LIB-10, BND-08, BND-09.
 # The bundle mirrors the host: symlinks recreated with their original targets (the loader link,
 # merged-/usr directory links), file modes kept, hard links kept, setuid/setgid dropped with a warning.
 . "$(dirname "$0")/../lib.sh"

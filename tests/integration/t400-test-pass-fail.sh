@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: ISO-11.
 # magicpak test: a passing and a failing test, exit codes 0 / 1 / 3 / 2 and their one-line
 # explanations; the command's stdout on stdout, its stderr shown on failure only.
 . "$(dirname "$0")/../lib.sh"

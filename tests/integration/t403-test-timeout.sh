@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: ISO-07, ISO-08, ISO-10.
 # --timeout kills the whole jail (exit 1, "timed out", the command's code 124) in about the
 # time given, with its background processes; a tester killed with SIGKILL leaves nothing
 # running and no mount behind (RELIABILITY ISO-07, ISO-08).

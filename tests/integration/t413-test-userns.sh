@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: ISO-09, ISO-11.
 # Not root: the jail is made in a user namespace (uid 0 inside mapped to the caller); the
 # command has no capabilities and cannot change the bundle.
 . "$(dirname "$0")/../lib.sh"

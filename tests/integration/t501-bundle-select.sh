@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: SQL-09.
 # magicpak bundle: which sessions are chosen. Default "last"; --session ID|LABEL|last; --all; --since
 # (ISO date, date and time, epoch seconds); an unknown session; incomplete sessions refused unless
 # --allow-incomplete.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: SQL-06.
 # magicpak merge OUT IN...: two databases whose ids clash (both have session 1) are copied with new
 # ids, every row remapped (paths, processes, accesses, versions), hosts and origins kept apart;
 # merging again duplicates nothing; a session still being recorded is copied as incomplete and

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: BND-14.
 # --oci-archive / --docker-archive: the archive's layout, every blob's sha256 and size against its
 # descriptor, diff_id = sha256 of the uncompressed layer, canonical JSON, the image config from
 # the options; no OUTPUT means no directory is left behind; bad values are usage errors.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: BND-14.
 # Reproducible archives: the same bundle built twice, in different directories, at different
 # times, with other file mtimes, another umask and locale, gives byte-identical archives when the
 # SOURCE_DATE_EPOCH is the same (unset = 0); another epoch gives another archive, with that mtime.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: BND-14.
 # JSON in the config, manifest and index is valid, canonical and escaped: env, labels, entrypoint,
 # cmd, workdir and user with quotes, backslashes, newlines, tabs, control bytes and non-ASCII text
 # come back exactly; text that is not UTF-8 is refused (JSON cannot hold it).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases: BND-14.
 # The archives with real tools: skopeo inspect oci-archive: and docker-archive:, umoci unpack (the
 # root file system equals the bundle and the program runs chrooted in it), podman load then
 # podman run prints the expected output, for both formats.

@@ -2,7 +2,8 @@
 /* tests/unit/test_store.c - store.c on real database files in a temporary directory: the
  * schema and views read back with the sqlite3 shell, folding and batching, odd path bytes,
  * foreign and newer files left untouched, 8 concurrent writers, kill -9 mid-write, a
- * read-only file system, a full disk and an unwritable directory. */
+ * read-only file system, a full disk and an unwritable directory.
+ * Reliability cases: SQL-01, SQL-02, SQL-03, SQL-06, SQL-07, SQL-10. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
