@@ -5,6 +5,7 @@
 # BND-03: symlinks a run lstat'ed are recreated verbatim (absolute, climbing, self-loop, a 41-link
 #   chain, dangling, a target with a newline); a loop or an over-long chain is kept as links with
 #   a warning, never a failed bundle, and the host-side target is never written (E-CONTAIN).
+# BND-05: a recorded FIFO and devices are skipped (a FIFO with a warning), never opened for reading.
 # BND-06: magic links the run used (/proc/self/fd/0, /dev/stdin, /proc/self/exe) are not followed
 #   or copied: no /proc or /dev in the bundle.
 # BND-12: a recorded file deleted before bundling is left out (reported with -v), the rest bundled.
@@ -54,6 +55,14 @@ check "BND-06: no /dev in the bundle" test ! -e "$o/dev"
 check "BND-12: the gone file is not in the bundle" test ! -e "$o$tmp/gone.txt"
 check "BND-12: it is reported (-v)" grep -qF "recorded '$tmp/gone.txt' is gone" "$err"
 contain_check "BND-03" "$o"
+
+# BND-05: a FIFO and devices the run used: bundling neither blocks nor copies them
+mkfifo "$tmp/fifo"
+rec "$db" -- sh -c 'echo x >"$1" & cat "$1" >/dev/null; head -c 10 /dev/zero >/dev/null; cat /dev/null' sh "$tmp/fifo"
+TOOL_TIMEOUT=20 run_tool bundle --db "$db" "$tmp/outf"
+assert_rc "BND-05: bundle with a recorded FIFO and devices: exit 0, no blocking" 0
+check "BND-05: a warning names the FIFO" grep -qF "skipping '$tmp/fifo': FIFO" "$err"
+assert_eq "BND-05: no FIFO, device or /dev in the bundle" "$(find "$tmp/outf" \( -type p -o -type c -o -type b -o -path "$tmp/outf/dev" \) -print)" ""
 
 # BND-13: OUTPUT inside a recorded directory
 rec "$db" -- find "$tmp" -maxdepth 2
