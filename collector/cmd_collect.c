@@ -117,7 +117,7 @@ int cmd_collect(int argc, char **argv)
 		if (read(sfd, &si, sizeof(si)) == sizeof(si))
 			break;
 	}
-	collect_drain(c);
+	collect_finish(c);
 	collect_get_stats(c, &cs);
 	collect_incomplete_reason(c, why, sizeof(why));
 	if (store_session_end(st, 0, !why[0], why[0] ? why : NULL) < 0)

@@ -19,6 +19,8 @@
 #include "collect.h"
 #include "event.h"
 #include "log.h"
+#include "ring.h"
+#include "ringread.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -33,6 +35,7 @@ struct collect {
 	struct store *st;
 	int fd;
 	char *path;           /* the socket file we made, removed at the end */
+	struct ringread *ring; /* the shared-memory ring next to it (NULL: socket only) */
 	pid_t root_parent;
 	struct pid_slot *pids; /* open addressing, never shrinks */
 	size_t npids, cap;
@@ -161,6 +164,15 @@ int collect_open(const char *path, struct store *st, pid_t root_parent, struct c
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	c->fd = fd;
 	c->path = xstrdup(path);
+	/* The ring, with the socket's permissions: whoever may send may write. Without it
+	 * (no room in /dev/shm's file system, say) the socket carries everything. */
+	if (stat(path, &sb) == 0) {
+		char *rp = xasprintf("%s%s", path, RING_SUFFIX);
+
+		if (ringread_create(rp, sb.st_mode & 0666, COLLECT_RING_SIZE, &c->ring) < 0)
+			log_warn("records go through the socket only");
+		free(rp);
+	}
 	*out = c;
 	return 0;
 err:
@@ -309,12 +321,18 @@ int collect_feed(struct collect *c, const void *buf, size_t len)
 	return ret;
 }
 
-int collect_drain(struct collect *c)
+static void feed_ring(void *ctx, const void *rec, size_t len)
+{
+	collect_feed(ctx, rec, len);
+}
+
+static int drain(struct collect *c, bool final)
 {
 	int n = 0;
 
 	if (c->fd < 0)
 		return 0;
+	n += (int)ringread_drain(c->ring, feed_ring, c, false);
 	for (;;) {
 		ssize_t r = recv(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT | MSG_TRUNC);
 
@@ -323,6 +341,8 @@ int collect_drain(struct collect *c)
 				continue;
 			break; /* EAGAIN: empty */
 		}
+		if (r == 0 && c->ring)
+			continue; /* the doorbell of a writer that filled the ring */
 		n++;
 		if ((size_t)r > MP_WIRE_MAX) {
 			c->s.bad++;
@@ -330,6 +350,9 @@ int collect_drain(struct collect *c)
 		}
 		collect_feed(c, c->buf, (size_t)r);
 	}
+	/* again after the socket: what was committed meanwhile, and with @final the slots of
+	 * writers that died mid-record */
+	n += (int)ringread_drain(c->ring, feed_ring, c, final);
 	if (c->err) {
 		int e = c->err;
 
@@ -337,6 +360,23 @@ int collect_drain(struct collect *c)
 		return e;
 	}
 	return n;
+}
+
+int collect_drain(struct collect *c)
+{
+	return drain(c, false);
+}
+
+int collect_finish(struct collect *c)
+{
+	return drain(c, true);
+}
+
+int collect_poll_ms(const struct collect *c, int wait_ms)
+{
+	if (!c->ring)
+		return wait_ms;
+	return wait_ms < 0 || wait_ms > COLLECT_RING_POLL_MS ? COLLECT_RING_POLL_MS : wait_ms;
 }
 
 void collect_reaped(struct collect *c, pid_t pid, int status)
@@ -371,23 +411,29 @@ pid_t *collect_alive(const struct collect *c, size_t *n)
 void collect_get_stats(const struct collect *c, struct collect_stats *out)
 {
 	*out = c->s;
+	out->lost += ringread_lost(c->ring);
+	out->bad += ringread_bad(c->ring);
 }
 
 void collect_incomplete_reason(const struct collect *c, char *why, size_t size)
 {
+	struct collect_stats s;
+
+	collect_get_stats(c, &s);
 	why[0] = '\0';
-	if (c->s.lost)
-		snprintf(why, size, "events_lost=%llu", (unsigned long long)c->s.lost);
-	else if (c->s.gaps)
-		snprintf(why, size, "preload_gap: %s", c->s.gap);
-	else if (c->s.bad)
-		snprintf(why, size, "bad_records=%llu", (unsigned long long)c->s.bad);
+	if (s.lost)
+		snprintf(why, size, "events_lost=%llu", (unsigned long long)s.lost);
+	else if (s.gaps)
+		snprintf(why, size, "preload_gap: %s", s.gap);
+	else if (s.bad)
+		snprintf(why, size, "bad_records=%llu", (unsigned long long)s.bad);
 }
 
 void collect_free(struct collect *c)
 {
 	if (!c)
 		return;
+	ringread_free(c->ring);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->path)

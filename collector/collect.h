@@ -35,9 +35,19 @@ int collect_open(const char *path, struct store *st, pid_t root_parent, struct c
 void collect_on_access(struct collect *c, collect_access_fn fn, void *ctx);
 /* The socket to poll for input; -1 without one. */
 int collect_fd(const struct collect *c);
-/* Store every record waiting on the socket, without blocking. Returns how many datagrams
- * were read, or a negative errno from the store (the first error, once). */
+/* The shared-memory ring (include/ring.h) made next to the socket, and how often a caller
+ * that polls collect_fd() must drain it: writers wake the collector only when it is half
+ * full, so what they wrote is otherwise stored only this late. */
+#define COLLECT_RING_SIZE (4u << 20)
+#define COLLECT_RING_POLL_MS 10
+/* Store every record waiting on the socket and in the ring, without blocking. Returns how
+ * many records were read, or a negative errno from the store (the first error, once). */
 int collect_drain(struct collect *c);
+/* The same once every sender has exited: a ring slot a sender left half-written is counted
+ * lost instead of waited for. */
+int collect_finish(struct collect *c);
+/* The poll() timeout to use instead of @wait_ms (-1: none) so that the ring is drained. */
+int collect_poll_ms(const struct collect *c, int wait_ms);
 /* Check and store one datagram of @len bytes. 0 if stored, -EINVAL if dropped as bad
  * (counted), another -errno from the store. */
 int collect_feed(struct collect *c, const void *buf, size_t len);

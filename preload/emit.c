@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* preload/emit.c - encode one record and send it, as one datagram, to the collector's socket.
+/* preload/emit.c - encode one record and hand it to the collector: into the shared-memory ring
+ * next to the collector's socket (include/ring.h) when this process could map it, else as one
+ * datagram to the socket.
  *
- * The transport is an unbound SOCK_DGRAM unix socket and one sendto() per record, blocking:
+ * The ring costs no system call: the record is in shared memory before the wrapper returns,
+ * so a SIGKILL right after the call loses nothing; a full ring makes the writer ring the
+ * doorbell (one empty datagram) and wait, never drop, unless the collector is gone (the
+ * doorbell is refused) or the writer is a signal handler interrupting its own thread's write.
+ *
+ * The fallback is an unbound SOCK_DGRAM unix socket and one sendto() per record, blocking:
  * - the record is in the collector's receive queue before the wrapper returns, so a SIGKILL
  *   right after the call loses nothing;
  * - a full queue blocks the sender (unix_wait_for_peer) instead of dropping, so 100 processes
@@ -18,6 +25,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -28,10 +36,17 @@
 
 #include "emit.h"
 #include "event.h"
+#include "ring.h"
 
 #define EMIT_HIGH_FD 1000 /* our socket is moved up here, out of the program's way */
 
 __thread int emit_busy __attribute__((tls_model("initial-exec")));
+/* This thread's id and the process it was read in (a fork child's copy is stale), and whether
+ * it is between reserving a ring slot and committing it (a signal handler's record then must
+ * not wait for room: the collector waits for this very slot). */
+static __thread int tid_cache __attribute__((tls_model("initial-exec")));
+static __thread int tid_pid __attribute__((tls_model("initial-exec")));
+static __thread int ring_writing __attribute__((tls_model("initial-exec")));
 
 static struct sockaddr_un sock_addr;
 static socklen_t sock_alen;
@@ -40,6 +55,10 @@ static dev_t sock_dev;
 static ino_t sock_ino;
 static int enabled;
 static int debug;
+static struct mp_ring *ring;      /* the collector's ring, NULL: the socket only (atomic) */
+/* This process's pid, on a page the kernel zeroes in a fork child (MADV_WIPEONFORK), so the
+ * hot path makes no getpid() system call and a child reads 0 and asks. NULL: always ask. */
+static int *pid_page;
 static unsigned long lost;        /* records not sent since the last MP_REC_LOST (atomic) */
 static int cached_pid;            /* the process the last record came from (atomic) */
 
@@ -83,6 +102,20 @@ static long rawsys(long n, long a, long b, long c, long d, long e, long f)
 #define SYS4(n, a, b, c, d) rawsys((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define SYS6(n, a, b, c, d, e, f) \
 	rawsys((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* getpid() for the records of the wrappers. A vfork child shares the page with its parent
+ * and so reads the parent's pid: exec and exit, all a vfork child may call, ask the kernel. */
+static int my_pid(void)
+{
+	int pid = pid_page ? __atomic_load_n(pid_page, __ATOMIC_RELAXED) : 0;
+
+	if (!pid) {
+		pid = (int)SYS0(SYS_getpid);
+		if (pid_page)
+			__atomic_store_n(pid_page, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
+}
 
 static size_t slen(const char *s)
 {
@@ -175,19 +208,6 @@ static int sock_get(void)
 	return sock_open();
 }
 
-static int send_raw(const void *buf, size_t len)
-{
-	long r;
-	int fd = sock_get();
-
-	if (fd < 0)
-		return -1;
-	do
-		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sock_addr, sock_alen);
-	while (r == -EINTR);
-	return r < 0 ? -1 : 0;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -198,6 +218,32 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* When the socket last refused a record (no collector): for RING_CHECK_NS after that,
+ * records are counted lost without asking again, so a program whose collector is gone does
+ * not pay a failing system call for each of them. (atomic) */
+static uint64_t refused_at;
+
+static int send_raw(const void *buf, size_t len)
+{
+	uint64_t refused = __atomic_load_n(&refused_at, __ATOMIC_RELAXED), now = 0;
+	long r;
+	int fd;
+
+	if (refused && (now = now_ns()) - refused < RING_CHECK_NS)
+		return -1;
+	fd = sock_get();
+	if (fd < 0)
+		return -1;
+	do
+		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sock_addr, sock_alen);
+	while (r == -EINTR);
+	if (r == -ECONNREFUSED || r == -ENOENT)
+		__atomic_store_n(&refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
+	else if (refused)
+		__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
+	return r < 0 ? -1 : 0;
+}
+
 static void hdr_fill(struct mp_wire *h, uint32_t kind, uint32_t len, int pid)
 {
 	memset(h, 0, sizeof(*h));
@@ -206,7 +252,11 @@ static void hdr_fill(struct mp_wire *h, uint32_t kind, uint32_t len, int pid)
 	h->len = len;
 	h->kind = kind;
 	h->pid = (uint32_t)pid;
-	h->tid = (uint32_t)SYS0(SYS_gettid);
+	if (tid_pid != pid) {
+		tid_cache = (int)SYS0(SYS_gettid);
+		tid_pid = pid;
+	}
+	h->tid = (uint32_t)tid_cache;
 	h->source = MP_SRC_PRELOAD;
 	h->time_ns = now_ns();
 }
@@ -248,6 +298,157 @@ static void check_pid(int pid)
 	send_record(&r.h);
 }
 
+/* Ring the collector's doorbell: one empty datagram. -1 if the collector is gone. */
+static int ring_bell(void)
+{
+	int fd = sock_get();
+	long r;
+
+	if (fd < 0)
+		return 0;
+	do
+		r = SYS6(SYS_sendto, fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT, &sock_addr, sock_alen);
+	while (r == -EINTR);
+	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
+}
+
+/* Is the ring's collector gone (at time @now)? Then the ring is dropped and the socket used
+ * from now on: it refuses a dead collector's records (counted lost) and gives a new
+ * collector on the same path the rest. A collector that closes or replaces a ring marks it
+ * at once (alive_ns 0). A killed one cannot: the doorbell, rung at most every
+ * RING_CHECK_NS by each process, finds out with one system call, and a ring not drained for
+ * RING_STALE_NS (its file replaced without the mark) is given up too. */
+static uint64_t last_check; /* when this process last rang to check (atomic) */
+
+static int ring_gone(struct mp_ring *r, uint64_t now)
+{
+	uint64_t alive = __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE);
+	uint64_t last = __atomic_load_n(&last_check, __ATOMIC_RELAXED);
+
+	if (alive && now - last >= RING_CHECK_NS) {
+		__atomic_store_n(&last_check, now, __ATOMIC_RELAXED);
+		if (ring_bell() < 0)
+			alive = 0;
+	}
+	if (alive && now <= alive + RING_STALE_NS)
+		return 0;
+	__atomic_store_n(&ring, NULL, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* Copy @len bytes of @src into the ring's data at position @pos, wrapping at the end. */
+static void ring_copy(struct mp_ring *r, uint64_t pos, const void *src, size_t len)
+{
+	unsigned char *data = (unsigned char *)r + RING_DATA_OFFSET;
+	size_t off = (size_t)(pos & (r->size - 1)), first = r->size - off;
+
+	if (first >= len) {
+		memcpy(data + off, src, len);
+	} else {
+		memcpy(data + off, src, first);
+		memcpy(data, (const unsigned char *)src + first, len - first);
+	}
+}
+
+/* Put one record into the ring. 0 done, -1 not (no room for a nested writer, the collector
+ * gone, a record too large): the caller counts it lost or uses the socket. */
+static int ring_put(struct mp_ring *r, const struct mp_wire *h)
+{
+	uint64_t need = RING_SLOT_LEN(h->len), pos, tail, word;
+	uint64_t *slot;
+	struct timespec pause = { 0, 200000 };
+
+	if (need > r->size / 4)
+		return -1;
+	if (ring_gone(r, h->time_ns))
+		return send_raw(h, h->len);
+	for (;;) {
+		pos = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (pos + need - tail > r->size) {
+			/* Full. A handler that interrupted this thread's own write would wait for
+			 * itself; otherwise wake the collector and wait for room. */
+			if (ring_writing)
+				return -1;
+			last_check = 0;
+			if (ring_gone(r, now_ns()))
+				return send_raw(h, h->len);
+			SYS2(SYS_nanosleep, &pause, NULL);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&r->head, &pos, pos + need, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			break;
+	}
+	ring_writing++;
+	slot = (uint64_t *)((unsigned char *)r + RING_DATA_OFFSET + (pos & (r->size - 1)));
+	word = ((uint64_t)h->pid << 32) | need;
+	__atomic_store_n(slot, word, __ATOMIC_RELAXED);
+	ring_copy(r, pos + 8, h, h->len);
+	__atomic_store_n(slot, word | RING_COMMITTED, __ATOMIC_RELEASE);
+	ring_writing--;
+	/* Past half full: one writer (the one that takes the bell) wakes the collector. */
+	if (pos + need - tail > r->size / 2 && __atomic_load_n(&r->bell, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&r->bell, 0, __ATOMIC_ACQ_REL))
+		ring_bell();
+	return 0;
+}
+
+/* The page for my_pid(), set to this process's pid now: a fork child finds it zeroed. (A
+ * vfork child of a fork child that has not yet recorded anything would store its own pid in
+ * the parent's page: the parent's later records would carry it. No program seen does that.) */
+static void pid_map(void)
+{
+	long m = SYS6(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m < 0 && m > -4096)
+		return;
+	if (SYS3(SYS_madvise, m, 4096, MADV_WIPEONFORK) < 0) {
+		SYS2(SYS_munmap, m, 4096);
+		return;
+	}
+	*(int *)m = (int)SYS0(SYS_getpid);
+	__atomic_store_n(&pid_page, (int *)m, __ATOMIC_RELEASE);
+}
+
+/* Map the ring next to the socket (@sock, its path), if the collector made one. */
+static void ring_map(const char *sock)
+{
+	char path[sizeof(sock_addr.sun_path) + sizeof(RING_SUFFIX)];
+	struct mp_ring hdr;
+	size_t n = slen(sock);
+	long fd, m;
+
+	memcpy(path, sock, n);
+	memcpy(path + n, RING_SUFFIX, sizeof(RING_SUFFIX));
+	fd = SYS4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return;
+	if (SYS4(SYS_pread64, fd, &hdr, sizeof(hdr), 0) != (long)sizeof(hdr) ||
+	    hdr.magic != RING_MAGIC || hdr.version != RING_VERSION || hdr.size < 65536 ||
+	    hdr.size > (1ULL << 30) || (hdr.size & (hdr.size - 1))) {
+		SYS1(SYS_close, fd);
+		emit_debug("not a ring, using the socket:", path);
+		return;
+	}
+	m = SYS6(SYS_mmap, 0, RING_DATA_OFFSET + hdr.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 0);
+	SYS1(SYS_close, fd);
+	if (m < 0 && m > -4096)
+		return;
+	__atomic_store_n(&ring, (struct mp_ring *)m, __ATOMIC_RELEASE);
+}
+
+/* Hand one record over: the ring, else the socket. -1 if it is lost. */
+static int put_record(const struct mp_wire *h)
+{
+	struct mp_ring *r = __atomic_load_n(&ring, __ATOMIC_ACQUIRE);
+
+	if (r)
+		return ring_put(r, h);
+	return send_raw(h, h->len);
+}
+
 /* Send @h (h->len bytes), reporting earlier losses first once sending works again. */
 static void send_record(struct mp_wire *h)
 {
@@ -258,10 +459,10 @@ static void send_record(struct mp_wire *h)
 
 		hdr_fill(&l, MP_REC_LOST, sizeof(l), (int)h->pid);
 		l.aux = n;
-		if (send_raw(&l, sizeof(l)) == 0)
+		if (put_record(&l) == 0)
 			__atomic_sub_fetch(&lost, n, __ATOMIC_RELAXED);
 	}
-	if (send_raw(h, h->len) < 0) {
+	if (put_record(h) < 0) {
 		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 		emit_debug("cannot send a record to", sock_addr.sun_path);
 	}
@@ -299,6 +500,8 @@ void emit_init(char **envp)
 		emit_debug("cannot create a socket for", sock);
 		return;
 	}
+	ring_map(sock);
+	pid_map();
 	/* cached_pid stays 0: this copy's first record announces the process (with its
 	 * parent), unless it is the exec record itself */
 	enabled = 1;
@@ -347,6 +550,30 @@ static int fold_append(char *out, size_t len, size_t size, const char *rel)
 	return (int)o;
 }
 
+/* The length of absolute @path if it is already normal (no "//", no "." or ".." component,
+ * no trailing "/"), else 0: most paths are, and are then copied as they are. */
+static size_t normal_len(const char *path)
+{
+	size_t i = 1;
+
+	if (!path[1])
+		return 1;
+	for (;; i++) {
+		char c = path[i];
+
+		if (c == '/' || c == '\0') {
+			/* the component that ends here: empty, "." or ".."? */
+			if (path[i - 1] == '/')
+				return 0;
+			if (path[i - 1] == '.' &&
+			    (path[i - 2] == '/' || (path[i - 2] == '.' && path[i - 3] == '/')))
+				return 0;
+			if (!c)
+				return i;
+		}
+	}
+}
+
 static int fd_path(int fd, char *out, size_t size)
 {
 	char link[32] = "/proc/self/fd/";
@@ -365,6 +592,12 @@ int emit_resolve(int dirfd, const char *path, char *out, size_t size)
 	int len;
 
 	if (path && path[0] == '/') {
+		size_t n = normal_len(path);
+
+		if (n && n < size) {
+			memcpy(out, path, n + 1);
+			return (int)n;
+		}
 		out[0] = '\0';
 		return fold_append(out, 0, size, path);
 	}
@@ -389,7 +622,7 @@ void emit_access(int op, int dirfd, const char *path, uint32_t flags, int err)
 
 	if (!enabled)
 		return;
-	pid = (int)SYS0(SYS_getpid);
+	pid = my_pid();
 	check_pid(pid);
 	n = emit_resolve(dirfd, path, r.path, sizeof(r.path));
 	if (n < 0) {

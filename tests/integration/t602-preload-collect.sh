@@ -53,7 +53,8 @@ assert_eq "restart: the new session is incomplete with events_lost=1" \
 has_row "restart: the open after the restart is in the new session" "$(prows "$db" 3)" "open|$tmp/c|0"
 lacks_row "restart: the open during the gap is nowhere" "$(prows "$db" 3; prows "$db" 2)" "open|$tmp/b|0"
 
-# 3. garbage on the socket
+# 3. garbage on the socket (an empty datagram is not garbage: it is the doorbell of a writer
+# that filled the shared-memory ring, include/ring.h)
 start_collector "$db" "$sock" "$tmp/c4.log"
 python3 - "$sock" <<'PY'
 import os, socket, struct, sys, time
@@ -61,7 +62,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 def hdr(magic=0x4b50504d, version=1, length=None, kind=1, op=1, pid=4242, path=b"/garbage/ok\0"):
     n = 56 + len(path) if length is None else length
     return struct.pack("=10I2Q", magic, version, n, kind, op, pid, pid, 0, 0, 2, time.time_ns(), 0) + path
-for d in [b"", b"x", b"\0" * 55, os.urandom(56), os.urandom(4000),
+for d in [b"x", b"\0" * 55, os.urandom(56), os.urandom(4000),
           hdr(magic=0xdeadbeef), hdr(version=99), hdr(length=57), hdr(kind=77), hdr(op=999),
           hdr(path=b"/no/nul"), hdr(kind=3, path=b"\0\0")]:
     s.sendto(d, sys.argv[1])
@@ -69,9 +70,9 @@ s.sendto(hdr(), sys.argv[1])
 PY
 run_pre cat /etc/hostname >/dev/null
 kill -TERM "$collector_pid"; wait "$collector_pid"
-check "garbage: the collector survived it (its log says so)" grep -q "12 malformed records dropped" "$tmp/c4.log"
-assert_eq "garbage: the session is incomplete with bad_records=12" \
-	"$(sql "$db" 'select complete, incomplete_reason from sessions where id = 4')" "0|bad_records=12"
+check "garbage: the collector survived it (its log says so)" grep -q "11 malformed records dropped" "$tmp/c4.log"
+assert_eq "garbage: the session is incomplete with bad_records=11" \
+	"$(sql "$db" 'select complete, incomplete_reason from sessions where id = 4')" "0|bad_records=11"
 has_row "garbage: the one valid record is stored" "$(prows "$db" 4)" "open|/garbage/ok|0"
 has_row "garbage: later records are stored" "$(prows "$db" 4)" "open|/etc/hostname|0"
 done_testing

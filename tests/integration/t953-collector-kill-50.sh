@@ -12,7 +12,7 @@ require_preload
 preload_fixture stress
 sock=$tmp/c.sock
 db=$tmp/c.db
-n=50 opens=20000
+n=50 opens=200000
 run_pre() { LD_PRELOAD=$PRELOAD_LIB MAGICPAK_SOCKET=$sock "$@"; }
 
 start_collector "$db" "$sock" "$tmp/c1.log"

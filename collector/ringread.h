@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/ringread.h - the collector's end of the shared-memory ring (include/ring.h):
+ * create it next to the socket, take the committed records out in order, skip the slots of
+ * writers that died mid-write. */
+#ifndef COLLECTOR_RINGREAD_H
+#define COLLECTOR_RINGREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ringread;
+
+/* Create the ring file @path (mode @mode, replacing a stale one) of @size data bytes (a power
+ * of two) and map it. Logs failures. */
+int ringread_create(const char *path, unsigned int mode, size_t size, struct ringread **out);
+
+/* Called with each record, copied out of shared memory into a private buffer. */
+typedef void (*ringread_fn)(void *ctx, const void *rec, size_t len);
+
+/* Take every committed record in order and hand it to @fn. With @final (every writer has
+ * exited), slots still uncommitted are skipped at once; otherwise a slot is skipped only once
+ * its writer is gone. Returns how many records were read. */
+size_t ringread_drain(struct ringread *r, ringread_fn fn, void *ctx, bool final);
+
+/* Slots skipped because their writer died before committing, and slots with a length that
+ * made no sense (the rest of the ring was then dropped). */
+uint64_t ringread_lost(const struct ringread *r);
+uint64_t ringread_bad(const struct ringread *r);
+
+/* Unmap and remove the file. NULL is fine. */
+void ringread_free(struct ringread *r);
+
+#endif /* COLLECTOR_RINGREAD_H */
