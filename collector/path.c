@@ -2,6 +2,7 @@
 /* collector/path.c - lexical path operations. */
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -145,4 +146,19 @@ char *path_search(const char *name, const char *path_env)
 	}
 	free(copy);
 	return r;
+}
+
+const char *path_scratch_dir(void)
+{
+	struct statfs fs;
+	const char *t;
+
+	/* A file system in memory: creating and removing a directory, a socket and a 4 MiB
+	 * ring on ext4 (inode allocation, page faults read through the page cache) was most of
+	 * what `record --via preload` cost a short command. */
+	if (statfs("/dev/shm", &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */ &&
+	    access("/dev/shm", W_OK | X_OK) == 0)
+		return "/dev/shm";
+	t = getenv("TMPDIR");
+	return t && t[0] == '/' ? t : "/tmp";
 }

@@ -1080,7 +1080,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
-	char dir[] = "/tmp/magicpak-preload.XXXXXX", sock[64];
+	char *dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir()), *sock = NULL;
 	char *lib = NULL, **env = NULL, *exe = NULL;
 	sigset_t mask, oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
@@ -1114,7 +1114,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		goto out;
 	}
 	dir_made = true;
-	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	sock = xasprintf("%s/sock", dir);
 	ret = collect_open(sock, p.r.st, getpid(), &p.c);
 	if (ret < 0)
 		goto out;
@@ -1190,7 +1190,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 
 			wait_ms = now >= deadline ? 0 : (int)(deadline - now);
 		}
-		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
+		if (poll(pfd, 2, collect_poll_ms(p.c, wait_ms)) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
 		}
@@ -1227,7 +1227,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		if (w < 0 && errno == ECHILD)
 			break;
 	}
-	collect_drain(p.c);
+	collect_finish(p.c);
 	if (read(errfd, &err, sizeof(err)) == sizeof(err) && err) {
 		if (err == ENOENT && !strchr(o->argv[0], '/'))
 			log_error(0, "%s: command not found", o->argv[0]);
@@ -1276,6 +1276,8 @@ out:
 	collect_free(p.c);
 	if (dir_made)
 		rmdir(dir);
+	free(dir);
+	free(sock);
 	for (size_t i = 0; env && env[i]; i++)
 		free(env[i]);
 	free(env);
