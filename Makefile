@@ -30,13 +30,20 @@ msg = @printf '  %-8s %s\n' $(1) $(2)
 endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-PKG_LIBS = libelf sqlite3 libcrypto libarchive zlib
 CFLAGS ?= -g -O2
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
        -Wno-unused-parameter
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $(SANFLAGS) \
 	     -MMD -MP -Iinclude -Icollector -DMAGICPAK_VERSION='"$(VERSION)"'
-LDLIBS = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lelf -lsqlite3 -lcrypto -larchive -lz)
+# libarchive and libcrypto are loaded when first used (collector/lazylib.h): only their
+# headers and sonames are needed here.
+LINK_LIBS = libelf sqlite3 zlib
+LDLIBS = $(shell pkg-config --libs $(LINK_LIBS) 2>/dev/null || echo -lelf -lsqlite3 -lz)
+soname = $(shell objdump -p $$(pkg-config --variable=libdir $(1))/$(2).so 2>/dev/null | sed -n 's/^ *SONAME *//p')
+LIBARCHIVE_SONAME := $(call soname,libarchive,libarchive)
+LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto)
+ALL_CFLAGS += $(if $(LIBARCHIVE_SONAME),-DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"') \
+	      $(if $(LIBCRYPTO_SONAME),-DLIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"')
 # LD_LIBRARY_PATH is an input of `magicpak deps` (a library search path to model), not a
 # place for magicpak's own libraries: a DT_RPATH (searched before LD_LIBRARY_PATH, unlike
 # DT_RUNPATH) to the system library directory keeps a user's libz.so.1 out of magicpak.
@@ -175,7 +182,7 @@ HAVE_LIBBPF := $(shell pkg-config --exists libbpf 2>/dev/null && echo yes)
 VMLINUX_H ?=
 $(BUILD)/collector/record.o: ALL_CFLAGS += -Ibpf
 ifneq ($(and $(BPFTOOL),$(HAVE_CLANG),$(HAVE_LIBBPF)),)
-PKG_LIBS += libbpf
+LINK_LIBS += libbpf
 $(BUILD)/collector/probe.o: $(BUILD)/openat.skel.h
 $(BUILD)/collector/probe.o: ALL_CFLAGS += -DMAGICPAK_HAVE_BPF -I$(BUILD) -Ibpf
 ifeq ($(VMLINUX_H),)
@@ -221,7 +228,7 @@ FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 $(WARN) -Wn
 	      -MMD -MP -Iinclude -Icollector -DMAGICPAK_VERSION='"$(VERSION)"'
 # Only the modules the harnesses reach, so a module being rewritten elsewhere cannot break them.
 FUZZ_LIB_SRCS = $(addprefix collector/,elfobj.c ldcache.c hwcaps.c script.c path.c glob.c \
-		collect.c store.c strmap.c strbuf.c xalloc.c log.c)
+		collect.c ringread.c store.c strmap.c strbuf.c xalloc.c log.c)
 FUZZ_LIB_OBJS = $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BINS = $(FUZZ_ALL:%=$(FUZZ_BUILD)/%)
 

@@ -7,30 +7,34 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "lazylib.h"
 
 int hash_sha256_fd(int fd, char hex[65])
 {
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx;
 	ssize_t n;
-	int ret = 0;
+	int ret = lazy_crypto_load();
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (ret < 0)
+		return ret;
+	ctx = CR(EVP_MD_CTX_new)();
+	if (!ctx || !CR(EVP_DigestInit_ex)(ctx, CR(EVP_sha256)(), NULL)) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		CR(EVP_DigestUpdate)(ctx, buf, (size_t)n);
 	if (n < 0) {
 		ret = -errno;
 		goto out;
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	CR(EVP_DigestFinal_ex)(ctx, md, &mdlen);
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 out:
-	EVP_MD_CTX_free(ctx);
+	CR(EVP_MD_CTX_free)(ctx);
 	return ret;
 }
 

@@ -24,6 +24,7 @@
 
 #include "elfobj.h"
 #include "image.h"
+#include "lazylib.h"
 #include "log.h"
 #include "progress.h"
 #include "path.h"
@@ -642,8 +643,8 @@ struct digest {
 
 static void digest_init(struct digest *d)
 {
-	d->md = EVP_MD_CTX_new();
-	if (!d->md || !EVP_DigestInit_ex(d->md, EVP_sha256(), NULL))
+	d->md = CR(EVP_MD_CTX_new)();
+	if (!d->md || !CR(EVP_DigestInit_ex)(d->md, CR(EVP_sha256)(), NULL))
 		die("out of memory (sha256)");
 	d->size = 0;
 	d->hex[0] = '\0';
@@ -651,7 +652,7 @@ static void digest_init(struct digest *d)
 
 static void digest_add(struct digest *d, const void *p, size_t n)
 {
-	EVP_DigestUpdate(d->md, p, n);
+	CR(EVP_DigestUpdate)(d->md, p, n);
 	d->size += n;
 }
 
@@ -660,16 +661,16 @@ static void digest_final(struct digest *d)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	EVP_DigestFinal_ex(d->md, md, &n);
+	CR(EVP_DigestFinal_ex)(d->md, md, &n);
 	for (unsigned int i = 0; i < n; i++)
 		snprintf(d->hex + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(d->md);
+	CR(EVP_MD_CTX_free)(d->md);
 	d->md = NULL;
 }
 
 static void digest_release(struct digest *d)
 {
-	EVP_MD_CTX_free(d->md);
+	CR(EVP_MD_CTX_free)(d->md);
 	d->md = NULL;
 }
 
@@ -738,7 +739,7 @@ static la_ssize_t layer_write_cb(struct archive *a, void *ctx, const void *buf, 
 	digest_add(&l->diff, buf, len);
 	if (l->raw_fd >= 0 && (r = write_all(l->raw_fd, buf, len)) < 0) {
 		l->err = l->err ? l->err : r;
-		archive_set_error(a, -r, "cannot write '%s'", l->raw_name);
+		AR(archive_set_error)(a, -r, "cannot write '%s'", l->raw_name);
 		return -1;
 	}
 	if (l->gz_fd < 0)
@@ -747,13 +748,13 @@ static la_ssize_t layer_write_cb(struct archive *a, void *ctx, const void *buf, 
 	l->z.avail_in = (uInt)len;
 	while (l->z.avail_in) {
 		if (deflate(&l->z, Z_NO_FLUSH) == Z_STREAM_ERROR) {
-			archive_set_error(a, EIO, "zlib deflate failed");
+			AR(archive_set_error)(a, EIO, "zlib deflate failed");
 			l->err = l->err ? l->err : -EIO;
 			return -1;
 		}
 		if (l->z.avail_out == 0 && (r = gz_flush(l)) < 0) {
 			l->err = l->err ? l->err : r;
-			archive_set_error(a, -r, "cannot write '%s'", l->gz_name);
+			AR(archive_set_error)(a, -r, "cannot write '%s'", l->gz_name);
 			return -1;
 		}
 	}
@@ -810,15 +811,15 @@ static int layer_file_data(struct layer *l, int fd, const char *rel, const struc
 			hole = lseek(fd, data, SEEK_HOLE);
 			if (hole < 0 || hole > size)
 				hole = size;
-			archive_entry_sparse_add_entry(e, data, hole - data);
+			AR(archive_entry_sparse_add_entry)(e, data, hole - data);
 			off = hole;
 		}
 		/* The map must end at the file's size. */
-		archive_entry_sparse_add_entry(e, size, 0);
+		AR(archive_entry_sparse_add_entry)(e, size, 0);
 	}
-	if (archive_write_header(l->a, e) < ARCHIVE_WARN)
+	if (AR(archive_write_header)(l->a, e) < ARCHIVE_WARN)
 		return log_error(-EINVAL, "'%s' cannot be carried by a tar: %s", rel,
-				 archive_error_string(l->a));
+				 AR(archive_error_string)(l->a));
 	*wrote_header = true;
 	/* The writer takes the whole logical stream and skips the holes itself; the holes
 	 * are fed from a zero buffer without reading the file. */
@@ -832,9 +833,9 @@ static int layer_file_data(struct layer *l, int fd, const char *rel, const struc
 			size_t n = (size_t)(data - off < IO_CHUNK ? data - off : IO_CHUNK);
 
 			memset(l->iobuf, 0, n);
-			if (archive_write_data(l->a, l->iobuf, n) < 0)
+			if (AR(archive_write_data)(l->a, l->iobuf, n) < 0)
 				return log_error(l->err ? l->err : -EIO, "writing the layer: %s",
-						 archive_error_string(l->a));
+						 AR(archive_error_string)(l->a));
 			off += (off_t)n;
 		}
 		if (off >= size)
@@ -853,9 +854,9 @@ static int layer_file_data(struct layer *l, int fd, const char *rel, const struc
 			if (n == 0)
 				return log_error(-EIO, "'%s' in the bundle shrank while it was archived",
 						 rel);
-			if (archive_write_data(l->a, l->iobuf, (size_t)n) < 0)
+			if (AR(archive_write_data)(l->a, l->iobuf, (size_t)n) < 0)
 				return log_error(l->err ? l->err : -EIO, "writing the layer: %s",
-						 archive_error_string(l->a));
+						 AR(archive_error_string)(l->a));
 			off += n;
 			progress.bytes += (uint64_t)n;
 			progress_tick();
@@ -876,14 +877,14 @@ static int layer_entry(void *ctx, int dirfd, const char *name, const char *rel,
 
 	if ((ret = check_name(name, rel, st)) < 0)
 		return ret;
-	e = archive_entry_new();
-	archive_entry_set_pathname(e, rel);
-	archive_entry_set_mtime(e, l->epoch, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
-	archive_entry_set_perm(e, st->st_mode & 07777);
+	e = AR(archive_entry_new)();
+	AR(archive_entry_set_pathname)(e, rel);
+	AR(archive_entry_set_mtime)(e, l->epoch, 0);
+	AR(archive_entry_set_uid)(e, 0);
+	AR(archive_entry_set_gid)(e, 0);
+	AR(archive_entry_set_perm)(e, st->st_mode & 07777);
 	if (S_ISDIR(st->st_mode)) {
-		archive_entry_set_filetype(e, AE_IFDIR);
+		AR(archive_entry_set_filetype)(e, AE_IFDIR);
 	} else if (S_ISLNK(st->st_mode)) {
 		size_t cap = (size_t)st->st_size + 1 > 256 ? (size_t)st->st_size + 1 : 256;
 		ssize_t n;
@@ -900,24 +901,24 @@ static int layer_entry(void *ctx, int dirfd, const char *name, const char *rel,
 			cap *= 2;
 		}
 		target[n] = '\0';
-		archive_entry_set_filetype(e, AE_IFLNK);
-		archive_entry_set_symlink(e, target);
+		AR(archive_entry_set_filetype)(e, AE_IFLNK);
+		AR(archive_entry_set_symlink)(e, target);
 	} else if (S_ISREG(st->st_mode)) {
-		archive_entry_set_filetype(e, AE_IFREG);
+		AR(archive_entry_set_filetype)(e, AE_IFREG);
 		if (st->st_nlink > 1) {
 			snprintf(key, sizeof(key), "%ju:%ju", (uintmax_t)st->st_dev,
 				 (uintmax_t)st->st_ino);
 			first = strmap_get(&l->inodes, key);
 			if (first) {
 				/* Walked in order, so the target is an earlier entry. */
-				archive_entry_set_hardlink(e, first);
-				archive_entry_set_size(e, 0);
+				AR(archive_entry_set_hardlink)(e, first);
+				AR(archive_entry_set_size)(e, 0);
 				goto header;
 			}
 			strvec_push(&l->link_names, rel);
 			strmap_put(&l->inodes, key, l->link_names.v[l->link_names.n - 1]);
 		}
-		archive_entry_set_size(e, st->st_size);
+		AR(archive_entry_set_size)(e, st->st_size);
 		fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0) {
 			ret = log_errno(-errno, "cannot open '%s' in the bundle", rel);
@@ -936,20 +937,20 @@ static int layer_entry(void *ctx, int dirfd, const char *name, const char *rel,
 		ret = layer_file_data(l, fd, rel, st, e, &wrote);
 		goto out;
 	} else if (S_ISFIFO(st->st_mode)) {
-		archive_entry_set_filetype(e, AE_IFIFO);
+		AR(archive_entry_set_filetype)(e, AE_IFIFO);
 	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
-		archive_entry_set_filetype(e, S_ISCHR(st->st_mode) ? AE_IFCHR : AE_IFBLK);
-		archive_entry_set_rdev(e, st->st_rdev);
+		AR(archive_entry_set_filetype)(e, S_ISCHR(st->st_mode) ? AE_IFCHR : AE_IFBLK);
+		AR(archive_entry_set_rdev)(e, st->st_rdev);
 	}
 header:
-	if (archive_write_header(l->a, e) < ARCHIVE_WARN)
+	if (AR(archive_write_header)(l->a, e) < ARCHIVE_WARN)
 		ret = log_error(l->err ? l->err : -EINVAL, "'/%s' cannot be carried by a tar: %s",
-				rel, archive_error_string(l->a));
+				rel, AR(archive_error_string)(l->a));
 out:
 	if (fd >= 0)
 		close(fd);
 	free(target);
-	archive_entry_free(e);
+	AR(archive_entry_free)(e);
 	return ret;
 }
 
@@ -957,15 +958,15 @@ out:
  * (long or non-ASCII names, big files), names stored as their bytes. */
 static struct archive *tar_writer(void)
 {
-	struct archive *a = archive_write_new();
+	struct archive *a = AR(archive_write_new)();
 
 	if (!a)
 		die("out of memory (libarchive)");
-	archive_write_set_format_pax_restricted(a);
+	AR(archive_write_set_format_pax_restricted)(a);
 	/* A name that is not ASCII gets a PAX path record holding its bytes (with
 	 * hdrcharset=BINARY) because image_write() runs in the C locale. */
 	/* Bytes, not the locale's idea of them: the same archive whatever LANG says. */
-	archive_write_set_bytes_per_block(a, 10240);
+	AR(archive_write_set_bytes_per_block)(a, 10240);
 	return a;
 }
 
@@ -1083,16 +1084,16 @@ static int write_layer(const struct image_opts *o, const char *tree, struct laye
 		}
 	}
 	l.a = tar_writer();
-	if (archive_write_open2(l.a, &l, NULL, layer_write_cb, NULL, NULL) != ARCHIVE_OK) {
-		ret = log_error(-EIO, "cannot start the layer: %s", archive_error_string(l.a));
+	if (AR(archive_write_open2)(l.a, &l, NULL, layer_write_cb, NULL, NULL) != ARCHIVE_OK) {
+		ret = log_error(-EIO, "cannot start the layer: %s", AR(archive_error_string)(l.a));
 		goto out;
 	}
 	ret = walk_tree(tree, layer_entry, &l);
 	if (ret < 0)
 		goto out;
-	if (archive_write_close(l.a) != ARCHIVE_OK) {
+	if (AR(archive_write_close)(l.a) != ARCHIVE_OK) {
 		ret = log_error(l.err ? l.err : -EIO, "cannot finish the layer: %s",
-				archive_error_string(l.a));
+				AR(archive_error_string)(l.a));
 		goto out;
 	}
 	if ((ret = layer_finish_gz(&l)) < 0 || (ret = pick_arch(&l, out)) < 0)
@@ -1115,7 +1116,7 @@ static int write_layer(const struct image_opts *o, const char *tree, struct laye
 	l.gz_fd = l.raw_fd = -1;
 out:
 	if (l.a)
-		archive_write_free(l.a);
+		AR(archive_write_free)(l.a);
 	if (l.z_ready)
 		deflateEnd(&l.z);
 	if (l.gz_fd >= 0)
@@ -1363,29 +1364,29 @@ static int write_outer(const char *path, const struct image_opts *o, struct memb
 		goto out;
 	}
 	a = tar_writer();
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		ret = log_error(-EIO, "cannot write '%s': %s", tmpl, archive_error_string(a));
+	if (AR(archive_write_open_fd)(a, fd) != ARCHIVE_OK) {
+		ret = log_error(-EIO, "cannot write '%s': %s", tmpl, AR(archive_error_string)(a));
 		goto out;
 	}
 	for (size_t i = 0; i < n && ret >= 0; i++) {
-		struct archive_entry *e = archive_entry_new();
+		struct archive_entry *e = AR(archive_entry_new)();
 
-		archive_entry_set_pathname(e, m[i].name);
-		archive_entry_set_mtime(e, o->epoch, 0);
-		archive_entry_set_uid(e, 0);
-		archive_entry_set_gid(e, 0);
-		archive_entry_set_filetype(e, m[i].dir ? AE_IFDIR : AE_IFREG);
-		archive_entry_set_perm(e, m[i].dir ? 0755 : 0644);
+		AR(archive_entry_set_pathname)(e, m[i].name);
+		AR(archive_entry_set_mtime)(e, o->epoch, 0);
+		AR(archive_entry_set_uid)(e, 0);
+		AR(archive_entry_set_gid)(e, 0);
+		AR(archive_entry_set_filetype)(e, m[i].dir ? AE_IFDIR : AE_IFREG);
+		AR(archive_entry_set_perm)(e, m[i].dir ? 0755 : 0644);
 		if (!m[i].dir)
-			archive_entry_set_size(e, (la_int64_t)m[i].size);
-		if (archive_write_header(a, e) != ARCHIVE_OK)
-			ret = log_error(-EIO, "cannot write '%s': %s", tmpl, archive_error_string(a));
-		archive_entry_free(e);
+			AR(archive_entry_set_size)(e, (la_int64_t)m[i].size);
+		if (AR(archive_write_header)(a, e) != ARCHIVE_OK)
+			ret = log_error(-EIO, "cannot write '%s': %s", tmpl, AR(archive_error_string)(a));
+		AR(archive_entry_free)(e);
 		if (ret < 0)
 			break;
 		if (m[i].data && m[i].data->len &&
-		    archive_write_data(a, m[i].data->buf, m[i].data->len) < 0)
-			ret = log_error(-EIO, "cannot write '%s': %s", tmpl, archive_error_string(a));
+		    AR(archive_write_data)(a, m[i].data->buf, m[i].data->len) < 0)
+			ret = log_error(-EIO, "cannot write '%s': %s", tmpl, AR(archive_error_string)(a));
 		for (uint64_t left = m[i].fd >= 0 ? m[i].size : 0; left && ret >= 0;) {
 			ssize_t r = read(m[i].fd, buf, left < IO_CHUNK ? left : IO_CHUNK);
 
@@ -1395,21 +1396,21 @@ static int write_outer(const char *path, const struct image_opts *o, struct memb
 				ret = log_errno(r < 0 ? -errno : -EIO, "cannot read back the layer");
 				break;
 			}
-			if (archive_write_data(a, buf, (size_t)r) < 0)
+			if (AR(archive_write_data)(a, buf, (size_t)r) < 0)
 				ret = log_error(-EIO, "cannot write '%s': %s", tmpl,
-						archive_error_string(a));
+						AR(archive_error_string)(a));
 			left -= (uint64_t)r;
 		}
 	}
-	if (ret >= 0 && archive_write_close(a) != ARCHIVE_OK)
-		ret = log_error(-EIO, "cannot write '%s': %s", tmpl, archive_error_string(a));
+	if (ret >= 0 && AR(archive_write_close)(a) != ARCHIVE_OK)
+		ret = log_error(-EIO, "cannot write '%s': %s", tmpl, AR(archive_error_string)(a));
 	if (ret >= 0 && fsync(fd) < 0)
 		ret = log_errno(-errno, "cannot write '%s'", tmpl);
 	if (ret >= 0 && rename(tmpl, path) < 0)
 		ret = log_errno(-errno, "cannot rename '%s' to '%s'", tmpl, path);
 out:
 	if (a)
-		archive_write_free(a);
+		AR(archive_write_free)(a);
 	if (fd >= 0) {
 		close(fd);
 		if (ret < 0)
@@ -1514,6 +1515,8 @@ int image_write(const struct image_opts *o, const char *tree)
 	lo.gz_fd = lo.raw_fd = -1;
 	if (!image_wants_archive(o))
 		return 0;
+	if ((ret = lazy_archive_load()) < 0 || (ret = lazy_crypto_load()) < 0)
+		return ret;
 	/* libarchive converts names through the locale: pin it, so LANG cannot change the
 	 * bytes of the archive. */
 	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
