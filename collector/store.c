@@ -77,7 +77,9 @@
 #define FOLD_SLOTS (1u << 18)     /* hash slots for folding, > 2.5 x BATCH_ROWS */
 #define BUSY_TIMEOUT_MS 30000
 #define TXN_ATTEMPTS 5            /* whole-transaction tries on SQLITE_BUSY */
-#define WAL_CKPT_FRAMES 1000      /* SQLite's default wal_autocheckpoint, in frames (pages) */
+/* Checkpoint at 256 frames, not SQLite's 1000: every `record` is the first connection to the
+ * file, which rebuilds the WAL index by reading the whole WAL (4 MB at 1000 frames). */
+#define WAL_CKPT_FRAMES 256
 #define WAL_ATTEMPTS 200          /* tries to switch a new file to WAL while others hold it */
 
 /* The readable names of enum mp_op and enum mp_source, as stored in ops and sources. */
@@ -772,6 +774,29 @@ static int write_pending(struct store *st)
 	return SQLITE_OK;
 }
 
+/* Empty the folding table. A few rows: clear just their slots (found again by their hash),
+ * not the whole megabyte, whose zeroing and page faults were a good part of what a short
+ * `record` costs. */
+static uint32_t fold_hash(pid_t pid, int op, uint32_t path, uint32_t flags, int err, int source);
+
+static void fold_clear(struct store *st)
+{
+	if (st->nrows > FOLD_SLOTS / 16) {
+		memset(st->fold_slots, 0, FOLD_SLOTS * sizeof(*st->fold_slots));
+	} else {
+		for (size_t n = 0; n < st->nrows; n++) {
+			const struct access_row *r = &st->rows[n];
+			uint32_t i = fold_hash(r->pid, r->op, r->path, r->flags, r->err, r->source) &
+				     (FOLD_SLOTS - 1);
+
+			while (st->fold_slots[i] != n + 1)
+				i = (i + 1) & (FOLD_SLOTS - 1);
+			st->fold_slots[i] = 0;
+		}
+	}
+	st->nrows = 0;
+}
+
 static void pending_committed(struct store *st)
 {
 	size_t kept = 0;
@@ -783,10 +808,8 @@ static void pending_committed(struct store *st)
 		e->txn_id = 0;
 	}
 	st->nresolved = 0;
-	if (st->nrows) {
-		st->nrows = 0;
-		memset(st->fold_slots, 0, FOLD_SLOTS * sizeof(*st->fold_slots));
-	}
+	if (st->nrows)
+		fold_clear(st);
 	st->nfiles = 0;
 	if (st->procs_dirty) {
 		/* Keep the processes still running: their exit is yet to be written. */
