@@ -891,6 +891,10 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	side_store(&sd, &r, false, &side_acc, &side_procs);
 	for (size_t i = 0; i < r.changed.n; i++)
 		note_version(&r, r.changed.v[i]);
+	if (tres.raced)
+		log_warn("%llu paths were changed by another thread during the call; opens are "
+			 "stored with the file they reached, other calls flagged 'raced'",
+			 (unsigned long long)tres.raced);
 	res->exit_code = tres.exit_code;
 	res->accesses = tres.accesses + side_acc;
 	res->processes = tres.processes;

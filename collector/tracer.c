@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -71,12 +72,19 @@ enum task_flags {
 	TASK_PRE_EXEC = 1 << 2,   /* the command, before its first exec */
 	TASK_CWD = 1 << 3,        /* chdir/fchdir in flight: reread the cwd at exit */
 	TASK_EXEC = 1 << 4,       /* execve/execveat in flight, argv in @argv */
+	/* Another running task shares its memory (a thread; not a vfork child, whose parent
+	 * waits): a path may change between our read and the kernel's (TRC-11), so it is read
+	 * again at the exit stop. */
+	TASK_SHARED_VM = 1 << 5,
 };
 
 struct tracer_pend {
 	enum mp_op op;
 	uint32_t flags;
 	size_t off; /* into task->pbuf */
+	/* TASK_SHARED_VM: where the path was read, and the bytes read (in pbuf) */
+	uint64_t addr;
+	size_t raw_off, raw_len;
 };
 
 struct task {
@@ -431,8 +439,54 @@ static void push_path(struct task *t, enum mp_op op, uint32_t flags, const char 
 	t->ev[t->nev].op = op;
 	t->ev[t->nev].flags = flags;
 	t->ev[t->nev].off = t->plen;
+	t->ev[t->nev].addr = 0;
 	t->nev++;
 	t->plen += n + 1;
+}
+
+/* Keep the @n bytes of @raw read at @addr with the last event, to be compared at exit. */
+static void keep_raw(struct task *t, uint64_t addr, const char *raw, size_t n)
+{
+	struct tracer_pend *e = &t->ev[t->nev - 1];
+
+	xgrow(&t->pbuf, &t->palloc, t->plen + n + 1, 1);
+	memcpy(t->pbuf + t->plen, raw, n + 1);
+	e->addr = addr;
+	e->raw_off = t->plen;
+	e->raw_len = n;
+	t->plen += n + 1;
+}
+
+/* TRC-11: the file a successful open reached, when another thread could have changed the
+ * path under it: @path (as read at entry) if it names the file open as @fd, else the fd's
+ * own path. Reading the path again is not enough: a buffer flipped back and forth is read
+ * torn the same way twice. */
+static const char *opened_path(struct tracer *tr, struct task *t, const char *path, int fd)
+{
+	char link[64];
+	struct stat a, b;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)t->tid, fd);
+	if (stat(link, &b) == 0 && stat(path, &a) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return path;
+	tr->res->raced++;
+	return fd_path(tr, t->tid, fd) ?: path;
+}
+
+/* Operations that leave the name as it was: after success it must still exist. */
+static bool looks_only(enum mp_op op)
+{
+	return op == MP_OP_STAT || op == MP_OP_ACCESS || op == MP_OP_READLINK;
+}
+
+/* TRC-11: did another thread change the path of event @e while the syscall ran? Then what
+ * was read at entry may not be what the kernel used. */
+static bool path_changed(struct tracer *tr, struct task *t, const struct tracer_pend *e)
+{
+	ssize_t n = read_string(t->tid, e->addr, tr->sbuf, PATH_MAX);
+
+	return n != (ssize_t)e->raw_len || memcmp(tr->sbuf, t->pbuf + e->raw_off, (size_t)n);
 }
 
 /* The file @fd itself (AT_EMPTY_PATH, fchdir, getdents). */
@@ -456,6 +510,7 @@ static void add_path(struct tracer *tr, struct task *t, enum mp_op op, uint32_t 
 {
 	const char *base = NULL;
 	ssize_t n;
+	int nev;
 
 	if (!addr) {
 		if (empty)
@@ -483,7 +538,10 @@ static void add_path(struct tracer *tr, struct task *t, enum mp_op op, uint32_t 
 				return;
 		}
 	}
+	nev = t->nev;
 	push_path(t, op, flags, base, tr->sbuf);
+	if ((t->flags & TASK_SHARED_VM) && t->nev > nev)
+		keep_raw(t, addr, tr->sbuf, (size_t)n);
 }
 
 static void read_argv(struct tracer *tr, struct task *t, uint64_t addr)
@@ -722,6 +780,17 @@ static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool i
 		a.op = t->ev[i].op;
 		a.flags = t->ev[i].flags;
 		a.path = t->pbuf + t->ev[i].off;
+		if (t->ev[i].addr && !(t->flags & TASK_EXEC)) {
+			if (a.op == MP_OP_OPEN && !err && rval >= 0) {
+				a.path = opened_path(tr, t, a.path, (int)rval);
+			} else if (path_changed(tr, t, &t->ev[i]) ||
+				   (!err && looks_only(a.op) && lstat(a.path, &(struct stat){ 0 }) < 0)) {
+				/* changed since entry, or a successful look at a name that is
+				 * not there: torn the same way at both reads */
+				a.flags |= MP_FLAG_RACED;
+				tr->res->raced++;
+			}
+		}
 		if (tr->ops->access) {
 			tr->ops->access(tr->ctx, &a);
 			tr->res->accesses++;
@@ -897,6 +966,10 @@ static void on_new_task(struct tracer *tr, struct task *parent)
 	}
 	c = task_new(tr, tid, (flags & CLONE_THREAD) ? parent->tgid : tid, fs);
 	c->flags = TASK_INITIAL;
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
+		c->flags |= TASK_SHARED_VM;
+		parent->flags |= TASK_SHARED_VM;
+	}
 	if (!(flags & CLONE_THREAD)) {
 		struct tracer_proc p = { .what = TRACER_PROC_START, .pid = tid };
 
@@ -942,7 +1015,7 @@ static struct task *on_exec(struct tracer *tr, struct task *t)
 			t = x;
 		}
 	}
-	t->flags &= ~TASK_PRE_EXEC;
+	t->flags &= ~(TASK_PRE_EXEC | TASK_SHARED_VM); /* a new memory of its own */
 	return t;
 }
 

@@ -39,6 +39,11 @@ enum mp_op {
 	MP_OP_MAX
 };
 
+/* A bit in the flags of a stored access: another thread of the process changed the path
+ * while the call ran, so the kernel may have used another name than the one stored (ptrace;
+ * a successful open is stored with the file it really opened instead). */
+#define MP_FLAG_RACED 0x80000000u
+
 /* Where an event came from. Stored in the database: never renumber. */
 enum mp_source {
 	MP_SRC_PTRACE = 1,

@@ -26,4 +26,13 @@ for f in hostname passwd; do
 	fi
 done
 
+# The same race on stat(2): no file descriptor tells which name the kernel used. A torn name
+# (one that does not exist) is never stored as a success without the 'raced' flag.
+record_rc "$db" "$tmp/edges2" statrace 10000
+assert_rc "racing stat: exit 0 (a flagged race is not a coverage gap)" 0
+s=$(last)
+torn=$(sql "$db" "select distinct path from file_accesses where session_id = $s and op = 'stat' and errno = 0
+	and (flags & 2147483648) = 0 and path like '/etc/%' and path not in ('/etc/hostname', '/etc/passwd')")
+assert_eq "racing stat: no torn name stored as a clean success" "$torn" ""
+assert_eq "racing stat: complete" "$(sql "$db" "select complete from sessions where id = $s")" 1
 done_testing
