@@ -76,6 +76,7 @@ enum task_flags {
 	 * waits): a path may change between our read and the kernel's (TRC-11), so it is read
 	 * again at the exit stop. */
 	TASK_SHARED_VM = 1 << 5,
+	TASK_COMPAT = 1 << 6,     /* the syscall being decoded is i386 (32-bit pointers) */
 };
 
 struct tracer_pend {
@@ -258,7 +259,7 @@ static struct task *task_new(struct tracer *tr, pid_t tid, pid_t tgid, struct tr
 
 static void task_clear_syscall(struct task *t)
 {
-	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC);
+	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_COMPAT);
 	t->nev = 0;
 	t->plen = 0;
 	if (t->argv.n)
@@ -550,6 +551,22 @@ static void read_argv(struct tracer *tr, struct task *t, uint64_t addr)
 
 	if (!tr->ops->proc || !addr)
 		return;
+	if (t->flags & TASK_COMPAT) {
+		/* i386: an array of 32-bit pointers */
+		uint32_t p32[64];
+
+		for (size_t i = 0; i < TRACER_ARGC_MAX; i += 64) {
+			if (read_mem(t->tid, addr + i * 4, p32, sizeof(p32)) < 0 &&
+			    read_mem(t->tid, addr + i * 4, p32, 4) < 0)
+				return;
+			for (size_t k = 0; k < 64; k++) {
+				if (!p32[k] || read_string(t->tid, p32[k], tr->sbuf, TRACER_ARG_MAX) < 0)
+					return;
+				strvec_push(&t->argv, tr->sbuf);
+			}
+		}
+		return;
+	}
 	for (size_t i = 0; i < TRACER_ARGC_MAX;) {
 		uint64_t a = addr + i * sizeof(uint64_t);
 		size_t n = (TRACER_PAGE - (a & (TRACER_PAGE - 1))) / sizeof(uint64_t);
@@ -569,6 +586,39 @@ static void read_argv(struct tracer *tr, struct task *t, uint64_t addr)
 }
 
 /* ---- decoding ---- */
+
+/* The x86-64 number of the i386 path syscall @nr (int $0x80 from a 64-bit program, or a
+ * 32-bit program), whose arguments come in the same order; -1 for any other syscall. */
+static long i386_to_x86_64(uint64_t nr)
+{
+	static const struct {
+		unsigned short i386, x86_64;
+	} map[] = {
+		{ 5, SYS_open },	{ 8, SYS_creat },	{ 9, SYS_link },
+		{ 10, SYS_unlink },	{ 11, SYS_execve },	{ 12, SYS_chdir },
+		{ 14, SYS_mknod },	{ 15, SYS_chmod },	{ 16, SYS_lchown },
+		{ 18, SYS_stat },	{ 30, SYS_utime },	{ 33, SYS_access },
+		{ 38, SYS_rename },	{ 39, SYS_mkdir },	{ 40, SYS_rmdir },
+		{ 83, SYS_symlink },	{ 84, SYS_lstat },	{ 85, SYS_readlink },
+		{ 92, SYS_truncate },	{ 106, SYS_stat },	{ 107, SYS_lstat },
+		{ 133, SYS_fchdir },	{ 141, SYS_getdents },	{ 182, SYS_chown },
+		{ 193, SYS_truncate },	{ 195, SYS_stat },	{ 196, SYS_lstat },
+		{ 198, SYS_lchown },	{ 212, SYS_chown },	{ 220, SYS_getdents64 },
+		{ 271, SYS_utimes },	{ 295, SYS_openat },	{ 296, SYS_mkdirat },
+		{ 297, SYS_mknodat },	{ 298, SYS_fchownat },	{ 299, SYS_futimesat },
+		{ 300, SYS_newfstatat }, { 301, SYS_unlinkat }, { 302, SYS_renameat },
+		{ 303, SYS_linkat },	{ 304, SYS_symlinkat }, { 305, SYS_readlinkat },
+		{ 306, SYS_fchmodat },	{ 307, SYS_faccessat }, { 320, SYS_utimensat },
+		{ 353, SYS_renameat2 }, { 358, SYS_execveat },	{ 383, SYS_statx },
+		{ 425, SYS_io_uring_setup }, { 437, SYS_openat2 }, { 439, SYS_faccessat2 },
+		{ 452, SYS_fchmodat2 },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].i386 == nr)
+			return map[i].x86_64;
+	return -1;
+}
 
 enum decode_result { DECODE_NOT_PATH, DECODE_DONE, DECODE_UNKNOWN };
 
@@ -820,9 +870,29 @@ static void resume(struct tracer *tr, struct task *t, int sig)
 	ptrace(req, t->tid, NULL, (void *)(long)sig);
 }
 
-static bool native_call(const struct __ptrace_syscall_info *si, uint64_t nr)
+/* Decode a syscall of whatever ABI @arch says: x86-64 as it is, i386 through
+ * i386_to_x86_64() (TRC-09). An x32 call, or an i386 path syscall not known, is counted as
+ * undecoded; returns DECODE_NOT_PATH for the rest (the filter stops every i386 call). */
+static enum decode_result decode_abi(struct tracer *tr, struct task *t, uint32_t arch,
+				     uint64_t nr, const uint64_t *args)
 {
-	return si->arch == AUDIT_ARCH_X86_64 && !(nr & X32_SYSCALL_BIT);
+	uint64_t a[6];
+	long n;
+
+	if (arch == AUDIT_ARCH_X86_64 && !(nr & X32_SYSCALL_BIT))
+		return decode(tr, t, nr, args);
+	task_clear_syscall(t);
+	if (arch != AUDIT_ARCH_I386) {
+		tr->res->undecoded++;
+		return DECODE_UNKNOWN;
+	}
+	n = i386_to_x86_64(nr);
+	if (n < 0)
+		return DECODE_NOT_PATH;
+	for (int i = 0; i < 6; i++)
+		a[i] = (uint32_t)args[i]; /* pointers and ints are 32 bits; signed fds stay signed as int */
+	t->flags |= TASK_COMPAT;
+	return decode(tr, t, (uint64_t)n, a);
 }
 
 /* A SIGTRAP|0x80 stop: syscall entry (PTRACE_SYSCALL mode) or exit. */
@@ -837,14 +907,8 @@ static void on_syscall_stop(struct tracer *tr, struct task *t)
 		return;
 	}
 	if (si.op == PTRACE_SYSCALL_INFO_ENTRY) {
-		t->nr = (long)si.entry.nr;
-		if (!native_call(&si, si.entry.nr)) {
-			/* i386 (int 0x80) or x32: counted, not decoded */
-			tr->res->undecoded++;
-			task_clear_syscall(t);
-		} else {
-			decode(tr, t, si.entry.nr, si.entry.args);
-		}
+		t->nr = si.arch == AUDIT_ARCH_X86_64 ? (long)si.entry.nr : -1;
+		decode_abi(tr, t, si.arch, si.entry.nr, si.entry.args);
 	} else if (si.op == PTRACE_SYSCALL_INFO_EXIT) {
 		/* The command's own seccomp() before its exec: once the filter is in, only the
 		 * filtered syscalls need to stop. */
@@ -878,13 +942,8 @@ static void on_seccomp_stop(struct tracer *tr, struct task *t)
 		resume(tr, t, 0);
 		return;
 	}
-	if (!native_call(&si, si.seccomp.nr)) {
-		tr->res->undecoded++;
-		resume(tr, t, 0);
-		return;
-	}
-	if (decode(tr, t, si.seccomp.nr, si.seccomp.args) == DECODE_NOT_PATH &&
-	    si.seccomp.nr != SYS_io_uring_setup)
+	if (decode_abi(tr, t, si.arch, si.seccomp.nr, si.seccomp.args) == DECODE_NOT_PATH &&
+	    si.arch == AUDIT_ARCH_X86_64 && si.seccomp.nr != SYS_io_uring_setup)
 		tr->res->undecoded++;
 	/* With TASK_IN_SYSCALL set this is PTRACE_SYSCALL: on Linux >= 4.8 the next stop
 	 * is the syscall-exit stop (entry -> seccomp -> exit). */
