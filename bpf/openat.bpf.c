@@ -287,6 +287,7 @@ static __always_inline int on_exit(long ret)
 #define NR_statx 332
 #define NR_openat2 437
 #define NR_faccessat2 439
+#define NR_io_uring_setup 425
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_dup 23
 #define NR_dup3 24
@@ -301,6 +302,7 @@ static __always_inline int on_exit(long ret)
 #define NR_statx 291
 #define NR_openat2 437
 #define NR_faccessat2 439
+#define NR_io_uring_setup 425
 #else
 #error "magicpak's BPF probe knows the syscall numbers of x86_64 and arm64 only"
 #endif
@@ -381,6 +383,14 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	case NR_dup2:
 		return on_enter(MP_OP_OPEN, (int)PT_REGS_PARM1_CORE_SYSCALL(regs), 0, MP_BPF_DUPFD);
 #endif
+	case NR_io_uring_setup: {
+		/* the ring's opens never pass these tracepoints: the session must say so */
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32, *v = bpf_map_lookup_elem(&tracked, &tgid);
+
+		if (v && *v == MP_BPF_TRACK_RECORD)
+			count(MP_BPF_IO_URING);
+		return 0;
+	}
 	default:
 		return 0;
 	}

@@ -11,6 +11,7 @@ enum mp_bpf_counter {
 	MP_BPF_TRUNCATED = 2,  /* paths longer than MP_BPF_PATH_MAX - 1 bytes */
 	MP_BPF_REPEATS = 3,    /* accesses folded into an earlier identical one in the kernel */
 	MP_BPF_SENT = 4,       /* records put in the ring buffer */
+	MP_BPF_IO_URING = 5,   /* io_uring_setup calls: opens through the ring are unseen */
 	MP_BPF_NCOUNTERS
 };
 

@@ -313,6 +313,7 @@ void probe_get_stats(const struct probe *p, struct probe_stats *out)
 	out->truncated = sum[MP_BPF_TRUNCATED];
 	out->repeats = sum[MP_BPF_REPEATS];
 	out->sent = sum[MP_BPF_SENT];
+	out->io_uring = sum[MP_BPF_IO_URING];
 }
 
 void probe_destroy(struct probe *p)

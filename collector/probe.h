@@ -24,6 +24,7 @@ struct probe_stats {
 	uint64_t truncated;  /* paths too long for the probe */
 	uint64_t repeats;    /* accesses folded in the kernel into an earlier identical one */
 	uint64_t sent;       /* records sent */
+	uint64_t io_uring;   /* io_uring_setup calls in the recorded tree */
 };
 
 /* Open and load the probe (a ring buffer of $MAGICPAK_BPF_RINGBUF_PAGES pages, a power of

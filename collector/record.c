@@ -619,7 +619,9 @@ static void side_reason(const struct side *sd, char *why, size_t size)
 {
 	if (!sd->p || why[0])
 		return;
-	if (sd->ps.dropped)
+	if (sd->ps.io_uring)
+		snprintf(why, size, "io_uring");
+	else if (sd->ps.dropped)
 		snprintf(why, size, "bpf_events_dropped=%llu", (unsigned long long)sd->ps.dropped);
 	else if (sd->ps.unreadable)
 		snprintf(why, size, "bpf_unreadable_paths=%llu",

@@ -3,7 +3,7 @@
 # RELIABILITY BPF-05, io_uring (E-LOSS): an open made through io_uring is invisible to the probe's
 # syscall tracepoints, so a `record --via bpf` of a program that sets up io_uring must not look like
 # a clean run: the session is incomplete (reason io_uring) and record exits nonzero, as under
-# ptrace (t306). FAILS today: the probe does not watch io_uring_setup, the session is complete.
+# ptrace (t306). The probe counts io_uring_setup calls of the recorded tree.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
