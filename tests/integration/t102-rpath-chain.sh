@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-03.
 # DT_RPATH of the object itself and of its loaders up the chain, against the real loader.
 # app (RPATH R:R2) -> libr1 (no path, in R) -> libr2 (in R2: found through app's RPATH)
 # -> libr3 (in R3, libr2's own RPATH R3:R4) -> libr4 (in R4: found through libr2's RPATH,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-03.
 # RUNPATH rules, against the real loader:
 # (1) an object with RUNPATH ignores every DT_RPATH (its own and its loaders');
 # (2) RUNPATH applies only to the object's own DT_NEEDED, it is not inherited.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-08.
 # Reliability cases: LIB-03.
 # Search order RPATH > LD_LIBRARY_PATH > RUNPATH > ld.so.cache > default dirs. The same soname
 # libz.so.1 is in R/, L/, U/, C/ (listed in a private ld.so.cache) and /lib/x86_64-linux-gnu.

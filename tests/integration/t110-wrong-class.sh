@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: ELF-09.
 # A library of the wrong class (ELF32 i386) or machine (EM_AARCH64) earlier in the search path is
 # skipped, and the next candidate is used (LIB-05). Against the real loader.
 . "$(dirname "$0")/../lib.sh"

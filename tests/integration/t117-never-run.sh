@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: ELF-09.
 # LIB-09: magicpak never runs the target or its interpreter. hello_evil's PT_INTERP is
 # $tmp/evilinterp, which creates a marker file when run. magicpak deps must not create it and
 # must name $tmp/evilinterp (where ldd names the system ld.so).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: ELF-09.
 # Inputs that are not executables (ELF-01, ELF-10): each gives one "magicpak: " line on stderr
 # naming the file and the reason, a nonzero exit, quickly, and nothing treated as "static".
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-10.
 # The one-shot bundler on the system's own programs: each bundle runs under chroot and does its job
 # (sqlite3, bash, awk through /etc/alternatives, perl). The bundle holds only what magicpak put there.
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: BND-03.
 # Containment (E-CONTAIN, BND-01, BND-02): nothing a bundle run writes can land outside OUTPUT, whether
 # through a symlink already in OUTPUT, a symlink the bundle itself recreates from the host, or lexical
 # tricks in --mkdir and --install-to.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: ELF-01.
 # Bad input through the one-shot form (E-IN): one "magicpak: " line on stderr naming the file, a
 # nonzero exit (1; 2 for usage errors), quickly, without blocking, and nothing written: no OUTPUT and
 # no OUTPUT.magicpak-*.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: ELF-02, LIB-10.
 # A '#!' script as INPUT: the script, its interpreter with every link on the way (/bin/sh -> dash
 # through the /bin -> usr/bin link) and the interpreter's libraries are bundled, and it runs chrooted.
 . "$(dirname "$0")/../lib.sh"

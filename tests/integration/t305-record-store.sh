@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: TRC-03.
 # Reliability cases: SQL-01, SQL-02, SQL-06.
 # The history store: 8 concurrent `record`s into one file all land; kill -9 of magicpak mid-run leaves
 # an intact file, an incomplete session and no tracee; a foreign or newer database is refused and left

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-11.
 # magicpak's one-shot --dynamic: run the program once under record and bundle what it used, with the
 # closure of every ELF among it (a dlopen'd Python extension and its library), never /proc, /sys, /dev,
 # OUTPUT itself, or the files magicpak's own stdout/stderr point to; --dynamic-stdin, an empty stdin

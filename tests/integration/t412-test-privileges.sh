@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: ISO-02.
 # Inside: no capabilities, no_new_privs, a real /proc/self/exe, a clean environment (PATH,
 # HOME=/, --env), only fds 0-2, a new session without a controlling tty (no TIOCSTI into the
 # caller's terminal), read-only /proc/sys (RELIABILITY ISO-05, ISO-09, ISO-11).

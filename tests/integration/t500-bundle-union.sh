@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-11.
 # magicpak bundle: the union of several recorded sessions passes a test that neither session's bundle
 # passes alone (python3 importing json in one run and sqlite3 in another); the one-shot --test runs
 # through the same hook.

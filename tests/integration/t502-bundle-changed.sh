@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: BND-04.
 # magicpak bundle: a recorded file that changed on disk since (size, mtime, or the sha256 of
 # record --hash) is reported in one warning line and still bundled; --strict makes it an error that
 # writes nothing. A file replaced by another one (a new inode) is never copied. Files the run wrote are

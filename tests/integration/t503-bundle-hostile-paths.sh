@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: SQL-08.
 # magicpak bundle on recorded paths a hostile program (or a hand-edited database: the schema is public)
 # may hold (RELIABILITY BND-02, BND-11): '..' climbing (folded lexically, clamped at /, and still checked
 # against the recorded file), a newline in a name (copied exactly), a relative, an empty path, a NUL byte

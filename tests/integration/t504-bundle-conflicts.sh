@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: BND-04.
 # magicpak bundle across runs that disagree (RELIABILITY BND-10) and the two-step symlink attack: a name
 # recorded as a symlink in one run and as a directory (with a file in it) in another. Rule: a path that
 # was a regular file in one session and a directory, or had files under it, in another is a conflict:

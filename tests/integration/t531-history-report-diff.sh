@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: TRC-05.
 # magicpak report and diff on sessions of known behaviour: runs, first/last seen, ops, ENOENT lookups,
 # changed content; globs ('*' stays in a directory, '**' crosses); sessions by id, label and 'last';
 # readable tables and --json (parsed with Python's json).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: PRE-08.
 # Reliability cases: PRE-05, PRE-06, PRE-07.
 # record --via preload under stress: a 10 kHz signal handler that opens files during wrapped opens
 # (every open recorded, no deadlock), 8 threads, vfork children (the parent still recorded after

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: PRE-07.
 # magicpak collect: a long-running collector for programs started with LD_PRELOAD and
 # MAGICPAK_SOCKET; SIGTERM ends its session complete. Killed with SIGKILL, it leaves an incomplete
 # session; a program that ran on meanwhile counts what it could not send and says so to the next

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: LIB-11, TRC-10.
 # Reliability cases: PRE-01.
 # The differential test: real programs (python3 -c 'import json', gcc compiling a file, sh running a
 # pipeline, perl -e, git status in a temp repo) recorded with ptrace and with preload. Every path

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: BPF-05, TRC-10.
 # record --via bpf: the probe alone records a small shell pipeline like ptrace does (same
 # op|path|errno rows for open/exec/stat/access), the first event is the command's exec
 # (BPF-08), relative paths are resolved against the cwd (chdir followed in the events) and a

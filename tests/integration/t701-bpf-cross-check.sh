@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: TRC-10.
 # record --cross-check: ptrace, the preload library and the probe at once. A static busybox and
 # a program making a raw openat syscall are seen by ptrace and BPF and reported as missed by
 # preload, with the reason; every event is stored with its source and `report --sources`

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Reliability cases also covered here: LIB-04. */
 /* tests/unit/test_hwcaps.c - hwcaps_detect() against what this machine's ld.so says it uses. */
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Reliability cases also covered here: LIB-08. */
 /* tests/unit/test_ldcache.c - ld.so.cache reading against `ldconfig -p`, writing against the
  * real ld.so (in a chroot, as root), and corrupt input. */
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Reliability cases also covered here: TRC-01, TRC-04. */
 /* tests/unit/test_tracer.c - tracer_run() on real processes: the fixture
  * tests/fixtures/tracee/tracee.c is built with cc at test time and traced. */
 #include <errno.h>
