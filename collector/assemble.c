@@ -176,6 +176,7 @@ struct hentry {
 	struct hver *v;
 	size_t nv, av;
 	bool regular;             /* lstat'ed as a regular file when checked */
+	bool removed;             /* a session unlinked or renamed it away: may be gone */
 	dev_t dev;                /* what was checked, for the check after copying */
 	ino_t ino;
 };
@@ -288,6 +289,8 @@ static int load_used(void *ctx, const char *path, size_t len, int op)
 	}
 	if (op == MP_OP_READLINK && !e->readlink_session)
 		e->readlink_session = h->cur;
+	if (op == MP_OP_UNLINK || op == MP_OP_RENAME_FROM)
+		e->removed = true;
 	return 0;
 }
 
@@ -488,7 +491,17 @@ static int check_identity(const struct assemble_opts *o, struct history *h, stru
 	char *dir;
 	int ret = 0;
 
-	if (stat(e->path, &now) < 0 || !S_ISREG(now.st_mode))
+	if (stat(e->path, &now) < 0) {
+		/* Gone since a session read it: as much a change as new content, unless a
+		 * session removed it itself (a temporary file). */
+		if (errno == ENOENT && !e->removed && (v = version_of_type(e, 'f'))) {
+			problem(o, h, "'%s' no longer exists (session %" PRId64 " read it)",
+				quote(e->path), v->session);
+			return o->strict ? h->err : 1;
+		}
+		return 0;
+	}
+	if (!S_ISREG(now.st_mode))
 		return 0;
 	strbuf_adds(&note, "");
 	for (size_t i = 0; i < e->nv; i++) {
@@ -593,11 +606,8 @@ static int resolve_all(const struct assemble_opts *o, struct deps *d, struct str
 			log_debug("recorded '%s' left out", p);
 			continue;
 		}
-		if (lstat(p, &st) < 0) {
-			log_info("recorded '%s' is gone; left out", quote(p));
-			continue;
-		}
-		/* Checked before anything reads the file, even its ELF header. */
+		/* Checked before anything reads the file, even its ELF header (a file gone
+		 * since a session read it is reported there). */
 		r = check_identity(o, hist, e);
 		if (r < 0) {
 			ret = r;
@@ -605,6 +615,10 @@ static int resolve_all(const struct assemble_opts *o, struct deps *d, struct str
 		}
 		if (r > 0)
 			continue;
+		if (lstat(p, &st) < 0) {
+			log_info("recorded '%s' is gone; left out", quote(p));
+			continue;
+		}
 		strvec_push(recorded, p);
 		/* A library the run dlopen'ed or an executable it ran brings its closure; the
 		 * run succeeded, so a library missing now is reported but not fatal. */
@@ -633,6 +647,11 @@ int assemble(const struct assemble_opts *o)
 	dopts.preload_path = getenv("MAGICPAK_LD_SO_PRELOAD");
 	memset(&hist, 0, sizeof(hist));
 	deps_new(&dopts, &d);
+	/* OUTPUT first: a bad one is the only thing said. Its staging directory goes away
+	 * with bundle_free() unless committed. */
+	ret = bundle_new(o->output, &bopts, &b);
+	if (ret < 0)
+		goto out;
 	ret = history_load(o, &hist);
 	if (ret < 0)
 		goto out;
@@ -642,10 +661,7 @@ int assemble(const struct assemble_opts *o)
 		ret = hist.err;
 	if (ret < 0)
 		goto out;
-	ret = bundle_new(o->output, &bopts, &b);
 	progress_start("bundling");
-	if (ret < 0)
-		goto out;
 	if (o->install_to && deps_nmaps(d))
 		first_dest = assemble_install_dest(deps_map(d, 0)->objs[0].path, o->install_to);
 	ret = add_maps(b, d, 0, first_dest);

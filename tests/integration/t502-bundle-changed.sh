@@ -55,6 +55,20 @@ bundle_rc "$db" --session 1 --strict "$tmp/o-repl-strict"
 assert_rc "replaced, --strict: exit 1" 1
 assert_no_output "replaced, --strict" "$tmp/o-repl-strict"
 
+# Deleted since the session read it: reported, left out; --strict makes it an error. A file
+# the run itself removed (a temporary file) is not reported.
+echo gone >"$tmp/data/gone"
+rec "$db" --label reader -- /bin/sh -c "cat $tmp/data/gone $tmp/data/keep >/dev/null; echo t >$tmp/data/tmpf; cat $tmp/data/tmpf >/dev/null; rm $tmp/data/tmpf"
+rm "$tmp/data/gone"
+bundle_rc "$db" --session reader "$tmp/o-gone"
+assert_rc "deleted since recorded: exit 0" 0
+check "deleted: the warning names it" grep -q "'$tmp/data/gone' no longer exists (session" "$err"
+check "deleted: the run's own temporary file is not reported" sh -c '! grep -q "tmpf" "$1"' sh "$err"
+check "deleted: the file next to it is bundled" test -f "$tmp/o-gone$tmp/data/keep"
+bundle_rc "$db" --session reader --strict "$tmp/o-gone-strict"
+assert_rc "deleted, --strict: exit 1" 1
+assert_no_output "deleted, --strict" "$tmp/o-gone-strict"
+
 # What the run wrote is recorded as the run left it.
 rec "$db" --label writer -- /bin/sh -c "echo one >$tmp/data/out; echo two >>$tmp/data/out; cat $tmp/data/keep >/dev/null"
 bundle_rc "$db" --session writer "$tmp/o-writer"
