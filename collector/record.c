@@ -998,21 +998,38 @@ static void preload_on_access(void *ctx, pid_t pid, int op, const char *path, ui
 		note_version(r, path);
 }
 
+/* With LD_AUDIT set, glibc 2.36 sets up static TLS before it loads the preloads, so their
+ * initial-exec TLS must fit in the surplus (512 bytes by default): a preloaded jemalloc fails
+ * with "cannot allocate memory in static TLS block" (glibc bug 31991, jemalloc #2472; Debian's
+ * libjemalloc2 needs 1,600). A larger surplus, which the user's own GLIBC_TUNABLES override. */
+#define PRELOAD_TLS_TUNABLE "glibc.rtld.optional_static_tls=4096"
+
 /* The command's environment: ours with the library first in LD_PRELOAD and LD_AUDIT (the
- * user's own preloads kept after it) and MAGICPAK_SOCKET. Owned by the caller. */
+ * user's own preloads kept after it), MAGICPAK_SOCKET and GLIBC_TUNABLES. Owned by the caller. */
 static char **preload_env(const char *lib, const char *sock)
 {
 	extern char **environ;
+	const char *tun = getenv("GLIBC_TUNABLES");
 	size_t n = 0, k = 0;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = xcalloc(n + 4, sizeof(*env));
+	env = xcalloc(n + 5, sizeof(*env));
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "LD_AUDIT=", 9) &&
-		    strncmp(environ[i], "MAGICPAK_SOCKET=", 16))
+		    strncmp(environ[i], "MAGICPAK_SOCKET=", 16) &&
+		    strncmp(environ[i], "GLIBC_TUNABLES=", 15))
 			env[k++] = xstrdup(environ[i]);
+	{
+		struct strbuf sb = STRBUF_INIT;
+
+		/* the user's tunables last: glibc keeps the last value of a repeated name */
+		strbuf_addf(&sb, "GLIBC_TUNABLES=%s", PRELOAD_TLS_TUNABLE);
+		if (tun && *tun)
+			strbuf_addf(&sb, ":%s", tun);
+		env[k++] = strbuf_detach(&sb);
+	}
 	for (int i = 0; i < 2; i++) {
 		const char *name = i ? "LD_AUDIT" : "LD_PRELOAD", *old = getenv(name);
 		struct strbuf sb = STRBUF_INIT;
