@@ -203,6 +203,21 @@ $(BUILD)/openat.bpf.o: bpf/openat.bpf.c bpf/openat.h include/event.h $(BUILD)/vm
 $(BUILD)/openat.skel.h: $(BUILD)/openat.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name openat_bpf > $@
+# The kernel types the probe's CO-RE relocations use, cut out of this machine's BTF (a few
+# KB instead of 5 MB to read and parse at every start), and what identifies that kernel:
+# probe.c uses them only on the same kernel, else the running kernel's BTF as usual.
+$(BUILD)/openat.min.btf: $(BUILD)/openat.bpf.o
+	$(call msg,MIN-BTF,$@)
+	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && \
+	    $(BPFTOOL) gen min_core_btf /sys/kernel/btf/vmlinux $@.tmp $< >/dev/null 2>&1; then \
+		mv $@.tmp $@; else rm -f $@.tmp; : >$@; fi
+$(BUILD)/openat.btfid.h: $(BUILD)/openat.min.btf
+	$(call msg,GEN,$@)
+	$(Q){ echo '#define MIN_BTF_FILE "$(abspath $(BUILD)/openat.min.btf)"'; \
+	  echo "#define MIN_BTF_KERNEL_RELEASE \"$$(uname -r)\""; \
+	  echo "#define MIN_BTF_KERNEL_VERSION \"$$(uname -v)\""; \
+	  echo "#define MIN_BTF_VMLINUX_SIZE $$(stat -c %s /sys/kernel/btf/vmlinux 2>/dev/null || echo 0)"; } >$@
+$(BUILD)/collector/probe.o: $(BUILD)/openat.btfid.h $(BUILD)/openat.min.btf
 else
 $(info BPF probe disabled: $(if $(BPFTOOL),$(if $(HAVE_CLANG),libbpf (libbpf-dev) not found,clang not found),bpftool not found))
 endif

@@ -34,7 +34,7 @@ const volatile __u64 seed_cookie = 0;
  * probe's start-up, for maps that mostly stay small. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 8192); /* processes of the tree alive at once */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u32);
@@ -68,7 +68,7 @@ struct seen_key {
 /* Accesses already sent. When it is full an access is simply sent again (not folded). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 16384); /* its bucket array is allocated at load: 16 B each */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct seen_key);
 	__type(value, __u64);
@@ -328,7 +328,7 @@ static __always_inline int on_exit(long ret)
 #error "magicpak's BPF probe knows the syscall numbers of x86_64 and arm64 only"
 #endif
 
-SEC("tp_btf/sys_enter")
+SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 a0, a1, a2;
@@ -417,16 +417,17 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	}
 }
 
-SEC("tp_btf/sys_exit")
+SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	return on_exit(ret);
 }
 
-SEC("tp_btf/sched_process_fork")
+SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = MP_BPF_TRACK_RECORD;
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	__u32 one = MP_BPF_TRACK_RECORD;
 	__u32 *v = bpf_map_lookup_elem(&tracked, &ptgid);
 	struct scratch *s;
 
@@ -442,7 +443,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
+SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -470,14 +471,14 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit_task, struct task_struct *p)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 *v;
 	struct scratch *s;
 
-	if (p->pid != p->tgid)
+	if (BPF_CORE_READ(p, pid) != tgid)
 		return 0;
 	v = bpf_map_lookup_elem(&tracked, &tgid);
 	if (!v || *v != MP_BPF_TRACK_RECORD)
@@ -486,7 +487,7 @@ int BPF_PROG(on_exit_task, struct task_struct *p)
 	s = scratch_init(MP_REC_PROC_EXIT, p);
 	if (!s)
 		return 0;
-	s->h.err = (__u32)p->exit_code;
+	s->h.err = (__u32)BPF_CORE_READ(p, exit_code);
 	send(s, 0);
 	return 0;
 }

@@ -57,9 +57,22 @@ void probe_destroy(struct probe *p)
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <sys/utsname.h>
+
 #include "log.h"
+#include "openat.btfid.h"
 #include "openat.h"
 #include "openat.skel.h"
+
+/* The build machine's kernel types the CO-RE relocations need (Makefile: min_core_btf). */
+__asm__(".section .rodata\n"
+	".balign 8\n"
+	"min_btf_start:\n"
+	".incbin \"" MIN_BTF_FILE "\"\n"
+	"min_btf_end:\n"
+	".previous\n");
+extern const unsigned char min_btf_start[], min_btf_end[];
 
 struct probe {
 	struct openat_bpf *skel;
@@ -68,7 +81,37 @@ struct probe {
 	void *ctx;
 	int64_t boot_to_real; /* CLOCK_REALTIME - CLOCK_BOOTTIME, ns */
 	uint64_t cookie;
+	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
 };
+
+/* Open the skeleton. On the kernel magicpak was built on, libbpf gets the few types the
+ * relocations need (@btf_fd, a memfd, set) instead of reading and parsing the running kernel's
+ * 5 MB of BTF, which was a third of the probe's start-up. Elsewhere: the kernel's BTF. */
+static struct openat_bpf *open_skel(int *btf_fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	size_t n = (size_t)(min_btf_end - min_btf_start);
+	struct utsname u;
+	struct stat st;
+	char path[64];
+	int fd;
+
+	*btf_fd = -1;
+	if (!n || uname(&u) < 0 || strcmp(u.release, MIN_BTF_KERNEL_RELEASE) ||
+	    strcmp(u.version, MIN_BTF_KERNEL_VERSION) ||
+	    stat("/sys/kernel/btf/vmlinux", &st) < 0 || st.st_size != MIN_BTF_VMLINUX_SIZE)
+		return openat_bpf__open();
+	fd = memfd_create("magicpak-btf", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, min_btf_start, n) != (ssize_t)n) {
+		if (fd >= 0)
+			close(fd);
+		return openat_bpf__open();
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	opts.btf_custom_path = path;
+	*btf_fd = fd;
+	return openat_bpf__open_opts(&opts);
+}
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -178,7 +221,7 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		snprintf(why, size, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
 		return -ENOTSUP;
 	}
-	/* the syscalls and sched programs are BTF raw tracepoints: tracefs is only asked (and
+	/* the syscalls and sched programs are raw tracepoints: tracefs is only asked (and
 	 * mounted if need be) about "tracepoint/" programs, none today */
 	tfs = NULL;
 	e = getenv("MAGICPAK_BPF_RINGBUF_PAGES");
@@ -197,9 +240,10 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		snprintf(why, size, "out of memory");
 		return -ENOMEM;
 	}
+	p->btf_fd = -1;
 	p->fn = fn;
 	p->ctx = ctx;
-	p->skel = openat_bpf__open();
+	p->skel = open_skel(&p->btf_fd);
 	if (!p->skel) {
 		ret = -errno;
 		snprintf(why, size, "cannot open the BPF object: %s", strerror(-ret));
@@ -233,6 +277,10 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		bpf_program__set_autoload(prog, false);
 	}
 	ret = openat_bpf__load(p->skel);
+	if (p->btf_fd >= 0) {
+		close(p->btf_fd);
+		p->btf_fd = -1;
+	}
 	if (ret) {
 		ret = ret < 0 ? ret : -errno;
 		snprintf(why, size, "cannot load the BPF program: %s%s", strerror(-ret),
@@ -324,6 +372,8 @@ void probe_destroy(struct probe *p)
 	/* the raw tracepoint links detach at once (per-syscall tracepoints would each wait
 	 * for an RCU grace period, ~0.1 s apiece) */
 	openat_bpf__destroy(p->skel);
+	if (p->btf_fd >= 0)
+		close(p->btf_fd);
 	free(p);
 }
 

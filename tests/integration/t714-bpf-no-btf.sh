@@ -4,7 +4,7 @@
 # (the host is left alone): with /sys/kernel/btf/vmlinux hidden (a bind of /dev/null), `--via bpf`
 # exits 1 with one line "eBPF mode unavailable: the kernel has no BTF ...; try --via ptrace" and
 # makes no session; `--bpf` says so in one line and records with ptrace alone. With tracefs
-# unmounted the probe still works (its programs are BTF raw tracepoints, which need no tracefs).
+# unmounted the probe still works (its programs are raw tracepoints, which need no tracefs).
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_sqlite3
