@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "strbuf.h"
+#include "cpupin.h"
 #include "tracer.h"
 #include "xalloc.h"
 
@@ -55,6 +56,7 @@ static const unsigned traced_nrs[] = {
 	SYS_linkat, SYS_symlink, SYS_symlinkat, SYS_truncate, SYS_chmod, SYS_fchmodat,
 	SYS_fchmodat2, SYS_chown, SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_utimensat,
 	SYS_futimesat, SYS_mknod, SYS_mknodat, SYS_getdents, SYS_io_uring_setup,
+	SYS_sched_getaffinity, SYS_sched_setaffinity, /* cpupin.h: the pinning kept hidden */
 };
 #define N_TRACED (sizeof(traced_nrs) / sizeof(traced_nrs[0]))
 /* load arch, check arch, load nr, check x32, one jump per syscall, two returns */
@@ -77,6 +79,8 @@ enum task_flags {
 	 * again at the exit stop. */
 	TASK_SHARED_VM = 1 << 5,
 	TASK_COMPAT = 1 << 6,     /* the syscall being decoded is i386 (32-bit pointers) */
+	TASK_AFFINITY = 1 << 7,   /* sched_getaffinity in flight: show the unpinned mask */
+	TASK_OWN_AFFINITY = 1 << 8, /* it set its own CPU mask: never touched, never hidden */
 };
 
 struct tracer_pend {
@@ -96,6 +100,7 @@ struct task {
 	struct tracer_fs *fs;
 	int nev;
 	struct tracer_pend ev[2];
+	uint64_t aff_ptr; /* TASK_AFFINITY: the mask buffer */
 	char *pbuf; /* the in-flight syscall's absolute paths, NUL-separated */
 	size_t plen, palloc;
 	struct strvec argv;
@@ -121,6 +126,7 @@ struct tracer {
 	size_t norphans, aorphans;
 	char *sbuf;  /* a string read from the tracee */
 	char *fdbuf; /* readlink of /proc/TID/fd/N */
+	struct cpupin pin; /* tracer and tree on one CPU (cpupin.h) */
 };
 
 /* Set before the run for the signal handlers; tracer_run() is not reentrant. */
@@ -156,6 +162,32 @@ static void on_fwd_signal(int sig, siginfo_t *si, void *uc)
 			fwd_pending |= 1 << sig;
 	}
 	errno = saved;
+}
+
+static volatile sig_atomic_t pin_check;
+
+static void on_pin_timer(int sig)
+{
+	(void)sig;
+	pin_check = 1;
+}
+
+/* The tree's tasks that run where we put them (not those that chose their own CPUs). */
+static void pin_check_now(struct tracer *tr, timer_t timer)
+{
+	pid_t *tids;
+	size_t n = 0;
+
+	if (tr->ntasks < 2)
+		return;
+	tids = xmalloc(tr->ntasks * sizeof(*tids));
+	for (size_t i = 0; i < tr->nbuckets; i++)
+		for (struct task *t = tr->buckets[i]; t; t = t->next)
+			if (!(t->flags & TASK_OWN_AFFINITY) && n < tr->ntasks)
+				tids[n++] = t->tid;
+	if (cpupin_check(&tr->pin, tids, n))
+		timer_delete(timer);
+	free(tids);
 }
 
 static void on_timer(int sig)
@@ -259,7 +291,7 @@ static struct task *task_new(struct tracer *tr, pid_t tid, pid_t tgid, struct tr
 
 static void task_clear_syscall(struct task *t)
 {
-	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_COMPAT);
+	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_COMPAT | TASK_AFFINITY);
 	t->nev = 0;
 	t->plen = 0;
 	if (t->argv.n)
@@ -361,6 +393,31 @@ static int read_mem(pid_t tid, uint64_t addr, void *buf, size_t len)
 		return 0;
 	}
 	return -EFAULT;
+}
+
+/* Write @len bytes at @addr of the tracee; 0 or -errno. */
+static int write_mem(pid_t tid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)addr, len };
+
+	if (process_vm_writev(tid, &local, 1, &remote, 1, 0) == (ssize_t)len)
+		return 0;
+	/* read-only mapping or no process_vm_writev: word by word */
+	for (size_t o = 0; o < len; o += sizeof(long)) {
+		long w = 0;
+		size_t k = len - o < sizeof(long) ? len - o : sizeof(long);
+
+		if (k < sizeof(long)) {
+			errno = 0;
+			w = ptrace(PTRACE_PEEKDATA, tid, (void *)(addr + o), NULL);
+			if (errno)
+				return -errno;
+		}
+		memcpy(&w, (const char *)buf + o, k);
+		if (ptrace(PTRACE_POKEDATA, tid, (void *)(addr + o), (void *)w) < 0)
+			return -errno;
+	}
+	return 0;
 }
 
 /* The path an fd of @tid refers to (borrowed, in tr->fdbuf), or NULL when it has none
@@ -776,6 +833,23 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 	case SYS_io_uring_setup:
 		tr->res->used_io_uring = true;
 		return DECODE_NOT_PATH;
+	case SYS_sched_getaffinity: {
+		struct task *of = a[0] ? task_find(tr, (pid_t)a[0]) : t;
+
+		/* a task of the tree pinned by us: it is told the mask it would have had */
+		if (tr->pin.active && of && !(of->flags & TASK_OWN_AFFINITY) && a[2]) {
+			t->aff_ptr = a[2];
+			t->flags |= TASK_AFFINITY | TASK_IN_SYSCALL;
+		}
+		return DECODE_DONE;
+	}
+	case SYS_sched_setaffinity: {
+		struct task *of = a[0] ? task_find(tr, (pid_t)a[0]) : t;
+
+		if (of)
+			of->flags |= TASK_OWN_AFFINITY;
+		return DECODE_DONE;
+	}
 	default:
 		return DECODE_NOT_PATH;
 	}
@@ -846,6 +920,9 @@ static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool i
 			tr->res->accesses++;
 		}
 	}
+	if ((t->flags & TASK_AFFINITY) && !err && rval > 0)
+		write_mem(t->tid, t->aff_ptr, &tr->pin.orig,
+			  (size_t)rval < sizeof(tr->pin.orig) ? (size_t)rval : sizeof(tr->pin.orig));
 	if ((t->flags & TASK_CWD) && !err)
 		refresh_cwd(t);
 	if ((t->flags & TASK_EXEC) && !err && t->nev) {
@@ -1024,7 +1101,7 @@ static void on_new_task(struct tracer *tr, struct task *parent)
 		fs = fs_new(parent->fs->cwd);
 	}
 	c = task_new(tr, tid, (flags & CLONE_THREAD) ? parent->tgid : tid, fs);
-	c->flags = TASK_INITIAL;
+	c->flags = TASK_INITIAL | (parent->flags & TASK_OWN_AFFINITY);
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
 		c->flags |= TASK_SHARED_VM;
 		parent->flags |= TASK_SHARED_VM;
@@ -1308,20 +1385,23 @@ static void report_exec_error(int fd, const char *cmd, struct tracer_result *res
 	res->exit_code = err == ENOENT ? 127 : 126;
 }
 
-static int start_timer(unsigned secs, timer_t *out)
+/* A timer sending @sig to this thread after @first_ms, then every @every_ms. */
+static int start_timer(int sig, long first_ms, long every_ms, timer_t *out)
 {
 	struct sigevent sev = { 0 };
 	struct itimerspec its = { 0 };
 
-	/* Aimed at this thread so waitpid() returns EINTR; repeated every second in case the
-	 * signal came just before waitpid() went to sleep. */
+	/* Aimed at this thread so waitpid() returns EINTR; repeated in case the signal came
+	 * just before waitpid() went to sleep. */
 	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = SIGALRM;
+	sev.sigev_signo = sig;
 	sev.sigev_notify_thread_id = gettid();
 	if (timer_create(CLOCK_MONOTONIC, &sev, out) < 0)
 		return -errno;
-	its.it_value.tv_sec = secs;
-	its.it_interval.tv_sec = 1;
+	its.it_value.tv_sec = first_ms / 1000;
+	its.it_value.tv_nsec = first_ms % 1000 * 1000000;
+	its.it_interval.tv_sec = every_ms / 1000;
+	its.it_interval.tv_nsec = every_ms % 1000 * 1000000;
 	if (timer_settime(*out, 0, &its, NULL) < 0) {
 		int ret = -errno;
 
@@ -1343,8 +1423,9 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 	struct task *root;
 	char cwd[PATH_MAX];
 	int errpipe[2] = { -1, -1 };
-	bool have_timer = false, have_alrm = false;
-	timer_t timer;
+	bool have_timer = false, have_alrm = false, have_pin_timer = false, have_vtalrm = false;
+	struct sigaction old_vtalrm;
+	timer_t timer, pin_timer;
 	pid_t pid = -1;
 	int ret = 0, status;
 
@@ -1380,6 +1461,7 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 	fwd_pending = 0;
 	timer_fired = 0;
 
+	cpupin_start(&tr.pin);
 	pid = fork();
 	if (pid < 0) {
 		ret = log_errno(-errno, "cannot fork");
@@ -1436,7 +1518,7 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, &old_alrm);
 		have_alrm = true;
-		ret = start_timer(opts->timeout_s, &timer);
+		ret = start_timer(SIGALRM, (long)opts->timeout_s * 1000, 1000, &timer);
 		if (ret < 0) {
 			log_errno(ret, "cannot set the timeout");
 			goto out_kill;
@@ -1444,9 +1526,24 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 		have_timer = true;
 	}
 
+	if (tr.pin.active) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_pin_timer; /* no SA_RESTART: waitpid() returns to check */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGVTALRM, &sa, &old_vtalrm);
+		have_vtalrm = true;
+		pin_check = 0;
+		if (start_timer(SIGVTALRM, CPUPIN_CHECK_MS, CPUPIN_CHECK_MS, &pin_timer) == 0)
+			have_pin_timer = true;
+	}
 	for (;;) {
 		pid_t w;
 
+		if (pin_check) {
+			pin_check = 0;
+			if (tr.pin.active)
+				pin_check_now(&tr, pin_timer);
+		}
 		if (timer_fired) {
 			timer_fired = 0;
 			res->timed_out = true;
@@ -1487,6 +1584,13 @@ out_signals:
 		timer_delete(timer);
 	if (have_alrm)
 		sigaction(SIGALRM, &old_alrm, NULL);
+	if (have_pin_timer && tr.pin.active)
+		timer_delete(pin_timer);
+	if (have_vtalrm)
+		sigaction(SIGVTALRM, &old_vtalrm, NULL);
+	if (tr.pin.active)
+		sched_setaffinity(0, sizeof(tr.pin.orig), &tr.pin.orig);
+	cpupin_free(&tr.pin);
 	fwd_pid = 0;
 	for (size_t i = 0; i < N_FWD; i++)
 		sigaction(fwd_signals[i], &old[i], NULL);
