@@ -132,13 +132,9 @@ static __always_inline __u32 task_ns_tid(struct task_struct *t)
 	return ns_nr(BPF_CORE_READ(t, thread_pid), BPF_CORE_READ(t, pid));
 }
 
-static __always_inline struct scratch *scratch_init(__u32 kind, struct task_struct *t)
+/* Fill the record header in @s for a record of @kind about task @t. */
+static __always_inline void header_init(struct scratch *s, __u32 kind, struct task_struct *t)
 {
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&heap, &zero);
-
-	if (!s)
-		return NULL;
 	s->h.magic = MP_WIRE_MAGIC;
 	s->h.version = MP_EVENT_VERSION;
 	s->h.len = sizeof(s->h);
@@ -151,6 +147,15 @@ static __always_inline struct scratch *scratch_init(__u32 kind, struct task_stru
 	s->h.source = MP_SRC_BPF;
 	s->h.time_ns = bpf_ktime_get_boot_ns();
 	s->h.aux = 0;
+}
+
+static __always_inline struct scratch *scratch_init(__u32 kind, struct task_struct *t)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&heap, &zero);
+
+	if (s)
+		header_init(s, kind, t);
 	return s;
 }
 
@@ -163,7 +168,13 @@ static __always_inline long send(struct scratch *s, long n)
 	if (size > sizeof(*s))
 		size = sizeof(*s);
 	s->h.len = (__u32)size;
-	ret = bpf_ringbuf_output(&events, s, size, 0);
+	/* No wake-up per record: user space polls every 100 ms, and waking it is an IPI
+	 * (50-100 us on these VMs, paid by the traced program). Past half full it is woken. */
+	ret = bpf_ringbuf_output(&events, s, size,
+				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+						 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2
+					 ? BPF_RB_FORCE_WAKEUP
+					 : BPF_RB_NO_WAKEUP);
 	count(ret ? MP_BPF_DROPPED : MP_BPF_SENT);
 	return ret;
 }
@@ -224,6 +235,16 @@ static __always_inline int on_enter(__u32 op, __s64 dfd, __u64 ptr, __u32 flags)
 	return 0;
 }
 
+/* The header of an access record for the syscall @in that returned @ret. */
+static __always_inline void access_header(struct scratch *s, const struct inflight *in, long ret)
+{
+	header_init(s, MP_REC_ACCESS, bpf_get_current_task_btf());
+	s->h.op = in->op;
+	s->h.flags = in->flags;
+	s->h.err = ret < 0 ? (__u32)-ret : 0;
+	s->h.aux = (__u64)(__u32)in->dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
+}
+
 static __always_inline int on_exit(long ret)
 {
 	__u64 id;
@@ -232,6 +253,7 @@ static __always_inline int on_exit(long ret)
 	struct scratch *s;
 	struct seen_key k;
 	__u64 one = 1, *cnt;
+	__u32 zero = 0;
 	long n = 1;
 
 	if (!p || !p->active)
@@ -239,13 +261,11 @@ static __always_inline int on_exit(long ret)
 	in = *p;
 	p->active = 0;
 	id = bpf_get_current_pid_tgid();
-	s = scratch_init(MP_REC_ACCESS, bpf_get_current_task_btf());
+	/* the header (a dozen kernel reads) is filled only for a record that is sent, not for
+	 * the repeats folded below, most accesses of a busy program */
+	s = bpf_map_lookup_elem(&heap, &zero);
 	if (!s)
 		return 0;
-	s->h.op = in.op;
-	s->h.flags = in.flags;
-	s->h.err = ret < 0 ? (__u32)-ret : 0;
-	s->h.aux = (__u64)(__u32)in.dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
 	if (in.ptr) {
 		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)in.ptr);
 		if (n <= 0) {
@@ -266,13 +286,15 @@ static __always_inline int on_exit(long ret)
 	/* relative paths, chdir, and directories opened (their fd may be a later dirfd) always
 	 * go to user space */
 	if (s->path[0] != '/' || in.op == MP_OP_CHDIR ||
-	    (in.op == MP_OP_OPEN && (in.flags & (O_DIRECTORY_ | O_PATH_))))
+	    (in.op == MP_OP_OPEN && (in.flags & (O_DIRECTORY_ | O_PATH_)))) {
+		access_header(s, &in, ret);
 		return send(s, n) ? 0 : 0;
+	}
 	k.hash = path_hash(s, n);
 	k.tgid = id >> 32;
 	k.op = in.op;
 	k.flags = in.flags;
-	k.err = (__s32)s->h.err;
+	k.err = ret < 0 ? (__s32)-ret : 0;
 	cnt = bpf_map_lookup_elem(&seen, &k);
 	if (cnt) {
 		__sync_fetch_and_add(cnt, 1);
@@ -280,6 +302,7 @@ static __always_inline int on_exit(long ret)
 		return 0;
 	}
 	bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST);
+	access_header(s, &in, ret);
 	if (send(s, n))
 		bpf_map_delete_elem(&seen, &k); /* let a later one through */
 	return 0;

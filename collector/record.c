@@ -43,7 +43,15 @@ struct rec {
 	struct strmap *exes;     /* --cross-check: pid -> the last program it executed */
 	struct strmap *xc_pid;   /* --cross-check: path -> the first pid ptrace or bpf saw use it */
 	pid_t root_pid;          /* the command's pid */
+	const char *own_dir;     /* --cross-check: magicpak's socket directory, not the command's */
 };
+
+/* A path of magicpak's own (the preload library looking for its ring next to the socket
+ * magicpak made), seen in the command's processes: not the command's access. */
+static bool own_path(const struct rec *r, const char *path)
+{
+	return r->own_dir && path_has_prefix(path, r->own_dir);
+}
 
 /* Record what a file was when the run first used it, so that a bundle made later can tell
  * whether the file it copies is the one the run used (and unchanged). Kernel file systems
@@ -133,6 +141,8 @@ static void on_access(void *ctx, const struct tracer_access *a)
 	struct rec *r = ctx;
 	int ret;
 
+	if (own_path(r, a->path))
+		return;
 	ret = store_add_access(r->st, a->pid, a->op, a->path, a->flags, a->err, MP_SRC_PTRACE,
 			       a->time_ns);
 	if (ret < 0 && !r->err)
@@ -599,6 +609,8 @@ static void side_store(struct side *sd, struct rec *r, bool procs, uint64_t *acc
 			}
 			break;
 		case MP_REC_ACCESS:
+			if (own_path(r, e->path))
+				break;
 			ret = store_add_access(r->st, e->pid, (int)e->op, e->path, e->flags, (int)e->err,
 					       e->source, e->time_ns);
 			xc_note(r, e->pid, e->path, (int)e->op, e->source);
@@ -850,8 +862,10 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		}
 		if (!lib)
 			log_warn("--cross-check: no preload library; comparing ptrace and bpf only");
-		else if (mkdtemp(xdir))
+		else if (mkdtemp(xdir)) {
 			snprintf(sock, sizeof(sock), "%s/sock", xdir);
+			r.own_dir = xdir;
+		}
 	}
 	if (o->bpf != RECORD_BPF_OFF || o->cross_check) {
 		ret = side_begin(o, &sd, sock[0] ? sock : NULL);

@@ -436,6 +436,15 @@ static void ring_map(const char *sock)
 	SYS1(SYS_close, fd);
 	if (m < 0 && m > -4096)
 		return;
+	/* A collector that drained less than RING_CHECK_NS ago was alive then: this process
+	 * need not ring to ask at its first record (a wake-up across CPUs for every short
+	 * process of a shell loop). */
+	{
+		uint64_t now = now_ns(), alive = ((struct mp_ring *)m)->alive_ns;
+
+		if (alive && now >= alive && now - alive < RING_CHECK_NS)
+			__atomic_store_n(&last_check, alive, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&ring, (struct mp_ring *)m, __ATOMIC_RELEASE);
 }
 

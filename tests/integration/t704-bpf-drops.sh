@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # BPF-03: with a one-page ring buffer (MAGICPAK_BPF_RINGBUF_PAGES=1) and 20,000 distinct opens the
-# ring overflows: the drops are counted in the kernel and the session is incomplete with the
-# count; with the default ring the same load loses nothing.
+# ring overflows while magicpak is stopped: the drops are counted in the kernel and the session
+# is incomplete with the count; with the default ring the same load loses nothing.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -10,7 +10,9 @@ require_bpf
 bpf_fixture many
 mkdir -p "$tmp/m"
 db=$tmp/m.db
-MAGICPAK_BPF_RINGBUF_PAGES=1 record_rc "$db" --via bpf -- "$tmp/many" "$tmp/m" 20000
+# magicpak (the command's parent) is stopped while the opens happen: nothing reads the ring
+MAGICPAK_BPF_RINGBUF_PAGES=1 record_rc "$db" --via bpf -- sh -c \
+	'kill -STOP $PPID; "$1" "$2" 20000; kill -CONT $PPID' sh "$tmp/many" "$tmp/m"
 check "record fails: the session is incomplete (exit $rc)" test "$rc" != 0
 why=$(sql "$db" 'select incomplete_reason from sessions order by id desc limit 1')
 check "the reason counts the drops ($why)" grep -qE '^bpf_events_dropped=[1-9][0-9]*$' <<<"$why"
