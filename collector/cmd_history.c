@@ -426,6 +426,9 @@ static int report_row(void *ctx, const struct history_path *p)
 		[MP_OP_SYMLINK] = "symlink", [MP_OP_TRUNCATE] = "truncate", [MP_OP_CHMOD] = "chmod",
 		[MP_OP_CHOWN] = "chown", [MP_OP_UTIME] = "utime", [MP_OP_MKNOD] = "mknod",
 		[MP_OP_READDIR] = "readdir", [MP_OP_DLOPEN] = "dlopen",
+		[MP_OP_CONNECT] = "connect", [MP_OP_BIND] = "bind", [MP_OP_WATCH] = "watch",
+		[MP_OP_XATTR] = "xattr", [MP_OP_MOUNT] = "mount",
+		[MP_OP_MOUNT_FROM] = "mount_from", [MP_OP_UMOUNT] = "umount",
 	};
 	struct report_out *o = ctx;
 	struct strbuf sb = STRBUF_INIT;

@@ -240,9 +240,16 @@ static unsigned op_kind(int op, uint32_t flags)
 	case MP_OP_STAT:
 	case MP_OP_ACCESS:
 	case MP_OP_CHDIR:
-	case MP_OP_LINK_FROM: return HISTORY_STAT;
+	case MP_OP_LINK_FROM:
+	case MP_OP_CONNECT:
+	case MP_OP_WATCH:
+	case MP_OP_MOUNT:
+	case MP_OP_UMOUNT: return HISTORY_STAT;
+	case MP_OP_XATTR:
+		return (flags & O_ACCMODE) == O_WRONLY ? HISTORY_WRITE : HISTORY_READ;
 	case MP_OP_READLINK:
 	case MP_OP_READDIR:
+	case MP_OP_MOUNT_FROM:
 	case MP_OP_DLOPEN: return HISTORY_READ;
 	default: return HISTORY_WRITE;
 	}

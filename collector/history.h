@@ -69,10 +69,11 @@ struct history_path {
 };
 
 enum history_kind {
-	HISTORY_READ = 1 << 0,    /* open for reading, readlink, readdir, dlopen */
+	HISTORY_READ = 1 << 0,    /* open for reading, readlink, readdir, dlopen, mount_from, xattr
+				   * get/list */
 	HISTORY_WRITE = 1 << 1,   /* open for writing or creating, and every changing op */
 	HISTORY_EXEC = 1 << 2,
-	HISTORY_STAT = 1 << 3,    /* stat, access, chdir, link_from */
+	HISTORY_STAT = 1 << 3,    /* stat, access, chdir, link_from, connect, watch, (u)mount */
 };
 
 /* Which paths and sessions `report` looks at. No glob: every path; no session: all. */

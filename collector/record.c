@@ -90,7 +90,10 @@ static bool modifies(const struct tracer_access *a)
 	case MP_OP_CHOWN:
 	case MP_OP_UTIME:
 	case MP_OP_MKNOD:
+	case MP_OP_BIND:
 		return true;
+	case MP_OP_XATTR:
+		return (a->flags & O_ACCMODE) == O_WRONLY;
 	default:
 		return false;
 	}

@@ -105,8 +105,18 @@ static const char *const op_names[MP_OP_MAX] = {
 	[MP_OP_MKNOD] = "mknod",
 	[MP_OP_READDIR] = "readdir",
 	[MP_OP_DLOPEN] = "dlopen",
+	[MP_OP_CONNECT] = "connect",
+	[MP_OP_BIND] = "bind",
+	[MP_OP_WATCH] = "watch",
+	[MP_OP_XATTR] = "xattr",
+	[MP_OP_MOUNT] = "mount",
+	[MP_OP_MOUNT_FROM] = "mount_from",
+	[MP_OP_UMOUNT] = "umount",
 };
-_Static_assert(MP_OP_MAX == 21, "name every enum mp_op in op_names and in a schema migration");
+/* ops and sources are lookup tables: a name added here is inserted into an existing database
+ * when it is next opened for writing (fill_names()), without a new schema version, so an older
+ * magicpak still reads and writes the file. */
+_Static_assert(MP_OP_MAX == 28, "name every enum mp_op in op_names");
 
 static const char *const source_names[] = {
 	[MP_SRC_PTRACE] = "ptrace",
@@ -978,13 +988,18 @@ static int refuse(struct store *st, enum db_kind kind, int64_t version, bool for
 
 static int migrate_0_to_1(struct store *st)
 {
+	return exec_sql(st, schema_v1);
+}
+
+/* Give every enum mp_op and enum mp_source its row in ops and sources, keeping the rows there
+ * (a newer magicpak may have added more). Returns an SQLite code. */
+static int fill_names(struct store *st)
+{
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	rc = exec_sql(st, schema_v1);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_prepare_v2(st->db, "INSERT INTO ops (id, name) VALUES (?1, ?2)", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO ops (id, name) VALUES (?1, ?2)", -1,
+				&s, NULL);
 	for (int op = 1; rc == SQLITE_OK && op < MP_OP_MAX; op++) {
 		sqlite3_bind_int(s, 1, op);
 		sqlite3_bind_text(s, 2, op_names[op], -1, SQLITE_STATIC);
@@ -994,8 +1009,8 @@ static int migrate_0_to_1(struct store *st)
 	s = NULL;
 	if (rc != SQLITE_OK)
 		return rc;
-	rc = sqlite3_prepare_v2(st->db, "INSERT INTO sources (id, name) VALUES (?1, ?2)", -1, &s,
-				NULL);
+	rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO sources (id, name) VALUES (?1, ?2)",
+				-1, &s, NULL);
 	for (int src = 1; rc == SQLITE_OK && src < SOURCE_MAX; src++) {
 		sqlite3_bind_int(s, 1, src);
 		sqlite3_bind_text(s, 2, source_names[src], -1, SQLITE_STATIC);
@@ -1089,8 +1104,9 @@ static int (*const migrations[STORE_SCHEMA_VERSION])(struct store *st) = {
 	migrate_1_to_2,
 };
 
-/* Create or upgrade the schema in one BEGIN IMMEDIATE transaction, looking again inside it:
- * another recorder may have done it since classify() ran. */
+/* Create or upgrade the schema, and fill in the names of ops and sources, in one BEGIN
+ * IMMEDIATE transaction, looking again inside it: another recorder may have done it since
+ * classify() ran. */
 static int migrate(struct store *st)
 {
 	char msg[256] = "", sql[64];
@@ -1117,6 +1133,8 @@ static int migrate(struct store *st)
 			     rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
 				rc = migrations[v](st);
 		}
+		if (rc == SQLITE_OK)
+			rc = fill_names(st);
 		if (rc == SQLITE_OK) {
 			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 				 STORE_SCHEMA_VERSION);
@@ -1134,6 +1152,22 @@ retry:
 			break;
 	}
 	return db_error(st, rc, "create the schema in", msg);
+}
+
+/* Does the current schema in @st lack a row of ops or sources (a file an older magicpak
+ * made)? Reads only. Returns 0 or -errno. */
+static int names_missing(struct store *st, bool *missing)
+{
+	int64_t ops, sources;
+	int rc;
+
+	rc = query_int(st, "SELECT count(*) FROM ops", &ops);
+	if (rc == SQLITE_OK)
+		rc = query_int(st, "SELECT count(*) FROM sources", &sources);
+	if (rc != SQLITE_OK)
+		return db_error(st, rc, "read", sqlite3_errmsg(st->db));
+	*missing = ops < MP_OP_MAX - 1 || sources < SOURCE_MAX - 1;
+	return 0;
 }
 
 /* Switch to WAL. While another connection holds the file, SQLite keeps the old mode and
@@ -1265,6 +1299,7 @@ static int store_open_mode(const char *path, bool readonly, struct store **out)
 	struct store *st = xcalloc(1, sizeof(*st));
 	bool memory = !strcmp(path, ":memory:");
 	enum db_kind kind;
+	bool missing = false;
 	int64_t version;
 	struct stat sb;
 	int flags, rc, ret;
@@ -1326,7 +1361,9 @@ static int store_open_mode(const char *path, bool readonly, struct store **out)
 			goto out;
 		if (!memory)
 			sqlite3_wal_hook(st->db, wal_hook, st);
-		if (kind != DB_CURRENT && (ret = migrate(st)))
+		if (kind == DB_CURRENT && (ret = names_missing(st, &missing)))
+			goto out;
+		if ((kind != DB_CURRENT || missing) && (ret = migrate(st)))
 			goto out;
 		for (int i = 0; i < ST_COUNT; i++) {
 			rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,

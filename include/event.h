@@ -16,9 +16,10 @@ typedef unsigned long long __u64;
 
 /* What was done to a path. The numbers are stored in the database: never renumber. */
 enum mp_op {
-	MP_OP_OPEN = 1,     /* open, openat, openat2, creat (flags: the open flags) */
+	MP_OP_OPEN = 1,     /* open, openat, openat2, creat, uselib (flags: the open flags) */
 	MP_OP_EXEC = 2,     /* execve, execveat */
-	MP_OP_STAT = 3,     /* stat, lstat, newfstatat, statx (flags: AT_SYMLINK_NOFOLLOW if l*) */
+	MP_OP_STAT = 3,     /* stat, lstat, newfstatat, statx, name_to_handle_at (flags:
+			     * AT_SYMLINK_NOFOLLOW if l*) */
 	MP_OP_ACCESS = 4,   /* access, faccessat, faccessat2 (flags: the mode) */
 	MP_OP_READLINK = 5, /* readlink, readlinkat */
 	MP_OP_CHDIR = 6,    /* chdir, fchdir */
@@ -36,6 +37,18 @@ enum mp_op {
 	MP_OP_MKNOD = 18,   /* mknod, mknodat */
 	MP_OP_READDIR = 19, /* getdents64 on a directory fd: the directory */
 	MP_OP_DLOPEN = 20,  /* dlopen (preload only) */
+	/* ptrace only (the preload library and the probe do not see these): */
+	MP_OP_CONNECT = 21, /* connect to an AF_UNIX socket by path (not an abstract name) */
+	MP_OP_BIND = 22,    /* bind an AF_UNIX socket to a path: creates the socket file */
+	MP_OP_WATCH = 23,   /* inotify_add_watch, fanotify_mark (flags: AT_SYMLINK_NOFOLLOW if the
+			     * mark does not follow a final symlink) */
+	MP_OP_XATTR = 24,   /* getxattr, setxattr, listxattr, removexattr, their l* and *at forms
+			     * (flags: O_WRONLY for set/remove, else 0; AT_SYMLINK_NOFOLLOW for l*) */
+	MP_OP_MOUNT = 25,   /* mount, move_mount, mount_setattr, fspick: the mount point
+			     * (flags: mount's MS_* flags, else 0) */
+	MP_OP_MOUNT_FROM = 26, /* mount's source if a path (bind, move, a device), move_mount's,
+				* open_tree: what is mounted (flags as MP_OP_MOUNT) */
+	MP_OP_UMOUNT = 27,  /* umount, umount2 (flags: the umount flags) */
 	MP_OP_MAX
 };
 
