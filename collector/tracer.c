@@ -16,8 +16,11 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,6 +35,23 @@
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
+/* Linux 6.13 and 6.15; numbers above 402 are the same on x86-64 and i386 */
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#define SYS_getxattrat 464
+#define SYS_listxattrat 465
+#define SYS_removexattrat 466
+#endif
+#ifndef SYS_open_tree_attr
+#define SYS_open_tree_attr 467
+#endif
+/* <linux/fanotify.h>, <linux/inotify.h>, <linux/mount.h>: not included for a few flags, since
+ * <linux/mount.h> clashes with glibc's <sys/mount.h> before glibc 2.36 */
+#define TRACER_FAN_MARK_DONT_FOLLOW 0x04u
+#define TRACER_FAN_MARK_FLUSH 0x80u
+#define TRACER_IN_DONT_FOLLOW 0x02000000u
+#define TRACER_MOVE_MOUNT_F_EMPTY_PATH 0x04u
+#define TRACER_MOVE_MOUNT_T_EMPTY_PATH 0x40u
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
 #endif
@@ -55,12 +75,20 @@ static const unsigned traced_nrs[] = {
 	SYS_rmdir, SYS_unlink, SYS_unlinkat, SYS_rename, SYS_renameat, SYS_renameat2, SYS_link,
 	SYS_linkat, SYS_symlink, SYS_symlinkat, SYS_truncate, SYS_chmod, SYS_fchmodat,
 	SYS_fchmodat2, SYS_chown, SYS_lchown, SYS_fchownat, SYS_utime, SYS_utimes, SYS_utimensat,
-	SYS_futimesat, SYS_mknod, SYS_mknodat, SYS_getdents, SYS_io_uring_setup,
+	SYS_futimesat, SYS_mknod, SYS_mknodat, SYS_getdents, SYS_connect, SYS_bind,
+	SYS_lgetxattr, SYS_getxattr, SYS_llistxattr, SYS_listxattr, SYS_setxattr, SYS_lsetxattr,
+	SYS_removexattr, SYS_lremovexattr, SYS_getxattrat, SYS_listxattrat, SYS_setxattrat,
+	SYS_removexattrat, SYS_inotify_add_watch, SYS_fanotify_mark, SYS_name_to_handle_at,
+	SYS_uselib, SYS_mount, SYS_umount2, SYS_open_tree, SYS_open_tree_attr, SYS_move_mount,
+	SYS_fspick, SYS_mount_setattr, SYS_io_uring_setup,
 	SYS_sched_getaffinity, SYS_sched_setaffinity, /* cpupin.h: the pinning kept hidden */
+	/* not open_by_handle_at: it takes a mount fd and a handle, no path (name_to_handle_at,
+	 * which made the handle, is recorded) */
 };
 #define N_TRACED (sizeof(traced_nrs) / sizeof(traced_nrs[0]))
 /* load arch, check arch, load nr, check x32, one jump per syscall, two returns */
 #define FILTER_LEN (N_TRACED + 12)
+_Static_assert(FILTER_LEN < 256, "the filter's forward jumps are 8 bits");
 
 /* A working directory, shared by the tasks cloned with CLONE_FS (threads). */
 struct tracer_fs {
@@ -81,6 +109,7 @@ enum task_flags {
 	TASK_COMPAT = 1 << 6,     /* the syscall being decoded is i386 (32-bit pointers) */
 	TASK_AFFINITY = 1 << 7,   /* sched_getaffinity in flight: show the unpinned mask */
 	TASK_OWN_AFFINITY = 1 << 8, /* it set its own CPU mask: never touched, never hidden */
+	TASK_NO_FD = 1 << 9,      /* an MP_OP_OPEN whose result is not an fd (uselib) */
 };
 
 struct tracer_pend {
@@ -291,7 +320,8 @@ static struct task *task_new(struct tracer *tr, pid_t tid, pid_t tgid, struct tr
 
 static void task_clear_syscall(struct task *t)
 {
-	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_COMPAT | TASK_AFFINITY);
+	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_COMPAT | TASK_AFFINITY |
+		      TASK_NO_FD);
 	t->nev = 0;
 	t->plen = 0;
 	if (t->argv.n)
@@ -602,6 +632,70 @@ static void add_path(struct tracer *tr, struct task *t, enum mp_op op, uint32_t 
 		keep_raw(t, addr, tr->sbuf, (size_t)n);
 }
 
+/* The path an AF_UNIX socket address at @addr (@len bytes, bind or connect) names, relative
+ * to the cwd as the kernel takes it. Another family, an abstract name (a NUL first: no file),
+ * an unnamed address and an invalid length name no file: nothing recorded. */
+static void add_sockaddr(struct tracer *tr, struct task *t, enum mp_op op, uint64_t addr,
+			 uint64_t len)
+{
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
+	struct sockaddr_un sun;
+	char path[sizeof(sun.sun_path) + 1];
+	size_t n;
+	int nev;
+
+	/* unix_validate_addr(): at most sizeof(struct sockaddr_un); the family is read first
+	 * so another family's longer address is not read at all */
+	if (!addr || len <= off || len > sizeof(sun))
+		return;
+	if (read_mem(t->tid, addr, &sun, off) < 0) {
+		tr->res->lost_strings++;
+		return;
+	}
+	if (sun.sun_family != AF_UNIX)
+		return;
+	if (read_mem(t->tid, addr, &sun, (size_t)len) < 0) {
+		tr->res->lost_strings++;
+		return;
+	}
+	/* the kernel ends the name at @len or at its first NUL (unix_mkname_bsd()) */
+	n = strnlen(sun.sun_path, (size_t)len - off);
+	if (!n)
+		return;
+	memcpy(path, sun.sun_path, n);
+	path[n] = '\0';
+	nev = t->nev;
+	push_path(t, op, 0, path[0] == '/' ? NULL : t->fs->cwd, path);
+	/* TRC-11: compared again at exit only when the NUL is inside the address: read as a
+	 * string, a name that ends at @len runs on into whatever follows */
+	if ((t->flags & TASK_SHARED_VM) && t->nev > nev && n < (size_t)len - off)
+		keep_raw(t, addr + off, path, n);
+}
+
+/* mount(2): the target, and the source when the kernel looks it up as a path: a bind or a
+ * move (do_loopback(), do_move_mount_old()), or a new mount of an absolute path, which a
+ * block-device file system opens (lookup_bdev()); "tmpfs", "proc", "none" are only names.
+ * A remount or a propagation change ignores the source (path_mount()). */
+static void add_mount(struct tracer *tr, struct task *t, const uint64_t *a)
+{
+	const uint64_t propagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
+	uint64_t flags = a[3];
+	bool source;
+
+	if ((flags & MS_MGC_MSK) == MS_MGC_VAL)
+		flags &= ~(uint64_t)MS_MGC_MSK;
+	if (flags & (MS_REMOUNT | propagation))
+		source = false;
+	else if (flags & (MS_BIND | MS_MOVE))
+		source = true;
+	else
+		source = a[0] && read_string(t->tid, a[0], tr->sbuf, PATH_MAX) > 0 &&
+			 tr->sbuf[0] == '/';
+	if (source)
+		add_path(tr, t, MP_OP_MOUNT_FROM, (uint32_t)flags, AT_FDCWD, a[0], false);
+	add_path(tr, t, MP_OP_MOUNT, (uint32_t)flags, AT_FDCWD, a[1], false);
+}
+
 static void read_argv(struct tracer *tr, struct task *t, uint64_t addr)
 {
 	uint64_t ptrs[64];
@@ -644,8 +738,15 @@ static void read_argv(struct tracer *tr, struct task *t, uint64_t addr)
 
 /* ---- decoding ---- */
 
+#define I386_UMOUNT 22         /* umount(path): umount2(path, 0) */
+#define I386_SOCKETCALL 102    /* socketcall(call, args): bind and connect before Linux 4.3 */
+#define I386_FANOTIFY_MARK 339 /* the 64-bit mask in two arguments */
+#define I386_SYS_BIND 2        /* socketcall's call numbers, <linux/net.h> */
+#define I386_SYS_CONNECT 3
+
 /* The x86-64 number of the i386 path syscall @nr (int $0x80 from a 64-bit program, or a
- * 32-bit program), whose arguments come in the same order; -1 for any other syscall. */
+ * 32-bit program), whose arguments come in the same order (decode_abi() rearranges the
+ * three that do not); -1 for any other syscall. */
 static long i386_to_x86_64(uint64_t nr)
 {
 	static const struct {
@@ -668,7 +769,19 @@ static long i386_to_x86_64(uint64_t nr)
 		{ 306, SYS_fchmodat },	{ 307, SYS_faccessat }, { 320, SYS_utimensat },
 		{ 353, SYS_renameat2 }, { 358, SYS_execveat },	{ 383, SYS_statx },
 		{ 425, SYS_io_uring_setup }, { 437, SYS_openat2 }, { 439, SYS_faccessat2 },
-		{ 452, SYS_fchmodat2 },
+		{ 452, SYS_fchmodat2 },	{ 21, SYS_mount },	{ 52, SYS_umount2 },
+		{ 86, SYS_uselib },	{ 226, SYS_setxattr },	{ 227, SYS_lsetxattr },
+		{ 229, SYS_getxattr },	{ 230, SYS_lgetxattr }, { 232, SYS_listxattr },
+		{ 233, SYS_llistxattr }, { 235, SYS_removexattr }, { 236, SYS_lremovexattr },
+		{ 292, SYS_inotify_add_watch }, { 341, SYS_name_to_handle_at },
+		{ 361, SYS_bind },	{ 362, SYS_connect },	{ 428, SYS_open_tree },
+		{ 429, SYS_move_mount }, { 433, SYS_fspick },	{ 442, SYS_mount_setattr },
+		{ SYS_getxattrat, SYS_getxattrat }, { SYS_listxattrat, SYS_listxattrat },
+		{ SYS_setxattrat, SYS_setxattrat }, { SYS_removexattrat, SYS_removexattrat },
+		{ SYS_open_tree_attr, SYS_open_tree_attr },
+		/* with their arguments rearranged by decode_abi(): */
+		{ I386_UMOUNT, SYS_umount2 }, { I386_SOCKETCALL, SYS_socket },
+		{ I386_FANOTIFY_MARK, SYS_fanotify_mark },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -830,6 +943,79 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 	case SYS_getdents64:
 		add_fd(tr, t, MP_OP_READDIR, 0, fd0);
 		break;
+	case SYS_connect:
+		add_sockaddr(tr, t, MP_OP_CONNECT, a[1], a[2]);
+		break;
+	case SYS_bind:
+		add_sockaddr(tr, t, MP_OP_BIND, a[1], a[2]);
+		break;
+	case SYS_getxattr:
+	case SYS_listxattr:
+		add_path(tr, t, MP_OP_XATTR, O_RDONLY, AT_FDCWD, a[0], false);
+		break;
+	case SYS_lgetxattr:
+	case SYS_llistxattr:
+		add_path(tr, t, MP_OP_XATTR, AT_SYMLINK_NOFOLLOW, AT_FDCWD, a[0], false);
+		break;
+	case SYS_setxattr:
+	case SYS_removexattr:
+		add_path(tr, t, MP_OP_XATTR, O_WRONLY, AT_FDCWD, a[0], false);
+		break;
+	case SYS_lsetxattr:
+	case SYS_lremovexattr:
+		add_path(tr, t, MP_OP_XATTR, O_WRONLY | AT_SYMLINK_NOFOLLOW, AT_FDCWD, a[0], false);
+		break;
+	case SYS_getxattrat:
+	case SYS_listxattrat:
+		add_path(tr, t, MP_OP_XATTR, a[2] & AT_SYMLINK_NOFOLLOW, fd0, a[1],
+			 a[2] & AT_EMPTY_PATH);
+		break;
+	case SYS_setxattrat:
+	case SYS_removexattrat:
+		add_path(tr, t, MP_OP_XATTR, O_WRONLY | (a[2] & AT_SYMLINK_NOFOLLOW), fd0, a[1],
+			 a[2] & AT_EMPTY_PATH);
+		break;
+	case SYS_inotify_add_watch:
+		add_path(tr, t, MP_OP_WATCH, a[2] & TRACER_IN_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0,
+			 AT_FDCWD, a[1], false);
+		break;
+	case SYS_fanotify_mark:
+		/* a NULL path marks @dirfd itself; a flush names nothing */
+		if (!(a[1] & TRACER_FAN_MARK_FLUSH))
+			add_path(tr, t, MP_OP_WATCH,
+				 a[1] & TRACER_FAN_MARK_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0,
+				 (int)a[3], a[4], true);
+		break;
+	case SYS_name_to_handle_at:
+		/* follows a final symlink only with AT_SYMLINK_FOLLOW */
+		add_path(tr, t, MP_OP_STAT, a[4] & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW, fd0,
+			 a[1], a[4] & AT_EMPTY_PATH);
+		break;
+	case SYS_uselib:
+		add_path(tr, t, MP_OP_OPEN, O_RDONLY, AT_FDCWD, a[0], false);
+		t->flags |= TASK_NO_FD;
+		break;
+	case SYS_mount:
+		add_mount(tr, t, a);
+		break;
+	case SYS_umount2:
+		add_path(tr, t, MP_OP_UMOUNT, (uint32_t)a[1], AT_FDCWD, a[0], false);
+		break;
+	/* The new mount API. An empty path with its EMPTY_PATH flag means an fd, which was
+	 * recorded when it was opened, or which is a detached mount (fsmount, open_tree's
+	 * clone) that no path names: not recorded. */
+	case SYS_open_tree:
+	case SYS_open_tree_attr:
+		add_path(tr, t, MP_OP_MOUNT_FROM, 0, fd0, a[1], false);
+		break;
+	case SYS_move_mount:
+		add_path(tr, t, MP_OP_MOUNT_FROM, 0, fd0, a[1], false);
+		add_path(tr, t, MP_OP_MOUNT, 0, fd2, a[3], false);
+		break;
+	case SYS_fspick:
+	case SYS_mount_setattr:
+		add_path(tr, t, MP_OP_MOUNT, 0, fd0, a[1], false);
+		break;
 	case SYS_io_uring_setup:
 		tr->res->used_io_uring = true;
 		return DECODE_NOT_PATH;
@@ -905,7 +1091,7 @@ static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool i
 		a.flags = t->ev[i].flags;
 		a.path = t->pbuf + t->ev[i].off;
 		if (t->ev[i].addr && !(t->flags & TASK_EXEC)) {
-			if (a.op == MP_OP_OPEN && !err && rval >= 0) {
+			if (a.op == MP_OP_OPEN && !err && rval >= 0 && !(t->flags & TASK_NO_FD)) {
 				a.path = opened_path(tr, t, a.path, (int)rval);
 			} else if (path_changed(tr, t, &t->ev[i]) ||
 				   (!err && looks_only(a.op) && lstat(a.path, &(struct stat){ 0 }) < 0)) {
@@ -968,6 +1154,30 @@ static enum decode_result decode_abi(struct tracer *tr, struct task *t, uint32_t
 		return DECODE_NOT_PATH;
 	for (int i = 0; i < 6; i++)
 		a[i] = (uint32_t)args[i]; /* pointers and ints are 32 bits; signed fds stay signed as int */
+	switch (nr) {
+	case I386_UMOUNT:
+		a[1] = 0;
+		break;
+	case I386_FANOTIFY_MARK:
+		/* (fd, flags, mask low, mask high, dirfd, path) */
+		a[2] |= a[3] << 32;
+		a[3] = a[4];
+		a[4] = a[5];
+		break;
+	case I386_SOCKETCALL: {
+		uint32_t sa[3];
+
+		if (a[0] != I386_SYS_BIND && a[0] != I386_SYS_CONNECT)
+			return DECODE_NOT_PATH;
+		n = a[0] == I386_SYS_BIND ? SYS_bind : SYS_connect;
+		/* the arguments are an array of three 32-bit words; unreadable: EFAULT */
+		if (read_mem(t->tid, a[1], sa, sizeof(sa)) < 0)
+			return DECODE_NOT_PATH;
+		for (int i = 0; i < 3; i++)
+			a[i] = sa[i];
+		break;
+	}
+	}
 	t->flags |= TASK_COMPAT;
 	return decode(tr, t, (uint64_t)n, a);
 }
