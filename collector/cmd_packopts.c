@@ -28,6 +28,9 @@ const char pack_usage_test[] =
 	"      --test-stdout TEXT    the test passes only if its output, trimmed, is TEXT\n"
 	"      --busybox PATH|NAME   a static busybox giving the test /bin/sh when the bundle\n"
 	"                            has none (default: busybox on PATH; never bundled)\n"
+	"      --pids-max N          the test's process limit (default 1024; 0: none)\n"
+	"      --memory-max SIZE     its memory limit, K/M/G/T suffix (default: half the\n"
+	"                            RAM; 0: none); see magicpak test\n"
 	"  -v, --verbose             say more (same as --log-level Info; twice: Debug)\n"
 	"  -q, --quiet               errors only\n"
 	"      --log-level LEVEL     Off, Error, Warn (default), Info or Debug, any case\n";
@@ -68,6 +71,16 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 	case PACK_OPT_TEST_STDIN: t->stdin_text = arg; break;
 	case PACK_OPT_TEST_STDOUT: t->stdout_text = arg; break;
 	case PACK_OPT_BUSYBOX: t->busybox = arg; break;
+	case PACK_OPT_PIDS_MAX:
+		if (jail_parse_limit(arg, false, &t->pids_max) < 0)
+			die_usage("--pids-max: '%s' is not a number of processes (1 to 4194304), 0 "
+				  "or max", arg);
+		break;
+	case PACK_OPT_MEMORY_MAX:
+		if (jail_parse_limit(arg, true, &t->memory_max) < 0)
+			die_usage("--memory-max: '%s' is not a size (a number with an optional K, M, "
+				  "G or T), 0 or max", arg);
+		break;
 	default: return 0;
 	}
 	return 1;
@@ -78,7 +91,8 @@ int pack_test_run(void *ctx, const char *tree)
 	struct pack_test *t = ctx;
 	char *cmd = xstrdup(t->command ? t->command : t->installed ? t->installed : "/bin/true");
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	struct jail_opts jo = { .root = tree, .argv = argv, .stdin_text = t->stdin_text };
+	struct jail_opts jo = { .root = tree, .argv = argv, .stdin_text = t->stdin_text,
+				.pids_max = t->pids_max, .memory_max = t->memory_max };
 	struct jail_result res;
 	struct strbuf msg = STRBUF_INIT;
 	char *busybox = path_search(t->busybox, getenv("PATH"));
@@ -91,8 +105,8 @@ int pack_test_run(void *ctx, const char *tree)
 		t->status = JAIL_EXIT_SETUP;
 		goto out;
 	}
-	if (res.exit_code == 0 && (!t->stdout_text || jail_output_matches(res.out.buf ? res.out.buf : "",
-									     t->stdout_text))) {
+	if (res.exit_code == 0 && !res.pids_hit && !res.oom_killed &&
+	    (!t->stdout_text || jail_output_matches(res.out.buf ? res.out.buf : "", t->stdout_text))) {
 		log_info("test passed: %s", cmd);
 		goto out;
 	}
@@ -100,6 +114,12 @@ int pack_test_run(void *ctx, const char *tree)
 	ret = -ECHILD;
 	if (res.err.len)
 		fprintf(stderr, "%s%s", res.err.buf, res.err.buf[res.err.len - 1] == '\n' ? "" : "\n");
+	if (jail_describe_limits(&res, &msg)) {
+		/* the limit explains it: no rerun under the tracer */
+		log_error(0, "test failed (exit %d): %s; nothing written to the output",
+			  res.exit_code, msg.buf);
+		goto out;
+	}
 	if (res.exit_code == 0) {
 		log_error(0, "test failed: '%s' printed '%.200s', expected '%s'; nothing written to "
 			  "the output", cmd, res.out.buf ? res.out.buf : "", t->stdout_text);

@@ -6,13 +6,15 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "assemble.h"
 #include "image.h"
 
 /* Option codes of the shared long options without a short form. */
 enum { PACK_OPT_MKDIR = 256, PACK_OPT_LOG_LEVEL, PACK_OPT_TEST_CMD, PACK_OPT_TEST_STDIN,
-       PACK_OPT_TEST_STDOUT, PACK_OPT_BUSYBOX, PACK_OPT_NEXT };
+       PACK_OPT_TEST_STDOUT, PACK_OPT_BUSYBOX, PACK_OPT_PIDS_MAX, PACK_OPT_MEMORY_MAX,
+       PACK_OPT_NEXT };
 
 /* The shared entries of a getopt_long() table; a command lists them first in its own. */
 #define PACK_LONGOPTS                                                              \
@@ -28,7 +30,9 @@ enum { PACK_OPT_MKDIR = 256, PACK_OPT_LOG_LEVEL, PACK_OPT_TEST_CMD, PACK_OPT_TES
 	{ "test-command", required_argument, NULL, PACK_OPT_TEST_CMD },            \
 	{ "test-stdin", required_argument, NULL, PACK_OPT_TEST_STDIN },            \
 	{ "test-stdout", required_argument, NULL, PACK_OPT_TEST_STDOUT },          \
-	{ "busybox", required_argument, NULL, PACK_OPT_BUSYBOX }
+	{ "busybox", required_argument, NULL, PACK_OPT_BUSYBOX },                  \
+	{ "pids-max", required_argument, NULL, PACK_OPT_PIDS_MAX },                \
+	{ "memory-max", required_argument, NULL, PACK_OPT_MEMORY_MAX }
 /* Their short forms, for the command's optstring. */
 #define PACK_SHORTOPTS "i:e:r:L:vqt"
 
@@ -43,6 +47,8 @@ struct pack_test {
 	const char *stdin_text;
 	const char *stdout_text; /* expected, compared trimmed */
 	const char *busybox;     /* path or name on PATH */
+	uint64_t pids_max;       /* jail_opts' limits (0: the default) */
+	uint64_t memory_max;
 	char *installed;         /* owned; the first input as installed, or NULL */
 	int status;              /* exit status when the test fails or cannot run */
 };

@@ -23,6 +23,9 @@ static const char usage[] =
 	"environment, no capabilities, a new session. The command's stdout is printed on\n"
 	"stdout; on failure its stderr is shown, and the command is run once more under the\n"
 	"tracer to name the files it looked for that the host has and the bundle lacks.\n"
+	"As root the jail runs in a throwaway cgroup with pids.max and memory.max (no swap);\n"
+	"otherwise RLIMIT_NPROC and RLIMIT_AS stand in (-v says which). Hitting a limit fails\n"
+	"the test.\n"
 	"\n"
 	"      --stdin TEXT          the command's stdin (default: empty)\n"
 	"      --expect-stdout TEXT  pass only if the output equals TEXT (both trimmed of\n"
@@ -32,13 +35,18 @@ static const char usage[] =
 	"                            the bundle has no /bin/sh (never added to the bundle)\n"
 	"      --env K=V             set K for the command; a bare K passes the host's value;\n"
 	"                            repeatable (default: PATH and HOME=/ only)\n"
+	"      --pids-max N          at most N processes and threads in the jail (default\n"
+	"                            1024; 0 or max: no limit)\n"
+	"      --memory-max SIZE     at most SIZE bytes of memory, K, M, G or T suffix\n"
+	"                            (default: half the machine's RAM; 0 or max: no limit)\n"
 	"      --no-diagnose         on failure, do not rerun the command under the tracer\n"
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 passed, 1 the test ran and failed, 3 the test could not be set up\n"
 	"(no privileges or user namespaces, no such bundle, ...), 2 usage.\n";
 
-enum { OPT_STDIN = 256, OPT_EXPECT, OPT_BUSYBOX, OPT_ENV, OPT_NO_DIAGNOSE };
+enum { OPT_STDIN = 256, OPT_EXPECT, OPT_BUSYBOX, OPT_ENV, OPT_NO_DIAGNOSE, OPT_PIDS_MAX,
+       OPT_MEMORY_MAX };
 
 /* @s shortened and escaped for one line: "abc\n" -> "abc\\n" in quotes. */
 static void add_excerpt(struct strbuf *sb, const char *s)
@@ -72,6 +80,8 @@ int cmd_test(int argc, char **argv)
 		{ "busybox", required_argument, NULL, OPT_BUSYBOX },
 		{ "env", required_argument, NULL, OPT_ENV },
 		{ "no-diagnose", no_argument, NULL, OPT_NO_DIAGNOSE },
+		{ "pids-max", required_argument, NULL, OPT_PIDS_MAX },
+		{ "memory-max", required_argument, NULL, OPT_MEMORY_MAX },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -80,7 +90,7 @@ int cmd_test(int argc, char **argv)
 	struct strvec env = STRVEC_INIT;
 	struct strbuf line = STRBUF_INIT;
 	const char *expect = NULL;
-	bool diagnose = true, output_ok, passed;
+	bool diagnose = true, output_ok, passed, limited;
 	int c, before, ret;
 	unsigned long t;
 	char *end;
@@ -119,6 +129,20 @@ int cmd_test(int argc, char **argv)
 			strvec_push(&env, optarg);
 			break;
 		case OPT_NO_DIAGNOSE: diagnose = false; break;
+		case OPT_PIDS_MAX:
+			if (jail_parse_limit(optarg, false, &o.pids_max) < 0) {
+				strvec_clear(&env);
+				die_usage("test: --pids-max: '%s' is not a number of processes (1 to "
+					  "4194304), 0 or max", optarg);
+			}
+			break;
+		case OPT_MEMORY_MAX:
+			if (jail_parse_limit(optarg, true, &o.memory_max) < 0) {
+				strvec_clear(&env);
+				die_usage("test: --memory-max: '%s' is not a size (a number with an "
+					  "optional K, M, G or T), 0 or max", optarg);
+			}
+			break;
 		case 'h': fputs(usage, stdout); strvec_clear(&env); return EXIT_OK;
 		default: strvec_clear(&env); return usage_error("test", c, argv);
 		}
@@ -141,7 +165,8 @@ int cmd_test(int argc, char **argv)
 	fwrite(res.out.buf, 1, res.out.len, stdout);
 	fflush(stdout);
 	output_ok = !expect || jail_output_matches(res.out.buf, expect);
-	passed = !res.timed_out && res.exit_code == 0 && output_ok;
+	limited = res.pids_hit || res.oom_killed;
+	passed = !res.timed_out && res.exit_code == 0 && output_ok && !limited;
 	if (passed) {
 		log_error(0, "test passed: '%s' exited 0%s", o.argv[0],
 			  expect ? " with the expected output" : "");
@@ -159,7 +184,7 @@ int cmd_test(int argc, char **argv)
 	}
 	if (res.timed_out)
 		strbuf_addf(&line, "test failed (timed out after %u s)", o.timeout_s);
-	else if (res.exit_code)
+	else if (res.exit_code || limited)
 		strbuf_addf(&line, "test failed (exit %d)", res.exit_code);
 	else {
 		strbuf_adds(&line, "test failed (exit 0, but its output differs from --expect-stdout: got ");
@@ -168,7 +193,11 @@ int cmd_test(int argc, char **argv)
 		add_excerpt(&line, expect);
 		strbuf_adds(&line, ")");
 	}
-	if (diagnose) {
+	if (limited) {
+		/* the limit explains the failure: no rerun of a fork storm or a memory hog */
+		strbuf_adds(&line, ": ");
+		jail_describe_limits(&res, &line);
+	} else if (diagnose) {
 		o.diagnose = true;
 		if (jail_run(&o, &diag) == 0) {
 			strbuf_adds(&line, ": ");

@@ -9,15 +9,18 @@
  *     forks A, waits for it and reads the results back;
  *   A unshares the namespaces (a user namespace first when not root), makes the mounts
  *     private, mounts a tmpfs on its own /tmp and an overlay of the bundle with the upper
- *     layer on that tmpfs, forks B and waits for it with the deadline;
+ *     layer on that tmpfs, forks B, moves it into the tester's throwaway cgroup (if any)
+ *     before letting it go on, and waits for it with the deadline;
  *   B is pid 1 of the new pid namespace: it mounts /proc, /tmp and /dev inside the overlay,
- *     pivot_root()s into it and detaches the old root, drops every capability, and runs the
- *     command (fork + execvp, or tracer_run() in diagnose mode). When B exits the kernel
- *     kills whatever the command left behind in the namespace.
+ *     pivot_root()s into it and detaches the old root, drops every capability, sets the
+ *     rlimits when there is no cgroup, and runs the command (fork + execvp, or tracer_run()
+ *     in diagnose mode). When B exits the kernel kills whatever the command left behind in
+ *     the namespace; the tester then kills what is still in the cgroup and removes it.
  * After pivot_root nothing but the command is executed and nothing is loaded from the
  * bundle: B and the command's parent are forks of magicpak with everything already mapped. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <limits.h>
@@ -34,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "elfobj.h"
 #include "event.h"
 #include "jail.h"
@@ -92,6 +97,10 @@ struct jail_ctx {
 	int busybox_fd; /* the host busybox, or -1 */
 	struct strvec applets;
 	struct strvec env;
+	struct cgroup_jail cg; /* the limits as a cgroup (cg.version 0: none) */
+	bool rlimits;          /* no cgroup: the limits as setrlimit() in B */
+	uint64_t pids_max;     /* the limits in effect (JAIL_NO_LIMIT: none) */
+	uint64_t memory_max;
 };
 
 /* ---- the children: report failures through the pipe, never return ---- */
@@ -419,18 +428,47 @@ static void diag_access(void *ctx, const struct tracer_access *a)
 	}
 }
 
+/* Lower @res to @v (never above its hard limit: raising it needs privileges). */
+static void lower_rlimit(const struct jail_ctx *c, int res, uint64_t v, const char *name)
+{
+	struct rlimit rl;
+
+	if (getrlimit(res, &rl) < 0)
+		child_fail(c, errno, "cannot read %s", name);
+	if (rl.rlim_max != RLIM_INFINITY && (uint64_t)rl.rlim_max < v)
+		v = (uint64_t)rl.rlim_max;
+	rl.rlim_cur = rl.rlim_max = (rlim_t)v;
+	if (setrlimit(res, &rl) < 0)
+		child_fail(c, errno, "cannot set %s in the jail", name);
+}
+
+/* No cgroup: RLIMIT_NPROC (it counts the processes of the jail's user in its user
+ * namespace; real uid 0 is exempt) and RLIMIT_AS, for B and everything it starts. */
+static void set_rlimits(const struct jail_ctx *c)
+{
+	if (c->pids_max != JAIL_NO_LIMIT)
+		lower_rlimit(c, RLIMIT_NPROC, c->pids_max, "RLIMIT_NPROC");
+	if (c->memory_max != JAIL_NO_LIMIT)
+		lower_rlimit(c, RLIMIT_AS, c->memory_max, "RLIMIT_AS");
+}
+
 /* B: pid 1 of the new pid namespace. */
 static _Noreturn void run_init(const struct jail_ctx *c, int alive_fd)
 {
-	struct pollfd pfd = { .fd = alive_fd, .events = POLLIN };
 	int mfd, status, code;
+	ssize_t n;
+	char go;
 	pid_t pid, w;
 
 	/* PR_SET_PDEATHSIG, then check A is still there: getppid() is 0 for the init of a
-	 * pid namespace, so A holds the write end of a pipe and its death shows as POLLHUP. */
+	 * pid namespace, so A holds the write end of a pipe and its death shows as EOF. A
+	 * writes one byte once B is in the cgroup: nothing may run or fork before that. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		child_fail(c, errno, "cannot set the parent-death signal");
-	if (poll(&pfd, 1, 0) != 0)
+	do
+		n = read(alive_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
 		_exit(JAIL_CHILD_SETUP);
 	close(alive_fd);
 
@@ -476,6 +514,8 @@ static _Noreturn void run_init(const struct jail_ctx *c, int alive_fd)
 	close_other_fds(c->msg_fd, c->report_fd);
 	drop_privileges(c);
 	environ = c->env.v;
+	if (c->rlimits)
+		set_rlimits(c);
 
 	if (c->o->diagnose) {
 		static const struct tracer_ops ops = { .access = diag_access };
@@ -642,7 +682,7 @@ static _Noreturn void run_outer(struct jail_ctx *c)
 {
 	struct jail_msg m = { .type = MSG_EXIT };
 	bool userns = c->uid != 0, timed_out;
-	int alive[2], status;
+	int alive[2], status, ret;
 	pid_t pid;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->tester)
@@ -673,6 +713,10 @@ static _Noreturn void run_outer(struct jail_ctx *c)
 		run_init(c, alive[0]);
 	}
 	close(alive[0]);
+	if (c->cg.version && (ret = cgroup_jail_enter(&c->cg, pid)) < 0)
+		child_fail(c, -ret, "cannot move the jail into its cgroup");
+	if (write(alive[1], "", 1) != 1)
+		child_fail(c, errno, "cannot start the jail's init");
 	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
 		child_fail(c, errno, "lost the jail's init");
 	m.timed_out = timed_out;
@@ -1027,10 +1071,70 @@ void jail_result_release(struct jail_result *r)
 	strvec_clear(&r->missing);
 }
 
+/* "100M": @v in the largest unit that divides it, or in bytes. */
+static void format_size(uint64_t v, char *buf, size_t size)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && v && !(v % 1024)) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, size, "%" PRIu64, v);
+	else
+		snprintf(buf, size, "%" PRIu64 "%c", v, units[u]);
+}
+
+static void format_limit(uint64_t v, bool size, char *buf, size_t n)
+{
+	if (v == JAIL_NO_LIMIT)
+		snprintf(buf, n, "max");
+	else if (size)
+		format_size(v, buf, n);
+	else
+		snprintf(buf, n, "%" PRIu64, v);
+}
+
+/* The limits in effect, and how: a cgroup when one can be made (root, cgroup v2 or the v1
+ * hierarchies), setrlimit() in B otherwise. */
+static void setup_limits(const struct jail_opts *o, struct jail_ctx *c)
+{
+	struct strbuf why = STRBUF_INIT;
+	char pids[32], mem[32];
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	c->pids_max = o->pids_max == JAIL_LIMIT_DEFAULT ? JAIL_DEFAULT_PIDS_MAX : o->pids_max;
+	c->memory_max = o->memory_max;
+	/* half the RAM, in whole MiB */
+	if (c->memory_max == JAIL_LIMIT_DEFAULT)
+		c->memory_max = pages > 0 && page > 0 ?
+			((uint64_t)pages * (uint64_t)page / 2) & ~(uint64_t)((1 << 20) - 1) :
+			JAIL_NO_LIMIT;
+	if (c->pids_max == JAIL_NO_LIMIT && c->memory_max == JAIL_NO_LIMIT) {
+		log_info("test: no pids or memory limit");
+		return;
+	}
+	format_limit(c->pids_max, false, pids, sizeof(pids));
+	format_limit(c->memory_max, true, mem, sizeof(mem));
+	if (!cgroup_jail_create(&c->cg, c->pids_max, c->memory_max, &why)) {
+		log_info("test: limits in cgroup v%d %s: pids.max %s, memory.max %s", c->cg.version,
+			 c->cg.dir[0] ? c->cg.dir[0] : c->cg.dir[1], pids, mem);
+	} else {
+		c->rlimits = true;
+		log_info("test: no cgroup for the limits (%s); setrlimit instead: RLIMIT_NPROC %s%s, "
+			 "RLIMIT_AS %s; a limit hit is not recognised as such", why.buf, pids,
+			 c->uid == 0 ? " (not binding for root)" : "", mem);
+	}
+	strbuf_release(&why);
+}
+
 int jail_run(const struct jail_opts *o, struct jail_result *res)
 {
 	struct jail_ctx c = { .o = o, .bundle_fd = -1, .stdio = { -1, -1, -1 }, .report_fd = -1,
 			      .msg_fd = -1, .busybox_fd = -1 };
+	struct cgroup_events ev = { 0 };
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
 	struct jail_msg m, err_msg = { 0 }, exit_msg = { 0 };
 	int msg[2] = { -1, -1 }, ret, status;
@@ -1042,8 +1146,10 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	strvec_clear(&res->missing);
 	res->exit_code = -1;
 	res->timed_out = false;
+	res->pids_hit = res->oom_killed = false;
 	strvec_init(&c.applets);
 	strvec_init(&c.env);
+	cgroup_jail_init(&c.cg);
 
 	if (!o->argv || !o->argv[0])
 		return log_error(-EINVAL, "cannot set up the test: no command given");
@@ -1077,6 +1183,9 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	c.tester = getpid();
 	c.uid = geteuid();
 	c.gid = getegid();
+	setup_limits(o, &c);
+	res->pids_max = c.pids_max;
+	res->memory_max = c.memory_max;
 
 	fflush(NULL);
 	/* waitpid() needs the exit report: no SIG_IGN on SIGCHLD while the jail runs */
@@ -1096,6 +1205,8 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	sigaction(SIGCHLD, &old_chld, NULL);
+	/* A and B are gone: kill what is left in the cgroup and see which limit was hit */
+	cgroup_jail_release(&c.cg, &ev);
 
 	/* A and B are gone (A reaps B before it exits), so every write end is closed. */
 	while ((n = read(msg[0], &m, sizeof(m))) == (ssize_t)sizeof(m) || (n < 0 && errno == EINTR)) {
@@ -1121,6 +1232,8 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	}
 	res->exit_code = exit_msg.code;
 	res->timed_out = exit_msg.timed_out;
+	res->pids_hit = ev.pids_hit;
+	res->oom_killed = ev.oom_killed;
 	read_memfd(c.stdio[1], &res->out);
 	read_memfd(c.stdio[2], &res->err);
 	if (o->diagnose)
@@ -1141,6 +1254,7 @@ out:
 	if (msg[1] >= 0)
 		close(msg[1]);
 	free(c.bundle_abs);
+	cgroup_jail_release(&c.cg, NULL);
 	strvec_clear(&c.applets);
 	strvec_clear(&c.env);
 	return ret;
@@ -1204,4 +1318,51 @@ bool jail_output_matches(const char *got, const char *want)
 	trim(&got, &gl);
 	trim(&want, &wl);
 	return gl == wl && !memcmp(got, want, gl);
+}
+
+int jail_parse_limit(const char *s, bool size, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	uint64_t v = 0;
+	int shift = 0;
+
+	if (!strcmp(s, "max") || !strcmp(s, "0")) {
+		*out = JAIL_NO_LIMIT;
+		return 0;
+	}
+	if (*s < '1' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s) {
+		if (!size || s[1] || !(u = strchr(units, *s & ~0x20)))
+			return -EINVAL;
+		shift = 10 * (int)(u - units + 1);
+		if (v > (UINT64_MAX >> shift) - 1)
+			return -EINVAL;
+		v <<= shift;
+	}
+	/* the kernel's PID_MAX_LIMIT: pids.max takes no more */
+	if (!size && v > 4194304)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+bool jail_describe_limits(const struct jail_result *r, struct strbuf *out)
+{
+	char buf[32];
+
+	if (r->pids_hit)
+		strbuf_addf(out, "the test hit its pids.max (%" PRIu64 ")", r->pids_max);
+	if (r->oom_killed) {
+		format_limit(r->memory_max, true, buf, sizeof(buf));
+		strbuf_addf(out, "%sthe command was killed by the OOM killer (memory.max %s)",
+			    r->pids_hit ? "; " : "", buf);
+	}
+	return r->pids_hit || r->oom_killed;
 }

@@ -6,11 +6,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strbuf.h"
 
 /* Exit statuses of `magicpak test` and of the one-shot --test. */
 enum { JAIL_EXIT_FAILED = 1, JAIL_EXIT_SETUP = 3 };
+
+/* Resource limits (jail_opts.pids_max, .memory_max): JAIL_LIMIT_DEFAULT, what a zeroed
+ * struct holds, picks the default (JAIL_DEFAULT_PIDS_MAX processes; half the machine's RAM);
+ * JAIL_NO_LIMIT sets none. */
+#define JAIL_LIMIT_DEFAULT 0
+#define JAIL_NO_LIMIT UINT64_MAX
+#define JAIL_DEFAULT_PIDS_MAX 1024
 
 struct jail_opts {
 	const char *root;         /* the bundle directory (never modified) */
@@ -22,6 +30,8 @@ struct jail_opts {
 				   * up on the host's PATH); NULL: none */
 	const struct strvec *env; /* extra K=V for the command (--env) */
 	bool diagnose;            /* run under the tracer and collect failed lookups */
+	uint64_t pids_max;        /* processes and threads in the jail (cgroup pids.max) */
+	uint64_t memory_max;      /* bytes (cgroup memory.max, no swap) */
 };
 
 struct jail_result {
@@ -31,6 +41,10 @@ struct jail_result {
 	struct strbuf err;        /* the command's stderr */
 	struct strvec missing;    /* diagnose: paths the command looked for that the bundle
 				   * lacks but the host has, most likely culprits first */
+	uint64_t pids_max;        /* the limits applied (JAIL_NO_LIMIT: none) */
+	uint64_t memory_max;
+	bool pids_hit;            /* a fork failed at pids.max (known with a cgroup only) */
+	bool oom_killed;          /* the OOM killer killed a process at memory.max (idem) */
 };
 
 void jail_result_init(struct jail_result *r);
@@ -40,6 +54,16 @@ void jail_result_release(struct jail_result *r);
  * exit status, see @res), or -errno when the jail could not be set up (logged in one line:
  * missing privileges, no user namespaces, ...). */
 int jail_run(const struct jail_opts *o, struct jail_result *res);
+
+/* Parse a --pids-max (@size false) or --memory-max (@size true) value into *@out: a
+ * positive number (a size may end in K, M, G or T, powers of 1024), or 0 or "max" for
+ * JAIL_NO_LIMIT. 0, or -EINVAL. */
+int jail_parse_limit(const char *s, bool size, uint64_t *out);
+
+/* When @r hit a limit, append "the test hit its pids.max (N)" or "the command was killed by
+ * the OOM killer (memory.max SIZE)" (both, joined by "; ", when both were hit) to @out and
+ * return true; otherwise leave @out alone and return false. */
+bool jail_describe_limits(const struct jail_result *r, struct strbuf *out);
 
 /* Append the diagnosis of @r (its missing list) to @out as one line without a newline:
  * "the command looked for N files the bundle lacks: A, B; to add them: --include A
