@@ -8,13 +8,13 @@
  * doorbell (one empty datagram) and wait, never drop, unless the collector is gone (the
  * doorbell is refused) or the writer is a signal handler interrupting its own thread's write.
  *
- * The fallback is an unbound SOCK_DGRAM unix socket and one sendto() per record, blocking:
+ * The fallback is an unbound SOCK_DGRAM unix socket, made for each record and closed right
+ * after it (the library keeps no fd: RELIABILITY PRE-03, PRE-08), and one sendto(), blocking:
  * - the record is in the collector's receive queue before the wrapper returns, so a SIGKILL
  *   right after the call loses nothing;
  * - a full queue blocks the sender (unix_wait_for_peer) instead of dropping, so 100 processes
  *   reporting at once lose nothing;
- * - no connection: a forked child shares the socket and sendto() names the address every time;
- *   a vfork child changes nothing but may send;
+ * - no connection: sendto() names the address every time, from any process or thread;
  * - sendto() is async-signal-safe and needs no lock: one datagram is delivered whole.
  * Everything below uses raw syscalls (never the libc entry points this library wraps), stack
  * buffers, static storage and atomics. */
@@ -38,8 +38,6 @@
 #include "event.h"
 #include "ring.h"
 
-#define EMIT_HIGH_FD 1000 /* our socket is moved up here, out of the program's way */
-
 __thread int emit_busy __attribute__((tls_model("initial-exec")));
 /* This thread's id and the process it was read in (a fork child's copy is stale), and whether
  * it is between reserving a ring slot and committing it (a signal handler's record then must
@@ -50,9 +48,6 @@ static __thread int ring_writing __attribute__((tls_model("initial-exec")));
 
 static struct sockaddr_un sock_addr;
 static socklen_t sock_alen;
-static int sock_fd = -1;
-static dev_t sock_dev;
-static ino_t sock_ino;
 static int enabled;
 static int debug;
 static struct mp_ring *ring;      /* the collector's ring, NULL: the socket only (atomic) */
@@ -169,43 +164,28 @@ void emit_debug(const char *a, const char *b)
 	SYS3(SYS_write, 2, buf, n);
 }
 
-/* Make the socket and move it to a high fd; remember what it is so that a program that
- * closes it or dup2()s over it is noticed (RELIABILITY PRE-08). */
-static int sock_open(void)
-{
-	struct stat st;
-	long fd, hi;
-
-	fd = SYS3(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	hi = SYS3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, EMIT_HIGH_FD);
-	if (hi >= 0) {
-		SYS1(SYS_close, fd);
-		fd = hi;
-	}
-	if (SYS2(SYS_fstat, fd, &st) < 0) {
-		SYS1(SYS_close, fd);
-		return -1;
-	}
-	sock_dev = st.st_dev;
-	sock_ino = st.st_ino;
-	__atomic_store_n(&sock_fd, (int)fd, __ATOMIC_RELEASE);
-	return (int)fd;
-}
-
-/* Our socket, checked against the dev/ino saved when it was made; reopened when the program
- * closed or replaced it. -1 if there is none. */
+/* A new socket to send one datagram on, -1 if none can be made (no fd left: EMFILE); the
+ * caller closes it with sock_put() right after. The library keeps no fd of its own:
+ * - a program that opens until EMFILE gets as many fds as without the library, and one
+ *   started with a single fd left keeps it (RELIABILITY PRE-03);
+ * - a program that closes every fd (close_range, closefrom) or puts its own files on high
+ *   fds takes nothing of ours, and nothing of its is ever written to (PRE-08); a kept
+ *   close-on-exec socket at fd 1000 made bash undo `exec 1000>file` (it takes such an fd
+ *   for one of its own and keeps it), so the script then wrote to our socket.
+ * While the ring is mapped the socket only rings the doorbell (at most every RING_CHECK_NS,
+ * or when the ring is half full); without it, it costs each record a socket() and a close()
+ * next to its sendto(). */
 static int sock_get(void)
 {
-	int fd = __atomic_load_n(&sock_fd, __ATOMIC_ACQUIRE);
-	struct stat st;
+	long fd = SYS3(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	if (fd >= 0 && SYS2(SYS_fstat, fd, &st) == 0 && st.st_dev == sock_dev &&
-	    st.st_ino == sock_ino)
-		return fd;
-	/* Not ours any more: never close it (it is the program's now), make a new one. */
-	return sock_open();
+	return fd < 0 ? -1 : (int)fd;
+}
+
+static void sock_put(int fd)
+{
+	if (fd >= 0)
+		SYS1(SYS_close, fd);
 }
 
 static uint64_t now_ns(void)
@@ -237,6 +217,7 @@ static int send_raw(const void *buf, size_t len)
 	do
 		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sock_addr, sock_alen);
 	while (r == -EINTR);
+	sock_put(fd);
 	if (r == -ECONNREFUSED || r == -ENOENT)
 		__atomic_store_n(&refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
 	else if (refused)
@@ -309,6 +290,7 @@ static int ring_bell(void)
 	do
 		r = SYS6(SYS_sendto, fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT, &sock_addr, sock_alen);
 	while (r == -EINTR);
+	sock_put(fd);
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
 }
 
@@ -505,10 +487,8 @@ void emit_init(char **envp)
 	sock_addr.sun_family = AF_UNIX;
 	memcpy(sock_addr.sun_path, sock, n + 1);
 	sock_alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-	if (sock_open() < 0) {
-		emit_debug("cannot create a socket for", sock);
-		return;
-	}
+	/* Mapping the ring needs an fd only for a moment. A record that finds no fd for its
+	 * socket (EMFILE) is counted lost and reported with the next one that does. */
 	ring_map(sock);
 	pid_map();
 	/* cached_pid stays 0: this copy's first record announces the process (with its
