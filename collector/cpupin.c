@@ -27,7 +27,17 @@ void cpupin_start(struct cpupin *p)
 
 	memset(p, 0, sizeof(*p));
 	if ((e && *e) || sched_getaffinity(0, sizeof(p->orig), &p->orig) < 0 ||
-	    CPU_COUNT(&p->orig) < 2 || (cpu = sched_getcpu()) < 0)
+	    CPU_COUNT(&p->orig) < 2)
+		return;
+	/* One of the allowed CPUs chosen by pid: records started together (from one shell,
+	 * on one CPU) spread over the CPUs instead of all taking the one they started on. */
+	cpu = -1;
+	for (int i = 0, k = (int)(getpid() % CPU_COUNT(&p->orig)); i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &p->orig) && k-- == 0) {
+			cpu = i;
+			break;
+		}
+	if (cpu < 0)
 		return;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);

@@ -28,12 +28,14 @@ struct cpupin {
 	unsigned long long last_ns;
 };
 
-/* Pin the calling process to the CPU it runs on, if it may run on more than one and
- * MAGICPAK_NO_PIN is not set. @p is set up either way (active tells). */
+/* Pin the calling process to one of its CPUs (chosen by pid, so that records started
+ * together spread), if it may run on more than one and MAGICPAK_NO_PIN is not set. @p is set
+ * up either way (active tells). */
 void cpupin_start(struct cpupin *p);
-/* Every CPUPIN_CHECK_MS while active: if the @n tasks @tids waited for the CPU more than a
- * third of the time since the last check, give them (and the caller) their mask back and
- * end. Returns true when that happened. */
+/* Every CPUPIN_CHECK_MS while active: if the @n tasks @tids and the caller waited for the
+ * CPU more than a third of the time since the last check (the tree runs in parallel, or
+ * other programs want that CPU), give them their mask back and end. Returns true when that
+ * happened. */
 #define CPUPIN_CHECK_MS 100
 bool cpupin_check(struct cpupin *p, const pid_t *tids, size_t n);
 void cpupin_free(struct cpupin *p);

@@ -1411,8 +1411,12 @@ void store_free(struct store *st)
 	/* After a big session, leave an empty WAL: the next `record` (the first connection
 	 * again) would otherwise read all of it back to rebuild its index, 5 ms for 1.7 MB.
 	 * Small sessions skip this and its fsync. BUSY (another writer) is fine: it will. */
-	if (st->db && !st->readonly && !st->failed && st->wal_frames >= WAL_TRUNCATE_FRAMES)
+	if (st->db && !st->readonly && !st->failed && st->wal_frames >= WAL_TRUNCATE_FRAMES) {
+		/* never wait for it: a TRUNCATE checkpoint would wait (busy timeout, 30 s) for
+		 * every reader of the file to finish */
+		sqlite3_busy_timeout(st->db, 0);
 		sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);

@@ -207,9 +207,8 @@ static void pin_check_now(struct tracer *tr, timer_t timer)
 	pid_t *tids;
 	size_t n = 0;
 
-	if (tr->ntasks < 2)
-		return;
-	tids = xmalloc(tr->ntasks * sizeof(*tids));
+	/* even one task: the CPU may be taken by others (four records started together) */
+	tids = xmalloc((tr->ntasks + 1) * sizeof(*tids));
 	for (size_t i = 0; i < tr->nbuckets; i++)
 		for (struct task *t = tr->buckets[i]; t; t = t->next)
 			if (!(t->flags & TASK_OWN_AFFINITY) && n < tr->ntasks)
@@ -320,8 +319,8 @@ static struct task *task_new(struct tracer *tr, pid_t tid, pid_t tgid, struct tr
 
 static void task_clear_syscall(struct task *t)
 {
-	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_COMPAT | TASK_AFFINITY |
-		      TASK_NO_FD);
+	/* not TASK_COMPAT: decode_abi() sets it for the decode() that clears the rest */
+	t->flags &= ~(TASK_IN_SYSCALL | TASK_CWD | TASK_EXEC | TASK_AFFINITY | TASK_NO_FD);
 	t->nev = 0;
 	t->plen = 0;
 	if (t->argv.n)
@@ -1142,6 +1141,7 @@ static enum decode_result decode_abi(struct tracer *tr, struct task *t, uint32_t
 	uint64_t a[6];
 	long n;
 
+	t->flags &= ~TASK_COMPAT;
 	if (arch == AUDIT_ARCH_X86_64 && !(nr & X32_SYSCALL_BIT))
 		return decode(tr, t, nr, args);
 	task_clear_syscall(t);

@@ -61,6 +61,14 @@ if as --32 o32.s -o o32.o 2>/dev/null && ld -m elf_i386 -o o32 o32.o 2>/dev/null
 		"$(sql "$db" "select op || '|' || path || '|' || errno from file_accesses where session_id = $s")" "open|/etc/hostname|0"
 	has_row "a 32-bit static program: its exec is recorded" \
 		"$(sql "$db" "select path from file_accesses where session_id = $s and op = 'exec' and errno = 0")" "$tmp/o32"
+	# an i386 execve: its argv is an array of 32-bit pointers
+	printf '.data\np: .asciz "/bin/echo"\na1: .asciz "echo"\na2: .asciz "hello32"\nargv: .long a1, a2, 0\n.text\n.globl _start\n_start: mov $11,%%eax\n mov $p,%%ebx\n mov $argv,%%ecx\n xor %%edx,%%edx\n int $0x80\n mov $1,%%eax\n xor %%ebx,%%ebx\n int $0x80\n' >x32.s
+	as --32 x32.s -o x32.o && ld -m elf_i386 -o x32 x32.o
+	record_rc "$db" "$tmp/x32"
+	s=$(last)
+	assert_eq "a 32-bit execve: echo ran" "$out" "hello32"
+	has_row "a 32-bit execve: the new program and its argv are recorded" \
+		"$(sql "$db" "select executable || ' ' || argv from processes where session_id = $s")" '/bin/echo ["echo","hello32"]'
 else
 	echo "note: cannot build or run an i386 program here: the 32-bit ELF part of TRC-09 not run"
 fi
