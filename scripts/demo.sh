@@ -40,6 +40,13 @@ step "the history: magicpak sessions, and magicpak report for the library"
 "$tool" sessions --db "$db"
 "$tool" report --db "$db" --path '**/libsqlite3.so*'
 
+step "the same run through the other sources: --via preload (no ptrace), and ptrace, preload and the eBPF probe at once"
+"$tool" record --db "$db" --label demo-preload --via preload -- "$prog" :memory: 'select 40+2'
+"$tool" record --db "$db" --label demo-all --cross-check -- "$prog" :memory: 'select 40+2' ||
+	echo "(exit $?: a source could not run here)"
+echo "which source saw what (magicpak report --sources --session demo-all):"
+"$tool" report --db "$db" --sources --session demo-all | head -n 12
+
 step "an OCI image from the recorded session, without a container daemon"
 "$tool" bundle --db "$db" --session demo --oci-archive "$work/sqlite.tar" --tag sqlite:demo \
 	--entrypoint "$prog"
