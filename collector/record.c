@@ -1080,8 +1080,8 @@ static uint64_t mono_ms(void)
 static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset_t *oldmask,
 			   int *errfd)
 {
+	pid_t parent = getpid(), pid;
 	int pfd[2];
-	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
@@ -1096,6 +1096,10 @@ static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset
 	if (pid == 0) {
 		int err;
 
+		/* No ptrace EXITKILL in these modes: the command at least dies with magicpak
+		 * (its own children do not: they are not ours to find once magicpak is gone). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(126);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		if (o->stdin_fd >= 0 && o->stdin_fd != 0) {
 			if (dup2(o->stdin_fd, 0) < 0)

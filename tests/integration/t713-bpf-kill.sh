@@ -3,7 +3,7 @@
 # RELIABILITY BPF-07: magicpak killed with SIGKILL during `record --via bpf`: every BPF program and
 # link it held (their ids read from its /proc/PID/fdinfo) is gone from the kernel, nothing is
 # pinned under /sys/fs/bpf, and the session is left incomplete ("running") in an intact file.
-# The command itself is left running (no ptrace EXITKILL in this mode): reported, then ended here.
+# The command itself dies with magicpak (PR_SET_PDEATHSIG; there is no ptrace EXITKILL here).
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_bpf
@@ -27,5 +27,5 @@ for i in $links; do check "link $i is gone" wait_for 5 gone link "$i"; done
 assert_eq "nothing pinned under /sys/fs/bpf" "$(ls -A /sys/fs/bpf 2>/dev/null)" "$pinned_before"
 assert_eq "the database is intact" "$(sql "$db" 'pragma integrity_check')" ok
 assert_eq "the session is incomplete (running)" "$(sql "$db" 'select complete || "|" || incomplete_reason from sessions')" "0|running"
-[ -n "$(pgrep -f "^sh -c [s]leep 30; : $mark")" ] && echo "note: the command keeps running after magicpak is killed under --via bpf"
+check "the command died with magicpak" wait_for 5 sh -c '[ -z "$(pgrep -f "^sh -c [s]leep 30; : $1")" ]' sh "$mark"
 done_testing
