@@ -18,6 +18,7 @@
  *     the namespace; the tester then kills what is still in the cgroup and removes it.
  * After pivot_root nothing but the command is executed and nothing is loaded from the
  * bundle: B and the command's parent are forks of magicpak with everything already mapped. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -165,6 +166,27 @@ static int fresh_dir(const struct jail_ctx *c, int dirfd, const char *name, mode
 	if (fd < 0)
 		child_fail(c, errno, "cannot open /%s in the jail", name);
 	return fd;
+}
+
+/* Does the jail's root @mfd have a /tmp directory with something in it? */
+static bool bundle_has_tmp(int mfd)
+{
+	int fd = openat(mfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *e;
+	bool any = false;
+
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return any;
 }
 
 static void mount_at(const struct jail_ctx *c, const char *src, int fd, const char *type,
@@ -478,7 +500,10 @@ static _Noreturn void run_init(const struct jail_ctx *c, int alive_fd)
 	/* /proc before pivot_root: in a user namespace a new procfs may only be mounted while
 	 * a fully visible one (the host's) is still in the mount namespace. */
 	setup_proc(c, mfd);
-	{
+	/* A fresh /tmp, unless the bundle has files there (a program bundled from /tmp): they
+	 * stay visible, and what the test writes there goes to the overlay's throwaway layer
+	 * like everything else. */
+	if (!bundle_has_tmp(mfd)) {
 		int fd = fresh_dir(c, mfd, "tmp", 01777);
 
 		mount_at(c, "tmpfs", fd, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", "/tmp");
