@@ -62,13 +62,22 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # The LD_PRELOAD/LD_AUDIT library: its own flags, never sanitizers (it runs inside other
 # programs), no _FILE_OFFSET_BITS (open and open64 must stay two symbols).
-PRELOAD_SRCS = $(wildcard preload/*.c)
+PRELOAD_SRCS = $(filter-out preload/minilibc.c,$(wildcard preload/*.c))
 PRELOAD_OBJS = $(PRELOAD_SRCS:%.c=$(BUILD)/%.o)
 PRELOAD_LIB = $(BUILD)/libmagicpak-preload.so
 PRELOAD_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
 		 -fno-sanitize=all -fno-delete-null-pointer-checks -Wno-nonnull-compare -MMD -MP -Iinclude
+# The LD_AUDIT module alone (preload/audit.c), without libc, so that the loader does not load
+# a second libc into the audit namespace of every process: the same emit.c, the few libc
+# functions it needs from minilibc.c, no DT_NEEDED. No loop turned into a memset() call
+# inside memset() itself.
+AUDIT_SRCS = preload/audit.c preload/emit.c preload/minilibc.c
+AUDIT_OBJS = $(AUDIT_SRCS:preload/%.c=$(BUILD)/audit/%.o)
+AUDIT_LIB = $(BUILD)/libmagicpak-audit.so
+AUDIT_CFLAGS = $(PRELOAD_CFLAGS) -DMAGICPAK_FREESTANDING -ffreestanding -fno-stack-protector \
+	       -fno-tree-loop-distribute-patterns
 
-all: $(BUILD)/magicpak $(PRELOAD_LIB)
+all: $(BUILD)/magicpak $(PRELOAD_LIB) $(AUDIT_LIB)
 
 $(BUILD)/preload/%.o: preload/%.c
 	$(call msg,CC,$@)
@@ -78,6 +87,15 @@ $(BUILD)/preload/%.o: preload/%.c
 $(PRELOAD_LIB): $(PRELOAD_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-z,defs -o $@ $^ -ldl
+
+$(BUILD)/audit/%.o: preload/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(AUDIT_CFLAGS) -c $< -o $@
+
+$(AUDIT_LIB): $(AUDIT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib -Wl,-z,defs -o $@ $^
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
@@ -123,7 +141,7 @@ check-all: all
 	$(Q)$(MAKE) --no-print-directory SAN=1 check-unit
 	$(Q)$(MAKE) --no-print-directory check-integration
 
-check-unit: $(UNIT_BINS) $(PRELOAD_LIB)
+check-unit: $(UNIT_BINS) $(PRELOAD_LIB) $(AUDIT_LIB)
 	$(Q)tests/run.sh unit $(UNIT_BINS)
 
 check-integration: all
@@ -145,6 +163,7 @@ install: all
 	install -m 0755 $(BUILD)/magicpak $(DESTDIR)$(PREFIX)/bin/magicpak
 	install -d $(DESTDIR)$(PREFIX)/lib/magicpak
 	install -m 0755 $(PRELOAD_LIB) $(DESTDIR)$(PREFIX)/lib/magicpak/libmagicpak-preload.so
+	install -m 0755 $(AUDIT_LIB) $(DESTDIR)$(PREFIX)/lib/magicpak/libmagicpak-audit.so
 
 # --- man page and bash completion (issue 10) ---
 # The man page is generated from the program's own help texts (doc/mkman.sh), its one source.
@@ -223,7 +242,7 @@ $(info BPF probe disabled: $(if $(BPFTOOL),$(if $(HAVE_CLANG),libbpf (libbpf-dev
 endif
 # ---- BPF probe (end) ----
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(PRELOAD_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(PRELOAD_OBJS:.o=.d) $(AUDIT_OBJS:.o=.d)
 
 # --- fuzz (tests/fuzz): libFuzzer harnesses, clang -fsanitize=fuzzer,address,undefined ---
 #   make fuzz               build every harness, run each for FUZZ_SECONDS (default 60)

@@ -840,7 +840,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	char xdir[] = "/tmp/magicpak-xcheck.XXXXXX", sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
 	struct side sd;
-	char *lib = NULL, *saved[3] = { NULL, NULL, NULL };
+	char *lib = NULL, *audit = NULL, *saved[3] = { NULL, NULL, NULL };
 	bool env_set = false;
 	uint64_t side_acc = 0, side_procs = 0;
 	int ret;
@@ -865,7 +865,9 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		}
 		if (!lib)
 			log_warn("--cross-check: no preload library; comparing ptrace and bpf only");
-		else if (mkdtemp(xdir)) {
+		else
+			audit = record_audit_lib(lib);
+		if (lib && mkdtemp(xdir)) {
 			snprintf(sock, sizeof(sock), "%s/sock", xdir);
 			r.own_dir = xdir;
 		}
@@ -886,7 +888,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		const char *op = getenv("LD_PRELOAD"), *oa = getenv("LD_AUDIT");
 
 		strbuf_addf(&pre, "%s%s%s", lib, op && *op ? ":" : "", op && *op ? op : "");
-		strbuf_addf(&aud, "%s%s%s", lib, oa && *oa ? ":" : "", oa && *oa ? oa : "");
+		strbuf_addf(&aud, "%s%s%s", audit, oa && *oa ? ":" : "", oa && *oa ? oa : "");
 		env_swap("LD_PRELOAD", pre.buf, &saved[0]);
 		env_swap("LD_AUDIT", aud.buf, &saved[1]);
 		env_swap("MAGICPAK_SOCKET", sock, &saved[2]);
@@ -949,6 +951,7 @@ out:
 		rmdir(xdir);
 	}
 	free(lib);
+	free(audit);
 	for (size_t i = 0; i < exes.cap; i++)
 		if (exes.keys && exes.keys[i])
 			free(exes.vals[i]);
@@ -1000,6 +1003,20 @@ found:
 	return path_normalize(cand);
 }
 
+#define AUDIT_LIB_NAME "libmagicpak-audit.so"
+
+char *record_audit_lib(const char *preload_lib)
+{
+	char *dir = path_dirname(preload_lib), *cand = xasprintf("%s/" AUDIT_LIB_NAME, dir);
+
+	free(dir);
+	if (access(cand, R_OK) == 0)
+		return cand;
+	log_debug("no '%s': the preload library is the LD_AUDIT module too", cand);
+	free(cand);
+	return xstrdup(preload_lib);
+}
+
 struct prec {
 	struct rec r;
 	struct collect *c;
@@ -1021,9 +1038,9 @@ static void preload_on_access(void *ctx, pid_t pid, int op, const char *path, ui
  * libjemalloc2 needs 1,600). A larger surplus, which the user's own GLIBC_TUNABLES override. */
 #define PRELOAD_TLS_TUNABLE "glibc.rtld.optional_static_tls=4096"
 
-/* The command's environment: ours with the library first in LD_PRELOAD and LD_AUDIT (the
- * user's own preloads kept after it), MAGICPAK_SOCKET and GLIBC_TUNABLES. Owned by the caller. */
-static char **preload_env(const char *lib, const char *sock)
+/* The command's environment: ours with @lib first in LD_PRELOAD and @audit first in LD_AUDIT
+ * (the user's own kept after them), MAGICPAK_SOCKET and GLIBC_TUNABLES. Owned by the caller. */
+static char **preload_env(const char *lib, const char *audit, const char *sock)
 {
 	extern char **environ;
 	const char *tun = getenv("GLIBC_TUNABLES");
@@ -1051,7 +1068,7 @@ static char **preload_env(const char *lib, const char *sock)
 		const char *name = i ? "LD_AUDIT" : "LD_PRELOAD", *old = getenv(name);
 		struct strbuf sb = STRBUF_INIT;
 
-		strbuf_addf(&sb, "%s=%s", name, lib);
+		strbuf_addf(&sb, "%s=%s", name, i ? audit : lib);
 		if (old && *old)
 			strbuf_addf(&sb, ":%s", old);
 		env[k++] = strbuf_detach(&sb);
@@ -1125,7 +1142,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
 	char *dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir()), *sock = NULL;
-	char *lib = NULL, **env = NULL, *exe = NULL;
+	char *lib = NULL, *audit = NULL, **env = NULL, *exe = NULL;
 	sigset_t mask, oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool dir_made = false, child_done = false, timed_out = false, masked = false;
@@ -1166,7 +1183,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	ret = begin_session(o, p.r.st, MP_SRC_PRELOAD, &res->session);
 	if (ret < 0)
 		goto out;
-	env = preload_env(lib, sock);
+	audit = record_audit_lib(lib);
+	env = preload_env(lib, audit, sock);
 
 	/* Signals for the command are forwarded; SIGCHLD is read from a signalfd. Orphans of
 	 * the tree come back to us (a child subreaper), so "all done" is waitpid()'s ECHILD. */
@@ -1327,6 +1345,7 @@ out:
 	free(env);
 	free(exe);
 	free(lib);
+	free(audit);
 	strmap_clear(&p.r.versioned);
 	strmap_clear(&p.r.changing);
 	strvec_clear(&p.r.changed);

@@ -43,6 +43,9 @@ int record_run(const struct record_opts *o, struct record_result *res);
  * next to the running executable, else ../lib/magicpak/ relative to it. Owned by the
  * caller; NULL (logged) when there is none. */
 char *record_preload_lib(void);
+/* The LD_AUDIT module to go with @preload_lib: libmagicpak-audit.so next to it (the
+ * module alone, without libc), else @preload_lib itself. Owned by the caller. */
+char *record_audit_lib(const char *preload_lib);
 
 /* Default database: $MAGICPAK_DB, else "magicpak.db" in the current directory. */
 const char *record_default_db(void);

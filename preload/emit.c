@@ -17,7 +17,12 @@
  * - no connection: sendto() names the address every time, from any process or thread;
  * - sendto() is async-signal-safe and needs no lock: one datagram is delivered whole.
  * Everything below uses raw syscalls (never the libc entry points this library wraps), stack
- * buffers, static storage and atomics. */
+ * buffers, static storage and atomics. Built twice: into libmagicpak-preload.so, and with
+ * MAGICPAK_FREESTANDING into libmagicpak-audit.so, which has no libc (preload/audit.c):
+ * clock_gettime is then a system call and emit_syscall() (errno) is left out. The __thread
+ * variables stay thread-local there too: initial-exec TLS is the loader's business (ld.so
+ * applies the TPOFF relocations and, with LD_AUDIT set, sets up static TLS before it loads
+ * the audit modules), not libc's, so a dlopen() in two threads still gets two tids. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -192,9 +197,16 @@ static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
+#ifdef MAGICPAK_FREESTANDING
+	/* No libc to find the vDSO for us: a system call, a few per process (the loader's
+	 * opens only). */
+	if (SYS2(SYS_clock_gettime, CLOCK_REALTIME, &ts) < 0)
+		return 0;
+#else
 	/* clock_gettime is async-signal-safe (POSIX) and a vDSO call: no syscall. */
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return 0;
+#endif
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -830,6 +842,8 @@ uint32_t emit_exec_gap(const char *path)
 	return 0;
 }
 
+#ifndef MAGICPAK_FREESTANDING
+/* Not in libmagicpak-audit.so: no libc, no errno there (and only the wrappers use it). */
 long emit_syscall(long n, long a, long b, long c, long d, long e, long f)
 {
 	long r = rawsys(n, a, b, c, d, e, f);
@@ -840,3 +854,4 @@ long emit_syscall(long n, long a, long b, long c, long d, long e, long f)
 	}
 	return r;
 }
+#endif
