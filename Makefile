@@ -57,7 +57,8 @@ CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check check-all check-unit check-integration check-root demo bench install \
+.PHONY: all check check-all check-unit check-integration check-integration-san check-root demo \
+	bench install \
 	format clean deps-check deps-bench
 
 # The LD_PRELOAD/LD_AUDIT library: its own flags, never sanitizers (it runs inside other
@@ -140,6 +141,17 @@ check-all: all
 	$(Q)$(MAKE) --no-print-directory check-unit
 	$(Q)$(MAKE) --no-print-directory SAN=1 check-unit
 	$(Q)$(MAKE) --no-print-directory check-integration
+	$(Q)$(MAKE) --no-print-directory check-integration-san
+
+# The integration tests again, driving the ASan+UBSan build of magicpak (the preload and
+# audit libraries are never sanitized: they run inside other programs). A test that needs
+# an uninstrumented binary says N/A (tests/run.sh); LD_PRELOAD in magicpak's own
+# environment (fault injectors, a user's preload) is allowed in front of the ASan runtime.
+check-integration-san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)TOOL=$(abspath build/san/magicpak) TOOL_SAN=1 \
+		ASAN_OPTIONS=verify_asan_link_order=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS} \
+		tests/run.sh integration-san tests/integration/t*.sh
 
 check-unit: $(UNIT_BINS) $(PRELOAD_LIB) $(AUDIT_LIB)
 	$(Q)tests/run.sh unit $(UNIT_BINS)

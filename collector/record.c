@@ -1141,7 +1141,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
-	char *dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir()), *sock = NULL;
+	char *dir = NULL, *sock = NULL;
 	char *lib = NULL, *audit = NULL, **env = NULL, *exe = NULL;
 	sigset_t mask, oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
@@ -1170,6 +1170,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	ret = store_open(o->db, &p.r.st);
 	if (ret < 0)
 		goto out;
+	dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir());
 	if (!mkdtemp(dir)) {
 		ret = log_errno(-errno, "cannot create a directory for the socket");
 		goto out;

@@ -22,10 +22,12 @@ edb() { # edb DB: every complete session has all its rows
 "$TOOL" record --db "$db" --label long -- find /usr -xdev -type f -name '*.py' >/dev/null 2>"$tmp/long.err" &
 pid=$!
 wait_exec "$pid"
-n=0
+n=0 running=()
 for i in 1 2 3 4 5 6; do
 	sleep 0.3
 	kill -STOP "$pid" 2>/dev/null || break
+	# the session may be complete once the command is gone and magicpak is closing
+	if pgrep -P "$pid" -x find >/dev/null; then running[$i]=1; else running[$i]=0; fi
 	mkdir "$tmp/snap$i"
 	for f in "$db" "$db-wal" "$db-shm"; do [ -e "$f" ] && cp "$f" "$tmp/snap$i/"; done
 	kill -CONT "$pid"
@@ -41,7 +43,8 @@ for i in $(seq "$n"); do
 		"$(sql "$s" "select group_concat(label || complete) from sessions where id <= 2")" "a1,b1"
 	assert_eq "snapshot $i: every complete session has all its rows" "$(edb "$s")" ""
 	st=$(sql "$s" "select complete from sessions where label = 'long'")
-	check "snapshot $i: the running session is absent or incomplete ('$st')" test "$st" != 1
+	[ "${running[$i]}" = 1 ] &&
+		check "snapshot $i: the running session is absent or incomplete ('$st')" test "$st" != 1
 done
 assert_eq "the database after the run: every complete session has all its rows" "$(edb "$db")" ""
 

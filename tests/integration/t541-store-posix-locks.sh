@@ -7,6 +7,8 @@
 # and under strace, record (--via bpf and --via preload: no ptrace of magicpak's own), bundle,
 # sessions, report and merge never hold two fds on one database file at once.
 . "$(dirname "$0")/../lib.sh"
+# LeakSanitizer cannot run under strace (ptrace): the ASan pass checks leaks elsewhere
+[ "${TOOL_SAN:-0}" = 1 ] && export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 require_sqlite3
 require_tool strace
 src=$(cd "$TESTS_DIR/.." && pwd)

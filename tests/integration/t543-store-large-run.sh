@@ -15,7 +15,9 @@ db=$tmp/l.db
 timeout 60 /usr/bin/time -f 'rss %M' -o "$tmp/rss" "$TOOL" record --db "$db" -- "$tmp/statloop" "$tmp/nowhere" 110000 3 >/dev/null 2>"$tmp/err"; rc=$?
 assert_eq "record of 330,000 lookups: exit 0" "$rc" 0
 rss=$(awk '/^rss/ {print $2}' "$tmp/rss")
-check "magicpak's peak RSS ${rss} KiB is under 200 MiB" test "${rss:-999999999}" -lt 204800
+# (ASan's shadow memory and quarantine are no measure of magicpak's own use)
+[ "${TOOL_SAN:-0}" = 1 ] ||
+	check "magicpak's peak RSS ${rss} KiB is under 200 MiB" test "${rss:-999999999}" -lt 204800
 assert_eq "one complete session of 330,000+ events" "$(sql "$db" 'select complete, events >= 330000 from sessions')" "1|1"
 assert_eq "events = the sum of the rows' counts" \
 	"$(sql "$db" 'select events = (select sum(count) from file_accesses) from sessions')" 1

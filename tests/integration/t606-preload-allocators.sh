@@ -13,6 +13,7 @@
 # mapped next to the interposer). The allocator's own open of overcommit_memory is reported when
 # the interposer saw it, not required (it may run before the interposer is ready).
 . "$(dirname "$0")/../lib.sh"
+plain_tool_only "an allocator preloaded into magicpak cannot replace ASan's"
 require_sqlite3
 require_preload
 libdir=/usr/lib/x86_64-linux-gnu

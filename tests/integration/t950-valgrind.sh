@@ -5,6 +5,7 @@
 # SQLite's and OpenSSL's process-wide caches) do not count. Valgrind does not emulate seccomp()
 # (it warns "unhandled syscall 317"), so under it the tracer runs in PTRACE_SYSCALL mode.
 . "$(dirname "$0")/../lib.sh"
+plain_tool_only "valgrind runs the uninstrumented build, not the ASan one"
 require_tool valgrind
 require_sqlite3
 require_ptrace
