@@ -24,6 +24,7 @@ static const char usage[] =
 	"\n"
 	"Listen on the unix datagram socket PATH and record what every program started with\n"
 	"  LD_PRELOAD=<libmagicpak-preload.so> MAGICPAK_SOCKET=PATH\n"
+	"  (and LD_AUDIT=<libmagicpak-audit.so> for the libraries the loader opens)\n"
 	"reports, as one session (source preload), until SIGINT or SIGTERM. The session is then\n"
 	"marked complete unless records were lost, malformed, or a program ran unseen (static,\n"
 	"setuid); a collector killed with SIGKILL leaves it incomplete.\n"
