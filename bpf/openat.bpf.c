@@ -57,14 +57,6 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-struct seen_key {
-	__u64 hash;
-	__u32 tgid;
-	__u32 op;
-	__u32 flags;
-	__s32 err;
-};
-
 /* Accesses already sent. When it is full an access is simply sent again (not folded). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -33,4 +33,16 @@ enum mp_bpf_counter {
 /* op MP_OP_OPEN with flags MP_BPF_DUPFD and an empty path: dup(dirfd) gave the result fd. */
 #define MP_BPF_DUPFD 0x40000000U
 
+/* The key of the "seen" map, where the probe folds repeats of an access of an absolute path
+ * (the value: how many times it was made). hash: FNV-1a of the path with its NUL, 8 bytes at
+ * a time, the last word zero-padded (probe_path_hash() in user space); tgid: in the root pid
+ * namespace; err: 0 or the positive errno. */
+struct seen_key {
+	__u64 hash;
+	__u32 tgid;
+	__u32 op;
+	__u32 flags;
+	__s32 err;
+};
+
 #endif /* BPF_OPENAT_H */

@@ -45,6 +45,15 @@ void probe_destroy(struct probe *p)
 {
 }
 
+void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
+{
+}
+
+uint64_t probe_path_hash(const char *path)
+{
+	return 0;
+}
+
 #else /* MAGICPAK_HAVE_BPF */
 
 #include <bpf/bpf.h>
@@ -382,6 +391,40 @@ void probe_destroy(struct probe *p)
 	if (p->btf_fd >= 0)
 		close(p->btf_fd);
 	free(p);
+}
+
+void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
+{
+	struct seen_key k, next;
+	uint64_t n;
+	bool first = true;
+
+	if (!p || !p->skel)
+		return;
+	while (bpf_map__get_next_key(p->skel->maps.seen, first ? NULL : &k, &next,
+				     sizeof(next)) == 0) {
+		first = false;
+		k = next;
+		if (bpf_map__lookup_elem(p->skel->maps.seen, &k, sizeof(k), &n, sizeof(n), 0) == 0 &&
+		    n > 1)
+			fn(ctx, k.hash, k.tgid, k.op, k.flags, k.err, n);
+	}
+}
+
+uint64_t probe_path_hash(const char *path)
+{
+	size_t len = strlen(path) + 1;
+	uint64_t h = 14695981039346656037ULL;
+
+	/* as hash_step() in openat.bpf.c: little-endian words, the last one zero-padded */
+	for (size_t off = 0; off < len; off += 8) {
+		uint64_t w = 0;
+
+		memcpy(&w, path + off, len - off < 8 ? len - off : 8);
+		h ^= w;
+		h *= 1099511628211ULL;
+	}
+	return h;
 }
 
 #endif /* MAGICPAK_HAVE_BPF */

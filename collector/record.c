@@ -199,6 +199,7 @@ struct side_ev {
 	pid_t pid, parent;
 	int source;
 	uint64_t time_ns;
+	uint64_t count;          /* times made: > 1 when the probe folded repeats */
 	char *path;
 };
 
@@ -218,6 +219,9 @@ struct side {
 	struct probe_stats ps;
 	bool probe_failed;       /* side_start() failed because of the probe */
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
+	/* the probe's fold key "hash:tgid:op:flags:err" -> index + 1 of the access it sent */
+	struct strmap folded;
+	bool repeats_added;      /* the kernel's counts are in v[] (side_stop() runs twice) */
 };
 
 static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
@@ -238,7 +242,28 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 	e->parent = (pid_t)w->aux;
 	e->source = source;
 	e->time_ns = w->time_ns;
+	e->count = 1;
 	e->path = path ? xstrdup(path) : NULL;
+}
+
+/* The key openat.bpf.c folds an access under (struct seen_key), as a string. */
+static void fold_key(char *key, size_t size, uint64_t hash, uint32_t tgid, uint32_t op,
+		     uint32_t flags, int32_t err)
+{
+	snprintf(key, size, "%llx:%u:%u:%u:%d", (unsigned long long)hash, tgid, op, flags, err);
+}
+
+static void side_on_repeat(void *ctx, uint64_t hash, uint32_t tgid, uint32_t op, uint32_t flags,
+			   int32_t err, uint64_t count)
+{
+	struct side *sd = ctx;
+	char key[96];
+	uintptr_t i;
+
+	fold_key(key, sizeof(key), hash, tgid, op, flags, err);
+	i = (uintptr_t)strmap_get(&sd->folded, key);
+	if (i && i <= sd->n)
+		sd->v[i - 1].count += count - 1;
 }
 
 static const char *side_cwd(struct side *sd, pid_t pid)
@@ -390,6 +415,15 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 			free(strmap_get(&sd->dirfds, key));
 			strmap_put(&sd->dirfds, key, xstrdup(abs));
 		}
+		/* an absolute path the probe may have folded repeats of (openat.bpf.c) */
+		if (payload[0] == '/' && w->op != MP_OP_CHDIR &&
+		    !(w->op == MP_OP_OPEN && (w->flags & (O_DIRECTORY | O_PATH)))) {
+			char key[96];
+
+			fold_key(key, sizeof(key), probe_path_hash(payload), w->pid, w->op, w->flags,
+				 (int32_t)w->err);
+			strmap_put(&sd->folded, key, (void *)(uintptr_t)(sd->n + 1));
+		}
 		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
 		free(abs);
 		break;
@@ -539,6 +573,12 @@ static void side_stop(struct side *sd)
 			;
 	side_drain_sock(sd);
 	probe_get_stats(sd->p, &sd->ps);
+	/* the repeats the kernel folded become the count of the access it sent (in the root
+	 * pid namespace, where the kernel's tgid is the record's) */
+	if (sd->p && !sd->repeats_added) {
+		probe_repeats(sd->p, side_on_repeat, sd);
+		sd->repeats_added = true;
+	}
 }
 
 static void side_free(struct side *sd)
@@ -567,6 +607,7 @@ static void side_free(struct side *sd)
 			free(sd->dirfds.vals[i]);
 	strmap_clear(&sd->dirfds);
 	strmap_clear(&sd->gaps);
+	strmap_clear(&sd->folded);
 	free(sd->cwd0);
 	sd->cwd0 = NULL;
 }
@@ -614,12 +655,12 @@ static void side_store(struct side *sd, struct rec *r, bool procs, uint64_t *acc
 		case MP_REC_ACCESS:
 			if (own_path(r, e->path))
 				break;
-			ret = store_add_access(r->st, e->pid, (int)e->op, e->path, e->flags, (int)e->err,
-					       e->source, e->time_ns);
+			ret = store_add_access_n(r->st, e->pid, (int)e->op, e->path, e->flags,
+						 (int)e->err, e->source, e->time_ns, e->count);
 			xc_note(r, e->pid, e->path, (int)e->op, e->source);
 			if (procs)
 				note_access(r, (int)e->op, e->path, e->flags, (int)e->err);
-			(*accesses)++;
+			*accesses += e->count;
 			break;
 		default:
 			break;

@@ -1544,8 +1544,8 @@ static void summary_add(struct store *st, uint32_t k, int op, uint32_t flags, in
 					  (flags & (O_CREAT | O_TRUNC) ? 16u : 0u));
 }
 
-int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
-		     int err, int source, uint64_t time_ns)
+int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
+		       int err, int source, uint64_t time_ns, uint64_t n)
 {
 	struct access_row *r;
 	uint32_t k, slot;
@@ -1560,7 +1560,7 @@ int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint
 		return log_error(-EINVAL, "unknown operation %d or source %d for '%s'", op, source,
 				 path);
 	k = path_intern(st, path);
-	st->events++;
+	st->events += n;
 	if (!err && st->paths[k].mark != st->session_gen) {
 		st->paths[k].mark = st->session_gen;
 		st->files++;
@@ -1573,7 +1573,7 @@ int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint
 		r = &st->rows[slot - 1];
 		if (r->path == k && r->pid == pid && r->op == op && r->flags == flags &&
 		    r->err == err && r->source == source) {
-			r->count++;
+			r->count += n;
 			if (time_ns < r->first_ns)
 				r->first_ns = time_ns;
 			if (time_ns > r->last_ns)
@@ -1590,11 +1590,17 @@ int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint
 	r->op = (uint8_t)op;
 	r->source = (uint8_t)source;
 	r->first_ns = r->last_ns = time_ns;
-	r->count = 1;
+	r->count = n;
 	st->fold_slots[i] = (uint32_t)++st->nrows;
 	if (st->nrows >= BATCH_ROWS && (ret = write_txn(st, NULL, NULL)))
 		return ret;
 	return 0;
+}
+
+int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
+		     int err, int source, uint64_t time_ns)
+{
+	return store_add_access_n(st, pid, op, path, flags, err, source, time_ns, 1);
 }
 
 int store_proc_start(struct store *st, pid_t pid, pid_t parent, const char *cwd,

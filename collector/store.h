@@ -53,6 +53,9 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
  * is copied (any bytes but NUL). */
 int store_add_access(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
 		     int err, int source, uint64_t time_ns);
+/* The same access made @n times (a source that folded repeats itself: the BPF probe). */
+int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, uint32_t flags,
+		       int err, int source, uint64_t time_ns, uint64_t n);
 /* Process @pid was started by @parent (0: none, the command itself) in @cwd. */
 int store_proc_start(struct store *st, pid_t pid, pid_t parent, const char *cwd,
 		     uint64_t time_ns);
