@@ -43,6 +43,7 @@ struct collect {
 	collect_access_fn on_access;
 	void *ctx;
 	int err;              /* first store error */
+	char *ignore[2];      /* collect_ignore() */
 	unsigned char buf[MP_WIRE_MAX + 1];
 };
 
@@ -182,6 +183,23 @@ err:
 	return ret;
 }
 
+void collect_ignore(struct collect *c, const char *path)
+{
+	for (int i = 0; i < 2; i++)
+		if (!c->ignore[i]) {
+			c->ignore[i] = xstrdup(path);
+			return;
+		}
+}
+
+static bool ignored(const struct collect *c, const char *path)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->ignore[i] && !strcmp(c->ignore[i], path))
+			return true;
+	return false;
+}
+
 void collect_on_access(struct collect *c, collect_access_fn fn, void *ctx)
 {
 	c->on_access = fn;
@@ -243,6 +261,8 @@ int collect_feed(struct collect *c, const void *buf, size_t len)
 		if (!s1 || !*s1 || h.op < 1 || h.op >= MP_OP_MAX || h.err > 4095)
 			return bad(c);
 		proc_seen(c, (pid_t)h.pid, 0, NULL, h.time_ns, false);
+		if (ignored(c, s1))
+			break;
 		ret = store_add_access(c->st, (pid_t)h.pid, (int)h.op, s1, h.flags, (int)h.err,
 				       MP_SRC_PRELOAD, h.time_ns);
 		c->s.accesses++;
@@ -434,6 +454,8 @@ void collect_free(struct collect *c)
 	if (!c)
 		return;
 	ringread_free(c->ring);
+	free(c->ignore[0]);
+	free(c->ignore[1]);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->path)

@@ -31,6 +31,9 @@ typedef void (*collect_access_fn)(void *ctx, pid_t pid, int op, const char *path
  * parent is @root_parent is stored as the session's first process (parent 0). @path NULL:
  * no socket, records only through collect_feed(). Logs failures. */
 int collect_open(const char *path, struct store *st, pid_t root_parent, struct collect **out);
+/* Accesses of @path (magicpak's own library, which the loader opens in every process) are
+ * not the program's: not stored. Up to two paths. */
+void collect_ignore(struct collect *c, const char *path);
 /* Call @fn for every access stored from now on. */
 void collect_on_access(struct collect *c, collect_access_fn fn, void *ctx);
 /* The socket to poll for input; -1 without one. */

@@ -44,12 +44,16 @@ struct rec {
 	struct strmap *xc_pid;   /* --cross-check: path -> the first pid ptrace or bpf saw use it */
 	pid_t root_pid;          /* the command's pid */
 	const char *own_dir;     /* --cross-check: magicpak's socket directory, not the command's */
+	const char *injected[2]; /* the preload and audit libraries magicpak put in the command */
 };
 
 /* A path of magicpak's own (the preload library looking for its ring next to the socket
  * magicpak made), seen in the command's processes: not the command's access. */
 static bool own_path(const struct rec *r, const char *path)
 {
+	for (int i = 0; i < 2; i++)
+		if (r->injected[i] && !strcmp(path, r->injected[i]))
+			return true; /* the loader opening magicpak's libraries: never bundled */
 	return r->own_dir && path_has_prefix(path, r->own_dir);
 }
 
@@ -908,6 +912,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			log_warn("--cross-check: no preload library; comparing ptrace and bpf only");
 		else
 			audit = record_audit_lib(lib);
+		r.injected[0] = lib;
+		r.injected[1] = audit;
 		if (lib && mkdtemp(xdir)) {
 			snprintf(sock, sizeof(sock), "%s/sock", xdir);
 			r.own_dir = xdir;
@@ -1226,6 +1232,10 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	if (ret < 0)
 		goto out;
 	audit = record_audit_lib(lib);
+	p.r.injected[0] = lib;
+	p.r.injected[1] = audit;
+	collect_ignore(p.c, lib);
+	collect_ignore(p.c, audit);
 	env = preload_env(lib, audit, sock);
 
 	/* Signals for the command are forwarded; SIGCHLD is read from a signalfd. Orphans of

@@ -47,4 +47,9 @@ has_row "record --bpf: bpf saw the raw open" "$(brows "$db2" bpf)" "open|$tmp/ra
 has_row "record --bpf: ptrace saw it too" "$(brows "$db2" ptrace)" "open|$tmp/raw.txt|0"
 record_rc "$db2" --bpf --via preload -- "$tmp/rawopen" "$tmp/raw.txt"
 has_row "record --bpf --via preload: bpf saw the raw open" "$(brows "$db2" bpf)" "open|$tmp/raw.txt|0"
+# magicpak's own libraries, which the loader opens in the command, are no access of the command
+assert_eq "no session holds magicpak's preload or audit library (any source)" \
+	"$(sql "$db" "select distinct path from file_accesses where path like '%libmagicpak-%'"; sql "$db2" "select distinct path from file_accesses where path like '%libmagicpak-%'")" ""
+run_tool bundle --db "$db" --all "$tmp/xb"
+check "and a bundle of the cross-check session holds neither" sh -c '! find "$1" -name "libmagicpak-*" | grep -q .' sh "$tmp/xb"
 done_testing
