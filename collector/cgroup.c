@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "path.h"
 #include "xalloc.h"
 
 #define CG_ROOT "/sys/fs/cgroup"
@@ -70,18 +71,10 @@ static int read_at(const char *dir, const char *name, char *buf, size_t size)
 static int write_at(const char *dir, const char *name, const char *text)
 {
 	char path[4096];
-	size_t len = strlen(text);
-	int fd, ret = 0;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return path_write_text(path, text);
 }
 
 /* Does the space- or newline-separated list @list hold @word? */

@@ -128,20 +128,6 @@ child_fail(const struct jail_ctx *c, int err, const char *fmt, ...)
 	_exit(JAIL_CHILD_SETUP);
 }
 
-static int write_file(const char *path, const char *text)
-{
-	size_t len = strlen(text);
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* "/proc/self/fd/N": a mount(2) source or target that is exactly the file @fd refers to,
  * whatever symlinks lead there (the same trick runc uses for its mount targets). */
 static void fd_path(char *buf, size_t size, int fd)
@@ -633,15 +619,15 @@ static void setup_userns(const struct jail_ctx *c)
 			   "kernel.unprivileged_userns_clone (and user.max_user_namespaces)");
 	/* setgroups must be denied before an unprivileged process may write gid_map
 	 * (user_namespaces(7)). */
-	ret = write_file("/proc/self/setgroups", "deny");
+	ret = path_write_text("/proc/self/setgroups", "deny");
 	if (ret < 0 && ret != -ENOENT)
 		child_fail(c, -ret, "cannot write /proc/self/setgroups");
 	snprintf(map, sizeof(map), "0 %u 1", (unsigned)c->uid);
-	ret = write_file("/proc/self/uid_map", map);
+	ret = path_write_text("/proc/self/uid_map", map);
 	if (ret < 0)
 		child_fail(c, -ret, "cannot write the user namespace's uid_map");
 	snprintf(map, sizeof(map), "0 %u 1", (unsigned)c->gid);
-	ret = write_file("/proc/self/gid_map", map);
+	ret = path_write_text("/proc/self/gid_map", map);
 	if (ret < 0)
 		child_fail(c, -ret, "cannot write the user namespace's gid_map");
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/path.c - lexical path operations. */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -161,4 +163,18 @@ const char *path_scratch_dir(void)
 		return "/dev/shm";
 	t = getenv("TMPDIR");
 	return t && t[0] == '/' ? t : "/tmp";
+}
+
+int path_write_text(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		ret = -errno;
+	close(fd);
+	return ret;
 }

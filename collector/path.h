@@ -24,6 +24,9 @@ char *path_absolute(const char *path);
 char *path_search(const char *name, const char *path_env);
 /* True if @path is @dir itself or lies below it (lexically). */
 bool path_has_prefix(const char *path, const char *dir);
+/* Write @text to the existing file @path (a kernel file in /proc or /sys) in one write(2).
+ * 0 or -errno. */
+int path_write_text(const char *path, const char *text);
 /* Where magicpak makes its short-lived files (sockets, the preload ring, a throwaway
  * database): /dev/shm when it is a writable tmpfs, else $TMPDIR, else /tmp. */
 const char *path_scratch_dir(void);
