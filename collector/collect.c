@@ -524,16 +524,17 @@ int collect_exec_gap(const char *path)
 	return 0;
 }
 
-int collect_add_access(struct collect *c, pid_t pid, int op, const char *path, int err)
+/* Feed a record made here: header @h (len and time filled in) and the payload @path. */
+static int feed_path(struct collect *c, struct mp_wire h, const char *path)
 {
 	unsigned char buf[sizeof(struct mp_wire) + 4096];
-	struct mp_wire h = { .magic = MP_WIRE_MAGIC, .version = MP_EVENT_VERSION,
-			     .kind = MP_REC_ACCESS, .op = (__u32)op, .pid = (__u32)pid,
-			     .tid = (__u32)pid, .err = (__u32)err, .source = MP_SRC_PRELOAD };
 	size_t n = strlen(path) + 1;
 
 	if (n > 4096)
 		return -ENAMETOOLONG;
+	h.magic = MP_WIRE_MAGIC;
+	h.version = MP_EVENT_VERSION;
+	h.source = MP_SRC_PRELOAD;
 	h.len = (__u32)(sizeof(h) + n);
 	h.time_ns = now_ns();
 	memcpy(buf, &h, sizeof(h));
@@ -541,19 +542,18 @@ int collect_add_access(struct collect *c, pid_t pid, int op, const char *path, i
 	return collect_feed(c, buf, h.len);
 }
 
+int collect_add_access(struct collect *c, pid_t pid, int op, const char *path, int err)
+{
+	return feed_path(c, (struct mp_wire){ .kind = MP_REC_ACCESS, .op = (__u32)op,
+					      .pid = (__u32)pid, .tid = (__u32)pid,
+					      .err = (__u32)err },
+			 path);
+}
+
 int collect_add_gap(struct collect *c, pid_t pid, int why, const char *path)
 {
-	unsigned char buf[sizeof(struct mp_wire) + 4096];
-	struct mp_wire h = { .magic = MP_WIRE_MAGIC, .version = MP_EVENT_VERSION,
-			     .kind = MP_REC_GAP, .op = MP_OP_EXEC, .pid = (__u32)pid,
-			     .tid = (__u32)pid, .flags = (__u32)why, .source = MP_SRC_PRELOAD };
-	size_t n = strlen(path) + 1;
-
-	if (n > 4096)
-		return -ENAMETOOLONG;
-	h.len = (__u32)(sizeof(h) + n);
-	h.time_ns = now_ns();
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), path, n);
-	return collect_feed(c, buf, h.len);
+	return feed_path(c, (struct mp_wire){ .kind = MP_REC_GAP, .op = MP_OP_EXEC,
+					      .pid = (__u32)pid, .tid = (__u32)pid,
+					      .flags = (__u32)why },
+			 path);
 }

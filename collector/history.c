@@ -759,6 +759,43 @@ static void bind_col(sqlite3_stmt *dst, int i, sqlite3_stmt *src, int j)
 }
 
 /* Copy m->s, inside the write transaction on m->out. Returns an SQLite code. */
+/* Copy the rows of session @old_id that @get_sql selects (its ?1) into @put_sql, whose ?1 is
+ * the new session @new_id and ?2.. the selected columns in order; the column @path_col (or
+ * -1) is a path id, mapped into the output database. An SQLite code. */
+static int copy_session_rows(struct merge *m, sqlite3 *out, const char *get_sql,
+			     const char *put_sql, int64_t old_id, int64_t new_id, int path_col)
+{
+	sqlite3_stmt *get = NULL, *put = NULL;
+	int64_t path_id;
+	int rc;
+
+	rc = sqlite3_prepare_v2(m->in, get_sql, -1, &get, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(out, put_sql, -1, &put, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(get, 1, old_id);
+	sqlite3_bind_int64(put, 1, new_id);
+	while ((rc = sqlite3_step(get)) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(get); i++)
+			bind_col(put, i + 2, get, i);
+		if (path_col >= 0) {
+			if ((rc = map_path(m, sqlite3_column_int64(get, path_col), &path_id)) !=
+			    SQLITE_OK)
+				goto out;
+			sqlite3_bind_int64(put, path_col + 2, path_id);
+		}
+		if ((rc = step_done(put)) != SQLITE_OK)
+			goto out;
+	}
+	if (rc == SQLITE_DONE)
+		rc = SQLITE_OK;
+out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return rc;
+}
+
 static int merge_session_txn(sqlite3 *out, void *arg)
 {
 	struct merge *m = arg;
@@ -812,28 +849,14 @@ static int merge_session_txn(sqlite3 *out, void *arg)
 	put = NULL;
 
 	/* Processes. */
-	rc = sqlite3_prepare_v2(m->in, "SELECT pid, parent_pid, executable, argv, cwd, started_at,"
-				" ended_at, exit_status FROM processes WHERE session_id = ?1"
-				" ORDER BY id", -1, &get, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(out, "INSERT INTO processes (session_id, pid, parent_pid,"
-					" executable, argv, cwd, started_at, ended_at, exit_status)"
-					" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &put, NULL);
+	rc = copy_session_rows(m, out, "SELECT pid, parent_pid, executable, argv, cwd, started_at,"
+			       " ended_at, exit_status FROM processes WHERE session_id = ?1"
+			       " ORDER BY id",
+			       "INSERT INTO processes (session_id, pid, parent_pid, executable, argv,"
+			       " cwd, started_at, ended_at, exit_status)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", h->id, new_id, -1);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_int64(get, 1, h->id);
-	sqlite3_bind_int64(put, 1, new_id);
-	while ((rc = sqlite3_step(get)) == SQLITE_ROW) {
-		for (int i = 0; i < 8; i++)
-			bind_col(put, i + 2, get, i);
-		if ((rc = step_done(put)) != SQLITE_OK)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(get);
-	sqlite3_finalize(put);
-	get = put = NULL;
 
 	/* Accesses: one range of new ids above every existing one (we hold the write lock),
 	 * recorded as one batch. */
@@ -888,30 +911,13 @@ static int merge_session_txn(sqlite3 *out, void *arg)
 	}
 
 	/* File versions. */
-	rc = sqlite3_prepare_v2(m->in, "SELECT path_id, type, size, mtime, mtime_ns, inode, sha256"
-				" FROM file_versions WHERE session_id = ?1", -1, &get, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(out, "INSERT OR IGNORE INTO file_versions (session_id,"
-					" path_id, type, size, mtime, mtime_ns, inode, sha256)"
-					" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &put, NULL);
+	rc = copy_session_rows(m, out, "SELECT path_id, type, size, mtime, mtime_ns, inode, sha256"
+			       " FROM file_versions WHERE session_id = ?1",
+			       "INSERT OR IGNORE INTO file_versions (session_id, path_id, type, size,"
+			       " mtime, mtime_ns, inode, sha256)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", h->id, new_id, 0);
 	if (rc != SQLITE_OK)
 		goto out;
-	sqlite3_bind_int64(get, 1, h->id);
-	sqlite3_bind_int64(put, 1, new_id);
-	while ((rc = sqlite3_step(get)) == SQLITE_ROW) {
-		if ((rc = map_path(m, sqlite3_column_int64(get, 0), &path_id)) != SQLITE_OK)
-			goto out;
-		sqlite3_bind_int64(put, 2, path_id);
-		for (int i = 1; i < 7; i++)
-			bind_col(put, i + 2, get, i);
-		if ((rc = step_done(put)) != SQLITE_OK)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		goto out;
-	sqlite3_finalize(get);
-	sqlite3_finalize(put);
-	get = put = NULL;
 
 	/* Its session_paths rows, from the accesses just copied, if it has ended (a session has
 	 * them if and only if its ended_at is set). */

@@ -1140,6 +1140,25 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Block SIGCHLD and the signals forwarded to the command, read them from a signalfd
+ * (*@sfd; the old mask in *@oldmask), and become the child subreaper: orphans of the tree
+ * come back to us, so "all done" is waitpid()'s ECHILD. Logs and returns -errno. */
+static int catch_signals(sigset_t *oldmask, int *sfd)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	for (size_t i = 0; i < sizeof(preload_fwd) / sizeof(preload_fwd[0]); i++)
+		sigaddset(&mask, preload_fwd[i]);
+	sigprocmask(SIG_BLOCK, &mask, oldmask);
+	*sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (*sfd < 0)
+		return log_errno(-errno, "cannot create a signalfd");
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	return 0;
+}
+
 /* Fork and exec the command with @env; its exec error comes back through a pipe. */
 static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset_t *oldmask,
 			   int *errfd)
@@ -1190,7 +1209,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	struct collect_stats cs;
 	char *dir = NULL, *sock = NULL;
 	char *lib = NULL, *audit = NULL, **env = NULL, *exe = NULL;
-	sigset_t mask, oldmask;
+	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool dir_made = false, child_done = false, timed_out = false, masked = false;
 	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
@@ -1238,20 +1257,10 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	collect_ignore(p.c, audit);
 	env = preload_env(lib, audit, sock);
 
-	/* Signals for the command are forwarded; SIGCHLD is read from a signalfd. Orphans of
-	 * the tree come back to us (a child subreaper), so "all done" is waitpid()'s ECHILD. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	for (size_t i = 0; i < sizeof(preload_fwd) / sizeof(preload_fwd[0]); i++)
-		sigaddset(&mask, preload_fwd[i]);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	/* Signals for the command are forwarded; SIGCHLD is read from a signalfd. */
 	masked = true;
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		ret = log_errno(-errno, "cannot create a signalfd");
+	if ((ret = catch_signals(&oldmask, &sfd)) < 0)
 		goto end;
-	}
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	exe = path_search(o->argv[0], getenv("PATH"));
 	child = preload_spawn(o, env, &oldmask, &errfd);
@@ -1412,7 +1421,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	extern char **environ;
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
-	sigset_t mask, oldmask;
+	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
 	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
@@ -1430,19 +1439,9 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	if (ret < 0)
 		goto out;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	for (size_t i = 0; i < sizeof(preload_fwd) / sizeof(preload_fwd[0]); i++)
-		sigaddset(&mask, preload_fwd[i]);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	masked = true;
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		ret = log_errno(-errno, "cannot create a signalfd");
+	if ((ret = catch_signals(&oldmask, &sfd)) < 0)
 		goto end;
-	}
-	/* orphans of the tree come back to us: "all done" is waitpid()'s ECHILD */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* the probe follows every child from its fork on, so its exec is the first event */
 	child = preload_spawn(o, environ, &oldmask, &errfd);
 	if (child < 0) {

@@ -1844,33 +1844,26 @@ int store_session_complete(struct store *st, int64_t id, bool *complete, char **
 	return ret;
 }
 
+/* store_session_paths() through store_session_used(): the same walk without the length. */
+struct paths_adapter {
+	int (*fn)(void *ctx, const char *path, int op);
+	void *ctx;
+};
+
+static int paths_adapt(void *ctx, const char *path, size_t len, int op)
+{
+	struct paths_adapter *a = ctx;
+
+	(void)len;
+	return a->fn(a->ctx, path, op);
+}
+
 int store_session_paths(struct store *st, int64_t id,
 			int (*fn)(void *ctx, const char *path, int op), void *ctx)
 {
-	sqlite3_stmt *s = NULL;
-	bool complete;
-	int rc, ret;
+	struct paths_adapter a = { fn, ctx };
 
-	/* Tells a missing session from one that used no file. */
-	if ((ret = store_session_complete(st, id, &complete, NULL)))
-		return ret;
-	if ((ret = prepare(st, "SELECT DISTINCT p.path, a.op FROM access_batches b"
-			       " JOIN accesses a ON a.id BETWEEN b.first_id AND b.last_id"
-			       " JOIN paths p ON p.id = a.path_id"
-			       " WHERE b.session_id = ?1 AND a.errno = 0"
-			       " ORDER BY p.path, a.op", &s)))
-		return ret;
-	sqlite3_bind_int64(s, 1, id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		ret = fn(ctx, (const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1));
-		if (ret)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
-out:
-	sqlite3_finalize(s);
-	return ret;
+	return store_session_used(st, id, paths_adapt, &a);
 }
 
 /* ---- history reads for `magicpak bundle` (begin) ---- */
@@ -1954,6 +1947,7 @@ int store_session_used(struct store *st, int64_t id,
 	bool complete;
 	int rc, ret;
 
+	/* Tells a missing session from one that used no file. */
 	if ((ret = store_session_complete(st, id, &complete, NULL)))
 		return ret;
 	if ((ret = prepare(st, "SELECT DISTINCT p.path, a.op FROM access_batches b"

@@ -753,7 +753,7 @@ long emit_read_file(const char *path, char *buf, size_t size)
  * -1 cannot tell (not ELF, headers beyond what was read). */
 static int elf_has_interp(const unsigned char *buf, size_t n)
 {
-	size_t off, num, ent;
+	size_t off, num, ent, min;
 
 	if (n < 52 || memcmp(buf, "\177ELF", 4))
 		return -1;
@@ -763,33 +763,26 @@ static int elf_has_interp(const unsigned char *buf, size_t n)
 		if (n < sizeof(*eh))
 			return -1;
 		off = eh->e_phoff, num = eh->e_phnum, ent = eh->e_phentsize;
-		if (ent < sizeof(Elf64_Phdr) || off > n || num > (n - off) / ent)
-			return -1;
-		for (size_t i = 0; i < num; i++) {
-			Elf64_Phdr ph;
-
-			memcpy(&ph, buf + off + i * ent, sizeof(ph));
-			if (ph.p_type == PT_INTERP)
-				return 1;
-		}
-		return 0;
-	}
-	if (buf[4] == 1) {
+		min = sizeof(Elf64_Phdr);
+	} else if (buf[4] == 1) {
 		const Elf32_Ehdr *eh = (const void *)buf;
 
 		off = eh->e_phoff, num = eh->e_phnum, ent = eh->e_phentsize;
-		if (ent < sizeof(Elf32_Phdr) || off > n || num > (n - off) / ent)
-			return -1;
-		for (size_t i = 0; i < num; i++) {
-			Elf32_Phdr ph;
-
-			memcpy(&ph, buf + off + i * ent, sizeof(ph));
-			if (ph.p_type == PT_INTERP)
-				return 1;
-		}
-		return 0;
+		min = sizeof(Elf32_Phdr);
+	} else {
+		return -1;
 	}
-	return -1;
+	if (ent < min || off > n || num > (n - off) / ent)
+		return -1;
+	/* p_type is the first 32-bit word of a program header in both classes */
+	for (size_t i = 0; i < num; i++) {
+		uint32_t type;
+
+		memcpy(&type, buf + off + i * ent, sizeof(type));
+		if (type == PT_INTERP)
+			return 1;
+	}
+	return 0;
 }
 
 uint32_t emit_exec_gap(const char *path)
