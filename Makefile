@@ -38,7 +38,17 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $
 # libarchive and libcrypto are loaded when first used (collector/lazylib.h): only their
 # headers and sonames are needed here.
 LINK_LIBS = libelf sqlite3 zlib
-LDLIBS = $(shell pkg-config --libs $(LINK_LIBS) 2>/dev/null || echo -lelf -lsqlite3 -lz)
+# They are linked statically when their archives are installed (Debian's -dev packages ship
+# them), libc and libm shared: loading and binding four more shared objects, two of them
+# BIND_NOW, was a quarter of a millisecond of every run. STATIC_DEPS=0 links them shared.
+STATIC_DEPS ?= 1
+DEP_LIBS = $(filter-out -lm,$(shell pkg-config --static --libs-only-l $(LINK_LIBS) 2>/dev/null))
+DEP_STATIC = $(and $(filter 1,$(STATIC_DEPS)),$(DEP_LIBS),$(if $(strip $(foreach l,$(sort \
+	     $(DEP_LIBS:-l%=%)),$(if $(findstring /,$(shell $(CC) -print-file-name=lib$(l).a)),,$(l)))),,yes))
+BSTATIC := -Wl,-Bstatic
+BDYNAMIC := -Wl,-Bdynamic
+LDLIBS = $(if $(DEP_STATIC),$(BSTATIC) $(DEP_LIBS) $(BDYNAMIC) -lm,$(shell pkg-config --libs \
+	 $(LINK_LIBS) 2>/dev/null || echo -lelf -lsqlite3 -lz))
 soname = $(shell objdump -p $$(pkg-config --variable=libdir $(1))/$(2).so 2>/dev/null | sed -n 's/^ *SONAME *//p')
 LIBARCHIVE_SONAME := $(call soname,libarchive,libarchive)
 LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto)
