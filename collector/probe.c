@@ -67,6 +67,7 @@ uint64_t probe_path_hash(const char *path)
 #include <unistd.h>
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 
 #include "log.h"
@@ -91,7 +92,10 @@ struct probe {
 	int64_t boot_to_real; /* CLOCK_REALTIME - CLOCK_BOOTTIME, ns */
 	uint64_t cookie;
 	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
+	bool attached;
 };
+
+#define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long the links outlive a run (linger()) */
 
 /* Open the skeleton. On the kernel magicpak was built on, libbpf gets the few types the
  * relocations need (@btf_fd, a memfd, set) instead of reading and parsing the running kernel's
@@ -331,6 +335,7 @@ int probe_attach(struct probe *p, char *why, size_t size)
 			return -EIO;
 		}
 	}
+	p->attached = true;
 	return 0;
 }
 
@@ -380,10 +385,58 @@ void probe_get_stats(const struct probe *p, struct probe_stats *out)
 	out->io_uring = sum[MP_BPF_IO_URING];
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Detaching the last program from a tracepoint makes the next attach to any tracepoint
+ * wait for an RCU grace period (kernel/tracepoint.c, the "1->0->1" transition): a `record
+ * --via bpf` that followed another within that time waited 5-15 ms here in probe_attach.
+ * A child keeps the links for LINGER_MS after the run, so that the next run adds its
+ * programs next to them (1->2: no wait), and the detach happens in the child, off every
+ * run's path. The lingering programs find no tracked process and return at once. The
+ * child only closes fds and sleeps: safe after fork() in a threaded process. */
+static void linger(const struct probe *p)
+{
+	struct bpf_link *links[] = { p->skel->links.sys_enter, p->skel->links.sys_exit,
+				     p->skel->links.on_fork, p->skel->links.on_exec,
+				     p->skel->links.on_exit_task };
+	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");
+	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
+	int keep[6], n = 0, from = 0;
+	struct timespec ts;
+
+	if (ms <= 0 || ms > 10000)
+		return;
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (links[i] && bpf_link__fd(links[i]) >= 0)
+			keep[n++] = bpf_link__fd(links[i]);
+	if (!n || fork() != 0)
+		return;
+	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
+	keep[n] = -1;
+	for (int i = 0; i <= n; i++) {
+		unsigned last = keep[i] < 0 ? ~0u : (unsigned)keep[i] - 1;
+
+		if (keep[i] < 0 || keep[i] > from)
+			syscall(SYS_close_range, (unsigned)from, last, 0);
+		from = keep[i] + 1;
+	}
+	prctl(PR_SET_NAME, "magicpak-linger");
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
 void probe_destroy(struct probe *p)
 {
 	if (!p)
 		return;
+	if (p->attached)
+		linger(p);
 	ring_buffer__free(p->rb);
 	/* the raw tracepoint links detach at once (per-syscall tracepoints would each wait
 	 * for an RCU grace period, ~0.1 s apiece) */
