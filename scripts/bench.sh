@@ -426,6 +426,12 @@ tr_run() {
 	if [ "$2" = W4 ] && [ "$c" != native ] && [ "$c" != magicpak ]; then
 		pre=(timeout -s KILL "$RUN_TIMEOUT" "${pre[@]}")
 	fi
+	# `record --via bpf` leaves its programs attached for 250 ms after it exits (a child
+	# named magicpak-linger; collector/probe.c says why): they run on every syscall of the
+	# machine meanwhile, so any other contender waits until they are gone.
+	if [ "$c" != magicpak-bpf ]; then
+		while pgrep -x magicpak-linger >/dev/null; do sleep 0.02; done
+	fi
 	RC=0
 	t0=${EPOCHREALTIME/,/.}
 	# (the braces keep the shell's "Killed" note for a capped run off the terminal)
