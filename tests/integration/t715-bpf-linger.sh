@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# After `record --via bpf`, a child named magicpak-linger holds the probe's links for
+# MAGICPAK_BPF_LINGER_MS (collector/probe.c: linger): it is nobody's child in the session, it
+# holds nothing else (no history file, no terminal), it is gone soon after, and with
+# MAGICPAK_BPF_LINGER_MS=0 there is none. A second run started meanwhile records normally.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_bpf
+db=$tmp/l.db
+lingerers() { pgrep -x magicpak-linger | sort -n; }
+none_left() { [ -z "$(lingerers)" ]; }
+wait_for 20 none_left || skip "magicpak-linger processes of another run do not go away"
+
+MAGICPAK_BPF_LINGER_MS=3000 "$TOOL" record --db "$db" --via bpf -- sh -c 'cat /etc/hostname >/dev/null'
+assert_eq "record --via bpf exits 0" "$?" 0
+pids=$(lingerers)
+assert_eq "one magicpak-linger child after the run" "$(echo "$pids" | grep -c .)" 1
+pid=$(echo "$pids" | head -n 1)
+fds=$(ls -l /proc/"$pid"/fd 2>/dev/null | awk 'NR > 1 { print $NF }')
+assert_eq "it holds the five links and its pipe, nothing else" \
+	"$(echo "$fds" | sed 's/^pipe:.*/pipe/' | sort | uniq -c | awk '{ print $1, $2 }')" \
+	"$(printf '5 anon_inode:bpf_link\n1 pipe')"
+check "record returned while it still lives (record does not wait for it)" kill -0 "$pid"
+assert_eq "the session's processes are sh and cat only" \
+	"$(sql "$db" "select group_concat(executable, ' ') from (select executable from processes order by pid)" | tr ' ' '\n' | sed 's|.*/||' | sort | tr '\n' ' ')" \
+	"cat sh "
+"$TOOL" record --db "$db" --via bpf -- sh -c 'cat /etc/hostname >/dev/null'
+assert_eq "a run while the first one's links linger is recorded complete" \
+	"$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
+check "the lingering child is gone within 10 s" wait_for 10 sh -c '! kill -0 "$1" 2>/dev/null' sh "$pid"
+check "and so is every other one" wait_for 20 none_left
+MAGICPAK_BPF_LINGER_MS=0 "$TOOL" record --db "$db" --via bpf -- true
+assert_eq "MAGICPAK_BPF_LINGER_MS=0: no linger child" "$(lingerers)" ""
+done_testing
