@@ -1022,6 +1022,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		log_warn("%llu paths were changed by another thread during the call; opens are "
 			 "stored with the file they reached, other calls flagged 'raced'",
 			 (unsigned long long)tres.raced);
+	log_debug("ptrace: %llu stat/access/readlink calls answered at their seccomp stop",
+		  (unsigned long long)tres.answered);
 	res->exit_code = tres.exit_code;
 	res->accesses = tres.accesses + side_acc;
 	res->processes = tres.processes;

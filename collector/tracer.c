@@ -82,6 +82,10 @@ static const unsigned traced_nrs[] = {
 	SYS_uselib, SYS_mount, SYS_umount2, SYS_open_tree, SYS_open_tree_attr, SYS_move_mount,
 	SYS_fspick, SYS_mount_setattr, SYS_io_uring_setup,
 	SYS_sched_getaffinity, SYS_sched_setaffinity, /* cpupin.h: the pinning kept hidden */
+	/* seen so that the tracer stops answering this task's queries (query_here()) */
+	SYS_setuid, SYS_setgid, SYS_setreuid, SYS_setregid, SYS_setresuid, SYS_setresgid,
+	SYS_setfsuid, SYS_setfsgid, SYS_setgroups, SYS_capset, SYS_chroot, SYS_pivot_root,
+	SYS_unshare, SYS_setns, SYS_landlock_restrict_self,
 	/* not open_by_handle_at: it takes a mount fd and a handle, no path (name_to_handle_at,
 	 * which made the handle, is recorded) */
 };
@@ -94,6 +98,7 @@ _Static_assert(FILTER_LEN < 256, "the filter's forward jumps are 8 bits");
 struct tracer_fs {
 	unsigned refs;
 	char *cwd;
+	bool own_root; /* chroot or pivot_root seen: its root may not be the tracer's */
 };
 
 enum task_flags {
@@ -110,6 +115,9 @@ enum task_flags {
 	TASK_AFFINITY = 1 << 7,   /* sched_getaffinity in flight: show the unpinned mask */
 	TASK_OWN_AFFINITY = 1 << 8, /* it set its own CPU mask: never touched, never hidden */
 	TASK_NO_FD = 1 << 9,      /* an MP_OP_OPEN whose result is not an fd (uselib) */
+	/* Its credentials, namespaces or LSM label may differ from the tracer's: it changed
+	 * them, or exec'd a set-id file. Its queries are not answered by the tracer. */
+	TASK_OWN_VIEW = 1 << 10,
 };
 
 struct tracer_pend {
@@ -156,6 +164,8 @@ struct tracer {
 	char *sbuf;  /* a string read from the tracee */
 	char *fdbuf; /* readlink of /proc/TID/fd/N */
 	struct cpupin pin; /* tracer and tree on one CPU (cpupin.h) */
+	bool query_here; /* query_here() may answer stat/access/readlink itself */
+	char *label;     /* the tracer's LSM label (/proc/self/attr/current), or NULL */
 };
 
 /* Set before the run for the signal handlers; tracer_run() is not reentrant. */
@@ -293,6 +303,7 @@ static struct tracer_fs *fs_new(const char *cwd)
 
 	fs->refs = 1;
 	fs->cwd = xstrdup(cwd);
+	fs->own_root = false;
 	return fs;
 }
 
@@ -793,6 +804,90 @@ enum decode_result { DECODE_NOT_PATH, DECODE_DONE, DECODE_UNKNOWN };
 
 /* Decode syscall @nr (x86-64 numbering) at its entry. Path arguments are read now, while
  * the tracee's memory holds them; the events are sent at the exit stop with the result. */
+static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool is_error);
+
+/* stat, access and readlink change nothing: the tracer makes the same call on the same name
+ * itself, at the seccomp stop, and the tracee goes on without an exit stop (one stop a
+ * call instead of two: in a compile most path calls are these). The answer is the
+ * tracee's own when it sees the files as the tracer does: the same credentials, root,
+ * mount namespace and LSM label (TASK_OWN_VIEW, fs->own_root mark a task that may not),
+ * and no other task that shares its memory could change the name meanwhile (TASK_SHARED_VM:
+ * TRC-11 needs the exit stop). A relative name is looked up from the tracee's own cwd or
+ * dirfd, through /proc/TID/cwd and /proc/TID/fd/N, so that ".." and symlinks go as they go
+ * for the tracee. What another process changes between this call and the tracee's is the
+ * one difference: the result recorded is the one at the stop. */
+static void query_here(struct tracer *tr, struct task *t, uint64_t nr, int dirfd,
+		       const uint64_t *a)
+{
+	const char *raw = tr->sbuf;
+	char path[PATH_MAX], buf[PATH_MAX];
+	struct statx stx;
+	struct stat st;
+	int n, r;
+
+	if (!tr->query_here || !tr->seccomp || t->nev != 1 || t->fs->own_root ||
+	    (t->flags & (TASK_SHARED_VM | TASK_OWN_VIEW | TASK_COMPAT)) || !raw[0])
+		return;
+	if (raw[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", raw);
+	else if (dirfd == AT_FDCWD)
+		n = snprintf(path, sizeof(path), "/proc/%d/cwd/%s", (int)t->tid, raw);
+	else
+		n = snprintf(path, sizeof(path), "/proc/%d/fd/%d/%s", (int)t->tid, dirfd, raw);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	switch (nr) {
+	case SYS_stat:
+		if (!a[1])
+			return; /* EFAULT for the tracee */
+		r = fstatat(AT_FDCWD, path, &st, 0);
+		break;
+	case SYS_lstat:
+		if (!a[1])
+			return;
+		r = fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW);
+		break;
+	case SYS_newfstatat:
+		if (!a[2])
+			return;
+		r = fstatat(AT_FDCWD, path, &st, (int)a[3]);
+		break;
+	case SYS_statx:
+		if (!a[4])
+			return;
+		r = statx(AT_FDCWD, path, (int)a[2], (unsigned)a[3], &stx);
+		break;
+	case SYS_access:
+		r = (int)syscall(SYS_faccessat, AT_FDCWD, path, (int)a[1]);
+		break;
+	case SYS_faccessat:
+		r = (int)syscall(SYS_faccessat, AT_FDCWD, path, (int)a[2]);
+		break;
+	case SYS_faccessat2:
+		r = (int)syscall(SYS_faccessat2, AT_FDCWD, path, (int)a[2], (int)a[3]);
+		break;
+	case SYS_readlink:
+	case SYS_readlinkat: {
+		int64_t size = (int)(nr == SYS_readlink ? a[2] : a[3]);
+		uint64_t out = nr == SYS_readlink ? a[1] : a[2];
+
+		if (!out)
+			return;
+		if (size <= 0) { /* checked before the lookup */
+			r = -1;
+			errno = EINVAL;
+		} else {
+			r = readlinkat(AT_FDCWD, path, buf, sizeof(buf)) < 0 ? -1 : 0;
+		}
+		break;
+	}
+	default:
+		return;
+	}
+	syscall_exit(tr, t, r < 0 ? -(int64_t)errno : 0, r < 0);
+	tr->res->answered++;
+}
+
 static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 				 const uint64_t *a)
 {
@@ -828,36 +923,67 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 		break;
 	case SYS_stat:
 		add_path(tr, t, MP_OP_STAT, 0, AT_FDCWD, a[0], false);
+		query_here(tr, t, nr, AT_FDCWD, a);
 		break;
 	case SYS_lstat:
 		add_path(tr, t, MP_OP_STAT, AT_SYMLINK_NOFOLLOW, AT_FDCWD, a[0], false);
+		query_here(tr, t, nr, AT_FDCWD, a);
 		break;
 	/* With AT_EMPTY_PATH these are fstat() on an open file, not a path lookup: the
 	 * seccomp filter lets them through, so they are not recorded in either mode. */
 	case SYS_newfstatat:
-		if (!(a[3] & AT_EMPTY_PATH))
+		if (!(a[3] & AT_EMPTY_PATH)) {
 			add_path(tr, t, MP_OP_STAT, a[3] & AT_SYMLINK_NOFOLLOW, fd0, a[1], false);
+			query_here(tr, t, nr, fd0, a);
+		}
 		break;
 	case SYS_statx:
-		if (!(a[2] & AT_EMPTY_PATH))
+		if (!(a[2] & AT_EMPTY_PATH)) {
 			add_path(tr, t, MP_OP_STAT, a[2] & AT_SYMLINK_NOFOLLOW, fd0, a[1], false);
+			query_here(tr, t, nr, fd0, a);
+		}
 		break;
 	case SYS_access:
 		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[1], AT_FDCWD, a[0], false);
+		query_here(tr, t, nr, AT_FDCWD, a);
 		break;
 	case SYS_faccessat:
 		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[2], fd0, a[1], false);
+		query_here(tr, t, nr, fd0, a);
 		break;
 	case SYS_faccessat2:
 		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[2], fd0, a[1], a[3] & AT_EMPTY_PATH);
+		query_here(tr, t, nr, fd0, a);
 		break;
 	case SYS_readlink:
 		add_path(tr, t, MP_OP_READLINK, 0, AT_FDCWD, a[0], false);
+		query_here(tr, t, nr, AT_FDCWD, a);
 		break;
 	case SYS_readlinkat:
 		/* an empty path reads the symlink an O_PATH fd refers to (Linux 2.6.39) */
 		add_path(tr, t, MP_OP_READLINK, 0, fd0, a[1], true);
+		query_here(tr, t, nr, fd0, a);
 		break;
+	case SYS_chroot:
+	case SYS_pivot_root:
+		t->fs->own_root = true;
+		t->flags |= TASK_OWN_VIEW;
+		return DECODE_DONE;
+	case SYS_setuid:
+	case SYS_setgid:
+	case SYS_setreuid:
+	case SYS_setregid:
+	case SYS_setresuid:
+	case SYS_setresgid:
+	case SYS_setfsuid:
+	case SYS_setfsgid:
+	case SYS_setgroups:
+	case SYS_capset:
+	case SYS_unshare:
+	case SYS_setns:
+	case SYS_landlock_restrict_self:
+		t->flags |= TASK_OWN_VIEW;
+		return DECODE_DONE;
 	case SYS_chdir:
 		add_path(tr, t, MP_OP_CHDIR, 0, AT_FDCWD, a[0], false);
 		t->flags |= TASK_CWD;
@@ -1309,9 +1435,12 @@ static void on_new_task(struct tracer *tr, struct task *parent)
 		fs->refs++;
 	} else {
 		fs = fs_new(parent->fs->cwd);
+		fs->own_root = parent->fs->own_root;
 	}
 	c = task_new(tr, tid, (flags & CLONE_THREAD) ? parent->tgid : tid, fs);
-	c->flags = TASK_INITIAL | (parent->flags & TASK_OWN_AFFINITY);
+	c->flags = TASK_INITIAL | (parent->flags & (TASK_OWN_AFFINITY | TASK_OWN_VIEW));
+	if (flags & (CLONE_NEWNS | CLONE_NEWUSER))
+		c->flags |= TASK_OWN_VIEW;
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
 		c->flags |= TASK_SHARED_VM;
 		parent->flags |= TASK_SHARED_VM;
@@ -1339,6 +1468,49 @@ static void on_new_task(struct tracer *tr, struct task *parent)
 	}
 }
 
+/* An LSM label as /proc/PID/attr/current shows it, or NULL (no LSM that labels tasks: the
+ * read fails with EINVAL). */
+static char *read_label(const char *path)
+{
+	char buf[256];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return xstrdup(buf);
+}
+
+/* Whether the program @t just exec'd may run with other credentials or another LSM label
+ * than the tracer: a set-user-ID or set-group-ID file (the kernel honours them under a
+ * root tracer), or a label that differs (an AppArmor or SELinux profile for the program). */
+static bool exec_changed_view(struct tracer *tr, struct task *t)
+{
+	char link[64];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)t->tid);
+	if (stat(link, &st) < 0 || (st.st_mode & (S_ISUID | S_ISGID)))
+		return true;
+	if (tr->label) {
+		char *label;
+		bool same;
+
+		snprintf(link, sizeof(link), "/proc/%d/attr/current", (int)t->tid);
+		label = read_label(link);
+		same = label && !strcmp(label, tr->label);
+		free(label);
+		return !same;
+	}
+	return false;
+}
+
 /* PTRACE_EVENT_EXEC: the exec succeeded. When a non-leader thread execs, it takes over the
  * thread group id; the old leader is gone without a report of its own (ptrace(2),
  * "execve(2) under ptrace"). */
@@ -1362,6 +1534,8 @@ static struct task *on_exec(struct tracer *tr, struct task *t)
 		}
 	}
 	t->flags &= ~(TASK_PRE_EXEC | TASK_SHARED_VM); /* a new memory of its own */
+	if (tr->query_here && !(t->flags & TASK_OWN_VIEW) && exec_changed_view(tr, t))
+		t->flags |= TASK_OWN_VIEW;
 	return t;
 }
 
@@ -1648,6 +1822,14 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 	tr.buckets = xcalloc(tr.nbuckets, sizeof(*tr.buckets));
 	tr.sbuf = xmalloc(TRACER_ARG_MAX + 1);
 	tr.fdbuf = xmalloc(PATH_MAX + 1);
+	/* MAGICPAK_NO_QUERY_HERE=1: every query waits for its exit stop (query_here()) */
+	{
+		const char *e = getenv("MAGICPAK_NO_QUERY_HERE");
+
+		tr.query_here = !(e && *e && strcmp(e, "0")) &&
+				!access("/proc/self/cwd", F_OK);
+		tr.label = read_label("/proc/self/attr/current");
+	}
 	if (!getcwd(cwd, sizeof(cwd)))
 		snprintf(cwd, sizeof(cwd), "/");
 	build_filter(filter);
@@ -1813,6 +1995,7 @@ out_free:
 	free(tr.orphans);
 	free(tr.sbuf);
 	free(tr.fdbuf);
+	free(tr.label);
 	if (errpipe[0] >= 0)
 		close(errpipe[0]);
 	if (errpipe[1] >= 0)

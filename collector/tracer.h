@@ -53,6 +53,7 @@ struct tracer_result {
 	uint64_t accesses;     /* access callbacks made */
 	uint64_t processes;    /* processes seen */
 	uint64_t lost_strings; /* path strings that could not be read from the tracee */
+	uint64_t answered;     /* stat/access/readlink answered by the tracer: no exit stop */
 	uint64_t raced;        /* paths another thread changed during the call (TRC-11): an
 				* open stored with the file it reached, others with MP_FLAG_RACED */
 	bool used_seccomp;     /* the seccomp-bpf filter was in place (else every syscall stopped) */
