@@ -17,7 +17,9 @@ step "what ld.so would load for $prog (magicpak deps --tree; nothing is run)"
 "$tool" deps --tree "$prog"
 
 step "record a run into $db: magicpak record --label demo -- $prog :memory: 'select 40+2'"
-"$tool" -v record --db "$db" --label demo -- "$prog" :memory: 'select 40+2'
+# -v -v: also which CPU the tracer shares with the command, and how many stat/access/readlink
+# calls it answered itself at their first stop
+"$tool" -v -v record --db "$db" --label demo -- "$prog" :memory: 'select 40+2'
 echo "the session, as sqlite3 shows it:"
 sqlite3 -header -column "$db" "SELECT id, label, exit_status, complete, events, files, processes
 	FROM sessions ORDER BY id DESC LIMIT 1"
