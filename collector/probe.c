@@ -68,6 +68,7 @@ uint64_t probe_path_hash(const char *path)
 
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -412,6 +413,7 @@ static void linger(struct probe *p)
 	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
 	int keep[7], n = 0, from = 0, pfd[2], status;
+	struct rlimit rl;
 	struct timespec ts;
 	pid_t pid;
 	char c;
@@ -438,13 +440,20 @@ static void linger(struct probe *p)
 	}
 	if (fork() != 0)
 		_exit(0);
+	/* the write end first, whatever follows: while it is open here, no EOF ever comes */
+	close(pfd[1]);
 	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
 	keep[n] = -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536)
+		rl.rlim_cur = 65536;
 	for (int i = 0; i <= n; i++) {
 		unsigned last = keep[i] < 0 ? ~0u : (unsigned)keep[i] - 1;
 
-		if (keep[i] < 0 || keep[i] > from)
-			syscall(SYS_close_range, (unsigned)from, last, 0);
+		/* close_range: Linux 5.9; ENOSYS or a seccomp EPERM before that, one by one */
+		if ((keep[i] < 0 || keep[i] > from) &&
+		    syscall(SYS_close_range, (unsigned)from, last, 0) < 0)
+			for (unsigned fd = (unsigned)from; fd <= last && fd < rl.rlim_cur; fd++)
+				close((int)fd);
 		from = keep[i] + 1;
 	}
 	prctl(PR_SET_NAME, "magicpak-linger");

@@ -90,8 +90,13 @@ static const unsigned traced_nrs[] = {
 	 * which made the handle, is recorded) */
 };
 #define N_TRACED (sizeof(traced_nrs) / sizeof(traced_nrs[0]))
-/* load arch, check arch, load nr, check x32, one jump per syscall, two returns */
-#define FILTER_LEN (N_TRACED + 12)
+/* prctl stops only for these options, which change what exec grants (query_here()) */
+static const unsigned traced_prctl[] = { 24 /* PR_CAPBSET_DROP */, 28 /* PR_SET_SECUREBITS */,
+					 47 /* PR_CAP_AMBIENT */ };
+#define N_PRCTL (sizeof(traced_prctl) / sizeof(traced_prctl[0]))
+/* load arch, check arch, load nr, check x32, 2 x 3 for AT_EMPTY_PATH, 2 + N_PRCTL for prctl,
+ * one jump per syscall, two returns */
+#define FILTER_LEN (N_TRACED + 12 + 2 + N_PRCTL)
 _Static_assert(FILTER_LEN < 256, "the filter's forward jumps are 8 bits");
 
 /* A working directory, shared by the tasks cloned with CLONE_FS (threads). */
@@ -806,6 +811,14 @@ enum decode_result { DECODE_NOT_PATH, DECODE_DONE, DECODE_UNKNOWN };
  * the tracee's memory holds them; the events are sent at the exit stop with the result. */
 static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool is_error);
 
+/* Whether @path is @dir or below it. */
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
 /* stat, access and readlink change nothing: the tracer makes the same call on the same name
  * itself, at the seccomp stop, and the tracee goes on without an exit stop (one stop a
  * call instead of two: in a compile most path calls are these). The answer is the
@@ -817,16 +830,22 @@ static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool i
  * for the tracee. What another process changes between this call and the tracee's is the
  * one difference: the result recorded is the one at the stop. */
 static void query_here(struct tracer *tr, struct task *t, uint64_t nr, int dirfd,
-		       const uint64_t *a)
+		       uint64_t name, const uint64_t *a)
 {
-	const char *raw = tr->sbuf;
+	const char *raw = tr->sbuf, *abs;
 	char path[PATH_MAX], buf[PATH_MAX];
 	struct statx stx;
 	struct stat st;
 	int n, r;
 
-	if (!tr->query_here || !tr->seccomp || t->nev != 1 || t->fs->own_root ||
+	/* !name: no string was read (add_fd), tr->sbuf holds another call's */
+	if (!tr->query_here || !tr->seccomp || t->nev != 1 || t->fs->own_root || !name ||
 	    (t->flags & (TASK_SHARED_VM | TASK_OWN_VIEW | TASK_COMPAT)) || !raw[0])
+		return;
+	/* /proc/self, /proc/thread-self, /dev/fd, /dev/stdin name the process that looks:
+	 * here that would be the tracer */
+	abs = t->pbuf + t->ev[0].off;
+	if (under(abs, "/proc") || under(abs, "/dev"))
 		return;
 	if (raw[0] == '/')
 		n = snprintf(path, sizeof(path), "%s", raw);
@@ -888,6 +907,19 @@ static void query_here(struct tracer *tr, struct task *t, uint64_t nr, int dirfd
 	tr->res->answered++;
 }
 
+/* An open of /proc/.../attr/... for writing may change the task's LSM label (AppArmor's
+ * change_profile, SELinux's setexeccon): its queries are its own from then on. */
+static void watch_label(struct task *t)
+{
+	const char *p;
+
+	if (t->nev != 1 || (t->ev[0].flags & O_ACCMODE) == O_RDONLY)
+		return;
+	p = t->pbuf + t->ev[0].off;
+	if (under(p, "/proc") && strstr(p, "/attr/"))
+		t->flags |= TASK_OWN_VIEW;
+}
+
 static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 				 const uint64_t *a)
 {
@@ -897,18 +929,21 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 	switch (nr) {
 	case SYS_open:
 		add_path(tr, t, MP_OP_OPEN, (uint32_t)a[1], AT_FDCWD, a[0], false);
+		watch_label(t);
 		break;
 	case SYS_creat:
 		add_path(tr, t, MP_OP_OPEN, OPEN_CREAT_FLAGS, AT_FDCWD, a[0], false);
 		break;
 	case SYS_openat:
 		add_path(tr, t, MP_OP_OPEN, (uint32_t)a[2], fd0, a[1], false);
+		watch_label(t);
 		break;
 	case SYS_openat2: {
 		uint64_t how_flags = 0; /* struct open_how starts with the u64 flags */
 
 		read_mem(t->tid, a[2], &how_flags, sizeof(how_flags));
 		add_path(tr, t, MP_OP_OPEN, (uint32_t)how_flags, fd0, a[1], false);
+		watch_label(t);
 		break;
 	}
 	case SYS_execve:
@@ -923,46 +958,46 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 		break;
 	case SYS_stat:
 		add_path(tr, t, MP_OP_STAT, 0, AT_FDCWD, a[0], false);
-		query_here(tr, t, nr, AT_FDCWD, a);
+		query_here(tr, t, nr, AT_FDCWD, a[0], a);
 		break;
 	case SYS_lstat:
 		add_path(tr, t, MP_OP_STAT, AT_SYMLINK_NOFOLLOW, AT_FDCWD, a[0], false);
-		query_here(tr, t, nr, AT_FDCWD, a);
+		query_here(tr, t, nr, AT_FDCWD, a[0], a);
 		break;
 	/* With AT_EMPTY_PATH these are fstat() on an open file, not a path lookup: the
 	 * seccomp filter lets them through, so they are not recorded in either mode. */
 	case SYS_newfstatat:
 		if (!(a[3] & AT_EMPTY_PATH)) {
 			add_path(tr, t, MP_OP_STAT, a[3] & AT_SYMLINK_NOFOLLOW, fd0, a[1], false);
-			query_here(tr, t, nr, fd0, a);
+			query_here(tr, t, nr, fd0, a[1], a);
 		}
 		break;
 	case SYS_statx:
 		if (!(a[2] & AT_EMPTY_PATH)) {
 			add_path(tr, t, MP_OP_STAT, a[2] & AT_SYMLINK_NOFOLLOW, fd0, a[1], false);
-			query_here(tr, t, nr, fd0, a);
+			query_here(tr, t, nr, fd0, a[1], a);
 		}
 		break;
 	case SYS_access:
 		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[1], AT_FDCWD, a[0], false);
-		query_here(tr, t, nr, AT_FDCWD, a);
+		query_here(tr, t, nr, AT_FDCWD, a[0], a);
 		break;
 	case SYS_faccessat:
 		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[2], fd0, a[1], false);
-		query_here(tr, t, nr, fd0, a);
+		query_here(tr, t, nr, fd0, a[1], a);
 		break;
 	case SYS_faccessat2:
 		add_path(tr, t, MP_OP_ACCESS, (uint32_t)a[2], fd0, a[1], a[3] & AT_EMPTY_PATH);
-		query_here(tr, t, nr, fd0, a);
+		query_here(tr, t, nr, fd0, a[1], a);
 		break;
 	case SYS_readlink:
 		add_path(tr, t, MP_OP_READLINK, 0, AT_FDCWD, a[0], false);
-		query_here(tr, t, nr, AT_FDCWD, a);
+		query_here(tr, t, nr, AT_FDCWD, a[0], a);
 		break;
 	case SYS_readlinkat:
 		/* an empty path reads the symlink an O_PATH fd refers to (Linux 2.6.39) */
 		add_path(tr, t, MP_OP_READLINK, 0, fd0, a[1], true);
-		query_here(tr, t, nr, fd0, a);
+		query_here(tr, t, nr, fd0, a[1], a);
 		break;
 	case SYS_chroot:
 	case SYS_pivot_root:
@@ -983,6 +1018,11 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 	case SYS_setns:
 	case SYS_landlock_restrict_self:
 		t->flags |= TASK_OWN_VIEW;
+		return DECODE_DONE;
+	case SYS_prctl:
+		for (size_t k = 0; k < N_PRCTL; k++)
+			if (a[0] == traced_prctl[k])
+				t->flags |= TASK_OWN_VIEW;
 		return DECODE_DONE;
 	case SYS_chdir:
 		add_path(tr, t, MP_OP_CHDIR, 0, AT_FDCWD, a[0], false);
@@ -1271,6 +1311,9 @@ static enum decode_result decode_abi(struct tracer *tr, struct task *t, uint32_t
 	if (arch == AUDIT_ARCH_X86_64 && !(nr & X32_SYSCALL_BIT))
 		return decode(tr, t, nr, args);
 	task_clear_syscall(t);
+	/* Its i386 calls (setuid32, chroot, ...) are not all decoded: the tracer answers none of
+	 * its queries from now on (query_here()). */
+	t->flags |= TASK_OWN_VIEW;
 	if (arch != AUDIT_ARCH_I386) {
 		tr->res->undecoded++;
 		return DECODE_UNKNOWN;
@@ -1444,6 +1487,9 @@ static void on_new_task(struct tracer *tr, struct task *parent)
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
 		c->flags |= TASK_SHARED_VM;
 		parent->flags |= TASK_SHARED_VM;
+	} else if ((flags & CLONE_VM) && (parent->flags & TASK_SHARED_VM)) {
+		/* vfork of a thread: its parent waits, the other threads run on */
+		c->flags |= TASK_SHARED_VM;
 	}
 	if (!(flags & CLONE_THREAD)) {
 		struct tracer_proc p = { .what = TRACER_PROC_START, .pid = tid };
@@ -1672,8 +1718,9 @@ static void kill_all(struct tracer *tr)
 static void build_filter(struct sock_filter *f)
 {
 	/* Layout: 0 ld arch; 1 x86-64?; 2 ld nr; 3 x32?; 4-6 newfstatat with AT_EMPTY_PATH;
-	 * 7-9 statx with AT_EMPTY_PATH; then one test per traced syscall; ALLOW; TRACE. */
-	const size_t list = 10, allow = list + N_TRACED, trace = allow + 1;
+	 * 7-9 statx with AT_EMPTY_PATH; prctl and its options; then one test per traced
+	 * syscall; ALLOW; TRACE. */
+	const size_t list = 10 + 2 + N_PRCTL, allow = list + N_TRACED, trace = allow + 1;
 	size_t i = 0;
 
 	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -1703,6 +1750,17 @@ static void build_filter(struct sock_filter *f)
 						      offsetof(struct seccomp_data, args[empty[k].arg]));
 		f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, AT_EMPTY_PATH,
 						    JUMP_TO(i, allow), JUMP_TO(i, trace));
+		i++;
+	}
+	/* prctl: its option decides (the accumulator then holds it, not the number) */
+	f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 0, 1 + N_PRCTL);
+	i++;
+	f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, args[0]));
+	for (size_t k = 0; k < N_PRCTL; k++) {
+		f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, traced_prctl[k],
+						    JUMP_TO(i, trace),
+						    k + 1 < N_PRCTL ? 0 : JUMP_TO(i, allow));
 		i++;
 	}
 	for (size_t k = 0; k < N_TRACED; k++) {

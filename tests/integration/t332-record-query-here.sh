@@ -3,8 +3,10 @@
 # The tracer answers stat, access and readlink itself at the seccomp stop (tracer.c:
 # query_here), with no exit stop. Every answer must be the one the kernel gave the tracee:
 # fixture queries.c asks about names of every kind (relative, dirfd-relative, "..", symlinks,
-# dangling, looping, through a file, bad flags), then, as root, from a child that became
-# nobody (secret/ is closed to it) and from a child in a chroot. The rows of a run with the
+# dangling, looping, through a file, bad flags, names of the asking process itself such as
+# /dev/fd/N and /proc/self/fd/N, no name at all), then, as root, from a child that became
+# nobody (secret/ is closed to it), from a child in a chroot, and from a child exec'd
+# without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (nobodys/ is closed to it). The rows of a run with the
 # answers and of a run with MAGICPAK_NO_QUERY_HERE=1 (every result from its exit stop) are
 # the same, row for row. (Counts: each name is asked from three places, root with a dirfd,
 # root from its cwd, nobody with a dirfd; "dir/../file" and "../q/file" are stored as file.)
@@ -26,10 +28,12 @@ echo s >"$q/secret/file"
 chmod 0700 "$q/secret"
 echo c >"$q/root/only-in-chroot"
 echo c >"$q/root/file"
+mkdir "$q/nobodys"; echo n >"$q/nobodys/file"; chown -R 65534 "$q/nobodys"; chmod 0700 "$q/nobodys"
 
 rows() {
 	sql "$db" "select op, path, flags, errno, sum(count) from file_accesses where session_id = $1
-		and (path like '$q/%' or path in ('/only-in-chroot', '/file'))
+		and (path like '$q/%' or path in ('$q', '/only-in-chroot', '/file')
+		     or path like '/dev/%' or path like '/proc/%/fd/77')
 		group by op, path, flags, errno order by op, path, flags, errno"
 }
 run_tool -v -v record --db "$db" -- "$tmp/queries" "$q"
@@ -52,5 +56,8 @@ if [ "$(id -u)" = 0 ]; then
 	has_row "root is not" "$a" "stat|$q/secret/file|0|0|6"
 	has_row "in the chroot, /only-in-chroot is there" "$a" "stat|/only-in-chroot|0|0|1"
 	has_row "and access says so" "$a" "access|/only-in-chroot|4|0|1"
+	has_row "root without CAP_DAC_* after an exec is refused nobodys/file" "$a" "stat|$q/nobodys/file|0|13|1"
 fi
+has_row "/dev/fd/77, open in the command only, is there" "$a" "stat|/dev/fd/77|0|0|1"
+has_row "/proc/self/fd/77 too" "$a" "stat|/proc/self/fd/77|0|0|1"
 done_testing
