@@ -42,8 +42,11 @@ LINK_LIBS = libelf sqlite3 zlib
 # them), libc and libm shared: loading and binding four more shared objects, two of them
 # BIND_NOW, was a quarter of a millisecond of every run. STATIC_DEPS=0 links them shared.
 STATIC_DEPS ?= 1
-DEP_LIBS = $(filter-out -lm,$(shell pkg-config --static --libs-only-l $(LINK_LIBS) 2>/dev/null))
-DEP_STATIC = $(and $(filter 1,$(STATIC_DEPS)),$(DEP_LIBS),$(if $(strip $(foreach l,$(sort \
+# (each computed once, on first use: LINK_LIBS gains libbpf further down)
+DEP_LIBS = $(eval DEP_LIBS := $(filter-out -lm,$(shell pkg-config --static --libs-only-l \
+	   $(LINK_LIBS) 2>/dev/null)))$(DEP_LIBS)
+DEP_STATIC = $(eval DEP_STATIC := $(DEP_STATIC_))$(DEP_STATIC)
+DEP_STATIC_ = $(and $(filter 1,$(STATIC_DEPS)),$(DEP_LIBS),$(if $(strip $(foreach l,$(sort \
 	     $(DEP_LIBS:-l%=%)),$(if $(findstring /,$(shell $(CC) -print-file-name=lib$(l).a)),,$(l)))),,yes))
 BSTATIC := -Wl,-Bstatic
 BDYNAMIC := -Wl,-Bdynamic

@@ -912,6 +912,23 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 	return 0;
 }
 
+/* The probe and the socket when @o wants them (side_begin), then the store, opened meanwhile
+ * in a thread (store_bg_start). -errno, logged, if either fails. */
+static int begin_side_and_store(const struct record_opts *o, struct side *sd, const char *sock,
+				struct store **st)
+{
+	bool side = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
+	struct store_bg bg;
+	int ret;
+
+	store_bg_start(&bg, o->db, side);
+	if (side && (ret = side_begin(o, sd, sock)) < 0) {
+		store_bg_abandon(&bg);
+		return ret;
+	}
+	return store_bg_finish(&bg, st);
+}
+
 /* Set (@set) or restore an environment variable for the traced command. */
 static void env_swap(const char *name, const char *val, char **saved)
 {
@@ -939,7 +956,6 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	char xdir[] = "/tmp/magicpak-xcheck.XXXXXX", sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
-	struct store_bg bg;
 	struct side sd;
 	char *lib = NULL, *audit = NULL, *saved[3] = { NULL, NULL, NULL };
 	bool env_set = false;
@@ -975,15 +991,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			r.own_dir = xdir;
 		}
 	}
-	store_bg_start(&bg, o->db, o->bpf != RECORD_BPF_OFF || o->cross_check);
-	if (o->bpf != RECORD_BPF_OFF || o->cross_check) {
-		ret = side_begin(o, &sd, sock[0] ? sock : NULL);
-		if (ret < 0) {
-			store_bg_abandon(&bg);
-			goto out;
-		}
-	}
-	ret = store_bg_finish(&bg, &r.st);
+	ret = begin_side_and_store(o, &sd, sock[0] ? sock : NULL, &r.st);
 	if (ret < 0)
 		goto out;
 	ret = begin_session(o, r.st, MP_SRC_PTRACE, &res->session);
@@ -1269,7 +1277,6 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 {
 	struct prec p = { .r = { .o = o, .changed = STRVEC_INIT } };
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
-	struct store_bg bg;
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
 	char *dir = NULL, *sock = NULL;
@@ -1291,16 +1298,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		free(lib);
 		return ret;
 	}
-	store_bg_start(&bg, o->db, o->bpf != RECORD_BPF_OFF);
-	if (o->bpf != RECORD_BPF_OFF) {
-		ret = side_begin(o, &sd, NULL);
-		if (ret < 0) {
-			store_bg_abandon(&bg);
-			free(lib);
-			return ret;
-		}
-	}
-	ret = store_bg_finish(&bg, &p.r.st);
+	ret = begin_side_and_store(o, &sd, NULL, &p.r.st);
 	if (ret < 0)
 		goto out;
 	dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir());
@@ -1488,7 +1486,6 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	extern char **environ;
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	struct side sd = { .sock = -1, .wake = { -1, -1 } };
-	struct store_bg bg;
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
@@ -1497,13 +1494,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 
 	memset(res, 0, sizeof(*res));
 	/* the probe first: without it there is no session (RELIABILITY BPF-06) */
-	store_bg_start(&bg, o->db, true);
-	ret = side_begin(o, &sd, NULL);
-	if (ret < 0) {
-		store_bg_abandon(&bg);
-		return ret;
-	}
-	ret = store_bg_finish(&bg, &r.st);
+	ret = begin_side_and_store(o, &sd, NULL, &r.st);
 	if (ret < 0)
 		goto out;
 	ret = begin_session(o, r.st, MP_SRC_BPF, &res->session);

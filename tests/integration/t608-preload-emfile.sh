@@ -18,12 +18,17 @@ for fd in $(cd /proc/$$/fd && ls); do
 	case $fd in 0 | 1 | 2 | 255) ;; *) eval "exec $fd>&-" ;; esac
 done
 
-for mode in self start-small start-one; do
+# mode_args: the fixture's arguments for $mode, in args
+mode_args() {
 	case $mode in
 	self) args=(32) ;;
 	start-small) args=(start 32 29) ;;
 	start-one) args=(start 16 1) ;;
 	esac
+}
+
+for mode in self start-small start-one; do
+	mode_args
 	d=$tmp/$mode; mkdir "$d" "$d.native"
 	touch "$d/fill" "$d/after" "$d/after2" "$d.native/fill" "$d.native/after" "$d.native/after2"
 	"$tmp/emfile" "$d.native" "${args[@]}" >"$tmp/native-$mode.out" 2>"$tmp/native.err"
@@ -49,11 +54,7 @@ done
 # fds: the session says so, it is never silently complete.
 sock=$tmp/c.sock
 for mode in self start-small start-one; do
-	case $mode in
-	self) args=(32) ;;
-	start-small) args=(start 32 29) ;;
-	start-one) args=(start 16 1) ;;
-	esac
+	mode_args
 	d=$tmp/c-$mode; mkdir "$d"
 	touch "$d/fill" "$d/after" "$d/after2"
 	db=$tmp/c-$mode.db
