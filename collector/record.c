@@ -126,8 +126,9 @@ static void note_access(struct rec *r, int op, const char *path, uint32_t flags,
 
 static void xc_note(struct rec *r, pid_t pid, const char *path, int op, int source);
 
-/* Start the session row for @o's command, from the current directory and host name. */
-static int begin_session(const struct record_opts *o, struct store *st, int source, int64_t *id)
+/* Open the history and start the session row for @o's command (from the current directory
+ * and host name) while the command starts: store_open_session(). */
+static int begin_session(const struct record_opts *o, int source, struct store **st)
 {
 	char cwd[PATH_MAX], host[256] = "";
 	struct store_session s = { 0 };
@@ -140,7 +141,7 @@ static int begin_session(const struct record_opts *o, struct store *st, int sour
 	s.cwd = cwd;
 	s.source = source;
 	s.host = host;
-	return store_session_begin(st, &s, id);
+	return store_open_session(o->db, &s, st);
 }
 
 static void on_access(void *ctx, const struct tracer_access *a)
@@ -837,57 +838,6 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
  * when a probe is to be loaded and the database exists, the store opens in a thread
  * meanwhile. A database still to be created waits for the probe, so that a probe that
  * fails leaves no new file behind (without the probe there is no session). */
-struct store_bg {
-	pthread_t th;
-	const char *db;
-	struct store *st;
-	int ret;
-	bool started;
-};
-
-static void *store_bg_main(void *arg)
-{
-	struct store_bg *bg = arg;
-
-	bg->ret = store_open(bg->db, &bg->st);
-	return NULL;
-}
-
-static void store_bg_start(struct store_bg *bg, const char *db, bool probe)
-{
-	struct stat sb;
-	sigset_t all, old;
-
-	memset(bg, 0, sizeof(*bg));
-	bg->db = db;
-	if (!probe || stat(db, &sb) < 0 || !S_ISREG(sb.st_mode))
-		return;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	bg->started = pthread_create(&bg->th, NULL, store_bg_main, bg) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* The store, opened here unless the thread did; -errno (logged) if it could not be. */
-static int store_bg_finish(struct store_bg *bg, struct store **st)
-{
-	if (!bg->started)
-		return store_open(bg->db, st);
-	pthread_join(bg->th, NULL);
-	bg->started = false;
-	*st = bg->st;
-	return bg->ret;
-}
-
-/* The probe failed: the store the thread opened is closed untouched. */
-static void store_bg_abandon(struct store_bg *bg)
-{
-	struct store *st = NULL;
-
-	if (bg->started && store_bg_finish(bg, &st) == 0)
-		store_free(st);
-}
-
 static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
@@ -912,21 +862,36 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 	return 0;
 }
 
-/* The probe and the socket when @o wants them (side_begin), then the store, opened meanwhile
- * in a thread (store_bg_start). -errno, logged, if either fails. */
-static int begin_side_and_store(const struct record_opts *o, struct side *sd, const char *sock,
-				struct store **st)
+/* Wait for the history (store_wait), then end the session with @res's exit code (127 when
+ * @ret, the recording's result, is an error), completeness and reason. Returns @ret, or else
+ * the store's -errno (logged). */
+static int end_session(const struct record_opts *o, struct store *st, int ret,
+		       struct record_result *res)
+{
+	int r2 = store_wait(st, &res->session);
+
+	if (r2 < 0)
+		return ret < 0 ? ret : r2;
+	r2 = store_session_end(st, ret < 0 ? 127 : res->exit_code, res->complete,
+			       res->complete ? NULL : res->why);
+	if (r2 < 0 && ret == 0)
+		ret = log_errno(r2, "cannot finish session %lld in '%s'", (long long)res->session,
+				o->db);
+	return ret;
+}
+
+/* The probe and the socket when @o wants them (side_begin), then the history and the session
+ * (begin_session): the probe first, so that without it there is no session (RELIABILITY
+ * BPF-06). -errno, logged, if either fails. */
+static int begin_side_and_session(const struct record_opts *o, struct side *sd, const char *sock,
+				  int source, struct store **st)
 {
 	bool side = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
-	struct store_bg bg;
 	int ret;
 
-	store_bg_start(&bg, o->db, side);
-	if (side && (ret = side_begin(o, sd, sock)) < 0) {
-		store_bg_abandon(&bg);
+	if (side && (ret = side_begin(o, sd, sock)) < 0)
 		return ret;
-	}
-	return store_bg_finish(&bg, st);
+	return begin_session(o, source, st);
 }
 
 /* Set (@set) or restore an environment variable for the traced command. */
@@ -991,10 +956,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			r.own_dir = xdir;
 		}
 	}
-	ret = begin_side_and_store(o, &sd, sock[0] ? sock : NULL, &r.st);
-	if (ret < 0)
-		goto out;
-	ret = begin_session(o, r.st, MP_SRC_PTRACE, &res->session);
+	ret = begin_side_and_session(o, &sd, sock[0] ? sock : NULL, MP_SRC_PTRACE, &r.st);
 	if (ret < 0)
 		goto out;
 	if (sd.sock >= 0) {
@@ -1020,7 +982,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	}
 	side_stop(&sd);
 	if (ret < 0) {
-		store_session_end(r.st, 127, false, "tracer failed");
+		snprintf(res->why, sizeof(res->why), "tracer failed");
+		end_session(o, r.st, ret, res);
 		goto out;
 	}
 	side_store(&sd, &r, false, &side_acc, &side_procs);
@@ -1051,10 +1014,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		snprintf(res->why, sizeof(res->why), "store_error");
 	side_reason(&sd, res->why, sizeof(res->why));
 	res->complete = !res->why[0];
-	ret = store_session_end(r.st, res->exit_code, res->complete,
-				res->complete ? NULL : res->why);
-	if (ret < 0)
-		log_errno(ret, "cannot finish session %lld in '%s'", (long long)res->session, o->db);
+	ret = end_session(o, r.st, 0, res);
 	res->files = r.versioned.n;
 	side_log(&sd);
 	if (o->cross_check)
@@ -1199,6 +1159,9 @@ static char **preload_env(const char *lib, const char *audit, const char *sock)
 	return env;
 }
 
+/* Rows that make a write worth a transaction while the command runs (store_flush_some). */
+#define FLUSH_MIN_ROWS 64
+
 static const int preload_fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
 static uint64_t mono_ms(void)
@@ -1285,6 +1248,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool dir_made = false, child_done = false, timed_out = false, masked = false;
 	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
+	uint64_t flushed = mono_ms();
 	pid_t child = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1298,7 +1262,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		free(lib);
 		return ret;
 	}
-	ret = begin_side_and_store(o, &sd, NULL, &p.r.st);
+	ret = begin_side_and_session(o, &sd, NULL, MP_SRC_PRELOAD, &p.r.st);
 	if (ret < 0)
 		goto out;
 	dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir());
@@ -1312,9 +1276,6 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	if (ret < 0)
 		goto out;
 	collect_on_access(p.c, preload_on_access, &p.r);
-	ret = begin_session(o, p.r.st, MP_SRC_PRELOAD, &res->session);
-	if (ret < 0)
-		goto out;
 	audit = record_audit_lib(lib);
 	p.r.injected[0] = lib;
 	p.r.injected[1] = audit;
@@ -1383,6 +1344,13 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 			break;
 		}
 		collect_drain(p.c);
+		if (!child_done) {
+			/* a few rows too, once a second: a long quiet command is seen as it runs */
+			uint64_t now = mono_ms();
+
+			if (store_flush_some(p.r.st, now - flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
+				flushed = now;
+		}
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -1441,14 +1409,7 @@ end:
 	side_reason(&sd, res->why, sizeof(res->why));
 	res->accesses += side_acc;
 	res->complete = !res->why[0];
-	{
-		int r2 = store_session_end(p.r.st, ret < 0 ? 127 : res->exit_code, res->complete,
-					   res->complete ? NULL : res->why);
-
-		if (r2 < 0 && ret == 0)
-			ret = log_errno(r2, "cannot finish session %lld in '%s'",
-					(long long)res->session, o->db);
-	}
+	ret = end_session(o, p.r.st, ret, res);
 	res->files = p.r.versioned.n;
 	side_log(&sd);
 out:
@@ -1493,11 +1454,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	pid_t child = -1;
 
 	memset(res, 0, sizeof(*res));
-	/* the probe first: without it there is no session (RELIABILITY BPF-06) */
-	ret = begin_side_and_store(o, &sd, NULL, &r.st);
-	if (ret < 0)
-		goto out;
-	ret = begin_session(o, r.st, MP_SRC_BPF, &res->session);
+	ret = begin_side_and_session(o, &sd, NULL, MP_SRC_BPF, &r.st);
 	if (ret < 0)
 		goto out;
 
@@ -1568,14 +1525,7 @@ end:
 		snprintf(res->why, sizeof(res->why), "store_error");
 	side_reason(&sd, res->why, sizeof(res->why));
 	res->complete = !res->why[0];
-	{
-		int r2 = store_session_end(r.st, ret < 0 ? 127 : res->exit_code, res->complete,
-					   res->complete ? NULL : res->why);
-
-		if (r2 < 0 && ret == 0)
-			ret = log_errno(r2, "cannot finish session %lld in '%s'",
-					(long long)res->session, o->db);
-	}
+	ret = end_session(o, r.st, ret, res);
 	res->files = r.versioned.n;
 	side_log(&sd);
 out:

@@ -58,6 +58,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,13 @@
  * checkpoint costs two fsyncs, about 4 ms. A session writes 30-150 frames, so at 1000 a
  * run pays on average ~0.5 ms reading and ~0.5 ms checkpointing; at 256 it paid 2 ms. */
 #define WAL_CKPT_FRAMES 1000
+/* ...but only at the start of a run, in the thread of store_open_session() while the command
+ * runs: a commit checkpoints (wal_hook) only a WAL this long, which a very big session or a
+ * history written without that thread (collect, merge) makes. */
+#define WAL_HOOK_FRAMES 4000
+/* PRAGMA application_id: "mpak". With the schema version in the file's header, it lets
+ * store_open_session() tell from 100 bytes that it may open the rest in a thread. */
+#define APPLICATION_ID 0x6d70616b
 #define WAL_TRUNCATE_FRAMES 4096  /* a WAL this long (16 MiB) is emptied when the store closes */
 #define WAL_SIZE_LIMIT "4194304"  /* journal_size_limit: a reset WAL is cut to 4 MiB */
 #define WAL_ATTEMPTS 200          /* tries to switch a new file to WAL while others hold it */
@@ -359,6 +368,17 @@ struct store {
 	bool procs_dirty;
 	struct pid_slot *pid_slots;
 	size_t pid_cap;
+
+	/* store_open_session(): the thread opening the file and beginning the session. Until
+	 * store_wait() joins it, this store only buffers and @conn is the thread's. */
+	bool opening, threaded;
+	pthread_t th;
+	struct store *conn;
+	int conn_ret;
+	int64_t conn_session;
+	bool conn_done;                /* atomic: the thread has finished */
+	char *s_label, *s_argv, *s_cwd, *s_host;
+	int s_source;
 };
 
 /* ---- errors ---- */
@@ -868,7 +888,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	int rc;
 
 	st->wal_frames = frames;
-	if (frames < WAL_CKPT_FRAMES)
+	if (frames < WAL_HOOK_FRAMES)
 		return SQLITE_OK;
 	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
@@ -884,6 +904,8 @@ static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg)
 	char msg[256] = "";
 	int rc = SQLITE_OK;
 
+	if (st->opening)
+		store_wait(st, NULL);
 	if (st->failed)
 		return st->failed;
 	if (st->readonly)
@@ -1205,6 +1227,37 @@ static int set_wal(struct store *st)
 	return 0;
 }
 
+/* A PASSIVE checkpoint, now. Returns 0 or -errno (logged); another connection's busy
+ * (BUSY, LOCKED) is no error: a later one will do it. */
+static int checkpoint(struct store *st)
+{
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+		return db_error(st, rc, "checkpoint", sqlite3_errstr(rc));
+	return 0;
+}
+
+/* Give the file its application_id, once (see APPLICATION_ID), and after that or a new
+ * schema (@changed) checkpoint at once, so that the file's own header shows them to the
+ * next store_open_session(). Returns 0 or -errno (logged). */
+static int mark_application(struct store *st, bool changed)
+{
+	int64_t id;
+	char sql[64];
+	int rc;
+
+	rc = query_int(st, "PRAGMA application_id", &id);
+	if (rc == SQLITE_OK && id != APPLICATION_ID) {
+		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", APPLICATION_ID);
+		rc = exec_sql(st, sql);
+		changed = true;
+	}
+	if (rc != SQLITE_OK)
+		return db_error(st, rc, "write to", sqlite3_errmsg(st->db));
+	return changed ? checkpoint(st) : 0;
+}
+
 /* Network file systems share no memory between hosts, which WAL needs (statfs(2)). */
 static void warn_network_fs(const char *path)
 {
@@ -1370,6 +1423,8 @@ static int store_open_mode(const char *path, bool readonly, struct store **out)
 			goto out;
 		if ((kind != DB_CURRENT || missing) && (ret = migrate(st)))
 			goto out;
+		if (!memory && (ret = mark_application(st, kind != DB_CURRENT)))
+			goto out;
 		for (int i = 0; i < ST_COUNT; i++) {
 			rc = sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 						&st->stmt[i], NULL);
@@ -1411,6 +1466,8 @@ void store_free(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->opening)
+		store_wait(st, NULL);
 	if (st->db && !st->readonly && !st->failed && has_pending(st))
 		write_txn(st, NULL, NULL);
 	/* A TRUNCATE checkpoint costs two fsyncs and a truncate, 2 ms here: most of what a
@@ -1475,29 +1532,29 @@ static int check_writable(struct store *st, bool need_session)
 		return st->failed;
 	if (st->readonly)
 		return log_error(-EROFS, "cannot write to '%s': opened read-only", st->path);
-	if (need_session && !st->session_id)
+	if (need_session && !st->session_id && !st->opening)
 		return log_error(-EINVAL, "no session is being recorded into '%s'", st->path);
 	return 0;
 }
 
-int store_session_begin(struct store *st, const struct store_session *s, int64_t *id)
+/* store_session_begin() with the argv already as JSON (@argv_js, borrowed). */
+static int session_begin(struct store *st, const struct store_session *s, const char *argv_js,
+			 int64_t *id)
 {
-	struct session_add a = { .s = s };
+	struct session_add a = { .s = s, .argv = argv_js };
 	char started[32];
 	int ret;
 
 	if ((ret = check_writable(st, false)))
 		return ret;
-	if (st->session_id)
+	if (st->session_id || st->opening)
 		return log_error(-EBUSY, "session %" PRId64 " is still being recorded into '%s'",
 				 st->session_id, st->path);
 	if (s->source < 1 || s->source >= SOURCE_MAX)
 		return log_error(-EINVAL, "unknown event source %d", s->source);
 	iso_time(started, now_ns());
-	a.argv = argv_json(s->argv);
 	a.started_at = started;
 	ret = write_txn(st, session_add_sql, &a);
-	free((char *)a.argv);
 	if (ret)
 		return ret;
 	st->session_id = a.id;
@@ -1506,6 +1563,150 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
 	st->events = st->files = st->processes = 0;
 	*id = a.id;
 	return 0;
+}
+
+int store_session_begin(struct store *st, const struct store_session *s, int64_t *id)
+{
+	char *js = argv_json(s->argv);
+	int ret = session_begin(st, s, js, id);
+
+	free(js);
+	return ret;
+}
+
+/* ---- opening while the command runs ---- */
+
+/* May the file at @path be opened in a thread? Only when its first 100 bytes say it is a
+ * database this magicpak marked current (or there is no file yet): everything it would
+ * refuse, or migrate, is found before the command runs, by store_open() itself. Reading
+ * the header of a WAL database is safe: application_id and user_version change only in a
+ * transaction that a checkpoint has since copied to the file, or else the header shows the
+ * older values and the file is opened here, synchronously. */
+static bool header_current(const char *path)
+{
+	unsigned char h[100];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT;
+	n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n == 0)
+		return true;
+	if (n != (ssize_t)sizeof(h) || memcmp(h, "SQLite format 3", 16))
+		return false;
+	return ((uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63]) ==
+		       STORE_SCHEMA_VERSION &&
+	       ((uint32_t)h[68] << 24 | (uint32_t)h[69] << 16 | (uint32_t)h[70] << 8 | h[71]) ==
+		       APPLICATION_ID;
+}
+
+static void *open_thread(void *arg)
+{
+	struct store *st = arg, *conn = NULL;
+	struct store_session s = { st->s_label, NULL, st->s_cwd, st->s_source, st->s_host };
+	int ret;
+
+	ret = store_open_mode(st->path, false, &conn);
+	if (!ret)
+		ret = session_begin(conn, &s, st->s_argv, &st->conn_session);
+	/* The WAL is checkpointed here, while the command runs, not by a commit at its end. */
+	if (!ret && conn->wal_frames >= WAL_CKPT_FRAMES)
+		ret = checkpoint(conn);
+	if (ret && conn) {
+		conn->readonly = true; /* nothing pending: closing writes nothing */
+		store_free(conn);
+		conn = NULL;
+	}
+	st->conn = conn;
+	st->conn_ret = ret;
+	__atomic_store_n(&st->conn_done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int store_open_session(const char *path, const struct store_session *s, struct store **out)
+{
+	struct store *st;
+	sigset_t all, old;
+	int ret;
+
+	if (!strcmp(path, ":memory:") || !header_current(path)) {
+		int64_t id;
+
+		if ((ret = store_open(path, &st)))
+			return ret;
+		if ((ret = store_session_begin(st, s, &id)) ||
+		    (st->wal_frames >= WAL_CKPT_FRAMES && (ret = checkpoint(st)))) {
+			store_free(st);
+			return ret;
+		}
+		*out = st;
+		return 0;
+	}
+	if ((ret = precheck_write(path)))
+		return ret;
+	if (s->source < 1 || s->source >= SOURCE_MAX)
+		return log_error(-EINVAL, "unknown event source %d", s->source);
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	st->s_label = s->label ? xstrdup(s->label) : NULL;
+	st->s_argv = argv_json(s->argv);
+	st->s_cwd = s->cwd ? xstrdup(s->cwd) : NULL;
+	st->s_host = s->host ? xstrdup(s->host) : NULL;
+	st->s_source = s->source;
+	st->session_gen = 1;
+	st->opening = true;
+	/* the thread takes no signal of the command's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	st->threaded = pthread_create(&st->th, NULL, open_thread, st) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!st->threaded)
+		open_thread(st); /* no thread to be had: open here */
+	*out = st;
+	return 0;
+}
+
+bool store_ready(struct store *st)
+{
+	return !st->opening || __atomic_load_n(&st->conn_done, __ATOMIC_ACQUIRE);
+}
+
+int store_wait(struct store *st, int64_t *id)
+{
+	struct store *c;
+
+	if (st->opening) {
+		if (st->threaded)
+			pthread_join(st->th, NULL);
+		st->opening = false;
+		c = st->conn;
+		st->conn = NULL;
+		if (st->conn_ret) {
+			st->failed = st->conn_ret;
+		} else {
+			/* take over the thread's connection; the buffers stay ours */
+			st->db = c->db;
+			memcpy(st->stmt, c->stmt, sizeof(st->stmt));
+			st->wal_frames = c->wal_frames;
+			st->ckpt_rc = c->ckpt_rc;
+			st->session_id = st->conn_session;
+			sqlite3_wal_hook(st->db, wal_hook, st);
+			c->db = NULL;
+			memset(c->stmt, 0, sizeof(c->stmt));
+			c->readonly = true;
+			store_free(c);
+		}
+		free(st->s_label);
+		free(st->s_argv);
+		free(st->s_cwd);
+		free(st->s_host);
+		st->s_label = st->s_argv = st->s_cwd = st->s_host = NULL;
+	}
+	if (id)
+		*id = st->session_id;
+	return st->failed;
 }
 
 static uint32_t fold_hash(pid_t pid, int op, uint32_t path, uint32_t flags, int err, int source)
@@ -1561,7 +1762,7 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 
 	if (st->failed)
 		return st->failed;
-	if (!st->session_id)
+	if (!st->session_id && !st->opening)
 		return check_writable(st, true);
 	if (op < 1 || op >= MP_OP_MAX || source < 1 || source >= SOURCE_MAX)
 		return log_error(-EINVAL, "unknown operation %d or source %d for '%s'", op, source,
@@ -1706,6 +1907,17 @@ int store_flush(struct store *st)
 	if (!has_pending(st))
 		return 0;
 	return write_txn(st, NULL, NULL);
+}
+
+int store_flush_some(struct store *st, size_t min_rows)
+{
+	int ret;
+
+	if (!store_ready(st) || st->failed || !has_pending(st) ||
+	    st->nrows + st->nfiles < min_rows)
+		return 0;
+	ret = store_flush(st);
+	return ret < 0 ? ret : 1;
 }
 
 struct session_end {

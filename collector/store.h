@@ -46,6 +46,21 @@ struct store_session {
  * kill -9 leaves an incomplete session, and make it current. *@id gets its id. -EBUSY if a
  * session is already current. Strings in @s are borrowed for the call. */
 int store_session_begin(struct store *st, const struct store_session *s, int64_t *id);
+/* store_open() and store_session_begin() for `record`, without making the command wait for
+ * them: the file is opened, the session row committed and an overdue WAL checkpoint made in a
+ * thread while the caller starts the command; meanwhile the verbs below only buffer, and any
+ * that must write waits for the thread (store_wait). Done here, before returning: the checks
+ * of a file that cannot be written (-EISDIR, -EACCES, ...), and the whole opening, as
+ * store_open() does it, of a file whose first 100 bytes do not show a current magicpak
+ * history (application_id "mpak", user_version STORE_SCHEMA_VERSION): a file that would be
+ * refused or migrated, or none (a new file is made in the thread). An error in the thread
+ * is logged there and returned by store_wait() and every write verb. */
+int store_open_session(const char *path, const struct store_session *s, struct store **out);
+/* True when store_wait() would not block. */
+bool store_ready(struct store *st);
+/* Wait for store_open_session()'s thread; *@id (may be NULL) gets the session id, 0 if the
+ * opening failed. Returns 0 or that failure's -errno (logged once, by the thread). */
+int store_wait(struct store *st, int64_t *id);
 /* Record one access into the current session: @op is an enum mp_op, @err 0 or the positive
  * errno, @source an enum mp_source, @time_ns CLOCK_REALTIME. Buffered: identical (pid, op,
  * path, flags, err, source) accesses are folded into one row with a count and the first
@@ -74,6 +89,10 @@ int store_file_version(struct store *st, const char *path, char type, int64_t si
  * transaction retried on SQLITE_BUSY). After a write error (disk full, I/O error) the store
  * stops writing: this and every later write verb returns that error again, unlogged. */
 int store_flush(struct store *st);
+/* store_flush() when it need not wait for store_open_session()'s thread and at least
+ * @min_rows rows are pending (1 if it wrote, else 0, or -errno): for a collector's idle
+ * moments, so that the end of the session, which the user waits for, has less to write. */
+int store_flush_some(struct store *st, size_t min_rows);
 /* Flush, then in the same transaction set the current session's exit status, end time,
  * counts (events, distinct paths used successfully, processes) and complete = 1, or
  * complete = 0 with @why ("io_uring", "killed", "events_dropped=3"; NULL: "incomplete").
