@@ -1628,7 +1628,6 @@ static void *open_thread(void *arg)
 int store_open_session(const char *path, const struct store_session *s, struct store **out)
 {
 	struct store *st;
-	sigset_t all, old;
 	int ret;
 
 	if (!strcmp(path, ":memory:") || !header_current(path)) {
@@ -1657,20 +1656,26 @@ int store_open_session(const char *path, const struct store_session *s, struct s
 	st->s_source = s->source;
 	st->session_gen = 1;
 	st->opening = true;
+	*out = st;
+	return 0;
+}
+
+void store_open_start(struct store *st)
+{
+	sigset_t all, old;
+
+	if (!st->opening || st->threaded)
+		return;
 	/* the thread takes no signal of the command's */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	st->threaded = pthread_create(&st->th, NULL, open_thread, st) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!st->threaded)
-		open_thread(st); /* no thread to be had: open here */
-	*out = st;
-	return 0;
 }
 
 bool store_ready(struct store *st)
 {
-	return !st->opening || __atomic_load_n(&st->conn_done, __ATOMIC_ACQUIRE);
+	return !st->opening || (st->threaded && __atomic_load_n(&st->conn_done, __ATOMIC_ACQUIRE));
 }
 
 int store_wait(struct store *st, int64_t *id)
@@ -1680,6 +1685,8 @@ int store_wait(struct store *st, int64_t *id)
 	if (st->opening) {
 		if (st->threaded)
 			pthread_join(st->th, NULL);
+		else
+			open_thread(st); /* never started, or no thread to be had */
 		st->opening = false;
 		c = st->conn;
 		st->conn = NULL;

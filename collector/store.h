@@ -48,14 +48,19 @@ struct store_session {
 int store_session_begin(struct store *st, const struct store_session *s, int64_t *id);
 /* store_open() and store_session_begin() for `record`, without making the command wait for
  * them: the file is opened, the session row committed and an overdue WAL checkpoint made in a
- * thread while the caller starts the command; meanwhile the verbs below only buffer, and any
- * that must write waits for the thread (store_wait). Done here, before returning: the checks
- * of a file that cannot be written (-EISDIR, -EACCES, ...), and the whole opening, as
+ * thread (store_open_start) while the command runs; meanwhile the verbs below only buffer,
+ * and any that must write waits for the thread (store_wait). Done here, before returning: the
+ * checks of a file that cannot be written (-EISDIR, -EACCES, ...), and the whole opening, as
  * store_open() does it, of a file whose first 100 bytes do not show a current magicpak
  * history (application_id "mpak", user_version STORE_SCHEMA_VERSION): a file that would be
  * refused or migrated, or none (a new file is made in the thread). An error in the thread
  * is logged there and returned by store_wait() and every write verb. */
 int store_open_session(const char *path, const struct store_session *s, struct store **out);
+/* Start store_open_session()'s thread, once the command is started: a vfork() child shares
+ * our memory until its exec, and the thread's changes to the memory map (malloc growing its
+ * arena) would each interrupt the child's CPU to flush its TLB, 50-100 us apiece on a VM whose
+ * idle vCPUs halt (a 2 ms spawn). Without it, store_wait() opens the file itself. */
+void store_open_start(struct store *st);
 /* True when store_wait() would not block. */
 bool store_ready(struct store *st);
 /* Wait for store_open_session()'s thread; *@id (may be NULL) gets the session id, 0 if the
