@@ -79,15 +79,14 @@
 #define FOLD_SLOTS (1u << 18)     /* hash slots for folding, > 2.5 x BATCH_ROWS */
 #define BUSY_TIMEOUT_MS 30000
 #define TXN_ATTEMPTS 5            /* whole-transaction tries on SQLITE_BUSY */
-/* Checkpoint at SQLite's 1000 frames. Every `record` is the first connection to the file and
- * rebuilds the WAL index by reading the whole WAL back, about 1.1 us a frame here; a
- * checkpoint costs two fsyncs, about 4 ms. A session writes 30-150 frames, so at 1000 a
- * run pays on average ~0.5 ms reading and ~0.5 ms checkpointing; at 256 it paid 2 ms. */
+/* When to checkpoint. Every `record` is the first connection to the file and rebuilds the
+ * WAL index by reading the whole WAL back, about 1.1 us a frame here; a checkpoint costs two
+ * fsyncs, about 4 ms; a session writes 20-150 frames. store_open_session()'s thread, while
+ * the command runs, checkpoints a WAL of WAL_OPEN_CKPT_FRAMES or more; a commit (wal_hook)
+ * one of WAL_CKPT_FRAMES (SQLite's own figure), which only a big session reaches or a
+ * history written without that thread (collect, merge). */
+#define WAL_OPEN_CKPT_FRAMES 500
 #define WAL_CKPT_FRAMES 1000
-/* ...but only at the start of a run, in the thread of store_open_session() while the command
- * runs: a commit checkpoints (wal_hook) only a WAL this long, which a very big session or a
- * history written without that thread (collect, merge) makes. */
-#define WAL_HOOK_FRAMES 4000
 /* PRAGMA application_id: "mpak". With the schema version in the file's header, it lets
  * store_open_session() tell from 100 bytes that it may open the rest in a thread. */
 #define APPLICATION_ID 0x6d70616b
@@ -888,7 +887,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	int rc;
 
 	st->wal_frames = frames;
-	if (frames < WAL_HOOK_FRAMES)
+	if (frames < WAL_CKPT_FRAMES)
 		return SQLITE_OK;
 	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
@@ -1612,7 +1611,7 @@ static void *open_thread(void *arg)
 	if (!ret)
 		ret = session_begin(conn, &s, st->s_argv, &st->conn_session);
 	/* The WAL is checkpointed here, while the command runs, not by a commit at its end. */
-	if (!ret && conn->wal_frames >= WAL_CKPT_FRAMES)
+	if (!ret && conn->wal_frames >= WAL_OPEN_CKPT_FRAMES)
 		ret = checkpoint(conn);
 	if (ret && conn) {
 		conn->readonly = true; /* nothing pending: closing writes nothing */
@@ -1636,7 +1635,7 @@ int store_open_session(const char *path, const struct store_session *s, struct s
 		if ((ret = store_open(path, &st)))
 			return ret;
 		if ((ret = store_session_begin(st, s, &id)) ||
-		    (st->wal_frames >= WAL_CKPT_FRAMES && (ret = checkpoint(st)))) {
+		    (st->wal_frames >= WAL_OPEN_CKPT_FRAMES && (ret = checkpoint(st)))) {
 			store_free(st);
 			return ret;
 		}
