@@ -376,6 +376,9 @@ struct store {
 	int conn_ret;
 	int64_t conn_session;
 	bool conn_done;                /* atomic: the thread has finished */
+	bool conn_ckpt;                /* it checkpointed the WAL */
+	bool waited;                   /* atomic: store_wait() is waiting for it */
+	uint64_t conn_us;              /* how long it took */
 	char *s_label, *s_argv, *s_cwd, *s_host;
 	int s_source;
 };
@@ -1580,7 +1583,9 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
  * refuse, or migrate, is found before the command runs, by store_open() itself. Reading
  * the header of a WAL database is safe: application_id and user_version change only in a
  * transaction that a checkpoint has since copied to the file, or else the header shows the
- * older values and the file is opened here, synchronously. */
+ * older values and the file is opened here, synchronously. The file is read with its own fd
+ * only because no connection of ours has it open yet: closing an fd drops every POSIX lock
+ * the process holds on the file (RELIABILITY SQL-05; t541 checks there are never two). */
 static bool header_current(const char *path)
 {
 	unsigned char h[100];
@@ -1607,12 +1612,19 @@ static void *open_thread(void *arg)
 	struct store_session s = { st->s_label, NULL, st->s_cwd, st->s_source, st->s_host };
 	int ret;
 
+	uint64_t t0 = now_ns();
+
 	ret = store_open_mode(st->path, false, &conn);
 	if (!ret)
 		ret = session_begin(conn, &s, st->s_argv, &st->conn_session);
-	/* The WAL is checkpointed here, while the command runs, not by a commit at its end. */
-	if (!ret && conn->wal_frames >= WAL_OPEN_CKPT_FRAMES)
+	/* The WAL is checkpointed here, while the command runs, not by a commit at its end;
+	 * not once the command is over (store_wait() waits): a later run will. */
+	if (!ret && conn->wal_frames >= WAL_OPEN_CKPT_FRAMES &&
+	    !__atomic_load_n(&st->waited, __ATOMIC_ACQUIRE)) {
 		ret = checkpoint(conn);
+		st->conn_ckpt = true;
+	}
+	st->conn_us = (now_ns() - t0) / 1000;
 	if (ret && conn) {
 		conn->readonly = true; /* nothing pending: closing writes nothing */
 		store_free(conn);
@@ -1682,6 +1694,7 @@ int store_wait(struct store *st, int64_t *id)
 	struct store *c;
 
 	if (st->opening) {
+		__atomic_store_n(&st->waited, true, __ATOMIC_RELEASE);
 		if (st->threaded)
 			pthread_join(st->th, NULL);
 		else
@@ -1699,6 +1712,11 @@ int store_wait(struct store *st, int64_t *id)
 			st->ckpt_rc = c->ckpt_rc;
 			st->session_id = st->conn_session;
 			sqlite3_wal_hook(st->db, wal_hook, st);
+			log_debug("'%s' opened, session %" PRId64 " begun%s, in %.1f ms%s",
+				  st->path, st->session_id,
+				  st->conn_ckpt ? " and the WAL checkpointed" : "",
+				  (double)st->conn_us / 1000,
+				  st->threaded ? " while the command ran" : "");
 			c->db = NULL;
 			memset(c->stmt, 0, sizeof(c->stmt));
 			c->readonly = true;
