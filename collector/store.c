@@ -26,8 +26,9 @@
  *
  * Layout for speed. accesses is the one big table, so it has no secondary index and no
  * foreign keys (each would cost a B-tree lookup per row; the writer keeps its ids right).
- * Its rows are found through access_batches: every flush writes its rows with one range of
- * consecutive ids and records (session_id, first_id, last_id). The views join through it,
+ * Its rows are found through access_batches: every flush writes its new rows with one range
+ * of consecutive ids and records (session_id, first_id, last_id); a row an earlier flush
+ * wrote is updated in place when its access is repeated (struct access_row). The views join through it,
  * and a query for one session reads only that session's id ranges. Deleting a session
  * deletes its rows through a trigger, whatever the connection's foreign_keys setting.
  *
@@ -248,6 +249,7 @@ enum stmt_id {
 	ST_PATH_GET,
 	ST_PATH_ADD,
 	ST_ACCESS_ADD,
+	ST_ACCESS_SET,
 	ST_BATCH_ADD,
 	ST_FILE_ADD,
 	ST_PROC_ADD,
@@ -263,6 +265,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PATH_ADD] = "INSERT INTO paths (path) VALUES (?1)",
 	[ST_ACCESS_ADD] = "INSERT INTO accesses (pid, op, path_id, flags, errno, source, first_ns,"
 			  " last_ns, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_ACCESS_SET] = "UPDATE accesses SET first_ns = ?2, last_ns = ?3, count = ?4 WHERE id = ?1",
 	[ST_BATCH_ADD] = "INSERT INTO access_batches (session_id, first_id, last_id)"
 			 " VALUES (?1, ?2, ?3)",
 	[ST_FILE_ADD] = "INSERT OR IGNORE INTO file_versions (session_id, path_id, type, size,"
@@ -299,7 +302,10 @@ struct path_ent {
 	uint8_t sum_modes, sum_results;
 };
 
-/* One pending accesses row: all accesses with the same key, folded. */
+/* One accesses row of the current session: all accesses with the same key, folded. Rows
+ * stay after a flush (with their id), so that a later repeat updates the row written
+ * instead of adding a second one with the same key; only a session with BATCH_ROWS
+ * distinct keys starts afresh after a flush. */
 struct access_row {
 	int32_t pid;
 	uint32_t path;   /* index into store.paths */
@@ -307,7 +313,10 @@ struct access_row {
 	int32_t err;
 	uint8_t op;
 	uint8_t source;
+	bool dirty;      /* written, and changed since: an UPDATE is pending */
 	uint64_t first_ns, last_ns, count;
+	int64_t id;      /* accesses.id once committed, else 0 */
+	int64_t txn_id;  /* accesses.id taken in the open transaction, else 0 */
 };
 
 struct file_row {
@@ -358,6 +367,7 @@ struct store {
 
 	struct access_row *rows;
 	size_t nrows, arows;
+	size_t npending;               /* rows to insert or update at the next flush */
 	uint32_t *fold_slots;          /* FOLD_SLOTS entries: index + 1 into rows, 0: empty */
 	struct file_row *files_v;
 	size_t nfiles, afiles;
@@ -734,13 +744,14 @@ static int proc_write(struct store *st, struct proc_rec *p)
 
 static bool has_pending(const struct store *st)
 {
-	return st->nrows || st->nfiles || st->procs_dirty;
+	return st->npending || st->nfiles || st->procs_dirty;
 }
 
 /* Write every pending row inside the open transaction. Re-runnable after a rollback. */
 static int write_pending(struct store *st)
 {
 	int64_t path_id, first_id = 0, last_id;
+	size_t inserted = 0;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -754,8 +765,10 @@ static int write_pending(struct store *st)
 	}
 	s = st->stmt[ST_ACCESS_ADD];
 	for (size_t k = 0; k < st->nrows; k++) {
-		const struct access_row *r = &st->rows[k];
+		struct access_row *r = &st->rows[k];
 
+		if (r->id)
+			continue;
 		rc = path_resolve(st, r->path, &path_id);
 		if (rc != SQLITE_OK)
 			return rc;
@@ -771,19 +784,35 @@ static int write_pending(struct store *st)
 		rc = step_write(s);
 		if (rc != SQLITE_OK)
 			return rc;
-		if (!k)
-			first_id = sqlite3_last_insert_rowid(st->db);
+		r->txn_id = sqlite3_last_insert_rowid(st->db);
+		if (!inserted++)
+			first_id = r->txn_id;
 	}
-	if (st->nrows) {
+	if (inserted) {
 		/* New rows take max(id) + 1 while we hold the write lock, so a batch is one
 		 * range of ids. Only ids near 2^63 would make SQLite pick them at random. */
 		last_id = sqlite3_last_insert_rowid(st->db);
-		if (last_id - first_id + 1 != (int64_t)st->nrows)
+		if (last_id - first_id + 1 != (int64_t)inserted)
 			return SQLITE_CORRUPT;
 		s = st->stmt[ST_BATCH_ADD];
 		sqlite3_bind_int64(s, 1, st->session_id);
 		sqlite3_bind_int64(s, 2, first_id);
 		sqlite3_bind_int64(s, 3, last_id);
+		rc = step_write(s);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	/* rows written by an earlier flush that have been repeated since */
+	s = st->stmt[ST_ACCESS_SET];
+	for (size_t k = 0; k < st->nrows; k++) {
+		const struct access_row *r = &st->rows[k];
+
+		if (!r->id || !r->dirty)
+			continue;
+		sqlite3_bind_int64(s, 1, r->id);
+		sqlite3_bind_int64(s, 2, (int64_t)r->first_ns);
+		sqlite3_bind_int64(s, 3, (int64_t)r->last_ns);
+		sqlite3_bind_int64(s, 4, (int64_t)r->count);
 		rc = step_write(s);
 		if (rc != SQLITE_OK)
 			return rc;
@@ -832,6 +861,7 @@ static void fold_clear(struct store *st)
 		}
 	}
 	st->nrows = 0;
+	st->npending = 0;
 }
 
 static void pending_committed(struct store *st)
@@ -845,7 +875,18 @@ static void pending_committed(struct store *st)
 		e->txn_id = 0;
 	}
 	st->nresolved = 0;
-	if (st->nrows)
+	for (size_t k = 0; k < st->nrows; k++) {
+		struct access_row *r = &st->rows[k];
+
+		if (r->txn_id) {
+			r->id = r->txn_id;
+			r->txn_id = 0;
+		}
+		r->dirty = false;
+	}
+	st->npending = 0;
+	/* a session this big starts afresh: its later repeats make new rows */
+	if (st->nrows >= BATCH_ROWS)
 		fold_clear(st);
 	st->nfiles = 0;
 	if (st->procs_dirty) {
@@ -873,6 +914,8 @@ static void pending_rolled_back(struct store *st)
 {
 	for (size_t k = 0; k < st->nresolved; k++)
 		st->paths[st->resolved[k]].txn_id = 0;
+	for (size_t k = 0; k < st->nrows; k++)
+		st->rows[k].txn_id = 0;
 	st->nresolved = 0;
 	for (size_t k = 0; k < st->nprocs; k++)
 		st->procs[k]->txn_id = 0;
@@ -1805,6 +1848,10 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 		r = &st->rows[slot - 1];
 		if (r->path == k && r->pid == pid && r->op == op && r->flags == flags &&
 		    r->err == err && r->source == source) {
+			if (r->id && !r->dirty) {
+				r->dirty = true;
+				st->npending++;
+			}
 			r->count += n;
 			if (time_ns < r->first_ns)
 				r->first_ns = time_ns;
@@ -1823,6 +1870,9 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 	r->source = (uint8_t)source;
 	r->first_ns = r->last_ns = time_ns;
 	r->count = n;
+	r->dirty = false;
+	r->id = r->txn_id = 0;
+	st->npending++;
 	st->fold_slots[i] = (uint32_t)++st->nrows;
 	if (st->nrows >= BATCH_ROWS && (ret = write_txn(st, NULL, NULL)))
 		return ret;
@@ -1938,7 +1988,7 @@ int store_flush_some(struct store *st, size_t min_rows)
 	int ret;
 
 	if (!store_ready(st) || st->failed || !has_pending(st) ||
-	    st->nrows + st->nfiles < min_rows)
+	    st->npending + st->nfiles < min_rows)
 		return 0;
 	ret = store_flush(st);
 	return ret < 0 ? ret : 1;
@@ -2000,6 +2050,8 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
 	ret = write_txn(st, session_end_sql, &e);
 	if (ret)
 		return ret;
+	if (st->nrows)
+		fold_clear(st);
 	procs_clear(st);
 	st->session_id = 0;
 	st->ntouched = 0;

@@ -68,7 +68,7 @@ assert_eq "it is untouched" "$(sql "$foreign" 'select count(*) from sqlite_maste
 # --via preload writes a running session's rows while it runs
 pre=$dbdir/p.db
 rec "$pre" --via preload -- /bin/true
-"$TOOL" record --db "$pre" --label live --via preload -- sh -c 'cat /etc/hostname /etc/passwd >/dev/null; sleep 2' >/dev/null 2>"$tmp/e5" &
+"$TOOL" record --db "$pre" --label live --via preload -- sh -c 'exec 3</etc/hostname; cat /etc/passwd >/dev/null; sleep 2; exec 3</etc/hostname' >/dev/null 2>"$tmp/e5" &
 pid=$!
 live() { [ -n "$(sql "$pre" "select 1 from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path = '/etc/passwd'")" ]; }
 wait_for 5 live
@@ -76,5 +76,7 @@ got=$(sql "$pre" "select s.complete || ':' || count(*) from file_accesses f join
 assert_eq "while the command sleeps, its opens are in the file (session still incomplete)" "$got" "0:2"
 wait "$pid"; rc=$?
 assert_eq "the record then completes" "$rc:$(sql "$pre" "select complete from sessions where label = 'live'")" "0:1"
+assert_eq "the shell's two opens of /etc/hostname, one before and one after a flush, are one row with count 2" \
+	"$(sql "$pre" "select count(*) || ':' || sum(count) from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path = '/etc/hostname' and f.op = 'open'")" "1:2"
 assert_eq "every complete session has all its rows" "$(sql "$pre" "select id from sessions s where complete = 1 and events != (select ifnull(sum(count), 0) from file_accesses f where f.session_id = s.id)")" ""
 done_testing
