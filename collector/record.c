@@ -46,6 +46,9 @@ struct rec {
 	pid_t root_pid;          /* the command's pid */
 	const char *own_dir;     /* --cross-check: magicpak's socket directory, not the command's */
 	const char *injected[2]; /* the preload and audit libraries magicpak put in the command */
+	bool store_started;      /* ptrace: store_open_start() was called */
+	bool have_cpus;          /* ptrace: @cpus is our mask before the tracer pinned us */
+	cpu_set_t cpus;
 };
 
 /* A path of magicpak's own (the preload library looking for its ring next to the socket
@@ -162,11 +165,31 @@ static void on_access(void *ctx, const struct tracer_access *a)
 	progress_tick();
 }
 
+/* ptrace: open the history in a thread once the command is forked (its first event), not
+ * before: glibc's first thread installs its handler for SIGSETXID (33), which would reset a
+ * SIG_IGN the command should have inherited. The thread gets our mask from before the tracer
+ * pinned us to the command's CPU (cpupin.h). */
+static void start_store(struct rec *r)
+{
+	cpu_set_t pinned;
+	bool swap;
+
+	if (r->store_started)
+		return;
+	r->store_started = true;
+	swap = r->have_cpus && sched_getaffinity(0, sizeof(pinned), &pinned) == 0 &&
+	       !CPU_EQUAL(&pinned, &r->cpus) && sched_setaffinity(0, sizeof(r->cpus), &r->cpus) == 0;
+	store_open_start(r->st);
+	if (swap)
+		sched_setaffinity(0, sizeof(pinned), &pinned);
+}
+
 static void on_proc(void *ctx, const struct tracer_proc *p)
 {
 	struct rec *r = ctx;
 	int ret = 0;
 
+	start_store(r);
 	switch (p->what) {
 	case TRACER_PROC_START:
 		progress.processes++;
@@ -198,8 +221,9 @@ static void on_proc(void *ctx, const struct tracer_proc *p)
 
 /* ---- the eBPF probe and the cross-check's preload socket, read by a thread ---- */
 
-/* One record the thread kept, its path already absolute; stored by the main thread when
- * the run is over (the store is not shared between threads). */
+/* One record the thread kept, its path already absolute (a process start's: its cwd then);
+ * stored by the main thread (the store is not shared between threads), during the run with
+ * --via bpf (side_store_some), else when it is over. */
 struct side_ev {
 	uint32_t kind, op, flags, err;
 	pid_t pid, parent;
@@ -216,8 +240,10 @@ struct side {
 	bool running;
 	int stop;                /* read and set with __atomic builtins */
 	int wake[2];             /* side_stop() writes to wake[1] */
+	pthread_mutex_t mu;      /* v, n and cap, while the thread runs */
 	struct side_ev *v;
 	size_t n, cap;
+	size_t stored;           /* v[0 .. stored) are in the store (with count 1) */
 	struct strmap cwd;       /* "pid" -> its cwd (owned) */
 	struct strmap dirfds;    /* "pid:fd" -> the directory it was opened on (owned) */
 	char *cwd0;              /* the command's */
@@ -235,6 +261,7 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 {
 	struct side_ev *e;
 
+	pthread_mutex_lock(&sd->mu);
 	if (sd->n == sd->cap) {
 		sd->cap = sd->cap ? sd->cap * 2 : 1024;
 		sd->v = xrealloc(sd->v, sd->cap * sizeof(*sd->v));
@@ -250,6 +277,7 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 	e->time_ns = w->time_ns;
 	e->count = 1;
 	e->path = path ? xstrdup(path) : NULL;
+	pthread_mutex_unlock(&sd->mu);
 }
 
 /* The key openat.bpf.c folds an access under (struct seen_key), as a string. */
@@ -361,7 +389,7 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 			}
 			strvec_clear(&add);
 		}
-		side_push(sd, w->kind, w, MP_SRC_BPF, NULL);
+		side_push(sd, w->kind, w, MP_SRC_BPF, pc);
 		break;
 	}
 	case MP_REC_PROC_EXEC:
@@ -498,7 +526,9 @@ static void *side_thread(void *arg)
 			pf[n++] = (struct pollfd){ probe_fd(sd->p), POLLIN, 0 };
 		if (sd->sock >= 0)
 			pf[n++] = (struct pollfd){ sd->sock, POLLIN, 0 };
-		poll(pf, n, 100);
+		/* every 10 ms at least: the ring buffer wakes us only when half full, and
+		 * --via bpf stores what we keep while the command runs */
+		poll(pf, n, 10);
 		if (sd->p)
 			probe_poll(sd->p, 0);
 		side_drain_sock(sd);
@@ -514,6 +544,7 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 	int ret;
 
 	memset(sd, 0, sizeof(*sd));
+	pthread_mutex_init(&sd->mu, NULL);
 	sd->sock = -1;
 	sd->wake[0] = sd->wake[1] = -1;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
@@ -603,7 +634,8 @@ static void side_free(struct side *sd)
 		free(sd->v[i].path);
 	free(sd->v);
 	sd->v = NULL;
-	sd->n = sd->cap = 0;
+	sd->n = sd->cap = sd->stored = 0;
+	pthread_mutex_destroy(&sd->mu);
 	for (size_t i = 0; i < sd->cwd.cap; i++)
 		if (sd->cwd.keys && sd->cwd.keys[i])
 			free(sd->cwd.vals[i]);
@@ -618,8 +650,87 @@ static void side_free(struct side *sd)
 	sd->cwd0 = NULL;
 }
 
-/* Store what the thread kept into the current session; @procs: the probe is the only
- * source, so its process events make the process rows. */
+/* Store one event the thread kept, made @count times. */
+static int side_store_ev(struct side *sd, const struct side_ev *e, uint64_t count, struct rec *r,
+			 bool procs, uint64_t *accesses, uint64_t *processes)
+{
+	int ret = 0;
+
+	switch (e->kind) {
+	case MP_REC_PROC_START:
+		if (procs) {
+			ret = store_proc_start(r->st, e->pid, e->parent,
+					       e->path ? e->path : side_cwd(sd, e->pid), e->time_ns);
+			(*processes)++;
+		}
+		break;
+	case MP_REC_PROC_EXEC: {
+		const char *argv[] = { e->path, NULL };
+
+		if (procs)
+			ret = store_proc_exec(r->st, e->pid, e->path, argv, NULL, e->time_ns);
+		if (!ret)
+			ret = store_add_access(r->st, e->pid, MP_OP_EXEC, e->path, 0, 0, e->source,
+					       e->time_ns);
+		xc_note(r, e->pid, e->path, MP_OP_EXEC, e->source);
+		if (procs)
+			note_access(r, MP_OP_EXEC, e->path, 0, 0);
+		(*accesses)++;
+		break;
+	}
+	case MP_REC_PROC_EXIT:
+		if (procs) {
+			int st = (int)e->err;
+
+			ret = store_proc_exit(r->st, e->pid,
+					      WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st),
+					      e->time_ns);
+		}
+		break;
+	case MP_REC_ACCESS:
+		if (own_path(r, e->path))
+			break;
+		ret = store_add_access_n(r->st, e->pid, (int)e->op, e->path, e->flags, (int)e->err,
+					 e->source, e->time_ns, count);
+		xc_note(r, e->pid, e->path, (int)e->op, e->source);
+		if (procs)
+			note_access(r, (int)e->op, e->path, e->flags, (int)e->err);
+		*accesses += count;
+		break;
+	default:
+		break;
+	}
+	return ret;
+}
+
+/* Store what the thread has kept since the last call, while it runs (--via bpf: the end of
+ * the session then has less to write). The entries are copied out under the lock: the
+ * thread may grow the array meanwhile. Their count is 1 until side_stop() adds the kernel's
+ * folded repeats, which side_store() then stores on top. */
+static void side_store_some(struct side *sd, struct rec *r, bool procs, uint64_t *accesses,
+			    uint64_t *processes)
+{
+	struct side_ev *copy;
+	size_t from = sd->stored, n;
+
+	pthread_mutex_lock(&sd->mu);
+	n = sd->n - from;
+	copy = n ? xmalloc(n * sizeof(*copy)) : NULL;
+	if (n)
+		memcpy(copy, sd->v + from, n * sizeof(*copy));
+	pthread_mutex_unlock(&sd->mu);
+	for (size_t i = 0; i < n; i++) {
+		int ret = side_store_ev(sd, &copy[i], 1, r, procs, accesses, processes);
+
+		if (ret < 0 && !r->err)
+			r->err = ret;
+	}
+	free(copy);
+	sd->stored = from + n;
+}
+
+/* Store what the thread kept into the current session, once it has stopped (side_stop);
+ * @procs: the probe is the only source, so its process events make the process rows. */
 static void side_store(struct side *sd, struct rec *r, bool procs, uint64_t *accesses,
 		       uint64_t *processes)
 {
@@ -627,53 +738,18 @@ static void side_store(struct side *sd, struct rec *r, bool procs, uint64_t *acc
 		struct side_ev *e = &sd->v[i];
 		int ret = 0;
 
-		switch (e->kind) {
-		case MP_REC_PROC_START:
-			if (procs) {
-				ret = store_proc_start(r->st, e->pid, e->parent, side_cwd(sd, e->pid),
-						       e->time_ns);
-				(*processes)++;
-			}
-			break;
-		case MP_REC_PROC_EXEC: {
-			const char *argv[] = { e->path, NULL };
-
-			if (procs)
-				ret = store_proc_exec(r->st, e->pid, e->path, argv, NULL, e->time_ns);
-			if (!ret)
-				ret = store_add_access(r->st, e->pid, MP_OP_EXEC, e->path, 0, 0, e->source,
-						       e->time_ns);
-			xc_note(r, e->pid, e->path, MP_OP_EXEC, e->source);
-			if (procs)
-				note_access(r, MP_OP_EXEC, e->path, 0, 0);
-			(*accesses)++;
-			break;
-		}
-		case MP_REC_PROC_EXIT:
-			if (procs) {
-				int st = (int)e->err;
-
-				ret = store_proc_exit(r->st, e->pid,
-						      WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st),
-						      e->time_ns);
-			}
-			break;
-		case MP_REC_ACCESS:
-			if (own_path(r, e->path))
-				break;
+		if (i >= sd->stored)
+			ret = side_store_ev(sd, e, e->count, r, procs, accesses, processes);
+		else if (e->kind == MP_REC_ACCESS && e->count > 1 && !own_path(r, e->path)) {
+			/* stored while the command ran; the kernel's repeats fold into its row */
 			ret = store_add_access_n(r->st, e->pid, (int)e->op, e->path, e->flags,
-						 (int)e->err, e->source, e->time_ns, e->count);
-			xc_note(r, e->pid, e->path, (int)e->op, e->source);
-			if (procs)
-				note_access(r, (int)e->op, e->path, e->flags, (int)e->err);
-			*accesses += e->count;
-			break;
-		default:
-			break;
+						 (int)e->err, e->source, e->time_ns, e->count - 1);
+			*accesses += e->count - 1;
 		}
 		if (ret < 0 && !r->err)
 			r->err = ret;
 	}
+	sd->stored = sd->n;
 }
 
 /* Why the probe's part of a session is incomplete, appended to @why (if still empty). */
@@ -960,8 +1036,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	ret = begin_side_and_session(o, &sd, sock[0] ? sock : NULL, MP_SRC_PTRACE, &r.st);
 	if (ret < 0)
 		goto out;
-	/* the tracer forks (no vfork): the thread may run meanwhile */
-	store_open_start(r.st);
+	r.have_cpus = sched_getaffinity(0, sizeof(r.cpus), &r.cpus) == 0;
 	if (sd.sock >= 0) {
 		struct strbuf pre = STRBUF_INIT, aud = STRBUF_INIT;
 		const char *op = getenv("LD_PRELOAD"), *oa = getenv("LD_AUDIT");
@@ -1162,8 +1237,10 @@ static char **preload_env(const char *lib, const char *audit, const char *sock)
 	return env;
 }
 
-/* Rows that make a write worth a transaction while the command runs (store_flush_some). */
+/* Rows that make a write worth a transaction while the command runs (store_flush_some), and
+ * how often --via bpf looks at what the probe saw. */
 #define FLUSH_MIN_ROWS 64
+#define STORE_POLL_MS 10
 
 static const int preload_fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -1467,6 +1544,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
 	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
+	uint64_t flushed = mono_ms();
 	pid_t child = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1486,17 +1564,28 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	store_open_start(r.st);
 	for (;;) {
 		struct pollfd pfd = { sfd, POLLIN, 0 };
-		int wait_ms = -1;
+		int wait_ms = STORE_POLL_MS;
 		pid_t w;
 
 		if (deadline) {
 			uint64_t now = mono_ms();
 
-			wait_ms = now >= deadline ? 0 : (int)(deadline - now);
+			if (now >= deadline)
+				wait_ms = 0;
+			else if (deadline - now < STORE_POLL_MS)
+				wait_ms = (int)(deadline - now);
 		}
 		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
+		}
+		/* what the probe saw so far goes into the store while the command runs */
+		if (!child_done && store_ready(r.st)) {
+			uint64_t now = mono_ms();
+
+			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
+			if (store_flush_some(r.st, now - flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
+				flushed = now;
 		}
 		if (pfd.revents & POLLIN) {
 			struct signalfd_siginfo si;
