@@ -911,10 +911,6 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 /* Start the probe (--bpf, --via bpf, --cross-check) and the cross-check's socket before the
  * command. Without the probe, --bpf says why in one line and goes on; --bpf=required and
  * --via bpf fail (logged). */
-/* The probe takes about 3 ms to load (mostly the verifier) and the store about 1 ms to open:
- * when a probe is to be loaded and the database exists, the store opens in a thread
- * meanwhile. A database still to be created waits for the probe, so that a probe that
- * fails leaves no new file behind (without the probe there is no session). */
 static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;

@@ -4,7 +4,8 @@
 # record --via bpf: the probe alone records a small shell pipeline like ptrace does (same
 # op|path|errno rows for open/exec/stat/access), the first event is the command's exec
 # (BPF-08), relative paths are resolved against the cwd (chdir followed in the events) and a
-# dirfd, the session is complete with source bpf and its processes and exit statuses.
+# dirfd, the session is complete with source bpf and its processes and exit statuses; rows
+# are written while the command runs, and the kernel's folded repeats join them at the end.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -59,4 +60,33 @@ record_rc "$db" --via bpf -- "$tmp/rep"
 assert_eq "folded in the kernel: the counts are the calls made" "$(counts "$db")" "$(printf 'open|0|500\nstat|2|300')"
 record_rc "$pdb" -- "$tmp/rep"
 assert_eq "the same counts as ptrace" "$(counts "$pdb")" "$(printf 'open|0|500\nstat|2|300')"
+# rows are written while the command runs: the first open is in the file during a pause,
+# and the kernel's count of its repeats afterwards lands on that same row
+cat >"$tmp/pause.c" <<'CEOF'
+#include <fcntl.h>
+#include <unistd.h>
+int main(void)
+{
+	close(open("/etc/hostname", O_RDONLY));
+	usleep(2000000);
+	for (int i = 0; i < 499; i++)
+		close(open("/etc/hostname", O_RDONLY));
+	return 0;
+}
+CEOF
+cc_quiet -O0 -o "$tmp/pause" "$tmp/pause.c" || { echo "FAIL: cannot build pause.c"; exit 1; }
+ldb=$tmp/l.db
+record_rc "$ldb" --via bpf -- /bin/true
+"$TOOL" record --db "$ldb" --via bpf --label live -- "$tmp/pause" >/dev/null 2>"$tmp/live.err" &
+pid=$!
+live() { [ -n "$(sql "$ldb" "select 1 from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path = '/etc/hostname'")" ]; }
+wait_for 5 live
+assert_eq "during the pause, the first open is in the file (session still incomplete)" \
+	"$(sql "$ldb" "select s.complete || '|' || f.count from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path = '/etc/hostname'")" "0|1"
+wait "$pid"; rc=$?
+assert_eq "the record completes" "$rc" 0
+assert_eq "at the end, one row for the 500 opens (499 folded in the kernel, added to it)" \
+	"$(sql "$ldb" "select count(*) || '|' || sum(f.count) from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path = '/etc/hostname' and f.op = 'open'")" "1|500"
+assert_eq "and the session's event count agrees with its rows" \
+	"$(sql "$ldb" "select events = (select sum(count) from file_accesses where session_id = s.id) from sessions s where label = 'live'")" 1
 done_testing
