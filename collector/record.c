@@ -950,6 +950,9 @@ static int end_session(const struct record_opts *o, struct store *st, int ret,
 	if (r2 < 0 && ret == 0)
 		ret = log_errno(r2, "cannot finish session %lld in '%s'", (long long)res->session,
 				o->db);
+	/* the session is in; a checkpoint that failed meanwhile is still this run's error */
+	if (r2 == 0 && (r2 = store_late_error(st)) < 0 && ret == 0)
+		ret = r2;
 	return ret;
 }
 

@@ -348,6 +348,7 @@ struct store {
 	bool readonly;
 	int failed;                    /* the write error that stopped the store, or 0 */
 	int ckpt_rc;                   /* a failed automatic checkpoint (SQLite code), or 0 */
+	int late_rc;                   /* a failed checkpoint() to report at the session's end */
 	int wal_frames;                /* frames in the WAL after our last commit */
 	sqlite3_stmt *stmt[ST_COUNT];
 
@@ -1272,15 +1273,17 @@ static int set_wal(struct store *st)
 	return 0;
 }
 
-/* A PASSIVE checkpoint, now. Returns 0 or -errno (logged); another connection's busy
- * (BUSY, LOCKED) is no error: a later one will do it. */
-static int checkpoint(struct store *st)
+/* A PASSIVE checkpoint, now, outside any transaction of ours. Another connection's busy
+ * (BUSY, LOCKED) is no error: a later one will do it. A failure (EIO: the disk could not
+ * make the data durable) is kept in late_rc and reported when the session ends, after its
+ * rows are in, so that the run's history is not lost with it. */
+static void checkpoint(struct store *st)
 {
 	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
-	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-		return db_error(st, rc, "checkpoint", sqlite3_errstr(rc));
-	return 0;
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
+	    !st->late_rc)
+		st->late_rc = rc;
 }
 
 /* Give the file its application_id, once (see APPLICATION_ID), and after that or a new
@@ -1300,7 +1303,9 @@ static int mark_application(struct store *st, bool changed)
 	}
 	if (rc != SQLITE_OK)
 		return db_error(st, rc, "write to", sqlite3_errmsg(st->db));
-	return changed ? checkpoint(st) : 0;
+	if (changed)
+		checkpoint(st);
+	return 0;
 }
 
 /* Network file systems share no memory between hosts, which WAL needs (statfs(2)). */
@@ -1395,7 +1400,7 @@ static int open_immutable(struct store *st)
 	return rc;
 }
 
-static int store_open_mode(const char *path, bool readonly, struct store **out)
+static int store_open_mode(const char *path, bool readonly, bool prechecked, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	bool memory = !strcmp(path, ":memory:");
@@ -1411,7 +1416,7 @@ static int store_open_mode(const char *path, bool readonly, struct store **out)
 		ret = log_errno(-errno, "cannot open '%s'", path);
 		goto out;
 	}
-	if (!readonly && !memory && (ret = precheck_write(path)))
+	if (!readonly && !memory && !prechecked && (ret = precheck_write(path)))
 		goto out;
 	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 		SQLITE_OPEN_NOMUTEX;
@@ -1494,12 +1499,12 @@ out:
 
 int store_open(const char *path, struct store **out)
 {
-	return store_open_mode(path, false, out);
+	return store_open_mode(path, false, false, out);
 }
 
 int store_open_readonly(const char *path, struct store **out)
 {
-	return store_open_mode(path, true, out);
+	return store_open_mode(path, true, false, out);
 }
 
 struct sqlite3 *store_sqlite(struct store *st)
@@ -1511,8 +1516,18 @@ void store_free(struct store *st)
 {
 	if (!st)
 		return;
+	/* never started (the command never ran): the file is not even opened */
+	if (st->opening && !st->threaded) {
+		st->opening = false;
+		free(st->s_label);
+		free(st->s_argv);
+		free(st->s_cwd);
+		free(st->s_host);
+	}
 	if (st->opening)
 		store_wait(st, NULL);
+	if (st->db && !st->failed)
+		store_late_error(st);
 	if (st->db && !st->readonly && !st->failed && has_pending(st))
 		write_txn(st, NULL, NULL);
 	/* A TRUNCATE checkpoint costs two fsyncs and a truncate, 2 ms here: most of what a
@@ -1632,12 +1647,14 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
 static bool header_current(const char *path)
 {
 	unsigned char h[100];
+	struct stat sb;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO named as the history must not hang us here */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return errno == ENOENT;
-	n = pread(fd, h, sizeof(h), 0);
+	n = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? pread(fd, h, sizeof(h), 0) : -1;
 	close(fd);
 	if (n == 0)
 		return true;
@@ -1657,14 +1674,15 @@ static void *open_thread(void *arg)
 
 	uint64_t t0 = now_ns();
 
-	ret = store_open_mode(st->path, false, &conn);
+	/* store_open_session() made precheck_write()'s checks (and warning) already */
+	ret = store_open_mode(st->path, false, true, &conn);
 	if (!ret)
 		ret = session_begin(conn, &s, st->s_argv, &st->conn_session);
 	/* The WAL is checkpointed here, while the command runs, not by a commit at its end;
 	 * not once the command is over (store_wait() waits): a later run will. */
 	if (!ret && conn->wal_frames >= WAL_OPEN_CKPT_FRAMES &&
 	    !__atomic_load_n(&st->waited, __ATOMIC_ACQUIRE)) {
-		ret = checkpoint(conn);
+		checkpoint(conn);
 		st->conn_ckpt = true;
 	}
 	st->conn_us = (now_ns() - t0) / 1000;
@@ -1689,11 +1707,12 @@ int store_open_session(const char *path, const struct store_session *s, struct s
 
 		if ((ret = store_open(path, &st)))
 			return ret;
-		if ((ret = store_session_begin(st, s, &id)) ||
-		    (st->wal_frames >= WAL_OPEN_CKPT_FRAMES && (ret = checkpoint(st)))) {
+		if ((ret = store_session_begin(st, s, &id))) {
 			store_free(st);
 			return ret;
 		}
+		if (st->wal_frames >= WAL_OPEN_CKPT_FRAMES)
+			checkpoint(st);
 		*out = st;
 		return 0;
 	}
@@ -1753,6 +1772,7 @@ int store_wait(struct store *st, int64_t *id)
 			memcpy(st->stmt, c->stmt, sizeof(st->stmt));
 			st->wal_frames = c->wal_frames;
 			st->ckpt_rc = c->ckpt_rc;
+			st->late_rc = c->late_rc;
 			st->session_id = st->conn_session;
 			sqlite3_wal_hook(st->db, wal_hook, st);
 			log_debug("'%s' opened, session %" PRId64 " begun%s, in %.1f ms%s",
@@ -1791,7 +1811,7 @@ static uint32_t fold_hash(pid_t pid, int op, uint32_t path, uint32_t flags, int 
  * what session_path_summary computes from the rows, kept as they come (a GROUP BY over a
  * million rows at the end would take longer than writing them). */
 static void summary_add(struct store *st, uint32_t k, int op, uint32_t flags, int err,
-			uint64_t time_ns)
+			uint64_t time_ns, uint64_t n)
 {
 	struct path_ent *e = &st->paths[k];
 
@@ -1813,7 +1833,7 @@ static void summary_add(struct store *st, uint32_t k, int op, uint32_t flags, in
 	}
 	e->sum_results |= 1;
 	e->sum_ops |= 1ull << op;
-	e->sum_count++;
+	e->sum_count += n;
 	if (op == MP_OP_OPEN)
 		e->sum_modes |= (uint8_t)(1u << (flags & O_ACCMODE) |
 					  (flags & (O_CREAT | O_TRUNC) ? 16u : 0u));
@@ -1840,7 +1860,7 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 		st->paths[k].mark = st->session_gen;
 		st->files++;
 	}
-	summary_add(st, k, op, flags, err, time_ns);
+	summary_add(st, k, op, flags, err, time_ns, n);
 	if (!st->fold_slots)
 		st->fold_slots = xcalloc(FOLD_SLOTS, sizeof(*st->fold_slots));
 	for (i = fold_hash(pid, op, k, flags, err, source) & (FOLD_SLOTS - 1);
@@ -2056,6 +2076,17 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
 	st->session_id = 0;
 	st->ntouched = 0;
 	return 0;
+}
+
+int store_late_error(struct store *st)
+{
+	int rc = st->late_rc;
+
+	if (!rc)
+		return 0;
+	st->late_rc = 0;
+	st->failed = db_error(st, rc, "checkpoint", sqlite3_errstr(rc));
+	return st->failed;
 }
 
 /* ---- queries ---- */

@@ -104,6 +104,11 @@ int store_flush_some(struct store *st, size_t min_rows);
  * The session is no longer current afterwards. */
 int store_session_end(struct store *st, int exit_status, bool complete, const char *why);
 
+/* A checkpoint made outside a write (store_open_session's, at the start of a run) that
+ * failed: logged and returned once, as -errno, after the session's rows are in; 0 if none.
+ * store_free() logs it if nobody asked. */
+int store_late_error(struct store *st);
+
 /* Find a session by "ID" (all digits), "last", or a label (the latest session with that
  * label). -ENOENT, logged, when there is none. */
 int store_find_session(struct store *st, const char *spec, int64_t *id);

@@ -58,4 +58,20 @@ check "record reports it: nonzero exit ($rc)" test "$rc" != 0 -a "$rc" -lt 124
 check "a line names the database and the I/O error" grep -qE "^magicpak: .*'$db2'.*(I/O error|Input/output error)" "$tmp/sync.err"
 assert_eq "the file stays intact" "$(sql "$db2" 'pragma integrity_check')" ok
 assert_eq "and every complete session has all its rows" "$(edb "$db2")" ""
+
+# the same fault in the checkpoint that a record makes in its thread while the command runs
+# (WAL past 500 frames): the run's session is kept, complete, and the error still reported
+db3=$tmp/z.db
+rec "$db3" -- /bin/true
+n3=$(sql "$db3" 'select count(*) from sessions')
+# about 550 frames into the WAL, left there (no checkpoint, none at close)
+printf '.dbconfig no_ckpt_on_close on\nPRAGMA wal_autocheckpoint = 0;\nINSERT INTO magicpak_meta VALUES (%s, randomblob(1100000));\nDELETE FROM magicpak_meta WHERE key = %s;\n' \
+	"'t540'" "'t540'" | sqlite3 -batch "$db3" >/dev/null
+check "the WAL is past 500 frames" test "$(stat -c %s "$db3-wal")" -gt $((500 * 4120))
+LD_PRELOAD=$tmp/failsync.so timeout 20 "$TOOL" record --db "$db3" --label late -- sh -c 'sleep 0.5' >/dev/null 2>"$tmp/sync3.err"; rc=$?
+check "a sync was attempted and failed (the thread's checkpoint)" grep -q 'failsync: fsync -> EIO' "$tmp/sync3.err"
+check "record reports it: nonzero exit ($rc)" test "$rc" != 0 -a "$rc" -lt 124
+check "a line names the database and the I/O error" grep -qE "^magicpak: .*'$db3'.*(I/O error|Input/output error)" "$tmp/sync3.err"
+assert_eq "the run's session is there, complete" "$(sql "$db3" "select count(*) || '|' || min(complete) from sessions where label = 'late'"):$(sql "$db3" 'select count(*) from sessions')" "1|1:$((n3 + 1))"
+assert_eq "every complete session has all its rows" "$(edb "$db3")" ""
 done_testing

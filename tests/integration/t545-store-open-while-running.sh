@@ -9,6 +9,8 @@
 #   then one line names the file and the cause, a nonzero exit, and the file is unchanged;
 # - a file whose header is not current (an older magicpak's, a foreign one) is still refused
 #   before the command runs;
+# - a FIFO named as the history is refused, not waited on; a record that fails before its
+#   command starts leaves no session;
 # - with --via preload, the rows of a running session are in the file while it runs.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
@@ -48,6 +50,24 @@ assert_one_error_line "one line names it and the cause" "$tmp/e2" "'$bad'"
 check "the cause is the damage" grep -q 'malformed' "$tmp/e2"
 check "the command had run" test -e "$tmp/ran"
 assert_eq "the file is unchanged" "$(sha256sum <"$bad")" "$sum"
+
+# a FIFO named as the history: refused, not waited on
+mkfifo "$dbdir/fifo.db"
+timeout 10 "$TOOL" record --db "$dbdir/fifo.db" -- sh -c 'touch "$1"' sh "$tmp/ran4" >/dev/null 2>"$tmp/e6"; rc=$?
+assert_eq "a FIFO as the history: exit 1, not a hang" "$rc" 1
+assert_one_error_line "one line names it" "$tmp/e6" "'$dbdir/fifo.db'"
+
+# a record that fails before its command starts leaves no session behind
+if unshare -m true 2>/dev/null; then
+	nos=$dbdir/nos.db
+	rec "$nos" -- /bin/true
+	unshare -m sh -c 'mount -t tmpfs -o ro none /dev/shm && TMPDIR=/nonexistent exec "$@"' sh \
+		"$TOOL" record --db "$nos" --via preload -- /bin/true >/dev/null 2>"$tmp/e7"; rc=$?
+	check "preload with nowhere to put its socket: nonzero exit ($rc)" test "$rc" != 0
+	assert_eq "and no session row is left running" "$(sql "$nos" "select count(*) from sessions")" 1
+elif [ "${CI:-}" = true ]; then
+	fail "no mount namespaces (CI has them)"
+fi
 
 # not current by its header: refused before the command runs
 old=$dbdir/old.db

@@ -87,6 +87,9 @@ wait "$pid"; rc=$?
 assert_eq "the record completes" "$rc" 0
 assert_eq "at the end, one row for the 500 opens (499 folded in the kernel, added to it)" \
 	"$(sql "$ldb" "select count(*) || '|' || sum(f.count) from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path = '/etc/hostname' and f.op = 'open'")" "1|500"
+assert_eq "its per-path summary counts the 500 too (session_paths, as the view computes it)" \
+	"$(sql "$ldb" "select sp.count || '|' || v.count from session_paths sp join paths p on p.id = sp.path_id join sessions s on s.id = sp.session_id
+		join session_path_summary v on v.session_id = sp.session_id and v.path_id = sp.path_id where s.label = 'live' and p.path = '/etc/hostname'")" "500|500"
 assert_eq "and the session's event count agrees with its rows" \
 	"$(sql "$ldb" "select events = (select sum(count) from file_accesses where session_id = s.id) from sessions s where label = 'live'")" 1
 done_testing
