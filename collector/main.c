@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "sigkeep.h"
 
 struct cmd {
 	const char *name;
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 	const struct cmd *c;
 	int i = 1;
 
+	sigkeep_save(); /* before any thread: see sigkeep.h */
 	/* Global verbosity options may come before a subcommand. */
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {

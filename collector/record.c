@@ -27,6 +27,7 @@
 #include "path.h"
 #include "probe.h"
 #include "record.h"
+#include "sigkeep.h"
 #include "store.h"
 #include "strbuf.h"
 #include "strmap.h"
@@ -1310,6 +1311,7 @@ static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(126);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		sigkeep_restore();
 		if (o->stdin_fd >= 0 && o->stdin_fd != 0) {
 			if (dup2(o->stdin_fd, 0) < 0)
 				_exit(126);

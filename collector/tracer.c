@@ -29,6 +29,7 @@
 #include "log.h"
 #include "strbuf.h"
 #include "cpupin.h"
+#include "sigkeep.h"
 #include "tracer.h"
 #include "xalloc.h"
 
@@ -1793,6 +1794,7 @@ static _Noreturn void run_child(char *const argv[], const struct tracer_opts *op
 	for (size_t i = 0; i < N_FWD; i++)
 		sigaction(fwd_signals[i], &old[i], NULL);
 	sigaction(SIGCHLD, &old[N_FWD], NULL);
+	sigkeep_restore();
 	if (opts->stdin_fd >= 0 && opts->stdin_fd != 0) {
 		if (dup2(opts->stdin_fd, 0) < 0) {
 			err = errno;
