@@ -1252,6 +1252,16 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Write what is waiting while the command runs: FLUSH_MIN_ROWS rows, or any once a second,
+ * so that a long quiet command is seen as it runs. *@flushed: when it last wrote. */
+static void flush_while_running(struct store *st, uint64_t *flushed)
+{
+	uint64_t now = mono_ms();
+
+	if (store_flush_some(st, now - *flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
+		*flushed = now;
+}
+
 /* Block SIGCHLD and the signals forwarded to the command, read them from a signalfd
  * (*@sfd; the old mask in *@oldmask), and become the child subreaper: orphans of the tree
  * come back to us, so "all done" is waitpid()'s ECHILD. Logs and returns -errno. */
@@ -1438,13 +1448,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 			break;
 		}
 		collect_drain(p.c);
-		if (!child_done) {
-			/* a few rows too, once a second: a long quiet command is seen as it runs */
-			uint64_t now = mono_ms();
-
-			if (store_flush_some(p.r.st, now - flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
-				flushed = now;
-		}
+		if (!child_done)
+			flush_while_running(p.r.st, &flushed);
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -1582,11 +1587,8 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		}
 		/* what the probe saw so far goes into the store while the command runs */
 		if (!child_done && store_ready(r.st)) {
-			uint64_t now = mono_ms();
-
 			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
-			if (store_flush_some(r.st, now - flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
-				flushed = now;
+			flush_while_running(r.st, &flushed);
 		}
 		if (pfd.revents & POLLIN) {
 			struct signalfd_siginfo si;

@@ -1512,6 +1512,16 @@ struct sqlite3 *store_sqlite(struct store *st)
 	return st->db;
 }
 
+/* The session's strings store_open_session() kept for its thread. */
+static void free_session_strings(struct store *st)
+{
+	free(st->s_label);
+	free(st->s_argv);
+	free(st->s_cwd);
+	free(st->s_host);
+	st->s_label = st->s_argv = st->s_cwd = st->s_host = NULL;
+}
+
 void store_free(struct store *st)
 {
 	if (!st)
@@ -1519,17 +1529,15 @@ void store_free(struct store *st)
 	/* never started (the command never ran): the file is not even opened */
 	if (st->opening && !st->threaded) {
 		st->opening = false;
-		free(st->s_label);
-		free(st->s_argv);
-		free(st->s_cwd);
-		free(st->s_host);
+		free_session_strings(st);
 	}
 	if (st->opening)
 		store_wait(st, NULL);
-	if (st->db && !st->failed)
-		store_late_error(st);
 	if (st->db && !st->readonly && !st->failed && has_pending(st))
 		write_txn(st, NULL, NULL);
+	/* after the rows: reporting it stops the store */
+	if (st->db && !st->failed)
+		store_late_error(st);
 	/* A TRUNCATE checkpoint costs two fsyncs and a truncate, 2 ms here: most of what a
 	 * short `record` costs. The PASSIVE checkpoints of wal_hook keep the WAL near
 	 * WAL_CKPT_FRAMES, and the next opener rebuilds its index from that in 1 ms; only a
@@ -1670,9 +1678,8 @@ static void *open_thread(void *arg)
 {
 	struct store *st = arg, *conn = NULL;
 	struct store_session s = { st->s_label, NULL, st->s_cwd, st->s_source, st->s_host };
-	int ret;
-
 	uint64_t t0 = now_ns();
+	int ret;
 
 	/* store_open_session() made precheck_write()'s checks (and warning) already */
 	ret = store_open_mode(st->path, false, true, &conn);
@@ -1785,11 +1792,7 @@ int store_wait(struct store *st, int64_t *id)
 			c->readonly = true;
 			store_free(c);
 		}
-		free(st->s_label);
-		free(st->s_argv);
-		free(st->s_cwd);
-		free(st->s_host);
-		st->s_label = st->s_argv = st->s_cwd = st->s_host = NULL;
+		free_session_strings(st);
 	}
 	if (id)
 		*id = st->session_id;
