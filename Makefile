@@ -242,7 +242,7 @@ $(BUILD)/vmlinux.h: $(VMLINUX_H)
 endif
 $(BUILD)/openat.bpf.o: bpf/openat.bpf.c bpf/openat.h include/event.h $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD) -Iinclude -Ibpf \
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) -I$(BUILD) -Iinclude -Ibpf \
 		-c $< -o $@
 $(BUILD)/openat.skel.h: $(BUILD)/openat.bpf.o
 	$(call msg,GEN-SKEL,$@)

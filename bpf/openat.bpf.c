@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /* bpf/openat.bpf.c - the kernel side of `magicpak record --bpf` / `--via bpf` (CO-RE, libbpf).
  *
- * Follows exactly the descendants of the recorded command: a hash map of tracked tgids (root
- * pid namespace ids) seeded with magicpak's own tgid as a parent-only entry, children added
- * in sched_process_fork (in the parent's context, before the child runs) and removed in
- * sched_process_exit. For every open/exec/stat/access/chdir syscall of a tracked process the
- * path pointer is kept at sys_enter and the string read at sys_exit, when the kernel's
- * getname() has faulted the page in (RELIABILITY BPF-01); a read that still fails is counted.
- * Absolute paths are de-duplicated here (first sighting of (tgid, path, op, flags, result)
- * with a count), so the ring buffer carries little; relative paths always go to user space,
- * which resolves them against the process's cwd or dirfd. Records use include/event.h's
- * struct mp_wire; a record the ring buffer has no room for is counted. */
+ * Follows exactly the descendants of the recorded command: a bitmap of tracked tgids (root pid
+ * namespace ids), children of magicpak (whose tgid the seeding call gives) or of a tracked
+ * process added in sched_process_fork (in the parent's context, before the child runs) and
+ * removed in sched_process_exit. Every open/exec/stat/access/chdir syscall of a tracked process is seen at
+ * sys_exit only: the arguments are still in the saved registers, and the path string is read
+ * after the kernel's getname() has faulted its page in (RELIABILITY BPF-01); a read that still
+ * fails is counted. One program on every syscall instead of two was a third of the probe's
+ * cost per syscall. Absolute paths are de-duplicated here (first sighting of (tgid, path, op,
+ * flags, result) with a count, in the fold table), so the ring buffer carries little; relative
+ * paths always go to user space, which resolves them against the process's cwd or dirfd.
+ * Records use include/event.h's struct mp_wire; a record the ring buffer has no room for is
+ * counted. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -30,41 +32,36 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 ns_level = 0;    /* level of magicpak's pid namespace (0: the root) */
 const volatile __u64 seed_cookie = 0;
 
-/* Not preallocated (here and in "seen"): allocating every entry at load was a tenth of the
- * probe's start-up, for maps that mostly stay small. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192); /* processes of the tree alive at once */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, __u32);
-} tracked SEC(".maps");
-
-struct inflight {
+/* What a syscall was asked (decoded from the saved registers at sys_exit). */
+struct call {
 	__u64 ptr;
 	__u32 op;
 	__u32 flags;
 	__s64 dfd;
-	__u32 active; /* a syscall of ours is under way in this thread */
-	__u32 pad;
 };
 
-/* per thread (task local storage: no hashing, gone with the thread) */
+/* The processes of the recorded tree, one bit per root-namespace tgid (user space sizes it to
+ * pid_max): the question every syscall asks, answered by one load where a hash map took a
+ * lookup (and a process's start and end an allocation and a free). */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
-
-/* Accesses already sent. When it is full an access is simply sent again (not folded). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* its bucket array is allocated at load: 16 B each */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct seen_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MP_BPF_PID_LIMIT / 64);
+	__type(key, __u32);
 	__type(value, __u64);
-} seen SEC(".maps");
+} track_bits SEC(".maps");
+
+/* The counters and the fold table (openat.h), in a map user space maps and reads without a
+ * system call. Not .bss: libbpf would copy a zeroed image of it into the kernel at load
+ * (1.9 ms). The fold table: accesses already sent, by their fold key, with their counts. A
+ * set is one cache line, so a repeat costs one load where a hash map cost a bucket and an
+ * element (a quarter of W4's overhead); a full set sends the access again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct mp_bpf_tables);
+} tables SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -83,19 +80,46 @@ struct {
 	__type(value, struct scratch);
 } heap SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MP_BPF_NCOUNTERS);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+static __always_inline struct mp_bpf_tables *get_tables(void)
+{
+	__u32 zero = 0;
 
+	return bpf_map_lookup_elem(&tables, &zero);
+}
+
+/* Rare events (sends, drops): shared counters, atomic. */
 static __always_inline void count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	struct mp_bpf_tables *t = get_tables();
 
-	if (v)
-		*v += 1;
+	if (t && idx < MP_BPF_NCOUNTERS)
+		__sync_fetch_and_add(&t->counters[idx], 1);
+}
+
+static __always_inline bool is_tracked(__u32 tgid)
+{
+	__u32 idx = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&track_bits, &idx);
+
+	return w && (*w >> (tgid % 64)) & 1;
+}
+
+/* A process whose id is past the bitmap (pid_max raised during the run) is not followed:
+ * counted as a drop, which makes the session incomplete. */
+static __always_inline void set_tracked(__u32 tgid, bool on)
+{
+	__u32 idx = tgid / 64;
+	__u64 *w = bpf_map_lookup_elem(&track_bits, &idx);
+
+	if (!w) {
+		if (on)
+			count(MP_BPF_DROPPED);
+		return;
+	}
+	if (on)
+		__sync_fetch_and_or(w, 1ULL << (tgid % 64));
+	else
+		__sync_fetch_and_and(w, ~(1ULL << (tgid % 64)));
 }
 
 /* The id of @p (a struct pid) as magicpak's pid namespace sees it. */
@@ -160,7 +184,7 @@ static __always_inline long send(struct scratch *s, long n)
 	if (size > sizeof(*s))
 		size = sizeof(*s);
 	s->h.len = (__u32)size;
-	/* No wake-up per record: user space polls every 100 ms, and waking it is an IPI
+	/* No wake-up per record: user space polls every 10 ms, and waking it is an IPI
 	 * (50-100 us on these VMs, paid by the traced program). Past half full it is woken. */
 	ret = bpf_ringbuf_output(&events, s, size,
 				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
@@ -180,86 +204,129 @@ struct hash_ctx {
 static long hash_step(__u32 i, void *arg)
 {
 	struct hash_ctx *c = arg;
-	/* i < MP_BPF_PATH_MAX / 8 (a power of two): the mask changes nothing but shows the
+	/* i < MP_BPF_PATH_MAX / 32 (a power of two): the mask changes nothing but shows the
 	 * verifier the bound */
-	__u32 off = (i * 8) & (MP_BPF_PATH_MAX - 8);
+	__u32 off = (i * 32) & (MP_BPF_PATH_MAX - 32);
 	long rem = c->n - (long)off;
-	__u64 w;
+	__u64 h = c->h, w;
+	int j;
 
 	if (rem <= 0)
 		return 1;
-	w = *(__u64 *)(c->s->path + off);
-	if (rem < 8)
-		w &= (1ULL << (rem * 8)) - 1;
-	c->h ^= w;
-	c->h *= 1099511628211ULL;
-	return 0;
+	/* four words a call: most paths take one or two calls */
+#pragma unroll
+	for (j = 0; j < 4; j++) {
+		w = *(__u64 *)(c->s->path + off + j * 8);
+		if (rem < 8)
+			w &= (1ULL << (rem * 8)) - 1;
+		h ^= w;
+		h *= MP_FNV_PRIME;
+		rem -= 8;
+		if (rem <= 0)
+			break;
+	}
+	c->h = h;
+	return rem <= 0;
 }
 
-/* FNV-1a over the @n bytes (NUL included) of @s->path, 8 bytes at a time. bpf_loop, not an
- * unrolled loop: the verifier checks the step once instead of 512 times, which was a good
+/* The fold key of an access (openat.h): FNV-1a over the @n bytes (NUL included) of @s->path,
+ * 8 bytes at a time, then over the access's tgid/op and flags/err words. bpf_loop, not an
+ * unrolled loop: the verifier checks the step once instead of 128 times, which was a good
  * part of the probe's start-up. */
-static __always_inline __u64 path_hash(struct scratch *s, long n)
+static __always_inline __u64 fold_key(struct scratch *s, long n, __u32 tgid, __u32 op,
+				      __u32 flags, __s32 err)
 {
-	struct hash_ctx c = { .s = s, .n = n, .h = 14695981039346656037ULL };
+	struct hash_ctx c = { .s = s, .n = n, .h = MP_FNV_BASIS };
+	__u64 h;
 
-	bpf_loop(MP_BPF_PATH_MAX / 8, hash_step, &c, 0);
-	return c.h;
+	bpf_loop(MP_BPF_PATH_MAX / 32, hash_step, &c, 0);
+	h = c.h;
+	h ^= (__u64)tgid << 32 | op;
+	h *= MP_FNV_PRIME;
+	h ^= (__u64)flags << 32 | (__u32)err;
+	h *= MP_FNV_PRIME;
+	return h ? h : 1;
 }
 
-static __always_inline int on_enter(__u32 op, __s64 dfd, __u64 ptr, __u32 flags)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
-	struct inflight *in;
+#define FOLD_REPEAT (-1)
+#define FOLD_FULL (-2)
 
-	if (!v || *v != MP_BPF_TRACK_RECORD)
-		return 0;
-	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!in)
-		return 0;
-	in->ptr = ptr;
-	in->op = op;
-	in->flags = flags;
-	in->dfd = dfd;
-	in->active = 1;
-	return 0;
+/* Look @key up in its set: FOLD_REPEAT (its count is raised), FOLD_FULL (no room: send it
+ * unfolded), or the slot it now holds (send it). Slots are claimed with a compare-and-swap,
+ * so two CPUs that meet the same new access send it once. Global, like on_call(): inlined,
+ * each of its outcomes had the verifier check the rest of on_call() again. */
+__attribute__((noinline)) int fold(__u64 key)
+{
+	__u32 set = (__u32)(key >> (64 - MP_BPF_FOLD_BITS)) % MP_BPF_FOLD_SETS;
+	struct mp_bpf_tables *t = get_tables();
+	struct fold_set *f;
+	int w;
+
+	if (!t)
+		return FOLD_FULL;
+	f = &t->sets[set];
+
+#pragma unroll
+	for (w = 0; w < MP_BPF_FOLD_WAYS; w++) {
+		__u64 k = *(volatile __u64 *)&f->slot[w].key;
+
+		if (k == 0) {
+			k = __sync_val_compare_and_swap(&f->slot[w].key, 0, key);
+			if (k == 0) {
+				__sync_fetch_and_add(&f->slot[w].count, 1);
+				return (int)(set * MP_BPF_FOLD_WAYS) + w;
+			}
+		}
+		if (k == key) {
+			__sync_fetch_and_add(&f->slot[w].count, 1);
+			return FOLD_REPEAT;
+		}
+	}
+	return FOLD_FULL;
 }
 
-/* The header of an access record for the syscall @in that returned @ret. */
-static __always_inline void access_header(struct scratch *s, const struct inflight *in, long ret)
+/* A record that could not be sent frees its slot, so that a later access is sent. */
+static __always_inline void unfold(struct mp_bpf_tables *t, int slot, __u64 key)
+{
+	struct fold_set *f = &t->sets[((__u32)slot / MP_BPF_FOLD_WAYS) % MP_BPF_FOLD_SETS];
+	__u32 w = (__u32)slot % MP_BPF_FOLD_WAYS;
+
+	f->slot[w].count = 0;
+	__sync_val_compare_and_swap(&f->slot[w].key, key, 0);
+}
+
+/* The header of an access record for the call @c that returned @ret. */
+static __always_inline void access_header(struct scratch *s, const struct call *c, long ret)
 {
 	header_init(s, MP_REC_ACCESS, bpf_get_current_task_btf());
-	s->h.op = in->op;
-	s->h.flags = in->flags;
+	s->h.op = c->op;
+	s->h.flags = c->flags;
 	s->h.err = ret < 0 ? (__u32)-ret : 0;
-	s->h.aux = (__u64)(__u32)in->dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
+	s->h.aux = (__u64)(__u32)c->dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
 }
 
-static __always_inline int on_exit(long ret)
+/* The syscall of a tracked process (@op on the path at @ptr, relative to @dfd, with @flags)
+ * returned @ret: read its path, fold or send it. A global function, so that the verifier
+ * checks it once, not once for each syscall sys_exit() knows. */
+__attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, __u32 flags)
 {
-	__u64 id;
-	struct inflight *p = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	struct inflight in;
+	struct call cc = { .ptr = ptr, .op = op, .flags = flags, .dfd = dfd };
+	const struct call *c = &cc;
+	struct mp_bpf_tables *t;
 	struct scratch *s;
-	struct seen_key k;
-	__u64 one = 1, *cnt;
-	__u32 zero = 0;
+	__u32 zero = 0, tgid;
 	long n = 1;
+	__s32 err = ret < 0 ? (__s32)-ret : 0;
+	int slot;
+	__u64 key;
 
-	if (!p || !p->active)
-		return 0;
-	in = *p;
-	p->active = 0;
-	id = bpf_get_current_pid_tgid();
 	/* the header (a dozen kernel reads) is filled only for a record that is sent, not for
 	 * the repeats folded below, most accesses of a busy program */
 	s = bpf_map_lookup_elem(&heap, &zero);
 	if (!s)
 		return 0;
-	if (in.ptr) {
-		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)in.ptr);
+	if (c->ptr) {
+		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)c->ptr);
 		if (n <= 0) {
 			/* EFAULT from the syscall itself (a bad pointer) is the program's error */
 			if (ret != -14)
@@ -277,32 +344,29 @@ static __always_inline int on_exit(long ret)
 	}
 	/* relative paths, chdir, and directories opened (their fd may be a later dirfd) always
 	 * go to user space */
-	if (s->path[0] != '/' || in.op == MP_OP_CHDIR ||
-	    (in.op == MP_OP_OPEN && (in.flags & (O_DIRECTORY_ | O_PATH_)))) {
-		access_header(s, &in, ret);
-		return send(s, n) ? 0 : 0;
+	if (s->path[0] != '/' || c->op == MP_OP_CHDIR ||
+	    (c->op == MP_OP_OPEN && (c->flags & (O_DIRECTORY_ | O_PATH_)))) {
+		slot = FOLD_FULL;
+		key = 0;
+	} else {
+		/* the tgid the records carry (magicpak's pid namespace), so that user space
+		 * can compute the same key */
+		tgid = ns_level ? task_ns_tgid(bpf_get_current_task_btf())
+				: (__u32)(bpf_get_current_pid_tgid() >> 32);
+		key = fold_key(s, n, tgid, c->op, c->flags, err);
+		slot = fold(key);
+		if (slot == FOLD_REPEAT)
+			return 0;
 	}
-	k.hash = path_hash(s, n);
-	k.tgid = id >> 32;
-	k.op = in.op;
-	k.flags = in.flags;
-	k.err = ret < 0 ? (__s32)-ret : 0;
-	cnt = bpf_map_lookup_elem(&seen, &k);
-	if (cnt) {
-		__sync_fetch_and_add(cnt, 1);
-		count(MP_BPF_REPEATS);
-		return 0;
-	}
-	bpf_map_update_elem(&seen, &k, &one, BPF_NOEXIST);
-	access_header(s, &in, ret);
-	if (send(s, n))
-		bpf_map_delete_elem(&seen, &k); /* let a later one through */
+	access_header(s, c, ret);
+	if (send(s, n) && slot >= 0 && (t = get_tables()))
+		unfold(t, slot, key);
 	return 0;
 }
 
-/* Syscall numbers: the probe attaches to the raw sys_enter/sys_exit tracepoints (2 links that
- * detach at once, where 40 per-syscall tracepoints each wait for an RCU grace period when
- * detached, ~0.1 s apiece) and picks the syscalls here. */
+/* Syscall numbers: the probe attaches to the raw sys_exit tracepoint (a link that detaches at
+ * once, where 20 per-syscall tracepoints each wait for an RCU grace period when detached,
+ * ~0.1 s apiece) and picks the syscalls here. */
 #if defined(__TARGET_ARCH_x86)
 #define NR_open 2
 #define NR_stat 4
@@ -343,116 +407,129 @@ static __always_inline int on_exit(long ret)
 #error "magicpak's BPF probe knows the syscall numbers of x86_64 and arm64 only"
 #endif
 
-SEC("raw_tp/sys_enter")
-int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
-{
-	__u64 a0, a1, a2;
-
-	switch (id) {
-	case NR_openat:
-		a0 = PT_REGS_PARM1_CORE_SYSCALL(regs);
-		a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		a2 = PT_REGS_PARM3_CORE_SYSCALL(regs);
-		if ((int)a0 == MP_BPF_SEED_DFD && a1 == 0 && seed_cookie && a2 == seed_cookie) {
-			__u32 tgid = bpf_get_current_pid_tgid() >> 32, v = MP_BPF_TRACK_PARENT;
-
-			bpf_map_update_elem(&tracked, &tgid, &v, BPF_ANY);
-			return 0;
-		}
-		return on_enter(MP_OP_OPEN, (int)a0, a1, (__u32)a2);
-	case NR_openat2: {
-		struct open_how *how = (struct open_how *)PT_REGS_PARM3_CORE_SYSCALL(regs);
-		__u64 flags = 0;
-
-		if (how)
-			bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-		return on_enter(MP_OP_OPEN, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-				PT_REGS_PARM2_CORE_SYSCALL(regs), (__u32)flags);
-	}
-	/* a successful exec is reported by sched_process_exec (the kernel's copy of the name:
-	 * the old memory is gone at sys_exit); sys_exit reads the name of a failed one */
-	case NR_execve:
-		return on_enter(MP_OP_EXEC, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
-	case NR_execveat:
-		return on_enter(MP_OP_EXEC, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-				PT_REGS_PARM2_CORE_SYSCALL(regs), (__u32)PT_REGS_PARM5_CORE_SYSCALL(regs));
-	case NR_newfstatat:
-		return on_enter(MP_OP_STAT, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-				PT_REGS_PARM2_CORE_SYSCALL(regs),
-				(__u32)PT_REGS_PARM4_CORE_SYSCALL(regs) & AT_SYMLINK_NOFOLLOW_);
-	case NR_statx:
-		return on_enter(MP_OP_STAT, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-				PT_REGS_PARM2_CORE_SYSCALL(regs),
-				(__u32)PT_REGS_PARM3_CORE_SYSCALL(regs) & AT_SYMLINK_NOFOLLOW_);
-	case NR_faccessat:
-	case NR_faccessat2:
-		return on_enter(MP_OP_ACCESS, (int)PT_REGS_PARM1_CORE_SYSCALL(regs),
-				PT_REGS_PARM2_CORE_SYSCALL(regs), (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs));
-	case NR_chdir:
-		return on_enter(MP_OP_CHDIR, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
-	case NR_fchdir:
-		return on_enter(MP_OP_CHDIR, (int)PT_REGS_PARM1_CORE_SYSCALL(regs), 0, MP_BPF_FCHDIR);
-	/* fd copies, so that a dirfd made by dup() still names its directory in user space */
-	case NR_dup:
-	case NR_dup3:
-		return on_enter(MP_OP_OPEN, (int)PT_REGS_PARM1_CORE_SYSCALL(regs), 0, MP_BPF_DUPFD);
-	case NR_fcntl:
-		a1 = PT_REGS_PARM2_CORE_SYSCALL(regs);
-		if (a1 != 0 /* F_DUPFD */ && a1 != 1030 /* F_DUPFD_CLOEXEC */)
-			return 0;
-		return on_enter(MP_OP_OPEN, (int)PT_REGS_PARM1_CORE_SYSCALL(regs), 0, MP_BPF_DUPFD);
-#ifdef NR_open
-	case NR_open:
-		return on_enter(MP_OP_OPEN, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs),
-				(__u32)PT_REGS_PARM2_CORE_SYSCALL(regs));
-	case NR_creat:
-		return on_enter(MP_OP_OPEN, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs),
-				01101 /* O_CREAT|O_WRONLY|O_TRUNC */);
-	case NR_stat:
-		return on_enter(MP_OP_STAT, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs), 0);
-	case NR_lstat:
-		return on_enter(MP_OP_STAT, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs),
-				AT_SYMLINK_NOFOLLOW_);
-	case NR_access:
-		return on_enter(MP_OP_ACCESS, AT_FDCWD_, PT_REGS_PARM1_CORE_SYSCALL(regs),
-				(__u32)PT_REGS_PARM2_CORE_SYSCALL(regs));
-	case NR_dup2:
-		return on_enter(MP_OP_OPEN, (int)PT_REGS_PARM1_CORE_SYSCALL(regs), 0, MP_BPF_DUPFD);
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(r) ((r)->orig_ax)
+#else
+#define SYSCALL_NR(r) ((r)->syscallno)
 #endif
-	case NR_io_uring_setup: {
-		/* the ring's opens never pass these tracepoints: the session must say so */
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32, *v = bpf_map_lookup_elem(&tracked, &tgid);
-
-		if (v && *v == MP_BPF_TRACK_RECORD)
-			count(MP_BPF_IO_URING);
-		return 0;
-	}
-	default:
-		return 0;
-	}
-}
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(ret);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct pt_regs r;
+	__u64 a1;
+
+	/* one read of the saved registers: the syscall number and its arguments, which a
+	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
+	if (bpf_probe_read_kernel(&r, sizeof(r), regs))
+		return 0;
+	if (!is_tracked(tgid)) {
+		/* the seeding call, from magicpak itself */
+		if (SYSCALL_NR(&r) == NR_openat && (int)PT_REGS_PARM1_SYSCALL(&r) == MP_BPF_SEED_DFD &&
+		    PT_REGS_PARM2_SYSCALL(&r) == 0 && seed_cookie &&
+		    PT_REGS_PARM3_SYSCALL(&r) == seed_cookie) {
+			struct mp_bpf_tables *t = get_tables();
+
+			if (t)
+				t->parent_tgid = tgid;
+		}
+		return 0;
+	}
+	/* Each case calls the global on_call(), which the verifier checks once: with the
+	 * decoded call in a variable, the code after the switch was checked once a case. */
+	switch ((long)SYSCALL_NR(&r)) {
+	case NR_openat:
+		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), PT_REGS_PARM2_SYSCALL(&r),
+			       (__u32)PT_REGS_PARM3_SYSCALL(&r));
+	case NR_openat2: {
+		struct open_how *how = (struct open_how *)PT_REGS_PARM3_SYSCALL(&r);
+		__u64 flags = 0;
+
+		if (how)
+			bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r),
+				PT_REGS_PARM2_SYSCALL(&r), (__u32)flags);
+	}
+	/* a successful exec is reported by sched_process_exec (the kernel's copy of the name:
+	 * at sys_exit this is the new program); this reads the name of a failed one */
+	case NR_execve:
+		if (ret == 0)
+			return 0;
+		return on_call(ret, MP_OP_EXEC, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r), 0);
+	case NR_execveat:
+		if (ret == 0)
+			return 0;
+		return on_call(ret, MP_OP_EXEC, (int)PT_REGS_PARM1_SYSCALL(&r),
+				PT_REGS_PARM2_SYSCALL(&r), (__u32)PT_REGS_PARM5_SYSCALL(&r));
+	case NR_newfstatat:
+		return on_call(ret, MP_OP_STAT, (int)PT_REGS_PARM1_SYSCALL(&r),
+				PT_REGS_PARM2_SYSCALL(&r),
+				(__u32)PT_REGS_PARM4_SYSCALL(&r) & AT_SYMLINK_NOFOLLOW_);
+	case NR_statx:
+		return on_call(ret, MP_OP_STAT, (int)PT_REGS_PARM1_SYSCALL(&r),
+				PT_REGS_PARM2_SYSCALL(&r),
+				(__u32)PT_REGS_PARM3_SYSCALL(&r) & AT_SYMLINK_NOFOLLOW_);
+	case NR_faccessat:
+	case NR_faccessat2:
+		return on_call(ret, MP_OP_ACCESS, (int)PT_REGS_PARM1_SYSCALL(&r),
+				PT_REGS_PARM2_SYSCALL(&r), (__u32)PT_REGS_PARM3_SYSCALL(&r));
+	case NR_chdir:
+		return on_call(ret, MP_OP_CHDIR, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r), 0);
+	case NR_fchdir:
+		return on_call(ret, MP_OP_CHDIR, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_FCHDIR);
+	/* fd copies, so that a dirfd made by dup() still names its directory in user space */
+	case NR_dup:
+	case NR_dup3:
+		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_DUPFD);
+	case NR_fcntl:
+		a1 = PT_REGS_PARM2_SYSCALL(&r);
+		if (a1 != 0 /* F_DUPFD */ && a1 != 1030 /* F_DUPFD_CLOEXEC */)
+			return 0;
+		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_DUPFD);
+#ifdef NR_open
+	case NR_open:
+		return on_call(ret, MP_OP_OPEN, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
+				(__u32)PT_REGS_PARM2_SYSCALL(&r));
+	case NR_creat:
+		return on_call(ret, MP_OP_OPEN, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
+				01101 /* O_CREAT|O_WRONLY|O_TRUNC */);
+	case NR_stat:
+		return on_call(ret, MP_OP_STAT, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r), 0);
+	case NR_lstat:
+		return on_call(ret, MP_OP_STAT, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
+				AT_SYMLINK_NOFOLLOW_);
+	case NR_access:
+		return on_call(ret, MP_OP_ACCESS, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
+				(__u32)PT_REGS_PARM2_SYSCALL(&r));
+	case NR_dup2:
+		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_DUPFD);
+#endif
+	case NR_io_uring_setup:
+		/* the ring's opens never pass these tracepoints: the session must say so */
+		count(MP_BPF_IO_URING);
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-	__u32 one = MP_BPF_TRACK_RECORD;
-	__u32 *v = bpf_map_lookup_elem(&tracked, &ptgid);
+	struct mp_bpf_tables *t = get_tables();
+	bool in_tree = is_tracked(ptgid);
 	struct scratch *s;
 
-	if (!v || ptgid == ctgid)
+	/* threads share the tgid: only new processes */
+	if (ptgid == ctgid || !(in_tree || (t && t->parent_tgid == ptgid)))
 		return 0;
-	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	set_tracked(ctgid, true);
 	s = scratch_init(MP_REC_PROC_START, child);
 	if (!s)
 		return 0;
-	s->h.aux = *v == MP_BPF_TRACK_RECORD ? task_ns_tgid(parent) : 0;
+	s->h.aux = in_tree ? task_ns_tgid(parent) : 0; /* 0: the command itself */
 	s->path[0] = '\0';
 	send(s, 1);
 	return 0;
@@ -461,18 +538,11 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 *v = bpf_map_lookup_elem(&tracked, &tgid);
-	struct inflight *in;
 	struct scratch *s;
 	long n;
 
-	if (!v || *v != MP_BPF_TRACK_RECORD)
+	if (!is_tracked((__u32)(bpf_get_current_pid_tgid() >> 32)))
 		return 0;
-	/* the name at sys_exit would be read from the new program's memory */
-	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	if (in)
-		in->active = 0;
 	s = scratch_init(MP_REC_PROC_EXEC, p);
 	if (!s)
 		return 0;
@@ -490,15 +560,11 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit_task, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	__u32 *v;
 	struct scratch *s;
 
-	if (BPF_CORE_READ(p, pid) != tgid)
+	if (BPF_CORE_READ(p, pid) != tgid || !is_tracked(tgid))
 		return 0;
-	v = bpf_map_lookup_elem(&tracked, &tgid);
-	if (!v || *v != MP_BPF_TRACK_RECORD)
-		return 0;
-	bpf_map_delete_elem(&tracked, &tgid);
+	set_tracked(tgid, false);
 	s = scratch_init(MP_REC_PROC_EXIT, p);
 	if (!s)
 		return 0;

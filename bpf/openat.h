@@ -4,14 +4,13 @@
 #ifndef BPF_OPENAT_H
 #define BPF_OPENAT_H
 
-/* Indexes of the per-CPU "counters" map. */
+/* Indexes of the "counters" array (repeats are counted in the fold table). */
 enum mp_bpf_counter {
 	MP_BPF_DROPPED = 0,    /* records the ring buffer had no room for */
 	MP_BPF_UNREADABLE = 1, /* path strings that could not be read, even at sys_exit */
 	MP_BPF_TRUNCATED = 2,  /* paths longer than MP_BPF_PATH_MAX - 1 bytes */
-	MP_BPF_REPEATS = 3,    /* accesses folded into an earlier identical one in the kernel */
-	MP_BPF_SENT = 4,       /* records put in the ring buffer */
-	MP_BPF_IO_URING = 5,   /* io_uring_setup calls: opens through the ring are unseen */
+	MP_BPF_SENT = 3,       /* records put in the ring buffer */
+	MP_BPF_IO_URING = 4,   /* io_uring_setup calls: opens through the ring are unseen */
 	MP_BPF_NCOUNTERS
 };
 
@@ -21,9 +20,6 @@ enum mp_bpf_counter {
  * itself) are recorded. The cookie is chosen at random per probe and set before load. */
 #define MP_BPF_SEED_DFD (-7331)
 
-/* Values of the "tracked" map. */
-#define MP_BPF_TRACK_RECORD 1 /* a process of the recorded tree */
-#define MP_BPF_TRACK_PARENT 2 /* magicpak itself: its children are followed, it is not */
 
 /* MP_REC_ACCESS from the probe: the low 32 bits of aux are the dirfd (AT_FDCWD for the cwd) the
  * path is relative to, the high 32 bits the syscall's result (the fd of an open; -1 on error);
@@ -33,16 +29,35 @@ enum mp_bpf_counter {
 /* op MP_OP_OPEN with flags MP_BPF_DUPFD and an empty path: dup(dirfd) gave the result fd. */
 #define MP_BPF_DUPFD 0x40000000U
 
-/* The key of the "seen" map, where the probe folds repeats of an access of an absolute path
- * (the value: how many times it was made). hash: FNV-1a of the path with its NUL, 8 bytes at
- * a time, the last word zero-padded (probe_path_hash() in user space); tgid: in the root pid
- * namespace; err: 0 or the positive errno. */
-struct seen_key {
-	__u64 hash;
-	__u32 tgid;
-	__u32 op;
-	__u32 flags;
-	__s32 err;
+/* The fold table (in the "tables" map of openat.bpf.c): an access of an absolute path is sent
+ * once and its repeats counted under its fold key, FNV-1a 64 (basis and prime below) over the path
+ * with its NUL, 8 bytes at a time, little-endian, the last word zero-padded, then over the
+ * two words (tgid << 32 | op) and (flags << 32 | err), 0 taken as 1 (probe_fold_key() in
+ * user space). tgid: as the records carry it (magicpak's pid namespace); err: 0 or the
+ * positive errno. The top MP_BPF_FOLD_BITS bits pick the set; a key is in one of its
+ * MP_BPF_FOLD_WAYS slots, whose count is how many times the access was made. */
+#define MP_FNV_BASIS 14695981039346656037ULL
+#define MP_FNV_PRIME 1099511628211ULL
+#define MP_BPF_FOLD_BITS 12
+#define MP_BPF_FOLD_SETS (1U << MP_BPF_FOLD_BITS)
+#define MP_BPF_FOLD_WAYS 8
+
+struct fold_slot {
+	__u64 key;
+	__u64 count;
 };
+struct fold_set { /* two cache lines: a repeat in the first four slots reads one */
+	struct fold_slot slot[MP_BPF_FOLD_WAYS];
+};
+
+/* The probe's "tables" map: its one value, mapped by user space. */
+struct mp_bpf_tables {
+	__u64 counters[7];   /* enum mp_bpf_counter */
+	__u64 parent_tgid;   /* magicpak's tgid in the root namespace, set by the seeding call */
+	struct fold_set sets[MP_BPF_FOLD_SETS]; /* from the second cache line on */
+};
+
+/* Process ids the probe can follow: Linux's PID_MAX_LIMIT on 64-bit machines. */
+#define MP_BPF_PID_LIMIT (4U * 1024 * 1024)
 
 #endif /* BPF_OPENAT_H */

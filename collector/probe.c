@@ -49,7 +49,7 @@ void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
 }
 
-uint64_t probe_path_hash(const char *path)
+uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err)
 {
 	return 0;
 }
@@ -95,6 +95,7 @@ struct probe {
 	uint64_t cookie;
 	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
+	const volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped read-only */
 };
 
 #define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long the links outlive a run (linger()) */
@@ -204,6 +205,22 @@ static int64_t clock_ns(clockid_t c)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* How many process ids the probe's bitmap covers: pid_max in the root pid namespace (4 KB of
+ * bitmap for the default 32768); in another (whose pid_max says nothing of the root's ids)
+ * and when unknown, PID_MAX_LIMIT. */
+static unsigned pid_limit(unsigned level)
+{
+	unsigned long v = 0;
+	FILE *f;
+
+	if (level > 0 || !(f = fopen("/proc/sys/kernel/pid_max", "re")))
+		return MP_BPF_PID_LIMIT;
+	if (fscanf(f, "%lu", &v) != 1 || v == 0 || v > MP_BPF_PID_LIMIT)
+		v = MP_BPF_PID_LIMIT;
+	fclose(f);
+	return (unsigned)v;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct probe *p = ctx;
@@ -271,6 +288,8 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		p->cookie = (uint64_t)clock_ns(CLOCK_MONOTONIC) | 1;
 	p->skel->rodata->seed_cookie = p->cookie;
 	p->skel->rodata->ns_level = ns_level();
+	bpf_map__set_max_entries(p->skel->maps.track_bits,
+				 (pid_limit(p->skel->rodata->ns_level) + 63) / 64);
 	bpf_map__set_max_entries(p->skel->maps.events, pages * (unsigned)getpagesize());
 	/* syscall tracepoints this kernel lacks (open, creat, ... on arm64) are left out */
 	bpf_object__for_each_program(prog, p->skel->obj) {
@@ -305,6 +324,14 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 			 ret == -EPERM ? " (lockdown, or kernel.unprivileged_bpf_disabled?)" : "");
 		goto fail;
 	}
+	p->tables = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ, MAP_SHARED,
+			 bpf_map__fd(p->skel->maps.tables), 0);
+	if (p->tables == MAP_FAILED) {
+		p->tables = NULL;
+		ret = -errno;
+		snprintf(why, size, "cannot map the probe's tables: %s", strerror(-ret));
+		goto fail;
+	}
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
 	if (!p->rb) {
 		ret = -errno;
@@ -332,15 +359,9 @@ int probe_attach(struct probe *p, char *why, size_t size)
 	linger(p);
 	/* The seeding call: the probe sees it (it fails with EFAULT) and follows our children. */
 	syscall(SYS_openat, MP_BPF_SEED_DFD, NULL, (unsigned long)p->cookie, 0);
-	{
-		uint32_t key = (uint32_t)getpid(), v = 0;
-
-		/* In a pid namespace getpid() is not the root id; the seeding call covers that. */
-		if (bpf_map__lookup_elem(p->skel->maps.tracked, &key, sizeof(key), &v, sizeof(v), 0) == 0 &&
-		    v != MP_BPF_TRACK_PARENT) {
-			snprintf(why, size, "the probe did not see the seeding call");
-			return -EIO;
-		}
+	if (!p->tables->parent_tgid) {
+		snprintf(why, size, "the probe did not see the seeding call");
+		return -EIO;
 	}
 	return 0;
 }
@@ -364,31 +385,27 @@ int probe_poll(struct probe *p, int timeout_ms)
 	return m < 0 ? m : n + m;
 }
 
+_Static_assert(MP_BPF_NCOUNTERS <= 7, "the counters fit in struct mp_bpf_tables");
+
+/* The counters and the fold table are read where the "tables" map is mapped: no system call
+ * (a per-CPU map took one per counter). */
 void probe_get_stats(const struct probe *p, struct probe_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *v, sum[MP_BPF_NCOUNTERS] = { 0 };
+	const volatile __u64 *c;
 
 	memset(out, 0, sizeof(*out));
-	if (!p || ncpu <= 0)
+	if (!p || !p->tables)
 		return;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return;
-	for (uint32_t k = 0; k < MP_BPF_NCOUNTERS; k++) {
-		if (bpf_map__lookup_elem(p->skel->maps.counters, &k, sizeof(k), v,
-					 sizeof(*v) * (size_t)ncpu, 0))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum[k] += v[c];
-	}
-	free(v);
-	out->dropped = sum[MP_BPF_DROPPED];
-	out->unreadable = sum[MP_BPF_UNREADABLE];
-	out->truncated = sum[MP_BPF_TRUNCATED];
-	out->repeats = sum[MP_BPF_REPEATS];
-	out->sent = sum[MP_BPF_SENT];
-	out->io_uring = sum[MP_BPF_IO_URING];
+	c = p->tables->counters;
+	out->dropped = c[MP_BPF_DROPPED];
+	out->unreadable = c[MP_BPF_UNREADABLE];
+	out->truncated = c[MP_BPF_TRUNCATED];
+	out->sent = c[MP_BPF_SENT];
+	out->io_uring = c[MP_BPF_IO_URING];
+	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++)
+		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++)
+			if (p->tables->sets[i].slot[w].count > 1)
+				out->repeats += p->tables->sets[i].slot[w].count - 1;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -407,12 +424,11 @@ static int cmp_int(const void *a, const void *b)
  * which is safe after fork() in a threaded process. */
 static void linger(struct probe *p)
 {
-	struct bpf_link *links[] = { p->skel->links.sys_enter, p->skel->links.sys_exit,
-				     p->skel->links.on_fork, p->skel->links.on_exec,
-				     p->skel->links.on_exit_task };
+	struct bpf_link *links[] = { p->skel->links.sys_exit, p->skel->links.on_fork,
+				     p->skel->links.on_exec, p->skel->links.on_exit_task };
 	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
-	int keep[7], n = 0, from = 0, pfd[2], status;
+	int keep[6], n = 0, from = 0, pfd[2], status;
 	struct rlimit rl;
 	struct timespec ts;
 	pid_t pid;
@@ -473,6 +489,8 @@ void probe_destroy(struct probe *p)
 	if (p->linger_fd >= 0)
 		close(p->linger_fd); /* the child's countdown starts */
 	ring_buffer__free(p->rb);
+	if (p->tables)
+		munmap((void *)p->tables, sizeof(struct mp_bpf_tables));
 	/* the raw tracepoint links detach at once (per-syscall tracepoints would each wait
 	 * for an RCU grace period, ~0.1 s apiece) */
 	openat_bpf__destroy(p->skel);
@@ -481,65 +499,39 @@ void probe_destroy(struct probe *p)
 	free(p);
 }
 
-/* The map read in batches: one system call per 256 entries instead of two per entry
- * (0.4 ms for a session of 700 paths). */
-static bool repeats_batched(struct probe *p, probe_repeat_fn fn, void *ctx)
-{
-	enum { CHUNK = 256 };
-	struct seen_key keys[CHUNK];
-	uint64_t vals[CHUNK], in = 0, out = 0;
-	int fd = bpf_map__fd(p->skel->maps.seen);
-	bool first = true;
-
-	for (;;) {
-		__u32 count = CHUNK;
-		int ret = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, NULL);
-
-		if (ret < 0 && errno != ENOENT)
-			return !first; /* EINVAL, ENOTSUPP: an old kernel; one by one then */
-		for (__u32 i = 0; i < count; i++)
-			if (vals[i] > 1)
-				fn(ctx, keys[i].hash, keys[i].tgid, keys[i].op, keys[i].flags, keys[i].err,
-				   vals[i]);
-		if (ret < 0) /* ENOENT: that was the last of them */
-			return true;
-		in = out;
-		first = false;
-	}
-}
-
 void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
-	struct seen_key k, next;
-	uint64_t n;
-	bool first = true;
-
-	if (!p || !p->skel || repeats_batched(p, fn, ctx))
+	if (!p || !p->tables)
 		return;
-	while (bpf_map__get_next_key(p->skel->maps.seen, first ? NULL : &k, &next,
-				     sizeof(next)) == 0) {
-		first = false;
-		k = next;
-		if (bpf_map__lookup_elem(p->skel->maps.seen, &k, sizeof(k), &n, sizeof(n), 0) == 0 &&
-		    n > 1)
-			fn(ctx, k.hash, k.tgid, k.op, k.flags, k.err, n);
+	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++) {
+		const volatile struct fold_set *f = &p->tables->sets[i];
+
+		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++)
+			if (f->slot[w].key && f->slot[w].count > 1)
+				fn(ctx, f->slot[w].key, f->slot[w].count);
 	}
 }
 
-uint64_t probe_path_hash(const char *path)
+static uint64_t fnv_word(uint64_t h, uint64_t w)
+{
+	return (h ^ w) * MP_FNV_PRIME;
+}
+
+uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err)
 {
 	size_t len = strlen(path) + 1;
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = MP_FNV_BASIS;
 
-	/* as hash_step() in openat.bpf.c: little-endian words, the last one zero-padded */
+	/* as fold_key() in openat.bpf.c: little-endian words, the last one zero-padded */
 	for (size_t off = 0; off < len; off += 8) {
 		uint64_t w = 0;
 
 		memcpy(&w, path + off, len - off < 8 ? len - off : 8);
-		h ^= w;
-		h *= 1099511628211ULL;
+		h = fnv_word(h, w);
 	}
-	return h;
+	h = fnv_word(h, (uint64_t)tgid << 32 | op);
+	h = fnv_word(h, (uint64_t)flags << 32 | (uint32_t)err);
+	return h ? h : 1;
 }
 
 #endif /* MAGICPAK_HAVE_BPF */

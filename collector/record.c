@@ -281,21 +281,19 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 	pthread_mutex_unlock(&sd->mu);
 }
 
-/* The key openat.bpf.c folds an access under (struct seen_key), as a string. */
-static void fold_key(char *key, size_t size, uint64_t hash, uint32_t tgid, uint32_t op,
-		     uint32_t flags, int32_t err)
+/* The key openat.bpf.c folds an access under (bpf/openat.h), as a string. */
+static void fold_key(char *key, size_t size, uint64_t k)
 {
-	snprintf(key, size, "%llx:%u:%u:%u:%d", (unsigned long long)hash, tgid, op, flags, err);
+	snprintf(key, size, "%llx", (unsigned long long)k);
 }
 
-static void side_on_repeat(void *ctx, uint64_t hash, uint32_t tgid, uint32_t op, uint32_t flags,
-			   int32_t err, uint64_t count)
+static void side_on_repeat(void *ctx, uint64_t k, uint64_t count)
 {
 	struct side *sd = ctx;
-	char key[96];
+	char key[32];
 	uintptr_t i;
 
-	fold_key(key, sizeof(key), hash, tgid, op, flags, err);
+	fold_key(key, sizeof(key), k);
 	i = (uintptr_t)strmap_get(&sd->folded, key);
 	if (i && i <= sd->n)
 		sd->v[i - 1].count += count - 1;
@@ -453,10 +451,10 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		/* an absolute path the probe may have folded repeats of (openat.bpf.c) */
 		if (payload[0] == '/' && w->op != MP_OP_CHDIR &&
 		    !(w->op == MP_OP_OPEN && (w->flags & (O_DIRECTORY | O_PATH)))) {
-			char key[96];
+			char key[32];
 
-			fold_key(key, sizeof(key), probe_path_hash(payload), w->pid, w->op, w->flags,
-				 (int32_t)w->err);
+			fold_key(key, sizeof(key),
+				 probe_fold_key(payload, w->pid, w->op, w->flags, (int32_t)w->err));
 			strmap_put(&sd->folded, key, (void *)(uintptr_t)(sd->n + 1));
 		}
 		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
