@@ -26,10 +26,6 @@ int probe_attach(struct probe *p, char *why, size_t size)
 	return -ENOTSUP;
 }
 
-void probe_linger(struct probe *p)
-{
-}
-
 int probe_fd(const struct probe *p)
 {
 	return -1;
@@ -99,7 +95,7 @@ struct probe {
 	uint64_t cookie;
 	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
-	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped */
+	const volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped read-only */
 };
 
 #define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long the links outlive a run (linger()) */
@@ -328,7 +324,7 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 			 ret == -EPERM ? " (lockdown, or kernel.unprivileged_bpf_disabled?)" : "");
 		goto fail;
 	}
-	p->tables = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ | PROT_WRITE, MAP_SHARED,
+	p->tables = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ, MAP_SHARED,
 			 bpf_map__fd(p->skel->maps.tables), 0);
 	if (p->tables == MAP_FAILED) {
 		p->tables = NULL;
@@ -359,6 +355,8 @@ int probe_attach(struct probe *p, char *why, size_t size)
 		snprintf(why, size, "cannot attach the BPF programs: %s", strerror(-ret));
 		return ret;
 	}
+	/* before the seeding call, so that the probe does not follow the linger child */
+	linger(p);
 	/* The seeding call: the probe sees it (it fails with EFAULT) and follows our children. */
 	syscall(SYS_openat, MP_BPF_SEED_DFD, NULL, (unsigned long)p->cookie, 0);
 	if (!p->tables->parent_tgid) {
@@ -421,12 +419,12 @@ static int cmp_int(const void *a, const void *b)
  * So a child holds the links too, from the attach until LINGER_MS after magicpak is gone
  * (it learns that from the end of a pipe): the next run adds its programs next to them
  * (1->2, no wait), and the last detach happens in that child, off every run's path. The
- * lingering programs find no tracked process and return at once. Started once the command has
- * started (probe_linger()), off its path: before, it cost every run 0.6 ms. It is a clone()
- * whose exit sends no signal: waitpid() without __WALL does not wait for such a child, so
- * record's loop, which waits for every child of its subreaper, ends without it, and the
- * tracer's, which counts its tracees, never sees it. The child runs no code of glibc that
- * takes a lock (a raw clone() skips the fork handlers): it closes fds, reads and sleeps. */
+ * lingering programs find no tracked process and return at once. It is a clone() whose exit
+ * sends no signal: waitpid() without __WALL does not wait for such a child, so record's loop,
+ * which waits for every child of its subreaper, ends without it, and the tracer's, which
+ * counts its tracees, never sees it (a double fork did the same, and made us wait 0.4 ms for
+ * the middle process). The child runs no code of glibc that takes a lock (a raw clone() skips
+ * the fork handlers): it closes fds, reads and sleeps. */
 static void linger(struct probe *p)
 {
 	struct bpf_link *links[] = { p->skel->links.sys_exit, p->skel->links.on_fork,
@@ -479,15 +477,6 @@ static void linger(struct probe *p)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	_exit(0);
-}
-
-void probe_linger(struct probe *p)
-{
-	if (!p || !p->tables || p->linger_fd >= 0)
-		return;
-	/* no more of our children are the command's (the linger child least of all) */
-	p->tables->parent_tgid = 0;
-	linger(p);
 }
 
 void probe_destroy(struct probe *p)

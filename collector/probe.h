@@ -34,9 +34,6 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 /* Attach the programs and make the calling process the parent of the recorded tree: every
  * process it starts from now on (and their descendants) is recorded, not itself. */
 int probe_attach(struct probe *p, char *why, size_t size);
-/* Once the command has been started: stop following magicpak's own children, and leave the
- * programs attached for a while after magicpak exits (probe.c: linger()). */
-void probe_linger(struct probe *p);
 /* The fd to poll for records; -1 for none. */
 int probe_fd(const struct probe *p);
 /* Deliver the waiting records (waiting at most @timeout_ms for one). Returns how many, or

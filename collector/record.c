@@ -48,7 +48,6 @@ struct rec {
 	const char *own_dir;     /* --cross-check: magicpak's socket directory, not the command's */
 	const char *injected[2]; /* the preload and audit libraries magicpak put in the command */
 	bool store_started;      /* ptrace: store_open_start() was called */
-	struct probe *probe;     /* ptrace with --bpf or --cross-check: the probe, to linger */
 	bool have_cpus;          /* ptrace: @cpus is our mask before the tracer pinned us */
 	cpu_set_t cpus;
 };
@@ -179,7 +178,6 @@ static void start_store(struct rec *r)
 	if (r->store_started)
 		return;
 	r->store_started = true;
-	probe_linger(r->probe); /* the command is there: see probe_linger() */
 	swap = r->have_cpus && sched_getaffinity(0, sizeof(pinned), &pinned) == 0 &&
 	       !CPU_EQUAL(&pinned, &r->cpus) && sched_setaffinity(0, sizeof(r->cpus), &r->cpus) == 0;
 	store_open_start(r->st);
@@ -1036,7 +1034,6 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	ret = begin_side_and_session(o, &sd, sock[0] ? sock : NULL, MP_SRC_PTRACE, &r.st);
 	if (ret < 0)
 		goto out;
-	r.probe = sd.p;
 	r.have_cpus = sched_getaffinity(0, sizeof(r.cpus), &r.cpus) == 0;
 	if (sd.sock >= 0) {
 		struct strbuf pre = STRBUF_INIT, aud = STRBUF_INIT;
@@ -1398,7 +1395,6 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		ret = log_errno(child, "cannot fork");
 		goto end;
 	}
-	probe_linger(sd.p);
 	store_open_start(p.r.st);
 	/* The command itself is exec'd by us, not by a preloaded process: the places execvp()
 	 * tried along PATH, and whether the program will run unseen, are told from here. */
@@ -1569,7 +1565,6 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		ret = log_errno(child, "cannot fork");
 		goto end;
 	}
-	probe_linger(sd.p);
 	store_open_start(r.st);
 	for (;;) {
 		struct pollfd pfd = { sfd, POLLIN, 0 };
