@@ -257,7 +257,7 @@ static __always_inline __u64 fold_key(struct scratch *s, long n, __u32 tgid, __u
  * each of its outcomes had the verifier check the rest of on_call() again. */
 __attribute__((noinline)) int fold(__u64 key)
 {
-	__u32 set = (__u32)(key >> (64 - MP_BPF_FOLD_BITS)) % MP_BPF_FOLD_SETS;
+	__u32 set = mp_fold_set(key) % MP_BPF_FOLD_SETS;
 	struct mp_bpf_tables *t = get_tables();
 	struct fold_set *f;
 	int w;

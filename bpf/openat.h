@@ -34,13 +34,26 @@ enum mp_bpf_counter {
  * with its NUL, 8 bytes at a time, little-endian, the last word zero-padded, then over the
  * two words (tgid << 32 | op) and (flags << 32 | err), 0 taken as 1 (probe_fold_key() in
  * user space). tgid: as the records carry it (magicpak's pid namespace); err: 0 or the
- * positive errno. The top MP_BPF_FOLD_BITS bits pick the set; a key is in one of its
- * MP_BPF_FOLD_WAYS slots, whose count is how many times the access was made. */
+ * positive errno. mp_fold_set() picks the key's set; a key is in one of its MP_BPF_FOLD_WAYS
+ * slots, whose count is how many times the access was made. */
 #define MP_FNV_BASIS 14695981039346656037ULL
 #define MP_FNV_PRIME 1099511628211ULL
 #define MP_BPF_FOLD_BITS 12
 #define MP_BPF_FOLD_SETS (1U << MP_BPF_FOLD_BITS)
 #define MP_BPF_FOLD_WAYS 8
+
+/* The set of fold key @k: the top bits of @k mixed (murmur3's finalizer). FNV's last steps
+ * hardly reach the top bits, so without it the keys of one path with other ops, flags or
+ * errors all fell in the same set. */
+static inline __u32 mp_fold_set(__u64 k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return (__u32)(k >> (64 - MP_BPF_FOLD_BITS));
+}
 
 struct fold_slot {
 	__u64 key;
