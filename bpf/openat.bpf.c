@@ -4,11 +4,11 @@
  * Follows exactly the descendants of the recorded command: a bitmap of tracked tgids (root pid
  * namespace ids), children of magicpak (whose tgid the seeding call gives) or of a tracked
  * process added in sched_process_fork (in the parent's context, before the child runs) and
- * removed in sched_process_exit. Every open/exec/stat/access/chdir syscall of a tracked process is seen at
- * sys_exit only: the arguments are still in the saved registers, and the path string is read
- * after the kernel's getname() has faulted its page in (RELIABILITY BPF-01); a read that still
- * fails is counted. One program on every syscall instead of two was a third of the probe's
- * cost per syscall. Absolute paths are de-duplicated here (first sighting of (tgid, path, op,
+ * removed in sched_process_exit. Every open/exec/stat/access/chdir syscall of a tracked
+ * process is seen at sys_exit only: the arguments are still in the saved registers, and the
+ * path string is read after the kernel's getname() has faulted its page in (RELIABILITY
+ * BPF-01); a read that still fails is counted. One program on every syscall instead of two
+ * was a third of the probe's cost per syscall. Absolute paths are de-duplicated here (first sighting of (tgid, path, op,
  * flags, result) with a count, in the fold table), so the ring buffer carries little; relative
  * paths always go to user space, which resolves them against the process's cwd or dirfd.
  * Records use include/event.h's struct mp_wire; a record the ring buffer has no room for is
