@@ -17,6 +17,9 @@ pid=$!
 wait_exec "$pid"
 check "the probe is attached (the command is running)" wait_for 10 sh -c '[ -n "$(pgrep -f "^sh -c [s]leep 30; : $1")" ]' sh "$mark"
 ids() { grep -h "^$1:" /proc/"$pid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un; }
+# mid-run, as in the recipe: the history opens while the command starts, so wait for its row
+check "the session is being recorded" wait_for 10 sh -c \
+	'[ "$(sqlite3 "$1" "select count(*) from sessions where ended_at is null" 2>/dev/null)" = 1 ]' sh "$db"
 progs=$(ids prog_id) links=$(ids link_id)
 check "magicpak holds BPF programs ($(echo $progs))" test -n "$progs"
 check "and links ($(echo $links))" test -n "$links"
