@@ -8,9 +8,10 @@
  * process is seen at sys_exit only: the arguments are still in the saved registers, and the
  * path string is read after the kernel's getname() has faulted its page in (RELIABILITY
  * BPF-01); a read that still fails is counted. One program on every syscall instead of two
- * was a third of the probe's cost per syscall. Absolute paths are de-duplicated here (first sighting of (tgid, path, op,
- * flags, result) with a count, in the fold table), so the ring buffer carries little; relative
- * paths always go to user space, which resolves them against the process's cwd or dirfd.
+ * was a third of the probe's cost per syscall. Absolute paths are de-duplicated here (first
+ * sighting of (tgid, path, op, flags, result) with a count, in the fold table), so the ring
+ * buffer carries little; relative paths always go to user space, which resolves them against
+ * the process's cwd or dirfd.
  * Records use include/event.h's struct mp_wire; a record the ring buffer has no room for is
  * counted. */
 #include "vmlinux.h"
@@ -25,7 +26,11 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define AT_FDCWD_ (-100)
 #define AT_SYMLINK_NOFOLLOW_ 0x100
+#if defined(__TARGET_ARCH_arm64)
+#define O_DIRECTORY_ 040000 /* asm-generic's 0200000 is O_DIRECT on arm64 */
+#else
 #define O_DIRECTORY_ 0200000
+#endif
 #define O_PATH_ 010000000
 
 /* Set by user space before load. */
@@ -53,8 +58,9 @@ struct {
 /* The counters and the fold table (openat.h), in a map user space maps and reads without a
  * system call. Not .bss: libbpf would copy a zeroed image of it into the kernel at load
  * (1.9 ms). The fold table: accesses already sent, by their fold key, with their counts. A
- * set is one cache line, so a repeat costs one load where a hash map cost a bucket and an
- * element (a quarter of W4's overhead); a full set sends the access again. */
+ * set is two cache lines, and a repeat in its first four slots reads one, where a hash map
+ * read a bucket and an element (a quarter of W4's overhead); a full set sends the access
+ * again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -413,6 +419,21 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 #define SYSCALL_NR(r) ((r)->syscallno)
 #endif
 
+/* Copy the saved registers at @regs into @r: the running kernel's struct pt_regs, which sits
+ * at the top of the kernel stack (arm64's grew by 8 bytes in 6.13: reading the build kernel's
+ * size could run past the stack). -1 (counted) if it cannot be read. */
+static __always_inline int read_regs(struct pt_regs *r, const struct pt_regs *regs)
+{
+	__u32 size = bpf_core_type_size(struct pt_regs);
+
+	if (size > sizeof(*r))
+		size = sizeof(*r);
+	if (bpf_probe_read_kernel(r, size, regs) == 0)
+		return 0;
+	count(MP_BPF_UNREADABLE);
+	return -1;
+}
+
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -420,22 +441,24 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct pt_regs r;
 	__u64 a1;
 
-	/* one read of the saved registers: the syscall number and its arguments, which a
-	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
-	if (bpf_probe_read_kernel(&r, sizeof(r), regs))
-		return 0;
 	if (!is_tracked(tgid)) {
+		struct mp_bpf_tables *t = get_tables();
+
+		/* Every other process of the machine, while we record and linger: once seeded,
+		 * it costs a bit test and a load, not a read of its registers. */
+		if (!t || t->parent_tgid || read_regs(&r, regs))
+			return 0;
 		/* the seeding call, from magicpak itself */
 		if (SYSCALL_NR(&r) == NR_openat && (int)PT_REGS_PARM1_SYSCALL(&r) == MP_BPF_SEED_DFD &&
 		    PT_REGS_PARM2_SYSCALL(&r) == 0 && seed_cookie &&
-		    PT_REGS_PARM3_SYSCALL(&r) == seed_cookie) {
-			struct mp_bpf_tables *t = get_tables();
-
-			if (t)
-				t->parent_tgid = tgid;
-		}
+		    PT_REGS_PARM3_SYSCALL(&r) == seed_cookie)
+			t->parent_tgid = tgid;
 		return 0;
 	}
+	/* one read of the saved registers: the syscall number and its arguments, which a
+	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
+	if (read_regs(&r, regs))
+		return 0;
 	/* Each case calls the global on_call(), which the verifier checks once: with the
 	 * decoded call in a variable, the code after the switch was checked once a case. */
 	switch ((long)SYSCALL_NR(&r)) {
@@ -562,7 +585,10 @@ int BPF_PROG(on_exit_task, struct task_struct *p)
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	struct scratch *s;
 
-	if (BPF_CORE_READ(p, pid) != tgid || !is_tracked(tgid))
+	/* The process ends with its last thread (do_exit() counts signal->live down before
+	 * this tracepoint), not with its leader: a leader that called pthread_exit(), or that
+	 * another thread's exec killed, leaves the rest of the process to follow. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
 		return 0;
 	set_tracked(tgid, false);
 	s = scratch_init(MP_REC_PROC_EXIT, p);

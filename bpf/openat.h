@@ -65,9 +65,12 @@ struct fold_set { /* two cache lines: a repeat in the first four slots reads one
 
 /* The probe's "tables" map: its one value, mapped by user space. */
 struct mp_bpf_tables {
-	__u64 counters[7];   /* enum mp_bpf_counter */
-	__u64 parent_tgid;   /* magicpak's tgid in the root namespace, set by the seeding call */
-	struct fold_set sets[MP_BPF_FOLD_SETS]; /* from the second cache line on */
+	/* magicpak's tgid in the root namespace, set by the seeding call; read by every syscall
+	 * of the machine, so on a cache line of its own, away from the counters' atomic adds */
+	__u64 parent_tgid;
+	__u64 pad[7];
+	__u64 counters[8];   /* enum mp_bpf_counter */
+	struct fold_set sets[MP_BPF_FOLD_SETS]; /* from the third cache line on */
 };
 
 /* Process ids the probe can follow: Linux's PID_MAX_LIMIT on 64-bit machines. */

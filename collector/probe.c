@@ -385,7 +385,7 @@ int probe_poll(struct probe *p, int timeout_ms)
 	return m < 0 ? m : n + m;
 }
 
-_Static_assert(MP_BPF_NCOUNTERS <= 7, "the counters fit in struct mp_bpf_tables");
+_Static_assert(MP_BPF_NCOUNTERS <= 8, "the counters fit in struct mp_bpf_tables");
 
 /* The counters and the fold table are read where the "tables" map is mapped: no system call
  * (a per-CPU map took one per counter). */
@@ -403,9 +403,12 @@ void probe_get_stats(const struct probe *p, struct probe_stats *out)
 	out->sent = c[MP_BPF_SENT];
 	out->io_uring = c[MP_BPF_IO_URING];
 	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++)
-		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++)
-			if (p->tables->sets[i].slot[w].count > 1)
-				out->repeats += p->tables->sets[i].slot[w].count - 1;
+		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++) {
+			uint64_t n = p->tables->sets[i].slot[w].count;
+
+			if (n > 1)
+				out->repeats += n - 1;
+		}
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -422,8 +425,8 @@ static int cmp_int(const void *a, const void *b)
  * lingering programs find no tracked process and return at once. It is a clone() whose exit
  * sends no signal: waitpid() without __WALL does not wait for such a child, so record's loop,
  * which waits for every child of its subreaper, ends without it, and the tracer's, which
- * counts its tracees, never sees it (a double fork did the same, and made us wait 0.4 ms for
- * the middle process). The child runs no code of glibc that takes a lock (a raw clone() skips
+ * counts its tracees, ignores its pid (a double fork did the same, and made us wait 0.4 ms
+ * for the middle process). The child runs no code of glibc that takes a lock (a raw clone() skips
  * the fork handlers): it closes fds, reads and sleeps. */
 static void linger(struct probe *p)
 {
@@ -503,9 +506,12 @@ void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++) {
 		const volatile struct fold_set *f = &p->tables->sets[i];
 
-		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++)
-			if (f->slot[w].key && f->slot[w].count > 1)
-				fn(ctx, f->slot[w].key, f->slot[w].count);
+		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++) {
+			uint64_t key = f->slot[w].key, n = f->slot[w].count;
+
+			if (key && n > 1)
+				fn(ctx, key, n);
+		}
 	}
 }
 

@@ -252,7 +252,7 @@ struct side {
 	struct probe_stats ps;
 	bool probe_failed;       /* side_start() failed because of the probe */
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
-	/* the probe's fold key "hash:tgid:op:flags:err" -> index + 1 of the access it sent */
+	/* the probe's fold key (bpf/openat.h), in hex -> index + 1 of the access it sent */
 	struct strmap folded;
 	bool repeats_added;      /* the kernel's counts are in v[] (side_stop() runs twice) */
 };
@@ -609,8 +609,8 @@ static void side_stop(struct side *sd)
 			;
 	side_drain_sock(sd);
 	probe_get_stats(sd->p, &sd->ps);
-	/* the repeats the kernel folded become the count of the access it sent (in the root
-	 * pid namespace, where the kernel's tgid is the record's) */
+	/* the repeats the kernel folded become the count of the access it sent (the key holds
+	 * the record's pid, in any pid namespace) */
 	if (sd->p && !sd->repeats_added) {
 		probe_repeats(sd->p, side_on_repeat, sd);
 		sd->repeats_added = true;
