@@ -37,14 +37,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 ns_level = 0;    /* level of magicpak's pid namespace (0: the root) */
 const volatile __u64 seed_cookie = 0;
 
-/* What a syscall was asked (decoded from the saved registers at sys_exit). */
-struct call {
-	__u64 ptr;
-	__u32 op;
-	__u32 flags;
-	__s64 dfd;
-};
-
 /* The processes of the recorded tree, one bit per root-namespace tgid (user space sizes it to
  * pid_max): the question every syscall asks, answered by one load where a hash map took a
  * lookup (and a process's start and end an allocation and a free). */
@@ -243,15 +235,9 @@ static __always_inline __u64 fold_key(struct scratch *s, long n, __u32 tgid, __u
 				      __u32 flags, __s32 err)
 {
 	struct hash_ctx c = { .s = s, .n = n, .h = MP_FNV_BASIS };
-	__u64 h;
 
 	bpf_loop(MP_BPF_PATH_MAX / 32, hash_step, &c, 0);
-	h = c.h;
-	h ^= (__u64)tgid << 32 | op;
-	h *= MP_FNV_PRIME;
-	h ^= (__u64)flags << 32 | (__u32)err;
-	h *= MP_FNV_PRIME;
-	return h ? h : 1;
+	return mp_fold_key_end(c.h, tgid, op, flags, err);
 }
 
 #define FOLD_REPEAT (-1)
@@ -301,23 +287,12 @@ static __always_inline void unfold(struct mp_bpf_tables *t, int slot, __u64 key)
 	__sync_val_compare_and_swap(&f->slot[w].key, key, 0);
 }
 
-/* The header of an access record for the call @c that returned @ret. */
-static __always_inline void access_header(struct scratch *s, const struct call *c, long ret)
-{
-	header_init(s, MP_REC_ACCESS, bpf_get_current_task_btf());
-	s->h.op = c->op;
-	s->h.flags = c->flags;
-	s->h.err = ret < 0 ? (__u32)-ret : 0;
-	s->h.aux = (__u64)(__u32)c->dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
-}
 
 /* The syscall of a tracked process (@op on the path at @ptr, relative to @dfd, with @flags)
  * returned @ret: read its path, fold or send it. A global function, so that the verifier
  * checks it once, not once for each syscall sys_exit() knows. */
 __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, __u32 flags)
 {
-	struct call cc = { .ptr = ptr, .op = op, .flags = flags, .dfd = dfd };
-	const struct call *c = &cc;
 	struct mp_bpf_tables *t;
 	struct scratch *s;
 	__u32 zero = 0, tgid;
@@ -331,8 +306,8 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 	s = bpf_map_lookup_elem(&heap, &zero);
 	if (!s)
 		return 0;
-	if (c->ptr) {
-		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)c->ptr);
+	if (ptr) {
+		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)ptr);
 		if (n <= 0) {
 			/* EFAULT from the syscall itself (a bad pointer) is the program's error */
 			if (ret != -14)
@@ -350,8 +325,8 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 	}
 	/* relative paths, chdir, and directories opened (their fd may be a later dirfd) always
 	 * go to user space */
-	if (s->path[0] != '/' || c->op == MP_OP_CHDIR ||
-	    (c->op == MP_OP_OPEN && (c->flags & (O_DIRECTORY_ | O_PATH_)))) {
+	if (s->path[0] != '/' || op == MP_OP_CHDIR ||
+	    (op == MP_OP_OPEN && (flags & (O_DIRECTORY_ | O_PATH_)))) {
 		slot = FOLD_FULL;
 		key = 0;
 	} else {
@@ -359,12 +334,17 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 		 * can compute the same key */
 		tgid = ns_level ? task_ns_tgid(bpf_get_current_task_btf())
 				: (__u32)(bpf_get_current_pid_tgid() >> 32);
-		key = fold_key(s, n, tgid, c->op, c->flags, err);
+		key = fold_key(s, n, tgid, op, flags, err);
 		slot = fold(key);
 		if (slot == FOLD_REPEAT)
 			return 0;
 	}
-	access_header(s, c, ret);
+	/* the header of an access record: aux is the dirfd and the syscall's result */
+	header_init(s, MP_REC_ACCESS, bpf_get_current_task_btf());
+	s->h.op = op;
+	s->h.flags = flags;
+	s->h.err = (__u32)err;
+	s->h.aux = (__u64)(__u32)dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
 	if (send(s, n) && slot >= 0 && (t = get_tables()))
 		unfold(t, slot, key);
 	return 0;
@@ -421,17 +401,14 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 
 /* Copy the saved registers at @regs into @r: the running kernel's struct pt_regs, which sits
  * at the top of the kernel stack (arm64's grew by 8 bytes in 6.13: reading the build kernel's
- * size could run past the stack). -1 (counted) if it cannot be read. */
-static __always_inline int read_regs(struct pt_regs *r, const struct pt_regs *regs)
+ * size could run past the stack). Nonzero if it cannot be read. */
+static __always_inline long read_regs(struct pt_regs *r, const struct pt_regs *regs)
 {
 	__u32 size = bpf_core_type_size(struct pt_regs);
 
 	if (size > sizeof(*r))
 		size = sizeof(*r);
-	if (bpf_probe_read_kernel(r, size, regs) == 0)
-		return 0;
-	count(MP_BPF_UNREADABLE);
-	return -1;
+	return bpf_probe_read_kernel(r, size, regs);
 }
 
 SEC("raw_tp/sys_exit")
@@ -457,8 +434,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	/* one read of the saved registers: the syscall number and its arguments, which a
 	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
-	if (read_regs(&r, regs))
+	if (read_regs(&r, regs)) {
+		count(MP_BPF_UNREADABLE);
 		return 0;
+	}
 	/* Each case calls the global on_call(), which the verifier checks once: with the
 	 * decoded call in a variable, the code after the switch was checked once a case. */
 	switch ((long)SYSCALL_NR(&r)) {

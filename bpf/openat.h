@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bpf/openat.h - what the probe's kernel side (openat.bpf.c) and user side (collector/probe.c)
- * share besides include/event.h: the counters and the seeding call. Includes nothing. */
+ * share besides include/event.h: the counters, the seeding call and the fold table. Includes
+ * nothing but, in user space, <string.h>. */
 #ifndef BPF_OPENAT_H
 #define BPF_OPENAT_H
 
@@ -30,17 +31,44 @@ enum mp_bpf_counter {
 #define MP_BPF_DUPFD 0x40000000U
 
 /* The fold table (in the "tables" map of openat.bpf.c): an access of an absolute path is sent
- * once and its repeats counted under its fold key, FNV-1a 64 (basis and prime below) over the path
- * with its NUL, 8 bytes at a time, little-endian, the last word zero-padded, then over the
- * two words (tgid << 32 | op) and (flags << 32 | err), 0 taken as 1 (probe_fold_key() in
- * user space). tgid: as the records carry it (magicpak's pid namespace); err: 0 or the
- * positive errno. mp_fold_set() picks the key's set; a key is in one of its MP_BPF_FOLD_WAYS
+ * once and its repeats counted under its fold key, FNV-1a 64 (basis and prime below) over the
+ * path with its NUL, 8 bytes at a time, little-endian, the last word zero-padded, then over
+ * the two words (tgid << 32 | op) and (flags << 32 | err), 0 taken as 1 (mp_fold_key_end();
+ * mp_fold_key() in user space). tgid: as the records carry it (magicpak's pid namespace); err:
+ * 0 or the positive errno. mp_fold_set() picks the key's set; a key is in one of its MP_BPF_FOLD_WAYS
  * slots, whose count is how many times the access was made. */
 #define MP_FNV_BASIS 14695981039346656037ULL
 #define MP_FNV_PRIME 1099511628211ULL
 #define MP_BPF_FOLD_BITS 12
 #define MP_BPF_FOLD_SETS (1U << MP_BPF_FOLD_BITS)
 #define MP_BPF_FOLD_WAYS 8
+
+/* The end of a fold key: @h, the hash of the path, over the access's other fields. */
+static inline __u64 mp_fold_key_end(__u64 h, __u32 tgid, __u32 op, __u32 flags, __s32 err)
+{
+	h = (h ^ ((__u64)tgid << 32 | op)) * MP_FNV_PRIME;
+	h = (h ^ ((__u64)flags << 32 | (__u32)err)) * MP_FNV_PRIME;
+	return h ? h : 1;
+}
+
+#ifndef __bpf__
+#include <string.h>
+
+/* The fold key of an access of @path, as openat.bpf.c computes it from the path it read. */
+static inline __u64 mp_fold_key(const char *path, __u32 tgid, __u32 op, __u32 flags, __s32 err)
+{
+	size_t len = strlen(path) + 1;
+	__u64 h = MP_FNV_BASIS;
+
+	for (size_t off = 0; off < len; off += 8) {
+		__u64 w = 0; /* little-endian, the last word zero-padded */
+
+		memcpy(&w, path + off, len - off < 8 ? len - off : 8);
+		h = (h ^ w) * MP_FNV_PRIME;
+	}
+	return mp_fold_key_end(h, tgid, op, flags, err);
+}
+#endif
 
 /* The set of fold key @k: the top bits of @k mixed (murmur3's finalizer). FNV's last steps
  * hardly reach the top bits, so without it the keys of one path with other ops, flags or

@@ -45,8 +45,9 @@ void probe_destroy(struct probe *p)
 {
 }
 
-void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
+uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
+	return 0;
 }
 
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err)
@@ -387,8 +388,8 @@ int probe_poll(struct probe *p, int timeout_ms)
 
 _Static_assert(MP_BPF_NCOUNTERS <= 8, "the counters fit in struct mp_bpf_tables");
 
-/* The counters and the fold table are read where the "tables" map is mapped: no system call
- * (a per-CPU map took one per counter). */
+/* The counters are read where the "tables" map is mapped: no system call (a per-CPU map took
+ * one per counter). */
 void probe_get_stats(const struct probe *p, struct probe_stats *out)
 {
 	const volatile __u64 *c;
@@ -402,13 +403,6 @@ void probe_get_stats(const struct probe *p, struct probe_stats *out)
 	out->truncated = c[MP_BPF_TRUNCATED];
 	out->sent = c[MP_BPF_SENT];
 	out->io_uring = c[MP_BPF_IO_URING];
-	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++)
-		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++) {
-			uint64_t n = p->tables->sets[i].slot[w].count;
-
-			if (n > 1)
-				out->repeats += n - 1;
-		}
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -499,42 +493,30 @@ void probe_destroy(struct probe *p)
 	free(p);
 }
 
-void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
+uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
+	uint64_t total = 0;
+
 	if (!p || !p->tables)
-		return;
+		return 0;
 	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++) {
 		const volatile struct fold_set *f = &p->tables->sets[i];
 
 		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++) {
 			uint64_t key = f->slot[w].key, n = f->slot[w].count;
 
-			if (key && n > 1)
+			if (key && n > 1) {
 				fn(ctx, key, n);
+				total += n - 1;
+			}
 		}
 	}
-}
-
-static uint64_t fnv_word(uint64_t h, uint64_t w)
-{
-	return (h ^ w) * MP_FNV_PRIME;
+	return total;
 }
 
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err)
 {
-	size_t len = strlen(path) + 1;
-	uint64_t h = MP_FNV_BASIS;
-
-	/* as fold_key() in openat.bpf.c: little-endian words, the last one zero-padded */
-	for (size_t off = 0; off < len; off += 8) {
-		uint64_t w = 0;
-
-		memcpy(&w, path + off, len - off < 8 ? len - off : 8);
-		h = fnv_word(h, w);
-	}
-	h = fnv_word(h, (uint64_t)tgid << 32 | op);
-	h = fnv_word(h, (uint64_t)flags << 32 | (uint32_t)err);
-	return h ? h : 1;
+	return mp_fold_key(path, tgid, op, flags, err);
 }
 
 #endif /* MAGICPAK_HAVE_BPF */

@@ -41,9 +41,10 @@ int probe_fd(const struct probe *p);
 int probe_poll(struct probe *p, int timeout_ms);
 void probe_get_stats(const struct probe *p, struct probe_stats *out);
 /* The accesses the probe folded in the kernel: @fn is called for each one made more than
- * once, with its fold key and how many times in all. */
+ * once, with its fold key and how many times in all. Returns how many repeats were folded
+ * (probe_get_stats() leaves its repeats at 0: this is the one walk of the fold table). */
 typedef void (*probe_repeat_fn)(void *ctx, uint64_t key, uint64_t count);
-void probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx);
+uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx);
 /* The fold key of an access record (bpf/openat.h): @tgid is the record's pid. */
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err);
 /* Detach and free; NULL is accepted. */

@@ -254,7 +254,7 @@ struct side {
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
 	/* the probe's fold key (bpf/openat.h), in hex -> index + 1 of the access it sent */
 	struct strmap folded;
-	bool repeats_added;      /* the kernel's counts are in v[] (side_stop() runs twice) */
+	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
 };
 
 static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
@@ -608,11 +608,12 @@ static void side_stop(struct side *sd)
 		while (probe_poll(sd->p, 0) > 0)
 			;
 	side_drain_sock(sd);
-	probe_get_stats(sd->p, &sd->ps);
-	/* the repeats the kernel folded become the count of the access it sent (the key holds
-	 * the record's pid, in any pid namespace) */
+	/* Once, the command being over: the probe's counters, and the repeats the kernel folded,
+	 * which become the count of the access it sent (the key holds the record's pid, in any
+	 * pid namespace). */
 	if (sd->p && !sd->repeats_added) {
-		probe_repeats(sd->p, side_on_repeat, sd);
+		probe_get_stats(sd->p, &sd->ps);
+		sd->ps.repeats = probe_repeats(sd->p, side_on_repeat, sd);
 		sd->repeats_added = true;
 	}
 }

@@ -38,27 +38,15 @@ record_rc "$db" --via bpf -- find "$tmp/d" -name nothing
 assert_rc "find under --via bpf" 0
 check "find's dirfd-relative opens are absolute" test -z "$(sql "$db" "select path from file_accesses where path not like '/%'")"
 # repeats folded in the kernel keep their count: 500 opens and 300 failed stats, as ptrace counts
-cat >"$tmp/rep.c" <<'CEOF'
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-int main(void)
-{
-	struct stat st;
-
-	for (int i = 0; i < 500; i++)
-		close(open("/etc/hostname", O_RDONLY));
-	for (int i = 0; i < 300; i++)
-		stat("/etc/magicpak-t700.missing", &st);
-	return 0;
-}
-CEOF
-cc_quiet -O0 -o "$tmp/rep" "$tmp/rep.c" || { echo "FAIL: cannot build rep.c"; exit 1; }
+bpf_fixture repeat
 counts() { sql "$1" "select op || '|' || errno || '|' || sum(count) from file_accesses where session_id = (select max(id) from sessions)
 	and path in ('/etc/hostname', '/etc/magicpak-t700.missing') group by op, errno order by op"; }
-record_rc "$db" --via bpf -- "$tmp/rep"
+run_tool -v record --db "$db" --via bpf -- "$tmp/repeat" 500 300 /etc/magicpak-t700.missing
 assert_eq "folded in the kernel: the counts are the calls made" "$(counts "$db")" "$(printf 'open|0|500\nstat|2|300')"
-record_rc "$pdb" -- "$tmp/rep"
+folded=$(sed -n 's/.*bpf probe: [0-9]* records, \([0-9]*\) repeats folded.*/\1/p' "$err")
+check "-v tells the repeats folded in the kernel: at least 499 + 299 (${folded:-none})" \
+	test "${folded:-0}" -ge 798
+record_rc "$pdb" -- "$tmp/repeat" 500 300 /etc/magicpak-t700.missing
 assert_eq "the same counts as ptrace" "$(counts "$pdb")" "$(printf 'open|0|500\nstat|2|300')"
 # rows are written while the command runs: the first open is in the file during a pause,
 # and the kernel's count of its repeats afterwards lands on that same row

@@ -10,7 +10,7 @@ require_sqlite3
 require_cc
 require_bpf
 
-# A program that computes fold keys as the header documents them, finds 12 paths of one
+# A program that computes fold keys with the header's mp_fold_key(), finds 12 paths of one
 # set for its own pid (more than a set holds), creates them and opens each one 3 times.
 cat >"$tmp/full.c" <<'CEOF'
 #include <fcntl.h>
@@ -22,24 +22,6 @@ cat >"$tmp/full.c" <<'CEOF'
 #include <linux/types.h>
 #include "event.h"
 #include "openat.h"
-
-static uint64_t word(uint64_t h, uint64_t w) { return (h ^ w) * MP_FNV_PRIME; }
-
-static uint64_t fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err)
-{
-	size_t len = strlen(path) + 1;
-	uint64_t h = MP_FNV_BASIS;
-
-	for (size_t off = 0; off < len; off += 8) {
-		uint64_t w = 0;
-
-		memcpy(&w, path + off, len - off < 8 ? len - off : 8);
-		h = word(h, w);
-	}
-	h = word(h, (uint64_t)tgid << 32 | op);
-	h = word(h, (uint64_t)flags << 32 | (uint32_t)err);
-	return h ? h : 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -53,14 +35,14 @@ int main(int argc, char **argv)
 		uint64_t k;
 
 		snprintf(paths[n], sizeof(paths[n]), "%s/f%d", argv[1], n);
-		k = fold_key(paths[n], (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
+		k = mp_fold_key(paths[n], (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
 		if (++per_set[mp_fold_set(k)] == WANT) {
 			set = mp_fold_set(k);
 			break;
 		}
 	}
 	for (int i = 0; i <= n && found < WANT; i++) {
-		uint64_t k = fold_key(paths[i], (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
+		uint64_t k = mp_fold_key(paths[i], (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
 
 		if (mp_fold_set(k) != set)
 			continue;
@@ -87,29 +69,14 @@ assert_eq "each was opened 3 times, folded or not" "$counts" "$(sort "$tmp/paths
 
 # In a pid namespace of its own (magicpak's pid 1 there), the counts as in the root one.
 command -v unshare >/dev/null || skip "no unshare (util-linux)"
-cat >"$tmp/rep.c" <<'CEOF'
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-int main(void)
-{
-	struct stat st;
-
-	for (int i = 0; i < 200; i++)
-		close(open("/etc/hostname", O_RDONLY));
-	for (int i = 0; i < 100; i++)
-		stat("/etc/magicpak-t716.missing", &st);
-	return 0;
-}
-CEOF
-cc_quiet -O0 -o "$tmp/rep" "$tmp/rep.c" || { echo "FAIL: cannot build rep.c"; exit 1; }
+bpf_fixture repeat
 if ! unshare --pid --fork true 2>/dev/null; then
 	[ "${CI:-}" = true ] && { echo "FAIL: unshare --pid does not work here"; exit 1; }
 	skip "no pid namespaces (unshare --pid)"
 fi
 ndb=$tmp/ns.db
 # magicpak is pid 1 there: its lingering child must not be waited for (it once was: a hang)
-timeout 60 unshare --pid --fork "$TOOL" record --db "$ndb" --via bpf -- "$tmp/rep"
+timeout 60 unshare --pid --fork "$TOOL" record --db "$ndb" --via bpf -- "$tmp/repeat" 200 100 /etc/magicpak-t716.missing
 assert_eq "record as pid 1 of a pid namespace exits 0, without waiting for its linger child" "$?" 0
 assert_eq "folded in the kernel in a pid namespace: the counts are the calls made" \
 	"$(sql "$ndb" "select op || '|' || errno || '|' || sum(count) from file_accesses
