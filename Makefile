@@ -58,10 +58,14 @@ LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto)
 ALL_CFLAGS += $(if $(LIBARCHIVE_SONAME),-DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"') \
 	      $(if $(LIBCRYPTO_SONAME),-DLIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"')
 # LD_LIBRARY_PATH is an input of `magicpak deps` (a library search path to model), not a
-# place for magicpak's own libraries: a DT_RPATH (searched before LD_LIBRARY_PATH, unlike
-# DT_RUNPATH) to the system library directory keeps a user's libz.so.1 out of magicpak.
+# place for magicpak's own libraries: libarchive and libcrypto are dlopen()ed by their path in
+# the system library directory (collector/lazylib.c), and with shared dependencies
+# (STATIC_DEPS=0) a DT_RPATH (searched before LD_LIBRARY_PATH, unlike DT_RUNPATH) to it keeps
+# a user's libz.so.1 out of magicpak. Not with static ones: the loader searched the RPATH's
+# glibc-hwcaps and tls subdirectories for libm and libc (40 failed calls a run).
 SYS_LIBDIR := $(shell pkg-config --variable=libdir zlib 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
-CLI_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,$(SYS_LIBDIR)
+ALL_CFLAGS += -DSYS_LIBDIR='"$(SYS_LIBDIR)"'
+CLI_LDFLAGS = $(if $(DEP_STATIC),,-Wl,--disable-new-dtags -Wl,-rpath,$(SYS_LIBDIR))
 
 CLI_SRCS = collector/main.c $(wildcard collector/cmd_*.c)
 LIB_SRCS = $(filter-out $(CLI_SRCS),$(wildcard collector/*.c))
@@ -249,7 +253,8 @@ $(BUILD)/openat.skel.h: $(BUILD)/openat.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name openat_bpf > $@
 # The kernel types the probe's CO-RE relocations use, cut out of this machine's BTF (a few
 # KB instead of 5 MB to read and parse at every start), and what identifies that kernel:
-# probe.c uses them only on the same kernel, else the running kernel's BTF as usual.
+# probe.c uses them only on the same kernel, else the running kernel's BTF as usual. And
+# what identifies the programs: a lingering probe is reused only by the same ones.
 $(BUILD)/openat.min.btf: $(BUILD)/openat.bpf.o
 	$(call msg,MIN-BTF,$@)
 	$(Q)if [ -r /sys/kernel/btf/vmlinux ] && \
@@ -260,7 +265,8 @@ $(BUILD)/openat.btfid.h: $(BUILD)/openat.min.btf
 	$(Q){ echo '#define MIN_BTF_FILE "$(abspath $(BUILD)/openat.min.btf)"'; \
 	  echo "#define MIN_BTF_KERNEL_RELEASE \"$$(uname -r)\""; \
 	  echo "#define MIN_BTF_KERNEL_VERSION \"$$(uname -v)\""; \
-	  echo "#define MIN_BTF_VMLINUX_SIZE $$(stat -c %s /sys/kernel/btf/vmlinux 2>/dev/null || echo 0)"; } >$@
+	  echo "#define MIN_BTF_VMLINUX_SIZE $$(stat -c %s /sys/kernel/btf/vmlinux 2>/dev/null || echo 0)"; \
+	  echo "#define MP_BPF_OBJECT_ID 0x$$(sha256sum $(BUILD)/openat.bpf.o | cut -c1-16)ULL"; } >$@
 $(BUILD)/collector/probe.o: $(BUILD)/openat.btfid.h $(BUILD)/openat.min.btf
 else
 $(info BPF probe disabled: $(if $(BPFTOOL),$(if $(HAVE_CLANG),libbpf (libbpf-dev) not found,clang not found),bpftool not found))

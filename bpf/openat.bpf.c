@@ -43,6 +43,7 @@ const volatile __u64 seed_cookie = 0;
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MP_BPF_PID_LIMIT / 64);
+	__uint(map_flags, BPF_F_MMAPABLE); /* cleared by a lingering probe (collector/probe.c) */
 	__type(key, __u32);
 	__type(value, __u64);
 } track_bits SEC(".maps");

@@ -101,6 +101,10 @@ struct mp_bpf_tables {
 	struct fold_set sets[MP_BPF_FOLD_SETS]; /* from the third cache line on */
 };
 
+/* parent_tgid of a probe no run owns (a lingering one, collector/probe.c): no process has
+ * this id, so no fork matches it, and every syscall returns after the bit test. */
+#define MP_BPF_IDLE_TGID 0xffffffffULL
+
 /* Process ids the probe can follow: Linux's PID_MAX_LIMIT on 64-bit machines. */
 #define MP_BPF_PID_LIMIT (4U * 1024 * 1024)
 

@@ -87,19 +87,47 @@ __asm__(".section .rodata\n"
 	".previous\n");
 extern const unsigned char min_btf_start[], min_btf_end[];
 
+/* The probe's fds a lingering child keeps and hands over: three maps, then the links. */
+enum { FD_TABLES, FD_BITS, FD_EVENTS, FD_LINKS, FD_MAX = FD_LINKS + 4 };
+
+/* What a lingering child publishes for the run that takes its probe over (linger()): who it
+ * is, which of its fds are the probe's (enum order above) and their kernel ids. The probe is
+ * reused only if it is the same program, loaded for the same pid namespace level, ring
+ * buffer size and bitmap size. */
+struct warm {
+	uint32_t magic, version;
+	uint64_t build;     /* MP_BPF_OBJECT_ID: the programs, and with them the maps' layout */
+	uint64_t cookie;    /* the seeding call's cookie, in the loaded program's rodata */
+	uint32_t ns_level;
+	uint32_t pages;     /* ring buffer pages */
+	uint32_t bit_words; /* track_bits entries */
+	uint32_t nfds;
+	int32_t pid;        /* the lingering child */
+	int32_t fd[FD_MAX]; /* its fds */
+	uint32_t obj_id[FD_MAX]; /* their maps' and links' ids */
+};
+
+#define WARM_MAGIC 0x6d707762u /* "mpwb" */
+#define WARM_VERSION 1u
+/* Where it is published (root only: a directory only root may write). */
+#define WARM_DIR "/run/magicpak"
+#define WARM_FILE WARM_DIR "/bpf-probe"
+
 struct probe {
-	struct openat_bpf *skel;
+	struct openat_bpf *skel; /* NULL for a probe taken over from a lingering child */
 	struct ring_buffer *rb;
 	probe_fn fn;
 	void *ctx;
 	int64_t boot_to_real; /* CLOCK_REALTIME - CLOCK_BOOTTIME, ns */
-	uint64_t cookie;
+	struct warm id;       /* this probe, as a lingering child describes it */
+	int fds[FD_MAX];      /* owned here only when taken over (else the skeleton's) */
 	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
-	const volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped read-only */
+	pid_t taken_from;     /* the lingering child this probe was taken from, or 0 */
+	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped (written: the seed) */
 };
 
-#define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long the links outlive a run (linger()) */
+#define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long a probe outlives its run (linger()) */
 
 static void linger(struct probe *p);
 
@@ -237,12 +265,140 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The kernel's id of the BPF map or link @fd, or 0. */
+static uint32_t obj_id(int fd, bool link)
+{
+	struct bpf_map_info m;
+	struct bpf_link_info l;
+	__u32 len = link ? sizeof(l) : sizeof(m);
+
+	memset(&m, 0, sizeof(m));
+	memset(&l, 0, sizeof(l));
+	if (bpf_obj_get_info_by_fd(fd, link ? (void *)&l : (void *)&m, &len))
+		return 0;
+	return link ? l.id : m.id;
+}
+
+/* Take over the probe a lingering child of an earlier run published (linger()), if it is the
+ * one this run would load (p->id): claim the file (a rename: one taker), then copy the child's
+ * fds with pidfd_getfd(), which needs nothing of the child (a socket to it made it wake up,
+ * which on these VMs took up to a millisecond), and check that they are the maps and links
+ * the file names (a child gone and its pid reused would give other files). 0 with p->fds
+ * set, or -1: load one. The child reset the probe when its run ended: no process followed,
+ * nothing counted, its ring drained. */
+static int warm_take(struct probe *p)
+{
+	char mine[64];
+	struct warm m;
+	int fd, pidfd, n = 0;
+	ssize_t r;
+
+	if (geteuid() != 0)
+		return -1;
+	snprintf(mine, sizeof(mine), WARM_FILE ".%d", (int)getpid());
+	if (rename(WARM_FILE, mine) < 0)
+		return -1;
+	fd = open(mine, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	unlink(mine);
+	if (fd < 0)
+		return -1;
+	r = read(fd, &m, sizeof(m));
+	close(fd);
+	if (r != (ssize_t)sizeof(m) || m.magic != WARM_MAGIC || m.version != WARM_VERSION ||
+	    m.build != p->id.build || m.ns_level != p->id.ns_level || m.pages != p->id.pages ||
+	    m.bit_words != p->id.bit_words || !m.cookie || m.nfds <= FD_LINKS || m.nfds > FD_MAX) {
+		log_debug("bpf probe: the lingering one is not this run's: loading one");
+		return -1;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, m.pid, 0);
+	if (pidfd < 0)
+		return -1;
+	for (; n < (int)m.nfds; n++) {
+		/* the copy is close-on-exec */
+		p->fds[n] = (int)syscall(SYS_pidfd_getfd, pidfd, m.fd[n], 0);
+		if (p->fds[n] < 0 || obj_id(p->fds[n], n >= FD_LINKS) != m.obj_id[n])
+			break;
+	}
+	close(pidfd);
+	if (n < (int)m.nfds) {
+		for (int i = 0; i <= n && i < FD_MAX; i++) {
+			if (p->fds[i] >= 0)
+				close(p->fds[i]);
+			p->fds[i] = -1;
+		}
+		return -1;
+	}
+	p->id.cookie = m.cookie;
+	p->id.nfds = m.nfds;
+	p->taken_from = m.pid;
+	return 0;
+}
+
+/* Load the probe's programs (not attached yet). */
+static int cold_load(struct probe *p, char *why, size_t size)
+{
+	struct bpf_program *prog;
+	const char *tfs = NULL;
+	int ret;
+
+	p->skel = open_skel(&p->btf_fd);
+	if (!p->skel) {
+		ret = -errno;
+		snprintf(why, size, "cannot open the BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	if (getrandom(&p->id.cookie, sizeof(p->id.cookie), 0) != sizeof(p->id.cookie) ||
+	    !p->id.cookie)
+		p->id.cookie = (uint64_t)clock_ns(CLOCK_MONOTONIC) | 1;
+	p->skel->rodata->seed_cookie = p->id.cookie;
+	p->skel->rodata->ns_level = p->id.ns_level;
+	bpf_map__set_max_entries(p->skel->maps.track_bits, p->id.bit_words);
+	bpf_map__set_max_entries(p->skel->maps.events, p->id.pages * (unsigned)getpagesize());
+	/* the syscalls and sched programs are raw tracepoints: tracefs is only asked (and
+	 * mounted if need be) about "tracepoint/" programs, none today; syscall tracepoints this
+	 * kernel lacks (open, creat, ... on arm64) are left out */
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char path[256];
+
+		if (strncmp(sec, "tracepoint/", 11))
+			continue;
+		if (!tfs && !(tfs = tracefs())) {
+			snprintf(why, size, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+			return -ENOTSUP;
+		}
+		snprintf(path, sizeof(path), "%s/events/%s", tfs, sec + 11);
+		if (access(path, F_OK) == 0)
+			continue;
+		if (strstr(sec, "_openat") && !strstr(sec, "openat2")) {
+			snprintf(why, size, "the kernel has no tracepoint %s", sec + 11);
+			return -ENOTSUP;
+		}
+		bpf_program__set_autoload(prog, false);
+	}
+	ret = openat_bpf__load(p->skel);
+	if (p->btf_fd >= 0) {
+		close(p->btf_fd);
+		p->btf_fd = -1;
+	}
+	if (ret) {
+		ret = ret < 0 ? ret : -errno;
+		snprintf(why, size, "cannot load the BPF program: %s%s", strerror(-ret),
+			 ret == -EPERM ? " (lockdown, or kernel.unprivileged_bpf_disabled?)" : "");
+		return ret;
+	}
+	p->fds[FD_TABLES] = bpf_map__fd(p->skel->maps.tables);
+	p->fds[FD_BITS] = bpf_map__fd(p->skel->maps.track_bits);
+	p->fds[FD_EVENTS] = bpf_map__fd(p->skel->maps.events);
+	p->id.nfds = FD_LINKS;
+	return 0;
+}
+
 int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size)
 {
 	struct probe *p = NULL;
-	struct bpf_program *prog;
 	struct stat st;
-	const char *tfs, *e;
+	const char *e;
 	unsigned pages = 256;
 	int ret;
 
@@ -256,9 +412,6 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		snprintf(why, size, "the kernel has no BTF (/sys/kernel/btf/vmlinux)");
 		return -ENOTSUP;
 	}
-	/* the syscalls and sched programs are raw tracepoints: tracefs is only asked (and
-	 * mounted if need be) about "tracepoint/" programs, none today */
-	tfs = NULL;
 	e = getenv("MAGICPAK_BPF_RINGBUF_PAGES");
 	if (e && *e) {
 		char *end;
@@ -275,70 +428,33 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		snprintf(why, size, "out of memory");
 		return -ENOMEM;
 	}
-	p->btf_fd = -1;
-	p->linger_fd = -1;
+	p->btf_fd = p->linger_fd = -1;
+	for (int i = 0; i < FD_MAX; i++)
+		p->fds[i] = -1;
 	p->fn = fn;
 	p->ctx = ctx;
-	p->skel = open_skel(&p->btf_fd);
-	if (!p->skel) {
-		ret = -errno;
-		snprintf(why, size, "cannot open the BPF object: %s", strerror(-ret));
+	p->id = (struct warm){ .magic = WARM_MAGIC, .version = WARM_VERSION, .build = MP_BPF_OBJECT_ID,
+			       .pages = pages, .ns_level = ns_level() };
+	p->id.bit_words = (pid_limit(p->id.ns_level) + 63) / 64;
+	if (warm_take(p) < 0 && (ret = cold_load(p, why, size)) < 0)
 		goto fail;
-	}
-	if (getrandom(&p->cookie, sizeof(p->cookie), 0) != sizeof(p->cookie) || !p->cookie)
-		p->cookie = (uint64_t)clock_ns(CLOCK_MONOTONIC) | 1;
-	p->skel->rodata->seed_cookie = p->cookie;
-	p->skel->rodata->ns_level = ns_level();
-	bpf_map__set_max_entries(p->skel->maps.track_bits,
-				 (pid_limit(p->skel->rodata->ns_level) + 63) / 64);
-	bpf_map__set_max_entries(p->skel->maps.events, pages * (unsigned)getpagesize());
-	/* syscall tracepoints this kernel lacks (open, creat, ... on arm64) are left out */
-	bpf_object__for_each_program(prog, p->skel->obj) {
-		const char *sec = bpf_program__section_name(prog);
-		char path[256];
-
-		if (strncmp(sec, "tracepoint/", 11))
-			continue;
-		if (!tfs && !(tfs = tracefs())) {
-			snprintf(why, size, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
-			ret = -ENOTSUP;
-			goto fail;
-		}
-		snprintf(path, sizeof(path), "%s/events/%s", tfs, sec + 11);
-		if (access(path, F_OK) == 0)
-			continue;
-		if (strstr(sec, "_openat") && !strstr(sec, "openat2")) {
-			snprintf(why, size, "the kernel has no tracepoint %s", sec + 11);
-			ret = -ENOTSUP;
-			goto fail;
-		}
-		bpf_program__set_autoload(prog, false);
-	}
-	ret = openat_bpf__load(p->skel);
-	if (p->btf_fd >= 0) {
-		close(p->btf_fd);
-		p->btf_fd = -1;
-	}
-	if (ret) {
-		ret = ret < 0 ? ret : -errno;
-		snprintf(why, size, "cannot load the BPF program: %s%s", strerror(-ret),
-			 ret == -EPERM ? " (lockdown, or kernel.unprivileged_bpf_disabled?)" : "");
-		goto fail;
-	}
-	p->tables = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ, MAP_SHARED,
-			 bpf_map__fd(p->skel->maps.tables), 0);
+	p->tables = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 p->fds[FD_TABLES], 0);
 	if (p->tables == MAP_FAILED) {
 		p->tables = NULL;
 		ret = -errno;
 		snprintf(why, size, "cannot map the probe's tables: %s", strerror(-ret));
 		goto fail;
 	}
-	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events), on_record, p, NULL);
+	p->rb = ring_buffer__new(p->fds[FD_EVENTS], on_record, p, NULL);
 	if (!p->rb) {
 		ret = -errno;
 		snprintf(why, size, "cannot set up the ring buffer: %s", strerror(-ret));
 		goto fail;
 	}
+	if (p->taken_from)
+		log_info("bpf probe: reusing the one a previous run left loaded (pid %d)",
+			 (int)p->taken_from);
 	p->boot_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	*out = p;
 	return 0;
@@ -347,19 +463,33 @@ fail:
 	return ret;
 }
 
+static void add_link(struct probe *p, struct bpf_link *l)
+{
+	if (l && bpf_link__fd(l) >= 0 && p->id.nfds < FD_MAX)
+		p->fds[p->id.nfds++] = bpf_link__fd(l);
+}
+
 int probe_attach(struct probe *p, char *why, size_t size)
 {
-	int ret = openat_bpf__attach(p->skel);
+	if (p->skel) {
+		int ret = openat_bpf__attach(p->skel);
 
-	if (ret) {
-		ret = ret < 0 ? ret : -errno;
-		snprintf(why, size, "cannot attach the BPF programs: %s", strerror(-ret));
-		return ret;
+		if (ret) {
+			ret = ret < 0 ? ret : -errno;
+			snprintf(why, size, "cannot attach the BPF programs: %s", strerror(-ret));
+			return ret;
+		}
+		add_link(p, p->skel->links.sys_exit);
+		add_link(p, p->skel->links.on_fork);
+		add_link(p, p->skel->links.on_exec);
+		add_link(p, p->skel->links.on_exit_task);
 	}
 	/* before the seeding call, so that the probe does not follow the linger child */
 	linger(p);
-	/* The seeding call: the probe sees it (it fails with EFAULT) and follows our children. */
-	syscall(SYS_openat, MP_BPF_SEED_DFD, NULL, (unsigned long)p->cookie, 0);
+	/* The seeding call: the probe sees it (it fails with EFAULT) and follows our children. A
+	 * probe taken over is idle (MP_BPF_IDLE_TGID) until then: 0 lets the call seed it. */
+	p->tables->parent_tgid = 0;
+	syscall(SYS_openat, MP_BPF_SEED_DFD, NULL, (unsigned long)p->id.cookie, 0);
 	if (!p->tables->parent_tgid) {
 		snprintf(why, size, "the probe did not see the seeding call");
 		return -EIO;
@@ -410,35 +540,116 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* Reset a probe no run owns (in the linger child, once its run has ended): idle first, so no
+ * fork is followed; then no process followed, nothing folded or counted, and the ring drained.
+ * (A syscall of a process of the old run that had passed the bit test before may still fold
+ * or send one access after this: keyed by its tgid, it cannot match a later run's process
+ * while it lives, and its record names a process the new run does not know.) */
+static int reset_idle(struct probe *p)
+{
+	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8;
+	struct mp_bpf_tables *t;
+	unsigned long *cons, *prod;
+	void *b;
+
+	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_TABLES], 0);
+	if (t == MAP_FAILED)
+		return -1;
+	__atomic_store_n(&t->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
+	b = mmap(NULL, bits, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_BITS], 0);
+	if (b == MAP_FAILED) {
+		munmap(t, sizeof(*t));
+		return -1;
+	}
+	memset(b, 0, bits);
+	munmap(b, bits);
+	memset(t->counters, 0, sizeof(t->counters));
+	memset(t->sets, 0, sizeof(t->sets));
+	munmap(t, sizeof(*t));
+	/* the ring buffer's consumer page (ours to write) and producer page */
+	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_EVENTS], 0);
+	if (cons == MAP_FAILED)
+		return -1;
+	prod = mmap(NULL, page, PROT_READ, MAP_SHARED, p->fds[FD_EVENTS], (off_t)page);
+	if (prod == MAP_FAILED) {
+		munmap(cons, page);
+		return -1;
+	}
+	__atomic_store_n(cons, __atomic_load_n(prod, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+	munmap(prod, page);
+	munmap(cons, page);
+	return 0;
+}
+
+/* Publish this probe for the next run (in the linger child, once reset): the file appears
+ * whole (written under another name, then renamed), replacing another child's. */
+static void publish(struct probe *p)
+{
+	char tmp[64];
+	int fd;
+
+	p->id.pid = (int32_t)getpid();
+	for (uint32_t i = 0; i < p->id.nfds; i++) {
+		p->id.fd[i] = p->fds[i];
+		if (!(p->id.obj_id[i] = obj_id(p->fds[i], i >= FD_LINKS)))
+			return;
+	}
+	if (mkdir(WARM_DIR, 0700) < 0 && errno != EEXIST)
+		return;
+	snprintf(tmp, sizeof(tmp), WARM_FILE ".%d.new", (int)p->id.pid);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, &p->id, sizeof(p->id)) != (ssize_t)sizeof(p->id) || rename(tmp, WARM_FILE) < 0)
+		unlink(tmp);
+	close(fd);
+}
+
+/* Withdraw the published file if it is still this child's (a newer one may have replaced it,
+ * a run may have taken it). */
+static void unpublish(void)
+{
+	struct warm m;
+	int fd = open(WARM_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	if (read(fd, &m, sizeof(m)) == (ssize_t)sizeof(m) && m.pid == (int32_t)getpid())
+		unlink(WARM_FILE);
+	close(fd);
+}
+
 /* Detaching the last program from a tracepoint makes the next attach to any tracepoint
  * wait for an RCU grace period (kernel/tracepoint.c, the "1->0->1" transition): a `record
  * --via bpf` that followed another within that time waited 5-15 ms here in probe_attach.
- * So a child holds the links too, from the attach until LINGER_MS after magicpak is gone
- * (it learns that from the end of a pipe): the next run adds its programs next to them
- * (1->2, no wait), and the last detach happens in that child, off every run's path. The
- * lingering programs find no tracked process and return at once. It is a clone() whose exit
- * sends no signal: waitpid() without __WALL does not wait for such a child, so record's loop,
- * which waits for every child of its subreaper, ends without it, and the tracer's, which
- * counts its tracees, ignores its pid (a double fork did the same, and made us wait 0.4 ms
- * for the middle process). The child runs no code of glibc that takes a lock (a raw clone() skips
- * the fork handlers): it closes fds, reads and sleeps. */
+ * And loading the programs costs a run about 4 ms (the verifier, libbpf's feature probes, the
+ * maps). So a child holds the probe too (its links and the maps user space reads), from the
+ * attach until LINGER_MS after magicpak is gone (it learns that from the end of a pipe).
+ * Then it resets the probe to idle (reset_idle()) and offers it on an abstract unix socket
+ * to the next run of the same user, which takes its fds over (warm_take()) instead of
+ * loading and attaching (the child exits once it is taken); a run that finds none loads its
+ * own, next to the lingering links (1->2, no wait). The idle programs find no tracked
+ * process and return at once. It is a clone() whose exit sends no signal: waitpid() without
+ * __WALL does not wait for such a child, so record's loop, which waits for every child of its
+ * subreaper, ends without it, and the tracer's, which counts its tracees, ignores its pid (a
+ * double fork did the same, and made us wait 0.4 ms for the middle process). The child runs
+ * no code of glibc that takes a lock (a raw clone() skips the fork handlers, and magicpak has
+ * one thread here): system calls, memset and the clock. */
 static void linger(struct probe *p)
 {
-	struct bpf_link *links[] = { p->skel->links.sys_exit, p->skel->links.on_fork,
-				     p->skel->links.on_exec, p->skel->links.on_exit_task };
 	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
-	int keep[6], n = 0, from = 0, pfd[2];
+	int keep[FD_MAX + 2], n = 0, from = 0, pfd[2];
 	struct rlimit rl;
 	struct timespec ts;
 	long pid;
 	char c;
 
-	if (ms <= 0 || ms > 10000 || pipe2(pfd, O_CLOEXEC) < 0)
+	if (ms <= 0 || ms > 60000 || pipe2(pfd, O_CLOEXEC) < 0)
 		return;
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
-		if (links[i] && bpf_link__fd(links[i]) >= 0)
-			keep[n++] = bpf_link__fd(links[i]);
+	for (uint32_t i = 0; i < p->id.nfds; i++)
+		if (p->fds[i] >= 0)
+			keep[n++] = p->fds[i];
 	keep[n++] = pfd[0];
 	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
 	keep[n] = -1;
@@ -471,8 +682,13 @@ static void linger(struct probe *p)
 	prctl(PR_SET_NAME, "magicpak-linger");
 	while (read(pfd[0], &c, 1) < 0 && errno == EINTR)
 		;
+	close(pfd[0]);
+	/* offered only once reset, and only by root (WARM_DIR) */
+	if (geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
+		publish(p);
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+	unpublish();
 	_exit(0);
 }
 
@@ -487,7 +703,12 @@ void probe_destroy(struct probe *p)
 		munmap((void *)p->tables, sizeof(struct mp_bpf_tables));
 	/* the raw tracepoint links detach at once (per-syscall tracepoints would each wait
 	 * for an RCU grace period, ~0.1 s apiece) */
-	openat_bpf__destroy(p->skel);
+	if (p->skel)
+		openat_bpf__destroy(p->skel);
+	else
+		for (uint32_t i = 0; i < p->id.nfds && i < FD_MAX; i++)
+			if (p->fds[i] >= 0)
+				close(p->fds[i]);
 	if (p->btf_fd >= 0)
 		close(p->btf_fd);
 	free(p);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# After `record --via bpf`, a child named magicpak-linger holds the probe's links for
+# After `record --via bpf`, a child named magicpak-linger holds the probe's links and maps for
 # MAGICPAK_BPF_LINGER_MS (collector/probe.c: linger): it is nobody's child in the session, it
 # holds nothing else (no history file, no terminal), it is gone soon after, and with
-# MAGICPAK_BPF_LINGER_MS=0 there is none. A second run started meanwhile records normally.
+# MAGICPAK_BPF_LINGER_MS=0 there is none. A second run started meanwhile records normally
+# (t717: it takes the probe over).
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_bpf
@@ -18,9 +19,9 @@ pids=$(lingerers)
 assert_eq "one magicpak-linger child after the run" "$(echo "$pids" | grep -c .)" 1
 pid=$(echo "$pids" | head -n 1)
 fds=$(ls -l /proc/"$pid"/fd 2>/dev/null | awk 'NR > 1 { print $NF }')
-assert_eq "it holds the four links (sys_exit, fork, exec, exit) and its pipe, nothing else" \
+assert_eq "it holds the four links (sys_exit, fork, exec, exit), the three maps a next run takes over (tables, track_bits, events), nothing else" \
 	"$(echo "$fds" | sed 's/^pipe:.*/pipe/' | sort | uniq -c | awk '{ print $1, $2 }')" \
-	"$(printf '4 anon_inode:bpf_link\n1 pipe')"
+	"$(printf '3 anon_inode:bpf-map\n4 anon_inode:bpf_link')"
 check "record returned while it still lives (record does not wait for it)" kill -0 "$pid"
 assert_eq "the session's processes are sh and cat only" \
 	"$(sql "$db" "select group_concat(executable, ' ') from (select executable from processes order by pid)" | tr ' ' '\n' | sed 's|.*/||' | sort | tr '\n' ' ')" \

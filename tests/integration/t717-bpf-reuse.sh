@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A `record --via bpf` that starts while an earlier run's probe lingers takes that probe over
+# (collector/probe.c: linger, warm_take) instead of loading its own, and records exactly what
+# a fresh probe would: the earlier run's leftover processes are no longer followed, its
+# counters (drops) start again from zero, its unread records are not this run's. A probe of
+# another shape (ring buffer size), a lingering child that is gone, or a garbage file where
+# the probe is published all make the run load its own probe, and the run records normally.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_bpf
+pub=/run/magicpak/bpf-probe
+mark="magicpak-t717-$$"
+trap 'pkill -f "[s]leep 0.7; cat /etc/os-release; : $mark" 2>/dev/null; rm -rf "$tmp"' EXIT
+none_left() { [ -z "$(pgrep -x magicpak-linger)" ]; }
+wait_for 20 none_left || skip "magicpak-linger processes of another run do not go away"
+db=$tmp/r.db
+export MAGICPAK_BPF_LINGER_MS=5000
+
+# Run A is killed (SIGKILL) mid-run and leaves a process of its tree behind (the command dies
+# with magicpak, not its children), which opens a file later, while run B records.
+"$TOOL" record --db "$db" --via bpf -- sh -c \
+	"setsid sh -c 'sleep 0.7; cat /etc/os-release; : $mark' >/dev/null 2>&1 </dev/null & sleep 30" &
+a=$!
+wait_exec "$a"
+check "run A is recording" wait_for 10 sh -c \
+	'[ "$(sqlite3 "$1" "select count(*) from sessions where ended_at is null" 2>/dev/null)" = 1 ]' sh "$db"
+kill -9 "$a"; wait "$a" 2>/dev/null
+check "A's probe is published once A is gone" wait_for 5 test -s "$pub"
+linger=$(pgrep -x magicpak-linger | head -n 1)
+check "by its lingering child" test -n "$linger"
+check "A's leftover process still runs" test -n "$(marked_pids "$mark")"
+pub_pid() { od -An -t d4 -j 40 -N 4 "$pub" 2>/dev/null | tr -d ' '; }
+assert_eq "the file names that child" "$(pub_pid)" "$linger"
+
+"$TOOL" -v record --db "$db" --via bpf -- sh -c 'sleep 1.2; cat /etc/hostname >/dev/null' 2>"$tmp/b.err"
+assert_eq "run B exits 0" "$?" 0
+assert_contains "run B says it reused the lingering probe" "$(cat "$tmp/b.err")" \
+	"reusing the one a previous run left loaded (pid $linger)"
+check "A's child no longer offers it (the file, if any, is B's child's)" \
+	sh -c '[ ! -e "$1" ] || [ "$(od -An -t d4 -j 40 -N 4 "$1" | tr -d " ")" != "$2" ]' sh "$pub" "$linger"
+b=$(sql "$db" 'select max(id) from sessions')
+assert_eq "session B is complete" "$(sql "$db" "select complete from sessions where id = $b")" 1
+assert_eq "B recorded its own open" \
+	"$(sql "$db" "select count(*) from file_accesses where session_id = $b and path = '/etc/hostname' and op = 'open'")" 1
+check "A's leftover process opened /etc/os-release during B" wait_for 5 no_marked "$mark"
+assert_eq "B did not follow A's leftover process" \
+	"$(sql "$db" "select count(*) from file_accesses where session_id = $b and path = '/etc/os-release'")" 0
+assert_eq "B's processes are its own: sh, sleep, cat" \
+	"$(sql "$db" "select group_concat(executable, ' ') from (select executable from processes where session_id = $b order by pid)" | tr ' ' '\n' | sed 's|.*/||' | sort | tr '\n' ' ')" \
+	"cat sh sleep "
+
+# Counters start again: a run that dropped records leaves a probe whose next run drops none.
+wait_for 10 test -s "$pub"
+export MAGICPAK_BPF_RINGBUF_PAGES=1
+"$TOOL" record --db "$db" --via bpf -- sh -c 'for i in $(seq 300); do cat /dev/null /etc/hostname /etc/passwd; done' >/dev/null
+assert_eq "a run with a one-page ring buffer drops records (incomplete)" \
+	"$(sql "$db" 'select complete from sessions order by id desc limit 1')" 0
+check "its probe is published" wait_for 5 test -s "$pub"
+"$TOOL" -v record --db "$db" --via bpf -- true 2>"$tmp/c.err"
+assert_contains "the next run with the same ring size reuses it" "$(cat "$tmp/c.err")" "reusing the one"
+assert_contains "and counts no drop of the run before" "$(cat "$tmp/c.err")" " 0 dropped"
+assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
+
+# Another shape: a run with the default ring buffer does not take a one-page probe.
+check "the one-page probe is published again" wait_for 5 test -s "$pub"
+unset MAGICPAK_BPF_RINGBUF_PAGES
+"$TOOL" -v record --db "$db" --via bpf -- true 2>"$tmp/d.err"
+assert_eq "a run with another ring size exits 0" "$?" 0
+check "and loads its own probe" sh -c '! grep -q "reusing the one" "$1"' sh "$tmp/d.err"
+assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
+
+# A lingering child that is gone: its file names fds nobody holds any more.
+check "a probe is published" wait_for 5 test -s "$pub"
+for p in $(pgrep -x magicpak-linger); do kill -9 "$p"; done
+check "the lingering children are gone" wait_for 5 none_left
+check "the killed child's file is still there" test -s "$pub"
+"$TOOL" -v record --db "$db" --via bpf -- true 2>"$tmp/e.err"
+assert_eq "a run after its lingering child was killed exits 0" "$?" 0
+check "and loads its own probe" sh -c '! grep -q "reusing the one" "$1"' sh "$tmp/e.err"
+assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
+
+# Garbage where the probe is published.
+wait_for 5 test -s "$pub"
+for p in $(pgrep -x magicpak-linger); do kill -9 "$p"; done
+wait_for 5 none_left
+head -c 100 /dev/urandom >"$pub"
+"$TOOL" -v record --db "$db" --via bpf -- true 2>"$tmp/f.err"
+assert_eq "a run finding garbage in $pub exits 0" "$?" 0
+check "and loads its own probe" sh -c '! grep -q "reusing the one" "$1"' sh "$tmp/f.err"
+assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
+
+# Two runs at once after one run: at most one takes the probe, both record completely.
+check "a probe is published" wait_for 5 test -s "$pub"
+"$TOOL" -v record --db "$tmp/g1.db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/g1.err" &
+"$TOOL" -v record --db "$tmp/g2.db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/g2.err" &
+wait
+assert_eq "one of two runs at once reused the probe" "$(cat "$tmp"/g[12].err | grep -c 'reusing the one')" 1
+for g in g1 g2; do
+	assert_eq "$g is complete and saw its open" \
+		"$(sql "$tmp/$g.db" "select complete || '|' || (select count(*) from file_accesses where path = '/etc/hostname' and op = 'open') from sessions")" "1|1"
+done
+
+# MAGICPAK_BPF_LINGER_MS=0: nothing lingers, nothing is published.
+for p in $(pgrep -x magicpak-linger); do kill -9 "$p"; done
+wait_for 5 none_left
+rm -f "$pub"
+MAGICPAK_BPF_LINGER_MS=0 "$TOOL" record --db "$db" --via bpf -- true
+check "MAGICPAK_BPF_LINGER_MS=0: nothing is published" test ! -e "$pub"
+done_testing
