@@ -444,6 +444,8 @@ tr_run() {
 	# 45 on these VMs, whatever ran it. The workload runs once untimed after a wait.
 	if [ "$c" != magicpak-bpf-warm ] && pgrep -x magicpak-linger >/dev/null; then
 		while pgrep -x magicpak-linger >/dev/null; do sleep 0.02; done
+		# and the RCU grace period of its detach passes (an attach meanwhile waits for it)
+		sleep 0.05
 		"${wl[@]}" </dev/null >/dev/null 2>&1 || true
 	fi
 	RC=0
@@ -590,7 +592,7 @@ EOF
 }
 
 bench_tracing() {
-	local w c r x key start first second t_n t_c spec
+	local w c r k x key start first second t_n t_c spec npairs
 	local -A cum=() failed=() nr=() tmo=()
 
 	echo
@@ -657,38 +659,46 @@ bench_tracing() {
 					awk -v a="${cum[$key]}" -v b="$CELL_SECONDS" 'BEGIN { exit !(a >= b) }'; then
 					continue
 				fi
-				if ((r % 2 == 1)); then first=native second=$c; else first=$c second=native; fi
-				for x in "$first" "$second"; do
-					tr_run "$x" "$w"
-					if [ "$x" = native ]; then
-						[ "$RC" = 0 ] || die "workload $w failed natively in round $r (exit $RC)"
-						t_n=$TR_T
-					else
-						t_c=$TR_T
-						if [ "$RC" = 137 ] && [ "$w" = W4 ] && [ "$c" != magicpak ] &&
-							awk -v a="$t_c" -v b="$RUN_TIMEOUT" 'BEGIN { exit !(a >= b) }'; then
-							tmo[$key]=$t_c
-							note "$c on $w killed after $RUN_TIMEOUT s (BENCH_RUN_TIMEOUT) in round $r"
-						elif [ "$RC" != 0 ]; then
-							failed[$key]="exit $RC: $(grep -v -e '^$' -e 'usage statistics' -e 'usage_report' \
-								-e 'Please help us' -e 'by running' -e 'do not want to see' -e 'Nothing will be uploaded' \
-								"$TMP/tr.err" | head -n 2 | tr '\n' ' ' | cut -c1-160 || true)"
-							note "$c failed on $w in round $r: ${failed[$key]}"
-							break
+				# Pairs per round: BENCH_PAIRS (3) for the short workloads, whose ratios move
+				# most from run to run; 1 for W4.
+				npairs=${BENCH_PAIRS:-3}
+				[ "$w" = W4 ] && npairs=1
+				for ((k = 0; k < npairs; k++)); do
+					# the workload once, untimed: neither run of the pair starts on an idle CPU
+					tr_run native "$w"
+					if (((r + k) % 2 == 1)); then first=native second=$c; else first=$c second=native; fi
+					for x in "$first" "$second"; do
+						tr_run "$x" "$w"
+						if [ "$x" = native ]; then
+							[ "$RC" = 0 ] || die "workload $w failed natively in round $r (exit $RC)"
+							t_n=$TR_T
+						else
+							t_c=$TR_T
+							if [ "$RC" = 137 ] && [ "$w" = W4 ] && [ "$c" != magicpak ] &&
+								awk -v a="$t_c" -v b="$RUN_TIMEOUT" 'BEGIN { exit !(a >= b) }'; then
+								tmo[$key]=$t_c
+								note "$c on $w killed after $RUN_TIMEOUT s (BENCH_RUN_TIMEOUT) in round $r"
+							elif [ "$RC" != 0 ]; then
+								failed[$key]="exit $RC: $(grep -v -e '^$' -e 'usage statistics' -e 'usage_report' \
+									-e 'Please help us' -e 'by running' -e 'do not want to see' -e 'Nothing will be uploaded' \
+									"$TMP/tr.err" | head -n 2 | tr '\n' ' ' | cut -c1-160 || true)"
+								note "$c failed on $w in round $r: ${failed[$key]}"
+								break
+							fi
 						fi
+					done
+					[ -z "${failed[$key]:-}" ] || break
+					if [ -n "${tmo[$key]:-}" ]; then
+						# Only a lower bound, against the native median of this workload.
+						[ "$first" = native ] && echo "$t_n" >>"$TMP/tr/t/native.$w"
+						break
 					fi
+					echo "$t_n" >>"$TMP/tr/t/native.$w"
+					echo "$t_c" >>"$TMP/tr/t/$key"
+					div "$t_c" "$t_n" >>"$TMP/tr/t/r.$key"
+					cum[$key]=$(awk -v a="${cum[$key]:-0}" -v b="$t_c" 'BEGIN { printf "%.6f", a + b }')
+					nr[$key]=$((${nr[$key]:-0} + 1))
 				done
-				[ -z "${failed[$key]:-}" ] || continue
-				if [ -n "${tmo[$key]:-}" ]; then
-					# Only a lower bound, against the native median of this workload.
-					[ "$first" = native ] && echo "$t_n" >>"$TMP/tr/t/native.$w"
-					continue
-				fi
-				echo "$t_n" >>"$TMP/tr/t/native.$w"
-				echo "$t_c" >>"$TMP/tr/t/$key"
-				div "$t_c" "$t_n" >>"$TMP/tr/t/r.$key"
-				cum[$key]=$(awk -v a="${cum[$key]:-0}" -v b="$t_c" 'BEGIN { printf "%.6f", a + b }')
-				nr[$key]=$((${nr[$key]:-0} + 1))
 			done
 		done
 		note "tracing: round $r/$ROUNDS done in $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s"
@@ -732,8 +742,10 @@ bench_tracing() {
 		fi
 	}
 	echo
-	echo "  median of the per-round ratios traced/native; each traced run is paired with a native"
-	echo "  run next to it (order alternating between rounds). (N) after a ratio: only N rounds,"
+	echo "  median of the per-pair ratios traced/native; each traced run is paired with a native"
+	echo "  run next to it (order alternating), after an untimed native run (on these VMs a run"
+	echo "  that starts on an idle CPU is slower); ${BENCH_PAIRS:-3} pairs a round on W0-W3 (BENCH_PAIRS), 1 on W4."
+	echo "  (N) after a ratio: only N rounds,"
 	echo "  because that contender's runs of the cell had added up to ${CELL_SECONDS} s (BENCH_CELL_SECONDS)."
 	echo "  '>Nx (killed)': a peer's W4 run killed after ${RUN_TIMEOUT} s (BENCH_RUN_TIMEOUT): a lower bound."
 	echo
