@@ -40,6 +40,8 @@ for t in "$@"; do
 	*)
 		fail=$((fail + 1)); failed_names+=("$name")
 		printf 'FAIL %-40s (exit %d)\n' "$name" "$rc"
+		# its failed checks first (they may be far from the end), then its last lines
+		grep -m 10 '^FAIL' "$log" | sed 's/^/    | /'
 		sed 's/^/    | /' "$log" | tail -40 ;;
 	esac
 	rm -f "$log"

@@ -39,8 +39,11 @@ for round in 1 2 3 4 5; do
 	mark="magicpak-t305-loop-$$-$round"
 	"$TOOL" record --db "$kdb" -- /bin/sh -c "while :; do cat /etc/hostname >/dev/null; done; : $mark" >/dev/null 2>&1 &
 	mp=$!
-	sleep 0.5
-	check "round $round: the loop is running under magicpak" test -n "$(marked_pids "$mark")"
+	check "round $round: the loop is running under magicpak" wait_for 10 sh -c '[ -n "$(pgrep -f "[m]agicpak-t305-loop-$1-$2")" ]' sh "$$" "$round"
+	# mid-run: the history opens in a thread while the command starts (and may checkpoint
+	# first), so the kill waits for this round's session row
+	check "round $round: its session is being recorded" wait_for 10 sh -c \
+		'[ "$(sqlite3 "$1" "select count(*) from sessions" 2>/dev/null)" = "$2" ]' sh "$kdb" "$round"
 	kill -9 "$mp"; wait "$mp" 2>/dev/null
 	# EXITKILL: the tree dies with the tracer; allow the kernel a moment.
 	wait_for 2 no_marked "$mark"
