@@ -412,9 +412,10 @@ tr_run() {
 	magicpak-bpf-warm)
 		# A run right after another: it takes over the probe the one before left
 		# loaded (collector/probe.c: linger) instead of loading its own. The run
-		# before is not timed; the clock starts once its probe is offered.
+		# before records the same workload, untimed (as the native run before each
+		# pair warms it for the native run); the clock starts once its probe is offered.
 		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
-		"$MAGICPAK" record --via bpf --db "$TR_DB" -- /bin/true >/dev/null 2>&1
+		"$MAGICPAK" record --via bpf --db "$TR_DB" -- "${wl[@]}" </dev/null >/dev/null 2>&1
 		for _ in $(seq 1000); do [ -e /run/magicpak/bpf-probe ] && break; sleep 0.001; done
 		pre=("$MAGICPAK" record --via bpf --db "$TR_DB" --)
 		;;

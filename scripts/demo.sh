@@ -48,6 +48,11 @@ step "the same run through the other sources: --via preload (no ptrace), and ptr
 	echo "(exit $?: a source could not run here)"
 echo "which source saw what (magicpak report --sources --session demo-all):"
 "$tool" report --db "$db" --sources --session demo-all | head -n 12
+echo "the probe alone, twice in a row: the second run takes over the probe the first left loaded"
+for i in 1 2; do
+	"$tool" -v record --db "$db" --label "demo-bpf-$i" --via bpf -- "$prog" :memory: 'select 40+2' 2>&1 |
+		grep -E 'reusing|session [0-9]+ ' || echo "(the eBPF probe cannot run here)"
+done
 
 step "an OCI image from the recorded session, without a container daemon"
 "$tool" bundle --db "$db" --session demo --oci-archive "$work/sqlite.tar" --tag sqlite:demo \
