@@ -58,14 +58,10 @@ LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto)
 ALL_CFLAGS += $(if $(LIBARCHIVE_SONAME),-DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"') \
 	      $(if $(LIBCRYPTO_SONAME),-DLIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"')
 # LD_LIBRARY_PATH is an input of `magicpak deps` (a library search path to model), not a
-# place for magicpak's own libraries: libarchive and libcrypto are dlopen()ed by their path in
-# the system library directory (collector/lazylib.c), and with shared dependencies
-# (STATIC_DEPS=0) a DT_RPATH (searched before LD_LIBRARY_PATH, unlike DT_RUNPATH) to it keeps
-# a user's libz.so.1 out of magicpak. Not with static ones: the loader searched the RPATH's
-# glibc-hwcaps and tls subdirectories for libm and libc (40 failed calls a run).
+# place for magicpak's own libraries: a DT_RPATH (searched before LD_LIBRARY_PATH, unlike
+# DT_RUNPATH) to the system library directory keeps a user's libz.so.1 out of magicpak.
 SYS_LIBDIR := $(shell pkg-config --variable=libdir zlib 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
-ALL_CFLAGS += -DSYS_LIBDIR='"$(SYS_LIBDIR)"'
-CLI_LDFLAGS = $(if $(DEP_STATIC),,-Wl,--disable-new-dtags -Wl,-rpath,$(SYS_LIBDIR))
+CLI_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,$(SYS_LIBDIR)
 
 CLI_SRCS = collector/main.c $(wildcard collector/cmd_*.c)
 LIB_SRCS = $(filter-out $(CLI_SRCS),$(wildcard collector/*.c))

@@ -95,6 +95,16 @@ static __always_inline void count(__u32 idx)
 		__sync_fetch_and_add(&t->counters[idx], 1);
 }
 
+/* Is the probe idle (no run owns it: collector/probe.c resets a lingering one)? Then a
+ * process still marked in the bitmap is not followed, so that nothing of the old run leaks
+ * into the next one while the bitmap is being cleared. */
+static __always_inline bool idle(void)
+{
+	struct mp_bpf_tables *t = get_tables();
+
+	return !t || t->parent_tgid == MP_BPF_IDLE_TGID;
+}
+
 static __always_inline bool is_tracked(__u32 tgid)
 {
 	__u32 idx = tgid / 64;
@@ -433,6 +443,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			t->parent_tgid = tgid;
 		return 0;
 	}
+	if (idle())
+		return 0;
 	/* one read of the saved registers: the syscall number and its arguments, which a
 	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
 	if (read_regs(&r, regs)) {
@@ -526,7 +538,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct scratch *s;
 
 	/* threads share the tgid: only new processes */
-	if (ptgid == ctgid || !(in_tree || (t && t->parent_tgid == ptgid)))
+	if (ptgid == ctgid || !(in_tree || (t && t->parent_tgid == ptgid)) || idle())
 		return 0;
 	set_tracked(ctgid, true);
 	s = scratch_init(MP_REC_PROC_START, child);
@@ -544,7 +556,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct scratch *s;
 	long n;
 
-	if (!is_tracked((__u32)(bpf_get_current_pid_tgid() >> 32)))
+	if (!is_tracked((__u32)(bpf_get_current_pid_tgid() >> 32)) || idle())
 		return 0;
 	s = scratch_init(MP_REC_PROC_EXEC, p);
 	if (!s)
@@ -568,7 +580,7 @@ int BPF_PROG(on_exit_task, struct task_struct *p)
 	/* The process ends with its last thread (do_exit() counts signal->live down before
 	 * this tracepoint), not with its leader: a leader that called pthread_exit(), or that
 	 * another thread's exec killed, leaves the rest of the process to follow. */
-	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid) || idle())
 		return 0;
 	set_tracked(tgid, false);
 	s = scratch_init(MP_REC_PROC_EXIT, p);

@@ -2,7 +2,6 @@
 /* collector/lazylib.c - dlopen() libarchive and libcrypto on first use (see lazylib.h). */
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdio.h>
 
 #include "lazylib.h"
 #include "log.h"
@@ -26,18 +25,7 @@ static int load(const char *soname, const char *const *names, void **fns, size_t
 
 	if (*state)
 		return *state < 0 ? *state : 0;
-	h = NULL;
-#ifdef SYS_LIBDIR
-	{
-		/* by its path first: no search, and no LD_LIBRARY_PATH (Makefile: SYS_LIBDIR) */
-		char path[256];
-
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", SYS_LIBDIR, soname) < sizeof(path))
-			h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	}
-#endif
-	if (!h)
-		h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+	h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return *state = log_error(-ENOENT, "cannot load %s: %s", soname, dlerror());
 	for (size_t i = 0; i < n; i++) {

@@ -279,6 +279,15 @@ static uint32_t obj_id(int fd, bool link)
 	return link ? l.id : m.id;
 }
 
+/* Is WARM_DIR a directory only root may write to? (Nothing is taken from or put in another.) */
+static bool warm_dir_safe(void)
+{
+	struct stat st;
+
+	return lstat(WARM_DIR, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	       !(st.st_mode & 022);
+}
+
 /* Take over the probe a lingering child of an earlier run published (linger()), if it is the
  * one this run would load (p->id): claim the file (a rename: one taker), then copy the child's
  * fds with pidfd_getfd(), which needs nothing of the child (a socket to it made it wake up,
@@ -293,9 +302,11 @@ static int warm_take(struct probe *p)
 	int fd, pidfd, n = 0;
 	ssize_t r;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0 || !warm_dir_safe())
 		return -1;
-	snprintf(mine, sizeof(mine), WARM_FILE ".%d", (int)getpid());
+	/* a name of this process's (pid namespaces may share /run) */
+	snprintf(mine, sizeof(mine), WARM_FILE ".%d.%llx", (int)getpid(),
+		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
 	if (rename(WARM_FILE, mine) < 0)
 		return -1;
 	fd = open(mine, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -494,6 +505,11 @@ int probe_attach(struct probe *p, char *why, size_t size)
 		snprintf(why, size, "the probe did not see the seeding call");
 		return -EIO;
 	}
+	/* The linger child offers the probe to the next run only if it worked for this one
+	 * (even if this run is killed later). It has just been cloned: the byte is in the pipe
+	 * before it reads, no wake-up. */
+	if (p->linger_fd >= 0 && write(p->linger_fd, "S", 1) != 1)
+		log_debug("bpf probe: cannot tell the linger child the probe works");
 	return 0;
 }
 
@@ -540,11 +556,11 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
-/* Reset a probe no run owns (in the linger child, once its run has ended): idle first, so no
- * fork is followed; then no process followed, nothing folded or counted, and the ring drained.
- * (A syscall of a process of the old run that had passed the bit test before may still fold
- * or send one access after this: keyed by its tgid, it cannot match a later run's process
- * while it lives, and its record names a process the new run does not know.) */
+/* Reset a probe no run owns (in the linger child, once its run has ended): idle first, so that
+ * no program follows, records, folds or counts anything more (openat.bpf.c: idle()); then,
+ * once the programs that had read the old value are done (they run for microseconds: 2 ms,
+ * unless one was preempted longer), no process followed, nothing folded or counted, and the
+ * ring drained. */
 static int reset_idle(struct probe *p)
 {
 	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8;
@@ -556,6 +572,7 @@ static int reset_idle(struct probe *p)
 	if (t == MAP_FAILED)
 		return -1;
 	__atomic_store_n(&t->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
+	nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 	b = mmap(NULL, bits, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_BITS], 0);
 	if (b == MAP_FAILED) {
 		munmap(t, sizeof(*t));
@@ -594,7 +611,7 @@ static void publish(struct probe *p)
 		if (!(p->id.obj_id[i] = obj_id(p->fds[i], i >= FD_LINKS)))
 			return;
 	}
-	if (mkdir(WARM_DIR, 0700) < 0 && errno != EEXIST)
+	if ((mkdir(WARM_DIR, 0700) < 0 && errno != EEXIST) || !warm_dir_safe())
 		return;
 	snprintf(tmp, sizeof(tmp), WARM_FILE ".%d.new", (int)p->id.pid);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -625,10 +642,11 @@ static void unpublish(void)
  * And loading the programs costs a run about 4 ms (the verifier, libbpf's feature probes, the
  * maps). So a child holds the probe too (its links and the maps user space reads), from the
  * attach until LINGER_MS after magicpak is gone (it learns that from the end of a pipe).
- * Then it resets the probe to idle (reset_idle()) and offers it on an abstract unix socket
- * to the next run of the same user, which takes its fds over (warm_take()) instead of
- * loading and attaching (the child exits once it is taken); a run that finds none loads its
- * own, next to the lingering links (1->2, no wait). The idle programs find no tracked
+ * Then it resets the probe to idle (reset_idle()) and, as root, publishes its pid and fds in
+ * WARM_FILE: the next run takes them with pidfd_getfd() (warm_take()) instead of loading and
+ * attaching, without asking anything of this child, which sleeps out its time and exits (the
+ * taker holds the probe by then). A run that finds none loads its own, next to the lingering
+ * links (1->2, no wait). The idle programs find no tracked
  * process and return at once. It is a clone() whose exit sends no signal: waitpid() without
  * __WALL does not wait for such a child, so record's loop, which waits for every child of its
  * subreaper, ends without it, and the tracer's, which counts its tracees, ignores its pid (a
@@ -642,6 +660,8 @@ static void linger(struct probe *p)
 	int keep[FD_MAX + 2], n = 0, from = 0, pfd[2];
 	struct rlimit rl;
 	struct timespec ts;
+	bool seeded = false;
+	ssize_t r;
 	long pid;
 	char c;
 
@@ -680,11 +700,15 @@ static void linger(struct probe *p)
 		from = keep[i] + 1;
 	}
 	prctl(PR_SET_NAME, "magicpak-linger");
-	while (read(pfd[0], &c, 1) < 0 && errno == EINTR)
-		;
+	/* "S" once the run's seeding call worked, then the end of the pipe */
+	while ((r = read(pfd[0], &c, 1)) != 0)
+		if (r == 1 && c == 'S')
+			seeded = true;
+		else if (r < 0 && errno != EINTR)
+			break;
 	close(pfd[0]);
-	/* offered only once reset, and only by root (WARM_DIR) */
-	if (geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
+	/* offered only once reset, only by root (WARM_DIR), and only if it worked */
+	if (seeded && geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
 		publish(p);
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;

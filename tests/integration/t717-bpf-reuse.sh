@@ -11,7 +11,7 @@ require_sqlite3
 require_bpf
 pub=/run/magicpak/bpf-probe
 mark="magicpak-t717-$$"
-trap 'pkill -f "[s]leep 0.7; cat /etc/os-release; : $mark" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'pkill -f "^sh -c while \[ ! -e $tmp/go \]" 2>/dev/null; rm -rf "$tmp"' EXIT
 none_left() { [ -z "$(pgrep -x magicpak-linger)" ]; }
 wait_for 20 none_left || skip "magicpak-linger processes of another run do not go away"
 db=$tmp/r.db
@@ -20,7 +20,7 @@ export MAGICPAK_BPF_LINGER_MS=5000
 # Run A is killed (SIGKILL) mid-run and leaves a process of its tree behind (the command dies
 # with magicpak, not its children), which opens a file later, while run B records.
 "$TOOL" record --db "$db" --via bpf -- sh -c \
-	"setsid sh -c 'sleep 0.7; cat /etc/os-release; : $mark' >/dev/null 2>&1 </dev/null & sleep 30" &
+	"setsid sh -c 'while [ ! -e $tmp/go ]; do sleep 0.05; done; cat /etc/os-release >/dev/null && touch $tmp/done; : $mark' >/dev/null 2>&1 </dev/null & sleep 30" &
 a=$!
 wait_exec "$a"
 check "run A is recording" wait_for 10 sh -c \
@@ -29,11 +29,13 @@ kill -9 "$a"; wait "$a" 2>/dev/null
 check "A's probe is published once A is gone" wait_for 5 test -s "$pub"
 linger=$(pgrep -x magicpak-linger | head -n 1)
 check "by its lingering child" test -n "$linger"
-check "A's leftover process still runs" test -n "$(marked_pids "$mark")"
+# (the lingering children's command lines hold the marks too: only the shells are matched)
+leftover() { pgrep -f "^sh -c while \[ ! -e $tmp/go \]"; }
+check "A's leftover process still runs" test -n "$(leftover)"
 pub_pid() { od -An -t d4 -j 40 -N 4 "$pub" 2>/dev/null | tr -d ' '; }
 assert_eq "the file names that child" "$(pub_pid)" "$linger"
 
-"$TOOL" -v record --db "$db" --via bpf -- sh -c 'sleep 1.2; cat /etc/hostname >/dev/null' 2>"$tmp/b.err"
+"$TOOL" -v record --db "$db" --via bpf -- sh -c "touch $tmp/go; sleep 1; cat /etc/hostname >/dev/null" 2>"$tmp/b.err"
 assert_eq "run B exits 0" "$?" 0
 assert_contains "run B says it reused the lingering probe" "$(cat "$tmp/b.err")" \
 	"reusing the one a previous run left loaded (pid $linger)"
@@ -43,12 +45,32 @@ b=$(sql "$db" 'select max(id) from sessions')
 assert_eq "session B is complete" "$(sql "$db" "select complete from sessions where id = $b")" 1
 assert_eq "B recorded its own open" \
 	"$(sql "$db" "select count(*) from file_accesses where session_id = $b and path = '/etc/hostname' and op = 'open'")" 1
-check "A's leftover process opened /etc/os-release during B" wait_for 5 no_marked "$mark"
+check "A's leftover process opened /etc/os-release during B" test -e "$tmp/done"
 assert_eq "B did not follow A's leftover process" \
 	"$(sql "$db" "select count(*) from file_accesses where session_id = $b and path = '/etc/os-release'")" 0
-assert_eq "B's processes are its own: sh, sleep, cat" \
+assert_eq "B's processes are its own: sh, touch, sleep, cat" \
 	"$(sql "$db" "select group_concat(executable, ' ') from (select executable from processes where session_id = $b order by pid)" | tr ' ' '\n' | sed 's|.*/||' | sort | tr '\n' ' ')" \
-	"cat sh sleep "
+	"cat sh sleep touch "
+
+# The ring is drained: run C is stopped (SIGSTOP) while its command keeps starting processes,
+# whose records fill the ring unread; it is killed, and run D, which takes its probe over,
+# reads none of them.
+check "B's probe is published" wait_for 5 test -s "$pub"
+"$TOOL" record --db "$tmp/c.db" --via bpf -- sh -c "while :; do cat /etc/passwd >/dev/null; done; : $mark-c" &
+c=$!
+wait_exec "$c"
+check "run C is recording" wait_for 10 sh -c \
+	'[ "$(sqlite3 "$1" "select count(*) from sessions where ended_at is null" 2>/dev/null)" = 1 ]' sh "$tmp/c.db"
+kill -STOP "$c"
+sleep 0.3
+kill -9 "$c"; wait "$c" 2>/dev/null
+wait_for 5 sh -c '[ -z "$(pgrep -f "^sh -c while :; do cat /etc/passwd >/dev/null; done; : $1")" ]' sh "$mark-c"
+check "C's probe is published" wait_for 5 test -s "$pub"
+"$TOOL" -v record --db "$db" --via bpf -- cat /etc/hostname 2>"$tmp/d0.err" >/dev/null
+assert_contains "run D reuses C's probe" "$(cat "$tmp/d0.err")" "reusing the one"
+d=$(sql "$db" 'select max(id) from sessions')
+assert_eq "D's session is complete and holds none of C's unread records" \
+	"$(sql "$db" "select complete || '|' || (select count(*) from file_accesses where session_id = $d and path = '/etc/passwd') || '|' || (select count(*) from processes where session_id = $d) from sessions where id = $d")" "1|0|1"
 
 # Counters start again: a run that dropped records leaves a probe whose next run drops none.
 wait_for 10 test -s "$pub"
@@ -95,7 +117,9 @@ check "a probe is published" wait_for 5 test -s "$pub"
 "$TOOL" -v record --db "$tmp/g1.db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/g1.err" &
 "$TOOL" -v record --db "$tmp/g2.db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/g2.err" &
 wait
-assert_eq "one of two runs at once reused the probe" "$(cat "$tmp"/g[12].err | grep -c 'reusing the one')" 1
+reused=$(cat "$tmp"/g[12].err | grep -o 'left loaded (pid [0-9]*)')
+check "one of two runs at once reused the probe (or both, each another's)" test -n "$reused"
+assert_eq "no probe was taken twice" "$(echo "$reused" | sort | uniq -d)" ""
 for g in g1 g2; do
 	assert_eq "$g is complete and saw its open" \
 		"$(sql "$tmp/$g.db" "select complete || '|' || (select count(*) from file_accesses where path = '/etc/hostname' and op = 'open') from sessions")" "1|1"
