@@ -558,9 +558,10 @@ static int cmp_int(const void *a, const void *b)
 
 /* Reset a probe no run owns (in the linger child, once its run has ended): idle first, so that
  * no program follows, records, folds or counts anything more (openat.bpf.c: idle()); then,
- * once the programs that had read the old value are done (they run for microseconds: 2 ms,
- * unless one was preempted longer), no process followed, nothing folded or counted, and the
- * ring drained. */
+ * once the programs that had read the old value are done (they run for microseconds: 0.1 ms,
+ * unless one was preempted longer; with 2 ms, a run started right after its predecessor
+ * ended, as in a shell loop, found nothing published yet), no process followed, nothing
+ * folded or counted, and the ring drained. */
 static int reset_idle(struct probe *p)
 {
 	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8;
@@ -572,7 +573,7 @@ static int reset_idle(struct probe *p)
 	if (t == MAP_FAILED)
 		return -1;
 	__atomic_store_n(&t->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
-	nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+	nanosleep(&(struct timespec){ 0, 100000 }, NULL);
 	b = mmap(NULL, bits, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_BITS], 0);
 	if (b == MAP_FAILED) {
 		munmap(t, sizeof(*t));
