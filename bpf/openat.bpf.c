@@ -95,9 +95,10 @@ static __always_inline void count(__u32 idx)
 		__sync_fetch_and_add(&t->counters[idx], 1);
 }
 
-/* Is the probe idle (no run owns it: collector/probe.c resets a lingering one)? Then a
- * process still marked in the bitmap is not followed, so that nothing of the old run leaks
- * into the next one while the bitmap is being cleared. */
+/* Is the probe idle (no run owns it: collector/probe.c resets a lingering one)? Then no fork
+ * adds a process: a fork that read its parent's bit before user space cleared the bitmap
+ * would set its child's again, and the next run would follow it. (Anything else an old
+ * process does meanwhile is cleared after: its folds and counts, its records drained.) */
 static __always_inline bool idle(void)
 {
 	struct mp_bpf_tables *t = get_tables();
@@ -443,8 +444,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 			t->parent_tgid = tgid;
 		return 0;
 	}
-	if (idle())
-		return 0;
 	/* one read of the saved registers: the syscall number and its arguments, which a
 	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
 	if (read_regs(&r, regs)) {
@@ -556,7 +555,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct scratch *s;
 	long n;
 
-	if (!is_tracked((__u32)(bpf_get_current_pid_tgid() >> 32)) || idle())
+	if (!is_tracked((__u32)(bpf_get_current_pid_tgid() >> 32)))
 		return 0;
 	s = scratch_init(MP_REC_PROC_EXEC, p);
 	if (!s)
@@ -580,7 +579,7 @@ int BPF_PROG(on_exit_task, struct task_struct *p)
 	/* The process ends with its last thread (do_exit() counts signal->live down before
 	 * this tracepoint), not with its leader: a leader that called pthread_exit(), or that
 	 * another thread's exec killed, leaves the rest of the process to follow. */
-	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid) || idle())
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !is_tracked(tgid))
 		return 0;
 	set_tracked(tgid, false);
 	s = scratch_init(MP_REC_PROC_EXIT, p);

@@ -557,33 +557,27 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* Reset a probe no run owns (in the linger child, once its run has ended): idle first, so that
- * no program follows, records, folds or counts anything more (openat.bpf.c: idle()); then,
- * once the programs that had read the old value are done (they run for microseconds: 0.1 ms,
- * unless one was preempted longer; with 2 ms, a run started right after its predecessor
- * ended, as in a shell loop, found nothing published yet), no process followed, nothing
- * folded or counted, and the ring drained. */
+ * no fork adds a process (openat.bpf.c: idle()); then, once the forks that had read the old
+ * value are done (programs run for microseconds: 0.1 ms, unless one was preempted longer;
+ * with 2 ms, a run started right after its predecessor ended, as in a shell loop, found
+ * nothing published yet), no process followed, nothing folded or counted, and the ring
+ * drained, in that order. The tables are the run's own mapping, which the clone kept. */
 static int reset_idle(struct probe *p)
 {
 	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8;
-	struct mp_bpf_tables *t;
+	volatile struct mp_bpf_tables *t = p->tables;
 	unsigned long *cons, *prod;
 	void *b;
 
-	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_TABLES], 0);
-	if (t == MAP_FAILED)
-		return -1;
 	__atomic_store_n(&t->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
 	nanosleep(&(struct timespec){ 0, 100000 }, NULL);
 	b = mmap(NULL, bits, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_BITS], 0);
-	if (b == MAP_FAILED) {
-		munmap(t, sizeof(*t));
+	if (b == MAP_FAILED)
 		return -1;
-	}
 	memset(b, 0, bits);
 	munmap(b, bits);
-	memset(t->counters, 0, sizeof(t->counters));
-	memset(t->sets, 0, sizeof(t->sets));
-	munmap(t, sizeof(*t));
+	memset((void *)t->counters, 0, sizeof(t->counters));
+	memset((void *)t->sets, 0, sizeof(t->sets));
 	/* the ring buffer's consumer page (ours to write) and producer page */
 	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_EVENTS], 0);
 	if (cons == MAP_FAILED)
@@ -731,7 +725,7 @@ void probe_destroy(struct probe *p)
 	if (p->skel)
 		openat_bpf__destroy(p->skel);
 	else
-		for (uint32_t i = 0; i < p->id.nfds && i < FD_MAX; i++)
+		for (uint32_t i = 0; i < p->id.nfds; i++)
 			if (p->fds[i] >= 0)
 				close(p->fds[i]);
 	if (p->btf_fd >= 0)
