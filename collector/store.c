@@ -35,8 +35,9 @@
  * Per-session summary (version 2). session_paths has one row per (session, path) the session
  * accessed, with any result, so that `report --path` and `diff` never scan accesses by path
  * (an index on accesses.path_id would make every insert 2.5 times slower):
- *   session_id, path_id  PRIMARY KEY, WITHOUT ROWID; session_paths_by_path (path_id,
- *                        session_id) finds a path's sessions
+ *   session_id, path_id  PRIMARY KEY, WITHOUT ROWID, and no other index: one by path would
+ *                        cost a recording a page per path it touched (see history.c), so
+ *                        files made before it had none lose it when next opened to write
  *   ops         bit 1 << op (enum mp_op, ops.id) for each op that succeeded (errno 0)
  *   open_modes  for the opens that succeeded: bit 1 << (flags & O_ACCMODE) for each access
  *               mode seen, and 16 if one had O_CREAT or O_TRUNC
@@ -1141,7 +1142,6 @@ static int migrate_1_to_2(struct store *st)
 		"SELECT session_id, path_id, ops, open_modes, results, first_ns, last_ns, count\n"
 		"FROM session_path_summary\n"
 		"WHERE session_id IN (SELECT id FROM sessions WHERE ended_at IS NOT NULL);\n"
-		"CREATE INDEX session_paths_by_path ON session_paths (path_id, session_id);\n"
 		"DROP VIEW session_files;\n"
 		"CREATE VIEW session_files AS\n"
 		"SELECT sp.session_id, p.path\n"
@@ -1175,9 +1175,9 @@ static int (*const migrations[STORE_SCHEMA_VERSION])(struct store *st) = {
 	migrate_1_to_2,
 };
 
-/* Create or upgrade the schema, and fill in the names of ops and sources, in one BEGIN
- * IMMEDIATE transaction, looking again inside it: another recorder may have done it since
- * classify() ran. */
+/* Create or upgrade the schema, fill in the names of ops and sources and drop what an older
+ * magicpak made and this one does not keep, in one BEGIN IMMEDIATE transaction, looking
+ * again inside it: another recorder may have done it since classify() ran. */
 static int migrate(struct store *st)
 {
 	char msg[256] = "", sql[64];
@@ -1206,6 +1206,9 @@ static int migrate(struct store *st)
 		}
 		if (rc == SQLITE_OK)
 			rc = fill_names(st);
+		/* made by magicpak before session_paths lost its index by path (same version) */
+		if (rc == SQLITE_OK)
+			rc = exec_sql(st, "DROP INDEX IF EXISTS session_paths_by_path");
 		if (rc == SQLITE_OK) {
 			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 				 STORE_SCHEMA_VERSION);
@@ -1225,19 +1228,23 @@ retry:
 	return db_error(st, rc, "create the schema in", msg);
 }
 
-/* Does the current schema in @st lack a row of ops or sources (a file an older magicpak
- * made)? Reads only. Returns 0 or -errno. */
-static int names_missing(struct store *st, bool *missing)
+/* Does the current schema in @st need what migrate() does besides the migrations (a file an
+ * older magicpak made): a row of ops or sources missing, or session_paths_by_path still
+ * there? Reads only. Returns 0 or -errno. */
+static int fixup_needed(struct store *st, bool *needed)
 {
-	int64_t ops, sources;
+	int64_t ops, sources, index = 0;
 	int rc;
 
 	rc = query_int(st, "SELECT count(*) FROM ops", &ops);
 	if (rc == SQLITE_OK)
 		rc = query_int(st, "SELECT count(*) FROM sources", &sources);
+	if (rc == SQLITE_OK)
+		rc = query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+				   " name = 'session_paths_by_path'", &index);
 	if (rc != SQLITE_OK)
 		return db_error(st, rc, "read", sqlite3_errmsg(st->db));
-	*missing = ops < MP_OP_MAX - 1 || sources < SOURCE_MAX - 1;
+	*needed = ops < MP_OP_MAX - 1 || sources < SOURCE_MAX - 1 || index;
 	return 0;
 }
 
@@ -1405,7 +1412,7 @@ static int store_open_mode(const char *path, bool readonly, bool prechecked, str
 	struct store *st = xcalloc(1, sizeof(*st));
 	bool memory = !strcmp(path, ":memory:");
 	enum db_kind kind;
-	bool missing = false;
+	bool fixup = false;
 	int64_t version;
 	struct stat sb;
 	int flags, rc, ret;
@@ -1469,9 +1476,9 @@ static int store_open_mode(const char *path, bool readonly, bool prechecked, str
 			goto out;
 		if (!memory)
 			sqlite3_wal_hook(st->db, wal_hook, st);
-		if (kind == DB_CURRENT && (ret = names_missing(st, &missing)))
+		if (kind == DB_CURRENT && (ret = fixup_needed(st, &fixup)))
 			goto out;
-		if ((kind != DB_CURRENT || missing) && (ret = migrate(st)))
+		if ((kind != DB_CURRENT || fixup) && (ret = migrate(st)))
 			goto out;
 		if (!memory && (ret = mark_application(st, kind != DB_CURRENT)))
 			goto out;
