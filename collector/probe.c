@@ -60,6 +60,7 @@ uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t f
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -310,17 +311,24 @@ static int warm_take(struct probe *p)
 	if (rename(WARM_FILE, mine) < 0)
 		return -1;
 	fd = open(mine, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	unlink(mine);
-	if (fd < 0)
-		return -1;
-	r = read(fd, &m, sizeof(m));
-	close(fd);
+	r = fd < 0 ? -1 : read(fd, &m, sizeof(m));
+	if (fd >= 0)
+		close(fd);
 	if (r != (ssize_t)sizeof(m) || m.magic != WARM_MAGIC || m.version != WARM_VERSION ||
-	    m.build != p->id.build || m.ns_level != p->id.ns_level || m.pages != p->id.pages ||
-	    m.bit_words != p->id.bit_words || !m.cookie || m.nfds <= FD_LINKS || m.nfds > FD_MAX) {
+	    !m.cookie || m.nfds <= FD_LINKS || m.nfds > FD_MAX) {
+		unlink(mine);
+		return -1;
+	}
+	if (m.build != p->id.build || m.ns_level != p->id.ns_level || m.pages != p->id.pages ||
+	    m.bit_words != p->id.bit_words) {
+		/* another magicpak's, or another ring size: offered again to the runs it suits,
+		 * unless a newer one was published meanwhile */
+		if (renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
+			unlink(mine);
 		log_debug("bpf probe: the lingering one is not this run's: loading one");
 		return -1;
 	}
+	unlink(mine);
 	pidfd = (int)syscall(SYS_pidfd_open, m.pid, 0);
 	if (pidfd < 0)
 		return -1;
@@ -593,6 +601,42 @@ static int reset_idle(struct probe *p)
 	return 0;
 }
 
+/* Remove the names in WARM_DIR that a process now gone left behind: "bpf-probe.PID.new" of a
+ * child killed while it published, "bpf-probe.PID.CLOCK" of a run killed between claiming
+ * the file and removing it. getdents64, not readdir(): the linger child calls no malloc. */
+static void remove_stale(void)
+{
+	struct dent {
+		uint64_t ino;
+		int64_t off;
+		unsigned short reclen;
+		unsigned char type;
+		char name[];
+	} *e;
+	char buf[4096] __attribute__((aligned(8)));
+	int dfd = open(WARM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	long n;
+
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n; off += e->reclen) {
+			char *end;
+			long pid;
+
+			e = (struct dent *)(buf + off);
+			if (strncmp(e->name, "bpf-probe.", 10))
+				continue;
+			pid = strtol(e->name + 10, &end, 10);
+			if (end == e->name + 10 || *end != '.' || pid <= 0 || pid > INT32_MAX)
+				continue;
+			if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+				unlinkat(dfd, e->name, 0);
+		}
+	}
+	close(dfd);
+}
+
 /* Publish this probe for the next run (in the linger child, once reset): the file appears
  * whole (written under another name, then renamed), replacing another child's. */
 static void publish(struct probe *p)
@@ -608,6 +652,7 @@ static void publish(struct probe *p)
 	}
 	if ((mkdir(WARM_DIR, 0700) < 0 && errno != EEXIST) || !warm_dir_safe())
 		return;
+	remove_stale();
 	snprintf(tmp, sizeof(tmp), WARM_FILE ".%d.new", (int)p->id.pid);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -647,7 +692,7 @@ static void unpublish(void)
  * subreaper, ends without it, and the tracer's, which counts its tracees, ignores its pid (a
  * double fork did the same, and made us wait 0.4 ms for the middle process). The child runs
  * no code of glibc that takes a lock (a raw clone() skips the fork handlers, and magicpak has
- * one thread here): system calls, memset and the clock. */
+ * one thread here): system calls, memset, strtol and the clock. */
 static void linger(struct probe *p)
 {
 	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");

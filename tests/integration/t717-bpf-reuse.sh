@@ -5,7 +5,9 @@
 # a fresh probe would: the earlier run's leftover processes are no longer followed, its
 # counters (drops) start again from zero, its unread records are not this run's. A probe of
 # another shape (ring buffer size), a lingering child that is gone, or a garbage file where
-# the probe is published all make the run load its own probe, and the run records normally.
+# the probe is published all make the run load its own probe, and the run records normally;
+# a probe of another shape is offered again. Names of gone processes left in /run/magicpak
+# are removed.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_bpf
@@ -84,13 +86,27 @@ assert_contains "the next run with the same ring size reuses it" "$(cat "$tmp/c.
 assert_contains "and counts no drop of the run before" "$(cat "$tmp/c.err")" " 0 dropped"
 assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
 
-# Another shape: a run with the default ring buffer does not take a one-page probe.
+# Another shape: a run with the default ring buffer does not take a one-page probe, and
+# offers it again (while it runs, the file names the one-page probe's child again).
 check "the one-page probe is published again" wait_for 5 test -s "$pub"
+onepage=$(pub_pid)
 unset MAGICPAK_BPF_RINGBUF_PAGES
-"$TOOL" -v record --db "$db" --via bpf -- true 2>"$tmp/d.err"
+"$TOOL" -v record --db "$db" --via bpf -- sh -c "od -An -t d4 -j 40 -N 4 $pub >$tmp/during" 2>"$tmp/d.err"
 assert_eq "a run with another ring size exits 0" "$?" 0
 check "and loads its own probe" sh -c '! grep -q "reusing the one" "$1"' sh "$tmp/d.err"
 assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
+assert_eq "the one-page probe was offered again while it ran" "$(tr -d ' ' <"$tmp/during")" "$onepage"
+
+# Names a process now gone left in /run/magicpak (a claim, a file being published) are
+# removed when a probe is next published; a live process's are not.
+true & dead=$!; wait "$dead"
+touch "$pub.$dead.1f2e" "$pub.$dead.new" "$pub.$$.3c4d"
+check "a probe is published" wait_for 5 test -s "$pub"
+"$TOOL" record --db "$db" --via bpf -- true 2>/dev/null
+check "the next publication removes the gone process's names" \
+	wait_for 5 sh -c '[ ! -e "$1.$2.1f2e" ] && [ ! -e "$1.$2.new" ]' sh "$pub" "$dead"
+check "and keeps a live one's" test -e "$pub.$$.3c4d"
+rm -f "$pub.$$.3c4d"
 
 # A lingering child that is gone: its file names fds nobody holds any more.
 check "a probe is published" wait_for 5 test -s "$pub"
