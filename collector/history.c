@@ -6,7 +6,7 @@
  * session did with a path is in session_paths (store.c), one row per (session, path), written
  * when the session ends. session_paths has no index by path: a recording would pay for it with
  * one page per path it touched, written at its end (1.7 ms of a 48 ms python3 run in a history
- * of 800 sessions), and the cost would grow with the history. So a report on a few paths reads
+ * of 760 sessions), and the cost would grow with the history. So a report on a few paths reads
  * each one's rows session by session through the primary key (session_id, path_id), one
  * search per session; a report on many paths first copies the chosen sessions' rows into a
  * temporary table indexed by path (report_source). Versions come through
@@ -487,8 +487,10 @@ static int report_one(struct report_state *rs, int64_t id, struct history_path *
 #define SUMMARY_COPY_SQL "SELECT " SUMMARY_COLS " FROM temp.mp_report_paths WHERE path_id = ?1"
 #define LIVE_SQL "SELECT " SUMMARY_COLS " FROM temp.mp_live_paths WHERE path_id = ?1"
 
-/* Searches by primary key that are surely cheaper than copying the rows (about 1.5 us each
- * against 1 to 2 us per row copied and indexed); past it, the rows are counted to choose. */
+/* Up to this many searches by primary key (about 1.5 us each: 0.15 s), the rows are not even
+ * counted; past it, a copy (1 to 2 us a row copied and indexed) is made when the searches
+ * would be more than twice the rows. The copy of a large history goes to SQLite's temporary
+ * directory ($SQLITE_TMPDIR, else $TMPDIR, else /var/tmp or /tmp). */
 #define SEEKS_CHEAP 100000
 
 static int query_i64(sqlite3 *db, const char *sql, int64_t *v)
@@ -555,7 +557,9 @@ static int report_source(sqlite3 *db, const struct history_filter *f, size_t npa
 	}
 	log_debug("report: %zu paths in %" PRId64 " sessions: their %" PRId64 " rows copied and "
 		  "indexed by path", npaths, nsess, rows);
-	rc = sqlite3_exec(db, "CREATE TEMP TABLE mp_report_paths AS SELECT sp.* FROM"
+	/* the temporary database's cache, like the main one's (2 MB by default) */
+	rc = sqlite3_exec(db, "PRAGMA temp.cache_size = -16384;"
+			  "CREATE TEMP TABLE mp_report_paths AS SELECT sp.* FROM"
 			  " temp.mp_report_sessions r CROSS JOIN session_paths sp"
 			  " ON sp.session_id = r.id;"
 			  "CREATE INDEX temp.mp_report_paths_by_path ON mp_report_paths"
@@ -567,8 +571,9 @@ static int report_source(sqlite3 *db, const struct history_filter *f, size_t npa
 }
 
 /* If some session never ended (so has no session_paths rows), compute its rows from its
- * accesses into the temporary table mp_live_paths, indexed by path, and set *@live. Inside the report's read transaction; a temporary table can be written on a
- * read-only connection. */
+ * accesses into the temporary table mp_live_paths, indexed by path, and set *@live. Inside
+ * the report's read transaction; a temporary table can be written on a read-only
+ * connection. */
 static int live_paths(sqlite3 *db, bool *live)
 {
 	sqlite3_stmt *s = NULL;
@@ -607,6 +612,7 @@ int history_report(struct store *st, const struct history_filter *f,
 	struct cands c = { 0 };
 	const char *sql = NULL;
 	char *summary = NULL;
+	size_t npaths = 0;
 	bool live = false;
 	int ret = 0;
 
@@ -627,7 +633,9 @@ int history_report(struct store *st, const struct history_filter *f,
 		goto out;
 	if (c.n)
 		qsort(c.v, c.n, sizeof(*c.v), cmp_cand);
-	if ((ret = report_source(rs.db, f, c.n, &sql)))
+	for (size_t i = 0; i < c.n; i++)
+		npaths += !i || c.v[i].id != c.v[i - 1].id;
+	if ((ret = report_source(rs.db, f, npaths, &sql)))
 		goto out;
 	summary = xasprintf("%s%s", sql, live ? " UNION ALL " LIVE_SQL : "");
 	if ((ret = prep(rs.db, summary, &rs.acc)) ||

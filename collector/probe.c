@@ -322,8 +322,10 @@ static int warm_take(struct probe *p)
 	if (m.build != p->id.build || m.ns_level != p->id.ns_level || m.pages != p->id.pages ||
 	    m.bit_words != p->id.bit_words) {
 		/* another magicpak's, or another ring size: offered again to the runs it suits,
-		 * unless a newer one was published meanwhile */
-		if (renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
+		 * unless a newer one was published meanwhile or its child is gone (one that
+		 * ends just after this check leaves a file a later run finds useless) */
+		if (kill(m.pid, 0) < 0 ||
+		    renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
 			unlink(mine);
 		log_debug("bpf probe: the lingering one is not this run's: loading one");
 		return -1;
@@ -601,9 +603,14 @@ static int reset_idle(struct probe *p)
 	return 0;
 }
 
-/* Remove the names in WARM_DIR that a process now gone left behind: "bpf-probe.PID.new" of a
- * child killed while it published, "bpf-probe.PID.CLOCK" of a run killed between claiming
- * the file and removing it. getdents64, not readdir(): the linger child calls no malloc. */
+/* Remove the names in WARM_DIR a process killed at the wrong moment left behind:
+ * "bpf-probe.PID.CLOCK.new" of a child killed while it published, "bpf-probe.PID.CLOCK" of
+ * a run killed between claiming the file and removing it (CLOCK: CLOCK_MONOTONIC in ns, in
+ * hex, when the name was made). Each lives for microseconds, so one made more than STALE_S
+ * ago is left over: its time tells, not its pid, which may be another pid namespace's
+ * (sharing /run), nor the file's times, which a rename keeps. getdents64, not readdir(): the
+ * linger child calls no malloc. */
+#define STALE_S 10
 static void remove_stale(void)
 {
 	struct dent {
@@ -615,22 +622,26 @@ static void remove_stale(void)
 	} *e;
 	char buf[4096] __attribute__((aligned(8)));
 	int dfd = open(WARM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 	long n;
 
 	if (dfd < 0)
 		return;
 	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
 		for (long off = 0; off < n; off += e->reclen) {
-			char *end;
-			long pid;
+			char *p, *end;
+			uint64_t made;
 
 			e = (struct dent *)(buf + off);
 			if (strncmp(e->name, "bpf-probe.", 10))
 				continue;
-			pid = strtol(e->name + 10, &end, 10);
-			if (end == e->name + 10 || *end != '.' || pid <= 0 || pid > INT32_MAX)
+			strtol(e->name + 10, &p, 10);
+			if (p == e->name + 10 || *p++ != '.')
 				continue;
-			if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			made = strtoull(p, &end, 16);
+			if (end == p || (*end && strcmp(end, ".new")))
+				continue;
+			if (made + (uint64_t)STALE_S * 1000000000u < now)
 				unlinkat(dfd, e->name, 0);
 		}
 	}
@@ -653,7 +664,8 @@ static void publish(struct probe *p)
 	if ((mkdir(WARM_DIR, 0700) < 0 && errno != EEXIST) || !warm_dir_safe())
 		return;
 	remove_stale();
-	snprintf(tmp, sizeof(tmp), WARM_FILE ".%d.new", (int)p->id.pid);
+	snprintf(tmp, sizeof(tmp), WARM_FILE ".%d.%llx.new", (int)p->id.pid,
+		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;

@@ -36,8 +36,9 @@
  * accessed, with any result, so that `report --path` and `diff` never scan accesses by path
  * (an index on accesses.path_id would make every insert 2.5 times slower):
  *   session_id, path_id  PRIMARY KEY, WITHOUT ROWID, and no other index: one by path would
- *                        cost a recording a page per path it touched (see history.c), so
- *                        files made before it had none lose it when next opened to write
+ *                        cost a recording a page per path it touched (see history.c); a
+ *                        file an earlier magicpak made with session_paths_by_path loses it
+ *                        the next time it is opened to write (migrate())
  *   ops         bit 1 << op (enum mp_op, ops.id) for each op that succeeded (errno 0)
  *   open_modes  for the opens that succeeded: bit 1 << (flags & O_ACCMODE) for each access
  *               mode seen, and 16 if one had O_CREAT or O_TRUNC

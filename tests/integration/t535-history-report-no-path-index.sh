@@ -59,9 +59,26 @@ json_check "report on two sessions: a7, b7, a150, b150 missing in their own run"
 json_check "report on two sessions: /etc/hostname in runs 7 and 150" "$out" \
 	"[p['runs'] for p in d if p['path'] == '/etc/hostname'] == [[7, 150]]"
 
+# A session never ended (killed: no summary rows) is read from its accesses alongside either
+# way: searched (one path, two sessions) and copied (every path).
+live=$tmp/live.db
+sqlite3 "$db" ".backup '$live'"
+sql "$live" "UPDATE sessions SET ended_at = NULL, complete = 0, incomplete_reason = 'running'
+	WHERE id = 5; DELETE FROM session_paths WHERE session_id = 5"
+run_tool -v -v report --db "$live" --json --path "$tmp/miss/a5"
+check "session 5 never ended, report --path a5: searched" grep -q 'searched session by session' "$err"
+json_check "session 5 never ended, report --path a5: missing in run 5" "$out" \
+	"[(p['path'], p['missing_in']) for p in d] == [('$tmp/miss/a5', [5])]"
+run_tool report --db "$live" --json --session 5 --session 6 --path "$tmp/miss/*"
+json_check "session 5 never ended, report on sessions 5 and 6: a5, b5, a6, b6" "$out" \
+	"sorted((p['path'].rsplit('/', 1)[1], p['missing_in']) for p in d) == [('a5', [5]), ('a6', [6]), ('b5', [5]), ('b6', [6])]"
+run_tool -v -v report --db "$live" --json
+check "session 5 never ended, report on every path: copied" grep -q 'rows copied' "$err"
+assert_eq "session 5 never ended, report on every path: the same as before it was killed" "$out" "$all"
+
 # A file made before: the index is there. Reports are the same; the next record drops it.
 old=$tmp/old.db
-cp "$db" "$old"
+sqlite3 "$db" ".backup '$old'"
 sql "$old" "CREATE INDEX session_paths_by_path ON session_paths (path_id, session_id)"
 rows=$(sql "$old" "SELECT count(*) FROM session_paths")
 run_tool report --db "$old" --json

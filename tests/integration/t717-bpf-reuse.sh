@@ -6,8 +6,8 @@
 # counters (drops) start again from zero, its unread records are not this run's. A probe of
 # another shape (ring buffer size), a lingering child that is gone, or a garbage file where
 # the probe is published all make the run load its own probe, and the run records normally;
-# a probe of another shape is offered again. Names of gone processes left in /run/magicpak
-# are removed.
+# a probe of another shape is offered again. Names a killed run or child left in
+# /run/magicpak are removed.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_bpf
@@ -97,16 +97,19 @@ check "and loads its own probe" sh -c '! grep -q "reusing the one" "$1"' sh "$tm
 assert_eq "that session is complete" "$(sql "$db" 'select complete from sessions order by id desc limit 1')" 1
 assert_eq "the one-page probe was offered again while it ran" "$(tr -d ' ' <"$tmp/during")" "$onepage"
 
-# Names a process now gone left in /run/magicpak (a claim, a file being published) are
-# removed when a probe is next published; a live process's are not.
-true & dead=$!; wait "$dead"
-touch "$pub.$dead.1f2e" "$pub.$dead.new" "$pub.$$.3c4d"
+# Names left in /run/magicpak by a process killed at the wrong moment (a claim, a file being
+# published: "bpf-probe.PID.CLOCK[.new]", CLOCK_MONOTONIC in hex) are removed when a probe is
+# next published once made more than 10 s ago; newer ones, and names not of that form, stay.
+fresh=$(python3 -c 'import time; print("%x" % time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+made_old=$(python3 -c 'import time; print("%x" % (time.clock_gettime_ns(time.CLOCK_MONOTONIC) - 11 * 10**9))')
+touch "$pub.4242.$made_old" "$pub.4243.$made_old.new" "$pub.4244.$fresh" "$pub.4245.$fresh.new" "$pub.4246.xyz"
 check "a probe is published" wait_for 5 test -s "$pub"
 "$TOOL" record --db "$db" --via bpf -- true 2>/dev/null
-check "the next publication removes the gone process's names" \
-	wait_for 5 sh -c '[ ! -e "$1.$2.1f2e" ] && [ ! -e "$1.$2.new" ]' sh "$pub" "$dead"
-check "and keeps a live one's" test -e "$pub.$$.3c4d"
-rm -f "$pub.$$.3c4d"
+check "the next publication removes the names made 11 s ago" \
+	wait_for 5 sh -c '[ ! -e "$1.4242.$2" ] && [ ! -e "$1.4243.$2.new" ]' sh "$pub" "$made_old"
+check "and keeps the fresh ones and the others" \
+	sh -c '[ -e "$1.4244.$2" ] && [ -e "$1.4245.$2.new" ] && [ -e "$1.4246.xyz" ]' sh "$pub" "$fresh"
+rm -f "$pub.4244.$fresh" "$pub.4245.$fresh.new" "$pub.4246.xyz"
 
 # A lingering child that is gone: its file names fds nobody holds any more.
 check "a probe is published" wait_for 5 test -s "$pub"
