@@ -411,6 +411,63 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 #define SYSCALL_NR(r) ((r)->syscallno)
 #endif
 
+#if defined(__TARGET_ARCH_x86)
+#define TS_COMPAT_ 0x0002 /* thread_info.status: an i386 syscall is running (till user mode) */
+
+/* The x86-64 number of the i386 syscall @nr (int $0x80 from a 64-bit program, or a 32-bit
+ * program) among those sys_exit() decodes, whose arguments come in the same order; -1 for
+ * the others. Read as its x86-64 namesake, i386's write (4) would be a stat, its close (6)
+ * an lstat, its mount (21) an access. Global, so that the verifier checks it once: inlined,
+ * each of its results took sys_exit()'s switch through again (1.4 ms more per load). */
+__attribute__((noinline)) long i386_nr(long nr)
+{
+	switch (nr) {
+	case 5: return NR_open;
+	case 8: return NR_creat;
+	case 11: return NR_execve;
+	case 12: return NR_chdir;
+	case 18: /* oldstat */
+	case 106: /* stat */
+	case 195: return NR_stat; /* stat64 */
+	case 84: /* oldlstat */
+	case 107: /* lstat */
+	case 196: return NR_lstat; /* lstat64 */
+	case 33: return NR_access;
+	case 41: return NR_dup;
+	case 55: /* fcntl */
+	case 221: return NR_fcntl; /* fcntl64 */
+	case 63: return NR_dup2;
+	case 133: return NR_fchdir;
+	case 295: return NR_openat;
+	case 300: return NR_newfstatat; /* fstatat64 */
+	case 307: return NR_faccessat;
+	case 330: return NR_dup3;
+	case 358: return NR_execveat;
+	case 383: return NR_statx;
+	case 425: return NR_io_uring_setup;
+	case 437: return NR_openat2;
+	case 439: return NR_faccessat2;
+	default: return -1;
+	}
+}
+
+/* Rewrite the saved registers @r of an i386 syscall as those of its x86-64 namesake: i386
+ * passes ebx, ecx, edx, esi, edi (32 bits each: pointers are zero-extended, as the kernel's
+ * compat_ptr() does, and an int such as AT_FDCWD is its low half). */
+static __always_inline void i386_regs(struct pt_regs *r)
+{
+	__u64 a1 = (__u32)r->bx, a2 = (__u32)r->cx, a3 = (__u32)r->dx, a4 = (__u32)r->si,
+	      a5 = (__u32)r->di;
+
+	r->orig_ax = (unsigned long)i386_nr((long)r->orig_ax);
+	r->di = a1;
+	r->si = a2;
+	r->dx = a3;
+	r->r10 = a4;
+	r->r8 = a5;
+}
+#endif
+
 /* Copy the saved registers at @regs into @r: the running kernel's struct pt_regs, which sits
  * at the top of the kernel stack (arm64's grew by 8 bytes in 6.13: reading the build kernel's
  * size could run past the stack). Nonzero if it cannot be read. */
@@ -450,6 +507,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		count(MP_BPF_UNREADABLE);
 		return 0;
 	}
+#if defined(__TARGET_ARCH_x86)
+	/* a direct load (a trusted pointer, relocated by CO-RE), not a helper's read */
+	if (bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_)
+		i386_regs(&r);
+#endif
 	/* Each case calls the global on_call(), which the verifier checks once: with the
 	 * decoded call in a variable, the code after the switch was checked once a case. */
 	switch ((long)SYSCALL_NR(&r)) {

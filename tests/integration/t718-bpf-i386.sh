@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# i386 system calls (int $0x80 from an x86-64 program, as a 32-bit program makes them) under
+# record --via bpf: the probe reads their numbers as i386's and their arguments from ebx, ecx,
+# edx, esi, edi, so it records the same open/stat/access/chdir/exec rows as ptrace (which
+# decodes them too, t330), dirfds made by i386 dup and fcntl64 included; i386 write and close,
+# whose numbers are x86-64's stat and lstat, record nothing.
+. "$(dirname "$0")/../lib.sh"
+[ "$(uname -m)" = x86_64 ] || skip "i386 system calls from a 64-bit program are an x86-64 thing"
+require_sqlite3
+require_cc
+require_ptrace
+require_bpf
+bpf_fixture i386
+w=$tmp/w
+setup() { rm -rf "$w"; mkdir -p "$w/dir"; echo x >"$w/f"; echo x >"$w/dir/inner"; ln -s f "$w/lnk"; }
+setup
+"$tmp/i386" "$w" 2>"$tmp/native.err" || skip "i386 system calls fail here (ia32 emulation off?): $(head -n 1 "$tmp/native.err")"
+# fchdir: ptrace stores a chdir row for the directory; the probe only moves its cwd by it
+# (the directory's open is stored), as in t711
+pick() { grep -E '^(open|stat|access|chdir|exec)\|' | sed "s|$w|W|" | grep -vxF 'chdir|W|0'; }
+
+setup
+record_rc "$tmp/p.db" "$tmp/i386" "$w"
+assert_rc "i386 calls under ptrace: exit 0 (every call gave what the fixture expects)" 0
+setup
+record_rc "$tmp/b.db" --via bpf -- "$tmp/i386" "$w"
+assert_rc "i386 calls under --via bpf: exit 0" 0
+assert_eq "--via bpf: complete" "$(sql "$tmp/b.db" 'select complete from sessions')" 1
+prow=$(brows "$tmp/p.db" ptrace | grep "|$w" | pick)
+brow=$(brows "$tmp/b.db" bpf | grep "|$w" | pick)
+for r in 'open|W/f|0' 'open|W/g|2' 'open|W/c|0' 'stat|W/f|0' 'stat|W/lnk|0' 'stat|W/f2|2' \
+	'stat|W/st|2' 'access|W/f|0' 'access|W/nx|2' 'access|W/fa|2' 'access|W/nx2|2' 'open|W/dir|0' \
+	'open|W/dir/inner|0' 'open|W/dir/inner2|2' 'open|W/dir/inner3|2' 'chdir|W/dir|0' 'open|W|0' \
+	'access|W/lnk|0' 'exec|W/missing-prog|2'; do
+	has_row "bpf: $r" "$brow" "$r"
+done
+assert_eq "bpf and ptrace agree on every row under the test's directory" \
+	"$(LC_ALL=C comm -3 <(printf '%s\n' "$prow" | LC_ALL=C sort -u) <(printf '%s\n' "$brow" | LC_ALL=C sort -u))" ""
+assert_eq "i386 write and close are not read as x86-64's stat and lstat" \
+	"$(sql "$tmp/b.db" "select count(*) from file_accesses where path like '%wrongly%'")" 0
+
+# A 32-bit static program (every call of it i386's).
+printf '.data\np: .asciz "/etc/hostname"\n.text\n.globl _start\n_start: mov $5,%%eax\n mov $p,%%ebx\n xor %%ecx,%%ecx\n int $0x80\n mov $1,%%eax\n xor %%ebx,%%ebx\n int $0x80\n' >"$tmp/o32.s"
+if as --32 "$tmp/o32.s" -o "$tmp/o32.o" && ld -m elf_i386 -o "$tmp/o32" "$tmp/o32.o"; then
+	record_rc "$tmp/b.db" --via bpf -- "$tmp/o32"
+	assert_rc "a 32-bit static program under --via bpf: exit 0" 0
+	assert_eq "a 32-bit static program: complete" \
+		"$(sql "$tmp/b.db" 'select complete from sessions order by id desc limit 1')" 1
+	rows=$(brows "$tmp/b.db" bpf)
+	has_row "a 32-bit static program: its open of /etc/hostname" "$rows" "open|/etc/hostname|0"
+	has_row "a 32-bit static program: its exec" "$rows" "exec|$tmp/o32|0"
+else
+	fail "cannot assemble and link a 32-bit program (binutils: as --32, ld -m elf_i386)"
+fi
+done_testing
