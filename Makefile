@@ -107,9 +107,16 @@ $(BUILD)/audit/%.o: preload/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(AUDIT_CFLAGS) -c $< -o $@
 
+# The audit module has no libc, but needs ld.so itself (a DT_NEEDED) to see its
+# __libc_stack_end, where it reads the environment (preload/audit.c); found as /bin/sh's
+# interpreter. Without it the module reads /proc/self/environ instead.
+RTLD := $(shell readelf -lW /bin/sh 2>/dev/null | sed -n 's/.*interpreter: \(.*\)]$$/\1/p')
+ifneq ($(RTLD),)
+AUDIT_LDLIBS = -Wl,--no-as-needed $(RTLD)
+endif
 $(AUDIT_LIB): $(AUDIT_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib -Wl,-z,defs -o $@ $^
+	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib -Wl,-z,defs -o $@ $^ $(AUDIT_LDLIBS)
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)

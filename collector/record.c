@@ -824,6 +824,7 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 			return "static or setuid binary";
 		if (pid && (pid_t)pid == r->root_pid && !strcmp(base, path_basename(r->o->argv[0])))
 			return "the command's PATH search, before the library loads";
+		/* the audit module's, where it was built without ld.so to read the stack */
 		if (!strcmp(path, "/proc/self/environ"))
 			return "the preload library's own open";
 		snprintf(key, sizeof(key), "%d", (int)pid);

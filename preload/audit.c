@@ -26,14 +26,25 @@
 static int audit_active;  /* this copy is the LD_AUDIT module, and recording is on */
 static int audit_started; /* the program's own objects are loaded: later ones are dlopen()s */
 
-/* The audit namespace may not have a usable environ yet: read the exec-time environment. */
+/* ld.so's (a public symbol since glibc 2.2.5): the initial stack, where the kernel left argc,
+ * argv, NULL, then the exec-time environment. Weak: without it, /proc/self/environ. */
+extern void *__libc_stack_end __attribute__((weak));
+
+/* The audit namespace may not have a usable environ yet: read the exec-time environment, from
+ * the initial stack (reading /proc/self/environ cost every process an open, a read and a
+ * close: 200 short `cat`s took 2-3 ms longer). */
 static void audit_init(void)
 {
 	static char env[65536];
 	static char *vec[1024];
 	size_t k = 0;
-	long n;
+	long n, *sp = &__libc_stack_end ? __libc_stack_end : NULL;
 
+	if (sp && sp[0] >= 0 && sp[0] < (1L << 24)) {
+		emit_init((char **)(sp + 1 + sp[0] + 1));
+		audit_active = emit_enabled();
+		return;
+	}
 	/* raw syscalls: in the preload library open() and read() are its own wrappers */
 	n = emit_read_file("/proc/self/environ", env, sizeof(env) - 1);
 	if (n < 0)
