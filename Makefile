@@ -108,9 +108,11 @@ $(BUILD)/audit/%.o: preload/%.c
 	$(Q)$(CC) $(AUDIT_CFLAGS) -c $< -o $@
 
 # The audit module has no libc, but needs ld.so itself (a DT_NEEDED) to see its
-# __libc_stack_end, where it reads the environment (preload/audit.c); found as /bin/sh's
-# interpreter. Without it the module reads /proc/self/environ instead.
-RTLD := $(shell readelf -lW /bin/sh 2>/dev/null | sed -n 's/.*interpreter: \(.*\)]$$/\1/p')
+# __libc_stack_end, where it reads the environment (preload/audit.c): named as /bin/sh's
+# interpreter, taken where the compiler finds it (a compiler for another machine finds none).
+# Without it the module reads /proc/self/environ instead.
+RTLD_NAME := $(notdir $(shell readelf -lW /bin/sh 2>/dev/null | sed -n 's/.*interpreter: \(.*\)]$$/\1/p'))
+RTLD := $(if $(RTLD_NAME),$(filter /%,$(shell $(CC) $(CFLAGS) -print-file-name=$(RTLD_NAME) 2>/dev/null)))
 ifneq ($(RTLD),)
 AUDIT_LDLIBS = -Wl,--no-as-needed $(RTLD)
 endif

@@ -27,7 +27,10 @@ static int audit_active;  /* this copy is the LD_AUDIT module, and recording is 
 static int audit_started; /* the program's own objects are loaded: later ones are dlopen()s */
 
 /* ld.so's (a public symbol since glibc 2.2.5): the initial stack, where the kernel left argc,
- * argv, NULL, then the exec-time environment. Weak: without it, /proc/self/environ. */
+ * argv, NULL, then the exec-time environment. The module links against ld.so to see it, so
+ * the loader looks ld.so up by its soname for the audit namespace in each process (an open
+ * and an fstat, which it then finds to be itself): cheaper than /proc/self/environ. Weak:
+ * built without ld.so (Makefile: RTLD), the module reads /proc/self/environ. */
 extern void *__libc_stack_end __attribute__((weak));
 
 /* The audit namespace may not have a usable environ yet: read the exec-time environment, from

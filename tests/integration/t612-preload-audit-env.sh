@@ -14,6 +14,9 @@ require_tool strace
 # magicpak runs under strace here: the ASan build's LeakSanitizer refuses to run under ptrace,
 # and its runtime reads /proc/self/environ itself
 plain_tool_only "strace runs magicpak too: the ASan build cannot run under ptrace"
+audit_lib=$(dirname "$PRELOAD_LIB")/libmagicpak-audit.so
+readelf -dW "$audit_lib" 2>/dev/null | grep -q 'NEEDED.*ld-' ||
+	skip "$audit_lib was built without ld.so to link against (Makefile: RTLD): it reads /proc/self/environ"
 db=$tmp/a.db
 strace -f -qq -e trace=open,openat -o "$tmp/strace.log" \
 	"$TOOL" record --via preload --db "$db" -- sh -c \
