@@ -13,7 +13,10 @@ require_ptrace
 require_bpf
 bpf_fixture i386
 w=$tmp/w
-setup() { rm -rf "$w"; mkdir -p "$w/dir"; echo x >"$w/f"; echo x >"$w/dir/inner"; ln -s f "$w/lnk"; }
+setup() {
+	rm -rf "$w"; mkdir -p "$w/dir"; echo x >"$w/f"; echo x >"$w/dir/inner"; echo x >"$w/dir/rel"
+	ln -s f "$w/lnk"
+}
 setup
 "$tmp/i386" "$w" 2>"$tmp/native.err" || skip "i386 system calls fail here (ia32 emulation off?): $(head -n 1 "$tmp/native.err")"
 # fchdir: ptrace stores a chdir row for the directory; the probe only moves its cwd by it
@@ -31,7 +34,8 @@ prow=$(brows "$tmp/p.db" ptrace | grep "|$w" | pick)
 brow=$(brows "$tmp/b.db" bpf | grep "|$w" | pick)
 for r in 'open|W/f|0' 'open|W/g|2' 'open|W/c|0' 'stat|W/f|0' 'stat|W/lnk|0' 'stat|W/f2|2' \
 	'stat|W/st|2' 'access|W/f|0' 'access|W/nx|2' 'access|W/fa|2' 'access|W/nx2|2' 'open|W/dir|0' \
-	'open|W/dir/inner|0' 'open|W/dir/inner2|2' 'open|W/dir/inner3|2' 'chdir|W/dir|0' 'open|W|0' \
+	'open|W/dir/inner|0' 'open|W/dir/inner2|2' 'open|W/dir/inner3|2' 'chdir|W/dir|0' \
+	'open|W/dir/rel|0' 'open|W|0' \
 	'access|W/lnk|0' 'exec|W/missing-prog|2'; do
 	has_row "bpf: $r" "$brow" "$r"
 done
