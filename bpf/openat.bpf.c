@@ -451,135 +451,138 @@ __attribute__((noinline)) long i386_nr(long nr)
 	}
 }
 
-/* Rewrite the saved registers @r of an i386 syscall as those of its x86-64 namesake: i386
- * passes ebx, ecx, edx, esi, edi (32 bits each: pointers are zero-extended, as the kernel's
- * compat_ptr() does, and an int such as AT_FDCWD is its low half). */
-static __always_inline void i386_regs(struct pt_regs *r)
-{
-	__u64 a1 = (__u32)r->bx, a2 = (__u32)r->cx, a3 = (__u32)r->dx, a4 = (__u32)r->si,
-	      a5 = (__u32)r->di;
+/* The arguments of the syscall at sys_exit: the number and the first five (of its x86-64
+ * namesake for an i386 call). */
+struct call {
+	long nr;
+	__u64 a1, a2, a3, a4, a5;
+};
 
-	r->orig_ax = (unsigned long)i386_nr((long)r->orig_ax);
-	r->di = a1;
-	r->si = a2;
-	r->dx = a3;
-	r->r10 = a4;
-	r->r8 = a5;
+/* An i386 syscall passes ebx, ecx, edx, esi, edi (32 bits each: pointers are zero-extended, as
+ * the kernel's compat_ptr() does, and an int such as AT_FDCWD is its low half). */
+static __always_inline void i386_call(struct call *c, const struct pt_regs *regs)
+{
+	c->nr = i386_nr((long)regs->orig_ax);
+	c->a1 = (__u32)regs->bx;
+	c->a2 = (__u32)regs->cx;
+	c->a3 = (__u32)regs->dx;
+	c->a4 = (__u32)regs->si;
+	c->a5 = (__u32)regs->di;
 }
 #endif
 
-/* Copy the saved registers at @regs into @r: the running kernel's struct pt_regs, which sits
- * at the top of the kernel stack (arm64's grew by 8 bytes in 6.13: reading the build kernel's
- * size could run past the stack). Nonzero if it cannot be read. */
-static __always_inline long read_regs(struct pt_regs *r, const struct pt_regs *regs)
-{
-	__u32 size = bpf_core_type_size(struct pt_regs);
-
-	if (size > sizeof(*r))
-		size = sizeof(*r);
-	return bpf_probe_read_kernel(r, size, regs);
-}
-
+/* The registers are read with plain loads from the task's saved registers (a pointer whose
+ * type the verifier knows), where a copy of the whole struct took a helper call (168 bytes,
+ * each syscall of a recorded process). A tp_btf program would get that pointer as its
+ * argument, but libbpf would then read and parse the running kernel's whole BTF at every
+ * load (23 ms). */
 SEC("raw_tp/sys_exit")
-int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+int BPF_PROG(sys_exit, struct pt_regs *unused, long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct pt_regs r;
-	__u64 a1;
+	struct pt_regs *regs;
+	struct call c;
 
 	if (!is_tracked(tgid)) {
 		struct mp_bpf_tables *t = get_tables();
 
 		/* Every other process of the machine, while we record and linger: once seeded,
 		 * it costs a bit test and a load, not a read of its registers. */
-		if (!t || t->parent_tgid || read_regs(&r, regs))
+		if (!t || t->parent_tgid)
 			return 0;
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 		/* the seeding call, from magicpak itself */
-		if (SYSCALL_NR(&r) == NR_openat && (int)PT_REGS_PARM1_SYSCALL(&r) == MP_BPF_SEED_DFD &&
-		    PT_REGS_PARM2_SYSCALL(&r) == 0 && seed_cookie &&
-		    PT_REGS_PARM3_SYSCALL(&r) == seed_cookie)
+		if ((long)SYSCALL_NR(regs) == NR_openat &&
+		    (int)PT_REGS_PARM1_SYSCALL(regs) == MP_BPF_SEED_DFD &&
+		    PT_REGS_PARM2_SYSCALL(regs) == 0 && seed_cookie &&
+		    PT_REGS_PARM3_SYSCALL(regs) == seed_cookie)
 			t->parent_tgid = tgid;
 		return 0;
 	}
-	/* one read of the saved registers: the syscall number and its arguments, which a
-	 * syscall never changes (on arm64 the first is orig_x0, as libbpf's macros know) */
-	if (read_regs(&r, regs)) {
-		count(MP_BPF_UNREADABLE);
-		return 0;
-	}
+	/* the syscall number and its arguments, which a syscall never changes (on arm64 the
+	 * first is orig_x0, as libbpf's macros know) */
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 #if defined(__TARGET_ARCH_x86)
-	/* a direct load (a trusted pointer, relocated by CO-RE), not a helper's read */
-	if (bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_)
-		i386_regs(&r);
+	/* a direct load (a trusted pointer, relocated by CO-RE), not a helper's read; a kernel
+	 * whose thread_info has no status (none yet) loads the probe without the i386 check */
+	if (bpf_core_field_exists(struct thread_info, status) &&
+	    (bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_))
+		i386_call(&c, regs);
+	else
 #endif
-	/* Each case calls the global on_call(), which the verifier checks once: with the
-	 * decoded call in a variable, the code after the switch was checked once a case. */
-	switch ((long)SYSCALL_NR(&r)) {
+	{
+		c.nr = (long)SYSCALL_NR(regs);
+		c.a1 = PT_REGS_PARM1_SYSCALL(regs);
+		c.a2 = PT_REGS_PARM2_SYSCALL(regs);
+		c.a3 = PT_REGS_PARM3_SYSCALL(regs);
+		c.a4 = PT_REGS_PARM4_SYSCALL(regs);
+		c.a5 = PT_REGS_PARM5_SYSCALL(regs);
+	}
+	switch (c.nr) {
 	case NR_openat:
-		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), PT_REGS_PARM2_SYSCALL(&r),
-			       (__u32)PT_REGS_PARM3_SYSCALL(&r));
+		return on_call(ret, MP_OP_OPEN, (int)c.a1, c.a2,
+			       (__u32)c.a3);
 	case NR_openat2: {
-		struct open_how *how = (struct open_how *)PT_REGS_PARM3_SYSCALL(&r);
+		struct open_how *how = (struct open_how *)c.a3;
 		__u64 flags = 0;
 
 		if (how)
 			bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r),
-				PT_REGS_PARM2_SYSCALL(&r), (__u32)flags);
+		return on_call(ret, MP_OP_OPEN, (int)c.a1,
+				c.a2, (__u32)flags);
 	}
 	/* a successful exec is reported by sched_process_exec (the kernel's copy of the name:
 	 * at sys_exit this is the new program); this reads the name of a failed one */
 	case NR_execve:
 		if (ret == 0)
 			return 0;
-		return on_call(ret, MP_OP_EXEC, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r), 0);
+		return on_call(ret, MP_OP_EXEC, AT_FDCWD_, c.a1, 0);
 	case NR_execveat:
 		if (ret == 0)
 			return 0;
-		return on_call(ret, MP_OP_EXEC, (int)PT_REGS_PARM1_SYSCALL(&r),
-				PT_REGS_PARM2_SYSCALL(&r), (__u32)PT_REGS_PARM5_SYSCALL(&r));
+		return on_call(ret, MP_OP_EXEC, (int)c.a1,
+				c.a2, (__u32)c.a5);
 	case NR_newfstatat:
-		return on_call(ret, MP_OP_STAT, (int)PT_REGS_PARM1_SYSCALL(&r),
-				PT_REGS_PARM2_SYSCALL(&r),
-				(__u32)PT_REGS_PARM4_SYSCALL(&r) & AT_SYMLINK_NOFOLLOW_);
+		return on_call(ret, MP_OP_STAT, (int)c.a1,
+				c.a2,
+				(__u32)c.a4 & AT_SYMLINK_NOFOLLOW_);
 	case NR_statx:
-		return on_call(ret, MP_OP_STAT, (int)PT_REGS_PARM1_SYSCALL(&r),
-				PT_REGS_PARM2_SYSCALL(&r),
-				(__u32)PT_REGS_PARM3_SYSCALL(&r) & AT_SYMLINK_NOFOLLOW_);
+		return on_call(ret, MP_OP_STAT, (int)c.a1,
+				c.a2,
+				(__u32)c.a3 & AT_SYMLINK_NOFOLLOW_);
 	case NR_faccessat:
 	case NR_faccessat2:
-		return on_call(ret, MP_OP_ACCESS, (int)PT_REGS_PARM1_SYSCALL(&r),
-				PT_REGS_PARM2_SYSCALL(&r), (__u32)PT_REGS_PARM3_SYSCALL(&r));
+		return on_call(ret, MP_OP_ACCESS, (int)c.a1,
+				c.a2, (__u32)c.a3);
 	case NR_chdir:
-		return on_call(ret, MP_OP_CHDIR, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r), 0);
+		return on_call(ret, MP_OP_CHDIR, AT_FDCWD_, c.a1, 0);
 	case NR_fchdir:
-		return on_call(ret, MP_OP_CHDIR, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_FCHDIR);
+		return on_call(ret, MP_OP_CHDIR, (int)c.a1, 0, MP_BPF_FCHDIR);
 	/* fd copies, so that a dirfd made by dup() still names its directory in user space */
 	case NR_dup:
 	case NR_dup3:
-		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_DUPFD);
+		return on_call(ret, MP_OP_OPEN, (int)c.a1, 0, MP_BPF_DUPFD);
 	case NR_fcntl:
-		a1 = PT_REGS_PARM2_SYSCALL(&r);
-		if (a1 != 0 /* F_DUPFD */ && a1 != 1030 /* F_DUPFD_CLOEXEC */)
+		if (c.a2 != 0 /* F_DUPFD */ && c.a2 != 1030 /* F_DUPFD_CLOEXEC */)
 			return 0;
-		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_DUPFD);
+		return on_call(ret, MP_OP_OPEN, (int)c.a1, 0, MP_BPF_DUPFD);
 #ifdef NR_open
 	case NR_open:
-		return on_call(ret, MP_OP_OPEN, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
-				(__u32)PT_REGS_PARM2_SYSCALL(&r));
+		return on_call(ret, MP_OP_OPEN, AT_FDCWD_, c.a1,
+				(__u32)c.a2);
 	case NR_creat:
-		return on_call(ret, MP_OP_OPEN, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
+		return on_call(ret, MP_OP_OPEN, AT_FDCWD_, c.a1,
 				01101 /* O_CREAT|O_WRONLY|O_TRUNC */);
 	case NR_stat:
-		return on_call(ret, MP_OP_STAT, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r), 0);
+		return on_call(ret, MP_OP_STAT, AT_FDCWD_, c.a1, 0);
 	case NR_lstat:
-		return on_call(ret, MP_OP_STAT, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
+		return on_call(ret, MP_OP_STAT, AT_FDCWD_, c.a1,
 				AT_SYMLINK_NOFOLLOW_);
 	case NR_access:
-		return on_call(ret, MP_OP_ACCESS, AT_FDCWD_, PT_REGS_PARM1_SYSCALL(&r),
-				(__u32)PT_REGS_PARM2_SYSCALL(&r));
+		return on_call(ret, MP_OP_ACCESS, AT_FDCWD_, c.a1,
+				(__u32)c.a2);
 	case NR_dup2:
-		return on_call(ret, MP_OP_OPEN, (int)PT_REGS_PARM1_SYSCALL(&r), 0, MP_BPF_DUPFD);
+		return on_call(ret, MP_OP_OPEN, (int)c.a1, 0, MP_BPF_DUPFD);
 #endif
 	case NR_io_uring_setup:
 		/* the ring's opens never pass these tracepoints: the session must say so */
