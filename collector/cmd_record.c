@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "exitfast.h"
 #include "log.h"
 #include "record.h"
 
@@ -113,7 +114,7 @@ int cmd_record(int argc, char **argv)
 	if (!res.complete && !allow_incomplete) {
 		log_error(0, "session %lld is incomplete (%s): not every file access was seen",
 			  (long long)res.session, res.why);
-		return res.exit_code ? res.exit_code : EXIT_FAIL;
+		exit_fast(res.exit_code ? res.exit_code : EXIT_FAIL);
 	}
-	return res.exit_code;
+	exit_fast(res.exit_code);
 }

@@ -50,6 +50,15 @@ assert_eq "the command's stdout is the same file magicpak got (no pipe)" "$(cat 
 got=$(echo hi | timeout 20 "$TOOL" record --db "$db" -- /bin/cat 2>"$err")
 assert_eq "stdin passes through: echo hi | record -- cat" "$got" hi
 
+# magicpak's exit leaves nothing running: the helper that takes its memory down after it
+# (collector/exitfast.c) shares its command line, and goes once magicpak is gone.
+for via in ptrace preload; do
+	"$TOOL" record --db "$db" --via $via -- /bin/true exitfast.$$ >/dev/null 2>"$err"; rc=$?
+	assert_rc "--via $via: /bin/true exits 0" 0
+	check "--via $via: no magicpak process is left once it exited" \
+		wait_for 5 no_marked "record --db $db --via $via -- /bin/true exitfast.$$"
+done
+
 # SIGUSR1 to magicpak reaches the command.
 rm -f "$tmp/ready"
 "$TOOL" record --db "$db" -- "$tmp/sigwait" "$tmp/ready" >"$tmp/usr1.out" 2>"$err" &

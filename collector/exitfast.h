@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/exitfast.h - exit without making the caller wait while the kernel takes magicpak's
+ * memory down.
+ *
+ * Why: a process's exit returns its pages one by one before its parent learns of it (about
+ * 0.035 ms per MB touched here: 0.4-0.5 ms at the end of a `record`, where a trivial
+ * program's exit takes 0.1 ms), and the shell or Dockerfile step that ran magicpak waits for
+ * that. A helper process that shares the address space (CLONE_VM) keeps it alive past
+ * magicpak's exit and lets it go once magicpak is gone, off the waiting parent's path. */
+#ifndef COLLECTOR_EXITFAST_H
+#define COLLECTOR_EXITFAST_H
+
+#include <stdnoreturn.h>
+
+/* Flush stdio, close every descriptor (nothing the caller's pipes wait on is left open
+ * anywhere), and _exit(@code). Only once all output is written and the history committed.
+ * The sanitizer builds exit normally: LeakSanitizer checks at exit. */
+noreturn void exit_fast(int code);
+
+#endif /* COLLECTOR_EXITFAST_H */
