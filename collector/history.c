@@ -479,10 +479,9 @@ static int report_one(struct report_state *rs, int64_t id, struct history_path *
 /* A path's session_paths rows (searched session by session, or in the indexed copy), and
  * those computed for sessions never ended. */
 #define SUMMARY_COLS "session_id, ops, open_modes, results, first_ns, last_ns, count"
-#define SUMMARY_SEEK_SQL                                                                \
-	"SELECT * FROM (SELECT sp.session_id, sp.ops, sp.open_modes, sp.results,"       \
-	" sp.first_ns, sp.last_ns, sp.count FROM temp.mp_report_sessions r"             \
-	" CROSS JOIN session_paths sp ON sp.session_id = r.id AND sp.path_id = ?1"       \
+#define SUMMARY_SEEK_SQL                                                          \
+	"SELECT * FROM (SELECT " SUMMARY_COLS " FROM temp.mp_report_sessions r"   \
+	" CROSS JOIN session_paths sp ON sp.session_id = r.id AND sp.path_id = ?1" \
 	" ORDER BY r.id)"
 #define SUMMARY_COPY_SQL "SELECT " SUMMARY_COLS " FROM temp.mp_report_paths WHERE path_id = ?1"
 #define LIVE_SQL "SELECT " SUMMARY_COLS " FROM temp.mp_live_paths WHERE path_id = ?1"

@@ -635,7 +635,8 @@ static void remove_stale(void)
 			e = (struct dent *)(buf + off);
 			if (strncmp(e->name, "bpf-probe.", 10))
 				continue;
-			strtol(e->name + 10, &p, 10);
+			/* bpf-probe.PID.CLOCK[.new]: the pid is only skipped (see above) */
+			p = e->name + 10 + strspn(e->name + 10, "0123456789");
 			if (p == e->name + 10 || *p++ != '.')
 				continue;
 			made = strtoull(p, &end, 16);
