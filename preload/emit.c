@@ -212,8 +212,11 @@ static uint64_t now_ns(void)
 
 /* When the socket last refused a record (no collector): for RING_CHECK_NS after that,
  * records are counted lost without asking again, so a program whose collector is gone does
- * not pay a failing system call for each of them. (atomic) */
+ * not pay a failing system call for each of them. The window opens at the second refusal in
+ * a row: a collector restarted just after the record that found the old one gone still gets
+ * the next record. (atomic) */
 static uint64_t refused_at;
+static unsigned refusals; /* refusals in a row (atomic) */
 
 static int send_raw(const void *buf, size_t len)
 {
@@ -230,10 +233,14 @@ static int send_raw(const void *buf, size_t len)
 		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sock_addr, sock_alen);
 	while (r == -EINTR);
 	sock_put(fd);
-	if (r == -ECONNREFUSED || r == -ENOENT)
-		__atomic_store_n(&refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
-	else if (refused)
-		__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
+	if (r == -ECONNREFUSED || r == -ENOENT) {
+		if (__atomic_add_fetch(&refusals, 1, __ATOMIC_RELAXED) >= 2)
+			__atomic_store_n(&refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&refusals, 0, __ATOMIC_RELAXED);
+		if (refused)
+			__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
+	}
 	return r < 0 ? -1 : 0;
 }
 
@@ -696,6 +703,8 @@ void emit_exit(int status)
 		return;
 	pid = (int)SYS0(SYS_getpid);
 	check_pid(pid);
+	/* the last chance to report what was lost: ask the socket whatever the window */
+	__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
 	hdr_fill(&h, MP_REC_PROC_EXIT, sizeof(h), pid);
 	h.err = (uint32_t)status;
 	send_record(&h);

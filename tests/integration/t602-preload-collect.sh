@@ -76,4 +76,18 @@ assert_eq "garbage: the session is incomplete with bad_records=11" \
 	"$(sql "$db" 'select complete, incomplete_reason from sessions where id = 4')" "0|bad_records=11"
 has_row "garbage: the one valid record is stored" "$(prows "$db" 4)" "open|/garbage/ok|0"
 has_row "garbage: later records are stored" "$(prows "$db" 4)" "open|/etc/hostname|0"
+
+# 4. no collector at all: the program runs on, and asks the socket whether one came back at most
+# once every 20 ms after the second refusal, not once a record (2,000 opens here)
+if command -v strace >/dev/null; then
+	mkdir -p "$tmp/nc"
+	strace -f -qq -e trace=sendto -o "$tmp/nc.trace" \
+		env LD_PRELOAD="$PRELOAD_LIB" MAGICPAK_SOCKET="$tmp/none.sock" "$S" threads "$tmp/nc" 1 2000 \
+		>"$tmp/nc.out" 2>&1; rc=$?
+	assert_eq "no collector: the program runs on (exit 0)" "$rc" 0
+	n=$(grep -c 'sendto(' "$tmp/nc.trace")
+	check "no collector: few sends tried for 2,000 opens ($n)" test "$n" -ge 2 -a "$n" -lt 200
+else
+	fail "strace is missing (scripts/install-deps.sh check installs it)"
+fi
 done_testing
