@@ -43,25 +43,24 @@ noreturn void exit_fast(int code)
 {
 #ifndef SANITIZED
 	static char stack[16384] __attribute__((aligned(64)));
-	int p[2];
-
 	const char *pre = getenv("LD_PRELOAD");
+	int p[2];
 
 	fflush(NULL);
 	/* valgrind runs no process that shares its memory without being a thread (t950) */
 	if (pre && strstr(pre, "/vgpreload_"))
 		exit(code);
 	/* The descriptors go first, in magicpak itself: a pipe the caller reads to its end (the
-	 * output of `$(magicpak ...)`) must not stay open in the helper even for a moment. */
+	 * output of `$(magicpak ...)`) must not stay open in the helper even for a moment. So
+	 * without close_range (Linux 5.9; ENOSYS, or a seccomp EPERM) there is no helper. */
 	if (pipe(p) == 0) {
 		unsigned lo = (unsigned)(p[0] < p[1] ? p[0] : p[1]),
 			 hi = (unsigned)(p[0] < p[1] ? p[1] : p[0]);
 
-		if (lo > 0)
-			syscall(SYS_close_range, 0U, lo - 1, 0U);
-		if (hi > lo + 1)
-			syscall(SYS_close_range, lo + 1, hi - 1, 0U);
-		syscall(SYS_close_range, hi + 1, ~0U, 0U);
+		if ((lo > 0 && syscall(SYS_close_range, 0U, lo - 1, 0U) < 0) ||
+		    (hi > lo + 1 && syscall(SYS_close_range, lo + 1, hi - 1, 0U) < 0) ||
+		    syscall(SYS_close_range, hi + 1, ~0U, 0U) < 0)
+			_exit(code);
 		/* no exit signal: nobody is told when the helper ends */
 		if (clone(helper, stack + sizeof(stack), CLONE_VM, (void *)(intptr_t)p[0]) < 0)
 			_exit(code);
