@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/exitfast.c - see exitfast.h. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -20,22 +22,78 @@
 #endif
 
 #ifndef SANITIZED
-/* The helper: system calls only (it runs on magicpak's memory with no thread of its own in
- * libc). It waits for the end of the pipe that only magicpak holds to close, which happens in
- * magicpak's exit after its address space was let go (the kernel releases memory before
- * files), then exits, dropping the last reference. Its parent gone, init reaps it. */
+/* A system call without libc: the helper runs on magicpak's memory and thread-local storage,
+ * and libc's syscall() may be wrapped by an LD_PRELOAD (magicpak's own wraps it). -errno on
+ * failure. */
+static long raw3(long nr, long a, long b, long c)
+{
+#if defined(__x86_64__)
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c)
+			 : "rcx", "r11", "memory");
+	return r;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+	return x0;
+#else
+	long r = syscall(nr, a, b, c);
+
+	return r < 0 ? -errno : r;
+#endif
+}
+
+/* The helper. It closes every descriptor but the read end of a pipe whose write end only
+ * magicpak holds (a pipe the caller reads to its end, such as the output of `$(magicpak ...)`,
+ * must not wait for it), and waits for that end to close: in magicpak's exit, after its
+ * address space was let go (the kernel releases memory before files). Then it exits, dropping
+ * the last reference. Without close_range (Linux 5.9; ENOSYS, or a seccomp EPERM) it exits at
+ * once: the memory goes with whichever of the two ends last, as without a helper. */
 static int helper(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
+	long fd = (long)(intptr_t)arg, r;
 	char c;
 
-	if (fd > 0)
-		syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
-	syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
-	while (syscall(SYS_read, fd, &c, 1UL) < 0)
+	if ((fd > 0 && raw3(SYS_close_range, 0, fd - 1, 0) < 0) ||
+	    raw3(SYS_close_range, fd + 1, (long)~0U, 0) < 0)
+		raw3(SYS_exit, 0, 0, 0);
+	while ((r = raw3(SYS_read, fd, (long)&c, 1)) == -EINTR)
 		;
-	syscall(SYS_exit, 0);
+	raw3(SYS_exit, 0, 0, 0);
 	return 0;
+}
+
+/* Does PID 1 (of our pid namespace), which will reap the orphaned helper, reap at all? One
+ * that catches or ignores SIGCHLD does (an init, a shell, tini). One that does neither (`tail
+ * -f /dev/null` or `sleep infinity` keeping a container up) would keep a zombie of each
+ * `record` till the container ends: no helper then. */
+static int init_reaps(void)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open("/proc/1/status", O_RDONLY | O_CLOEXEC), yes = 0;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (const char *k = "SigIgn:\0SigCgt:\0"; *k; k += strlen(k) + 1) {
+		const char *p = strstr(buf, k);
+
+		if (p && (strtoull(p + strlen(k), NULL, 16) >> (SIGCHLD - 1)) & 1)
+			yes = 1;
+	}
+	return yes;
 }
 #endif
 
@@ -48,25 +106,14 @@ noreturn void exit_fast(int code)
 
 	fflush(NULL);
 	/* valgrind runs no process that shares its memory without being a thread (t950) */
-	if (pre && strstr(pre, "/vgpreload_"))
+	if ((pre && strstr(pre, "/vgpreload_")) || !init_reaps())
 		exit(code);
-	/* The descriptors go first, in magicpak itself: a pipe the caller reads to its end (the
-	 * output of `$(magicpak ...)`) must not stay open in the helper even for a moment. So
-	 * without close_range (Linux 5.9; ENOSYS, or a seccomp EPERM) there is no helper. */
-	if (pipe(p) == 0) {
-		unsigned lo = (unsigned)(p[0] < p[1] ? p[0] : p[1]),
-			 hi = (unsigned)(p[0] < p[1] ? p[1] : p[0]);
-
-		if ((lo > 0 && syscall(SYS_close_range, 0U, lo - 1, 0U) < 0) ||
-		    (hi > lo + 1 && syscall(SYS_close_range, lo + 1, hi - 1, 0U) < 0) ||
-		    syscall(SYS_close_range, hi + 1, ~0U, 0U) < 0)
-			_exit(code);
-		/* no exit signal: nobody is told when the helper ends */
-		if (clone(helper, stack + sizeof(stack), CLONE_VM, (void *)(intptr_t)p[0]) < 0)
-			_exit(code);
-	}
-#else
-	exit(code);
-#endif
+	/* no exit signal: nobody is told when the helper ends, till it is orphaned */
+	if (pipe(p) == 0 &&
+	    clone(helper, stack + sizeof(stack), CLONE_VM, (void *)(intptr_t)p[0]) < 0)
+		exit(code);
 	_exit(code);
+#else
+	exit(code); /* LeakSanitizer checks at exit */
+#endif
 }

@@ -133,9 +133,8 @@ if wait_for 5 sh -c 'pgrep -f "^/bin/sh -c sleep 30; : $1" >/dev/null && pgrep -
 	assert_rc "SIGINT to the process group: magicpak exits 130" 130
 	assert_eq "SIGINT: exit status 130 stored" "$(sql "$db" "select exit_status from sessions where id = $(last)")" 130
 	sleep 0.1
-	# (not counting a zombie waiting for init to reap it: the helper magicpak's exit leaves to
-	# take its memory down, collector/exitfast.c, ends that way, and this VM's init reaps
-	# once a second)
+	# (not counting a zombie waiting for its reaper: the helper magicpak's exit leaves to take
+	# its memory down, collector/exitfast.c, ends that way, orphaned, till PID 1 reaps it)
 	assert_eq "SIGINT: no process of the run is left (stopped or not)" \
 		"$(marked_pids "$mark"; ps -o pid=,stat= -s "$mp" | awk '$2 !~ /^Z/')" ""
 else
