@@ -504,9 +504,11 @@ int BPF_PROG(sys_exit, struct pt_regs *unused, long ret)
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 #if defined(__TARGET_ARCH_x86)
 	/* a direct load (a trusted pointer, relocated by CO-RE), not a helper's read; a kernel
-	 * whose thread_info has no status (none yet) loads the probe without the i386 check */
-	if (bpf_core_field_exists(struct thread_info, status) &&
-	    (bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_))
+	 * whose thread_info has no status (none yet) is asked for a 32-bit program's code
+	 * segment instead (__USER32_CS: int $0x80 from 64-bit code is then read as x86-64) */
+	if (bpf_core_field_exists(struct thread_info, status)
+		    ? bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_
+		    : regs->cs == 0x23)
 		i386_call(&c, regs);
 	else
 #endif

@@ -5,8 +5,8 @@
 # edx, esi, edi, so it records the same open/stat/access/chdir/exec rows as ptrace (which
 # decodes them too, t330), dirfds made by i386 dup and fcntl64 included; i386 write and close,
 # whose numbers are x86-64's stat and lstat, record nothing. Every i386 number the probe maps
-# is made once (old stat and lstat, openat2, dup2, execveat among them); i386 io_uring_setup
-# makes the session incomplete, as x86-64's does.
+# is made once (old stat and lstat, openat2, dup2, dup3, fcntl, execveat among them); i386
+# io_uring_setup makes the session incomplete, as x86-64's does.
 . "$(dirname "$0")/../lib.sh"
 [ "$(uname -m)" = x86_64 ] || skip "i386 system calls from a 64-bit program are an x86-64 thing"
 require_sqlite3
@@ -39,7 +39,7 @@ for r in 'open|W/f|0' 'open|W/g|2' 'open|W/c|0' 'stat|W/f|0' 'stat|W/lnk|0' 'sta
 	'open|W/dir/inner|0' 'open|W/dir/inner2|2' 'open|W/dir/inner3|2' 'chdir|W/dir|0' \
 	'open|W/dir/rel|0' 'open|W|0' \
 	'access|W/lnk|0' 'exec|W/missing-prog|2' 'stat|W/os|2' 'stat|W/ol|2' 'open|W/o2|2' \
-	'open|W/dir/inner4|2' 'exec|W/missing-prog2|2'; do
+	'open|W/dir/inner4|2' 'open|W/dir/inner5|2' 'open|W/dir/inner6|2' 'exec|W/missing-prog2|2'; do
 	has_row "bpf: $r" "$brow" "$r"
 done
 assert_eq "bpf and ptrace agree on every row under the test's directory" \
