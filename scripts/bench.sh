@@ -51,7 +51,12 @@ die() {
 }
 note() { echo "bench: $*" >&2; }
 
-cleanup() { if [ -n "$TMP" ]; then rm -rf -- "$TMP"; fi; }
+cleanup() {
+	# a peer attached to the whole machine must not outlive the bench
+	[ -z "${TR_BT:-}" ] || kill -INT "$TR_BT" 2>/dev/null || true
+	[ -z "${TR_OS:-}" ] || kill -INT "$TR_OS" 2>/dev/null || true
+	if [ -n "$TMP" ]; then rm -rf -- "$TMP"; fi
+}
 
 # now: wall-clock seconds with microseconds (bash >= 5 has EPOCHREALTIME).
 now() {
@@ -438,7 +443,9 @@ tr_run() {
 		# What folding in the kernel costs with the peers' tools (BASELINES.md: 1.16x on its
 		# machine): a path-keyed count of the open, stat, access and exec calls of the whole
 		# machine, read at syscall entry. Attached before the clock starts, like opensnoop.
-		bpftrace -e "$BT_PROG" >"$TMP/bt.out" 2>&1 & TR_BT=$!
+		# (its defaults would cap the map at 4,096 keys and cut paths at 64 bytes)
+		BPFTRACE_MAX_MAP_KEYS=65536 BPFTRACE_STRLEN=200 bpftrace -e "$BT_PROG" >"$TMP/bt.out" 2>&1 &
+		TR_BT=$!
 		for _ in $(seq 200); do grep -q '^Attaching' "$TMP/bt.out" && break; sleep 0.05; done
 		sleep 1
 		;;
@@ -478,10 +485,18 @@ tr_run() {
 	fi
 	# reprozip exits 0 with a CRITICAL message when it cannot trace.
 	if [ "$c" = reprozip ] && [ "$RC" = 0 ] && [ ! -s "$TR_RZ/config.yml" ]; then RC=125; fi
-	if [ "$c" = opensnoop ]; then kill -INT "$TR_OS" 2>/dev/null; wait "$TR_OS" 2>/dev/null; fi
+	if [ "$c" = opensnoop ]; then kill -INT "$TR_OS" 2>/dev/null; wait "$TR_OS" 2>/dev/null; TR_OS=; fi
 	if [ "$c" = bpftrace-map ]; then
-		grep -q '^Attaching' "$TMP/bt.out" || { cp "$TMP/bt.out" "$TMP/tr.err"; RC=125; }
-		kill -INT "$TR_BT" 2>/dev/null; wait "$TR_BT" 2>/dev/null
+		# a run counts only if bpftrace was tracing all along: alive at the end, stopped
+		# cleanly, and its map printed (it says "Attaching" before it loads anything)
+		local bt_rc=0
+		kill -0 "$TR_BT" 2>/dev/null || RC=125
+		kill -INT "$TR_BT" 2>/dev/null; wait "$TR_BT" 2>/dev/null || bt_rc=$?
+		TR_BT=
+		if [ "$RC" = 125 ] || [ "$bt_rc" != 0 ] || ! grep -q '^@\[' "$TMP/bt.out"; then
+			cp "$TMP/bt.out" "$TMP/tr.err"
+			RC=125
+		fi
 	fi
 	return 0
 }
