@@ -480,6 +480,7 @@ SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *unused, long ret)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task;
 	struct pt_regs *regs;
 	struct call c;
 
@@ -501,13 +502,14 @@ int BPF_PROG(sys_exit, struct pt_regs *unused, long ret)
 	}
 	/* the syscall number and its arguments, which a syscall never changes (on arm64 the
 	 * first is orig_x0, as libbpf's macros know) */
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 #if defined(__TARGET_ARCH_x86)
 	/* a direct load (a trusted pointer, relocated by CO-RE), not a helper's read; a kernel
 	 * whose thread_info has no status (none yet) is asked for a 32-bit program's code
 	 * segment instead (__USER32_CS: int $0x80 from 64-bit code is then read as x86-64) */
 	if (bpf_core_field_exists(struct thread_info, status)
-		    ? bpf_get_current_task_btf()->thread_info.status & TS_COMPAT_
+		    ? task->thread_info.status & TS_COMPAT_
 		    : regs->cs == 0x23)
 		i386_call(&c, regs);
 	else
@@ -520,6 +522,8 @@ int BPF_PROG(sys_exit, struct pt_regs *unused, long ret)
 		c.a4 = PT_REGS_PARM4_SYSCALL(regs);
 		c.a5 = PT_REGS_PARM5_SYSCALL(regs);
 	}
+	/* Each case calls the global on_call(), which the verifier checks once: with the
+	 * decoded call in a variable, the code after the switch was checked once a case. */
 	switch (c.nr) {
 	case NR_openat:
 		return on_call(ret, MP_OP_OPEN, (int)c.a1, c.a2,

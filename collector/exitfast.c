@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exitfast.h"
+#include "rawsys.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -22,34 +23,6 @@
 #endif
 
 #ifndef SANITIZED
-/* A system call without libc: the helper runs on magicpak's memory and thread-local storage,
- * and libc's syscall() may be wrapped by an LD_PRELOAD (magicpak's own wraps it). -errno on
- * failure. */
-static long raw3(long nr, long a, long b, long c)
-{
-#if defined(__x86_64__)
-	long r;
-
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(nr), "D"(a), "S"(b), "d"(c)
-			 : "rcx", "r11", "memory");
-	return r;
-#elif defined(__aarch64__)
-	register long x8 __asm__("x8") = nr;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-	return x0;
-#else
-	long r = syscall(nr, a, b, c);
-
-	return r < 0 ? -errno : r;
-#endif
-}
-
 /* The helper. It closes every descriptor but the read end of a pipe whose write end only
  * magicpak holds (a pipe the caller reads to its end, such as the output of `$(magicpak ...)`,
  * must not wait for it), and waits for that end to close: in magicpak's exit, after its
@@ -58,15 +31,15 @@ static long raw3(long nr, long a, long b, long c)
  * once: the memory goes with whichever of the two ends last, as without a helper. */
 static int helper(void *arg)
 {
-	long fd = (long)(intptr_t)arg, r;
+	long fd = (long)(intptr_t)arg;
 	char c;
 
-	if ((fd > 0 && raw3(SYS_close_range, 0, fd - 1, 0) < 0) ||
-	    raw3(SYS_close_range, fd + 1, (long)~0U, 0) < 0)
-		raw3(SYS_exit, 0, 0, 0);
-	while ((r = raw3(SYS_read, fd, (long)&c, 1)) == -EINTR)
+	if ((fd > 0 && rawsys(SYS_close_range, 0, fd - 1, 0, 0, 0, 0) < 0) ||
+	    rawsys(SYS_close_range, fd + 1, (long)~0U, 0, 0, 0, 0) < 0)
+		rawsys(SYS_exit, 0, 0, 0, 0, 0, 0);
+	while (rawsys(SYS_read, fd, (long)&c, 1, 0, 0, 0) == -EINTR)
 		;
-	raw3(SYS_exit, 0, 0, 0);
+	rawsys(SYS_exit, 0, 0, 0, 0, 0, 0);
 	return 0;
 }
 

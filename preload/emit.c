@@ -41,6 +41,7 @@
 
 #include "emit.h"
 #include "event.h"
+#include "rawsys.h"
 #include "ring.h"
 
 __thread int emit_busy __attribute__((tls_model("initial-exec")));
@@ -62,39 +63,7 @@ static int *pid_page;
 static unsigned long lost;        /* records not sent since the last MP_REC_LOST (atomic) */
 static int cached_pid;            /* the process the last record came from (atomic) */
 
-/* A raw system call: never through libc's syscall(), which this library wraps. */
-static long rawsys(long n, long a, long b, long c, long d, long e, long f)
-{
-#if defined(__x86_64__)
-	long ret;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
-#elif defined(__aarch64__)
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	register long x4 __asm__("x4") = e;
-	register long x5 __asm__("x5") = f;
-
-	__asm__ volatile("svc 0"
-			 : "+r"(x0)
-			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
-			 : "memory");
-	return x0;
-#else
-#error "preload/emit.c: add a raw syscall for this architecture"
-#endif
-}
-
+/* System calls never go through libc's syscall(), which this library wraps (rawsys.h). */
 #define SYS0(n) rawsys((n), 0, 0, 0, 0, 0, 0)
 #define SYS1(n, a) rawsys((n), (long)(a), 0, 0, 0, 0, 0)
 #define SYS2(n, a, b) rawsys((n), (long)(a), (long)(b), 0, 0, 0, 0)
@@ -237,7 +206,9 @@ static int send_raw(const void *buf, size_t len)
 		if (__atomic_add_fetch(&refusals, 1, __ATOMIC_RELAXED) >= 2)
 			__atomic_store_n(&refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(&refusals, 0, __ATOMIC_RELAXED);
+		/* read first: a store on every send would bounce the line between threads */
+		if (__atomic_load_n(&refusals, __ATOMIC_RELAXED))
+			__atomic_store_n(&refusals, 0, __ATOMIC_RELAXED);
 		if (refused)
 			__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
 	}
