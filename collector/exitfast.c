@@ -68,18 +68,33 @@ static int init_reaps(void)
 	}
 	return yes;
 }
+
+static bool under_valgrind(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+
+	return pre && strstr(pre, "/vgpreload_");
+}
 #endif
+
+bool exit_checks_leaks(void)
+{
+#ifndef SANITIZED
+	return under_valgrind();
+#else
+	return true;
+#endif
+}
 
 noreturn void exit_fast(int code)
 {
 #ifndef SANITIZED
 	static char stack[16384] __attribute__((aligned(64)));
-	const char *pre = getenv("LD_PRELOAD");
 	int p[2];
 
 	fflush(NULL);
 	/* valgrind runs no process that shares its memory without being a thread (t950) */
-	if ((pre && strstr(pre, "/vgpreload_")) || !init_reaps())
+	if (under_valgrind() || !init_reaps())
 		exit(code);
 	/* no exit signal: nobody is told when the helper ends, till it is orphaned */
 	if (pipe(p) == 0 &&

@@ -10,6 +10,7 @@
 #ifndef COLLECTOR_EXITFAST_H
 #define COLLECTOR_EXITFAST_H
 
+#include <stdbool.h>
 #include <stdnoreturn.h>
 
 /* Flush stdio and _exit(@code), the memory left to the helper. Only once all output is written
@@ -17,5 +18,9 @@
  * helper, shows no sign of reaping (it neither catches nor ignores SIGCHLD), under valgrind,
  * and in the sanitizer builds (LeakSanitizer checks at exit). */
 noreturn void exit_fast(int code);
+
+/* Does the exit check for memory never freed (the sanitizer builds, valgrind)? Otherwise a
+ * caller of exit_fast() may leave what it would only free to the exit. */
+bool exit_checks_leaks(void);
 
 #endif /* COLLECTOR_EXITFAST_H */

@@ -1104,6 +1104,9 @@ out:
 		unlink(sock);
 		rmdir(xdir);
 	}
+	store_close(r.st);
+	if (o->leave_memory)
+		return ret;
 	free(lib);
 	free(audit);
 	for (size_t i = 0; i < exes.cap; i++)
@@ -1524,6 +1527,9 @@ out:
 	collect_free(p.c);
 	if (dir_made)
 		rmdir(dir);
+	store_close(p.r.st);
+	if (o->leave_memory)
+		return ret;
 	free(dir);
 	free(sock);
 	for (size_t i = 0; env && env[i]; i++)
@@ -1647,6 +1653,9 @@ out:
 		close(sfd);
 	if (errfd >= 0)
 		close(errfd);
+	store_close(r.st);
+	if (o->leave_memory)
+		return ret;
 	strmap_clear(&r.versioned);
 	strmap_clear(&r.changing);
 	strvec_clear(&r.changed);

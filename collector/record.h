@@ -23,6 +23,7 @@ struct record_opts {
 	enum record_via via;     /* how accesses are seen (default ptrace) */
 	enum record_bpf bpf;     /* the probe too (--bpf), each event stored with its source */
 	bool cross_check;        /* ptrace + preload + the probe at once, then compare them */
+	bool leave_memory;       /* the caller exits next (exit_fast): memory is not freed */
 };
 
 struct record_result {

@@ -390,6 +390,7 @@ struct store {
 	int64_t conn_session;
 	bool conn_done;                /* atomic: the thread has finished */
 	bool conn_ckpt;                /* it checkpointed the WAL */
+	bool closed;                   /* store_close() ran: nothing more is written */
 	bool waited;                   /* atomic: store_wait() is waiting for it */
 	uint64_t conn_us;              /* how long it took */
 	char *s_label, *s_argv, *s_cwd, *s_host;
@@ -1530,10 +1531,11 @@ static void free_session_strings(struct store *st)
 	st->s_label = st->s_argv = st->s_cwd = st->s_host = NULL;
 }
 
-void store_free(struct store *st)
+void store_close(struct store *st)
 {
-	if (!st)
+	if (!st || st->closed)
 		return;
+	st->closed = true;
 	/* never started (the command never ran): the file is not even opened */
 	if (st->opening && !st->threaded) {
 		st->opening = false;
@@ -1557,6 +1559,13 @@ void store_free(struct store *st)
 		sqlite3_busy_timeout(st->db, 0);
 		sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	}
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	store_close(st);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close_v2(st->db);
