@@ -125,3 +125,18 @@ void cpupin_free(struct cpupin *p)
 	p->track = NULL;
 	p->ntrack = p->atrack = 0;
 }
+
+bool cpupin_batch(void)
+{
+	struct sched_param sp = { 0 };
+
+	return sched_getscheduler(0) == SCHED_OTHER && sched_setscheduler(0, SCHED_BATCH, &sp) == 0;
+}
+
+void cpupin_unbatch(bool switched)
+{
+	struct sched_param sp = { 0 };
+
+	if (switched)
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+}

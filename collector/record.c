@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "collect.h"
+#include "cpupin.h"
 #include "hash.h"
 #include "log.h"
 #include "progress.h"
@@ -1352,7 +1353,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	char *lib = NULL, *audit = NULL, **env = NULL, *exe = NULL;
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
-	bool dir_made = false, child_done = false, timed_out = false, masked = false;
+	bool dir_made = false, child_done = false, timed_out = false, masked = false, batched = false;
 	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
 	uint64_t flushed = mono_ms();
 	pid_t child = -1;
@@ -1400,6 +1401,9 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		ret = log_errno(child, "cannot fork");
 		goto end;
 	}
+	/* the loop below only collects while the command runs; the history thread, started
+	 * next, inherits it */
+	batched = cpupin_batch();
 	store_open_start(p.r.st);
 	/* The command itself is exec'd by us, not by a preloaded process: the places execvp()
 	 * tried along PATH, and whether the program will run unseen, are told from here. */
@@ -1476,6 +1480,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
 			collect_drain(p.c);
 			if (w == child) {
+				cpupin_unbatch(batched);
+				batched = false;
 				child_done = true;
 				res->exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
 								     : WEXITSTATUS(status);
@@ -1485,6 +1491,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		if (w < 0 && errno == ECHILD)
 			break;
 	}
+	cpupin_unbatch(batched);
 	collect_finish(p.c);
 	if (read(errfd, &err, sizeof(err)) == sizeof(err) && err) {
 		if (err == ENOENT && !strchr(o->argv[0], '/'))

@@ -27,9 +27,10 @@
  * header that reads 0 is a slot reserved but not yet written. A slot whose writer died
  * before committing is skipped (and counted lost) once the pid is gone.
  *
- * A collector that dies leaves the ring mapped in its writers, unread. A writer rings the
- * doorbell at most every RING_CHECK_NS: a dead collector's socket refuses it, and the writer
- * uses the socket from then on (records counted lost, or received by a new collector). A
+ * A collector that dies leaves the ring mapped in its writers, unread. A writer asks the
+ * socket at most every RING_CHECK_NS, with a connect() that sends nothing (or, the ring full,
+ * by ringing the doorbell): a dead collector's socket refuses it, and the writer uses the
+ * socket from then on (records counted lost, or received by a new collector). A
  * new collector marks a ring it finds left behind as closed (`alive_ns` 0). What was in the
  * ring when the collector died is lost with it, as the datagrams in its socket queue are. */
 #ifndef INCLUDE_RING_H

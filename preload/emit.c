@@ -269,7 +269,7 @@ static void check_pid(int pid)
 	send_record(&r.h);
 }
 
-/* Ring the collector's doorbell: one empty datagram. -1 if the collector is gone. */
+/* Ring the collector's doorbell: one empty datagram, which wakes it. -1 if it is gone. */
 static int ring_bell(void)
 {
 	int fd = sock_get();
@@ -284,22 +284,42 @@ static int ring_bell(void)
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
 }
 
+/* Is the collector still there? connect() finds the socket it bound (or refuses) without
+ * sending it anything. The doorbell's datagram, sent for this every RING_CHECK_NS, woke the
+ * collector each time, and the kernel, taking the sender for about to wait on it, ran it on
+ * the sender's CPU: there it drained the ring and wrote the history for up to a millisecond,
+ * while the recorded program, which did not wait, waited for its CPU. -1 if it is gone. */
+static int collector_there(void)
+{
+	int fd = sock_get();
+	long r;
+
+	if (fd < 0)
+		return 0;
+	do
+		r = SYS3(SYS_connect, fd, &sock_addr, sock_alen);
+	while (r == -EINTR);
+	sock_put(fd);
+	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
+}
+
 /* Is the ring's collector gone (at time @now)? Then the ring is dropped and the socket used
  * from now on: it refuses a dead collector's records (counted lost) and gives a new
  * collector on the same path the rest. A collector that closes or replaces a ring marks it
- * at once (alive_ns 0). A killed one cannot: the doorbell, rung at most every
- * RING_CHECK_NS by each process, finds out with one system call, and a ring not drained for
- * RING_STALE_NS (its file replaced without the mark) is given up too. */
-static uint64_t last_check; /* when this process last rang to check (atomic) */
+ * at once (alive_ns 0). A killed one cannot: each process asks the socket at most every
+ * RING_CHECK_NS (with @wake, by ringing the doorbell: the ring is full), one system call,
+ * and a ring not drained for RING_STALE_NS (its file replaced without the mark) is given up
+ * too. */
+static uint64_t last_check; /* when this process last asked (atomic) */
 
-static int ring_gone(struct mp_ring *r, uint64_t now)
+static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 {
 	uint64_t alive = __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE);
 	uint64_t last = __atomic_load_n(&last_check, __ATOMIC_RELAXED);
 
 	if (alive && now - last >= RING_CHECK_NS) {
 		__atomic_store_n(&last_check, now, __ATOMIC_RELAXED);
-		if (ring_bell() < 0)
+		if ((wake ? ring_bell() : collector_there()) < 0)
 			alive = 0;
 	}
 	if (alive && now <= alive + RING_STALE_NS)
@@ -332,7 +352,7 @@ static int ring_put(struct mp_ring *r, const struct mp_wire *h)
 
 	if (need > r->size / 4)
 		return -1;
-	if (ring_gone(r, h->time_ns))
+	if (ring_gone(r, h->time_ns, 0))
 		return send_raw(h, h->len);
 	for (;;) {
 		pos = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
@@ -343,7 +363,7 @@ static int ring_put(struct mp_ring *r, const struct mp_wire *h)
 			if (ring_writing)
 				return -1;
 			last_check = 0;
-			if (ring_gone(r, now_ns()))
+			if (ring_gone(r, now_ns(), 1))
 				return send_raw(h, h->len);
 			SYS2(SYS_nanosleep, &pause, NULL);
 			continue;
@@ -409,7 +429,7 @@ static void ring_map(const char *sock)
 	if (m < 0 && m > -4096)
 		return;
 	/* A collector that drained less than RING_CHECK_NS ago was alive then: this process
-	 * need not ring to ask at its first record (a wake-up across CPUs for every short
+	 * need not ask at its first record (a socket, a connect and a close for every short
 	 * process of a shell loop). */
 	{
 		uint64_t now = now_ns(), alive = ((struct mp_ring *)m)->alive_ns;

@@ -5,7 +5,10 @@
 # dies between taking a slot and committing it (with its pid written, or before even that) is
 # skipped and counted (events_lost=1), and what others wrote after it is still stored; a slot
 # with a nonsense length is counted as bad and dropped without killing the collector; the
-# ring file goes away with the collector. Reliability cases: PRE-06, PRE-07.
+# ring file goes away with the collector. Reliability cases: PRE-06, PRE-07. While the ring
+# works, a writer asks whether the collector lives with a connect() that sends it nothing (a
+# datagram woke it on the writer's CPU), and magicpak's collecting loop gives way to the
+# command (SCHED_BATCH) while it runs, never the command itself, and not a policy the user set.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -54,4 +57,42 @@ for mode in half blind garbage; do
 	has_row "$mode: cat's open, written after, is stored" "$(prows "$db")" "open|/etc/hostname|0"
 	check "$mode: the ring file is removed with the socket" test ! -e "$sock.ring" -a ! -e "$sock"
 done
+
+# 3. asking without waking: a shell that opens a file for 0.3 s asks the socket every 20 ms
+# with connect() and sends no empty datagram (the doorbell of a full ring)
+if command -v strace >/dev/null; then
+	db=$tmp/ask.db
+	record_rc "$db" --via preload -- strace -f -qq -e trace=connect,sendto -o "$tmp/ask.trace" \
+		sh -c 'for i in $(seq 30); do read -r x </etc/hostname; sleep 0.01; done'
+	assert_rc "ask: exit 0" 0
+	shpid=$(grep -m1 -o '^[0-9]*' "$tmp/ask.trace")
+	n=$(grep -c "^$shpid connect(.*magicpak-preload" "$tmp/ask.trace")
+	check "ask: the shell asked the collector with connect() ($n times in 0.3 s)" test "$n" -ge 3
+	assert_eq "ask: no empty datagram sent to it" "$(grep -c 'sendto(.*"", 0' "$tmp/ask.trace")" 0
+	assert_eq "ask: the 30 opens are recorded" "$(opens "$db" /etc/hostname)" 30
+else
+	fail "strace is missing (scripts/install-deps.sh check installs it)"
+fi
+
+# 4. giving way: magicpak's loop is SCHED_BATCH while the command runs, the command keeps
+# SCHED_OTHER, and magicpak is back to SCHED_OTHER for the session's end; a policy the user
+# chose (chrt -i) is left alone, and the command inherits it as usual
+command -v chrt >/dev/null || fail "chrt is missing (util-linux)"
+pol() { sed -n "s/.*pid $1's current scheduling policy: //p" "$tmp/pol"; }
+record_rc "$tmp/pol.db" --via preload -- sh -c 'echo "magicpak $(chrt -p $PPID)"; echo "command $(chrt -p $$)"'
+echo "$out" >"$tmp/pol"
+assert_eq "batch: magicpak collects at SCHED_BATCH while the command runs" \
+	"$(sed -n "s/^magicpak .*current scheduling policy: //p" "$tmp/pol")" SCHED_BATCH
+assert_eq "batch: the command keeps SCHED_OTHER" \
+	"$(sed -n "s/^command .*current scheduling policy: //p" "$tmp/pol")" SCHED_OTHER
+if command -v strace >/dev/null; then
+	strace -qq -e trace=sched_setscheduler -o "$tmp/pol.trace" "$TOOL" record --db "$tmp/pol.db" \
+		--via preload -- true
+	assert_eq "batch: SCHED_BATCH, then SCHED_OTHER again once the command is over" \
+		"$(grep -o 'SCHED_[A-Z]*' "$tmp/pol.trace" | tr '\n' ' ')" "SCHED_BATCH SCHED_OTHER "
+	chrt -i 0 strace -qq -e trace=sched_setscheduler -o "$tmp/idle.trace" "$TOOL" record \
+		--db "$tmp/pol.db" --via preload -- sh -c 'chrt -p $$' >"$tmp/idle.out"
+	assert_eq "batch: under chrt -i magicpak changes no policy" "$(grep -c sched_setscheduler "$tmp/idle.trace")" 0
+	assert_contains "batch: and the command inherits the user's SCHED_IDLE" "$(cat "$tmp/idle.out")" SCHED_IDLE
+fi
 done_testing
