@@ -41,14 +41,15 @@ bool cpupin_check(struct cpupin *p, const pid_t *tids, size_t n);
 void cpupin_free(struct cpupin *p);
 
 /* The calling thread gives way to the recorded command: SCHED_BATCH, whose waking threads the
- * kernel does not let preempt the running one. For the threads that only collect while the
- * command runs (the preload and bpf loops, the probe's reader), never for the tracer, which
- * the tree waits for.
- * Why: they wake every 10 ms to drain and store, and on these 2-vCPU VMs the kernel often
- * woke them on the CPU the command ran on (the one they last ran on, with vfork) although the
- * other was idle, and preempted the command for the 0.2-1 ms of work. Same share of the CPU
- * as before, so nothing starves. Only from SCHED_OTHER: a policy the user chose (chrt)
- * stays. Returns true if switched. */
+ * kernel does not let preempt the running one. For a thread that only collects while the
+ * command runs (record --via preload's loop, and the history thread it starts), never for the
+ * tracer, which the tree waits for.
+ * Why: the loop wakes every 10 ms to drain and store, and on these 2-vCPU VMs the kernel often
+ * woke it on the CPU the command ran on (the one both shared at the vfork) although the other
+ * was idle, and preempted the command for the 0.2-1 ms of work. Same share of the CPU as
+ * before, so nothing starves. Only from SCHED_OTHER: a policy the user chose (chrt) stays.
+ * (--via bpf's loop and reader read 0.9 ms worse with it on W1, paired: not there.) Returns
+ * true if switched. */
 bool cpupin_batch(void);
 /* Back to SCHED_OTHER after cpupin_batch() returned @switched: the session's end is what the
  * user waits for. */
