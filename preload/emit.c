@@ -269,8 +269,14 @@ static void check_pid(int pid)
 	send_record(&r.h);
 }
 
-/* Ring the collector's doorbell: one empty datagram, which wakes it. -1 if it is gone. */
-static int ring_bell(void)
+/* Ask the collector's socket whether the collector is there; -1 if it is gone. With @wake
+ * (the ring is full), by ringing its doorbell: one empty datagram, which wakes it. Otherwise
+ * with a connect(), which finds the socket it bound (or is refused) without sending anything:
+ * the doorbell, rung for this every RING_CHECK_NS, woke the collector each time, and the
+ * kernel, taking the sender for about to wait on it, ran it on the sender's CPU, where it
+ * drained the ring and wrote the history for up to a millisecond while the recorded program,
+ * which did not wait, waited for its CPU. */
+static int ask_collector(int wake)
 {
 	int fd = sock_get();
 	long r;
@@ -278,26 +284,9 @@ static int ring_bell(void)
 	if (fd < 0)
 		return 0;
 	do
-		r = SYS6(SYS_sendto, fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT, &sock_addr, sock_alen);
-	while (r == -EINTR);
-	sock_put(fd);
-	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
-}
-
-/* Is the collector still there? connect() finds the socket it bound (or refuses) without
- * sending it anything. The doorbell's datagram, sent for this every RING_CHECK_NS, woke the
- * collector each time, and the kernel, taking the sender for about to wait on it, ran it on
- * the sender's CPU: there it drained the ring and wrote the history for up to a millisecond,
- * while the recorded program, which did not wait, waited for its CPU. -1 if it is gone. */
-static int collector_there(void)
-{
-	int fd = sock_get();
-	long r;
-
-	if (fd < 0)
-		return 0;
-	do
-		r = SYS3(SYS_connect, fd, &sock_addr, sock_alen);
+		r = wake ? SYS6(SYS_sendto, fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT, &sock_addr,
+				sock_alen)
+			 : SYS3(SYS_connect, fd, &sock_addr, sock_alen);
 	while (r == -EINTR);
 	sock_put(fd);
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
@@ -319,7 +308,7 @@ static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 
 	if (alive && now - last >= RING_CHECK_NS) {
 		__atomic_store_n(&last_check, now, __ATOMIC_RELAXED);
-		if ((wake ? ring_bell() : collector_there()) < 0)
+		if (ask_collector(wake) < 0)
 			alive = 0;
 	}
 	if (alive && now <= alive + RING_STALE_NS)
@@ -382,7 +371,7 @@ static int ring_put(struct mp_ring *r, const struct mp_wire *h)
 	/* Past half full: one writer (the one that takes the bell) wakes the collector. */
 	if (pos + need - tail > r->size / 2 && __atomic_load_n(&r->bell, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&r->bell, 0, __ATOMIC_ACQ_REL))
-		ring_bell();
+		ask_collector(1);
 	return 0;
 }
 
