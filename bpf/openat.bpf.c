@@ -51,9 +51,8 @@ struct {
 /* The counters and the fold table (openat.h), in a map user space maps and reads without a
  * system call. Not .bss: libbpf would copy a zeroed image of it into the kernel at load
  * (1.9 ms). The fold table: accesses already sent, by their fold key, with their counts. A
- * set is two cache lines, and a repeat in its first four slots reads one, where a hash map
- * read a bucket and an element (a quarter of W4's overhead); a full set sends the access
- * again. */
+ * repeat reads one cache line, where a hash map read a bucket and an element (a quarter of
+ * W4's overhead); an access whose two sets are full is sent again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -211,9 +210,9 @@ struct hash_ctx {
 	__u64 h;
 };
 
-static long hash_step(__u32 i, void *arg)
+/* Hash the @i-th 32 bytes of the path into @c->h: 1 when the path is done, 0 if it goes on. */
+static __always_inline long hash_chunk(struct hash_ctx *c, __u32 i)
 {
-	struct hash_ctx *c = arg;
 	/* i < MP_BPF_PATH_MAX / 32 (a power of two): the mask changes nothing but shows the
 	 * verifier the bound */
 	__u32 off = (i * 32) & (MP_BPF_PATH_MAX - 32);
@@ -223,7 +222,6 @@ static long hash_step(__u32 i, void *arg)
 
 	if (rem <= 0)
 		return 1;
-	/* four words a call: most paths take one or two calls */
 #pragma unroll
 	for (j = 0; j < 4; j++) {
 		w = *(__u64 *)(c->s->path + off + j * 8);
@@ -239,73 +237,95 @@ static long hash_step(__u32 i, void *arg)
 	return rem <= 0;
 }
 
+/* bpf_loop's step past the first 64 bytes */
+static long hash_rest(__u32 i, void *arg)
+{
+	return hash_chunk(arg, i + 2);
+}
+
 /* The fold key of an access (openat.h): FNV-1a over the @n bytes (NUL included) of @s->path,
- * 8 bytes at a time, then over the access's tgid/op and flags/err words. bpf_loop, not an
- * unrolled loop: the verifier checks the step once instead of 128 times, which was a good
- * part of the probe's start-up. */
+ * 8 bytes at a time, then over the access's tgid/op and flags/err words. The first 64 bytes
+ * inline, most paths whole; the rest through bpf_loop, whose step the verifier checks once
+ * where an unrolled loop had it check 128 (a good part of the probe's start-up). The loop
+ * alone cost every path 10 ns more (W4: 4 ms). */
 static __always_inline __u64 fold_key(struct scratch *s, long n, __u32 tgid, __u32 op,
 				      __u32 flags, __s32 err)
 {
 	struct hash_ctx c = { .s = s, .n = n, .h = MP_FNV_BASIS };
 
-	bpf_loop(MP_BPF_PATH_MAX / 32, hash_step, &c, 0);
+	if (!hash_chunk(&c, 0) && !hash_chunk(&c, 1))
+		bpf_loop(MP_BPF_PATH_MAX / 32 - 2, hash_rest, &c, 0);
 	return mp_fold_key_end(c.h, tgid, op, flags, err);
 }
 
 #define FOLD_REPEAT (-1)
 #define FOLD_FULL (-2)
 
-/* Look @key up in its set: FOLD_REPEAT (its count is raised), FOLD_FULL (no room: send it
- * unfolded), or the slot it now holds (send it). Slots are claimed with a compare-and-swap,
- * so two CPUs that meet the same new access send it once. Global, like on_call(): inlined,
- * each of its outcomes had the verifier check the rest of on_call() again. */
-__attribute__((noinline)) int fold(__u64 key)
+/* Look @key up in the set whose first slot is @first: FOLD_REPEAT (its count is raised),
+ * FOLD_FULL (not there, no room), or the slot it now holds (send it). Slots are claimed with a
+ * compare-and-swap, so two CPUs that meet the same new access send it once. */
+static __always_inline int fold_set(struct mp_bpf_tables *t, __u32 first, __u64 key)
 {
-	__u32 set = mp_fold_set(key) % MP_BPF_FOLD_SETS;
-	struct mp_bpf_tables *t = get_tables();
-	struct fold_set *f;
 	int w;
-
-	if (!t)
-		return FOLD_FULL;
-	f = &t->sets[set];
 
 #pragma unroll
 	for (w = 0; w < MP_BPF_FOLD_WAYS; w++) {
-		__u64 k = *(volatile __u64 *)&f->slot[w].key;
+		__u32 i = first + w; /* in bounds: mp_fold_set0/1() */
+		__u64 v = *(volatile __u64 *)&t->slots[i];
 
-		if (k == 0) {
-			k = __sync_val_compare_and_swap(&f->slot[w].key, 0, key);
-			if (k == 0) {
-				__sync_fetch_and_add(&f->slot[w].count, 1);
-				return (int)(set * MP_BPF_FOLD_WAYS) + w;
-			}
+		if (v == 0) {
+			v = __sync_val_compare_and_swap(&t->slots[i], 0, key | 1);
+			if (v == 0)
+				return (int)i;
 		}
-		if (k == key) {
-			__sync_fetch_and_add(&f->slot[w].count, 1);
+		if ((v & MP_BPF_FOLD_KEY) == key) {
+			v = __sync_fetch_and_add(&t->slots[i], 1);
+			/* the count passed 0xffff: its carry goes to the slot's wraps (another
+			 * 65,535 repeats of the one key before this line are not possible) */
+			if ((v & 0xffff) == 0xffff) {
+				__sync_fetch_and_add(&t->slots[i], -MP_BPF_FOLD_CARRY);
+				__sync_fetch_and_add(&t->wraps[i], 1);
+			}
 			return FOLD_REPEAT;
 		}
 	}
 	return FOLD_FULL;
 }
 
-/* A record that could not be sent frees its slot, so that a later access is sent. */
-static __always_inline void unfold(struct mp_bpf_tables *t, int slot, __u64 key)
+/* Fold @key (openat.h): in its set of the first level, or if that is full, of the second.
+ * Global, like on_call(): inlined, each of its outcomes had the verifier check the rest of
+ * on_call() again. */
+__attribute__((noinline)) int fold(__u64 key)
 {
-	struct fold_set *f = &t->sets[((__u32)slot / MP_BPF_FOLD_WAYS) % MP_BPF_FOLD_SETS];
-	__u32 w = (__u32)slot % MP_BPF_FOLD_WAYS;
+	struct mp_bpf_tables *t = get_tables();
+	int r;
 
-	f->slot[w].count = 0;
-	__sync_val_compare_and_swap(&f->slot[w].key, key, 0);
+	if (!t)
+		return FOLD_FULL;
+	r = fold_set(t, mp_fold_set0(key), key);
+	return r != FOLD_FULL ? r : fold_set(t, mp_fold_set1(key), key);
 }
 
+/* A record that could not be sent frees its slot, so that a later access is sent. Global:
+ * inlined, the slot came back from the stack past its bounds check. */
+__attribute__((noinline)) int unfold(__u32 slot, __u64 key)
+{
+	struct mp_bpf_tables *t = get_tables();
+	__u64 v;
+
+	if (!t || slot >= MP_BPF_FOLD_SLOTS)
+		return 0;
+	v = *(volatile __u64 *)&t->slots[slot];
+	if ((v & MP_BPF_FOLD_KEY) == key)
+		__sync_val_compare_and_swap(&t->slots[slot], v, 0);
+	return 0;
+}
 
 /* The syscall of a tracked process (@op on the path at @ptr, relative to @dfd, with @flags)
  * returned @ret: read its path, fold or send it. A global function, so that the verifier
  * checks it once, not once for each syscall sys_exit() knows. */
 __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, __u32 flags)
 {
-	struct mp_bpf_tables *t;
 	struct scratch *s;
 	__u32 zero = 0, tgid;
 	long n = 1;
@@ -357,8 +377,8 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 	s->h.flags = flags;
 	s->h.err = (__u32)err;
 	s->h.aux = (__u64)(__u32)dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
-	if (send(s, n) && slot >= 0 && (t = get_tables()))
-		unfold(t, slot, key);
+	if (send(s, n) && slot >= 0)
+		unfold((__u32)slot, key);
 	return 0;
 }
 

@@ -31,24 +31,55 @@ enum mp_bpf_counter {
 #define MP_BPF_DUPFD 0x40000000U
 
 /* The fold table (in the "tables" map of openat.bpf.c): an access of an absolute path is sent
- * once and its repeats counted under its fold key, FNV-1a 64 (basis and prime below) over the
- * path with its NUL, 8 bytes at a time, little-endian, the last word zero-padded, then over
- * the two words (tgid << 32 | op) and (flags << 32 | err), 0 taken as 1 (mp_fold_key_end();
- * mp_fold_key() in user space). tgid: as the records carry it (magicpak's pid namespace); err:
- * 0 or the positive errno. mp_fold_set() picks the key's set; a key is in one of its MP_BPF_FOLD_WAYS
- * slots, whose count is how many times the access was made. */
+ * once and its repeats counted under its fold key. The key: FNV-1a 64 (basis and prime below)
+ * over the path with its NUL, 8 bytes at a time, little-endian, the last word zero-padded,
+ * then over the two words (tgid << 32 | op) and (flags << 32 | err), mixed (murmur3's
+ * finalizer: FNV's last steps hardly reach the top bits) and cut to its top 47 bits, 0 taken
+ * as the lowest of them (mp_fold_key_end(); mp_fold_key() in user space). tgid: as the
+ * records carry it (magicpak's pid namespace); err: 0 or the positive errno.
+ *
+ * A slot is one word: the key over a 17-bit count of how many times the access was made (a
+ * count that passes 0xffff carries into its top bit, which the program that carried moves at
+ * once into the slot's word of wraps: count = (slot & MP_BPF_FOLD_COUNT) + wraps << 16). A set
+ * is 8 slots, one cache line. A key is looked for in its set of the small first level, and if
+ * that set is full, in its set of the second: W4's 4,000 keys sit on 1,000 lines instead of
+ * 4,000, which its cycle through 2,000 files evicts less (the table was 2 lines a set of 16-byte
+ * slots). A key whose two sets are full is sent again each time. */
 #define MP_FNV_BASIS 14695981039346656037ULL
 #define MP_FNV_PRIME 1099511628211ULL
-#define MP_BPF_FOLD_BITS 12
-#define MP_BPF_FOLD_SETS (1U << MP_BPF_FOLD_BITS)
 #define MP_BPF_FOLD_WAYS 8
+#define MP_BPF_FOLD_L0_BITS 10 /* first level: 1,024 sets (64 KiB) */
+#define MP_BPF_FOLD_L1_BITS 12 /* second level: 4,096 sets (256 KiB) */
+#define MP_BPF_FOLD_L0_SLOTS ((1U << MP_BPF_FOLD_L0_BITS) * MP_BPF_FOLD_WAYS)
+#define MP_BPF_FOLD_SLOTS (MP_BPF_FOLD_L0_SLOTS + (1U << MP_BPF_FOLD_L1_BITS) * MP_BPF_FOLD_WAYS)
+#define MP_BPF_FOLD_COUNT 0x1ffffULL   /* a slot's count (its top bit: a carry not yet moved) */
+#define MP_BPF_FOLD_CARRY 0x10000ULL
+#define MP_BPF_FOLD_KEY (~MP_BPF_FOLD_COUNT)
 
 /* The end of a fold key: @h, the hash of the path, over the access's other fields. */
 static inline __u64 mp_fold_key_end(__u64 h, __u32 tgid, __u32 op, __u32 flags, __s32 err)
 {
 	h = (h ^ ((__u64)tgid << 32 | op)) * MP_FNV_PRIME;
 	h = (h ^ ((__u64)flags << 32 | (__u32)err)) * MP_FNV_PRIME;
-	return h ? h : 1;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	h &= MP_BPF_FOLD_KEY;
+	return h ? h : MP_BPF_FOLD_COUNT + 1;
+}
+
+/* The first slot of key @k's set on level 0 and on level 1 (independent bits of the key). */
+static inline __u32 mp_fold_set0(__u64 k)
+{
+	return (__u32)(k >> (64 - MP_BPF_FOLD_L0_BITS)) * MP_BPF_FOLD_WAYS;
+}
+
+static inline __u32 mp_fold_set1(__u64 k)
+{
+	return MP_BPF_FOLD_L0_SLOTS +
+	       (__u32)((k >> 17) & ((1U << MP_BPF_FOLD_L1_BITS) - 1)) * MP_BPF_FOLD_WAYS;
 }
 
 #ifndef __bpf__
@@ -70,27 +101,6 @@ static inline __u64 mp_fold_key(const char *path, __u32 tgid, __u32 op, __u32 fl
 }
 #endif
 
-/* The set of fold key @k: the top bits of @k mixed (murmur3's finalizer). FNV's last steps
- * hardly reach the top bits, so without it the keys of one path with other ops, flags or
- * errors all fell in the same set. */
-static inline __u32 mp_fold_set(__u64 k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	k *= 0xc4ceb9fe1a85ec53ULL;
-	k ^= k >> 33;
-	return (__u32)(k >> (64 - MP_BPF_FOLD_BITS));
-}
-
-struct fold_slot {
-	__u64 key;
-	__u64 count;
-};
-struct fold_set { /* two cache lines: a repeat in the first four slots reads one */
-	struct fold_slot slot[MP_BPF_FOLD_WAYS];
-};
-
 /* The probe's "tables" map: its one value, mapped by user space. */
 struct mp_bpf_tables {
 	/* magicpak's tgid in the root namespace, set by the seeding call; read by every syscall
@@ -98,7 +108,8 @@ struct mp_bpf_tables {
 	__u64 parent_tgid;
 	__u64 pad[7];
 	__u64 counters[8];   /* enum mp_bpf_counter */
-	struct fold_set sets[MP_BPF_FOLD_SETS]; /* from the third cache line on */
+	__u64 slots[MP_BPF_FOLD_SLOTS]; /* from the third cache line on: sets on cache lines */
+	__u32 wraps[MP_BPF_FOLD_SLOTS]; /* per slot: how many times its count passed 0xffff */
 };
 
 /* parent_tgid of a probe no run owns (a lingering one, collector/probe.c): no process has

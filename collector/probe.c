@@ -587,7 +587,8 @@ static int reset_idle(struct probe *p)
 	memset(b, 0, bits);
 	munmap(b, bits);
 	memset((void *)t->counters, 0, sizeof(t->counters));
-	memset((void *)t->sets, 0, sizeof(t->sets));
+	memset((void *)t->slots, 0, sizeof(t->slots));
+	memset((void *)t->wraps, 0, sizeof(t->wraps));
 	/* the ring buffer's consumer page (ours to write) and producer page */
 	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_EVENTS], 0);
 	if (cons == MAP_FAILED)
@@ -797,16 +798,13 @@ uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 
 	if (!p || !p->tables)
 		return 0;
-	for (uint32_t i = 0; i < MP_BPF_FOLD_SETS; i++) {
-		const volatile struct fold_set *f = &p->tables->sets[i];
+	for (uint32_t i = 0; i < MP_BPF_FOLD_SLOTS; i++) {
+		uint64_t v = p->tables->slots[i];
+		uint64_t n = (v & MP_BPF_FOLD_COUNT) + ((uint64_t)p->tables->wraps[i] << 16);
 
-		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++) {
-			uint64_t key = f->slot[w].key, n = f->slot[w].count;
-
-			if (key && n > 1) {
-				fn(ctx, key, n);
-				total += n - 1;
-			}
+		if (v && n > 1) {
+			fn(ctx, v & MP_BPF_FOLD_KEY, n);
+			total += n - 1;
 		}
 	}
 	return total;

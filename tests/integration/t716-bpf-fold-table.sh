@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The probe's fold table (bpf/openat.h): repeats of an access are counted in the kernel under
-# its fold key, in sets of MP_BPF_FOLD_WAYS slots. An access whose set is full is sent again
-# each time instead of folded, and its count must still come out right; so must the counts
+# its fold key, in a set of MP_BPF_FOLD_WAYS slots on the first level, or if that is full, on
+# the second. An access whose two sets are full is sent again each time instead of folded, and
+# its count must still come out right; so must a count past 16 bits (a slot's own count
+# carries into a word of its own); so must the counts
 # of a magicpak run in a pid namespace of its own, where the key carries the namespace's pid
 # (and magicpak, pid 1 there, must not wait for its linger child).
 . "$(dirname "$0")/../lib.sh"
@@ -10,8 +12,10 @@ require_sqlite3
 require_cc
 require_bpf
 
-# A program that computes fold keys with the header's mp_fold_key(), finds 12 paths of one
-# set for its own pid (more than a set holds), creates them and opens each one 3 times.
+# A program that computes fold keys with the header's mp_fold_key() and finds, for its own pid,
+# 12 paths with one set on both levels and 8 more with the same first-level set: it creates
+# and opens the 8 first (they fill the first level's set), then the 12 (8 fill their second
+# set, 4 find no room), each 3 times.
 cat >"$tmp/full.c" <<'CEOF'
 #include <fcntl.h>
 #include <stdint.h>
@@ -23,53 +27,93 @@ cat >"$tmp/full.c" <<'CEOF'
 #include "event.h"
 #include "openat.h"
 
+enum { LIMIT = 1 << 25, BOTH = MP_BPF_FOLD_WAYS + 4, FIRST = MP_BPF_FOLD_WAYS };
+
+static uint64_t key(const char *dir, int n, char *path, size_t size)
+{
+	snprintf(path, size, "%s/f%d", dir, n);
+	return mp_fold_key(path, (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
+}
+
+static void open3(const char *path)
+{
+	close(open(path, O_WRONLY | O_CREAT, 0644));
+	for (int r = 0; r < 3; r++)
+		close(open(path, O_RDONLY));
+	printf("%s\n", path);
+}
+
 int main(int argc, char **argv)
 {
-	static unsigned short per_set[MP_BPF_FOLD_SETS];
-	static char paths[1 << 17][64];
-	enum { WANT = MP_BPF_FOLD_WAYS + 4 };
-	unsigned set = 0, found = 0;
+	static unsigned char per[1u << 22]; /* by (set on level 0, set on level 1) */
+	static int both[BOTH], first[FIRST];
+	unsigned s0 = 0, s1 = 0, nb = 0, nf = 0;
+	char path[256];
 	int n;
 
-	for (n = 0; n < (1 << 17); n++) {
-		uint64_t k;
+	(void)argc;
+	for (n = 0; n < LIMIT; n++) {
+		uint64_t k = key(argv[1], n, path, sizeof(path));
+		unsigned c = mp_fold_set0(k) / MP_BPF_FOLD_WAYS << 12 |
+			     (mp_fold_set1(k) - MP_BPF_FOLD_L0_SLOTS) / MP_BPF_FOLD_WAYS;
 
-		snprintf(paths[n], sizeof(paths[n]), "%s/f%d", argv[1], n);
-		k = mp_fold_key(paths[n], (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
-		if (++per_set[mp_fold_set(k)] == WANT) {
-			set = mp_fold_set(k);
+		if (++per[c] == BOTH) {
+			s0 = mp_fold_set0(k);
+			s1 = mp_fold_set1(k);
 			break;
 		}
 	}
-	for (int i = 0; i <= n && found < WANT; i++) {
-		uint64_t k = mp_fold_key(paths[i], (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
+	for (int i = 0; i < LIMIT && (nb < BOTH || nf < FIRST); i++) {
+		uint64_t k = key(argv[1], i, path, sizeof(path));
 
-		if (mp_fold_set(k) != set)
+		if (mp_fold_set0(k) != s0)
 			continue;
-		close(open(paths[i], O_WRONLY | O_CREAT, 0644));
-		for (int r = 0; r < 3; r++)
-			close(open(paths[i], O_RDONLY));
-		printf("%s\n", paths[i]);
-		found++;
+		if (mp_fold_set1(k) == s1 && nb < BOTH)
+			both[nb++] = i;
+		else if (mp_fold_set1(k) != s1 && nf < FIRST)
+			first[nf++] = i;
 	}
-	return found == WANT ? 0 : 1;
+	if (nb < BOTH || nf < FIRST)
+		return 1;
+	for (unsigned i = 0; i < FIRST; i++) {
+		key(argv[1], first[i], path, sizeof(path));
+		open3(path);
+	}
+	for (unsigned i = 0; i < BOTH; i++) {
+		key(argv[1], both[i], path, sizeof(path));
+		open3(path);
+	}
+	return 0;
 }
 CEOF
 cc_quiet -O1 -I"$TESTS_DIR/../include" -I"$TESTS_DIR/../bpf" -o "$tmp/full" "$tmp/full.c" ||
 	{ echo "FAIL: cannot build full.c"; exit 1; }
 mkdir -p "$tmp/d"
 db=$tmp/f.db
-run_tool record --db "$db" --via bpf -- "$tmp/full" "$tmp/d"
+run_tool -v record --db "$db" --via bpf -- "$tmp/full" "$tmp/d"
 echo "$out" >"$tmp/paths"
-assert_rc "the program found and opened 12 paths of one set" 0
-assert_eq "12 paths" "$(grep -c . "$tmp/paths")" 12
+assert_rc "the program found and opened 20 paths of one first-level set, 12 of one second-level set" 0
+assert_eq "20 paths" "$(grep -c . "$tmp/paths")" 20
+# 8 on the first level and 8 on the second fold their 2 repeats; the last 4 are sent each
+# time (the program's other accesses are made once each)
+assert_eq "32 repeats folded in the kernel: both levels used, the 4 left over sent" \
+	"$(grep -o '[0-9]* repeats folded in the kernel' "$err")" "32 repeats folded in the kernel"
 counts=$(sql "$db" "select path || '|' || sum(count) from file_accesses where op = 'open' and flags = 0
 	and errno = 0 and path like '$tmp/d/f%' group by path order by path")
 assert_eq "each was opened 3 times, folded or not" "$counts" "$(sort "$tmp/paths" | sed 's/$/|3/')"
 
+# A count past 16 bits: 140,000 opens of one path (its slot's count passes 0xffff twice).
+bpf_fixture repeat
+wdb=$tmp/w.db
+run_tool record --db "$wdb" --via bpf -- "$tmp/repeat" 140000 70000 /etc/magicpak-t716.missing
+assert_rc "140,000 opens and 70,000 stats recorded" 0
+assert_eq "counts past 65,535 in the kernel's fold table come out whole" \
+	"$(sql "$wdb" "select op || '|' || errno || '|' || sum(count) from file_accesses
+		where path in ('/etc/hostname', '/etc/magicpak-t716.missing') group by op, errno order by op")" \
+	"$(printf 'open|0|140000\nstat|2|70000')"
+
 # In a pid namespace of its own (magicpak's pid 1 there), the counts as in the root one.
 command -v unshare >/dev/null || skip "no unshare (util-linux)"
-bpf_fixture repeat
 if ! unshare --pid --fork true 2>/dev/null; then
 	[ "${CI:-}" = true ] && { echo "FAIL: unshare --pid does not work here"; exit 1; }
 	skip "no pid namespaces (unshare --pid)"
