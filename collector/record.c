@@ -32,6 +32,7 @@
 #include "store.h"
 #include "strbuf.h"
 #include "strmap.h"
+#include "u64map.h"
 #include "tracer.h"
 #include "xalloc.h"
 
@@ -253,8 +254,8 @@ struct side {
 	struct probe_stats ps;
 	bool probe_failed;       /* side_start() failed because of the probe */
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
-	/* the probe's fold key (bpf/openat.h), in hex -> index + 1 of the access it sent */
-	struct strmap folded;
+	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent */
+	struct u64map folded;
 	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
 };
 
@@ -283,19 +284,11 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 }
 
 /* The key openat.bpf.c folds an access under (bpf/openat.h), as a string. */
-static void fold_key(char *key, size_t size, uint64_t k)
-{
-	snprintf(key, size, "%llx", (unsigned long long)k);
-}
-
 static void side_on_repeat(void *ctx, uint64_t k, uint64_t count)
 {
 	struct side *sd = ctx;
-	char key[32];
-	uintptr_t i;
+	size_t i = u64map_get(&sd->folded, k);
 
-	fold_key(key, sizeof(key), k);
-	i = (uintptr_t)strmap_get(&sd->folded, key);
 	if (i && i <= sd->n)
 		sd->v[i - 1].count += count - 1;
 }
@@ -451,13 +444,10 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		}
 		/* an absolute path the probe may have folded repeats of (openat.bpf.c) */
 		if (payload[0] == '/' && w->op != MP_OP_CHDIR &&
-		    !(w->op == MP_OP_OPEN && (w->flags & (O_DIRECTORY | O_PATH)))) {
-			char key[32];
-
-			fold_key(key, sizeof(key),
-				 probe_fold_key(payload, w->pid, w->op, w->flags, (int32_t)w->err));
-			strmap_put(&sd->folded, key, (void *)(uintptr_t)(sd->n + 1));
-		}
+		    !(w->op == MP_OP_OPEN && (w->flags & (O_DIRECTORY | O_PATH))))
+			u64map_put(&sd->folded,
+				   probe_fold_key(payload, w->pid, w->op, w->flags, (int32_t)w->err),
+				   sd->n + 1);
 		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
 		free(abs);
 		break;
@@ -646,7 +636,7 @@ static void side_free(struct side *sd)
 			free(sd->dirfds.vals[i]);
 	strmap_clear(&sd->dirfds);
 	strmap_clear(&sd->gaps);
-	strmap_clear(&sd->folded);
+	u64map_clear(&sd->folded);
 	free(sd->cwd0);
 	sd->cwd0 = NULL;
 }

@@ -21,6 +21,14 @@ for j in $(jobs -p); do wait "$j"; rcs="$rcs$? "; done
 assert_eq "8 concurrent records: all exit 0" "$rcs" "0 0 0 0 0 0 0 0 "
 check "8 concurrent records: nothing on stderr" sh -c '! cat "$1"/c?.err | grep .' sh "$tmp"
 assert_eq "8 concurrent records: integrity_check ok" "$(sql "$db" 'PRAGMA integrity_check')" ok
+# the recording connection checks no foreign keys (store.c: session_begin): they must hold
+assert_eq "8 concurrent records: foreign_key_check finds no row naming a missing session or path" \
+	"$(sql "$db" 'PRAGMA foreign_key_check')" ""
+# the summary goes in 32 rows to a statement, the rest one by one (store.c: session_end_sql)
+assert_eq "8 concurrent records: each summary (over 32 paths) = what the view computes from the rows" \
+	"$(sql "$db" "select count(*) from (select session_id from session_paths group by session_id having count(*) > 32)")|$(sql "$db" "select count(*) from (
+		select * from session_paths except select * from session_path_summary)")|$(sql "$db" "select count(*) from (
+		select * from session_path_summary except select * from session_paths)")" "8|0|0"
 assert_eq "8 concurrent records: 8 complete sessions, labels w1..w8" \
 	"$(sql "$db" "select count(*), sum(complete), group_concat(label, ' ') from (select * from sessions order by label)")" \
 	"8|8|w1 w2 w3 w4 w5 w6 w7 w8"

@@ -39,5 +39,7 @@ for variant in fortify lfs64; do
 	assert_eq "$variant: every expected op|path|errno is recorded" "$missing" ""
 	assert_eq "$variant: the session is complete, source preload" \
 		"$(sql "$db" 'select complete, source from sessions')" "1|preload"
+	assert_eq "$variant: foreign keys hold (the recording connection does not check them)" \
+		"$(sql "$db" 'PRAGMA foreign_key_check')|$(sql "$db" 'select count(*) > 0 from file_versions')" "|1"
 done
 done_testing

@@ -24,6 +24,8 @@ assert_eq "collect: one complete preload session" "$(sql "$db" 'select count(*),
 has_row "collect: cat's open of /etc/hostname recorded" "$(prows "$db" 1)" "open|/etc/hostname|0"
 has_row "collect: cat's exec recorded" "$(prows "$db" 1)" "exec|/usr/bin/cat|0"
 check "collect: the socket is removed at the end" test ! -e "$sock"
+assert_eq "collect: foreign keys hold (the recording connection does not check them)" \
+	"$(sql "$db" 'PRAGMA foreign_key_check')|$(sql "$db" 'select count(*) > 0 from session_paths')" "|1"
 
 # 2. the collector restarted mid-run
 start_collector "$db" "$sock" "$tmp/c2.log"

@@ -18,6 +18,8 @@ db=$tmp/b.db
 record_rc "$db" --via bpf -- "${cmd[@]}"
 assert_rc "record --via bpf exits with the command's status" 3
 assert_eq "one session, complete, source bpf" "$(sql "$db" 'select count(*), complete, source from sessions')" "1|1|bpf"
+assert_eq "foreign keys hold (the recording connection does not check them)" \
+	"$(sql "$db" 'PRAGMA foreign_key_check')|$(sql "$db" 'select count(*) > 0 from session_paths')" "|1"
 assert_eq "the first access is the command's exec (BPF-08)" \
 	"$(sql "$db" "select op || '|' || errno from file_accesses where path = '/usr/bin/sh' or path = '/bin/sh' order by time limit 1")" "exec|0"
 rows=$(brows "$db" bpf)
