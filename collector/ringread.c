@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -106,7 +107,9 @@ int ringread_create(const char *path, unsigned int mode, size_t size, struct rin
 		unlink(path);
 		return ret;
 	}
-	rr = xcalloc(1, sizeof(*rr));
+	/* all but the record buffer zeroed, as collect_open() does (collect.c) */
+	rr = xmalloc(sizeof(*rr));
+	memset(rr, 0, offsetof(struct ringread, buf));
 	rr->r = m;
 	rr->data = (unsigned char *)m + RING_DATA_OFFSET;
 	rr->size = size;
