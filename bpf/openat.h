@@ -42,9 +42,9 @@ enum mp_bpf_counter {
  * count that passes 0xffff carries into its top bit, which the program that carried moves at
  * once into the slot's word of wraps: count = (slot & MP_BPF_FOLD_COUNT) + wraps << 16). A set
  * is 8 slots, one cache line. A key is looked for in its set of the small first level, and if
- * that set is full, in its set of the second: W4's 4,000 keys sit on 1,000 lines instead of
- * 4,000, which its cycle through 2,000 files evicts less (the table was 2 lines a set of 16-byte
- * slots). A key whose two sets are full is sent again each time. */
+ * that set is full, in its set of the second: W4's 4,000 keys sit on about 1,050 lines instead
+ * of 2,500 (the table was 4,096 sets of 16-byte slots, 2 lines a set), and the program took 99
+ * ns a call instead of 106 (README). A key whose two sets are full is sent again each time. */
 #define MP_FNV_BASIS 14695981039346656037ULL
 #define MP_FNV_PRIME 1099511628211ULL
 #define MP_BPF_FOLD_WAYS 8
