@@ -283,7 +283,7 @@ static __always_inline int fold_set(struct mp_bpf_tables *t, __u32 first, __u64 
 			v = __sync_fetch_and_add(&t->slots[i], 1);
 			/* the count passed 0xffff: its carry goes to the slot's wraps (another
 			 * 65,535 repeats of the one key before this line are not possible) */
-			if ((v & 0xffff) == 0xffff) {
+			if ((v & (MP_BPF_FOLD_CARRY - 1)) == MP_BPF_FOLD_CARRY - 1) {
 				__sync_fetch_and_add(&t->slots[i], -MP_BPF_FOLD_CARRY);
 				__sync_fetch_and_add(&t->wraps[i], 1);
 			}

@@ -40,7 +40,7 @@ enum mp_bpf_counter {
  *
  * A slot is one word: the key over a 17-bit count of how many times the access was made (a
  * count that passes 0xffff carries into its top bit, which the program that carried moves at
- * once into the slot's word of wraps: count = (slot & MP_BPF_FOLD_COUNT) + wraps << 16). A set
+ * once into the slot's word of wraps: count = (slot & MP_BPF_FOLD_COUNT) + wraps * MP_BPF_FOLD_CARRY). A set
  * is 8 slots, one cache line. A key is looked for in its set of the small first level, and if
  * that set is full, in its set of the second: W4's 4,000 keys sit on about 1,050 lines instead
  * of 2,500 (the table was 4,096 sets of 16-byte slots, 2 lines a set), and the program took 99
@@ -52,8 +52,9 @@ enum mp_bpf_counter {
 #define MP_BPF_FOLD_L1_BITS 12 /* second level: 4,096 sets (256 KiB) */
 #define MP_BPF_FOLD_L0_SLOTS ((1U << MP_BPF_FOLD_L0_BITS) * MP_BPF_FOLD_WAYS)
 #define MP_BPF_FOLD_SLOTS (MP_BPF_FOLD_L0_SLOTS + (1U << MP_BPF_FOLD_L1_BITS) * MP_BPF_FOLD_WAYS)
-#define MP_BPF_FOLD_COUNT 0x1ffffULL   /* a slot's count (its top bit: a carry not yet moved) */
-#define MP_BPF_FOLD_CARRY 0x10000ULL
+#define MP_BPF_FOLD_COUNT_BITS 17     /* a slot's count (its top bit: a carry not yet moved) */
+#define MP_BPF_FOLD_COUNT ((1ULL << MP_BPF_FOLD_COUNT_BITS) - 1)
+#define MP_BPF_FOLD_CARRY (1ULL << (MP_BPF_FOLD_COUNT_BITS - 1))
 #define MP_BPF_FOLD_KEY (~MP_BPF_FOLD_COUNT)
 
 /* The end of a fold key: @h, the hash of the path, over the access's other fields. */
@@ -79,7 +80,7 @@ static inline __u32 mp_fold_set0(__u64 k)
 static inline __u32 mp_fold_set1(__u64 k)
 {
 	return MP_BPF_FOLD_L0_SLOTS +
-	       (__u32)((k >> 17) & ((1U << MP_BPF_FOLD_L1_BITS) - 1)) * MP_BPF_FOLD_WAYS;
+	       (__u32)((k >> MP_BPF_FOLD_COUNT_BITS) & ((1U << MP_BPF_FOLD_L1_BITS) - 1)) * MP_BPF_FOLD_WAYS;
 }
 
 #ifndef __bpf__

@@ -800,7 +800,7 @@ uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 		return 0;
 	for (uint32_t i = 0; i < MP_BPF_FOLD_SLOTS; i++) {
 		uint64_t v = p->tables->slots[i];
-		uint64_t n = (v & MP_BPF_FOLD_COUNT) + ((uint64_t)p->tables->wraps[i] << 16);
+		uint64_t n = (v & MP_BPF_FOLD_COUNT) + p->tables->wraps[i] * MP_BPF_FOLD_CARRY;
 
 		if (v && n > 1) {
 			fn(ctx, v & MP_BPF_FOLD_KEY, n);

@@ -283,7 +283,7 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 	pthread_mutex_unlock(&sd->mu);
 }
 
-/* The key openat.bpf.c folds an access under (bpf/openat.h), as a string. */
+/* The kernel folded @count accesses under key @k (probe_repeats): the access it sent gets them. */
 static void side_on_repeat(void *ctx, uint64_t k, uint64_t count)
 {
 	struct side *sd = ctx;
