@@ -569,6 +569,52 @@ static void test_fold_across_flushes(void)
 	      "0", "every complete session has all its events");
 }
 
+/* Many keys, flushed in ten batches while earlier ones repeat: the folding table grows past its
+ * first size with rows written and rows not, and only the rows a flush has not written (or
+ * that repeated since) go in, each key one row with every repeat counted. */
+static void test_fold_grows_across_flushes(void)
+{
+	const char *db = tpath("grow.db");
+	struct store *st = NULL;
+	int64_t id = 0;
+	char path[64];
+	int bad = 0;
+
+	if (!is_int(store_open(db, &st), 0, "create the file for the growth test"))
+		return;
+	if (!is_int(store_session_begin(st, &(struct store_session){ "grow", test_argv, "/",
+				    MP_SRC_PTRACE, "h" }, &id), 0, "begin"))
+		goto out;
+	for (int batch = 0; batch < 10; batch++) {
+		for (int k = 0; k < 300; k++) {
+			int key = batch * 300 + k;
+
+			snprintf(path, sizeof(path), "/g/%d", key);
+			bad += store_add_access(st, key % 7, MP_OP_OPEN, path, O_RDONLY, 0,
+						MP_SRC_PTRACE, T0 + (uint64_t)key) != 0;
+			/* a key of the batch before, written by the last flush, again */
+			if (batch) {
+				snprintf(path, sizeof(path), "/g/%d", key - 300);
+				bad += store_add_access(st, (key - 300) % 7, MP_OP_OPEN, path,
+							O_RDONLY, 0, MP_SRC_PTRACE, T0) != 0;
+			}
+		}
+		bad += store_flush(st) != 0;
+	}
+	is_int(bad, 0, "3,000 keys and 2,700 repeats added, ten flushes");
+	is_int(store_session_end(st, 0, true, NULL), 0, "end");
+	is_sq(db, tsql("SELECT count(*), count(DISTINCT path), sum(count), max(count) FROM file_accesses"
+		       " WHERE session_id = %lld", (long long)id),
+	      "3000|3000|5700|2", "one row per key, each repeat counted once");
+	is_sq(db, tsql("SELECT count, first_ns, last_ns FROM accesses a JOIN access_batches b"
+		       " ON a.id BETWEEN b.first_id AND b.last_id JOIN paths p ON p.id = a.path_id"
+		       " WHERE b.session_id = %lld AND path = '/g/2699'", (long long)id),
+	      tsql("2|%llu|%llu", (unsigned long long)T0, (unsigned long long)T0 + 2699),
+	      "a key repeated after its flush keeps its count and times");
+out:
+	store_free(st);
+}
+
 static void test_free_flushes(void)
 {
 	const char *db = tpath("free.db");
@@ -909,6 +955,7 @@ int main(void)
 	test_new_ops();
 	test_batches();
 	test_fold_across_flushes();
+	test_fold_grows_across_flushes();
 	test_free_flushes();
 	test_concurrent();
 	test_kill();
