@@ -162,8 +162,8 @@ check: deps-check
 check-all: all
 	$(Q)$(MAKE) --no-print-directory check-unit
 	$(Q)$(MAKE) --no-print-directory SAN=1 check-unit
-	$(Q)$(MAKE) --no-print-directory check-integration
-	$(Q)$(MAKE) --no-print-directory check-integration-san
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)MAKE="$(MAKE)" tests/both.sh
 
 # The integration tests again, driving the ASan+UBSan build of magicpak (the preload and
 # audit libraries are never sanitized: they run inside other programs). A test that needs

@@ -20,7 +20,15 @@ setup() {
 	ln -s f "$w/lnk"
 }
 setup
-"$tmp/i386" "$w" 2>"$tmp/native.err" || skip "i386 system calls fail here (ia32 emulation off?): $(head -n 1 "$tmp/native.err")"
+"$tmp/i386" "$w" 2>"$tmp/native.err"; r=$?
+# A kernel that takes no int $0x80 from a 64-bit program (ia32 emulation off, or a VM whose
+# guest kernel has no such gate: SIGSEGV at the first one) has no i386 calls to record, as
+# t330 notes for ptrace; any other failure of the fixture is a skip (a failure under CI=true).
+if [ "$r" -ge 128 ] && [ ! -s "$tmp/native.err" ]; then
+	echo "N/A i386 system calls: int \$0x80 kills the program here (signal $((r - 128)))"
+	exit 78
+fi
+[ "$r" = 0 ] || skip "i386 system calls fail here (ia32 emulation off?): $(head -n 1 "$tmp/native.err")"
 # fchdir: ptrace stores a chdir row for the directory; the probe only moves its cwd by it
 # (the directory's open is stored), as in t711
 pick() { grep -E '^(open|stat|access|chdir|exec)\|' | sed "s|$w|W|" | grep -vxF 'chdir|W|0'; }
