@@ -6,15 +6,7 @@
 # does not apply to this pass (the ASan+UBSan build of magicpak, TOOL_SAN=1: a check that
 # needs an uninstrumented binary, such as valgrind or `ulimit -v`): counted apart, never a
 # failure.
-#
-# TEST_LOCK=FILE: this run shares the machine with another (make check runs the plain and
-# the ASan+UBSan integration passes at once, tests/both.sh). Each script holds FILE
-# locked while it runs: shared, or exclusive for a script that wants the machine to itself
-# (solo_test below): the eBPF probe is one per machine, handed from run to run.
 set -u
-# solo_test SCRIPT: does SCRIPT need the machine to itself? The probe's tests (one probe,
-# lingering between runs), and those marked "# test-lock: solo" (CPU placement, timed).
-solo_test() { grep -qE 'require_bpf|--via bpf|--bpf|--cross-check|^# test-lock: solo' "$1"; }
 kind=$1; shift
 pass=0 fail=0 skipped=0 na=0
 failed_names=()
@@ -28,10 +20,6 @@ for t in "$@"; do
 	if [ "$kind" = unit ]; then
 		"$t" >"$log" 2>&1; rc=$?
 		grep -q '^not ok' "$log" && rc=1
-	elif [ -n "${TEST_LOCK:-}" ]; then
-		mode=-s
-		solo_test "$t" && mode=-x
-		flock "$mode" "$TEST_LOCK" bash "$t" >"$log" 2>&1; rc=$?
 	else
 		bash "$t" >"$log" 2>&1; rc=$?
 	fi

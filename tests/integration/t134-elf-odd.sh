@@ -14,6 +14,7 @@
 #   and an x86-64 file with OS ABI FreeBSD: one error line with the real reason (machine, byte
 #   order, OS ABI), and nothing is run (t117 checks "never run" with strace).
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_python3
 TOOL_TIMEOUT=10 TOOL_ULIMIT_V=262144
 patch() { python3 "$TESTS_DIR/fixtures/elfpatch.py" "$@"; }

@@ -8,7 +8,6 @@
 unset LD_LIBRARY_PATH LD_PRELOAD MAGICPAK_LD_SO_CACHE MAGICPAK_LD_SO_PRELOAD MAGICPAK_HWCAPS MAGICPAK_PLATFORM
 [ -x /lib64/ld-linux-x86-64.so.2 ] || skip "no /lib64/ld-linux-x86-64.so.2 (not x86-64 glibc)"
 
-# test-lock: solo (timed: tests/run.sh)
 # Under ASan (TOOL_SAN=1) every fourth file: each run's start-up and leak scan made the whole
 # comparison 105 s there, against 20 s with the plain build.
 [ "${TOOL_SAN:-0}" = 1 ] && export AGREEMENT_EVERY=4

@@ -5,6 +5,7 @@
 # through a symlink already in OUTPUT, a symlink the bundle itself recreates from the host, or lexical
 # tricks in --mkdir and --install-to.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 
 # (a) BND-01: OUTPUT already holds out/etc -> $tmp/sentinel/etc. It is not empty: refused.
 contain_setup

@@ -9,6 +9,7 @@
 # BND-09: a recorded file nobody may read, bundled as nobody: an error naming it, nonzero exit,
 #   never a silent zero-length copy (setuid dropped and modes kept: t201).
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_ptrace
 use_dbdir

@@ -5,6 +5,7 @@
 # found, 126 not executable, with one error line), stdout and stdin its own (1 MiB through, no deadlock),
 # SIGUSR1 and SIGTERM sent to magicpak reach the command, and --timeout ends the whole tree.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_cc
 require_sqlite3
 require_ptrace

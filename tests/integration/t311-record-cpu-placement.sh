@@ -4,7 +4,6 @@
 # (collector/cpupin.h), without the command noticing: `nproc` (sched_getaffinity) says what it
 # says without magicpak; two processes that both want a CPU get the whole mask back; a command
 # that chose its own CPUs keeps them; MAGICPAK_NO_PIN=1 turns it off.
-# test-lock: solo (CPU placement: tests/run.sh)
 . "$(dirname "$0")/../lib.sh"
 require_ptrace
 require_sqlite3

@@ -10,7 +10,6 @@
 # options; bad values are usage errors; a cgroup left by a killed magicpak is removed by the next
 # test. Without a cgroup (MAGICPAK_CGROUP_ROOT pointing
 # nowhere) RLIMIT_AS stands in, and as nobody (user-namespace mode) RLIMIT_NPROC.
-# test-lock: solo (timed: tests/run.sh)
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_jail

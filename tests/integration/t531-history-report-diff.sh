@@ -5,6 +5,7 @@
 # changed content; globs ('*' stays in a directory, '**' crosses); sessions by id, label and 'last';
 # readable tables and --json (parsed with Python's json).
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_ptrace
 require_cc

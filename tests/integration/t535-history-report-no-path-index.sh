@@ -6,6 +6,7 @@
 # magicpak, with session_paths_by_path, reports the same and loses the index on its next
 # record, with every row kept.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_ptrace
 db=$tmp/h.db

@@ -9,6 +9,7 @@
 # returning EIO, as a failing disk does) is reported: record exits nonzero with a line naming the
 # database and the I/O error, and the file stays intact. store.c uses WAL with synchronous=NORMAL.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_cc
 require_ptrace

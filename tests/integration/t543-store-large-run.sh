@@ -6,6 +6,7 @@
 # in several batched transactions (store.c flushes every 100,000 distinct rows), the session complete with events = the sum of its rows (E-DB),
 # the file intact. (test_store's 250,000-access and 1,000,000-access cases cover the store alone.)
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_cc
 require_ptrace

@@ -8,6 +8,7 @@
 # fixture, every open of every thread is recorded, and the session is complete. Then the same
 # through a shell loop (1,000 cats, each started by a preloaded sh).
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_cc
 require_preload

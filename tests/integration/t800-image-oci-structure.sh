@@ -5,6 +5,7 @@
 # descriptor, diff_id = sha256 of the uncompressed layer, canonical JSON, the image config from
 # the options; no OUTPUT means no directory is left behind; bad values are usage errors.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_python3
 
 mkdir w && cd w || exit 1

@@ -6,6 +6,7 @@
 # children; extracted into a fresh directory it equals the bundle (diff -r --no-dereference);
 # a sparse file stays small.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_python3
 
 s=$tmp/src

@@ -4,6 +4,7 @@
 # OCI archive, podman where installed), and prints its size line. An example that says the
 # jail cannot be set up here (exit 77) is skipped; if all are, the test is.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_root
 examples=$(cd "$TESTS_DIR/.." && pwd)/examples
 ran=0

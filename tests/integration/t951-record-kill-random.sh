@@ -5,6 +5,7 @@
 # complete, and no tracee survives; afterwards a new record into the same file completes.
 # Then SQL-02: 4 concurrent writers into one file, all killed at one random point, 25 rounds.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_ptrace
 

@@ -6,6 +6,7 @@
 # (reason "running") and holds only rows the processes really made, and a new collector on the
 # same socket path starts (the stale socket file is replaced) and records normally.
 . "$(dirname "$0")/../lib.sh"
+san_no_leak_scan
 require_sqlite3
 require_cc
 require_preload
