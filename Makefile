@@ -98,9 +98,15 @@ $(BUILD)/preload/%.o: preload/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(PRELOAD_CFLAGS) -c $< -o $@
 
+# One read-only segment for code and constants (-z noseparate-code): the loader maps each
+# library into every recorded process, and two segments fewer (two mmaps, a VMA, pages
+# touched) took about 0.05-0.15 ms off each process on a VM whose page faults cost 10 us
+# (a shell running 10 `cat`s, recorded by a collector, 60 and 80 paired rounds).
+PRELOAD_LDFLAGS = -Wl,-z,defs -Wl,-z,noseparate-code
+
 $(PRELOAD_LIB): $(PRELOAD_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(PRELOAD_CFLAGS) -shared -Wl,-z,defs -o $@ $^ -ldl
+	$(Q)$(CC) $(PRELOAD_CFLAGS) -shared $(PRELOAD_LDFLAGS) -o $@ $^ -ldl
 
 $(BUILD)/audit/%.o: preload/%.c
 	$(call msg,CC,$@)
@@ -118,7 +124,7 @@ AUDIT_LDLIBS = -Wl,--no-as-needed $(RTLD)
 endif
 $(AUDIT_LIB): $(AUDIT_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib -Wl,-z,defs -o $@ $^ $(AUDIT_LDLIBS)
+	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib $(PRELOAD_LDFLAGS) -o $@ $^ $(AUDIT_LDLIBS)
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
