@@ -387,7 +387,6 @@ struct store {
 	size_t nrows, arows, nwritten;
 	uint32_t *dirty;
 	size_t ndirty, adirty;
-	size_t npending;               /* rows to insert or update at the next flush */
 	/* index + 1 into rows, 0: empty; fold_cap slots, at most half used. Sized to the rows
 	 * (it was a fixed megabyte: its first touches, a page fault each on these VMs, were most
 	 * of what adding W3's rows cost). */
@@ -767,9 +766,15 @@ static int proc_write(struct store *st, struct proc_rec *p)
 
 /* ---- writing pending rows ---- */
 
+/* Access rows the next flush inserts or updates. */
+static size_t pending_rows(const struct store *st)
+{
+	return st->nrows - st->nwritten + st->ndirty;
+}
+
 static bool has_pending(const struct store *st)
 {
-	return st->npending || st->nfiles || st->procs_dirty;
+	return pending_rows(st) || st->nfiles || st->procs_dirty;
 }
 
 /* Write every pending row inside the open transaction. Re-runnable after a rollback. */
@@ -881,7 +886,6 @@ static void fold_clear(struct store *st)
 		}
 	}
 	st->nrows = st->nwritten = st->ndirty = 0;
-	st->npending = 0;
 }
 
 static void pending_committed(struct store *st)
@@ -905,7 +909,6 @@ static void pending_committed(struct store *st)
 	for (size_t k = 0; k < st->ndirty; k++)
 		st->rows[st->dirty[k]].dirty = false;
 	st->ndirty = 0;
-	st->npending = 0;
 	/* a session this big starts afresh: its later repeats make new rows */
 	if (st->nrows >= BATCH_ROWS)
 		fold_clear(st);
@@ -1965,7 +1968,6 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 				r->dirty = true;
 				xgrow(&st->dirty, &st->adirty, st->ndirty + 1, sizeof(*st->dirty));
 				st->dirty[st->ndirty++] = slot - 1;
-				st->npending++;
 			}
 			r->count += n;
 			if (time_ns < r->first_ns)
@@ -1987,7 +1989,6 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 	r->count = n;
 	r->dirty = false;
 	r->id = r->txn_id = 0;
-	st->npending++;
 	st->fold_slots[i] = (uint32_t)++st->nrows;
 	if (st->nrows >= BATCH_ROWS && (ret = write_txn(st, NULL, NULL)))
 		return ret;
@@ -2103,7 +2104,7 @@ int store_flush_some(struct store *st, size_t min_rows)
 	int ret;
 
 	if (!store_ready(st) || st->failed || !has_pending(st) ||
-	    st->npending + st->nfiles < min_rows)
+	    pending_rows(st) + st->nfiles < min_rows)
 		return 0;
 	ret = store_flush(st);
 	return ret < 0 ? ret : 1;
