@@ -72,6 +72,13 @@ static int cached_pid;            /* the process the last record came from (atom
 #define SYS6(n, a, b, c, d, e, f) \
 	rawsys((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
+/* Records are built on the stack in buffers as large as the record needs, paths first tried
+ * in PATH_SMALL bytes and again in PATH_MAX when they do not fit (EMIT_SHORT): a PATH_MAX
+ * buffer under every record reached pages of stack the program itself never used, each a
+ * page fault, three more in a short `cat` (10-16 us each on a VM with a paravirtualized
+ * MMU). RECORD_WORDS: the uint64_t words of a record with @n bytes of payload. */
+#define RECORD_WORDS(n) ((sizeof(struct mp_wire) + (n) + 7) / 8)
+
 /* getpid() for the records of the wrappers. A vfork child shares the page with its parent
  * and so reads the parent's pid: exec and exit, all a vfork child may call, ask the kernel. */
 static int my_pid(void)
@@ -236,6 +243,8 @@ static int getcwd_raw(char *out, size_t size)
 {
 	long n = SYS2(SYS_getcwd, out, size);
 
+	if (n == -ERANGE)
+		return EMIT_SHORT;
 	/* "(unreachable)/..." when the cwd is outside our root: not a usable base */
 	if (n <= 0 || out[0] != '/')
 		return -1;
@@ -244,29 +253,39 @@ static int getcwd_raw(char *out, size_t size)
 
 static void send_record(struct mp_wire *h);
 
+/* The record that announces process @pid, with room for @size bytes of its cwd: EMIT_SHORT
+ * if the cwd needs more. */
+static int start_rec(int pid, size_t size)
+{
+	uint64_t buf[RECORD_WORDS(size)];
+	struct mp_wire *h = (struct mp_wire *)buf;
+	char *cwd = (char *)(h + 1);
+	int n = getcwd_raw(cwd, size);
+
+	if (n == EMIT_SHORT)
+		return n;
+	if (n < 0) {
+		n = 0;
+		cwd[0] = '\0';
+	}
+	hdr_fill(h, MP_REC_PROC_START, (uint32_t)(sizeof(*h) + (size_t)n + 1), pid);
+	h->aux = (uint64_t)SYS0(SYS_getppid);
+	send_record(h);
+	return 0;
+}
+
 /* A record from a process not seen before (a fork without exec): announce it first. */
 static void check_pid(int pid)
 {
-	struct {
-		struct mp_wire h;
-		char cwd[PATH_MAX];
-	} r;
 	int old = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
-	int n;
 
 	if (old == pid)
 		return;
 	/* A vfork child writes the parent's memory here: the parent then announces itself
 	 * again, which the collector ignores for a process it knows. */
 	__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
-	n = getcwd_raw(r.cwd, sizeof(r.cwd));
-	if (n < 0) {
-		n = 0;
-		r.cwd[0] = '\0';
-	}
-	hdr_fill(&r.h, MP_REC_PROC_START, (uint32_t)(sizeof(r.h) + (size_t)n + 1), pid);
-	r.h.aux = (uint64_t)SYS0(SYS_getppid);
-	send_record(&r.h);
+	if (start_rec(pid, PATH_SMALL) == EMIT_SHORT)
+		start_rec(pid, PATH_MAX);
 }
 
 /* Ask the collector's socket whether the collector is there; -1 if it is gone. With @wake
@@ -496,7 +515,8 @@ void emit_init(char **envp)
 }
 
 /* Append @rel to the absolute, normal path of @len bytes in @out, folding "." and ".."
- * lexically and collapsing "//" as the tracer does. Returns the new length or -1. */
+ * lexically and collapsing "//" as the tracer does. Returns the new length, or EMIT_SHORT
+ * when it does not fit in @size bytes. */
 static int fold_append(char *out, size_t len, size_t size, const char *rel)
 {
 	size_t o = len;
@@ -525,7 +545,7 @@ static int fold_append(char *out, size_t len, size_t size, const char *rel)
 				o--;
 		} else {
 			if (o + 1 + n + 1 > size)
-				return -1;
+				return EMIT_SHORT;
 			out[o++] = '/';
 			memcpy(out + o, p, n);
 			o += n;
@@ -569,6 +589,8 @@ static int fd_path(int fd, char *out, size_t size)
 
 	utoa((unsigned long)fd, link + 14);
 	n = SYS4(SYS_readlinkat, AT_FDCWD, link, out, size - 1);
+	if (n == (long)size - 1)
+		return EMIT_SHORT; /* perhaps cut short */
 	if (n <= 0 || out[0] != '/')
 		return -1;
 	out[n] = '\0';
@@ -596,32 +618,48 @@ int emit_resolve(int dirfd, const char *path, char *out, size_t size)
 	else
 		return -1;
 	if (len < 0)
-		return -1;
+		return len;
 	return fold_append(out, (size_t)len, size, path ? path : "");
+}
+
+/* One record of @kind naming @path (relative to @dirfd), with room for @size bytes of its
+ * absolute form: 0 sent, EMIT_SHORT if it needs more room, -1 if it cannot be resolved. */
+static int path_rec(uint32_t kind, int pid, int op, int dirfd, const char *path, uint32_t flags,
+		    int err, size_t size)
+{
+	uint64_t buf[RECORD_WORDS(size)];
+	struct mp_wire *h = (struct mp_wire *)buf;
+	int n = emit_resolve(dirfd, path, (char *)(h + 1), size);
+
+	if (n < 0)
+		return n;
+	hdr_fill(h, kind, (uint32_t)(sizeof(*h) + (size_t)n + 1), pid);
+	h->op = (uint32_t)op;
+	h->flags = flags;
+	h->err = (uint32_t)err;
+	send_record(h);
+	return 0;
+}
+
+/* path_rec() with a small buffer first, then PATH_MAX; a path that cannot be resolved is
+ * counted lost. */
+static void send_path(uint32_t kind, int pid, int op, int dirfd, const char *path,
+		      uint32_t flags, int err)
+{
+	int r;
+
+	check_pid(pid);
+	r = path_rec(kind, pid, op, dirfd, path, flags, err, PATH_SMALL);
+	if (r == EMIT_SHORT)
+		r = path_rec(kind, pid, op, dirfd, path, flags, err, PATH_MAX);
+	if (r < 0)
+		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
 }
 
 void emit_access(int op, int dirfd, const char *path, uint32_t flags, int err)
 {
-	struct {
-		struct mp_wire h;
-		char path[PATH_MAX];
-	} r;
-	int pid, n;
-
-	if (!enabled)
-		return;
-	pid = my_pid();
-	check_pid(pid);
-	n = emit_resolve(dirfd, path, r.path, sizeof(r.path));
-	if (n < 0) {
-		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
-		return;
-	}
-	hdr_fill(&r.h, MP_REC_ACCESS, (uint32_t)(sizeof(r.h) + (size_t)n + 1), pid);
-	r.h.op = (uint32_t)op;
-	r.h.flags = flags;
-	r.h.err = (uint32_t)err;
-	send_record(&r.h);
+	if (enabled)
+		send_path(MP_REC_ACCESS, my_pid(), op, dirfd, path, flags, err);
 }
 
 void emit_access_fd(int op, int fd, uint32_t flags, int err)
@@ -641,37 +679,64 @@ static int put_str(char *buf, size_t *o, size_t size, const char *s)
 	return 0;
 }
 
+/* The exec record's payload at most: the path, the cwd and argv; argv that does not fit is
+ * cut short (the record must stay one datagram). */
+#define EXEC_PAYLOAD_MAX 16384
+
+/* The exec record, with room for @size bytes of cwd: 0 sent, EMIT_SHORT if the cwd needs
+ * more, -1 if the path cannot be resolved. The buffer is as large as this record needs. */
+static int exec_rec(int pid, const char *exe, char *const argv[], size_t size)
+{
+	char cwd[size];
+	size_t o, need;
+	int n = getcwd_raw(cwd, size);
+
+	if (n == EMIT_SHORT)
+		return n;
+	if (n < 0) {
+		n = 0;
+		cwd[0] = '\0';
+	}
+	/* the absolute path is at most the cwd, a '/' and @exe as given */
+	need = (size_t)n + 1 + slen(exe) + 1 + (size_t)n + 1;
+	for (size_t i = 0; argv && argv[i] && need < EXEC_PAYLOAD_MAX; i++)
+		need += slen(argv[i]) + 1;
+	if (need > EXEC_PAYLOAD_MAX)
+		need = EXEC_PAYLOAD_MAX;
+	{
+		uint64_t buf[RECORD_WORDS(need)];
+		struct mp_wire *h = (struct mp_wire *)buf;
+		char *p = (char *)(h + 1);
+
+		n = emit_resolve(AT_FDCWD, exe, p, need < PATH_MAX ? need : PATH_MAX);
+		if (n < 0)
+			return n; /* EMIT_SHORT too: the cwd changed since (another thread) */
+		o = (size_t)n + 1;
+		put_str(p, &o, need, cwd);
+		for (size_t i = 0; argv && argv[i]; i++)
+			if (put_str(p, &o, need, argv[i]) < 0)
+				break;
+		hdr_fill(h, MP_REC_PROC_EXEC, (uint32_t)(sizeof(*h) + o), pid);
+		h->op = MP_OP_EXEC;
+		h->aux = (uint64_t)SYS0(SYS_getppid);
+		send_record(h);
+	}
+	return 0;
+}
+
 void emit_exec(const char *exe, char *const argv[])
 {
-	struct {
-		struct mp_wire h;
-		char buf[16384];
-	} r;
-	char cwd[PATH_MAX];
-	size_t o = 0;
-	int pid, n;
+	int pid, r;
 
 	if (!enabled)
 		return;
 	pid = (int)SYS0(SYS_getpid);
 	__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
-	n = emit_resolve(AT_FDCWD, exe, r.buf, PATH_MAX);
-	if (n < 0) {
+	r = exec_rec(pid, exe, argv, PATH_SMALL);
+	if (r == EMIT_SHORT)
+		r = exec_rec(pid, exe, argv, PATH_MAX);
+	if (r < 0)
 		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
-		return;
-	}
-	o = (size_t)n + 1;
-	if (getcwd_raw(cwd, sizeof(cwd)) < 0)
-		cwd[0] = '\0';
-	put_str(r.buf, &o, sizeof(r.buf), cwd);
-	/* argv that does not fit is cut short: the record must stay one datagram */
-	for (size_t i = 0; argv && argv[i]; i++)
-		if (put_str(r.buf, &o, sizeof(r.buf), argv[i]) < 0)
-			break;
-	hdr_fill(&r.h, MP_REC_PROC_EXEC, (uint32_t)(sizeof(r.h) + o), pid);
-	r.h.op = MP_OP_EXEC;
-	r.h.aux = (uint64_t)SYS0(SYS_getppid);
-	send_record(&r.h);
 }
 
 void emit_exit(int status)
@@ -692,23 +757,8 @@ void emit_exit(int status)
 
 void emit_gap(const char *path, uint32_t why)
 {
-	struct {
-		struct mp_wire h;
-		char path[PATH_MAX];
-	} r;
-	int pid, n;
-
-	if (!enabled)
-		return;
-	pid = (int)SYS0(SYS_getpid);
-	check_pid(pid);
-	n = emit_resolve(AT_FDCWD, path, r.path, sizeof(r.path));
-	if (n < 0)
-		return;
-	hdr_fill(&r.h, MP_REC_GAP, (uint32_t)(sizeof(r.h) + (size_t)n + 1), pid);
-	r.h.op = MP_OP_EXEC;
-	r.h.flags = why;
-	send_record(&r.h);
+	if (enabled)
+		send_path(MP_REC_GAP, (int)SYS0(SYS_getpid), MP_OP_EXEC, AT_FDCWD, path, why, 0);
 }
 
 int emit_stat_err(const char *path)
@@ -738,9 +788,10 @@ long emit_read_file(const char *path, char *buf, size_t size)
 	return (long)n;
 }
 
-/* Does the ELF image in @buf (@n bytes read from its start) have a PT_INTERP? 1 yes, 0 no,
- * -1 cannot tell (not ELF, headers beyond what was read). */
-static int elf_has_interp(const unsigned char *buf, size_t n)
+/* Does the ELF file open as @fd, whose first @n bytes are in @buf, have a PT_INTERP? 1 yes,
+ * 0 no, -1 cannot tell (not ELF, headers unreadable). Program headers past @buf (rare: they
+ * follow the ELF header) are read one type at a time. */
+static int elf_has_interp(long fd, const unsigned char *buf, size_t n)
 {
 	size_t off, num, ent, min;
 
@@ -761,26 +812,36 @@ static int elf_has_interp(const unsigned char *buf, size_t n)
 	} else {
 		return -1;
 	}
-	if (ent < min || off > n || num > (n - off) / ent)
+	if (ent < min || num * ent > 65536) /* the kernel's own limit (load_elf_phdrs) */
 		return -1;
 	/* p_type is the first 32-bit word of a program header in both classes */
 	for (size_t i = 0; i < num; i++) {
+		size_t at = off + i * ent;
 		uint32_t type;
 
-		memcpy(&type, buf + off + i * ent, sizeof(type));
+		if (at + sizeof(type) <= n)
+			memcpy(&type, buf + at, sizeof(type));
+		else if (SYS4(SYS_pread64, fd, &type, sizeof(type), at) != (long)sizeof(type))
+			return -1;
 		if (type == PT_INTERP)
 			return 1;
 	}
 	return 0;
 }
 
+/* The bytes of a file's start read to classify it: the ELF header and, as linkers place them,
+ * the program headers (1024 bytes: 16 of them), and all of a "#!" line the kernel reads. */
+#define EXEC_HEAD 1024
+/* The kernel reads no more of a "#!" line than this (BINPRM_BUF_SIZE). */
+#define SHEBANG_MAX 256
+
 uint32_t emit_exec_gap(const char *path)
 {
-	unsigned char buf[4096];
-	char interp[PATH_MAX];
+	unsigned char buf[EXEC_HEAD];
+	char interp[SHEBANG_MAX];
 	struct stat st;
 	long fd, n;
-	int depth;
+	int depth, interp_flag;
 
 	for (depth = 0; depth < 2; depth++) {
 		fd = SYS4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
@@ -791,26 +852,32 @@ uint32_t emit_exec_gap(const char *path)
 			return 0;
 		}
 		n = SYS4(SYS_pread64, fd, buf, sizeof(buf), 0);
-		SYS1(SYS_close, fd);
-		if (n < 4)
+		if (n < 4) {
+			SYS1(SYS_close, fd);
 			return 0;
+		}
 		/* AT_SECURE (secure-execution mode, ld.so(8)): the loader then ignores
 		 * LD_PRELOAD. Set-user-ID to the user we already are changes nothing. */
 		if (((st.st_mode & S_ISUID) && st.st_uid != (uid_t)SYS0(SYS_geteuid)) ||
-		    ((st.st_mode & S_ISGID) && st.st_gid != (gid_t)SYS0(SYS_getegid)))
+		    ((st.st_mode & S_ISGID) && st.st_gid != (gid_t)SYS0(SYS_getegid))) {
+			SYS1(SYS_close, fd);
 			return MP_GAP_SETUID;
+		}
 		if (SYS0(SYS_geteuid) != 0) {
 			char v[64];
 
-			if (SYS4(SYS_getxattr, path, "security.capability", v, sizeof(v)) > 0)
+			if (SYS4(SYS_getxattr, path, "security.capability", v, sizeof(v)) > 0) {
+				SYS1(SYS_close, fd);
 				return MP_GAP_SETUID;
+			}
 		}
 		if (buf[0] == '#' && buf[1] == '!') {
-			size_t i = 2, k = 0;
+			size_t i = 2, k = 0, end = (size_t)n < SHEBANG_MAX ? (size_t)n : SHEBANG_MAX;
 
-			while (i < (size_t)n && (buf[i] == ' ' || buf[i] == '\t'))
+			SYS1(SYS_close, fd);
+			while (i < end && (buf[i] == ' ' || buf[i] == '\t'))
 				i++;
-			while (i < (size_t)n && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
+			while (i < end && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
 			       k < sizeof(interp) - 1)
 				interp[k++] = (char)buf[i++];
 			interp[k] = '\0';
@@ -819,7 +886,9 @@ uint32_t emit_exec_gap(const char *path)
 			path = interp;
 			continue;
 		}
-		return elf_has_interp(buf, (size_t)n) == 0 ? MP_GAP_STATIC : 0;
+		interp_flag = elf_has_interp(fd, buf, (size_t)n);
+		SYS1(SYS_close, fd);
+		return interp_flag == 0 ? MP_GAP_STATIC : 0;
 	}
 	return 0;
 }

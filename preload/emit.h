@@ -23,7 +23,12 @@ bool emit_enabled(void);
 
 /* Resolve @path (relative to @dirfd, AT_FDCWD: the cwd) into an absolute path with "." and
  * ".." folded lexically, into @out (@size bytes). An empty @path or NULL means @dirfd itself.
- * Returns the length, or -1 when it cannot be resolved (too long, unknown fd). */
+ * Returns the length, EMIT_SHORT when it does not fit in @size bytes, or -1 when it cannot
+ * be resolved (unknown fd, no cwd). Callers on the recording path give PATH_SMALL bytes
+ * first and PATH_MAX only when that was short: each stack page the program never used is a
+ * page fault (emit.c). */
+#define EMIT_SHORT (-2)
+#define PATH_SMALL 512
 int emit_resolve(int dirfd, const char *path, char *out, size_t size);
 
 /* Record one access of @path (relative to @dirfd); @err is 0 or the positive errno. */

@@ -864,18 +864,26 @@ static int env_keeps_us(char *const envp[])
 
 /* Before an exec of @dirfd/@path: say so when the new program will run unseen. Only
  * syscalls and a send: this may run in a vfork child, which shares our memory. */
-static void exec_check(int dirfd, const char *path, char *const envp[])
+static int exec_check_in(int dirfd, const char *path, char *const envp[], size_t size)
 {
-	char abs[PATH_MAX];
+	char abs[size];
 	uint32_t gap;
+	int n = emit_resolve(dirfd, path, abs, size);
 
-	if (!recording() || emit_resolve(dirfd, path, abs, sizeof(abs)) < 0)
-		return;
+	if (n < 0)
+		return n;
 	gap = emit_exec_gap(abs);
 	if (!gap && !env_keeps_us(envp) && !emit_stat_err(abs))
 		gap = MP_GAP_ENV;
 	if (gap)
 		emit_gap(abs, gap);
+	return 0;
+}
+
+static void exec_check(int dirfd, const char *path, char *const envp[])
+{
+	if (recording() && exec_check_in(dirfd, path, envp, PATH_SMALL) == EMIT_SHORT)
+		exec_check_in(dirfd, path, envp, PATH_MAX);
 }
 
 static int do_execve(const char *path, char *const argv[], char *const envp[])
