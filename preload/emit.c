@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -52,16 +53,45 @@ static __thread int tid_cache __attribute__((tls_model("initial-exec")));
 static __thread int tid_pid __attribute__((tls_model("initial-exec")));
 static __thread int ring_writing __attribute__((tls_model("initial-exec")));
 
-static struct sockaddr_un sock_addr;
-static socklen_t sock_alen;
-static int enabled;
 static int debug;
-static struct mp_ring *ring;      /* the collector's ring, NULL: the socket only (atomic) */
-/* This process's pid, on a page the kernel zeroes in a fork child (MADV_WIPEONFORK), so the
- * hot path makes no getpid() system call and a child reads 0 and asks. NULL: always ask. */
-static int *pid_page;
-static unsigned long lost;        /* records not sent since the last MP_REC_LOST (atomic) */
-static int cached_pid;            /* the process the last record came from (atomic) */
+
+/* What a process's records share: the socket, the ring and the counters. The preload
+ * library's copy of this file uses the audit module's (emit_init: emit_adopt), so that a
+ * process maps the ring and the pid page once, is announced once and asks whether the
+ * collector lives once, not once per copy: two copies cost a recorded `cat` about 0.1 ms
+ * more (a second 4 MiB mapping, its page tables and faults, a dozen system calls). Its
+ * layout is shared by the two libraries, built from this one file: @magic and @size guard
+ * against a pair from different builds. */
+struct emit_shared {
+	uint32_t magic, size;
+	struct sockaddr_un sock_addr;
+	socklen_t sock_alen;
+	int enabled;
+	struct mp_ring *ring; /* the collector's ring, NULL: the socket only (atomic) */
+	/* This process's pid, on a page the kernel zeroes in a fork child (MADV_WIPEONFORK),
+	 * so the hot path makes no getpid() system call and a child reads 0 and asks. NULL:
+	 * always ask. */
+	int *pid_page;
+	unsigned long lost; /* records not sent since the last MP_REC_LOST (atomic) */
+	int cached_pid;     /* the process the last record came from (atomic) */
+	/* When the socket last refused a record (no collector): for RING_CHECK_NS after
+	 * that, records are counted lost without asking again, so a program whose collector
+	 * is gone does not pay a failing system call for each of them. The window opens at
+	 * the second refusal in a row: a collector restarted just after the record that
+	 * found the old one gone still gets the next record. (atomic) */
+	uint64_t refused_at;
+	unsigned refusals;   /* refusals in a row (atomic) */
+	uint64_t last_check; /* when this process last asked whether the collector lives (atomic) */
+};
+
+#define EMIT_SHARED_MAGIC 0x4d504553U /* "SEPM" */
+
+/* The audit module's, found by the preload library (audit.c exports it). */
+EXPORT struct emit_shared magicpak_emit_shared = {
+	.magic = EMIT_SHARED_MAGIC,
+	.size = sizeof(struct emit_shared),
+};
+static struct emit_shared *sh = &magicpak_emit_shared;
 
 /* System calls never go through libc's syscall(), which this library wraps (rawsys.h). */
 #define SYS0(n) rawsys((n), 0, 0, 0, 0, 0, 0)
@@ -83,12 +113,12 @@ static int cached_pid;            /* the process the last record came from (atom
  * and so reads the parent's pid: exec and exit, all a vfork child may call, ask the kernel. */
 static int my_pid(void)
 {
-	int pid = pid_page ? __atomic_load_n(pid_page, __ATOMIC_RELAXED) : 0;
+	int pid = sh->pid_page ? __atomic_load_n(sh->pid_page, __ATOMIC_RELAXED) : 0;
 
 	if (!pid) {
 		pid = (int)SYS0(SYS_getpid);
-		if (pid_page)
-			__atomic_store_n(pid_page, pid, __ATOMIC_RELAXED);
+		if (sh->pid_page)
+			__atomic_store_n(sh->pid_page, pid, __ATOMIC_RELAXED);
 	}
 	return pid;
 }
@@ -186,17 +216,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* When the socket last refused a record (no collector): for RING_CHECK_NS after that,
- * records are counted lost without asking again, so a program whose collector is gone does
- * not pay a failing system call for each of them. The window opens at the second refusal in
- * a row: a collector restarted just after the record that found the old one gone still gets
- * the next record. (atomic) */
-static uint64_t refused_at;
-static unsigned refusals; /* refusals in a row (atomic) */
 
 static int send_raw(const void *buf, size_t len)
 {
-	uint64_t refused = __atomic_load_n(&refused_at, __ATOMIC_RELAXED), now = 0;
+	uint64_t refused = __atomic_load_n(&sh->refused_at, __ATOMIC_RELAXED), now = 0;
 	long r;
 	int fd;
 
@@ -206,18 +229,18 @@ static int send_raw(const void *buf, size_t len)
 	if (fd < 0)
 		return -1;
 	do
-		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sock_addr, sock_alen);
+		r = SYS6(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, &sh->sock_addr, sh->sock_alen);
 	while (r == -EINTR);
 	sock_put(fd);
 	if (r == -ECONNREFUSED || r == -ENOENT) {
-		if (__atomic_add_fetch(&refusals, 1, __ATOMIC_RELAXED) >= 2)
-			__atomic_store_n(&refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
+		if (__atomic_add_fetch(&sh->refusals, 1, __ATOMIC_RELAXED) >= 2)
+			__atomic_store_n(&sh->refused_at, now ? now : now_ns(), __ATOMIC_RELAXED);
 	} else {
 		/* read first: a store on every send would bounce the line between threads */
-		if (__atomic_load_n(&refusals, __ATOMIC_RELAXED))
-			__atomic_store_n(&refusals, 0, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&sh->refusals, __ATOMIC_RELAXED))
+			__atomic_store_n(&sh->refusals, 0, __ATOMIC_RELAXED);
 		if (refused)
-			__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&sh->refused_at, 0, __ATOMIC_RELAXED);
 	}
 	return r < 0 ? -1 : 0;
 }
@@ -277,13 +300,13 @@ static int start_rec(int pid, size_t size)
 /* A record from a process not seen before (a fork without exec): announce it first. */
 static void check_pid(int pid)
 {
-	int old = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+	int old = __atomic_load_n(&sh->cached_pid, __ATOMIC_RELAXED);
 
 	if (old == pid)
 		return;
 	/* A vfork child writes the parent's memory here: the parent then announces itself
 	 * again, which the collector ignores for a process it knows. */
-	__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->cached_pid, pid, __ATOMIC_RELAXED);
 	if (start_rec(pid, PATH_SMALL) == EMIT_SHORT)
 		start_rec(pid, PATH_MAX);
 }
@@ -303,9 +326,9 @@ static int ask_collector(int wake)
 	if (fd < 0)
 		return 0;
 	do
-		r = wake ? SYS6(SYS_sendto, fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT, &sock_addr,
-				sock_alen)
-			 : SYS3(SYS_connect, fd, &sock_addr, sock_alen);
+		r = wake ? SYS6(SYS_sendto, fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT, &sh->sock_addr,
+				sh->sock_alen)
+			 : SYS3(SYS_connect, fd, &sh->sock_addr, sh->sock_alen);
 	while (r == -EINTR);
 	sock_put(fd);
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
@@ -318,21 +341,20 @@ static int ask_collector(int wake)
  * RING_CHECK_NS (with @wake, by ringing the doorbell: the ring is full), one system call,
  * and a ring not drained for RING_STALE_NS (its file replaced without the mark) is given up
  * too. */
-static uint64_t last_check; /* when this process last asked (atomic) */
 
 static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 {
 	uint64_t alive = __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE);
-	uint64_t last = __atomic_load_n(&last_check, __ATOMIC_RELAXED);
+	uint64_t last = __atomic_load_n(&sh->last_check, __ATOMIC_RELAXED);
 
 	if (alive && now - last >= RING_CHECK_NS) {
-		__atomic_store_n(&last_check, now, __ATOMIC_RELAXED);
+		__atomic_store_n(&sh->last_check, now, __ATOMIC_RELAXED);
 		if (ask_collector(wake) < 0)
 			alive = 0;
 	}
 	if (alive && now <= alive + RING_STALE_NS)
 		return 0;
-	__atomic_store_n(&ring, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->ring, NULL, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -370,7 +392,7 @@ static int ring_put(struct mp_ring *r, const struct mp_wire *h)
 			 * itself; otherwise wake the collector and wait for room. */
 			if (ring_writing)
 				return -1;
-			last_check = 0;
+			sh->last_check = 0;
 			if (ring_gone(r, now_ns(), 1))
 				return send_raw(h, h->len);
 			SYS2(SYS_nanosleep, &pause, NULL);
@@ -408,13 +430,13 @@ static void pid_map(void)
 		return;
 	}
 	*(int *)m = (int)SYS0(SYS_getpid);
-	__atomic_store_n(&pid_page, (int *)m, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->pid_page, (int *)m, __ATOMIC_RELEASE);
 }
 
 /* Map the ring next to the socket (@sock, its path), if the collector made one. */
 static void ring_map(const char *sock)
 {
-	char path[sizeof(sock_addr.sun_path) + sizeof(RING_SUFFIX)];
+	char path[sizeof(sh->sock_addr.sun_path) + sizeof(RING_SUFFIX)];
 	struct mp_ring hdr;
 	size_t n = slen(sock);
 	long fd, m;
@@ -443,15 +465,15 @@ static void ring_map(const char *sock)
 		uint64_t now = now_ns(), alive = ((struct mp_ring *)m)->alive_ns;
 
 		if (alive && now >= alive && now - alive < RING_CHECK_NS)
-			__atomic_store_n(&last_check, alive, __ATOMIC_RELAXED);
+			__atomic_store_n(&sh->last_check, alive, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&ring, (struct mp_ring *)m, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->ring, (struct mp_ring *)m, __ATOMIC_RELEASE);
 }
 
 /* Hand one record over: the ring, else the socket. -1 if it is lost. */
 static int put_record(const struct mp_wire *h)
 {
-	struct mp_ring *r = __atomic_load_n(&ring, __ATOMIC_ACQUIRE);
+	struct mp_ring *r = __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
 
 	if (r)
 		return ring_put(r, h);
@@ -461,7 +483,7 @@ static int put_record(const struct mp_wire *h)
 /* Send @h (h->len bytes), reporting earlier losses first once sending works again. */
 static void send_record(struct mp_wire *h)
 {
-	unsigned long n = __atomic_load_n(&lost, __ATOMIC_RELAXED);
+	unsigned long n = __atomic_load_n(&sh->lost, __ATOMIC_RELAXED);
 
 	if (n) {
 		struct mp_wire l;
@@ -469,18 +491,91 @@ static void send_record(struct mp_wire *h)
 		hdr_fill(&l, MP_REC_LOST, sizeof(l), (int)h->pid);
 		l.aux = n;
 		if (put_record(&l) == 0)
-			__atomic_sub_fetch(&lost, n, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&sh->lost, n, __ATOMIC_RELAXED);
 	}
 	if (put_record(h) < 0) {
-		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
-		emit_debug("cannot send a record to", sock_addr.sun_path);
+		__atomic_add_fetch(&sh->lost, 1, __ATOMIC_RELAXED);
+		emit_debug("cannot send a record to", sh->sock_addr.sun_path);
 	}
 }
 
 bool emit_enabled(void)
 {
-	return enabled;
+	return sh->enabled;
 }
+
+#ifndef MAGICPAK_FREESTANDING
+/* Symbol @name of the object @l (another namespace's: dlsym() takes handles, and the loader
+ * gives none for those), through its GNU hash table; NULL if it has none or no such symbol. */
+static void *dyn_symbol(const struct link_map *l, const char *name)
+{
+	const ElfW(Sym) *symtab = NULL;
+	const char *strtab = NULL;
+	const uint32_t *gh = NULL;
+	uint32_t h = 5381, i, nbuckets;
+	const uint32_t *buckets, *chain;
+
+	for (const ElfW(Dyn) *d = l->l_ld; d && d->d_tag != DT_NULL; d++) {
+		uintptr_t p = d->d_un.d_ptr;
+
+		/* the loader rebases these in place where .dynamic is writable, not elsewhere */
+		if (p < l->l_addr)
+			p += l->l_addr;
+		if (d->d_tag == DT_SYMTAB)
+			symtab = (const void *)p;
+		else if (d->d_tag == DT_STRTAB)
+			strtab = (const void *)p;
+		else if (d->d_tag == DT_GNU_HASH)
+			gh = (const void *)p;
+	}
+	if (!symtab || !strtab || !gh || !gh[0])
+		return NULL;
+	for (const char *c = name; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	nbuckets = gh[0];
+	/* header (4 words), then the bloom filter (gh[2] words of the ELF class), buckets, chains */
+	buckets = (const uint32_t *)((const ElfW(Addr) *)(gh + 4) + gh[2]);
+	chain = buckets + nbuckets;
+	i = buckets[h % nbuckets];
+	if (i < gh[1])
+		return NULL;
+	for (;; i++) {
+		uint32_t h2 = chain[i - gh[1]];
+
+		if ((h | 1) == (h2 | 1) && !strcmp(strtab + symtab[i].st_name, name) &&
+		    symtab[i].st_shndx != SHN_UNDEF)
+			return (void *)(l->l_addr + symtab[i].st_value);
+		if (h2 & 1)
+			return NULL;
+	}
+}
+
+/* The audit module's shared state when it is loaded (in its own namespace) and records to
+ * @sock: the loader lists every namespace's objects for debuggers (r_debug_extended, glibc
+ * 2.35 and later). NULL otherwise: this copy then maps its own ring. */
+static struct emit_shared *audit_shared(const char *sock)
+{
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 35)
+	/* _r_debug is the start of the loader's r_debug_extended, declared as the smaller
+	 * struct r_debug (for copy relocations): the empty asm hides that from the compiler */
+	const struct r_debug_extended *r = (const void *)&_r_debug;
+
+	__asm__("" : "+r"(r));
+	if (r->base.r_version < 2)
+		return NULL;
+	for (r = r->r_next; r; r = r->r_next)
+		for (const struct link_map *l = r->base.r_map; l; l = l->l_next) {
+			struct emit_shared *e = dyn_symbol(l, "magicpak_emit_shared");
+
+			if (e && e != sh && e->magic == EMIT_SHARED_MAGIC &&
+			    e->size == sizeof(*e) && __atomic_load_n(&e->enabled, __ATOMIC_ACQUIRE) &&
+			    !strcmp(e->sock_addr.sun_path, sock))
+				return e;
+		}
+#endif
+	return NULL;
+}
+#endif
 
 void emit_init(char **envp)
 {
@@ -498,20 +593,32 @@ void emit_init(char **envp)
 		return;
 	}
 	n = slen(sock);
-	if (n >= sizeof(sock_addr.sun_path)) {
+	if (n >= sizeof(sh->sock_addr.sun_path)) {
 		emit_debug("MAGICPAK_SOCKET is too long:", sock);
 		return;
 	}
-	sock_addr.sun_family = AF_UNIX;
-	memcpy(sock_addr.sun_path, sock, n + 1);
-	sock_alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+#ifndef MAGICPAK_FREESTANDING
+	{
+		struct emit_shared *a = audit_shared(sock);
+
+		if (a) {
+			sh = a;
+			emit_debug("recording through the audit module's ring and socket", NULL);
+			return;
+		}
+	}
+#endif
+	sh->sock_addr.sun_family = AF_UNIX;
+	memcpy(sh->sock_addr.sun_path, sock, n + 1);
+	sh->sock_alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
 	/* Mapping the ring needs an fd only for a moment. A record that finds no fd for its
 	 * socket (EMFILE) is counted lost and reported with the next one that does. */
 	ring_map(sock);
 	pid_map();
-	/* cached_pid stays 0: this copy's first record announces the process (with its
-	 * parent), unless it is the exec record itself */
-	enabled = 1;
+	/* cached_pid stays 0: the first record announces the process (with its parent),
+	 * unless it is the exec record itself. Released last: the preload library's copy
+	 * takes this state once it reads enabled. */
+	__atomic_store_n(&sh->enabled, 1, __ATOMIC_RELEASE);
 }
 
 /* Append @rel to the absolute, normal path of @len bytes in @out, folding "." and ".."
@@ -653,12 +760,12 @@ static void send_path(uint32_t kind, int pid, int op, int dirfd, const char *pat
 	if (r == EMIT_SHORT)
 		r = path_rec(kind, pid, op, dirfd, path, flags, err, PATH_MAX);
 	if (r < 0)
-		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sh->lost, 1, __ATOMIC_RELAXED);
 }
 
 void emit_access(int op, int dirfd, const char *path, uint32_t flags, int err)
 {
-	if (enabled)
+	if (sh->enabled)
 		send_path(MP_REC_ACCESS, my_pid(), op, dirfd, path, flags, err);
 }
 
@@ -728,15 +835,15 @@ void emit_exec(const char *exe, char *const argv[])
 {
 	int pid, r;
 
-	if (!enabled)
+	if (!sh->enabled)
 		return;
 	pid = (int)SYS0(SYS_getpid);
-	__atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->cached_pid, pid, __ATOMIC_RELAXED);
 	r = exec_rec(pid, exe, argv, PATH_SMALL);
 	if (r == EMIT_SHORT)
 		r = exec_rec(pid, exe, argv, PATH_MAX);
 	if (r < 0)
-		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sh->lost, 1, __ATOMIC_RELAXED);
 }
 
 void emit_exit(int status)
@@ -744,12 +851,12 @@ void emit_exit(int status)
 	struct mp_wire h;
 	int pid;
 
-	if (!enabled)
+	if (!sh->enabled)
 		return;
 	pid = (int)SYS0(SYS_getpid);
 	check_pid(pid);
 	/* the last chance to report what was lost: ask the socket whatever the window */
-	__atomic_store_n(&refused_at, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->refused_at, 0, __ATOMIC_RELAXED);
 	hdr_fill(&h, MP_REC_PROC_EXIT, sizeof(h), pid);
 	h.err = (uint32_t)status;
 	send_record(&h);
@@ -757,7 +864,7 @@ void emit_exit(int status)
 
 void emit_gap(const char *path, uint32_t why)
 {
-	if (enabled)
+	if (sh->enabled)
 		send_path(MP_REC_GAP, (int)SYS0(SYS_getpid), MP_OP_EXEC, AT_FDCWD, path, why, 0);
 }
 

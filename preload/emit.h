@@ -15,8 +15,9 @@
  * (dlsym, our own opens) pass straight through. initial-exec: no __tls_get_addr, no malloc. */
 extern __thread int emit_busy __attribute__((tls_model("initial-exec")));
 
-/* Read MAGICPAK_SOCKET (and MAGICPAK_DEBUG) from @envp and open the socket. Called by the
- * constructor and the audit module, each for its own copy of this state. */
+/* Read MAGICPAK_SOCKET (and MAGICPAK_DEBUG) from @envp, map the collector's ring. Called by
+ * the audit module, then by the constructor, which takes the audit module's state instead
+ * of mapping the ring again when the module records to the same socket. */
 void emit_init(char **envp);
 /* Is recording on (MAGICPAK_SOCKET was set and the socket could be made)? */
 bool emit_enabled(void);

@@ -3,8 +3,9 @@
  * process's exec record) and the exit record. Its LD_AUDIT half is audit.c. The library is
  * loaded twice when it is both LD_PRELOAD and LD_AUDIT: once in the program's namespace
  * (wrappers), once in the audit namespace (la_* functions), each copy with its own static
- * state and its own socket; `record` uses libmagicpak-audit.so (audit.c alone, no libc) as
- * LD_AUDIT instead. */
+ * state; `record` uses libmagicpak-audit.so (audit.c alone, no libc) as LD_AUDIT instead. The
+ * copy in the program's namespace records through the audit copy's socket, ring and counters
+ * when it finds them (emit.c: struct emit_shared). */
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>

@@ -9,6 +9,9 @@
 # works, a writer asks whether the collector lives with a connect() that sends it nothing (a
 # datagram woke it on the writer's CPU), and magicpak's collecting loop gives way to the
 # command (SCHED_BATCH) while it runs, never the command itself, and not a policy the user set.
+# A process maps the ring once, whether the audit module and the preload library both record
+# (the library takes the module's ring), the preload library is its own LD_AUDIT module, or
+# there is no LD_AUDIT at all.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -97,4 +100,31 @@ elif [ "${TOOL_SAN:-0}" != 1 ]; then
 	assert_eq "batch: under chrt -i magicpak changes no policy" "$(grep -c sched_setscheduler "$tmp/idle.trace")" 0
 	assert_contains "batch: and the command inherits the user's SCHED_IDLE" "$(cat "$tmp/idle.out")" SCHED_IDLE
 fi
+
+# 5. one ring a process: the ring file's mappings in a recorded grep's /proc/self/maps
+ringmaps() { sed -n 's/^\(.*\.ring\)$/\1/p' "$1" | grep -c . ; }
+record_rc "$tmp/one.db" --via preload -- sh -c 'grep "\.ring$" /proc/self/maps'
+assert_rc "one ring: exit 0" 0
+echo "$out" >"$tmp/one.maps"
+assert_eq "one ring: the audit module and the preload library share one mapping" "$(ringmaps "$tmp/one.maps")" 1
+assert_eq "one ring: the session is complete" "$(sql "$tmp/one.db" 'select complete from sessions')" 1
+has_row "one ring: grep's exec recorded (the library's record)" "$(prows "$tmp/one.db")" "exec|$(command -v grep)|0"
+assert_eq "one ring: the loader's open of libc recorded for grep (the module's record)" \
+	"$(sql "$tmp/one.db" "select count(*) from file_accesses a join file_accesses b on a.pid = b.pid
+		where a.op = 'open' and a.path like '%/libc.so.6' and b.op = 'exec' and b.path like '%/grep'")" 1
+assert_eq "one ring: grep announced once, one process row" \
+	"$(sql "$tmp/one.db" "select count(*) from processes where executable like '%/grep'")" 1
+mkdir "$tmp/solo" && cp "$PRELOAD_LIB" "$tmp/solo/"
+MAGICPAK_PRELOAD_LIB=$tmp/solo/libmagicpak-preload.so record_rc "$tmp/solo.db" --via preload -- \
+	sh -c 'grep "\.ring$" /proc/self/maps'
+assert_rc "one ring, the preload library as its own LD_AUDIT module: exit 0" 0
+echo "$out" >"$tmp/solo.maps"
+assert_eq "one ring, the preload library as its own LD_AUDIT module: one mapping" "$(ringmaps "$tmp/solo.maps")" 1
+assert_eq "one ring, the preload library as its own LD_AUDIT module: complete" \
+	"$(sql "$tmp/solo.db" 'select complete from sessions')" 1
+start_collector "$tmp/col.db" "$tmp/col.sock" "$tmp/col.log"
+LD_PRELOAD=$PRELOAD_LIB MAGICPAK_SOCKET=$tmp/col.sock grep '\.ring$' /proc/self/maps >"$tmp/col.maps"
+kill -TERM "$collector_pid"; wait "$collector_pid"
+assert_eq "one ring, LD_PRELOAD alone: the library maps its own" "$(ringmaps "$tmp/col.maps")" 1
+has_row "one ring, LD_PRELOAD alone: grep's open of its maps recorded" "$(prows "$tmp/col.db" 1)" "open|/proc/self/maps|0"
 done_testing
