@@ -33,23 +33,17 @@ static int audit_started; /* the program's own objects are loaded: later ones ar
  * built without ld.so (Makefile: RTLD), the module reads /proc/self/environ. */
 extern void *__libc_stack_end __attribute__((weak));
 
-/* The audit namespace may not have a usable environ yet: read the exec-time environment, from
- * the initial stack (reading /proc/self/environ cost every process an open, a read and a
- * close: 200 short `cat`s took 2-3 ms longer). */
-static void audit_init(void)
+/* emit_init() with the environment read from /proc/self/environ: without ld.so's symbol only.
+ * Its buffers are on the stack of this rare path (in .bss they put the module's few written
+ * variables on two pages, a page fault more in every process). */
+static __attribute__((noinline)) void init_from_proc(void)
 {
-	static char env[65536];
-	static char *vec[1024];
+	char env[65536];
+	char *vec[1024];
 	size_t k = 0;
-	long n, *sp = &__libc_stack_end ? __libc_stack_end : NULL;
-
-	if (sp && sp[0] >= 0 && sp[0] < (1L << 24)) {
-		emit_init((char **)(sp + 1 + sp[0] + 1));
-		audit_active = emit_enabled();
-		return;
-	}
 	/* raw syscalls: in the preload library open() and read() are its own wrappers */
-	n = emit_read_file("/proc/self/environ", env, sizeof(env) - 1);
+	long n = emit_read_file("/proc/self/environ", env, sizeof(env) - 1);
+
 	if (n < 0)
 		return;
 	env[n] = '\0';
@@ -57,6 +51,19 @@ static void audit_init(void)
 		vec[k++] = env + i;
 	vec[k] = NULL;
 	emit_init(vec);
+}
+
+/* The audit namespace may not have a usable environ yet: read the exec-time environment, from
+ * the initial stack (reading /proc/self/environ cost every process an open, a read and a
+ * close: 200 short `cat`s took 2-3 ms longer). */
+static void audit_init(void)
+{
+	long *sp = &__libc_stack_end ? __libc_stack_end : NULL;
+
+	if (sp && sp[0] >= 0 && sp[0] < (1L << 24))
+		emit_init((char **)(sp + 1 + sp[0] + 1));
+	else
+		init_from_proc();
 	audit_active = emit_enabled();
 }
 

@@ -87,10 +87,8 @@ struct emit_shared {
 #define EMIT_SHARED_MAGIC 0x4d504553U /* "SEPM" */
 
 /* The audit module's, found by the preload library (audit.c exports it). */
-EXPORT struct emit_shared magicpak_emit_shared = {
-	.magic = EMIT_SHARED_MAGIC,
-	.size = sizeof(struct emit_shared),
-};
+/* (zero until emit_init() fills it in: in .bss, not on a .data page of its own to copy) */
+EXPORT struct emit_shared magicpak_emit_shared;
 static struct emit_shared *sh = &magicpak_emit_shared;
 
 /* System calls never go through libc's syscall(), which this library wraps (rawsys.h). */
@@ -615,6 +613,8 @@ void emit_init(char **envp)
 	 * socket (EMFILE) is counted lost and reported with the next one that does. */
 	ring_map(sock);
 	pid_map();
+	sh->magic = EMIT_SHARED_MAGIC;
+	sh->size = sizeof(*sh);
 	/* cached_pid stays 0: the first record announces the process (with its parent),
 	 * unless it is the exec record itself. Released last: the preload library's copy
 	 * takes this state once it reads enabled. */

@@ -6,7 +6,8 @@
 # preload, no process of a shell command opens /proc/self/environ, and what only the module
 # sees (the loader's own opens) is recorded for each process: one with many arguments (the
 # environment starts after them), one started with an environment of its own (env -i with
-# only the three variables record sets).
+# only the three variables record sets). A module built without ld.so to link against reads
+# /proc/self/environ instead, and records the loader's opens just the same.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_preload
@@ -37,4 +38,23 @@ for p in sh cat; do
 	check "$p ($exe): ran ($pids processes)" test "$pids" -ge 1
 	assert_eq "$p: the loader's open of /etc/ld.so.cache is recorded for each of its processes" "$loader" "$pids"
 done
+
+# the fallback: the module built here with RTLD empty (no DT_NEEDED on ld.so), next to a copy of
+# the preload library, which record then uses
+make -s -C "$TESTS_DIR/.." BUILD="$tmp/nortld" RTLD= "$tmp/nortld/libmagicpak-audit.so" >"$tmp/make.log" 2>&1 ||
+	{ fail "cannot build the audit module without ld.so:"; sed 's/^/    /' "$tmp/make.log"; }
+if [ -e "$tmp/nortld/libmagicpak-audit.so" ]; then
+	check "the fallback module has no DT_NEEDED on ld.so" \
+		sh -c '! readelf -dW "$1" | grep -q "NEEDED.*ld-"' sh "$tmp/nortld/libmagicpak-audit.so"
+	cp "$PRELOAD_LIB" "$tmp/nortld/"
+	MAGICPAK_PRELOAD_LIB=$tmp/nortld/libmagicpak-preload.so strace -f -qq -e trace=open,openat \
+		-o "$tmp/nortld.log" "$TOOL" record --via preload --db "$tmp/n.db" -- cat /etc/hostname \
+		>/dev/null 2>"$tmp/err"
+	assert_eq "fallback: record exits 0" "$?" 0
+	check "fallback: the module read /proc/self/environ" grep -q '"/proc/self/environ"' "$tmp/nortld.log"
+	assert_eq "fallback: the loader's open of libc is recorded for cat" \
+		"$(sql "$tmp/n.db" "select count(distinct a.pid) from file_accesses a join file_accesses b on a.pid = b.pid
+			where a.op = 'open' and a.path like '%/libc.so.6' and b.op = 'exec' and b.path like '%/cat'")" 1
+	assert_eq "fallback: the session is complete" "$(sql "$tmp/n.db" 'select complete from sessions')" 1
+fi
 done_testing
