@@ -18,6 +18,7 @@
 
 #include "collect.h"
 #include "event.h"
+#include "interp.h"
 #include "log.h"
 #include "ring.h"
 #include "ringread.h"
@@ -468,6 +469,15 @@ void collect_free(struct collect *c)
 	free(c);
 }
 
+/* Is @sb the dynamic loader this process runs under (interp.h)? */
+static bool is_own_loader(const struct stat *sb)
+{
+	const char *ld = interp_own();
+	struct stat lb;
+
+	return ld && stat(ld, &lb) == 0 && lb.st_dev == sb->st_dev && lb.st_ino == sb->st_ino;
+}
+
 int collect_exec_gap(const char *path)
 {
 	unsigned char buf[4096];
@@ -521,7 +531,7 @@ int collect_exec_gap(const char *path)
 				if (ph.p_type == PT_INTERP)
 					return 0;
 			}
-			return MP_GAP_STATIC;
+			return is_own_loader(&sb) ? 0 : MP_GAP_STATIC;
 		}
 	}
 	return 0;

@@ -21,6 +21,7 @@
 
 #include "emit.h"
 #include "event.h"
+#include "interp.h"
 #include "preload.h"
 
 /* Entry points the headers do not declare (fortify, the old stat ABI). */
@@ -862,6 +863,21 @@ static int env_keeps_us(char *const envp[])
 	return pre && sock;
 }
 
+/* Is @path the dynamic loader this process runs under (interp.h)? Raw system calls: this may
+ * run in a vfork child. */
+static int is_own_loader(const char *path)
+{
+	const char *ld = interp_own();
+	struct stat a, b;
+	int e = errno, same;
+
+	same = ld && RAW(SYS_newfstatat, AT_FDCWD, ld, &a, 0) == 0 &&
+	       RAW(SYS_newfstatat, AT_FDCWD, path, &b, 0) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+	errno = e;
+	return same;
+}
+
 /* Before an exec of @dirfd/@path: say so when the new program will run unseen. Only
  * syscalls and a send: this may run in a vfork child, which shares our memory. */
 static int exec_check_in(int dirfd, const char *path, char *const envp[], size_t size)
@@ -873,6 +889,8 @@ static int exec_check_in(int dirfd, const char *path, char *const envp[], size_t
 	if (n < 0)
 		return n;
 	gap = emit_exec_gap(abs);
+	if (gap == MP_GAP_STATIC && is_own_loader(abs))
+		gap = 0;
 	if (!gap && !env_keeps_us(envp) && !emit_stat_err(abs))
 		gap = MP_GAP_ENV;
 	if (gap)

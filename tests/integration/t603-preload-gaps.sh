@@ -4,7 +4,9 @@
 # What preload cannot see is said, never silent: the exec of a static program (by a preloaded
 # shell, or as the command itself), of a set-user-ID program (AT_SECURE drops LD_PRELOAD), and
 # with an environment that lost LD_PRELOAD (env -i) each leave the session incomplete with the
-# reason, and the exec itself recorded.
+# reason, and the exec itself recorded. The dynamic loader run as a program (`ld.so --argv0 NAME
+# PROG`, as the command or by a shell) has no PT_INTERP either, but loads PROG with the two
+# libraries: no gap, and the loader's opens for PROG are recorded.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -39,6 +41,23 @@ fi
 
 record_rc "$db" --via preload -- sh -c 'env -i "$1"' sh "$tmp/dyn"
 assert_eq "env -i: reason names the exec that lost LD_PRELOAD" "$(reason "$db")" "0|preload_gap: exec without LD_PRELOAD $tmp/dyn"
+
+ld=$(readelf -lW /bin/sh | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
+check "the loader of /bin/sh: $ld" test -x "$ld"
+record_rc "$db" --via preload -- "$ld" --argv0 renamed /bin/cat "$tmp/s.c"
+assert_rc "ld.so --argv0 as the command: exit 0" 0
+assert_eq "ld.so --argv0 as the command: complete" "$(reason "$db")" "1|"
+assert_eq "ld.so --argv0: cat's process with the argv the loader gave it" \
+	"$(sql "$db" "select argv from processes where session_id = (select max(id) from sessions)
+		and executable = '/bin/cat'")" "[\"renamed\",\"$tmp/s.c\"]"
+assert_eq "ld.so --argv0: the loader's open of libc recorded for cat (the audit module's record)" \
+	"$(sql "$db" "select count(*) from file_accesses a join processes p on a.pid = p.pid and
+		a.session_id = p.session_id where p.session_id = (select max(id) from sessions)
+		and p.executable = '/bin/cat' and a.op = 'open' and a.path like '%/libc.so.6'")" 1
+record_rc "$db" --via preload -- sh -c '"$1" /bin/cat "$2" >/dev/null' sh "$ld" "$tmp/s.c"
+assert_rc "ld.so run by sh: exit 0" 0
+assert_eq "ld.so run by sh: complete" "$(reason "$db")" "1|"
+has_row "ld.so run by sh: cat's open recorded" "$(prows "$db")" "open|$tmp/s.c|0"
 
 record_rc "$db" --via preload -- sh -c '"$1"' sh "$tmp/dyn"
 assert_rc "a dynamic program: exit 0" 0
