@@ -56,9 +56,9 @@ static __thread int ring_writing __attribute__((tls_model("initial-exec")));
 static int debug;
 
 /* What a process's records share: the socket, the ring and the counters. The preload
- * library's copy of this file uses the audit module's (emit_init: emit_adopt), so that a
- * process maps the ring and the pid page once, is announced once and asks whether the
- * collector lives once, not once per copy: two copies cost a recorded `cat` about 0.1 ms
+ * library's copy of this file uses the audit module's (emit_init(), audit_shared()), so that
+ * a process maps the ring and the pid page once, is announced once and asks whether the
+ * collector lives once, not once per copy: two copies cost a recorded `cat` about 0.2 ms
  * more (a second 4 MiB mapping, its page tables and faults, a dozen system calls). Its
  * layout is shared by the two libraries, built from this one file: @magic and @size guard
  * against a pair from different builds. */
@@ -86,8 +86,8 @@ struct emit_shared {
 
 #define EMIT_SHARED_MAGIC 0x4d504553U /* "SEPM" */
 
-/* The audit module's, found by the preload library (audit.c exports it). */
-/* (zero until emit_init() fills it in: in .bss, not on a .data page of its own to copy) */
+/* Exported for the preload library to find in the audit module. Zero until emit_init() fills
+ * it in: in .bss, not on a .data page of its own to copy. */
 EXPORT struct emit_shared magicpak_emit_shared;
 static struct emit_shared *sh = &magicpak_emit_shared;
 
@@ -214,7 +214,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-
 static int send_raw(const void *buf, size_t len)
 {
 	uint64_t refused = __atomic_load_n(&sh->refused_at, __ATOMIC_RELAXED), now = 0;
@@ -272,6 +271,18 @@ static int getcwd_raw(char *out, size_t size)
 	return (int)slen(out);
 }
 
+/* The cwd for a record: its length, 0 ("") when there is no usable one, or EMIT_SHORT. */
+static int cwd_or_empty(char *out, size_t size)
+{
+	int n = getcwd_raw(out, size);
+
+	if (n < 0 && n != EMIT_SHORT) {
+		out[0] = '\0';
+		n = 0;
+	}
+	return n;
+}
+
 static void send_record(struct mp_wire *h);
 
 /* The record that announces process @pid, with room for @size bytes of its cwd: EMIT_SHORT
@@ -281,14 +292,10 @@ static int start_rec(int pid, size_t size)
 	uint64_t buf[RECORD_WORDS(size)];
 	struct mp_wire *h = (struct mp_wire *)buf;
 	char *cwd = (char *)(h + 1);
-	int n = getcwd_raw(cwd, size);
+	int n = cwd_or_empty(cwd, size);
 
 	if (n == EMIT_SHORT)
 		return n;
-	if (n < 0) {
-		n = 0;
-		cwd[0] = '\0';
-	}
 	hdr_fill(h, MP_REC_PROC_START, (uint32_t)(sizeof(*h) + (size_t)n + 1), pid);
 	h->aux = (uint64_t)SYS0(SYS_getppid);
 	send_record(h);
@@ -339,7 +346,6 @@ static int ask_collector(int wake)
  * RING_CHECK_NS (with @wake, by ringing the doorbell: the ring is full), one system call,
  * and a ring not drained for RING_STALE_NS (its file replaced without the mark) is given up
  * too. */
-
 static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 {
 	uint64_t alive = __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE);
@@ -796,14 +802,10 @@ static int exec_rec(int pid, const char *exe, char *const argv[], size_t size)
 {
 	char cwd[size];
 	size_t o, need;
-	int n = getcwd_raw(cwd, size);
+	int n = cwd_or_empty(cwd, size);
 
 	if (n == EMIT_SHORT)
 		return n;
-	if (n < 0) {
-		n = 0;
-		cwd[0] = '\0';
-	}
 	/* the absolute path is at most the cwd, a '/' and @exe as given */
 	need = (size_t)n + 1 + slen(exe) + 1 + (size_t)n + 1;
 	for (size_t i = 0; argv && argv[i] && need < EXEC_PAYLOAD_MAX; i++)
@@ -919,14 +921,15 @@ static int elf_has_interp(long fd, const unsigned char *buf, size_t n)
 	} else {
 		return -1;
 	}
-	if (ent < min || num * ent > 65536) /* the kernel's own limit (load_elf_phdrs) */
+	/* the kernel's own limit on the table (load_elf_phdrs); an offset no file has */
+	if (ent < min || num * ent > 65536 || off > ((size_t)1 << 40))
 		return -1;
 	/* p_type is the first 32-bit word of a program header in both classes */
 	for (size_t i = 0; i < num; i++) {
 		size_t at = off + i * ent;
 		uint32_t type;
 
-		if (at + sizeof(type) <= n)
+		if (at < n && n - at >= sizeof(type))
 			memcpy(&type, buf + at, sizeof(type));
 		else if (SYS4(SYS_pread64, fd, &type, sizeof(type), at) != (long)sizeof(type))
 			return -1;
