@@ -60,9 +60,23 @@ static void audit_init(void)
 {
 	long *sp = &__libc_stack_end ? __libc_stack_end : NULL;
 
-	if (sp && sp[0] >= 0 && sp[0] < (1L << 24))
-		emit_init((char **)(sp + 1 + sp[0] + 1));
-	else
+	if (sp && sp[0] >= 0 && sp[0] < (1L << 24)) {
+		char **envp = (char **)(sp + 1 + sp[0] + 1);
+
+#ifdef MAGICPAK_FREESTANDING
+		{
+			char **e = envp;
+
+			/* the auxiliary vector follows the environment */
+			while (*e)
+				e++;
+			for (const ElfW(auxv_t) *a = (const void *)(e + 1); a->a_type != AT_NULL; a++)
+				if (a->a_type == AT_SYSINFO_EHDR)
+					emit_vdso((const void *)a->a_un.a_val);
+		}
+#endif
+		emit_init(envp);
+	} else
 		init_from_proc();
 	audit_active = emit_enabled();
 }

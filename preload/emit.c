@@ -197,14 +197,62 @@ static void sock_put(int fd)
 		SYS1(SYS_close, fd);
 }
 
+#ifdef MAGICPAK_FREESTANDING
+/* No libc to find the vDSO for us: the audit module hands its image over (emit_vdso()), else
+ * each record's time is a system call (about 7 a process, the loader's opens). */
+static int (*vdso_clock_gettime)(clockid_t, struct timespec *);
+
+void emit_vdso(const void *base)
+{
+	const ElfW(Ehdr) *eh = base;
+	const ElfW(Phdr) *ph;
+	const ElfW(Dyn) *dyn = NULL;
+	const ElfW(Sym) *symtab = NULL;
+	const Elf32_Word *hash = NULL;
+	const char *strtab = NULL;
+	ElfW(Addr) bias = 0;
+	int loaded = 0;
+
+	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32))
+		return;
+	ph = (const void *)((const char *)base + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !loaded++)
+			bias = (ElfW(Addr))base + ph[i].p_offset - ph[i].p_vaddr;
+		else if (ph[i].p_type == PT_DYNAMIC)
+			dyn = (const void *)ph[i].p_vaddr;
+	}
+	if (!loaded || !dyn)
+		return;
+	/* the vDSO's .dynamic is read-only: its addresses are unrelocated, add the bias */
+	for (dyn = (const void *)((ElfW(Addr))dyn + bias); dyn->d_tag != DT_NULL; dyn++) {
+		if (dyn->d_tag == DT_SYMTAB)
+			symtab = (const void *)(dyn->d_un.d_ptr + bias);
+		else if (dyn->d_tag == DT_STRTAB)
+			strtab = (const void *)(dyn->d_un.d_ptr + bias);
+		else if (dyn->d_tag == DT_HASH)
+			hash = (const void *)(dyn->d_un.d_ptr + bias);
+	}
+	if (!symtab || !strtab || !hash)
+		return;
+	/* a handful of symbols: DT_HASH's chain count is the table's length */
+	for (Elf32_Word i = 0; i < hash[1]; i++)
+		if (symtab[i].st_shndx != SHN_UNDEF && ELF64_ST_TYPE(symtab[i].st_info) == STT_FUNC &&
+		    !strncmp(strtab + symtab[i].st_name, "__vdso_clock_gettime",
+			     sizeof("__vdso_clock_gettime"))) {
+			vdso_clock_gettime = (void *)(bias + symtab[i].st_value);
+			return;
+		}
+}
+#endif
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 #ifdef MAGICPAK_FREESTANDING
-	/* No libc to find the vDSO for us: a system call, a few per process (the loader's
-	 * opens only). */
-	if (SYS2(SYS_clock_gettime, CLOCK_REALTIME, &ts) < 0)
+	if ((vdso_clock_gettime ? vdso_clock_gettime(CLOCK_REALTIME, &ts)
+				: SYS2(SYS_clock_gettime, CLOCK_REALTIME, &ts)) < 0)
 		return 0;
 #else
 	/* clock_gettime is async-signal-safe (POSIX) and a vDSO call: no syscall. */

@@ -19,6 +19,11 @@ extern __thread int emit_busy __attribute__((tls_model("initial-exec")));
  * the audit module, then by the constructor, which takes the audit module's state instead
  * of mapping the ring again when the module records to the same socket. */
 void emit_init(char **envp);
+#ifdef MAGICPAK_FREESTANDING
+/* Take the time through the vDSO whose ELF image starts at @base (AT_SYSINFO_EHDR), not
+ * through a system call: the audit module, which has no libc to find it. */
+void emit_vdso(const void *base);
+#endif
 /* Is recording on (MAGICPAK_SOCKET was set and the socket could be made)? */
 bool emit_enabled(void);
 

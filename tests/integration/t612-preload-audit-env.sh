@@ -7,7 +7,9 @@
 # sees (the loader's own opens) is recorded for each process: one with many arguments (the
 # environment starts after them), one started with an environment of its own (env -i with
 # only the three variables record sets). A module built without ld.so to link against reads
-# /proc/self/environ instead, and records the loader's opens just the same.
+# /proc/self/environ instead, and records the loader's opens just the same. The module takes
+# each record's time through the vDSO it finds in the auxiliary vector after the environment,
+# not through a clock_gettime system call (it has no libc to find the vDSO for it).
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_preload
@@ -38,6 +40,20 @@ for p in sh cat; do
 	check "$p ($exe): ran ($pids processes)" test "$pids" -ge 1
 	assert_eq "$p: the loader's open of /etc/ld.so.cache is recorded for each of its processes" "$loader" "$pids"
 done
+
+# the vDSO: no clock_gettime system call in a recorded process, where a native one makes none
+printf '#include <time.h>\nint main(void) { struct timespec t; return clock_gettime(CLOCK_REALTIME, &t); }\n' >"$tmp/clk.c"
+if cc -O2 -o "$tmp/clk" "$tmp/clk.c" 2>/dev/null && strace -qq -e trace=clock_gettime -o "$tmp/clk.log" "$tmp/clk" &&
+	[ ! -s "$tmp/clk.log" ]; then
+	strace -f -qq -e trace=clock_gettime -o "$tmp/vdso.log" "$TOOL" record --via preload --db "$tmp/v.db" -- \
+		cat /etc/hostname >/dev/null 2>&1
+	assert_eq "vDSO: the recorded process makes no clock_gettime system call" "$(grep -c clock_gettime "$tmp/vdso.log")" 0
+	check "vDSO: the loader's open of libc still has its time" test \
+		"$(sql "$tmp/v.db" "select count(*) from accesses a join paths p on p.id = a.path_id
+			where p.path like '%/libc.so.6' and a.first_ns > 0")" -ge 1
+else
+	echo "SKIP vDSO case: clock_gettime is a system call here even through libc's vDSO"
+fi
 
 # the fallback: the module built here with RTLD empty (no DT_NEEDED on ld.so), next to a copy of
 # the preload library, which record then uses
