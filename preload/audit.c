@@ -76,8 +76,9 @@ static void audit_init(void)
 		}
 #endif
 		emit_init(envp);
-	} else
+	} else {
 		init_from_proc();
+	}
 	audit_active = emit_enabled();
 }
 
