@@ -177,8 +177,7 @@ check-all: all
 else
 check-all: all
 	$(Q)$(MAKE) --no-print-directory check-unit
-	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 all
-	$(Q)$(MAKE) --no-print-directory SAN=1 check-unit
+	$(Q)$(MAKE) --no-print-directory -j2 SAN=1 check-unit
 	$(Q)$(MAKE) --no-print-directory check-integration
 endif
 

@@ -19,7 +19,8 @@
  * Everything below uses raw syscalls (never the libc entry points this library wraps), stack
  * buffers, static storage and atomics. Built twice: into libmagicpak-preload.so, and with
  * MAGICPAK_FREESTANDING into libmagicpak-audit.so, which has no libc (preload/audit.c):
- * clock_gettime is then a system call and emit_syscall() (errno) is left out. The __thread
+ * clock_gettime goes through the vDSO the module finds itself (emit_vdso()), and
+ * emit_syscall() (errno) is left out. The __thread
  * variables stay thread-local there too: initial-exec TLS is the loader's business (ld.so
  * applies the TPOFF relocations and, with LD_AUDIT set, sets up static TLS before it loads
  * the audit modules), not libc's, so a dlopen() in two threads still gets two tids. */
@@ -197,6 +198,53 @@ static void sock_put(int fd)
 		SYS1(SYS_close, fd);
 }
 
+/* Symbol @name of a loaded ELF object, @bias its load address and @dyn its dynamic section,
+ * by its GNU hash table; NULL if it has none, or no such symbol. For what dlsym() cannot
+ * reach: the audit module in another namespace (dlsym() takes handles, and the loader gives
+ * none for those), and the vDSO in the audit module, which has no libc. */
+static void *elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name)
+{
+	const ElfW(Sym) *symtab = NULL;
+	const char *strtab = NULL;
+	const uint32_t *gh = NULL, *buckets, *chain;
+	uint32_t h = 5381, i, nbuckets;
+	size_t n = slen(name) + 1;
+
+	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
+		uintptr_t p = dyn->d_un.d_ptr;
+
+		/* the loader rebases these in place where .dynamic is writable (not the vDSO's) */
+		if (p < bias)
+			p += bias;
+		if (dyn->d_tag == DT_SYMTAB)
+			symtab = (const void *)p;
+		else if (dyn->d_tag == DT_STRTAB)
+			strtab = (const void *)p;
+		else if (dyn->d_tag == DT_GNU_HASH)
+			gh = (const void *)p;
+	}
+	if (!symtab || !strtab || !gh || !gh[0])
+		return NULL;
+	for (const char *c = name; *c; c++)
+		h = h * 33 + (unsigned char)*c;
+	nbuckets = gh[0];
+	/* header (4 words), then the bloom filter (gh[2] words of the ELF class), buckets, chains */
+	buckets = (const uint32_t *)((const ElfW(Addr) *)(gh + 4) + gh[2]);
+	chain = buckets + nbuckets;
+	i = buckets[h % nbuckets];
+	if (i < gh[1])
+		return NULL;
+	for (;; i++) {
+		uint32_t h2 = chain[i - gh[1]];
+
+		if ((h | 1) == (h2 | 1) && !strncmp(strtab + symtab[i].st_name, name, n) &&
+		    symtab[i].st_shndx != SHN_UNDEF)
+			return (void *)(bias + symtab[i].st_value);
+		if (h2 & 1)
+			return NULL;
+	}
+}
+
 #ifdef MAGICPAK_FREESTANDING
 /* No libc to find the vDSO for us: the audit module hands its image over (emit_vdso()), else
  * each record's time is a system call (about 7 a process, the loader's opens). */
@@ -206,43 +254,21 @@ void emit_vdso(const void *base)
 {
 	const ElfW(Ehdr) *eh = base;
 	const ElfW(Phdr) *ph;
-	const ElfW(Dyn) *dyn = NULL;
-	const ElfW(Sym) *symtab = NULL;
-	const Elf32_Word *hash = NULL;
-	const char *strtab = NULL;
-	ElfW(Addr) bias = 0;
+	ElfW(Addr) bias = 0, dyn = 0;
 	int loaded = 0;
 
-	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32))
+	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG))
 		return;
 	ph = (const void *)((const char *)base + eh->e_phoff);
 	for (int i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type == PT_LOAD && !loaded++)
 			bias = (ElfW(Addr))base + ph[i].p_offset - ph[i].p_vaddr;
 		else if (ph[i].p_type == PT_DYNAMIC)
-			dyn = (const void *)ph[i].p_vaddr;
+			dyn = ph[i].p_vaddr;
 	}
-	if (!loaded || !dyn)
-		return;
-	/* the vDSO's .dynamic is read-only: its addresses are unrelocated, add the bias */
-	for (dyn = (const void *)((ElfW(Addr))dyn + bias); dyn->d_tag != DT_NULL; dyn++) {
-		if (dyn->d_tag == DT_SYMTAB)
-			symtab = (const void *)(dyn->d_un.d_ptr + bias);
-		else if (dyn->d_tag == DT_STRTAB)
-			strtab = (const void *)(dyn->d_un.d_ptr + bias);
-		else if (dyn->d_tag == DT_HASH)
-			hash = (const void *)(dyn->d_un.d_ptr + bias);
-	}
-	if (!symtab || !strtab || !hash)
-		return;
-	/* a handful of symbols: DT_HASH's chain count is the table's length */
-	for (Elf32_Word i = 0; i < hash[1]; i++)
-		if (symtab[i].st_shndx != SHN_UNDEF && ELF64_ST_TYPE(symtab[i].st_info) == STT_FUNC &&
-		    !strncmp(strtab + symtab[i].st_name, "__vdso_clock_gettime",
-			     sizeof("__vdso_clock_gettime"))) {
-			vdso_clock_gettime = (void *)(bias + symtab[i].st_value);
-			return;
-		}
+	if (loaded && dyn)
+		vdso_clock_gettime = elf_symbol(bias, (const void *)(bias + dyn),
+						"__vdso_clock_gettime");
 }
 #endif
 
@@ -557,51 +583,6 @@ bool emit_enabled(void)
 }
 
 #ifndef MAGICPAK_FREESTANDING
-/* Symbol @name of the object @l (another namespace's: dlsym() takes handles, and the loader
- * gives none for those), through its GNU hash table; NULL if it has none or no such symbol. */
-static void *dyn_symbol(const struct link_map *l, const char *name)
-{
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	const uint32_t *gh = NULL;
-	uint32_t h = 5381, i, nbuckets;
-	const uint32_t *buckets, *chain;
-
-	for (const ElfW(Dyn) *d = l->l_ld; d && d->d_tag != DT_NULL; d++) {
-		uintptr_t p = d->d_un.d_ptr;
-
-		/* the loader rebases these in place where .dynamic is writable, not elsewhere */
-		if (p < l->l_addr)
-			p += l->l_addr;
-		if (d->d_tag == DT_SYMTAB)
-			symtab = (const void *)p;
-		else if (d->d_tag == DT_STRTAB)
-			strtab = (const void *)p;
-		else if (d->d_tag == DT_GNU_HASH)
-			gh = (const void *)p;
-	}
-	if (!symtab || !strtab || !gh || !gh[0])
-		return NULL;
-	for (const char *c = name; *c; c++)
-		h = h * 33 + (unsigned char)*c;
-	nbuckets = gh[0];
-	/* header (4 words), then the bloom filter (gh[2] words of the ELF class), buckets, chains */
-	buckets = (const uint32_t *)((const ElfW(Addr) *)(gh + 4) + gh[2]);
-	chain = buckets + nbuckets;
-	i = buckets[h % nbuckets];
-	if (i < gh[1])
-		return NULL;
-	for (;; i++) {
-		uint32_t h2 = chain[i - gh[1]];
-
-		if ((h | 1) == (h2 | 1) && !strcmp(strtab + symtab[i].st_name, name) &&
-		    symtab[i].st_shndx != SHN_UNDEF)
-			return (void *)(l->l_addr + symtab[i].st_value);
-		if (h2 & 1)
-			return NULL;
-	}
-}
-
 /* The audit module's shared state when it is loaded (in its own namespace) and records to
  * @sock: the loader lists every namespace's objects for debuggers (r_debug_extended, glibc
  * 2.35 and later). NULL otherwise: this copy then maps its own ring. */
@@ -617,7 +598,7 @@ static struct emit_shared *audit_shared(const char *sock)
 		return NULL;
 	for (r = r->r_next; r; r = r->r_next)
 		for (const struct link_map *l = r->base.r_map; l; l = l->l_next) {
-			struct emit_shared *e = dyn_symbol(l, "magicpak_emit_shared");
+			struct emit_shared *e = elf_symbol(l->l_addr, l->l_ld, "magicpak_emit_shared");
 
 			if (e && e != sh && e->magic == EMIT_SHARED_MAGIC &&
 			    e->size == sizeof(*e) && __atomic_load_n(&e->enabled, __ATOMIC_ACQUIRE) &&
