@@ -507,6 +507,8 @@ static void *side_thread(void *arg)
 {
 	struct side *sd = arg;
 
+	/* its own name in top -H and perf (--comm), as the history's thread (store.c) */
+	prctl(PR_SET_NAME, "magicpak-side", 0, 0, 0);
 	while (!__atomic_load_n(&sd->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pf[3];
 		nfds_t n = 0;

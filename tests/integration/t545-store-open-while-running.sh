@@ -4,7 +4,8 @@
 # - a file magicpak made carries application_id "mpak" and the schema version in its own
 #   header, checkpointed at once, so the next record can tell from 100 bytes;
 # - the command starts at once even while another writer holds the file's write lock, and its
-#   session is written when the lock is free;
+#   session is written when the lock is free; the thread that waits for it is named
+#   magicpak-store (top -H, perf --comm);
 # - a file that says it is current but is damaged beyond its first page: the command has run,
 #   then one line names the file and the cause, a nonzero exit, and the file is unchanged;
 # - a file whose header is not current (an older magicpak's, a foreign one) is still refused
@@ -29,13 +30,15 @@ sql "$db" "insert into magicpak_meta values ('t545', 'x')"
 lock=$!
 sleep 0.3
 t0=$EPOCHREALTIME
-"$TOOL" record --db "$db" --label locked -- sh -c 'date +%s.%N > "$1"' sh "$tmp/started" >/dev/null 2>"$tmp/e1"; rc=$?
+"$TOOL" record --db "$db" --label locked -- sh -c 'date +%s.%N > "$1"; cat /proc/$PPID/task/*/comm > "$2"' sh \
+	"$tmp/started" "$tmp/threads" >/dev/null 2>"$tmp/e1"; rc=$?
 wait "$lock"
 assert_eq "record while another writer holds the lock: exit 0" "$rc" 0 || sed 's/^/    /' "$tmp/e1"
 check "the command started before the lock was free ($(awk -v a="$t0" -v b="$(cat "$tmp/started" 2>/dev/null)" 'BEGIN{printf "%.2f", b-a}') s)" \
 	awk -v a="$t0" -v b="$(cat "$tmp/started" 2>/dev/null || echo 1e12)" 'BEGIN{exit !(b - a < 0.6)}'
 check "record returned after the lock was free ($(elapsed "$t0") s)" awk -v e="$(elapsed "$t0")" 'BEGIN{exit !(e >= 1.0)}'
 assert_eq "its session is complete" "$(sql "$db" "select complete from sessions where label = 'locked'")" 1
+has_row "while it waits, magicpak's thread that opens the history is named magicpak-store" "$(cat "$tmp/threads")" magicpak-store
 has_row "and holds the command's exec" "$(sql "$db" "select f.path from file_accesses f join sessions s on s.id = f.session_id where s.label = 'locked' and f.op = 'exec' and f.errno = 0")" "$(command -v sh)"
 
 # current by its header, damaged beyond the first page

@@ -6,6 +6,7 @@
 # (BPF-08), relative paths are resolved against the cwd (chdir followed in the events) and a
 # dirfd, the session is complete with source bpf and its processes and exit statuses; rows
 # are written while the command runs, and the kernel's folded repeats join them at the end.
+# The thread that reads the probe is named magicpak-side (top -H, perf --comm).
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -82,4 +83,9 @@ assert_eq "its per-path summary counts the 500 too (session_paths, as the view c
 		join session_path_summary v on v.session_id = sp.session_id and v.path_id = sp.path_id where s.label = 'live' and p.path = '/etc/hostname'")" "500|500"
 assert_eq "and the session's event count agrees with its rows" \
 	"$(sql "$ldb" "select events = (select sum(count) from file_accesses where session_id = s.id) from sessions s where label = 'live'")" 1
+
+# the thread reading the probe has its own name, as the command (magicpak's child) sees it
+record_rc "$tmp/n.db" --via bpf -- sh -c 'cat /proc/$PPID/task/*/comm > "$1"' sh "$tmp/threads"
+assert_rc "record --via bpf of a command listing magicpak's threads: exit 0" 0
+has_row "one is magicpak-side, reading the probe" "$(cat "$tmp/threads")" magicpak-side
 done_testing
