@@ -30,7 +30,7 @@ static const char usage[] =
 	"      --stdin TEXT          the command's stdin (default: empty)\n"
 	"      --expect-stdout TEXT  pass only if the output equals TEXT (both trimmed of\n"
 	"                            leading and trailing whitespace)\n"
-	"  -T, --timeout S           kill the whole jail after S seconds (exit 124)\n"
+	"  -T, --timeout S           kill the whole jail after S seconds: the test fails\n"
 	"      --busybox PATH|NAME   a static busybox giving the jail /bin/sh and applets when\n"
 	"                            the bundle has no /bin/sh (never added to the bundle)\n"
 	"      --env K=V             set K for the command; a bare K passes the host's value;\n"
