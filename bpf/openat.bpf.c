@@ -69,6 +69,7 @@ struct {
 struct scratch {
 	struct mp_wire h;
 	char path[MP_BPF_PATH_MAX];
+	char args[MP_BPF_ARGS_MAX]; /* an exec's: its argv goes on from its path (on_exec) */
 };
 
 struct {
@@ -654,9 +655,26 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	s->h.op = MP_OP_EXEC;
 	n = bpf_probe_read_kernel_str(s->path, sizeof(s->path), BPF_CORE_READ(bprm, filename));
-	if (n <= 0) {
+	if (n <= 0 || n > MP_BPF_PATH_MAX) {
 		count(MP_BPF_UNREADABLE);
 		return 0;
+	}
+	/* The argv the kernel copied onto the new program's stack: present, already written
+	 * (copy_strings), so read without a fault; a last string cut short is ended here. */
+	{
+		unsigned long start = BPF_CORE_READ(p, mm, arg_start);
+		unsigned long len = BPF_CORE_READ(p, mm, arg_end) - start;
+		char *rest = s->path + n; /* n <= MP_BPF_PATH_MAX: in path or at args[0] */
+
+		rest[0] = '\0'; /* the cwd: not known here */
+		if (len > MP_BPF_ARGS_MAX - 1)
+			len = MP_BPF_ARGS_MAX - 1;
+		if (start && len && !bpf_probe_read_user(rest + 1, len, (const void *)start)) {
+			rest[len] = '\0';
+			n += 1 + (long)len;
+		} else {
+			n += 1;
+		}
 	}
 	send(s, n);
 	return 0;

@@ -16,6 +16,10 @@ enum mp_bpf_counter {
 };
 
 #define MP_BPF_PATH_MAX 4096
+/* An exec record (MP_REC_PROC_EXEC) carries the new program's argv as the kernel laid it out
+ * (mm->arg_start..arg_end), cut at this many bytes: after its path, an empty cwd (the probe
+ * does not know it), then the argv strings. */
+#define MP_BPF_ARGS_MAX 4096
 
 /* The process that calls openat(MP_BPF_SEED_DFD, NULL, cookie) is followed: its children (not
  * itself) are recorded. The cookie is chosen at random per probe and set before load. */

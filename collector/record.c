@@ -234,6 +234,8 @@ struct side_ev {
 	uint64_t time_ns;
 	uint64_t count;          /* times made: > 1 when the probe folded repeats */
 	char *path;
+	char *argv;              /* an exec's from the probe: its strings, each NUL-ended, or NULL */
+	size_t argv_len;         /* bytes of argv */
 };
 
 struct side {
@@ -280,6 +282,20 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 	e->time_ns = w->time_ns;
 	e->count = 1;
 	e->path = path ? xstrdup(path) : NULL;
+	e->argv = NULL;
+	e->argv_len = 0;
+	pthread_mutex_unlock(&sd->mu);
+}
+
+/* The argv of the exec side_push() added last: the @len bytes of NUL-ended strings at @a. */
+static void side_set_argv(struct side *sd, const char *a, size_t len)
+{
+	char *copy = xmalloc(len);
+
+	memcpy(copy, a, len);
+	pthread_mutex_lock(&sd->mu);
+	sd->v[sd->n - 1].argv = copy;
+	sd->v[sd->n - 1].argv_len = len;
 	pthread_mutex_unlock(&sd->mu);
 }
 
@@ -385,7 +401,9 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		side_push(sd, w->kind, w, MP_SRC_BPF, pc);
 		break;
 	}
-	case MP_REC_PROC_EXEC:
+	case MP_REC_PROC_EXEC: {
+		size_t at = strlen(payload) + 1;
+
 		if (!len || !payload[0])
 			return;
 		abs = side_resolve(sd, (pid_t)w->pid, AT_FDCWD, payload);
@@ -395,7 +413,11 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		}
 		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
 		free(abs);
+		/* then an empty cwd and the argv (openat.h, MP_BPF_ARGS_MAX) */
+		if (at + 1 < len && payload[at] == '\0')
+			side_set_argv(sd, payload + at + 1, len - at - 1);
 		break;
+	}
 	case MP_REC_PROC_EXIT:
 		side_push(sd, w->kind, w, MP_SRC_BPF, NULL);
 		break;
@@ -623,8 +645,10 @@ static void side_free(struct side *sd)
 		if (sd->wake[i] >= 0)
 			close(sd->wake[i]);
 	sd->wake[0] = sd->wake[1] = -1;
-	for (size_t i = 0; i < sd->n; i++)
+	for (size_t i = 0; i < sd->n; i++) {
 		free(sd->v[i].path);
+		free(sd->v[i].argv);
+	}
 	free(sd->v);
 	sd->v = NULL;
 	sd->n = sd->cap = sd->stored = 0;
@@ -658,10 +682,22 @@ static int side_store_ev(struct side *sd, const struct side_ev *e, uint64_t coun
 		}
 		break;
 	case MP_REC_PROC_EXEC: {
-		const char *argv[] = { e->path, NULL };
+		const char *one[] = { e->path, NULL }, **argv = one;
 
+		if (procs && e->argv) {
+			size_t n = 0, k = 0;
+
+			for (size_t i = 0; i < e->argv_len; i++)
+				n += !e->argv[i];
+			argv = xmalloc((n + 1) * sizeof(*argv));
+			for (size_t i = 0; i < e->argv_len; i += strlen(e->argv + i) + 1)
+				argv[k++] = e->argv + i;
+			argv[k] = NULL;
+		}
 		if (procs)
 			ret = store_proc_exec(r->st, e->pid, e->path, argv, NULL, e->time_ns);
+		if (argv != one)
+			free(argv);
 		if (!ret)
 			ret = store_add_access(r->st, e->pid, MP_OP_EXEC, e->path, 0, 0, e->source,
 					       e->time_ns);

@@ -84,6 +84,19 @@ assert_eq "its per-path summary counts the 500 too (session_paths, as the view c
 assert_eq "and the session's event count agrees with its rows" \
 	"$(sql "$ldb" "select events = (select sum(count) from file_accesses where session_id = s.id) from sessions s where label = 'live'")" 1
 
+# each process's argv as the kernel laid it out for the program (a script's is its
+# interpreter's, as preload records it), empty and spaced arguments kept, a long one cut at
+# MP_BPF_ARGS_MAX with its last string ended
+printf '#!/bin/sh\nexit 0\n' >"$tmp/scr.sh"; chmod +x "$tmp/scr.sh"
+record_rc "$tmp/a.db" --via bpf -- sh -c '/bin/echo "a b" "" c >/dev/null; "$1" x; /bin/true "$(printf "%6000s" "" | tr " " x)"' sh "$tmp/scr.sh"
+assert_rc "record --via bpf of echo, a script and a long argument: exit 0" 0
+args=$(sql "$tmp/a.db" "select argv from processes where executable != '/bin/true' order by id")
+has_row "the shell's argv" "$args" "[\"sh\",\"-c\",\"/bin/echo \\\"a b\\\" \\\"\\\" c >/dev/null; \\\"\$1\\\" x; /bin/true \\\"\$(printf \\\"%6000s\\\" \\\"\\\" | tr \\\" \\\" x)\\\"\",\"sh\",\"$tmp/scr.sh\"]"
+has_row "echo's, with its empty argument" "$args" '["/bin/echo","a b","","c"]'
+has_row "the script's, its interpreter's" "$args" "[\"/bin/sh\",\"$tmp/scr.sh\",\"x\"]"
+assert_eq "true's 6,000-byte argument, cut to the probe's 4 KiB" \
+	"$(sql "$tmp/a.db" "select json_array_length(argv) || '|' || json_extract(argv, '\$[0]') || '|' || (length(json_extract(argv, '\$[1]')) between 4000 and 4096) from processes where executable = '/bin/true'")" "2|/bin/true|1"
+
 # the thread reading the probe has its own name, as the command (magicpak's child) sees it
 record_rc "$tmp/n.db" --via bpf -- sh -c 'cat /proc/$PPID/task/*/comm > "$1"' sh "$tmp/threads"
 assert_rc "record --via bpf of a command listing magicpak's threads: exit 0" 0
