@@ -87,7 +87,16 @@ static int parse_since(const char *s, char out[32])
 		}
 		if (!end)
 			return -EINVAL;
-		t = timegm(&tm);
+		{
+			struct tm asked = tm;
+
+			t = timegm(&tm);
+			/* strptime() takes February 31st; timegm() makes it March 3rd */
+			if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
+			    tm.tm_hour != asked.tm_hour || tm.tm_min != asked.tm_min ||
+			    tm.tm_sec != asked.tm_sec)
+				return -EINVAL;
+		}
 	}
 	if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm))
 		return -EINVAL;
@@ -165,12 +174,13 @@ int cmd_bundle(int argc, char **argv)
 		goto out;
 	}
 	if (since && parse_since(since, since_iso) < 0) {
-		log_error(0, "bundle: --since: '%s' is not YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z] or "
+		log_error(0, "bundle: --since: '%s' is not a valid YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z] or "
 			  "epoch seconds", since);
 		goto out;
 	}
-	if (all && since) {
-		log_error(0, "bundle: --all and --since both choose sessions; give one");
+	if (all && (since || specs.n)) {
+		log_error(0, "bundle: --all and %s both choose sessions; give one",
+			  since ? "--since" : "--session");
 		goto out;
 	}
 	status = EXIT_FAIL;

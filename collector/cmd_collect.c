@@ -59,7 +59,11 @@ int cmd_collect(int argc, char **argv)
 		switch (ch) {
 		case 'd': db = optarg; break;
 		case 's': sock = optarg; break;
-		case 'l': label = optarg; break;
+		case 'l':
+			if (store_label_problem(optarg))
+				die_usage("collect: --label '%s' %s", optarg, store_label_problem(optarg));
+			label = optarg;
+			break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("collect", ch, argv);
 		}

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/cmd_record.c - `magicpak record`: run a command and keep every file it touched. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "exitfast.h"
 #include "log.h"
 #include "record.h"
+#include "store.h"
 
 static const char usage[] =
 	"usage: magicpak record [OPTIONS] -- COMMAND [ARG]...\n"
@@ -64,12 +67,22 @@ int cmd_record(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+:d:l:T:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.db = optarg; break;
-		case 'l': o.label = optarg; break;
-		case 'T':
-			o.timeout_s = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !*optarg)
-				die_usage("record: --timeout: '%s' is not a number of seconds", optarg);
+		case 'l':
+			if (store_label_problem(optarg))
+				die_usage("record: --label '%s' %s", optarg, store_label_problem(optarg));
+			o.label = optarg;
 			break;
+		case 'T': {
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			/* digits only: strtoul() takes "-1" for the largest value */
+			if (!*optarg || optarg[strspn(optarg, "0123456789")] || errno || v > UINT_MAX)
+				die_usage("record: --timeout: '%s' is not a number of seconds", optarg);
+			o.timeout_s = (unsigned)v;
+			break;
+		}
 		case OPT_HASH: o.hash = true; break;
 		case OPT_NO_SECCOMP: o.no_seccomp = true; break;
 		case OPT_ALLOW_INCOMPLETE: allow_incomplete = true; break;

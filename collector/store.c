@@ -2253,6 +2253,17 @@ int store_find_session(struct store *st, const char *spec, int64_t *id)
 	return ret;
 }
 
+const char *store_label_problem(const char *label)
+{
+	if (!*label)
+		return "is empty";
+	if (!strcmp(label, "last"))
+		return "would be read as the last session";
+	if (all_digits(label))
+		return "would be read as a session id";
+	return NULL;
+}
+
 /* Read the completion state of session @id; -ENOENT (logged) if there is none. */
 int store_session_complete(struct store *st, int64_t id, bool *complete, char **why)
 {

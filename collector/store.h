@@ -116,6 +116,9 @@ int store_late_error(struct store *st);
 /* Find a session by "ID" (all digits), "last", or a label (the latest session with that
  * label). -ENOENT, logged, when there is none. */
 int store_find_session(struct store *st, const char *spec, int64_t *id);
+/* Why @label could never select its session (store_find_session() reads "last" and digits
+ * otherwise), or NULL when it can. */
+const char *store_label_problem(const char *label);
 /* Call @fn once for each distinct (path, op) the session @id used successfully (errno 0),
  * sorted by path bytes then op; consecutive calls with the same path are the same file.
  * @path is borrowed for the call. A non-zero return from @fn stops the walk and is

@@ -119,4 +119,16 @@ check "--timeout 1: no process of the tree left (sleep 100.$$2)" no_marked "slee
 check "--timeout 1: says so on stderr" grep -qi 'time' "$err"
 assert_eq "--timeout 1: session incomplete, reason timeout" \
 	"$(sql "$db" "select complete, incomplete_reason from sessions order by id desc limit 1")" "0|timeout"
+
+# A --timeout that is not whole seconds, or a --label that could never select its session, is
+# a usage error before anything runs ("-1" was read as no timeout at all).
+n0=$(sql "$db" "select count(*) from sessions")
+for a in "--timeout=-1" "--timeout=0.3" "--timeout=" "--timeout=99999999999" "--label=2" "--label=last" "--label="; do
+	rm -f "$tmp/ran"
+	run_tool record --db "$db" "$a" -- /bin/sh -c 'touch "$1"' sh "$tmp/ran"
+	assert_rc "record $a: usage error" 2
+	assert_one_error_line "record $a: one line naming the option" "$err" "${a%%=*}"
+	check "record $a: the command did not run" test ! -e "$tmp/ran"
+done
+assert_eq "no session was added by them" "$(sql "$db" "select count(*) from sessions")" "$n0"
 done_testing

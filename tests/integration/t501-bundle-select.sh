@@ -47,6 +47,15 @@ assert_rc "--since in the future: exit 1" 1
 assert_one_error_line "--since in the future: one line" "$err" "no session"
 bundle_rc "$db" --since yesterday "$tmp/o-bad"
 assert_rc "--since yesterday: usage error" 2
+for bad in 2099-02-31 2023-04-31T10:00 2023-01-01T24:30; do
+	bundle_rc "$db" --since "$bad" "$tmp/o-bad"
+	assert_rc "--since $bad (no such time): usage error, not read as the days after" 2
+	assert_one_error_line "--since $bad: one line naming it" "$err" "$bad"
+	assert_no_output "--since $bad" "$tmp/o-bad"
+done
+bundle_rc "$db" --all --session 1 "$tmp/o-bad"
+assert_rc "--all with --session: usage error, not one of them ignored" 2
+assert_one_error_line "--all with --session: one line" "$err" "--all and --session"
 bundle_rc "$db" --session nosuch "$tmp/o-nosuch"
 assert_rc "--session nosuch: exit 1" 1
 assert_one_error_line "--session nosuch: one line naming it" "$err" "nosuch"

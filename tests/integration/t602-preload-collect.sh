@@ -92,4 +92,10 @@ if command -v strace >/dev/null; then
 else
 	fail "strace is missing (scripts/install-deps.sh check installs it)"
 fi
+
+# a --label that could never select its session is refused before the collector starts
+run_tool collect --db "$tmp/lab.db" --socket "$tmp/lab.sock" --label 42
+assert_rc "collect --label 42: usage error" 2
+assert_one_error_line "collect --label 42: one line naming it" "$err" "--label '42'"
+check "collect --label 42: no socket, no history" test ! -e "$tmp/lab.sock" -a ! -e "$tmp/lab.db"
 done_testing
