@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -97,6 +98,10 @@ int main(int argc, char **argv)
 	}
 	if (i < argc && (c = find_cmd(argv[i])))
 		return c->fn(argc - i, argv + i);
+	/* one word that names no file: a mistyped command more likely than an INPUT alone */
+	if (argc == 2 && argv[1][0] != '-' && !strchr(argv[1], '/') && access(argv[1], F_OK))
+		die_usage("'%s' is not a magicpak command (magicpak --help lists them), nor a file "
+			  "to bundle (magicpak [OPTIONS] INPUT... OUTPUT)", argv[1]);
 	/* The one-shot form parses -v and --log-level itself, from the start. */
 	log_level = LOG_WARN;
 	return cmd_pack(argc, argv);

@@ -80,4 +80,12 @@ assert_rc "magicpak --help exits 0" 0
 compare "magicpak [OPTIONS] INPUT... OUTPUT" "$(help_opts "$out" | grep -vx -- '--help')" \
 	"$( { readme_opts '^### `magicpak \[OPTIONS\]' '^### Images without'; printf '%s\n' --verbose --quiet --log-level; } |
 		grep -vx -- '--help' | LC_ALL=C sort -u)"
+
+# A mistyped command is told as one, not as a one-shot INPUT without its OUTPUT.
+run_tool sesions
+assert_rc "magicpak sesions: usage error" 2
+assert_one_error_line "magicpak sesions: one line saying it is not a command" "$err" "'sesions' is not a magicpak command"
+(cd "$tmp" && : >lone && "$TOOL" lone >/dev/null 2>"$tmp/lone.err"); rc=$?
+assert_eq "an existing file alone is still the one-shot form: missing OUTPUT (exit $rc)" \
+	"$rc:$(grep -c 'missing OUTPUT' "$tmp/lone.err")" "2:1"
 done_testing
