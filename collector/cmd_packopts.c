@@ -89,8 +89,8 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 int pack_test_run(void *ctx, const char *tree)
 {
 	struct pack_test *t = ctx;
-	char *cmd = xstrdup(t->command ? t->command : t->installed ? t->installed : "/bin/true");
-	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct strbuf quoted = STRBUF_INIT;
+	char *cmd, *argv[] = { "/bin/sh", "-c", NULL, NULL };
 	struct jail_opts jo = { .root = tree, .argv = argv, .stdin_text = t->stdin_text,
 				.pids_max = t->pids_max, .memory_max = t->memory_max };
 	struct jail_result res;
@@ -98,6 +98,14 @@ int pack_test_run(void *ctx, const char *tree)
 	char *busybox = path_search(t->busybox, getenv("PATH"));
 	int ret;
 
+	/* The default test is the installed input itself, a path that may hold spaces or
+	 * quotes: /bin/sh -c gets it as one quoted word. */
+	if (t->command)
+		strbuf_adds(&quoted, t->command);
+	else
+		strbuf_add_shell_word(&quoted, t->installed ? t->installed : "/bin/true");
+	cmd = strbuf_detach(&quoted);
+	argv[2] = cmd;
 	jail_result_init(&res);
 	jo.busybox = busybox;
 	ret = jail_run(&jo, &res);

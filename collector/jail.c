@@ -1271,24 +1271,6 @@ out:
 	return ret;
 }
 
-/* @s quoted for a POSIX shell when it needs it. */
-static void add_shell_word(struct strbuf *out, const char *s)
-{
-	if (*s && !s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-			      "_./+-=:,@%")]) {
-		strbuf_adds(out, s);
-		return;
-	}
-	strbuf_addch(out, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_adds(out, "'\\''");
-		else
-			strbuf_addch(out, *s);
-	}
-	strbuf_addch(out, '\'');
-}
-
 void jail_describe_missing(const struct jail_result *r, struct strbuf *out)
 {
 	size_t n = r->missing.n;
@@ -1301,12 +1283,12 @@ void jail_describe_missing(const struct jail_result *r, struct strbuf *out)
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			strbuf_adds(out, ", ");
-		add_shell_word(out, r->missing.v[i]);
+		strbuf_add_shell_word(out, r->missing.v[i]);
 	}
 	strbuf_addf(out, "; to add %s:", n == 1 ? "it" : "them");
 	for (size_t i = 0; i < n; i++) {
 		strbuf_adds(out, " --include ");
-		add_shell_word(out, r->missing.v[i]);
+		strbuf_add_shell_word(out, r->missing.v[i]);
 	}
 }
 

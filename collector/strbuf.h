@@ -21,6 +21,9 @@ void strbuf_addch(struct strbuf *sb, char c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append @s as a JSON string literal, quotes included. */
 void strbuf_add_json(struct strbuf *sb, const char *s);
+/* Append @s as one word for a POSIX shell: as it is when it holds only safe characters,
+ * else in single quotes (a quote inside as '\''). */
+void strbuf_add_shell_word(struct strbuf *sb, const char *s);
 void strbuf_reset(struct strbuf *sb);
 /* Free the buffer; @sb may be reused after strbuf_init(). */
 void strbuf_release(struct strbuf *sb);

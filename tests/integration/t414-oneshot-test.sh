@@ -16,6 +16,19 @@ check "the test's busybox is not in the bundle" test ! -e "$tmp/ok/bin/busybox" 
 "$TOOL" /bin/true "$tmp/def" -r /app/ --test 2>"$tmp/err"
 assert_eq "default test command (/app/true): exit 0" "$?" 0
 
+# The default test command is the installed input as one shell word: a space or a quote in its
+# path is quoted for /bin/sh -c (the bundles are fine; the test must pass).
+mkdir -p "$tmp/sp ace" && cp /bin/true "$tmp/sp ace/my true"
+"$TOOL" "$tmp/sp ace/my true" "$tmp/q1" --test 2>"$tmp/err"
+assert_eq "default test of an input with spaces in its path: exit 0" "$?" 0
+check "default test of an input with spaces: OUTPUT written" test -x "$tmp/q1$tmp/sp ace/my true"
+"$TOOL" /bin/true "$tmp/q2" -r 'my app/' --test 2>"$tmp/err"
+assert_eq "default test with -r 'my app/': exit 0" "$?" 0
+check "default test with -r 'my app/': OUTPUT written" test -x "$tmp/q2/my app/true"
+"$TOOL" /bin/true "$tmp/q3" -r "/a'b/" --test 2>"$tmp/err"
+assert_eq "default test with -r \"/a'b/\": exit 0" "$?" 0
+check "default test with -r \"/a'b/\": OUTPUT written" test -x "$tmp/q3/a'b/true"
+
 # Output mismatch: exit 1, nothing written, one line saying what was printed.
 "$TOOL" /usr/bin/sqlite3 "$tmp/bad" --test --test-command "sqlite3 :memory: 'select 1+2'" \
 	--test-stdout 42 2>"$tmp/err"
