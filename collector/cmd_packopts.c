@@ -2,9 +2,13 @@
 /* collector/cmd_packopts.c - the bundling and test options shared by the one-shot form and
  * `magicpak bundle`, and the --test hook both hand to assemble(). */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "cmd_packopts.h"
@@ -70,7 +74,10 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 	case PACK_OPT_TEST_CMD: t->command = arg; break;
 	case PACK_OPT_TEST_STDIN: t->stdin_text = arg; break;
 	case PACK_OPT_TEST_STDOUT: t->stdout_text = arg; break;
-	case PACK_OPT_BUSYBOX: t->busybox = arg; break;
+	case PACK_OPT_BUSYBOX:
+		t->busybox = arg;
+		t->busybox_given = true;
+		break;
 	case PACK_OPT_PIDS_MAX:
 		if (jail_parse_limit(arg, false, &t->pids_max) < 0)
 			die_usage("--pids-max: '%s' is not a number of processes (1 to 4194304), 0 "
@@ -84,6 +91,25 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 	default: return 0;
 	}
 	return 1;
+}
+
+/* Does @tree have a /bin/sh of its own (anything there, as the jail's lstat sees it), with
+ * its symlinks resolved inside @tree? */
+static bool tree_has_sh(const char *tree)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int root, fd;
+
+	root = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return false;
+	fd = (int)syscall(SYS_openat2, root, "bin/sh", &how, sizeof(how));
+	close(root);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 int pack_test_run(void *ctx, const char *tree)
@@ -107,6 +133,15 @@ int pack_test_run(void *ctx, const char *tree)
 	cmd = strbuf_detach(&quoted);
 	argv[2] = cmd;
 	jail_result_init(&res);
+	/* As the original magicpak did, a --busybox that is not there is an error, not a test
+	 * run without it. The default one only matters to a bundle without /bin/sh. */
+	if (!busybox && (t->busybox_given || !tree_has_sh(tree))) {
+		t->status = JAIL_EXIT_SETUP;
+		ret = log_error(-ENOENT, "cannot set up the test: --busybox '%s': not found%s%s",
+				t->busybox, strchr(t->busybox, '/') ? "" : " on PATH",
+				t->busybox_given ? "" : " (the bundle has no /bin/sh)");
+		goto out;
+	}
 	jo.busybox = busybox;
 	ret = jail_run(&jo, &res);
 	if (ret < 0) {

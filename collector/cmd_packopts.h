@@ -47,6 +47,7 @@ struct pack_test {
 	const char *stdin_text;
 	const char *stdout_text; /* expected, compared trimmed */
 	const char *busybox;     /* path or name on PATH */
+	bool busybox_given;      /* --busybox was given: it must exist even when unused */
 	uint64_t pids_max;       /* jail_opts' limits (0: the default) */
 	uint64_t memory_max;
 	char *installed;         /* owned; the first input as installed, or NULL */

@@ -29,6 +29,21 @@ check "default test with -r 'my app/': OUTPUT written" test -x "$tmp/q2/my app/t
 assert_eq "default test with -r \"/a'b/\": exit 0" "$?" 0
 check "default test with -r \"/a'b/\": OUTPUT written" test -x "$tmp/q3/a'b/true"
 
+# A --busybox that is not there is an error, as in the original magicpak (which failed on
+# which(busybox)), not a test run without it: exit 3 (cannot set up), one line naming it, nothing written.
+exit3_nothing() { check "$1: exit 3 (now $rc), nothing named $(basename "$2") or $(basename "$2").magicpak-* left" \
+	sh -c '[ "$1" = 3 ] && ! ls -d "$2" "$2".magicpak-* >/dev/null 2>&1' sh "$rc" "$2"; }
+run_tool /bin/true "$tmp/bb1" --test --busybox /nonexistent
+exit3_nothing "--busybox /nonexistent" "$tmp/bb1"
+assert_one_error_line "--busybox /nonexistent: one line naming it" "$err" "'/nonexistent': not found"
+run_tool /bin/true "$tmp/bb2" --test --busybox no-such-busybox
+exit3_nothing "--busybox NAME not on PATH" "$tmp/bb2"
+assert_one_error_line "--busybox NAME not on PATH: one line naming it" "$err" "'no-such-busybox': not found on PATH"
+# The default busybox, not on PATH, for a bundle without /bin/sh.
+PATH=/nowhere "$TOOL" /bin/ls "$tmp/bb3" --test 2>"$err"; rc=$?
+exit3_nothing "default busybox not on PATH, bundle without /bin/sh" "$tmp/bb3"
+assert_one_error_line "default busybox not on PATH: one line naming it" "$err" "'busybox': not found on PATH"
+
 # Output mismatch: exit 1, nothing written, one line saying what was printed.
 "$TOOL" /usr/bin/sqlite3 "$tmp/bad" --test --test-command "sqlite3 :memory: 'select 1+2'" \
 	--test-stdout 42 2>"$tmp/err"
