@@ -81,6 +81,25 @@ static void dynamic_release(struct dynamic *dy)
 	strvec_clear(&dy->args);
 }
 
+/* The run's stdout, kept from magicpak's own (which carries results only): shown with -vv,
+ * as the original magicpak logged it at Debug. */
+static void show_stdout(int fd)
+{
+	char buf[4096];
+	struct strbuf all = STRBUF_INIT;
+	ssize_t n;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && all.len < (1 << 20))
+		strbuf_add(&all, buf, (size_t)n);
+	for (char *s = all.buf, *e; s && *s; s = *e ? e + 1 : e) {
+		e = strchrnul(s, '\n');
+		log_debug("--dynamic: stdout: %.*s", (int)(e - s), s);
+	}
+	strbuf_release(&all);
+}
+
 /* Record one run of @input; on success its session is the one @po bundles from, through
  * the same path as `magicpak bundle --session ID`. */
 static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_opts *po)
@@ -88,7 +107,7 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 	struct record_opts ro = { .stdin_fd = -1 };
 	struct record_result res;
 	struct strvec argv = STRVEC_INIT;
-	int ret, fd = -1;
+	int ret, fd = -1, out_fd = -1, saved_stdout = -1;
 
 	if (dy->db) {
 		dy->dbpath = xstrdup(dy->db);
@@ -123,7 +142,24 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 	ro.argv = argv.v;
 	ro.stdin_fd = fd;
 	ro.label = "dynamic";
+	/* The program inherits fd 1: point it at a memory file (or nothing) for the run, so
+	 * what it prints never mixes with magicpak's results. */
+	out_fd = log_level >= LOG_DEBUG ? memfd_create("magicpak-dynamic-stdout", MFD_CLOEXEC)
+					: open("/dev/null", O_WRONLY | O_CLOEXEC);
+	fflush(stdout);
+	saved_stdout = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	if (out_fd < 0 || saved_stdout < 0 || dup2(out_fd, 1) < 0) {
+		ret = log_errno(-errno, "--dynamic: cannot prepare the program's stdout");
+		goto out;
+	}
 	ret = record_run(&ro, &res);
+	fflush(stdout);
+	if (dup2(saved_stdout, 1) < 0) {
+		ret = log_errno(-errno, "--dynamic: cannot restore stdout");
+		goto out;
+	}
+	if (log_level >= LOG_DEBUG)
+		show_stdout(out_fd);
 	if (ret < 0)
 		goto out;
 	if (res.exit_code != 0) {
@@ -140,6 +176,12 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 	assemble_add_session(po, res.session);
 	log_info("--dynamic: bundling from session %lld", (long long)res.session);
 out:
+	if (saved_stdout >= 0) {
+		dup2(saved_stdout, 1);
+		close(saved_stdout);
+	}
+	if (out_fd >= 0)
+		close(out_fd);
 	if (fd >= 0)
 		close(fd);
 	strvec_clear(&argv);

@@ -10,6 +10,13 @@ mkdir "$tmp/src"; echo data >"$tmp/src/in"
 run_tool /bin/cat "$tmp/one" --dynamic --dynamic-arg "$tmp/src/in" --db "$tmp/d.db"
 assert_rc "--dynamic --db: exit 0" 0
 check "--dynamic: the file the run read is bundled" test -f "$tmp/one$tmp/src/in"
+# magicpak's stdout carries results only: what the program printed is not on it (the original
+# magicpak captured it too, and logged it at Debug); -vv shows it on stderr.
+assert_eq "--dynamic: the program's stdout is not on magicpak's stdout" "$out" ""
+run_tool -v -v /bin/cat "$tmp/one-v" --dynamic --dynamic-arg "$tmp/src/in"
+check "--dynamic -vv: exit 0, stdout empty, the program's stdout in a debug line on stderr" \
+	sh -c '[ "$1" = 0 ] && [ -z "$2" ] && grep -q "^magicpak: debug: --dynamic: stdout: data$" "$3"' sh "$rc" "$out" "$err"
+
 bundle_rc "$tmp/d.db" "$tmp/two" -i /bin/cat
 assert_rc "bundle from the kept session: exit 0" 0
 assert_eq "bundle --session last -i INPUT gives the one-shot --dynamic tree" "$(tree_state "$tmp/two")" "$(tree_state "$tmp/one")"
