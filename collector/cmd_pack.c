@@ -107,8 +107,13 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 	struct record_opts ro = { .stdin_fd = -1 };
 	struct record_result res;
 	struct strvec argv = STRVEC_INIT;
+	struct stat st;
 	int ret, fd = -1, out_fd = -1, saved_stdout = -1;
 
+	/* INPUT names a file, as it does without --dynamic (and as the original read it): a
+	 * bare name is one in the current directory, never a command looked up on PATH. */
+	if (stat(input, &st) < 0)
+		return log_errno(-errno, "--dynamic: cannot run '%s'", input);
 	if (dy->db) {
 		dy->dbpath = xstrdup(dy->db);
 	} else {
@@ -135,7 +140,10 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 			goto out;
 		}
 	}
-	strvec_push(&argv, input);
+	if (strchr(input, '/'))
+		strvec_push(&argv, input);
+	else
+		strvec_push_owned(&argv, xasprintf("./%s", input));
 	for (size_t i = 0; i < dy->args.n; i++)
 		strvec_push(&argv, dy->args.v[i]);
 	ro.db = dy->dbpath;

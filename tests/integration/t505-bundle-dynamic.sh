@@ -17,6 +17,18 @@ run_tool -v -v /bin/cat "$tmp/one-v" --dynamic --dynamic-arg "$tmp/src/in"
 check "--dynamic -vv: exit 0, stdout empty, the program's stdout in a debug line on stderr" \
 	sh -c '[ "$1" = 0 ] && [ -z "$2" ] && grep -q "^magicpak: debug: --dynamic: stdout: data$" "$3"' sh "$rc" "$out" "$err"
 
+# INPUT names a file, as without --dynamic (and as the original read it): a bare name is the file in
+# the current directory, never a command looked up on PATH; a missing one fails before anything runs.
+mkdir "$tmp/bin" "$tmp/cwd"
+printf '#!/bin/sh\necho ran >"%s/ran"\n' "$tmp" >"$tmp/bin/mp-probe" && chmod +x "$tmp/bin/mp-probe"
+(cd "$tmp/cwd" && PATH="$tmp/bin:$PATH" timeout 20 "$TOOL" mp-probe "$tmp/o-probe" -d >"$tmp/probe.out" 2>"$err"); rc=$?
+check "-d with a bare INPUT missing here: exit 1, nothing on PATH ran, nothing on stdout" \
+	sh -c '[ "$1" = 1 ] && [ ! -e "$2/ran" ] && [ ! -s "$2/probe.out" ]' sh "$rc" "$tmp"
+assert_one_error_line "-d with a bare INPUT missing here: one line naming it" "$err" "cannot run 'mp-probe'"
+cp /bin/true "$tmp/cwd/my true"
+(cd "$tmp/cwd" && timeout 20 "$TOOL" "my true" ../o-bare -d 2>"$err"); rc=$?
+check "-d with a bare INPUT in the current directory: exit 0, it is bundled" \
+	sh -c '[ "$1" = 0 ] && [ -x "$2/o-bare$2/cwd/my true" ]' sh "$rc" "$tmp"
 bundle_rc "$tmp/d.db" "$tmp/two" -i /bin/cat
 assert_rc "bundle from the kept session: exit 0" 0
 assert_eq "bundle --session last -i INPUT gives the one-shot --dynamic tree" "$(tree_state "$tmp/two")" "$(tree_state "$tmp/one")"
