@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/bundle.c - build a root file system tree from host paths without ever writing
- * outside it, then move it into place in one rename. */
+ * outside it, then move it into place: one rename, or its entries into an existing OUTPUT. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +61,11 @@ struct bundle {
 	char *output;
 	char *staging;
 	int rootfd; /* O_PATH on staging */
+	/* OUTPUT existed (an empty directory): the tree is staged inside it, in a hidden
+	 * directory, and its entries moved in at commit. Renaming over OUTPUT would lose its
+	 * mode and owner, and cannot work at all on a mount point or ".". */
 	bool output_existed;
+	int outfd; /* O_PATH on the existing OUTPUT, or -1 */
 	bool committed;
 	bool is_root;
 	dev_t stage_dev, out_dev;
@@ -1216,11 +1220,14 @@ static int dir_is_empty(const char *path)
 
 static void remove_tree_at(int parentfd, const char *name);
 
-/* Remove the staging directories "<output>.magicpak-<pid>.XXXXXX" of bundlers that died
- * (kill -9, power loss) before they could clean up (RELIABILITY BND-12). */
-static void remove_stale_staging(const char *output)
+/* Remove the staging directories "<output>.magicpak-<pid>.XXXXXX" next to @output, or with
+ * @inside ".magicpak-<pid>.XXXXXX" in it, of bundlers that died (kill -9, power loss) before
+ * they could clean up (RELIABILITY BND-12). */
+static void remove_stale_staging(const char *output, bool inside)
 {
-	char *dir = path_dirname(output), *prefix = xasprintf("%s.magicpak-", path_basename(output));
+	char *dir = inside ? xstrdup(output) : path_dirname(output);
+	char *prefix = inside ? xstrdup(".magicpak-")
+			      : xasprintf("%s.magicpak-", path_basename(output));
 	size_t plen = strlen(prefix);
 	struct strvec stale = STRVEC_INIT;
 	struct dirent *de;
@@ -1260,7 +1267,7 @@ out:
 int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle **out)
 {
 	struct bundle *b = NULL;
-	struct stat st;
+	struct stat st, fst;
 	size_t len;
 	int fd, ret = 0;
 
@@ -1269,6 +1276,7 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		return log_error(-EINVAL, "empty output directory name");
 	b = xcalloc(1, sizeof(*b));
 	b->rootfd = -1;
+	b->outfd = -1;
 	b->output = xstrdup(output);
 	/* "out/" and "out" are the same directory, but "out/.magicpak-..." is not a sibling. */
 	len = strlen(b->output);
@@ -1289,6 +1297,18 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 					output);
 			goto out;
 		}
+		/* Every later step works on this very directory: no one can swap another in. */
+		b->outfd = open(b->output, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (b->outfd < 0 || fstat(b->outfd, &fst) < 0) {
+			ret = log_errno(-errno, "cannot open output directory '%s'", output);
+			goto out;
+		}
+		if (changed(&st, &fst)) {
+			ret = log_error(-EAGAIN, "'%s': output directory changed while checking it",
+					output);
+			goto out;
+		}
+		remove_stale_staging(b->output, true);
 		ret = dir_is_empty(b->output);
 		if (ret < 0) {
 			log_errno(ret, "cannot read output directory '%s'", output);
@@ -1306,9 +1326,12 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		goto out;
 	}
 
-	remove_stale_staging(b->output);
+	remove_stale_staging(b->output, false);
 	/* The pid in the name lets a later run tell a dead bundler's leftovers from a live one. */
-	b->staging = xasprintf("%s.magicpak-%d.XXXXXX", b->output, (int)getpid());
+	if (b->output_existed)
+		b->staging = xasprintf("%s/.magicpak-%d.XXXXXX", b->output, (int)getpid());
+	else
+		b->staging = xasprintf("%s.magicpak-%d.XXXXXX", b->output, (int)getpid());
 	if (!mkdtemp(b->staging)) {
 		ret = log_errno(-errno, "cannot create a staging directory next to '%s'", output);
 		free(b->staging);
@@ -1364,6 +1387,111 @@ const char *bundle_tree(const struct bundle *b)
 	return b->staging;
 }
 
+/* Is bundle path @dest ("/usr") a top entry of the tree? */
+static bool is_top(const char *dest)
+{
+	return dest[0] == '/' && dest[1] && !strchr(dest + 1, '/');
+}
+
+/* Move every top entry of the staging directory into the existing OUTPUT, never over
+ * anything; on a failure, what was moved goes back (or is removed), so OUTPUT is left as
+ * empty as it was. The staging directory, emptied, is removed. */
+static int commit_in_place(struct bundle *b)
+{
+	const char *stage = path_basename(b->staging);
+	struct strvec names = STRVEC_INIT;
+	struct dirent *de;
+	struct stat st;
+	DIR *dir = NULL;
+	size_t moved = 0;
+	int fd, stagefd = -1, ret = 0;
+
+	/* Nothing but our staging directory may have appeared in OUTPUT meanwhile. */
+	fd = openat(b->outfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		ret = log_errno(-errno, "cannot read output directory '%s'", b->output);
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, stage))
+			ret = -ENOTEMPTY;
+	closedir(dir);
+	if (ret)
+		return log_error(ret, "'%s': output directory is not empty", b->output);
+
+	stagefd = openat(b->outfd, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (stagefd < 0 || fstat(stagefd, &st) < 0 || st.st_dev != b->stage_dev ||
+	    st.st_ino != b->stage_ino) {
+		ret = log_errno(stagefd < 0 ? -errno : -EAGAIN,
+				"cannot open staging directory '%s'", b->staging);
+		goto out;
+	}
+	fd = dup(stagefd);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		ret = log_errno(-errno, "cannot read staging directory '%s'", b->staging);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strvec_push(&names, de->d_name);
+	closedir(dir);
+
+	for (moved = 0; moved < names.n; moved++) {
+		const char *n = names.v[moved];
+
+		if (renameat2(stagefd, n, b->outfd, n, RENAME_NOREPLACE) == 0)
+			continue;
+		ret = -errno;
+		/* Some file systems lack RENAME_NOREPLACE: look first, then rename. */
+		if (ret == -EINVAL && fstatat(b->outfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT) {
+			ret = renameat(stagefd, n, b->outfd, n) < 0 ? -errno : 0;
+			if (!ret)
+				continue;
+		}
+		if (ret == -EEXIST || ret == -EINVAL)
+			log_error(-EEXIST, "'%s': '%s' appeared in the output directory meanwhile",
+				  b->output, n);
+		else
+			log_errno(ret, "cannot move '%s' into '%s'", n, b->output);
+		break;
+	}
+	for (size_t i = 0; i < b->nmodes && !ret; i++) {
+		if (!is_top(b->modes[i].dest))
+			continue;
+		fd = openat(b->outfd, b->modes[i].dest + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC);
+		if (fd < 0 || fchmod(fd, b->modes[i].mode) < 0)
+			ret = log_errno(-errno, "cannot set the mode of '%s' in the bundle",
+					b->modes[i].dest);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (ret) {
+		/* Back into the staging directory (removed with it), or removed where it is. */
+		while (moved--)
+			if (renameat(b->outfd, names.v[moved], stagefd, names.v[moved]) < 0)
+				remove_tree_at(b->outfd, names.v[moved]);
+		goto out;
+	}
+	b->committed = true;
+	if (unlinkat(b->outfd, stage, AT_REMOVEDIR) < 0)
+		log_warn("cannot remove the empty staging directory '%s': %s", b->staging,
+			 strerror(errno));
+out:
+	if (stagefd >= 0)
+		close(stagefd);
+	strvec_clear(&names);
+	return ret;
+}
+
 int bundle_commit(struct bundle *b)
 {
 	int fd, ret = 0;
@@ -1374,6 +1502,10 @@ int bundle_commit(struct bundle *b)
 	if (b->nmodes)
 		qsort(b->modes, b->nmodes, sizeof(*b->modes), cmp_mode_desc);
 	for (size_t i = 0; i < b->nmodes; i++) {
+		/* A top directory moved into an existing OUTPUT gets its mode once moved: moving
+		 * a directory to another parent needs write permission on it. */
+		if (b->output_existed && is_top(b->modes[i].dest))
+			continue;
 		fd = root_open(b, b->modes[i].dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (fd < 0)
 			return log_errno(fd, "cannot open '%s' in the bundle", b->modes[i].dest);
@@ -1385,12 +1517,11 @@ int bundle_commit(struct bundle *b)
 			return ret;
 	}
 
-	/* rename(2) replaces an empty directory but nothing else. When there was none,
-	 * RENAME_NOREPLACE keeps a directory that appeared meanwhile from being replaced. */
-	if (b->output_existed) {
-		if (rename(b->staging, b->output) < 0)
-			ret = -errno;
-	} else if (renameat2(AT_FDCWD, b->staging, AT_FDCWD, b->output, RENAME_NOREPLACE) < 0) {
+	if (b->output_existed)
+		return commit_in_place(b);
+	/* When there was no OUTPUT, RENAME_NOREPLACE keeps a directory that appeared meanwhile
+	 * from being replaced. */
+	if (renameat2(AT_FDCWD, b->staging, AT_FDCWD, b->output, RENAME_NOREPLACE) < 0) {
 		ret = -errno;
 		if (ret == -EINVAL)
 			ret = rename(b->staging, b->output) < 0 ? -errno : 0;
@@ -1446,8 +1577,14 @@ void bundle_free(struct bundle *b)
 		return;
 	if (b->rootfd >= 0)
 		close(b->rootfd);
-	if (b->staging && !b->committed)
-		remove_tree_at(AT_FDCWD, b->staging);
+	if (b->staging && !b->committed) {
+		if (b->outfd >= 0)
+			remove_tree_at(b->outfd, path_basename(b->staging));
+		else
+			remove_tree_at(AT_FDCWD, b->staging);
+	}
+	if (b->outfd >= 0)
+		close(b->outfd);
 	for (size_t i = 0; i < b->nmodes; i++)
 		free(b->modes[i].dest);
 	free(b->modes);

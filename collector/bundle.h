@@ -18,8 +18,11 @@ struct bundle_opts {
 struct bundle;
 
 /* Start a bundle that will become @output. @output must not exist or be an empty directory
- * (not a symlink). The tree is built in a fresh sibling directory ("<output>.magicpak-XXXXXX")
- * and only renamed to @output by bundle_commit(). Logs and returns -errno on failure. */
+ * (not a symlink). A new @output is built in a fresh sibling directory
+ * ("<output>.magicpak-PID.XXXXXX") and only renamed to @output by bundle_commit(); an existing
+ * one (a mount point, ".") is written into, keeping its mode and owner: the tree is built in a
+ * hidden directory inside it (".magicpak-PID.XXXXXX") whose entries bundle_commit() moves in.
+ * Logs and returns -errno on failure. */
 int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle **out);
 
 /* Copy host path @src (absolute) to @dest inside the bundle (NULL: the same path).
@@ -45,7 +48,8 @@ bool bundle_has(struct bundle *b, const char *dest);
  * it becomes the output. Borrowed. */
 const char *bundle_tree(const struct bundle *b);
 
-/* Move the finished tree to its final name. After this bundle_free() keeps it. */
+/* Move the finished tree to its final name (or its entries into the existing output, all or,
+ * on a failure, none). After this bundle_free() keeps it. */
 int bundle_commit(struct bundle *b);
 /* Free @b; an uncommitted tree is removed. NULL accepted. */
 void bundle_free(struct bundle *b);
