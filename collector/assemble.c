@@ -634,7 +634,8 @@ static int resolve_all(const struct assemble_opts *o, struct deps *d, struct str
 int assemble(const struct assemble_opts *o)
 {
 	struct deps_opts dopts = { .library_path = o->library_path };
-	struct bundle_opts bopts = { .excludes = &o->excludes };
+	struct bundle_opts bopts = { .excludes = &o->excludes,
+				     .legacy_excludes = o->legacy_excludes };
 	struct deps *d = NULL;
 	struct bundle *b = NULL;
 	struct strvec matches = STRVEC_INIT, recorded = STRVEC_INIT;
@@ -704,6 +705,8 @@ int assemble(const struct assemble_opts *o)
 	progress_stop();
 	if (ret >= 0)
 		ret = write_cache(b, d);
+	if (ret >= 0)
+		bundle_warn_unused_excludes(b);
 	if (ret >= 0 && o->before_commit)
 		ret = o->before_commit(o->ctx, bundle_tree(b));
 	if (ret >= 0)

@@ -23,6 +23,7 @@ struct assemble_opts {
 				       * error, not a warning */
 	struct strvec includes;       /* --include globs */
 	struct strvec excludes;       /* --exclude globs (destination paths) */
+	bool legacy_excludes;         /* match them as the original magicpak (bundle_opts) */
 	struct strvec mkdirs;         /* --mkdir */
 	const char *install_to;       /* --install-to for inputs.v[0], or NULL */
 	const char *library_path;     /* LD_LIBRARY_PATH to assume */

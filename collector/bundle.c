@@ -71,6 +71,8 @@ struct bundle {
 	dev_t stage_dev, out_dev;
 	ino_t stage_ino, out_ino;
 	struct strvec excludes;
+	bool legacy_excludes;
+	size_t *exclude_hits;        /* paths each exclude glob matched */
 	bool no_dirs;                /* walk_src: create no directories (chain ends excluded) */
 	struct strset done; /* bundle paths created (or requested and present) */
 	struct inomap inodes;
@@ -274,13 +276,27 @@ static int dest_normalize(const char *dest, char **out)
 
 static bool excluded(struct bundle *b, const char *dest)
 {
+	bool hit = false;
+
+	/* Every glob is tried, so that one whose paths an earlier one also matched is not
+	 * reported as matching nothing. */
 	for (size_t i = 0; i < b->excludes.n; i++) {
-		if (glob_match(b->excludes.v[i], dest)) {
-			log_debug("not bundling '%s': excluded by '%s'", dest, b->excludes.v[i]);
-			return true;
+		const char *g = b->excludes.v[i];
+
+		if (b->legacy_excludes ? glob_match_legacy(g, dest) : glob_match(g, dest)) {
+			log_debug("not bundling '%s': excluded by '%s'", dest, g);
+			b->exclude_hits[i]++;
+			hit = true;
 		}
 	}
-	return false;
+	return hit;
+}
+
+void bundle_warn_unused_excludes(const struct bundle *b)
+{
+	for (size_t i = 0; i < b->excludes.n; i++)
+		if (!b->exclude_hits[i])
+			log_warn("--exclude '%s' matches nothing", b->excludes.v[i]);
 }
 
 /* Kernel file systems: their files are generated, and reading some never ends. */
@@ -1368,6 +1384,8 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 	if (opts && opts->excludes)
 		for (size_t i = 0; i < opts->excludes->n; i++)
 			strvec_push(&b->excludes, opts->excludes->v[i]);
+	b->exclude_hits = xcalloc(b->excludes.n + 1, sizeof(*b->exclude_hits));
+	b->legacy_excludes = opts && opts->legacy_excludes;
 	b->is_root = geteuid() == 0;
 	*out = b;
 	b = NULL;
@@ -1591,6 +1609,7 @@ void bundle_free(struct bundle *b)
 	strset_release(&b->done);
 	inomap_release(&b->inodes);
 	strvec_clear(&b->excludes);
+	free(b->exclude_hits);
 	free(b->staging);
 	free(b->output);
 	free(b);

@@ -13,6 +13,9 @@ struct bundle_opts {
 	/* Globs (see glob.h) matched against destination paths; a match is never written,
 	 * whoever asked for it (applied last, symlink targets included). */
 	const struct strvec *excludes;
+	/* Match them as the original magicpak did (glob_match_legacy(): '*' crosses '/'), for
+	 * the one-shot form; otherwise with glob_match(). */
+	bool legacy_excludes;
 };
 
 struct bundle;
@@ -41,6 +44,8 @@ int bundle_add_tree(struct bundle *b, const char *src, const char *dest);
 int bundle_mkdir(struct bundle *b, const char *dest);
 /* Write a generated regular file @dest with @len bytes of @data and @mode. */
 int bundle_write_file(struct bundle *b, const char *dest, const void *data, size_t len, mode_t mode);
+/* Warn, one line each, about the exclude globs that have matched no path so far. */
+void bundle_warn_unused_excludes(const struct bundle *b);
 /* True if @dest already exists in the bundle. */
 bool bundle_has(struct bundle *b, const char *dest);
 

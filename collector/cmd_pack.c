@@ -47,7 +47,8 @@ static const char usage_fmt[] =
 	"                            compiler to resolve libraries\n"
 	"\n"
 	"Globs: '*' and '?' never match '/', '[...]' is a set, and a '**' component matches\n"
-	"any number of directories ('/usr/share/zoneinfo/**').\n"
+	"any number of directories ('/usr/share/zoneinfo/**'). --exclude globs match as in\n"
+	"the original magicpak: there '*', '?' and '[...]' match '/' too ('*.pyc').\n"
 	"Other commands: magicpak deps, record, bundle, test (see 'magicpak help').\n";
 
 /* Options of the one-shot form only (the shared ones are in cmd_packopts.h). */
@@ -222,6 +223,8 @@ int cmd_pack(int argc, char **argv)
 	pack_test_init(&test);
 	image_opts_init(&img);
 	po.library_path = getenv("LD_LIBRARY_PATH");
+	/* Dockerfiles written for the original magicpak keep their --exclude globs' meaning. */
+	po.legacy_excludes = true;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":" PACK_SHORTOPTS PACK_IMAGE_SHORTOPTS "Vhd", longopts,
 				NULL)) != -1) {

@@ -169,6 +169,194 @@ bool glob_match(const char *pattern, const char *path)
 	return match_from(pattern, path);
 }
 
+/* ---- the original magicpak's --exclude matching ---- */
+
+enum lg_kind { LG_CHAR, LG_ANY, LG_SET, LG_STAR, LG_DSTAR };
+
+struct lg_token {
+	enum lg_kind kind;
+	unsigned cp;          /* LG_CHAR */
+	const char *set, *se; /* LG_SET: the specifiers between the brackets */
+	bool neg;
+};
+
+/* Decode one UTF-8 code point at *@s (not at the NUL) and advance; a byte that starts no
+ * valid sequence is U+FFFD, as Rust's to_string_lossy() reads it. */
+static unsigned next_cp(const char **s)
+{
+	const unsigned char *p = (const unsigned char *)*s;
+	unsigned cp, n, min;
+
+	if (p[0] < 0x80) {
+		*s += 1;
+		return p[0];
+	}
+	if ((p[0] & 0xe0) == 0xc0) {
+		cp = p[0] & 0x1f, n = 1, min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		cp = p[0] & 0x0f, n = 2, min = 0x800;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		cp = p[0] & 0x07, n = 3, min = 0x10000;
+	} else {
+		*s += 1;
+		return 0xfffd;
+	}
+	for (unsigned i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			*s += 1;
+			return 0xfffd;
+		}
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+		*s += 1;
+		return 0xfffd;
+	}
+	*s += n + 1;
+	return cp;
+}
+
+/* Is @c in the set [@p, @pe)? Each specifier is one character, or "a-z" when a '-' follows
+ * a character and something follows the '-' (so a '-' first or last is itself). */
+static bool lg_in_set(const char *p, const char *pe, unsigned c)
+{
+	while (p < pe) {
+		const char *q = p, *r;
+		unsigned lo = next_cp(&q), hi;
+
+		if (q < pe && *q == '-' && q + 1 < pe) {
+			r = q + 1;
+			hi = next_cp(&r);
+			if (lo <= c && c <= hi)
+				return true;
+			p = r;
+			continue;
+		}
+		if (c == lo)
+			return true;
+		p = q;
+	}
+	return false;
+}
+
+/* Find the ']' closing a set whose first specifier starts at @p (a ']' there is one). */
+static const char *lg_set_end(const char *p)
+{
+	if (!*p)
+		return NULL;
+	next_cp(&p);
+	return strchr(p, ']');
+}
+
+/* Split @pat into tokens, as the glob crate's Pattern::new() does. */
+static size_t lg_parse(const char *pat, struct lg_token *t)
+{
+	const char *p = pat, *e;
+	size_t n = 0;
+
+	while (*p) {
+		struct lg_token *k = &t[n++];
+
+		memset(k, 0, sizeof(*k));
+		if (*p == '?') {
+			k->kind = LG_ANY;
+			p++;
+		} else if (*p == '*') {
+			const char *start = p;
+
+			while (*p == '*')
+				p++;
+			k->kind = LG_STAR;
+			if (p - start == 2 && (start == pat || start[-1] == '/') &&
+			    (!*p || *p == '/')) {
+				k->kind = LG_DSTAR;
+				if (*p)
+					p++; /* the '/' is part of the token */
+			}
+		} else if (*p == '[' && p[1] == '!' && p[2] && p[3] && (e = lg_set_end(p + 2))) {
+			k->kind = LG_SET;
+			k->neg = true;
+			k->set = p + 2;
+			k->se = e;
+			p = e + 1;
+		} else if (*p == '[' && p[1] && p[1] != '!' && p[2] && (e = lg_set_end(p + 1))) {
+			k->kind = LG_SET;
+			k->set = p + 1;
+			k->se = e;
+			p = e + 1;
+		} else {
+			k->kind = LG_CHAR;
+			k->cp = next_cp(&p);
+		}
+	}
+	return n;
+}
+
+/* Let the states of @on reachable without input follow: a star may match nothing; a '**' may
+ * end at the start, after a '/' or at the end of @path (@at is the position in it). */
+static void lg_closure(const struct lg_token *t, size_t n, bool *on, const char *path,
+		       const char *at)
+{
+	bool boundary = at == path || at[-1] == '/' || !*at;
+
+	for (size_t i = 0; i < n; i++)
+		if (on[i] && (t[i].kind == LG_STAR || (t[i].kind == LG_DSTAR && boundary)))
+			on[i + 1] = true;
+}
+
+bool glob_match_legacy(const char *pattern, const char *path)
+{
+	size_t plen = strlen(pattern), n;
+	struct lg_token *t = xcalloc(plen + 1, sizeof(*t));
+	bool *on = xcalloc(plen + 2, sizeof(*on)), *next = xcalloc(plen + 2, sizeof(*next));
+	const char *s = path;
+	bool any, r;
+
+	/* The states are token indexes (0..n: n means all matched), run as an NFA over the
+	 * path's characters: linear in the path for each token, whatever the stars. */
+	n = lg_parse(pattern, t);
+	on[0] = true;
+	lg_closure(t, n, on, path, s);
+	while (*s) {
+		unsigned c = next_cp(&s);
+
+		memset(next, 0, (n + 1) * sizeof(*next));
+		any = false;
+		for (size_t i = 0; i < n; i++) {
+			if (!on[i])
+				continue;
+			switch (t[i].kind) {
+			case LG_STAR:
+			case LG_DSTAR:
+				next[i] = true;
+				break;
+			case LG_ANY:
+				next[i + 1] = true;
+				break;
+			case LG_SET:
+				if (lg_in_set(t[i].set, t[i].se, c) != t[i].neg)
+					next[i + 1] = true;
+				break;
+			case LG_CHAR:
+				if (t[i].cp == c)
+					next[i + 1] = true;
+				break;
+			}
+		}
+		memcpy(on, next, (n + 1) * sizeof(*on));
+		lg_closure(t, n, on, path, s);
+		for (size_t i = 0; i <= n; i++)
+			any |= on[i];
+		if (!any)
+			break;
+	}
+	r = !*s && on[n];
+	free(t);
+	free(on);
+	free(next);
+	return r;
+}
+
 static bool has_magic(const char *p, const char *pe)
 {
 	for (; p < pe; p++) {

@@ -34,6 +34,16 @@ assert_rc "bundle from the kept session: exit 0" 0
 assert_eq "bundle --session last -i INPUT gives the one-shot --dynamic tree" "$(tree_state "$tmp/two")" "$(tree_state "$tmp/one")"
 assert_eq "one session recorded" "$(sql "$tmp/d.db" 'select count(*), sum(complete) from sessions')" "1|1"
 check "every regular file the run used has a recorded version" test "$(sql "$tmp/d.db" "select count(*) from session_files s join paths p on p.path = s.path left join file_versions v on v.path_id = p.id and v.session_id = s.session_id where v.type is null and s.path like '$tmp/%'")" = 0
+# The one-shot --exclude matches as the original magicpak did ('*' crosses '/'): -e '*.pyc' leaves no
+# compiled module of the recorded python3 run. `magicpak bundle -e` keeps its documented rule.
+if [ -x /usr/bin/python3 ]; then
+	run_tool /usr/bin/python3 "$tmp/py" -d --dynamic-arg -c --dynamic-arg 'import json' -e '*.pyc' -e '*/__pycache__'
+	check "-d python3 -e '*.pyc' -e '*/__pycache__': exit 0 (now $rc), no .pyc file in the bundle, json there" \
+		sh -c '[ "$1" = 0 ] && [ -z "$(find "$2" -name "*.pyc")" ] && [ -n "$(find "$2" -path "*/json/__init__.py")" ]' sh "$rc" "$tmp/py"
+fi
+bundle_rc "$tmp/d.db" "$tmp/bx" -i /bin/cat -e '/usr/lib/*'
+check "bundle -e '/usr/lib/*' (its own rule: '*' stays in a directory): exit 0 (now $rc), libc.so.6 kept" \
+	test "$rc" = 0 -a -f "$tmp/bx/usr/lib/x86_64-linux-gnu/libc.so.6"
 # A file changed since the run: the same check as bundle's.
 echo changed >>"$tmp/src/in"
 bundle_rc "$tmp/d.db" --strict "$tmp/three"

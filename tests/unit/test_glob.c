@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tests/unit/test_glob.c - glob_match() cases and glob_expand() on a temporary tree. */
+/* tests/unit/test_glob.c - glob_match() and glob_match_legacy() cases, and glob_expand() on a
+ * temporary tree. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -197,11 +198,61 @@ static void test_expand(void)
 	ok(nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0, "temporary tree removed");
 }
 
+/* The original magicpak's --exclude (the glob crate's Pattern::matches, default options). */
+static const struct {
+	const char *pattern, *path;
+	int match;
+} legacy_cases[] = {
+	{ "*libpcre2*", "/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0", 1 },
+	{ "*.pyc", "/usr/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc", 1 },
+	{ "*/__pycache__", "/usr/lib/python3.11/json/__pycache__", 1 },
+	{ "*/__pycache__", "/usr/lib/python3.11/json/__pycache__/x.pyc", 0 },
+	{ "/usr/lib/*", "/usr/lib/x86_64-linux-gnu/libc.so.6", 1 },
+	{ "/usr/lib/*", "/usr/lib", 0 },
+	{ "/usr/lib?x", "/usr/lib/x", 1 },
+	{ "/usr/lib[/]x", "/usr/lib/x", 1 },
+	{ "/usr/lib/**", "/usr/lib", 0 },
+	{ "/usr/lib/**", "/usr/lib/", 1 },
+	{ "/usr/lib/**", "/usr/lib/a/b", 1 },
+	{ "**/libsqlite3.so*", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", 1 },
+	{ "**/libsqlite3.so*", "libsqlite3.so.0", 1 },
+	{ "/usr/**/libz.so", "/usr/libz.so", 1 },
+	{ "/usr/**/libz.so", "/usr/a/b/libz.so", 1 },
+	{ "/usr/**/libz.so", "/usr/alibz.so", 0 },
+	{ "/usr/**/libz.so", "/usr/a/xlibz.so", 0 },
+	{ "/a/**b", "/a/x/yb", 1 },      /* refused by the crate: read as '*' */
+	{ "/a/***", "/a/x/y", 1 },
+	{ "[!a]bc", "xbc", 1 },
+	{ "[!a]bc", "abc", 0 },
+	{ "[!a]bc", "/bc", 1 },
+	{ "[a-c]x", "bx", 1 },
+	{ "[a-c]x", "dx", 0 },
+	{ "[-a]x", "-x", 1 },
+	{ "[a-]x", "-x", 1 },
+	{ "[]]x", "]x", 1 },
+	{ "[!]]x", "ax", 1 },
+	{ "[abc", "[abc", 1 },           /* unclosed: a literal '[' */
+	{ "a\\*b", "a\\xb", 1 },        /* no escapes: '\\' is itself */
+	{ "a\\*b", "a*b", 0 },
+	{ "?", "\xc3\xa9", 1 },            /* one code point, two bytes */
+	{ "??", "\xc3\xa9", 0 },
+	{ "[\xc3\xa0-\xc3\xbf]", "\xc3\xa9", 1 },
+	{ "*", "", 1 },
+	{ "", "", 1 },
+	{ "", "a", 0 },
+	{ "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", 1 },
+	{ "*a*a*a*a*a*a*a*a*a*a*a*b", "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0 },
+};
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		is_int(glob_match(cases[i].pattern, cases[i].path), cases[i].match,
 		       "glob_match('%s', '%s')", cases[i].pattern, cases[i].path);
+	for (size_t i = 0; i < sizeof(legacy_cases) / sizeof(legacy_cases[0]); i++)
+		is_int(glob_match_legacy(legacy_cases[i].pattern, legacy_cases[i].path),
+		       legacy_cases[i].match, "glob_match_legacy('%s', '%s')",
+		       legacy_cases[i].pattern, legacy_cases[i].path);
 	test_expand();
 	return done_testing();
 }
