@@ -1078,6 +1078,46 @@ static bool has_dotdot(const char *path)
 	return false;
 }
 
+static int add_common(struct bundle *b, const char *src, const char *dest, bool tree);
+
+/* @dest, a bundle path given to a host file of another name (--install-to), lies below a
+ * directory the host reaches through a symlink (/bin -> usr/bin on a merged-/usr host): the
+ * bundle keeps that link as the host has it as soon as anything needs a path through it, so
+ * the directories on the way are made now as the host has them, links included, and @dest
+ * goes through the link (/bin/app is /usr/bin/app) instead of a real /bin taking its place. */
+static int keep_host_links(struct bundle *b, const char *dest)
+{
+	struct strbuf pre = STRBUF_INIT;
+	char *dir = path_dirname(dest), *upto = NULL;
+	const char *p, *e;
+	struct stat st;
+	bool link = false;
+	int ret = 0;
+
+	for (p = dir + strspn(dir, "/"); *p; p = e + strspn(e, "/")) {
+		e = p + strcspn(p, "/");
+		strbuf_addch(&pre, '/');
+		strbuf_add(&pre, p, (size_t)(e - p));
+		if (lstat(pre.buf, &st) < 0)
+			break;
+		if (S_ISLNK(st.st_mode)) {
+			if (stat(pre.buf, &st) < 0 || !S_ISDIR(st.st_mode))
+				break;
+			link = true;
+		} else if (!S_ISDIR(st.st_mode)) {
+			break;
+		}
+		free(upto);
+		upto = xstrdup(pre.buf);
+	}
+	if (link && !virtual_root(upto))
+		ret = add_common(b, upto, NULL, false);
+	free(upto);
+	free(dir);
+	strbuf_release(&pre);
+	return ret;
+}
+
 static int add_common(struct bundle *b, const char *src, const char *dest, bool tree)
 {
 	struct fin fin = { FIN_NONE, -1, { 0 }, NULL };
@@ -1104,6 +1144,11 @@ static int add_common(struct bundle *b, const char *src, const char *dest, bool 
 	if (excluded(b, ndest ? ndest : key ? key : ""))
 		goto out;
 
+	if (ndest) {
+		ret = keep_host_links(b, ndest);
+		if (ret)
+			goto out;
+	}
 	/* Where does the chain end? At an excluded file, the directories on the way are not
 	 * wanted (the links are: a link to an excluded file is kept, dangling). */
 	b->no_dirs = false;

@@ -36,7 +36,9 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
  * stripped) and content; a second host name of an inode already copied becomes a hard
  * link. A directory @src is created (not its contents). Special files (devices, FIFOs,
  * sockets) are skipped with a warning and never opened; /proc and /sys paths are skipped.
- * Adding the same path twice is a no-op. Logs and returns -errno on failure. */
+ * Adding the same path twice is a no-op. When the host reaches a directory on the way to a
+ * @dest through a symlink (/bin -> usr/bin), that host path is added first, so @dest goes
+ * through the link as the host's own path would. Logs and returns -errno on failure. */
 int bundle_add(struct bundle *b, const char *src, const char *dest);
 /* As bundle_add() for @src and, recursively, everything below it (symlinks not followed). */
 int bundle_add_tree(struct bundle *b, const char *src, const char *dest);

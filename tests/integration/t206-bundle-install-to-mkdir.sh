@@ -34,6 +34,21 @@ run_tool -r /app/awk /usr/bin/awk "$tmp/d"
 assert_rc "-r /app/awk /usr/bin/awk: exit 0" 0
 assert_eq "chroot d /app/awk 'BEGIN{print 1+1}'" "$(crun "$tmp/d" /app/awk 'BEGIN{print 1+1}' 2>&1)" 2
 
+# --install-to under a directory the host has as a symlink (/bin -> usr/bin on a merged-/usr host):
+# the bundle keeps the link, and the installed file goes through it, whatever else needs /bin.
+if [ -L /bin ] && [ -d /bin ]; then
+	printf '#!/bin/sh\necho hi from the script\n' >"$tmp/s.sh" && chmod +x "$tmp/s.sh"
+	run_tool "$tmp/s.sh" "$tmp/l1" -r /bin/
+	check "-r /bin/ with a #!/bin/sh script: exit 0 (now $rc), /bin the host's link, the script through it" \
+		sh -c '[ "$1" = 0 ] && [ "$(readlink "$2/bin")" = "$(readlink /bin)" ] && [ -f "$2/bin/s.sh" ]' sh "$rc" "$tmp/l1"
+	assert_eq "chroot l1 /bin/s.sh" "$(crun "$tmp/l1" /bin/s.sh 2>&1)" "hi from the script"
+	run_tool /usr/bin/cat "$tmp/l2" -r /bin/ -i /bin/sh
+	check "-r /bin/ -i /bin/sh: exit 0 (now $rc), /bin the host's link" \
+		sh -c '[ "$1" = 0 ] && [ "$(readlink "$2/bin")" = "$(readlink /bin)" ]' sh "$rc" "$tmp/l2"
+	assert_eq "chroot l2: /bin/cat and /bin/sh run" \
+		"$(echo catted | crun "$tmp/l2" /bin/cat 2>&1; crun "$tmp/l2" /bin/sh -c 'echo sh ran' 2>&1)" "$(printf 'catted\nsh ran')"
+fi
+
 # --mkdir: empty directories, nested ones made with their parents; repeatable.
 run_tool --mkdir /tmp --mkdir /var/lib/app/data --mkdir /run/ /bin/true "$tmp/m"
 assert_rc "--mkdir: exit 0" 0
