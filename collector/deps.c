@@ -845,6 +845,13 @@ static int resolve_script(struct deps *d, const char *file, const char *buf, siz
 	add_obj(&c, file, how, -1, NULL);
 	/* The kernel opens a relative interpreter against the cwd of the exec. */
 	ipath = path_absolute(interp);
+	if (candidate(d, ipath)->err == -ENOENT) {
+		/* named with the script, as an ELF file's missing PT_INTERP is */
+		ret = log_error(-ENOENT, "%s: '#!' interpreter '%s': No such file or directory",
+				file, interp);
+		m->nmissing++;
+		goto out;
+	}
 	ret = resolve_file(d, ipath, DEPS_SCRIPT, depth + 1);
 	if (ret < 0 && ret != -ENOENT)
 		goto out;

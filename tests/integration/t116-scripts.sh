@@ -39,4 +39,5 @@ chmod +x badi
 run_tool deps ./badi
 check "missing interpreter: nonzero exit" test "$rc" != 0
 assert_contains "missing interpreter: stderr names it" "$(cat "$err")" "$tmp/no-such-interp"
+assert_one_error_line "missing interpreter: one line naming the script too" "$err" "/badi: '#!' interpreter '$tmp/no-such-interp': No such file"
 done_testing
