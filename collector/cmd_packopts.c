@@ -57,7 +57,11 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 	case 'i': strvec_push(&po->includes, arg); break;
 	case 'e': strvec_push(&po->excludes, arg); break;
 	case PACK_OPT_MKDIR: strvec_push(&po->mkdirs, arg); break;
-	case 'r': po->install_to = arg; break;
+	case 'r':
+		if (!*arg)
+			die_usage("--install-to: an empty path (give a path in the bundle, such as /app/)");
+		po->install_to = arg;
+		break;
 	case 'L': po->library_path = arg; break;
 	case 'v':
 		if (log_level < LOG_INFO)

@@ -61,4 +61,8 @@ assert_eq "--mkdir /var/lib/app/data: empty" "$(ls -A "$tmp/m/var/lib/app/data" 
 run_tool --mkdir /usr/lib /bin/true "$tmp/m2"
 assert_rc "--mkdir of a directory the bundle has anyway: exit 0" 0
 assert_eq "chroot m2 /bin/true after --mkdir /usr/lib" "$(crun "$tmp/m2" /bin/true 2>&1; echo "rc=$?")" "rc=0"
+run_tool --install-to '' /bin/true "$tmp/empty-r"
+assert_rc "--install-to '': usage error" 2
+assert_one_error_line "--install-to '': one line saying the path is empty" "$err" "--install-to: an empty path"
+assert_no_output "--install-to ''" "$tmp/empty-r"
 done_testing
