@@ -1041,32 +1041,45 @@ out:
 	return rc;
 }
 
-/* Is the session with origin (@odb, @oid) already in m->out? *@id gets its id there, and
- * *@stale whether it is an incomplete "running" copy that a new merge should replace. */
-static int merge_find(struct merge *m, const char *odb, int64_t oid, int64_t *id, bool *stale)
+/* Is session @h of the input, with origin (@odb, @oid), already in m->out? *@id gets its id
+ * there, and *@stale whether it is an incomplete "running" copy that a new merge should
+ * replace. The origin alone does not tell: a history copied with cp (or .backup) keeps its
+ * db_id, so sessions recorded later into each copy share it and their ids, and `forget` of
+ * the latest session frees its id for the next record. A session is the same one when it
+ * also has the same start (milliseconds), command, cwd, host and source: what a recording
+ * sets when it begins and nothing changes later (its label is left out: a name, which may be
+ * given again). A session of OUT itself (origin_db NULL) is never replaced. */
+static int merge_find(struct merge *m, const struct history_session *h, const char *odb,
+		      int64_t oid, int64_t *id, bool *stale)
 {
 	sqlite3_stmt *s = NULL;
-	bool local = !strcmp(odb, m->out_id);
 	int rc;
 
 	*id = 0;
 	*stale = false;
-	rc = sqlite3_prepare_v2(m->out, local ?
-				"SELECT id, complete, incomplete_reason FROM sessions"
-				" WHERE id = ?2 AND origin_db IS NULL" :
-				"SELECT id, complete, incomplete_reason FROM sessions"
-				" WHERE origin_db = ?1 AND origin_session_id = ?2", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(m->out,
+				"SELECT id, origin_db IS NOT NULL AND complete = 0 AND"
+				" incomplete_reason IS 'running' FROM sessions"
+				" WHERE ((origin_db = ?1 AND origin_session_id = ?2)"
+				"        OR (?3 AND id = ?2 AND origin_db IS NULL))"
+				" AND started_at = ?4 AND argv = ?5 AND cwd IS ?6 AND host IS ?7"
+				" AND source = ?8 ORDER BY origin_db IS NOT NULL, id LIMIT 1", -1, &s,
+				NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_text(s, 1, odb, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, oid);
+	sqlite3_bind_int(s, 3, !strcmp(odb, m->out_id));
+	/* as merge_session_txn() stores them */
+	sqlite3_bind_text(s, 4, h->started_at ? h->started_at : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, h->argv_json ? h->argv_json : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, h->cwd, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, h->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, h->source ? h->source : "ptrace", -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		const unsigned char *why = sqlite3_column_text(s, 2);
-
 		*id = sqlite3_column_int64(s, 0);
-		*stale = !local && !sqlite3_column_int(s, 1) && why &&
-			 !strcmp((const char *)why, "running");
+		*stale = sqlite3_column_int(s, 1) != 0;
 		rc = SQLITE_OK;
 	} else if (rc == SQLITE_DONE) {
 		rc = SQLITE_OK;
@@ -1120,7 +1133,7 @@ int history_merge(struct store *out, struct store *in, const char *in_name,
 		int64_t oid = ss[i].origin_session_id ? ss[i].origin_session_id : ss[i].id, have;
 		bool stale;
 
-		if ((rc = merge_find(&m, odb, oid, &have, &stale)) != SQLITE_OK) {
+		if ((rc = merge_find(&m, &ss[i], odb, oid, &have, &stale)) != SQLITE_OK) {
 			ret = db_fail(m.out, rc, "read");
 			goto out;
 		}

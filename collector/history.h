@@ -109,8 +109,9 @@ struct history_merge_stats {
 /* Copy every session of @in (opened read-only, its file given as @in_name) into @out with
  * new ids, remapping paths, processes, accesses and file versions; each copy keeps where it
  * was recorded (origin_db, origin_session_id) and the file it came from (merged_from). A
- * session whose origin is already in @out is skipped, unless that copy is incomplete with
- * reason "running": then it is copied again. One write transaction per session. */
+ * session already in @out (the same origin, start time, argv, cwd, host and source) is
+ * skipped, unless that copy is incomplete with reason "running": then it is copied again.
+ * One write transaction per session. */
 int history_merge(struct store *out, struct store *in, const char *in_name,
 		  struct history_merge_stats *stats);
 

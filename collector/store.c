@@ -1152,7 +1152,7 @@ static int migrate_1_to_2(struct store *st)
 		"ALTER TABLE sessions ADD COLUMN origin_db TEXT;\n"
 		"ALTER TABLE sessions ADD COLUMN origin_session_id INTEGER;\n"
 		"ALTER TABLE sessions ADD COLUMN merged_from TEXT;\n"
-		"CREATE UNIQUE INDEX sessions_by_origin ON sessions (origin_db, origin_session_id);\n"
+		"CREATE INDEX sessions_by_origin ON sessions (origin_db, origin_session_id);\n"
 		"CREATE INDEX access_batches_by_first ON access_batches (first_id);\n"
 		"CREATE INDEX file_versions_by_path ON file_versions (path_id, session_id);\n"
 		"CREATE TABLE session_paths (\n"
@@ -1219,14 +1219,20 @@ static int (*const migrations[STORE_SCHEMA_VERSION])(struct store *st) = {
 	migrate_1_to_2,
 };
 
-/* Create or upgrade the schema, fill in the names of ops and sources and drop what an older
- * magicpak made and this one does not keep, in one BEGIN IMMEDIATE transaction, looking
- * again inside it: another recorder may have done it since classify() ran. */
+/* sessions_by_origin as an earlier magicpak made it, UNIQUE: one origin (database, id) may
+ * name several sessions (a history copied with cp and recorded into as two, or an id that
+ * `forget` freed and a later record took again), which `merge` tells apart by their start,
+ * command and host (history.c). */
+#define SQL_UNIQUE_ORIGIN "name = 'sessions_by_origin' AND sql LIKE 'CREATE UNIQUE INDEX%'"
+
+/* Create or upgrade the schema, fill in the names of ops and sources and drop or redo what
+ * an older magicpak made and this one does not keep, in one BEGIN IMMEDIATE transaction,
+ * looking again inside it: another recorder may have done it since classify() ran. */
 static int migrate(struct store *st)
 {
 	char msg[256] = "", sql[64];
 	enum db_kind kind;
-	int64_t version;
+	int64_t version, unique = 0;
 	int rc = SQLITE_OK, ret;
 
 	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
@@ -1253,6 +1259,12 @@ static int migrate(struct store *st)
 		/* made by magicpak before session_paths lost its index by path (same version) */
 		if (rc == SQLITE_OK)
 			rc = exec_sql(st, "DROP INDEX IF EXISTS session_paths_by_path");
+		if (rc == SQLITE_OK)
+			rc = query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				       " AND " SQL_UNIQUE_ORIGIN, &unique);
+		if (rc == SQLITE_OK && unique)
+			rc = exec_sql(st, "DROP INDEX sessions_by_origin; CREATE INDEX"
+				      " sessions_by_origin ON sessions (origin_db, origin_session_id)");
 		if (rc == SQLITE_OK) {
 			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 				 STORE_SCHEMA_VERSION);
@@ -1273,8 +1285,8 @@ retry:
 }
 
 /* Does the current schema in @st need what migrate() does besides the migrations (a file an
- * older magicpak made): a row of ops or sources missing, or session_paths_by_path still
- * there? Reads only. Returns 0 or -errno. */
+ * older magicpak made): a row of ops or sources missing, session_paths_by_path still there,
+ * or sessions_by_origin still UNIQUE? Reads only. Returns 0 or -errno. */
 static int fixup_needed(struct store *st, bool *needed)
 {
 	int64_t ops, sources, index = 0;
@@ -1285,7 +1297,8 @@ static int fixup_needed(struct store *st, bool *needed)
 		rc = query_int(st, "SELECT count(*) FROM sources", &sources);
 	if (rc == SQLITE_OK)
 		rc = query_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
-				   " name = 'session_paths_by_path'", &index);
+				   " (name = 'session_paths_by_path' OR (" SQL_UNIQUE_ORIGIN "))",
+			       &index);
 	if (rc != SQLITE_OK)
 		return db_error(st, rc, "read", sqlite3_errmsg(st->db));
 	*needed = ops < MP_OP_MAX - 1 || sources < SOURCE_MAX - 1 || index;

@@ -4,7 +4,9 @@
 # magicpak merge OUT IN...: two databases whose ids clash (both have session 1) are copied with new
 # ids, every row remapped (paths, processes, accesses, versions), hosts and origins kept apart;
 # merging again duplicates nothing; a session still being recorded is copied as incomplete and
-# copied again once complete; an input that is not a magicpak database fails and stays untouched.
+# copied again once complete; sessions that share an origin (db_id, id) but are different runs
+# (copies of one history, an id freed by forget) are each copied; an input that is not a
+# magicpak database fails and stays untouched.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_ptrace
@@ -103,6 +105,50 @@ assert_eq "running session: one copy, now complete, same id" \
 	"$(sql "$all" "select id, complete, ifnull(incomplete_reason, '') from sessions where label = 'growing'")" "6|1|"
 assert_eq "running session: its rows once" \
 	"$(sql "$all" "select count(*) from file_accesses where session_id = 6")" "$(sql "$tmp/c.db" "select count(*) from file_accesses")"
+
+# The origin (db_id, id) alone is not a session's identity. A history copied with cp keeps its
+# db_id, so sessions recorded later into each copy share db_id and ids; they are different
+# sessions (another start, command or host) and both arrive. OUT here was made with the UNIQUE
+# sessions_by_origin index an earlier magicpak made, which merge turns into a plain one.
+c1=$tmp/copy-a.db c2=$tmp/copy-b.db
+record_rc "$c1" -- /bin/true
+run_tool vacuum --db "$c1"
+cp "$c1" "$c2"
+record_rc "$c1" --label copy-A /bin/cat "$tmp/A.txt"
+record_rc "$c2" --label copy-B /bin/cat "$tmp/only-b.txt"
+run_tool merge "$tmp/copies.db" "$c1"
+sql "$tmp/copies.db" "drop index sessions_by_origin;
+	create unique index sessions_by_origin on sessions (origin_db, origin_session_id)"
+run_tool merge "$tmp/copies.db" "$c2"
+assert_eq "copies sharing a db_id: exit 0, the later session of the second copy is copied" \
+	"$rc|$out" "0|$c2: 1 session copied, 1 already there"
+assert_eq "copies sharing a db_id: both later sessions in OUT, the common one once" \
+	"$(sql "$tmp/copies.db" "select group_concat(ifnull(label, '-')) from (select label from sessions order by id)")" "-,copy-A,copy-B"
+assert_eq "copies sharing a db_id: copy-B's accesses are its own" \
+	"$(sql "$tmp/copies.db" "select distinct path from file_accesses f join sessions s on s.id = f.session_id where s.label = 'copy-B' and path like '$tmp/%'")" "$tmp/only-b.txt"
+assert_eq "copies sharing a db_id: sessions_by_origin is no longer UNIQUE" \
+	"$(sql "$tmp/copies.db" "select sql from sqlite_master where name = 'sessions_by_origin'")" \
+	"CREATE INDEX sessions_by_origin ON sessions (origin_db, origin_session_id)"
+run_tool merge "$tmp/copies.db" "$c1" "$c2"
+assert_eq "copies sharing a db_id, merged again: nothing copied, still 3 sessions" \
+	"$out|$(sql "$tmp/copies.db" "select count(*) from sessions")" \
+	"$c1: 0 sessions copied, 2 already there"$'\n'"$c2: 0 sessions copied, 2 already there|3"
+# forget of the latest session frees its id, which the next record takes again: another session.
+r=$tmp/reuse.db
+record_rc "$r" -- /bin/true
+record_rc "$r" --label first-run /bin/cat "$tmp/A.txt"
+run_tool merge "$tmp/reuse-out.db" "$r"
+run_tool forget --db "$r" --session last
+record_rc "$r" --label second-run /bin/cat "$tmp/only-b.txt"
+[ "$(sql "$r" "select id from sessions where label = 'second-run'")" = 2 ] || { echo "FAIL: forget did not free id 2"; exit 1; }
+run_tool merge "$tmp/reuse-out.db" "$r"
+check "reused id: the new session is copied" grep -qF "$r: 1 session copied, 1 already there" <<<"$out"
+assert_eq "reused id: both sessions of that id in OUT" \
+	"$(sql "$tmp/reuse-out.db" "select group_concat(ifnull(label, '-')) from (select label from sessions order by id)")" "-,first-run,second-run"
+run_tool merge "$tmp/reuse-out.db" "$r"
+assert_eq "reused id, merged again: nothing copied, still 3 sessions, foreign keys hold" \
+	"$out|$(sql "$tmp/reuse-out.db" "select count(*) from sessions; pragma foreign_key_check")" \
+	"$r: 0 sessions copied, 2 already there|3"
 
 # Bad inputs: one error line, exit 1, the input unchanged, OUT not created.
 head -c 65536 /dev/urandom >"$tmp/r.db"
