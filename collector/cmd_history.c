@@ -909,9 +909,9 @@ int cmd_forget(int argc, char **argv)
 				optind < argc ? argv[optind] : "", optind < argc ? "'" : "");
 		goto out;
 	}
-	/* Opened for writing first (a read-only file fails here), then every spec resolved
-	 * before anything is deleted. */
-	if (store_open(db, &st) < 0 || find_sessions(st, specs.v, specs.n, &ids, &n))
+	/* Opened for writing first (a read-only file fails here; a missing or empty one is no
+	 * history to forget from), then every spec resolved before anything is deleted. */
+	if (store_open_existing(db, &st) < 0 || find_sessions(st, specs.v, specs.n, &ids, &n))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (history_forget(st, ids[i]) < 0)
@@ -971,7 +971,8 @@ int cmd_vacuum(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	before = file_size(db);
-	if (store_open(db, &st) < 0)
+	/* a missing or empty file is no history: vacuum creates none */
+	if (store_open_existing(db, &st) < 0)
 		return EXIT_FAIL;
 	if (history_vacuum(st, &dropped) < 0) {
 		store_free(st);

@@ -1464,10 +1464,18 @@ static int open_immutable(struct store *st)
 	return rc;
 }
 
-static int store_open_mode(const char *path, bool readonly, bool prechecked, struct store **out)
+/* How store_open_mode() opens a file. */
+enum open_flags {
+	OPEN_READONLY = 1 << 0,    /* for the query verbs only */
+	OPEN_PRECHECKED = 1 << 1,  /* precheck_write() was done already */
+	OPEN_EXISTING = 1 << 2,    /* never create a history: a missing or empty file is refused */
+};
+
+static int store_open_mode(const char *path, unsigned mode, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
-	bool memory = !strcmp(path, ":memory:");
+	bool memory = !strcmp(path, ":memory:"), readonly = mode & OPEN_READONLY;
+	bool existing = readonly || (mode & OPEN_EXISTING);
 	enum db_kind kind;
 	bool fixup = false;
 	int64_t version;
@@ -1476,14 +1484,14 @@ static int store_open_mode(const char *path, bool readonly, bool prechecked, str
 
 	st->path = xstrdup(path);
 	st->readonly = readonly;
-	if (readonly && !memory && stat(path, &sb)) {
+	if (existing && !memory && stat(path, &sb)) {
 		ret = log_errno(-errno, "cannot open '%s'", path);
 		goto out;
 	}
-	if (!readonly && !memory && !prechecked && (ret = precheck_write(path)))
+	if (!readonly && !memory && !(mode & OPEN_PRECHECKED) && (ret = precheck_write(path)))
 		goto out;
-	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-		SQLITE_OPEN_NOMUTEX;
+	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+		(existing ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(path, &st->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		ret = db_error(st, rc, "open", st->db ? sqlite3_errmsg(st->db) : NULL);
@@ -1512,7 +1520,8 @@ static int store_open_mode(const char *path, bool readonly, bool prechecked, str
 		ret = db_error(st, rc, "read", sqlite3_errmsg(st->db));
 		goto out;
 	}
-	if ((ret = refuse(st, kind, version, !readonly)))
+	/* an empty file is a new history only to the verbs that may create one */
+	if ((ret = refuse(st, kind, version, !readonly && !(existing && kind == DB_EMPTY))))
 		goto out;
 	rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384");
 	if (rc == SQLITE_OK && !readonly)
@@ -1563,12 +1572,17 @@ out:
 
 int store_open(const char *path, struct store **out)
 {
-	return store_open_mode(path, false, false, out);
+	return store_open_mode(path, 0, out);
 }
 
 int store_open_readonly(const char *path, struct store **out)
 {
-	return store_open_mode(path, true, false, out);
+	return store_open_mode(path, OPEN_READONLY, out);
+}
+
+int store_open_existing(const char *path, struct store **out)
+{
+	return store_open_mode(path, OPEN_EXISTING, out);
 }
 
 struct sqlite3 *store_sqlite(struct store *st)
@@ -1769,7 +1783,7 @@ static void *open_thread(void *arg)
 	/* its own name, so that top -H and perf (--comm) tell it from the collecting loop */
 	prctl(PR_SET_NAME, "magicpak-store", 0, 0, 0);
 	/* store_open_session() made precheck_write()'s checks (and warning) already */
-	ret = store_open_mode(st->path, false, true, &conn);
+	ret = store_open_mode(st->path, OPEN_PRECHECKED, &conn);
 	if (!ret)
 		ret = session_begin(conn, &s, st->s_argv, &st->conn_session);
 	/* The WAL is checkpointed here, while the command runs, not by a commit at its end;

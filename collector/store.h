@@ -25,6 +25,10 @@ int store_open(const char *path, struct store **out);
 /* Open an existing magicpak database read-only, for the query verbs below (the write verbs
  * then return -EROFS). A missing file is -ENOENT (logged). */
 int store_open_readonly(const char *path, struct store **out);
+/* store_open() of a history that must exist already (forget, vacuum): a missing file is
+ * -ENOENT, an empty one -EINVAL, each logged as store_open_readonly() logs it, and nothing is
+ * created or written. */
+int store_open_existing(const char *path, struct store **out);
 /* The SQLite connection of @st, for the query side (history.c); valid until store_free(). */
 struct sqlite3 *store_sqlite(struct store *st);
 /* The negative errno for SQLite result code @rc (0 for OK, DONE and ROW); @db, when not

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # magicpak forget --session ... deletes sessions with every row (counted with sqlite3 before and
-# after); magicpak vacuum drops paths nothing refers to and shrinks the file.
+# after); magicpak vacuum drops paths nothing refers to and shrinks the file. Neither makes a
+# history of a missing or empty file.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_ptrace
@@ -44,6 +45,26 @@ assert_one_error_line "forget of an unknown label: one error line" "$err" "nosuc
 assert_eq "forget of an unknown label: session 3 kept (specs resolved before deleting)" "$(sql "$db" "select count(*) from sessions")" 1
 run_tool forget --db "$db"
 assert_rc "forget without --session: exit 2" 2
+
+# forget and vacuum make no history where there is none: a missing file stays missing and an
+# empty one empty (as sessions, report and diff refuse them), with one line naming the file.
+on_db() { # on_db CMD DB: run_tool forget --db DB --session 1, or vacuum --db DB
+	if [ "$1" = forget ]; then run_tool forget --db "$2" --session 1; else run_tool vacuum --db "$2"; fi
+}
+for c in forget vacuum; do
+	on_db "$c" "$tmp/none.db"
+	check "$c of a missing file: exit 1, nothing created" \
+		test "$rc" = 1 -a -z "$(cd "$tmp" && ls -d none.db* 2>/dev/null)"
+	assert_one_error_line "$c of a missing file: one line naming it" "$err" \
+		"cannot open '$tmp/none.db': No such file or directory"
+	: >"$tmp/empty.db"
+	on_db "$c" "$tmp/empty.db"
+	check "$c of an empty file: exit 1, the file still empty, no -wal or -shm" \
+		test "$rc" = 1 -a ! -s "$tmp/empty.db" -a -z "$(cd "$tmp" && ls -d empty.db-* 2>/dev/null)"
+	assert_one_error_line "$c of an empty file: one line naming it" "$err" \
+		"'$tmp/empty.db' is not a magicpak database (it is empty)"
+	rm -f "$tmp"/empty.db* "$tmp"/none.db*
+done
 
 # vacuum: the paths only the forgotten sessions used are dropped, and the file shrinks.
 paths_before=$(sql "$db" "select count(*) from paths")
