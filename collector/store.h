@@ -62,7 +62,9 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
  * store_open() does it, of a file whose first 100 bytes do not show a current magicpak
  * history (application_id "mpak", user_version STORE_SCHEMA_VERSION): a file that would be
  * refused or migrated, or none (a new file is made in the thread). An error in the thread
- * is logged there and returned by store_wait() and every write verb. */
+ * is logged there and returned by store_wait() and every write verb. The session's
+ * started_at is the time of this call, so call it before the command starts: the row is
+ * written later, but no access of the command comes before its session's start. */
 int store_open_session(const char *path, const struct store_session *s, struct store **out);
 /* Start store_open_session()'s thread, once the command is started: a vfork() child shares
  * our memory until its exec, and the thread's changes to the memory map (malloc growing its
