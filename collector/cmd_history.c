@@ -237,6 +237,7 @@ static const struct option db_json_opts[] = {
 	{ "path", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "sources", no_argument, NULL, 'S' }, /* report only */
+	{ "force", no_argument, NULL, 'F' },   /* forget only */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -875,13 +876,16 @@ out:
 /* ---- forget ---- */
 
 static const char forget_usage[] =
-	"usage: magicpak forget [--db FILE] --session ID|LABEL|last...\n"
+	"usage: magicpak forget [--db FILE] [--force] --session ID|LABEL|last...\n"
 	"\n"
-	"Delete sessions with their processes, accesses and file versions. 'magicpak vacuum'\n"
-	"then gives the space back.\n"
+	"Delete sessions with their processes, accesses and file versions, all or none.\n"
+	"'magicpak vacuum' then gives the space back. A session still being recorded is\n"
+	"refused; one whose recorder was killed is not.\n"
 	"\n"
 	"  -d, --db FILE            the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
 	"  -s, --session SESSION    a session to delete: an id, a label, or 'last' (repeatable)\n"
+	"      --force              also a session whose recorder still runs, or cannot be told\n"
+	"                           gone (that recorder then writes nothing more and exits 1)\n"
 	"  -h, --help               show this help\n";
 
 int cmd_forget(int argc, char **argv)
@@ -890,6 +894,7 @@ int cmd_forget(int argc, char **argv)
 	struct strvec specs = STRVEC_INIT;
 	struct store *st = NULL;
 	int64_t *ids = NULL;
+	bool force = false;
 	size_t n = 0;
 	int c, ret = EXIT_FAIL;
 
@@ -898,26 +903,25 @@ int cmd_forget(int argc, char **argv)
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 's': strvec_push(&specs, optarg); break;
+		case 'F': force = true; break;
 		case 'h': fputs(forget_usage, stdout); ret = EXIT_OK; goto out;
 		default: ret = usage_error("forget", c, argv); goto out;
 		}
 	}
 	if (optind < argc || !specs.n) {
 		ret = log_error(EXIT_USAGE, "forget: %s%s%s (usage: magicpak forget [--db FILE]"
-				" --session ID|LABEL|last...)",
+				" [--force] --session ID|LABEL|last...)",
 				optind < argc ? "unexpected argument '" : "no --session given",
 				optind < argc ? argv[optind] : "", optind < argc ? "'" : "");
 		goto out;
 	}
 	/* Opened for writing first (a read-only file fails here; a missing or empty one is no
 	 * history to forget from), then every spec resolved before anything is deleted. */
-	if (store_open_existing(db, &st) < 0 || find_sessions(st, specs.v, specs.n, &ids, &n))
+	if (store_open_existing(db, &st) < 0 || find_sessions(st, specs.v, specs.n, &ids, &n) ||
+	    history_forget(st, ids, n, force) < 0)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (history_forget(st, ids[i]) < 0)
-			goto out;
+	for (size_t i = 0; i < n; i++)
 		printf("forgot session %" PRId64 "\n", ids[i]);
-	}
 	ret = EXIT_OK;
 out:
 	strvec_clear(&specs);

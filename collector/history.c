@@ -1170,29 +1170,82 @@ out:
 
 /* ---- forget and vacuum ---- */
 
+struct forget {
+	struct store *st;
+	const int64_t *ids;
+	size_t n;
+	bool force;
+	int ret;                  /* why it stopped, logged, or 0 */
+};
+
+/* May session @id be deleted? A session recorded here and never ended may still be being
+ * recorded: its recorder would go on writing rows for the deleted id (its next write sees it
+ * gone and stops, store.h), so it is refused unless that recorder is provably gone (it holds
+ * no lock, store_session_recording) or @f->force. Inside the write transaction: a recorder
+ * takes its lock before its session's row is committed. An SQLite code; f->ret says why. */
+static int forget_check(sqlite3 *db, struct forget *f, int64_t id)
+{
+	const char *file = sqlite3_db_filename(db, "main");
+	sqlite3_stmt *s = NULL;
+	bool unended = false, recording;
+	int rc, err;
+
+	rc = sqlite3_prepare_v2(db, "SELECT ended_at IS NULL AND origin_db IS NULL FROM sessions"
+				" WHERE id = ?1", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		unended = sqlite3_column_int(s, 0) != 0;
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE) {
+		f->ret = log_error(-ENOENT, "no session %" PRId64 " in '%s'", id, file);
+		return SQLITE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return rc;
+	if (!unended || f->force)
+		return SQLITE_OK;
+	if ((err = store_session_recording(f->st, id, &recording)) < 0) {
+		f->ret = log_error(-EBUSY, "cannot forget session %" PRId64 " of '%s': it never"
+				   " ended, and whether its recorder still runs cannot be told (%s);"
+				   " --force forgets it anyway", id, file, strerror(-err));
+		return SQLITE_ABORT;
+	}
+	if (recording) {
+		f->ret = log_error(-EBUSY, "cannot forget session %" PRId64 " of '%s': it is still"
+				   " being recorded", id, file);
+		return SQLITE_ABORT;
+	}
+	return SQLITE_OK;
+}
+
 static int forget_txn(sqlite3 *db, void *arg)
 {
+	struct forget *f = arg;
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE id = ?1", -1, &s, NULL);
 
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, *(int64_t *)arg);
-		rc = step_done(s);
+	for (size_t i = 0; rc == SQLITE_OK && i < f->n; i++) {
+		rc = forget_check(db, f, f->ids[i]);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int64(s, 1, f->ids[i]);
+			rc = step_done(s);
+		}
 	}
-	if (rc == SQLITE_OK && !sqlite3_changes(db))
-		rc = SQLITE_NOTFOUND;
 	sqlite3_finalize(s);
 	return rc;
 }
 
-int history_forget(struct store *st, int64_t id)
+int history_forget(struct store *st, const int64_t *ids, size_t n, bool force)
 {
+	struct forget f = { .st = st, .ids = ids, .n = n, .force = force };
 	sqlite3 *db = store_sqlite(st);
-	int rc = in_write_txn(db, forget_txn, &id);
+	int rc = in_write_txn(db, forget_txn, &f);
 
-	if (rc == SQLITE_NOTFOUND)
-		return log_error(-ENOENT, "no session %" PRId64 " in '%s'", id,
-				 sqlite3_db_filename(db, "main"));
+	if (f.ret)
+		return f.ret;
 	return rc == SQLITE_OK ? 0 : db_fail(db, rc, "delete from");
 }
 

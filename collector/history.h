@@ -115,8 +115,12 @@ struct history_merge_stats {
 int history_merge(struct store *out, struct store *in, const char *in_name,
 		  struct history_merge_stats *stats);
 
-/* Delete session @id and its rows. -ENOENT (logged) if there is none. */
-int history_forget(struct store *st, int64_t id);
+/* Delete the @n sessions @ids and their rows, all or none, in one transaction. -ENOENT
+ * (logged) if one is not there; -EBUSY (logged) if one recorded into this file never ended
+ * and its recorder may still be writing it: it holds its lock (store_session_recording), or
+ * that cannot be told. @force deletes such a session all the same (its recorder, if alive,
+ * then writes nothing more and fails). */
+int history_forget(struct store *st, const int64_t *ids, size_t n, bool force);
 
 /* Drop paths no row refers to (unless a session may still be recording: its writer keeps
  * path ids), then VACUUM and truncate the WAL. *@dropped gets the number of paths dropped. */

@@ -58,6 +58,7 @@
  * Paths are TEXT holding the bytes given (any but NUL, not necessarily UTF-8), always bound
  * as parameters, never put into SQL text. They are interned: an in-memory hash map gives
  * each distinct path its paths.id once per process. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -259,6 +260,7 @@ enum stmt_id {
 	ST_PROC_SET,
 	ST_SESSION_ADD,
 	ST_SESSION_END,
+	ST_SESSION_MINE,
 	ST_SUMMARY_ADD,
 	ST_SUMMARY_ADD_MANY,
 	ST_COUNT
@@ -294,6 +296,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SESSION_END] = "UPDATE sessions SET ended_at = ?2, exit_status = ?3, complete = ?4,"
 			   " incomplete_reason = ?5, events = ?6, files = ?7, processes = ?8"
 			   " WHERE id = ?1",
+	/* the current session is still there, and is ours (forgotten, its id may be reused) */
+	[ST_SESSION_MINE] = "SELECT 1 FROM sessions WHERE id = ?1 AND started_at = ?2",
 	[ST_SUMMARY_ADD] = "INSERT INTO session_paths (session_id, path_id, ops, open_modes,"
 			   " results, first_ns, last_ns, count) VALUES " SUMMARY_TUPLE,
 	[ST_SUMMARY_ADD_MANY] = "INSERT INTO session_paths (session_id, path_id, ops, open_modes,"
@@ -367,6 +371,9 @@ struct store {
 	sqlite3_stmt *stmt[ST_COUNT];
 
 	int64_t session_id;            /* the current session, 0: none */
+	char started_at[32];           /* its sessions.started_at */
+	int64_t locked_id;             /* the session whose recording lock we hold, 0: none */
+	int lock_fd;                   /* the descriptor holding it (SQLite's) */
 	uint64_t session_gen;
 	uint64_t events, files, processes;
 
@@ -968,15 +975,44 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* Is the current session's row still in the file, and the one it began? An SQLite code:
+ * SQLITE_OK (or no session is current), SQLITE_NOTFOUND when it is gone. */
+static int session_mine(struct store *st)
+{
+	sqlite3_stmt *s = st->stmt[ST_SESSION_MINE];
+	int rc;
+
+	if (!st->session_id)
+		return SQLITE_OK;
+	sqlite3_bind_int64(s, 1, st->session_id);
+	sqlite3_bind_text(s, 2, st->started_at, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? SQLITE_OK : rc == SQLITE_DONE ? SQLITE_NOTFOUND : rc;
+}
+
+/* The current session was deleted under us (`magicpak forget --force`, or by hand): its rows
+ * went with it, and any we wrote now would point nowhere (PRAGMA foreign_key_check), or into
+ * a later session given the same id. Stop the store: one line, and -ENOENT from now on. */
+static int session_lost(struct store *st)
+{
+	st->failed = log_error(-ENOENT, "session %" PRId64 " was deleted from '%s' while it was"
+			       " being recorded: nothing more written", st->session_id, st->path);
+	return st->failed;
+}
+
+static void store_join(struct store *st);
+
 /* One write transaction: BEGIN IMMEDIATE, the pending rows, then @extra (may be NULL),
- * COMMIT. The whole transaction is retried on SQLITE_BUSY. Logs and returns -errno. */
+ * COMMIT. The whole transaction is retried on SQLITE_BUSY. Logs and returns -errno. A
+ * current session's row is checked first (session_mine): gone, nothing is written. */
 static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg), void *arg)
 {
 	char msg[256] = "";
 	int rc = SQLITE_OK;
 
 	if (st->opening)
-		store_wait(st, NULL);
+		store_join(st);
 	if (st->failed)
 		return st->failed;
 	if (st->readonly)
@@ -988,7 +1024,9 @@ static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg)
 		if (rc != SQLITE_OK) {
 			snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(st->db));
 		} else {
-			rc = write_pending(st);
+			rc = session_mine(st);
+			if (rc == SQLITE_OK)
+				rc = write_pending(st);
 			if (rc == SQLITE_OK && extra)
 				rc = extra(st, arg);
 			if (rc == SQLITE_OK)
@@ -1008,6 +1046,8 @@ static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg)
 			if (!sqlite3_get_autocommit(st->db))
 				exec_sql(st, "ROLLBACK");
 			pending_rolled_back(st);
+			if (rc == SQLITE_NOTFOUND)
+				return session_lost(st);
 		}
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
 			break;
@@ -1612,7 +1652,7 @@ void store_close(struct store *st)
 		free_session_strings(st);
 	}
 	if (st->opening)
-		store_wait(st, NULL);
+		store_join(st);
 	if (st->db && !st->readonly && !st->failed && has_pending(st))
 		write_txn(st, NULL, NULL);
 	/* after the rows: reporting it stops the store */
@@ -1655,6 +1695,102 @@ void store_free(struct store *st)
 	free(st);
 }
 
+/* ---- the recording lock ---- */
+
+/* A store recording session N holds an open file description lock (F_OFD_SETLK, Linux 3.15)
+ * on byte SESSION_LOCK_BASE + N of the database file, taken in the transaction that inserts
+ * the session's row and dropped once its end is committed, so a `forget` holding the write
+ * lock sees every session not yet ended either locked or abandoned. The kernel drops the lock
+ * when the recorder dies, however it dies (kill -9 included), and any process on the machine
+ * sees it, whatever its pid namespace: a locked session is being recorded, an unended one
+ * that is not was left by a recorder that is gone. The lock is taken through SQLite's own
+ * descriptor: a second one would have to be closed some day, and closing any descriptor of
+ * the file drops every POSIX lock SQLite holds on it (RELIABILITY SQL-05). An OFD lock
+ * belongs to the open file description, not the process, so SQLite's POSIX unlocks of the
+ * whole file leave it alone, and its byte is far from SQLite's own (1 GiB and the 510 bytes
+ * after it). */
+#define SESSION_LOCK_BASE ((off_t)1 << 62)
+
+/* SQLite's descriptor of @st's file (there is one, SQL-05), found among ours by inode, or
+ * -errno. */
+static int db_fd(struct store *st)
+{
+	struct stat want, sb;
+	struct dirent *de;
+	DIR *d;
+	int ret = -ENOENT;
+
+	if (!st->db || !strcmp(st->path, ":memory:"))
+		return -ENOENT;
+	if (stat(st->path, &want) < 0)
+		return -errno;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (end == de->d_name || *end || fd == dirfd(d))
+			continue;
+		if (!fstat((int)fd, &sb) && S_ISREG(sb.st_mode) && sb.st_dev == want.st_dev &&
+		    sb.st_ino == want.st_ino) {
+			ret = (int)fd;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/* Take session @id's lock (a shared one: two stores that were given the same id, one of
+ * them after `forget --force`, both hold it). -errno when it cannot be had. */
+static int session_lock(struct store *st, int64_t id)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 1 };
+	int fd;
+
+	if (id <= 0 || id >= SESSION_LOCK_BASE)
+		return -ERANGE;
+	if ((fd = db_fd(st)) < 0)
+		return fd;
+	fl.l_start = SESSION_LOCK_BASE + id;
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		return -errno;
+	st->lock_fd = fd;
+	st->locked_id = id;
+	return 0;
+}
+
+static void session_unlock(struct store *st)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_len = 1 };
+
+	if (!st->locked_id)
+		return;
+	fl.l_start = SESSION_LOCK_BASE + st->locked_id;
+	fcntl(st->lock_fd, F_OFD_SETLK, &fl);
+	st->locked_id = 0;
+}
+
+int store_session_recording(struct store *st, int64_t id, bool *recording)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
+	int fd;
+
+	*recording = false;
+	if (id <= 0 || id >= SESSION_LOCK_BASE)
+		return -ERANGE;
+	if ((fd = db_fd(st)) < 0)
+		return fd;
+	/* l_pid stays 0, as F_OFD_GETLK requires */
+	fl.l_start = SESSION_LOCK_BASE + id;
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	*recording = fl.l_type != F_UNLCK;
+	return 0;
+}
+
 /* ---- sessions ---- */
 
 struct session_add {
@@ -1668,7 +1804,7 @@ static int session_add_sql(struct store *st, void *arg)
 {
 	struct session_add *a = arg;
 	sqlite3_stmt *s = st->stmt[ST_SESSION_ADD];
-	int rc;
+	int rc, ret;
 
 	bind_text(s, 1, a->s->label);
 	bind_text(s, 2, a->argv);
@@ -1678,6 +1814,12 @@ static int session_add_sql(struct store *st, void *arg)
 	bind_text(s, 6, a->s->host);
 	rc = step_write(s);
 	a->id = sqlite3_last_insert_rowid(st->db);
+	/* before the commit (see SESSION_LOCK_BASE); first, drop the lock of an attempt that
+	 * was rolled back: this one may have got another id */
+	session_unlock(st);
+	if (rc == SQLITE_OK && (ret = session_lock(st, a->id)) < 0)
+		log_debug("'%s': no lock to show session %" PRId64 " is being recorded: %s",
+			  st->path, a->id, strerror(-ret));
 	return rc;
 }
 
@@ -1724,9 +1866,12 @@ static int session_begin(struct store *st, const struct store_session *s, const 
 	iso_time(started, started_ns ? started_ns : now_ns());
 	a.started_at = started;
 	ret = write_txn(st, session_add_sql, &a);
-	if (ret)
+	if (ret) {
+		session_unlock(st);
 		return ret;
+	}
 	st->session_id = a.id;
+	memcpy(st->started_at, started, sizeof(st->started_at));
 	st->session_gen++;
 	st->ntouched = 0;
 	st->events = st->files = st->processes = 0;
@@ -1864,7 +2009,8 @@ bool store_ready(struct store *st)
 	return !st->opening || (st->threaded && __atomic_load_n(&st->conn_done, __ATOMIC_ACQUIRE));
 }
 
-int store_wait(struct store *st, int64_t *id)
+/* Wait for store_open_session()'s thread and take over its connection, or its failure. */
+static void store_join(struct store *st)
 {
 	struct store *c;
 
@@ -1887,6 +2033,10 @@ int store_wait(struct store *st, int64_t *id)
 			st->ckpt_rc = c->ckpt_rc;
 			st->late_rc = c->late_rc;
 			st->session_id = st->conn_session;
+			memcpy(st->started_at, c->started_at, sizeof(st->started_at));
+			st->locked_id = c->locked_id;
+			st->lock_fd = c->lock_fd;
+			c->locked_id = 0;
 			sqlite3_wal_hook(st->db, wal_hook, st);
 			log_debug("'%s' opened, session %" PRId64 " begun%s, in %.1f ms%s",
 				  st->path, st->session_id,
@@ -1900,6 +2050,15 @@ int store_wait(struct store *st, int64_t *id)
 		}
 		free_session_strings(st);
 	}
+}
+
+int store_wait(struct store *st, int64_t *id)
+{
+	store_join(st);
+	/* The end of a session (`record` waits here first) writes nothing if the session is
+	 * gone: found here, it is said once, where the end would add its own line. */
+	if (!st->failed && st->db && session_mine(st) == SQLITE_NOTFOUND)
+		session_lost(st);
 	if (id)
 		*id = st->session_id;
 	return st->failed;
@@ -2214,6 +2373,7 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
 	ret = write_txn(st, session_end_sql, &e);
 	if (ret)
 		return ret;
+	session_unlock(st);
 	if (st->nrows)
 		fold_clear(st);
 	procs_clear(st);

@@ -52,7 +52,11 @@ struct store_session {
 
 /* Insert a session row marked incomplete (reason "running"), committed at once so that a
  * kill -9 leaves an incomplete session, and make it current. *@id gets its id. -EBUSY if a
- * session is already current. Strings in @s are borrowed for the call. */
+ * session is already current. Strings in @s are borrowed for the call. Until the session
+ * ends, this store holds a lock that tells other processes it is being recorded
+ * (store_session_recording); every write first checks that the session's row is still there
+ * (it is not when `magicpak forget --force` deleted it): if not, nothing is written, one line
+ * says so, and that write and every later one return -ENOENT. */
 int store_session_begin(struct store *st, const struct store_session *s, int64_t *id);
 /* store_open() and store_session_begin() for `record`, without making the command wait for
  * them: the file is opened, the session row committed and an overdue WAL checkpoint made in a
@@ -74,7 +78,9 @@ void store_open_start(struct store *st);
 /* True when store_wait() would not block. */
 bool store_ready(struct store *st);
 /* Wait for store_open_session()'s thread; *@id (may be NULL) gets the session id, 0 if the
- * opening failed. Returns 0 or that failure's -errno (logged once, by the thread). */
+ * opening failed. Returns 0 or that failure's -errno (logged once, by the thread), or the
+ * error that stopped the store since; a current session whose row is gone from the file is
+ * found here too (-ENOENT, logged once), so that its end writes nothing. */
 int store_wait(struct store *st, int64_t *id);
 /* Record one access into the current session: @op is an enum mp_op, @err 0 or the positive
  * errno, @source an enum mp_source, @time_ns CLOCK_REALTIME. Buffered: identical (pid, op,
@@ -118,6 +124,12 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
  * failed: logged and returned once, as -errno, after the session's rows are in; 0 if none.
  * store_free() logs it if nobody asked. */
 int store_late_error(struct store *st);
+
+/* Is session @id of this file being recorded now, by a store (in any process on this
+ * machine) that began it and has not ended it? *@recording gets the answer; a recorder that
+ * died holds nothing. -errno (not logged) when it cannot be told: no lock support, or the
+ * database's descriptor not found. */
+int store_session_recording(struct store *st, int64_t id, bool *recording);
 
 /* Find a session by "ID" (all digits), "last", or a label (the latest session with that
  * label). -ENOENT, logged, when there is none. */
