@@ -6,7 +6,7 @@
 # merging again duplicates nothing; a session still being recorded is copied as incomplete and
 # copied again once complete; sessions that share an origin (db_id, id) but are different runs
 # (copies of one history, an id freed by forget) are each copied; an input that is not a
-# magicpak database fails and stays untouched.
+# magicpak database, or has an older schema, fails with one line and stays untouched.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_ptrace
@@ -149,6 +149,16 @@ run_tool merge "$tmp/reuse-out.db" "$r"
 assert_eq "reused id, merged again: nothing copied, still 3 sessions, foreign keys hold" \
 	"$out|$(sql "$tmp/reuse-out.db" "select count(*) from sessions; pragma foreign_key_check")" \
 	"$r: 0 sessions copied, 2 already there|3"
+
+# An input with an older schema: its one true error line, OUT not created, the input unchanged.
+sqlite3 "$a" ".backup '$tmp/v1.db'"
+sql "$tmp/v1.db" "pragma user_version = 1"
+sum=$(sha256sum <"$tmp/v1.db")
+run_tool merge "$tmp/m7.db" "$tmp/v1.db"
+check "merge of an older schema: exit 1, OUT not created" test "$rc" = 1 -a ! -e "$tmp/m7.db"
+assert_one_error_line "merge of an older schema: one error line, the true one" "$err" \
+	"'$tmp/v1.db' has the older magicpak schema version 1"
+assert_eq "merge of an older schema: the input unchanged" "$(sha256sum <"$tmp/v1.db")" "$sum"
 
 # Bad inputs: one error line, exit 1, the input unchanged, OUT not created.
 head -c 65536 /dev/urandom >"$tmp/r.db"
