@@ -1743,20 +1743,31 @@ static int db_fd(struct store *st)
 	return ret;
 }
 
-/* Take session @id's lock (a shared one: two stores that were given the same id, one of
- * them after `forget --force`, both hold it). -errno when it cannot be had. */
-static int session_lock(struct store *st, int64_t id)
+/* fcntl(@cmd) on session @id's byte of SQLite's descriptor, @fl's type already set: the
+ * descriptor, or -errno. */
+static int session_fcntl(struct store *st, int64_t id, int cmd, struct flock *fl)
 {
-	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_len = 1 };
 	int fd;
 
 	if (id <= 0 || id >= SESSION_LOCK_BASE)
 		return -ERANGE;
 	if ((fd = db_fd(st)) < 0)
 		return fd;
-	fl.l_start = SESSION_LOCK_BASE + id;
-	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
-		return -errno;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = SESSION_LOCK_BASE + id;
+	fl->l_len = 1;
+	return fcntl(fd, cmd, fl) < 0 ? -errno : fd;
+}
+
+/* Take session @id's lock (a shared one: two stores that were given the same id, one of
+ * them after `forget --force`, both hold it). -errno when it cannot be had. */
+static int session_lock(struct store *st, int64_t id)
+{
+	struct flock fl = { .l_type = F_RDLCK };
+	int fd = session_fcntl(st, id, F_OFD_SETLK, &fl);
+
+	if (fd < 0)
+		return fd;
 	st->lock_fd = fd;
 	st->locked_id = id;
 	return 0;
@@ -1775,20 +1786,12 @@ static void session_unlock(struct store *st)
 
 int store_session_recording(struct store *st, int64_t id, bool *recording)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 };
-	int fd;
-
-	*recording = false;
-	if (id <= 0 || id >= SESSION_LOCK_BASE)
-		return -ERANGE;
-	if ((fd = db_fd(st)) < 0)
-		return fd;
 	/* l_pid stays 0, as F_OFD_GETLK requires */
-	fl.l_start = SESSION_LOCK_BASE + id;
-	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
-		return -errno;
-	*recording = fl.l_type != F_UNLCK;
-	return 0;
+	struct flock fl = { .l_type = F_WRLCK };
+	int fd = session_fcntl(st, id, F_OFD_GETLK, &fl);
+
+	*recording = fd >= 0 && fl.l_type != F_UNLCK;
+	return fd < 0 ? fd : 0;
 }
 
 /* ---- sessions ---- */

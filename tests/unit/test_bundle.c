@@ -284,15 +284,16 @@ static void test_output_checks(void)
 	ok(bundle_new(tpath("/nodir/out"), NULL, &b) < 0, "output in a missing directory refused");
 	is_int(bundle_new("/", NULL, &b), -EINVAL, "root output refused");
 
-	/* An existing empty directory is replaced at commit. */
+	/* An existing empty directory is written into at commit (its mode and owner kept). */
 	is_int(bundle_new(tpath("/empty/"), NULL, &b), 0, "empty output directory accepted");
-	is_int(count_prefixed(base, "empty.magicpak-"), 1, "staging is a sibling of the output");
+	is_int(count_prefixed(tpath("/empty"), ".magicpak-"), 1, "staging is hidden inside it");
+	is_int(count_prefixed(base, "empty.magicpak-"), 0, "and not a sibling");
 	is_int(bundle_add(b, tpath("/src/payload"), NULL), 0, "add into empty-dir output");
 	is_int(bundle_commit(b), 0, "commit onto an empty directory");
 	bundle_free(b);
 	is_str(content(opath(tpath("/empty"), tpath("/src/payload"))), "PAYLOAD",
 	       "committed content in place");
-	is_int(count_prefixed(base, "empty.magicpak-"), 0, "staging gone after commit");
+	is_int(count_prefixed(tpath("/empty"), ".magicpak-"), 0, "staging gone after commit");
 	is_int(mode_of(tpath("/empty")), 0755, "bundle root is 0755");
 
 	/* Output filled behind our back between new and commit. */
@@ -309,7 +310,7 @@ static void test_output_checks(void)
 static void test_main_bundle(void)
 {
 	struct strvec ex = STRVEC_INIT;
-	struct bundle_opts opts = { &ex };
+	struct bundle_opts opts = { .excludes = &ex };
 	struct bundle *b = NULL;
 	char *out = xstrdup(tpath("/out"));
 	struct stat sa, sb;
@@ -488,7 +489,7 @@ static void test_main_bundle(void)
 static void test_containment(void)
 {
 	struct strvec ex = STRVEC_INIT;
-	struct bundle_opts opts = { &ex };
+	struct bundle_opts opts = { .excludes = &ex };
 	struct bundle *b = NULL;
 	char *out = xstrdup(tpath("/contain"));
 	char *sentinel = xstrdup(tpath("/sentinel"));

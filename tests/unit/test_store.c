@@ -63,18 +63,6 @@ static const char *tsql(const char *fmt, ...)
 	return b;
 }
 
-static void shell_quote(struct strbuf *sb, const char *s)
-{
-	strbuf_addch(sb, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			strbuf_adds(sb, "'\\''");
-		else
-			strbuf_addch(sb, *s);
-	}
-	strbuf_addch(sb, '\'');
-}
-
 /* Run a command, return its stdout (and stderr) without the final newline; owned. */
 static char *run_cmd(const char *cmd)
 {
@@ -103,9 +91,9 @@ static char *sq(const char *db, const char *sql)
 	char *out;
 
 	strbuf_adds(&cmd, "sqlite3 -batch -noheader ");
-	shell_quote(&cmd, db);
+	strbuf_add_shell_word(&cmd, db);
 	strbuf_addch(&cmd, ' ');
-	shell_quote(&cmd, sql);
+	strbuf_add_shell_word(&cmd, sql);
 	strbuf_adds(&cmd, " 2>&1");
 	out = run_cmd(cmd.buf);
 	strbuf_release(&cmd);
@@ -127,7 +115,7 @@ static char *sha256(const char *path)
 	char *out;
 
 	strbuf_adds(&cmd, "sha256sum < ");
-	shell_quote(&cmd, path);
+	strbuf_add_shell_word(&cmd, path);
 	out = run_cmd(cmd.buf);
 	strbuf_release(&cmd);
 	return out;
@@ -169,7 +157,7 @@ static char *capture_end(void)
 	dup2(saved_stderr, 2);
 	close(saved_stderr);
 	strbuf_adds(&cmd, "cat ");
-	shell_quote(&cmd, capture_file());
+	strbuf_add_shell_word(&cmd, capture_file());
 	out = run_cmd(cmd.buf);
 	strbuf_release(&cmd);
 	return out;
