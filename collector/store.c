@@ -76,6 +76,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "store.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -1470,18 +1471,23 @@ out:
 	return ret;
 }
 
-/* A WAL database on a read-only file system cannot get its -shm file created. When none
- * exists no writer is active (the last one removed it on close), so the file can be read as
- * immutable, without shared memory or locks. */
-static bool readonly_fs_closed_wal(const char *path)
+/* A WAL database that a reader cannot give a -shm file (a read-only file system, or a
+ * directory it may not write: a history copied there as one file, read as another user) can
+ * still be read as immutable, without shared memory or locks, when it has no -shm and no WAL
+ * content: no writer is active then (a writer makes both), and nothing lies outside the file. */
+static bool closed_wal_unwritable(const char *path)
 {
 	struct statvfs vfs;
 	struct stat sb;
-	char *shm = xasprintf("%s-shm", path);
+	char *shm = xasprintf("%s-shm", path), *wal = xasprintf("%s-wal", path);
+	char *dir = dir_of(path);
 	bool ret;
 
-	ret = !statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY) && stat(shm, &sb) && errno == ENOENT;
+	ret = stat(shm, &sb) && errno == ENOENT && (stat(wal, &sb) ? errno == ENOENT : !sb.st_size) &&
+	      ((!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY)) || access(dir, W_OK));
 	free(shm);
+	free(wal);
+	free(dir);
 	return ret;
 }
 
@@ -1545,12 +1551,25 @@ static int store_open_mode(const char *path, unsigned mode, struct store **out)
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	/* Look before writing anything, so a file we refuse stays byte-for-byte as it was. */
 	rc = classify(st, &kind, &version);
-	if ((rc & 0xff) == SQLITE_CANTOPEN && readonly && !memory && readonly_fs_closed_wal(path)) {
-		sqlite3_close_v2(st->db);
-		st->db = NULL;
-		rc = open_immutable(st);
-		if (rc == SQLITE_OK)
-			rc = classify(st, &kind, &version);
+	if (((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY) && readonly &&
+	    !memory) {
+		char *dir = dir_of(path);
+		bool dir_ro = access(dir, W_OK) != 0;
+
+		free(dir);
+		if (closed_wal_unwritable(path)) {
+			sqlite3_close_v2(st->db);
+			st->db = NULL;
+			rc = open_immutable(st);
+			if (rc == SQLITE_OK)
+				rc = classify(st, &kind, &version);
+		} else if (dir_ro) {
+			ret = log_error(-EACCES, "cannot read '%s': its WAL needs a '%s-shm' file beside"
+					" it, in a directory this user may not write; run `magicpak"
+					" vacuum` on it as its owner, or copy it elsewhere", path,
+					path_basename(path));
+			goto out;
+		}
 	}
 	if ((rc & 0xff) == SQLITE_NOTADB) {
 		ret = log_error(-EINVAL, "'%s' is not an SQLite database; refusing to touch it",

@@ -4,7 +4,10 @@
 # unwritable directory as nobody, a read-only remount): with the database's directory bind-mounted
 # read-only in a private mount namespace, `bundle`, `sessions` and `report` still work (read-only
 # open), and `record` fails with one line naming the database and the cause, leaving it intact.
-# As nobody, a database in a directory nobody cannot write: one line "cannot create ...".
+# As nobody, a database in a directory nobody cannot write: one line "cannot create ...". A
+# history copied as one file (its WAL checkpointed) into a directory nobody cannot write is
+# read (immutable: no -shm can be made there); one with WAL content beside it is refused in one
+# line saying why, not "attempt to write a readonly database".
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_sqlite3
@@ -35,4 +38,18 @@ setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$
 assert_eq "as nobody, an unwritable directory: exit 1" "$rc" 1
 assert_one_error_line "one line: cannot create the database, permission denied" "$tmp/e5" "cannot create '$u/n.db': Permission denied"
 check "no file is created" test ! -e "$u/n.db"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$TOOL" "$@"; }
+sql "$db" 'pragma wal_checkpoint(truncate)' >/dev/null
+cp "$db" "$u/copy.db"
+nobody sessions --db "$u/copy.db" >"$tmp/s6.out" 2>"$tmp/e6"; rc=$?
+assert_eq "as nobody, a history copied alone into a directory it cannot write: sessions exit 0" "$rc" 0 || sed 's/^/    /' "$tmp/e6"
+check "it lists the session" grep -q 'one' "$tmp/s6.out"
+nobody report --db "$u/copy.db" --session one >/dev/null 2>"$tmp/e7"; rc=$?
+assert_eq "and report on it: exit 0" "$rc" 0
+check "nothing is created beside it" test ! -e "$u/copy.db-shm" -a ! -e "$u/copy.db-wal"
+rec "$db" --label two -- /bin/true
+cp "$db" "$u/w.db"; cp "$db-wal" "$u/w.db-wal"
+nobody sessions --db "$u/w.db" >/dev/null 2>"$tmp/e8"; rc=$?
+assert_eq "with its WAL beside it: exit 1" "$rc" 1
+assert_one_error_line "one line naming it and the directory it cannot write" "$tmp/e8" "cannot read '$u/w.db': its WAL needs a 'w.db-shm' file beside it, in a directory this user may not write"
 done_testing
