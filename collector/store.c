@@ -1471,21 +1471,20 @@ out:
 	return ret;
 }
 
-/* A WAL database that a reader cannot give a -shm file (a read-only file system, or a
- * directory it may not write: a history copied there as one file, read as another user) can
- * still be read as immutable, without shared memory or locks, when it has no -shm and no WAL
- * content: no writer is active then (a writer makes both), and nothing lies outside the file. */
+/* A WAL database that a reader cannot give its -wal or -shm file (a read-only file system,
+ * or a directory it may not write: a history copied there as one file, read as another user)
+ * can still be read as immutable, without shared memory or locks, when there is no WAL
+ * content: no writer is active then (a writer keeps a -wal), and nothing lies outside the
+ * file. Only where SQLite itself cannot open it (its read-only -shm path needs both files). */
 static bool closed_wal_unwritable(const char *path)
 {
 	struct statvfs vfs;
 	struct stat sb;
-	char *shm = xasprintf("%s-shm", path), *wal = xasprintf("%s-wal", path);
-	char *dir = dir_of(path);
+	char *wal = xasprintf("%s-wal", path), *dir = dir_of(path);
 	bool ret;
 
-	ret = stat(shm, &sb) && errno == ENOENT && (stat(wal, &sb) ? errno == ENOENT : !sb.st_size) &&
+	ret = (stat(wal, &sb) ? errno == ENOENT : !sb.st_size) &&
 	      ((!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY)) || access(dir, W_OK));
-	free(shm);
 	free(wal);
 	free(dir);
 	return ret;

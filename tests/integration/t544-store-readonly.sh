@@ -47,6 +47,9 @@ check "it lists the session" grep -q 'one' "$tmp/s6.out"
 nobody report --db "$u/copy.db" --session one >/dev/null 2>"$tmp/e7"; rc=$?
 assert_eq "and report on it: exit 0" "$rc" 0
 check "nothing is created beside it" test ! -e "$u/copy.db-shm" -a ! -e "$u/copy.db-wal"
+cp "$db" "$u/s.db"; cp "$db-shm" "$u/s.db-shm"
+nobody sessions --db "$u/s.db" >"$tmp/s9.out" 2>"$tmp/e9"; rc=$?
+assert_eq "the same with its -shm and no WAL beside it: exit 0" "$rc" 0 || sed 's/^/    /' "$tmp/e9"
 rec "$db" --label two -- /bin/true
 cp "$db" "$u/w.db"; cp "$db-wal" "$u/w.db-wal"
 nobody sessions --db "$u/w.db" >/dev/null 2>"$tmp/e8"; rc=$?
