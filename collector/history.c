@@ -134,9 +134,19 @@ int history_sessions(struct store *st, int64_t id, struct history_session **out,
 
 	*out = NULL;
 	*n = 0;
+	/* A session recorded here and not ended has its counts written only at its end: until
+	 * then (still recording, or killed) they are counted from its rows, which --via preload
+	 * and bpf write as the command runs. */
 	if ((ret = prep(db, "SELECT id, label, " SQL_COMMAND ", argv, cwd, started_at, ended_at,"
-			    " exit_status, source, host, complete, incomplete_reason, events, files,"
-			    " processes, origin_db, origin_session_id, merged_from"
+			    " exit_status, source, host, complete, incomplete_reason,"
+			    " CASE WHEN ended_at IS NULL AND origin_db IS NULL THEN (SELECT"
+			    "  ifnull(sum(count), 0) FROM file_accesses f WHERE f.session_id = s.id)"
+			    "  ELSE events END,"
+			    " CASE WHEN ended_at IS NULL AND origin_db IS NULL THEN (SELECT count(*)"
+			    "  FROM session_files f WHERE f.session_id = s.id) ELSE files END,"
+			    " CASE WHEN ended_at IS NULL AND origin_db IS NULL THEN (SELECT count(*)"
+			    "  FROM processes p WHERE p.session_id = s.id) ELSE processes END,"
+			    " origin_db, origin_session_id, merged_from"
 			    " FROM sessions s WHERE ?1 = 0 OR id = ?1 ORDER BY id", &s)))
 		return ret;
 	sqlite3_bind_int64(s, 1, id);

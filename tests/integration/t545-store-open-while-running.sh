@@ -12,7 +12,8 @@
 #   before the command runs;
 # - a FIFO named as the history is refused, not waited on; a record that fails before its
 #   command starts leaves no session;
-# - with --via preload, the rows of a running session are in the file while it runs.
+# - with --via preload, the rows of a running session are in the file while it runs, and
+#   `sessions` counts them.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_ptrace
@@ -97,6 +98,9 @@ live() { [ -n "$(sql "$pre" "select 1 from file_accesses f join sessions s on s.
 wait_for 5 live
 got=$(sql "$pre" "select s.complete || ':' || count(*) from file_accesses f join sessions s on s.id = f.session_id where s.label = 'live' and f.path in ('/etc/hostname', '/etc/passwd')")
 assert_eq "while the command sleeps, its opens are in the file (session still incomplete)" "$got" "0:2"
+js=$("$TOOL" sessions --db "$pre" --json 2>/dev/null)
+assert_eq "and sessions counts its files and accesses from them (the session's own counts come at its end)" \
+	"$(python3 -c 'import json,sys; s=[x for x in json.load(sys.stdin) if x.get("label") == "live"][0]; print(s["files"] >= 2, s["events"] >= 2, s["processes"] >= 1)' <<<"$js" 2>&1)" "True True True"
 wait "$pid"; rc=$?
 assert_eq "the record then completes" "$rc:$(sql "$pre" "select complete from sessions where label = 'live'")" "0:1"
 assert_eq "the shell's two opens of /etc/hostname, one before and one after a flush, are one row with count 2" \
