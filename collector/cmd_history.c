@@ -350,7 +350,8 @@ int cmd_sessions(int argc, char **argv)
 /* ---- report ---- */
 
 static const char report_usage[] =
-	"usage: magicpak report [--db FILE] [--path GLOB]... [--session ID|LABEL|last]... [--json]\n"
+	"usage: magicpak report [--db FILE] [--path GLOB]... [--session ID|LABEL|last]...\n"
+	"                       [--sources] [--json]\n"
 	"\n"
 	"For each path the sessions accessed (those matching a GLOB: '*' stays within one\n"
 	"directory, '**' crosses them): the runs that used it, first and last seen, how\n"
@@ -590,7 +591,13 @@ int cmd_report(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'j': o.json = true; break;
 		case 'S': sources = true; break;
-		case 'p': strvec_push(&globs, optarg); break;
+		case 'p':
+			/* paths are stored absolute: a relative glob would match nothing, silently */
+			if (optarg[0] != '/' && optarg[0] != '*')
+				die_usage("report: --path '%s': paths are stored absolute; start it with"
+					  " '/' (or '**/' for any directory)", optarg);
+			strvec_push(&globs, optarg);
+			break;
 		case 's': strvec_push(&specs, optarg); break;
 		case 'h': fputs(report_usage, stdout); ret = EXIT_OK; goto out;
 		default: ret = usage_error("report", c, argv); goto out;

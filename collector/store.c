@@ -1534,6 +1534,11 @@ static int store_open_mode(const char *path, unsigned mode, struct store **out)
 		ret = log_errno(-errno, "cannot open '%s'", path);
 		goto out;
 	}
+	/* SQLite would call a directory a disk I/O error */
+	if (existing && !memory && S_ISDIR(sb.st_mode)) {
+		ret = log_error(-EISDIR, "cannot open '%s': %s", path, strerror(EISDIR));
+		goto out;
+	}
 	if (!readonly && !memory && !(mode & OPEN_PRECHECKED) && (ret = precheck_write(path)))
 		goto out;
 	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |

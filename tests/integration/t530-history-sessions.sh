@@ -58,4 +58,9 @@ run_tool sessions --db "$tmp/e.db"
 assert_eq "sessions: no session, the header only" "$(printf '%s\n' "$out" | wc -l)" 1
 run_tool sessions --db "$tmp/e.db" --json
 json_check "sessions --json: no session, []" "$out" 'd == []'
+# a directory named as the history: said so (SQLite calls it a disk I/O error)
+mkdir "$tmp/dir.db"
+run_tool sessions --db "$tmp/dir.db"
+assert_rc "sessions --db DIRECTORY: exit 1" 1
+assert_one_error_line "sessions --db DIRECTORY: one line, 'Is a directory'" "$err" "cannot open '$tmp/dir.db': Is a directory"
 done_testing

@@ -171,4 +171,8 @@ run_tool forget --db "$raw" --session 3
 assert_rc "forget --session 3: exit 0" 0
 assert_eq "forget deletes the session's session_paths rows" \
 	"$(sqlite3 "$raw" "SELECT count(*) FROM session_paths WHERE session_id = 3")" 0
+# a relative --path could match no stored path: a usage error, not an empty report
+run_tool report --db "$db" --path etc/hostname
+assert_rc "report --path etc/hostname (relative): usage error" 2
+assert_one_error_line "report --path etc/hostname: one line saying paths are absolute" "$err" "paths are stored absolute"
 done_testing
