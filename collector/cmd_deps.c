@@ -170,7 +170,7 @@ int cmd_deps(int argc, char **argv)
 	opts.cache_path = getenv("MAGICPAK_LD_SO_CACHE");
 	opts.preload_path = getenv("MAGICPAK_LD_SO_PRELOAD");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:tjL:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":tjL:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': tree = true; break;
 		case 'j': json = true; break;

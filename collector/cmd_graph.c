@@ -353,7 +353,7 @@ int cmd_graph(int argc, char **argv)
 	int c, ret = 0, status = EXIT_OK;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:d:s:f:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:s:f:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 's': session = optarg; break;

@@ -735,7 +735,7 @@ int cmd_diff(int argc, char **argv)
 	int c, ret = EXIT_FAIL;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:d:jh", db_json_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:jh", db_json_opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'j': o.json = true; break;
@@ -813,7 +813,7 @@ int cmd_merge(int argc, char **argv)
 	int c, ret = EXIT_FAIL;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:jh", db_json_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", db_json_opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(merge_usage, stdout); return EXIT_OK;

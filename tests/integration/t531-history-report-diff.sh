@@ -175,4 +175,8 @@ assert_eq "forget deletes the session's session_paths rows" \
 run_tool report --db "$db" --path etc/hostname
 assert_rc "report --path etc/hostname (relative): usage error" 2
 assert_one_error_line "report --path etc/hostname: one line saying paths are absolute" "$err" "paths are stored absolute"
+# options after the operands, as bundle and the one-shot form take them
+run_tool diff 1 2 --db "$db" --json
+assert_rc "diff 1 2 --db FILE --json: exit 0" 0
+check "and its output is the JSON document" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(not ("only_a" in d and "changed" in d))' "$out"
 done_testing
