@@ -32,10 +32,12 @@ assert_eq "bundle: magicpak's stdout/stderr files are not in it (the run only in
 got=$(timeout 20 chroot "$tmp/out" /usr/bin/python3 -c 'import json, sqlite3; print(json.dumps([1]))' 2>&1)
 assert_eq "chroot out python3 -c 'import json, sqlite3; print(json.dumps([1]))' prints [1]" "$got" "[1]"
 
-# --dynamic-stdin TEXT is the run's stdin; cat prints it.
-run_tool /bin/cat "$tmp/cat1" --dynamic --dynamic-stdin hello
+# --dynamic-stdin TEXT is the run's stdin; cat prints it, not on magicpak's stdout (results
+# only) but, with -v -v, as debug lines.
+run_tool -v -v /bin/cat "$tmp/cat1" --dynamic --dynamic-stdin hello
 assert_rc "--dynamic-stdin hello with cat: exit 0" 0
-check "--dynamic-stdin: the run saw 'hello' (on magicpak's stdout or stderr)" grep -q hello <(printf '%s\n' "$out"; cat "$err")
+check "--dynamic-stdin: the run saw 'hello' (a debug line of its stdout)" grep -q -- '--dynamic: stdout: hello' "$err"
+assert_eq "--dynamic-stdin: nothing of the run on magicpak's stdout" "$out" ""
 check "--dynamic-stdin: bundle made" test -x "$tmp/cat1/bin/cat" -o -x "$tmp/cat1/usr/bin/cat"
 # Without it stdin is empty, even when magicpak's stdin never closes.
 mkfifo "$tmp/never"
