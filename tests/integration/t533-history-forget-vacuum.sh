@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
+# Reliability cases also covered here: SQL-06.
 # magicpak forget --session ... deletes sessions with every row (counted with sqlite3 before and
 # after); magicpak vacuum drops paths nothing refers to and shrinks the file. Neither makes a
 # history of a missing or empty file.
