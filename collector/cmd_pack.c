@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,12 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 		show_stdout(out_fd);
 	if (ret < 0)
 		goto out;
+	if (res.exit_code > 128 && res.exit_code < 128 + NSIG) {
+		/* record reports a signal as a shell does, 128 + its number */
+		ret = log_error(-ECHILD, "--dynamic: '%s' was killed by signal %d (%s)", input,
+				res.exit_code - 128, strsignal(res.exit_code - 128));
+		goto out;
+	}
 	if (res.exit_code != 0) {
 		ret = log_error(-ECHILD, "--dynamic: '%s' exited with status %d (its stderr is above)",
 				input, res.exit_code);

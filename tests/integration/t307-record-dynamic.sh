@@ -57,6 +57,12 @@ check "a dynamic run exiting 3: magicpak fails (exit $rc)" test "$rc" != 0 -a "$
 check "a dynamic run exiting 3: the message names the status 3" grep -qE '(status|exit(ed)?|code)[^0-9]*3\b' "$err"
 check "a dynamic run exiting 3: its stderr is shown" grep -q oops "$err"
 assert_no_output "a failing dynamic run" "$tmp/fail"
+printf '#!/bin/sh\nkill -SEGV $$\n' >"$tmp/segv.sh"; chmod +x "$tmp/segv.sh"
+run_tool "$tmp/segv.sh" "$tmp/segv" --dynamic
+check "a dynamic run killed by SIGSEGV: magicpak fails (exit $rc)" test "$rc" = 1
+assert_one_error_line "a dynamic run killed by SIGSEGV: one line naming the signal, not a status 139" \
+	"$err" "'$tmp/segv.sh' was killed by signal 11"
+assert_no_output "a dynamic run killed by a signal" "$tmp/segv"
 
 # --db keeps the session.
 run_tool /usr/bin/python3 "$tmp/kept" --dynamic --dynamic-arg -c --dynamic-arg 'import json' --db "$tmp/dyn.db"
