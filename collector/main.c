@@ -2,6 +2,7 @@
 /* collector/main.c - global options and the table of subcommands. Anything that is not a
  * subcommand is the original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,13 +45,25 @@ static void print_usage(FILE *f)
 int usage_error(const char *cmd, int c, char **argv)
 {
 	const char *opt = argv[optind - 1];
+	const char *sep = *cmd ? ": " : "", *sp = *cmd ? " " : "";
+	char one[3] = { '-', (char)optopt, '\0' };
+	bool is_long = !strncmp(opt, "--", 2);
+	int n = (int)strcspn(opt, "=");
 
+	/* getopt names a short option by optopt: argv[optind - 1] is its whole cluster ("-vx"),
+	 * or not even that while the cluster goes on */
+	if (!is_long && optopt)
+		opt = one;
 	if (c == ':')
-		log_error(0, "%s%soption '%s' needs a value (see 'magicpak %s%s--help')", cmd, *cmd ? ": " : "",
-			  opt, cmd, *cmd ? " " : "");
+		log_error(0, "%s%soption '%s' needs a value (see 'magicpak %s%s--help')", cmd, sep,
+			  opt, cmd, sp);
+	else if (is_long && optopt && opt[n])
+		/* a known long option (optopt is its value) given '=VALUE' */
+		log_error(0, "%s%soption '%.*s' takes no value (see 'magicpak %s%s--help')", cmd, sep,
+			  n, opt, cmd, sp);
 	else
-		log_error(0, "%s%sunknown option '%s' (see 'magicpak %s%s--help')", cmd, *cmd ? ": " : "",
-			  opt, cmd, *cmd ? " " : "");
+		log_error(0, "%s%sunknown option '%s' (see 'magicpak %s%s--help')", cmd, sep, opt,
+			  cmd, sp);
 	return EXIT_USAGE;
 }
 

@@ -83,6 +83,15 @@ assert_no_output "unknown option" "$tmp/outopt"
 run_tool -Z /bin/true "$tmp/outopt2"
 check "unknown short option: exit 2" test "$rc" = 2
 assert_one_error_line "unknown short option: one error line" "$err" "Z"
+# the option itself is named, not its cluster; a flag given a value is said to take none
+run_tool -vZ /bin/true "$tmp/outopt3"
+assert_one_error_line "unknown short option in a cluster (-vZ): named alone" "$err" "unknown option '-Z'"
+run_tool -Zv /bin/true "$tmp/outopt3"
+assert_one_error_line "unknown short option starting a cluster (-Zv): named alone" "$err" "unknown option '-Z'"
+run_tool --dynamic=yes /bin/true "$tmp/outopt3"
+check "--dynamic=yes: exit 2" test "$rc" = 2
+assert_one_error_line "--dynamic=yes: one line saying it takes no value" "$err" "option '--dynamic' takes no value"
+assert_no_output "options given wrong" "$tmp/outopt3"
 run_tool /bin/true "$tmp/outmiss" --include
 check "--include without its argument: exit 2" test "$rc" = 2
 assert_one_error_line "--include without its argument: one error line" "$err" "include"
