@@ -1208,6 +1208,16 @@ int bundle_mkdir(struct bundle *b, const char *dest)
 	if (dest_normalize(dest, &d))
 		return log_error(-EINVAL, "empty directory path for the bundle");
 	ret = make_dir(b, d, 0755, NULL, true);
+	/* make_dir() takes a path already in the bundle as done, a file too */
+	if (!ret && !excluded(b, d)) {
+		int fd = root_open(b, d, O_RDONLY | O_DIRECTORY);
+
+		if (fd == -ENOTDIR)
+			ret = log_error(-ENOTDIR, "cannot make directory '%s' in the bundle: a file "
+					"is there", d);
+		if (fd >= 0)
+			close(fd);
+	}
 	free(d);
 	return ret;
 }

@@ -65,4 +65,8 @@ run_tool --install-to '' /bin/true "$tmp/empty-r"
 assert_rc "--install-to '': usage error" 2
 assert_one_error_line "--install-to '': one line saying the path is empty" "$err" "--install-to: an empty path"
 assert_no_output "--install-to ''" "$tmp/empty-r"
+run_tool --mkdir /usr/bin/true /bin/true "$tmp/mkfile"
+assert_rc "--mkdir over a file the bundle has: exit 1" 1
+assert_one_error_line "--mkdir over a file: one line saying a file is there" "$err" "cannot make directory '/usr/bin/true' in the bundle: a file is there"
+assert_no_output "--mkdir over a file" "$tmp/mkfile"
 done_testing
