@@ -210,6 +210,31 @@ bad:
 			 "or sctp)", s);
 }
 
+/* The archive @path (of option @opt) can be written, before anything is built: it is new or
+ * a regular file (it is replaced by a rename: a device, a symlink or a directory there would
+ * be replaced too, /dev/null by a file), in a directory that exists and that we may write. */
+static int check_archive_path(const char *opt, const char *path)
+{
+	char *dir = path_dirname(path), *probe = xasprintf("%s/.magicpak-probe-XXXXXX", dir);
+	struct stat st;
+	int fd, ret = 0;
+
+	if (!lstat(path, &st) && !S_ISREG(st.st_mode))
+		ret = log_error(-EINVAL, "%s '%s': not a regular file"
+				" (it is %s); give a new path, or a file to replace", opt, path,
+				S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ? "a symlink" :
+				S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" :
+				S_ISFIFO(st.st_mode) ? "a FIFO" : "a socket");
+	/* a file made and removed there: root passes access() where nothing can be made */
+	else if ((fd = mkstemp(probe)) < 0)
+		ret = log_errno(-errno, "%s '%s': cannot write in '%s'", opt, path, dir);
+	else if (close(fd) || unlink(probe))
+		ret = log_errno(-errno, "%s '%s': cannot write in '%s'", opt, path, dir);
+	free(probe);
+	free(dir);
+	return ret;
+}
+
 int image_opts_check(struct image_opts *o)
 {
 	int ret;
@@ -242,6 +267,10 @@ int image_opts_check(struct image_opts *o)
 				 o->workdir);
 	if (o->user && (!*o->user || !valid_utf8(o->user)))
 		return log_error(-EINVAL, "--user '%s': expected USER[:GROUP] or UID[:GID]", o->user);
+	if ((o->oci_archive && (ret = check_archive_path("--oci-archive", o->oci_archive)) < 0) ||
+	    (o->docker_archive &&
+	     (ret = check_archive_path("--docker-archive", o->docker_archive)) < 0))
+		return ret;
 	if (o->oci_archive && o->docker_archive) {
 		char *a = path_absolute(o->oci_archive), *b = path_absolute(o->docker_archive);
 		bool same = !strcmp(a, b);

@@ -75,4 +75,29 @@ assert_rc "the same file for both archives: usage error" 2
 # Without an archive, OUTPUT stays required.
 run_tool /bin/true
 assert_rc "no archive and no OUTPUT: usage error" 2
+# The archive's path is checked before anything is built: something there that is not a
+# regular file is never replaced (a rename would put a file in place of /dev/null: the test
+# uses a device node of its own, never the host's), and a directory it cannot be written in
+# fails at once, leaving no OUTPUT.
+mkdir -p "$tmp/pa"; ln -s "$tmp/pa/target" "$tmp/pa/link"; mkfifo "$tmp/pa/fifo"
+odd=("$tmp/pa/link" "$tmp/pa/fifo" "$tmp/pa")
+if mknod "$tmp/pa/null" c 1 3 2>/dev/null; then
+	odd+=("$tmp/pa/null")
+elif [ "${CI:-}" = true ]; then
+	fail "cannot make a device node (CI runs as root)"
+fi
+for a in "${odd[@]}"; do
+	before=$(stat -c '%F %i' "$a")
+	run_tool /bin/true "$tmp/pa-out" --oci-archive "$a"
+	assert_rc "--oci-archive $a (not a regular file): usage error" 2
+	assert_one_error_line "--oci-archive $a: one line saying it is not a regular file" "$err" "'$a': not a regular file"
+	assert_eq "--oci-archive $a: left as it was" "$(stat -c '%F %i' "$a")" "$before"
+	assert_no_output "--oci-archive $a" "$tmp/pa-out"
+done
+for a in "$tmp/nodir/x.tar" /proc/x.tar; do
+	run_tool /bin/true "$tmp/pa-out" --oci-archive "$a"
+	assert_rc "--oci-archive $a (no directory to write it in): exit 1" 1
+	assert_one_error_line "--oci-archive $a: one line naming it" "$err" "--oci-archive '$a': cannot write in"
+	assert_no_output "--oci-archive $a: no OUTPUT either" "$tmp/pa-out"
+done
 done_testing
