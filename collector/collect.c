@@ -241,6 +241,7 @@ static const char *gap_name(uint32_t why)
 	case MP_GAP_STATIC: return "static exec";
 	case MP_GAP_SETUID: return "setuid exec";
 	case MP_GAP_ENV: return "exec without LD_PRELOAD";
+	case MP_GAP_USER: return "exec as another user";
 	default: return "exec";
 	}
 }

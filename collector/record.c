@@ -836,6 +836,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Why preload did not see a program it reported as a gap (enum mp_gap). */
+static const char *gap_reason(uintptr_t gap)
+{
+	switch (gap) {
+	case MP_GAP_USER: return "run as another user";
+	case MP_GAP_ENV: return "exec without LD_PRELOAD";
+	default: return "static or setuid binary";
+	}
+}
+
 /* Why @missed did not see @path, as far as magicpak can tell. */
 static const char *xc_reason(const struct rec *r, const struct side *sd, const char *path,
 			     int missed, bool io_uring)
@@ -850,7 +860,7 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 		char key[16];
 
 		if (strmap_has(&sd->gaps, path))
-			return "static or setuid binary";
+			return gap_reason((uintptr_t)strmap_get(&sd->gaps, path));
 		if (pid && (pid_t)pid == r->root_pid && !strcmp(base, path_basename(r->o->argv[0])))
 			return "the command's PATH search, before the library loads";
 		/* the audit module's, where it was built without ld.so to read the stack */
@@ -859,6 +869,8 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 		snprintf(key, sizeof(key), "%d", (int)pid);
 		if (pid && r->exes)
 			exe = strmap_get(r->exes, key);
+		if (exe && strmap_has(&sd->gaps, exe))
+			return gap_reason((uintptr_t)strmap_get(&sd->gaps, exe));
 		if (exe) {
 			int gap = collect_exec_gap(exe);
 

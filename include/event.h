@@ -93,6 +93,8 @@ enum mp_gap {
 	MP_GAP_STATIC = 1,    /* no PT_INTERP: the loader, and so LD_PRELOAD, never runs */
 	MP_GAP_SETUID = 2,    /* set-user/group-ID or file capabilities: AT_SECURE drops LD_PRELOAD */
 	MP_GAP_ENV = 3,       /* exec with an environment that lost LD_PRELOAD or MAGICPAK_SOCKET */
+	MP_GAP_USER = 4,      /* exec by a process that became another user (setpriv, su, a
+			       * server dropping root): the new program cannot reach the socket */
 };
 
 struct mp_wire {

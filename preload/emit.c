@@ -899,6 +899,53 @@ void emit_gap(const char *path, uint32_t why)
 		send_path(MP_REC_GAP, (int)SYS0(SYS_getpid), MP_OP_EXEC, AT_FDCWD, path, why, 0);
 }
 
+/* May user @uid with groups @gid and @groups[@ng] do @bit (S_IWOTH, S_IXOTH) on @st, by its
+ * mode alone (no capability: exec drops them from a user that is not root)? */
+static int may(const struct stat *st, unsigned uid, unsigned gid, const unsigned *groups,
+	       long ng, unsigned bit)
+{
+	int in = st->st_gid == gid;
+
+	if (st->st_uid == uid)
+		return !!(st->st_mode & (bit << 6));
+	for (long i = 0; i < ng && !in; i++)
+		in = st->st_gid == groups[i];
+	return !!(st->st_mode & (in ? bit << 3 : bit));
+}
+
+int emit_reachable(void)
+{
+	unsigned uid, gid, groups[64];
+	char path[sizeof(sh->sock_addr.sun_path)];
+	struct stat st;
+	long ng;
+	size_t n;
+
+	/* root reaches it whatever it is (one system call) */
+	if (!sh->enabled || (uid = (unsigned)SYS0(SYS_geteuid)) == 0)
+		return 1;
+	/* Another user, by the modes: this process may still hold capabilities (setpriv
+	 * --reuid keeps them), which the exec that follows drops. Connecting needs search on
+	 * every directory on the way and write on the socket. */
+	gid = (unsigned)SYS0(SYS_getegid);
+	ng = SYS2(SYS_getgroups, 64, groups);
+	if (ng < 0)
+		ng = 0;
+	n = slen(sh->sock_addr.sun_path);
+	memcpy(path, sh->sock_addr.sun_path, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (path[i] != '/')
+			continue;
+		path[i] = '\0';
+		if (SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 &&
+		    !may(&st, uid, gid, groups, ng, S_IXOTH))
+			return 0;
+		path[i] = '/';
+	}
+	return SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 ||
+	       may(&st, uid, gid, groups, ng, S_IWOTH);
+}
+
 int emit_stat_err(const char *path)
 {
 	struct stat st;

@@ -48,6 +48,10 @@ void emit_exit(int status);
 /* The exec of @path will run unseen for reason @why (enum mp_gap). */
 void emit_gap(const char *path, uint32_t why);
 
+/* Can this process, as the user it is now, still reach the collector's socket (a program it
+ * executes would connect and map the ring as that user)? 1 also when recording is off or
+ * the kernel cannot tell (no faccessat2). */
+int emit_reachable(void);
 /* 0 if @path can be stat()ed, else the positive errno (raw syscall). */
 int emit_stat_err(const char *path);
 /* Read up to @size bytes of the file @path into @buf (raw syscalls); the count or -1. */

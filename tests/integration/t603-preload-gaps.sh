@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Reliability cases: PRE-02, PRE-10.
 # What preload cannot see is said, never silent: the exec of a static program (by a preloaded
-# shell, or as the command itself), of a set-user-ID program (AT_SECURE drops LD_PRELOAD), and
+# shell, or as the command itself), of a set-user-ID program (AT_SECURE drops LD_PRELOAD), by a
+# process that became another user (setpriv: the program cannot reach root's socket), and
 # with an environment that lost LD_PRELOAD (env -i) each leave the session incomplete with the
 # reason, and the exec itself recorded. The dynamic loader run as a program (`ld.so --argv0 NAME
 # PROG`, as the command or by a shell) has no PT_INTERP either, but loads PROG with the two
@@ -35,6 +36,16 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	record_rc "$db" --via preload -- sh -c '"$1"' sh "$tmp/suid"
 	assert_eq "setuid exec: reason names it" "$(reason "$db")" "0|preload_gap: setuid exec $tmp/suid"
 	has_row "setuid exec: the exec recorded" "$(prows "$db")" "exec|$tmp/suid|0"
+	# a process that became another user (it may keep capabilities till its exec, which
+	# drops them) runs a program that cannot reach root's socket: said, not a complete
+	# session with that program's accesses missing
+	if command -v setpriv >/dev/null; then
+		record_rc "$db" --via preload -- setpriv --reuid=65534 --regid=65534 --clear-groups "$tmp/dyn"
+		assert_eq "exec as another user: reason names it" "$(reason "$db")" "0|preload_gap: exec as another user $tmp/dyn"
+		assert_rc "exec as another user: record exits 1 (incomplete)" 1
+	else
+		fail "setpriv is missing (util-linux)"
+	fi
 else
 	echo "SKIP setuid case: needs root and a 'nobody' user"
 fi
