@@ -299,6 +299,35 @@ static void side_set_argv(struct side *sd, const char *a, size_t len)
 	pthread_mutex_unlock(&sd->mu);
 }
 
+/* The processes the probe saw start (fork or exec) and not end, so far: owned, *@n of them.
+ * --timeout kills them: under --via bpf, the probe is what knows the tree. */
+static pid_t *side_alive(struct side *sd, size_t *n)
+{
+	struct strmap state = STRMAP_INIT;
+	pid_t *v = NULL;
+	size_t nv = 0;
+	char key[16];
+
+	pthread_mutex_lock(&sd->mu);
+	for (size_t i = 0; i < sd->n; i++) {
+		const struct side_ev *e = &sd->v[i];
+
+		if (e->kind != MP_REC_PROC_START && e->kind != MP_REC_PROC_EXEC &&
+		    e->kind != MP_REC_PROC_EXIT)
+			continue;
+		snprintf(key, sizeof(key), "%d", (int)e->pid);
+		strmap_put(&state, key, (void *)(uintptr_t)(e->kind == MP_REC_PROC_EXIT ? 2 : 1));
+	}
+	pthread_mutex_unlock(&sd->mu);
+	v = xmalloc((state.cap + 1) * sizeof(*v));
+	for (size_t i = 0; state.keys && i < state.cap; i++)
+		if (state.keys[i] && (uintptr_t)state.vals[i] == 1)
+			v[nv++] = (pid_t)atoi(state.keys[i]);
+	strmap_clear(&state);
+	*n = nv;
+	return v;
+}
+
 /* The kernel folded @count accesses under key @k (probe_repeats): the access it sent gets them. */
 static void side_on_repeat(void *ctx, uint64_t k, uint64_t count)
 {
@@ -1533,6 +1562,9 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	}
 	cpupin_unbatch(batched);
 	collect_finish(p.c);
+	/* as under ptrace (and timeout(1)): not the SIGKILL's 137 */
+	if (timed_out)
+		res->exit_code = 124;
 	if (read(errfd, &err, sizeof(err)) == sizeof(err) && err) {
 		if (err == ENOENT && !strchr(o->argv[0], '/'))
 			log_error(0, "%s: command not found", o->argv[0]);
@@ -1651,9 +1683,15 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 					kill(child, (int)si.ssi_signo);
 		}
 		if (deadline && !timed_out && mono_ms() >= deadline) {
+			size_t n;
+			pid_t *alive = side_alive(&sd, &n);
+
 			timed_out = true;
 			if (!child_done)
 				kill(child, SIGKILL);
+			for (size_t i = 0; i < n; i++)
+				kill(alive[i], SIGKILL);
+			free(alive);
 			deadline = 0;
 		}
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -1666,6 +1704,8 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		if (w < 0 && errno == ECHILD)
 			break;
 	}
+	if (timed_out)
+		res->exit_code = 124;
 	if (read(errfd, &err, sizeof(err)) == sizeof(err) && err) {
 		if (err == ENOENT && !strchr(o->argv[0], '/'))
 			log_error(0, "%s: command not found", o->argv[0]);

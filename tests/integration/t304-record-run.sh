@@ -120,6 +120,26 @@ check "--timeout 1: says so on stderr" grep -qi 'time' "$err"
 assert_eq "--timeout 1: session incomplete, reason timeout" \
 	"$(sql "$db" "select complete, incomplete_reason from sessions order by id desc limit 1")" "0|timeout"
 
+# The same under preload and the probe: exit 124 (not the SIGKILL's 137), and the whole tree
+# gone, a background child too (the probe follows it; preload's records name it).
+for via in preload bpf; do
+	m=$$$([ $via = preload ] && echo 3 || echo 4)
+	if ! "$TOOL" record --db "$tmp/via.db" --via $via -- /bin/true >/dev/null 2>&1; then
+		[ "${CI:-}" = true ] && fail "--via $via cannot run here (CI has it)"
+		echo "SKIP --timeout under --via $via: it cannot run here"
+		continue
+	fi
+	start=$EPOCHREALTIME
+	run_tool record --db "$db" --via $via --timeout 1 -- /bin/sh -c "sleep 30.$m & sleep 31.$m; :"
+	secs=$(elapsed "$start")
+	assert_rc "--via $via --timeout 1: exit 124" 124
+	check "--via $via --timeout 1: ended in about 1 s (${secs}s)" awk -v s="$secs" 'BEGIN{exit !(s >= 0.9 && s < 5)}'
+	check "--via $via --timeout 1: no process of the tree left, the background one too" \
+		wait_for 3 no_marked "sleep 3[01].$m"
+	assert_eq "--via $via --timeout 1: session incomplete, reason timeout" \
+		"$(sql "$db" "select complete, incomplete_reason from sessions order by id desc limit 1")" "0|timeout"
+done
+
 # A --timeout that is not whole seconds, or a --label that could never select its session, is
 # a usage error before anything runs ("-1" was read as no timeout at all).
 n0=$(sql "$db" "select count(*) from sessions")
