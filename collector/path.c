@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/path.c - lexical path operations. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <stdlib.h>
@@ -163,6 +165,63 @@ const char *path_scratch_dir(void)
 		return "/dev/shm";
 	t = getenv("TMPDIR");
 	return t && t[0] == '/' ? t : "/tmp";
+}
+
+/* Remove "@dir/@prefix.PID.*" directories whose PID is gone (a magicpak killed before it
+ * cleaned up: a 4 MiB ring in /dev/shm is memory), with the files in them. Only our own, and
+ * only flat ones: anything else there is left alone. */
+static void remove_stale_scratch(const char *dir, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *p = de->d_name + plen;
+		char *end, *path;
+		long pid;
+		struct stat st;
+
+		if (strncmp(de->d_name, prefix, plen) || *p != '.')
+			continue;
+		pid = strtol(p + 1, &end, 10);
+		if (end == p + 1 || *end != '.' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (!lstat(path, &st) && S_ISDIR(st.st_mode) && st.st_uid == geteuid()) {
+			DIR *in = opendir(path);
+			struct dirent *e;
+
+			while (in && (e = readdir(in)))
+				if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+					unlinkat(dirfd(in), e->d_name, 0);
+			if (in)
+				closedir(in);
+			rmdir(path);
+		}
+		free(path);
+	}
+	closedir(d);
+}
+
+char *path_scratch_mkdtemp(const char *dir, const char *prefix)
+{
+	char *path;
+
+	remove_stale_scratch(dir, prefix);
+	/* the pid in the name lets a later run tell a dead magicpak's leftovers */
+	path = xasprintf("%s/%s.%d.XXXXXX", dir, prefix, (int)getpid());
+	if (!mkdtemp(path)) {
+		int e = errno;
+
+		free(path);
+		errno = e;
+		return NULL;
+	}
+	return path;
 }
 
 int path_write_text(const char *path, const char *text)

@@ -30,5 +30,8 @@ int path_write_text(const char *path, const char *text);
 /* Where magicpak makes its short-lived files (sockets, the preload ring, a throwaway
  * database): /dev/shm when it is a writable tmpfs, else $TMPDIR, else /tmp. */
 const char *path_scratch_dir(void);
+/* A new directory "@dir/@prefix.PID.XXXXXX" (mkdtemp), after removing the ones of @prefix a
+ * killed magicpak left there. Owned; NULL with errno set. */
+char *path_scratch_mkdtemp(const char *dir, const char *prefix);
 
 #endif /* COLLECTOR_PATH_H */

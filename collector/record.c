@@ -1066,7 +1066,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct tracer_ops ops = { .access = on_access, .proc = on_proc };
 	struct tracer_result tres = { 0 };
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
-	char xdir[] = "/tmp/magicpak-xcheck.XXXXXX", sock[64] = "";
+	char *xdir = NULL, sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
 	struct side sd;
 	char *lib = NULL, *audit = NULL, *saved[3] = { NULL, NULL, NULL };
@@ -1098,7 +1098,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			audit = record_audit_lib(lib);
 		r.injected[0] = lib;
 		r.injected[1] = audit;
-		if (lib && mkdtemp(xdir)) {
+		if (lib && (xdir = path_scratch_mkdtemp("/tmp", "magicpak-xcheck"))) {
 			snprintf(sock, sizeof(sock), "%s/sock", xdir);
 			r.own_dir = xdir;
 		}
@@ -1174,6 +1174,7 @@ out:
 		unlink(sock);
 		rmdir(xdir);
 	}
+	free(xdir);
 	store_close(r.st);
 	if (o->leave_memory)
 		return ret;
@@ -1441,8 +1442,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	ret = begin_side_and_session(o, &sd, NULL, MP_SRC_PRELOAD, &p.r.st);
 	if (ret < 0)
 		goto out;
-	dir = xasprintf("%s/magicpak-preload.XXXXXX", path_scratch_dir());
-	if (!mkdtemp(dir)) {
+	dir = path_scratch_mkdtemp(path_scratch_dir(), "magicpak-preload");
+	if (!dir) {
 		ret = log_errno(-errno, "cannot create a directory for the socket");
 		goto out;
 	}

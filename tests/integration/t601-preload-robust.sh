@@ -6,6 +6,8 @@
 # (every open recorded, no deadlock), 8 threads, vfork children (the parent still recorded after
 # them), SIGKILL right after an open (the open is recorded), 100 processes at once (every one of
 # their opens recorded), and a program that dup2()s over every fd (nothing written into its files).
+# A record killed with SIGKILL leaves its socket and 4 MiB ring behind; the next record removes
+# them.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
@@ -88,4 +90,17 @@ record_rc "$db" --via preload -- "$tmp/dupall" "$tmp/out.dat"
 assert_rc "dupall: exit 0" 0
 assert_eq "dupall: out.dat holds only what the program wrote" "$(cat "$tmp/out.dat")" "end"
 assert_eq "dupall: its 50 opens after the dup2s are recorded" "$(opens "$db" /etc/hostname)" 50
+
+"$TOOL" record --db "$db" --via preload -- sleep 5 >/dev/null 2>&1 &
+mp=$!
+stale() { ls -d /dev/shm/magicpak-preload."$mp".* "${TMPDIR:-/tmp}"/magicpak-preload."$mp".* 2>/dev/null; }
+has_stale() { [ -n "$(stale)" ]; }
+wait_for 5 has_stale
+left=$(stale)
+kill -KILL "$mp"; wait "$mp" 2>/dev/null
+pkill -f '^sleep 5$' 2>/dev/null
+check "a record killed with SIGKILL leaves its socket directory ($left)" test -n "$left" -a -d "$left"
+record_rc "$db" --via preload -- /bin/true
+assert_rc "the next record: exit 0" 0
+check "and it removed the dead record's directory, ring and socket" test ! -e "$left"
 done_testing
