@@ -399,6 +399,16 @@ static char *side_resolve(struct side *sd, pid_t pid, int64_t dirfd, const char 
 	return abs;
 }
 
+/* The directory @abs names as the kernel reached it, symlinks resolved: the base of later
+ * relative paths, as a process's getcwd() (ptrace, preload) is. "cd link; cat ../x" reads
+ * the x beside link's target, not beside link. @abs itself when it is gone already. Owned. */
+static char *physical(const char *abs)
+{
+	char *p = realpath(abs, NULL);
+
+	return p ? p : xstrdup(abs);
+}
+
 static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payload, size_t len)
 {
 	struct side *sd = ctx;
@@ -485,13 +495,13 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 			return;
 		}
 		if (w->op == MP_OP_CHDIR && !w->err)
-			side_set_cwd(sd, (pid_t)w->pid, xstrdup(abs));
+			side_set_cwd(sd, (pid_t)w->pid, physical(abs));
 		if (w->op == MP_OP_OPEN && !w->err && (w->flags & (O_DIRECTORY | O_PATH))) {
 			char key[32];
 
 			snprintf(key, sizeof(key), "%d:%d", (int)w->pid, (int32_t)(w->aux >> 32));
 			free(strmap_get(&sd->dirfds, key));
-			strmap_put(&sd->dirfds, key, xstrdup(abs));
+			strmap_put(&sd->dirfds, key, physical(abs));
 		}
 		/* an absolute path the probe may have folded repeats of (openat.bpf.c) */
 		if (payload[0] == '/' && w->op != MP_OP_CHDIR &&

@@ -84,6 +84,17 @@ assert_eq "its per-path summary counts the 500 too (session_paths, as the view c
 assert_eq "and the session's event count agrees with its rows" \
 	"$(sql "$ldb" "select events = (select sum(count) from file_accesses where session_id = s.id) from sessions s where label = 'live'")" 1
 
+# after a cd through a symlinked directory, '..' is the parent of where the kernel went, as
+# ptrace and preload (getcwd) see it: the file really read, not the one beside the link
+mkdir -p "$tmp/sl/real/sub" "$tmp/sl/logical"; echo REAL >"$tmp/sl/real/x"; echo LOGICAL >"$tmp/sl/logical/x"
+ln -s ../real/sub "$tmp/sl/logical/link"; echo Y >"$tmp/sl/real/sub/y"
+record_rc "$tmp/sl.db" --via bpf -- sh -c 'cd "$1/logical/link" && cat ../x y >/dev/null' sh "$tmp/sl"
+assert_rc "record --via bpf of a cd through a symlink: exit 0" 0
+rows=$(brows "$tmp/sl.db" bpf)
+has_row "'../x' after it is the x beside the link's target" "$rows" "open|$tmp/sl/real/x|0"
+lacks_row "not the x beside the link, never opened" "$rows" "open|$tmp/sl/logical/x|0"
+has_row "'y' is in the link's target" "$rows" "open|$tmp/sl/real/sub/y|0"
+
 # each process's argv as the kernel laid it out for the program (a script's is its
 # interpreter's, as preload records it), empty and spaced arguments kept, a long one cut at
 # MP_BPF_ARGS_MAX with its last string ended
