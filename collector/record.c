@@ -879,6 +879,8 @@ static int cmp_str(const void *a, const void *b)
 static const char *gap_reason(uintptr_t gap)
 {
 	switch (gap) {
+	case MP_GAP_STATIC: return "static binary";
+	case MP_GAP_SETUID: return "setuid binary";
 	case MP_GAP_USER: return "run as another user";
 	case MP_GAP_ENV: return "exec without LD_PRELOAD";
 	default: return "static or setuid binary";
