@@ -5,6 +5,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <elf.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -181,6 +182,49 @@ static int check_tag(struct image_opts *o)
 		if (c && (c + 1 == first_slash ||
 			  strspn(c + 1, "0123456789") != (size_t)(first_slash - c - 1)))
 			goto bad;
+	}
+	/* Each path component (after a registry host) is letters and digits joined by one '.',
+	 * one or two '_', or any run of '-' (the reference grammar of OCI distribution): podman
+	 * and docker refuse "../x", "-x", "a..b" when they load the archive. */
+	for (const char *p = t, *end = t + namelen, *e; p < end; p = e + 1) {
+		bool host = p == t && first_slash &&
+			    (memchr(t, '.', (size_t)(first_slash - t)) ||
+			     memchr(t, ':', (size_t)(first_slash - t)) ||
+			     !strncmp(t, "localhost/", 10));
+
+		e = memchr(p, '/', (size_t)(end - p));
+		if (!e)
+			e = end;
+		if (host) {
+			/* a host name: labels of letters, digits and '-', one '.' between them */
+			const char *he = memchr(p, ':', (size_t)(e - p));
+
+			if (!he)
+				he = e;
+			if (he[-1] == '.')
+				goto bad;
+			for (const char *q = p, *le; q < he; q = le + 1) {
+				le = memchr(q, '.', (size_t)(he - q));
+				if (!le)
+					le = he;
+				if (le == q || !isalnum((unsigned char)*q) ||
+				    !isalnum((unsigned char)le[-1]))
+					goto bad;
+			}
+			continue;
+		}
+		if (!isalnum((unsigned char)p[0]) || !isalnum((unsigned char)e[-1]))
+			goto bad;
+		for (const char *q = p; q < e;) {
+			size_t run = strspn(q, "._-");
+
+			if (run > (size_t)(e - q))
+				run = (size_t)(e - q);
+			if (run && !(run == 1 || (run == 2 && !strncmp(q, "__", 2)) ||
+				     strspn(q, "-") >= run))
+				goto bad;
+			q += run ? run : 1;
+		}
 	}
 	return 0;
 bad:

@@ -62,7 +62,8 @@ check "archive written" test -s both.tar
 check "no temporary files left" test -z "$(ls -A | grep magicpak)"
 
 # Bad values: a usage error naming the option, nothing written.
-for bad in "--tag Upper:1" "--tag a:b:c/d" "--tag name:" "--expose 0" "--expose 80/xyz" "--expose http" \
+for bad in "--tag Upper:1" "--tag a:b:c/d" "--tag name:" "--tag ../x" "--tag -x" "--tag a..b" \
+	"--tag a___b" "--tag a-/b" "--tag .host/x" "--expose 0" "--expose 80/xyz" "--expose http" \
 	"--env =x" "--env NOEQUALS" "--label novalue" "--workdir relative"; do
 	# shellcheck disable=SC2086
 	run_tool /bin/true bad.out --oci-archive bad.tar $bad
