@@ -309,8 +309,14 @@ int image_opts_check(struct image_opts *o)
 	if (o->workdir && (o->workdir[0] != '/' || !valid_utf8(o->workdir)))
 		return log_error(-EINVAL, "--workdir '%s': expected an absolute path in UTF-8",
 				 o->workdir);
-	if (o->user && (!*o->user || !valid_utf8(o->user)))
-		return log_error(-EINVAL, "--user '%s': expected USER[:GROUP] or UID[:GID]", o->user);
+	if (o->user) {
+		const char *colon = strchr(o->user, ':');
+
+		if (!*o->user || !valid_utf8(o->user) || o->user[0] == ':' ||
+		    (colon && (!colon[1] || strchr(colon + 1, ':'))))
+			return log_error(-EINVAL, "--user '%s': expected USER[:GROUP] or UID[:GID]",
+					 o->user);
+	}
 	if ((o->oci_archive && (ret = check_archive_path("--oci-archive", o->oci_archive)) < 0) ||
 	    (o->docker_archive &&
 	     (ret = check_archive_path("--docker-archive", o->docker_archive)) < 0))
@@ -698,6 +704,19 @@ int image_prepare(void *ctx, const char *tree)
 
 	if (image_wants_archive(o) && (ret = walk_tree(tree, check_entry, NULL)) < 0)
 		return ret;
+	/* A user name is looked up in the image's /etc/passwd (a group name in /etc/group),
+	 * which a bundle has only when it was asked for: the container would not start. */
+	if (image_wants_archive(o) && o->user && strspn(o->user, "0123456789:") != strlen(o->user)) {
+		char *passwd = xasprintf("%s/etc/passwd", tree), *group = xasprintf("%s/etc/group", tree);
+		bool gname = strchr(o->user, ':') &&
+			     strspn(strchr(o->user, ':') + 1, "0123456789") != strlen(strchr(o->user, ':') + 1);
+
+		if (access(passwd, F_OK) || (gname && access(group, F_OK)))
+			log_warn("--user '%s': the bundle has no /etc/passwd%s to find a name in "
+				 "(--include it, or give numbers)", o->user, gname ? " or /etc/group" : "");
+		free(passwd);
+		free(group);
+	}
 
 	if (o->strip && (ret = process_elves(o, tree, PICK_STRIP)) < 0)
 		return ret;

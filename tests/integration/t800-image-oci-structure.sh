@@ -63,7 +63,7 @@ check "no temporary files left" test -z "$(ls -A | grep magicpak)"
 
 # Bad values: a usage error naming the option, nothing written.
 for bad in "--tag Upper:1" "--tag a:b:c/d" "--tag name:" "--tag ../x" "--tag -x" "--tag a..b" \
-	"--tag a___b" "--tag a-/b" "--tag .host/x" "--expose 0" "--expose 80/xyz" "--expose http" \
+	"--tag a___b" "--tag a-/b" "--tag .host/x" "--user a:b:c" "--user :x" "--expose 0" "--expose 80/xyz" "--expose http" \
 	"--env =x" "--env NOEQUALS" "--label novalue" "--workdir relative"; do
 	# shellcheck disable=SC2086
 	run_tool /bin/true bad.out --oci-archive bad.tar $bad
@@ -101,4 +101,13 @@ for a in "$tmp/nodir/x.tar" /proc/x.tar; do
 	assert_one_error_line "--oci-archive $a: one line naming it" "$err" "--oci-archive '$a': cannot write in"
 	assert_no_output "--oci-archive $a: no OUTPUT either" "$tmp/pa-out"
 done
+# a user name with no /etc/passwd in the bundle to find it in: said (the container would not
+# start); a number, or a name the bundle can look up, is not
+run_tool /bin/true --oci-archive "$tmp/u1.tar" --user app
+assert_rc "--user app without /etc/passwd: exit 0" 0
+assert_one_error_line "--user app without /etc/passwd: one warning saying so" "$err" "the bundle has no /etc/passwd"
+run_tool /bin/true --oci-archive "$tmp/u2.tar" --user 1000:1000
+assert_eq "--user 1000:1000: no warning" "$(cat "$err")" ""
+run_tool /bin/true --oci-archive "$tmp/u3.tar" --user root -i /etc/passwd
+assert_eq "--user root with /etc/passwd included: no warning" "$(cat "$err")" ""
 done_testing
