@@ -1207,7 +1207,9 @@ int bundle_mkdir(struct bundle *b, const char *dest)
 
 	if (dest_normalize(dest, &d))
 		return log_error(-EINVAL, "empty directory path for the bundle");
-	ret = make_dir(b, d, 0755, NULL, true);
+	/* /tmp and /var/tmp as every system has them: anyone may make files there */
+	ret = make_dir(b, d, !strcmp(d, "/tmp") || !strcmp(d, "/var/tmp") ? 01777 : 0755, NULL,
+		       true);
 	/* make_dir() takes a path already in the bundle as done, a file too */
 	if (!ret && !excluded(b, d)) {
 		int fd = root_open(b, d, O_RDONLY | O_DIRECTORY);

@@ -69,4 +69,8 @@ run_tool --mkdir /usr/bin/true /bin/true "$tmp/mkfile"
 assert_rc "--mkdir over a file the bundle has: exit 1" 1
 assert_one_error_line "--mkdir over a file: one line saying a file is there" "$err" "cannot make directory '/usr/bin/true' in the bundle: a file is there"
 assert_no_output "--mkdir over a file" "$tmp/mkfile"
+run_tool --mkdir /tmp --mkdir /var/tmp --mkdir /data /bin/true "$tmp/mktmp"
+assert_rc "--mkdir /tmp /var/tmp /data: exit 0" 0
+assert_eq "/tmp and /var/tmp as systems have them (1777: anyone may make files there), /data 755" \
+	"$(stat -c '%a' "$tmp/mktmp/tmp" "$tmp/mktmp/var/tmp" "$tmp/mktmp/data" | tr '\n' ' ')" "1777 1777 755 "
 done_testing
