@@ -278,6 +278,18 @@ static void session_json(struct strbuf *sb, const struct history_session *h)
 	strbuf_addch(sb, '}');
 }
 
+/* Why session @h is incomplete, as the table shows it: a session still "running" whose
+ * recorder holds no lock on it (store.h) was left by a recorder that died. */
+static const char *session_state(struct store *st, const struct history_session *h)
+{
+	bool recording;
+
+	if (h->reason && !strcmp(h->reason, "running") && !h->ended_at && !h->origin_db &&
+	    !store_session_recording(st, h->id, &recording) && !recording)
+		return "recorder gone";
+	return h->reason ? h->reason : "incomplete";
+}
+
 int cmd_sessions(int argc, char **argv)
 {
 	static const char *const head[] = { "ID", "STARTED", "LABEL", "COMMAND", "EXIT",
@@ -338,7 +350,7 @@ int cmd_sessions(int argc, char **argv)
 			table_add(&t, h->source ? h->source : "-");
 			table_add_owned(&t, h->host ? text_dup(h->host) : xstrdup("-"));
 			table_add_owned(&t, h->complete ? xstrdup("yes") :
-					xasprintf("no (%s)", h->reason ? h->reason : "incomplete"));
+					xasprintf("no (%s)", session_state(st, h)));
 		}
 		table_print(&t, stdout);
 	}

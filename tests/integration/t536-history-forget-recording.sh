@@ -56,9 +56,12 @@ next_record refused
 # kernel dropped its lock): forget takes it without --force.
 start_rec killed -- sh -c 'cat /etc/hostname; sleep 30'
 id=$(sql "$db" "select id from sessions where label = 'killed'")
+state() { "$TOOL" sessions --db "$db" | awk -v id="$id" '$1 == id' | grep -o 'no (.*)'; }
+assert_eq "sessions: while its recorder runs, the session is running" "$(state)" "no (running)"
 kill -9 "$rpid"; wait "$rpid" 2>/dev/null
 [ "$(sql "$db" "select ended_at is null from sessions where label = 'killed'")" = 1 ] ||
 	{ echo "FAIL: the killed recorder's session ended"; exit 1; }
+assert_eq "sessions: once its recorder is killed, it says so" "$(state)" "no (recorder gone)"
 run_tool forget --db "$db" --session killed
 assert_eq "forget of a killed recorder's session: exit 0, gone" \
 	"$rc|$out|$(sql "$db" "select count(*) from sessions where label = 'killed'")" \
