@@ -85,10 +85,11 @@ int cmd_collect(int argc, char **argv)
 		log_errno(-errno, "cannot create a signalfd");
 		return EXIT_FAIL;
 	}
+	if (collect_open(sock, NULL, 0, &c) < 0)
+		goto out;
 	if (store_open(db, &st) < 0)
 		goto out;
-	if (collect_open(sock, st, 0, &c) < 0)
-		goto out;
+	collect_set_store(c, st);
 	if (!getcwd(cwd, sizeof(cwd)))
 		cwd[0] = '\0';
 	gethostname(host, sizeof(host) - 1);

@@ -112,6 +112,11 @@ static void proc_seen(struct collect *c, pid_t pid, pid_t ppid, const char *cwd,
 	note_err(c, store_proc_start(c->st, pid, ppid == c->root_parent ? 0 : ppid, cwd, t));
 }
 
+void collect_set_store(struct collect *c, struct store *st)
+{
+	c->st = st;
+}
+
 int collect_open(const char *path, struct store *st, pid_t root_parent, struct collect **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

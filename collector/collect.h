@@ -31,6 +31,9 @@ typedef void (*collect_access_fn)(void *ctx, pid_t pid, int op, const char *path
  * parent is @root_parent is stored as the session's first process (parent 0). @path NULL:
  * no socket, records only through collect_feed(). Logs failures. */
 int collect_open(const char *path, struct store *st, pid_t root_parent, struct collect **out);
+/* The store for a collector opened with none: `collect` binds the socket first, so that a
+ * socket another collector listens on is refused before a history is made. */
+void collect_set_store(struct collect *c, struct store *st);
 /* Accesses of @path (magicpak's own library, which the loader opens in every process) are
  * not the program's: not stored. Up to two paths. */
 void collect_ignore(struct collect *c, const char *path);

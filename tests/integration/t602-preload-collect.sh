@@ -98,4 +98,11 @@ run_tool collect --db "$tmp/lab.db" --socket "$tmp/lab.sock" --label 42
 assert_rc "collect --label 42: usage error" 2
 assert_one_error_line "collect --label 42: one line naming it" "$err" "--label '42'"
 check "collect --label 42: no socket, no history" test ! -e "$tmp/lab.sock" -a ! -e "$tmp/lab.db"
+# a second collector on a socket a live one listens on: refused before it makes a history
+start_collector "$tmp/first.db" "$tmp/busy.sock" "$tmp/first.log"
+run_tool collect --db "$tmp/second.db" --socket "$tmp/busy.sock"
+assert_rc "a second collector on a live socket: exit 1" 1
+assert_one_error_line "one line: another collector is listening" "$err" "another collector is listening on '$tmp/busy.sock'"
+check "and no history made for it" test ! -e "$tmp/second.db" -a ! -e "$tmp/second.db-wal"
+kill -TERM "$collector_pid"; wait "$collector_pid" 2>/dev/null
 done_testing
