@@ -50,6 +50,7 @@
 
 #include "cgroup.h"
 #include "elfobj.h"
+#include "script.h"
 #include "event.h"
 #include "jail.h"
 #include "log.h"
@@ -978,6 +979,38 @@ static bool bundle_lacks(int bundle_fd, const char *path)
 	return errno == ENOENT || errno == ENOTDIR;
 }
 
+/* The interpreter the kernel would load for the bundle's @path (an ELF file's PT_INTERP, a
+ * script's '#!' one), read from the bundle's copy; owned, or NULL. An exec that failed with
+ * ENOENT on a file the bundle has lacked this: the traced command never opens it itself. */
+static char *exec_interp(int bundle_fd, const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	char buf[SCRIPT_LINE_MAX], *interp = NULL, *arg = NULL;
+	struct elfobj o;
+	ssize_t n;
+	long fd = syscall(SYS_openat2, bundle_fd, path + strspn(path, "/"), &how, sizeof(how));
+
+	if (fd < 0)
+		return NULL;
+	n = pread((int)fd, buf, sizeof(buf), 0);
+	if (n > 2 && buf[0] == '#' && buf[1] == '!') {
+		if (script_parse(buf, (size_t)n, &interp, &arg) < 0)
+			interp = NULL;
+		free(arg);
+	} else if (n > 0) {
+		struct strbuf why = STRBUF_INIT;
+
+		memset(&o, 0, sizeof(o));
+		if (elfobj_read((int)fd, &o, &why) == 0 && o.interp)
+			interp = xstrdup(o.interp);
+		elfobj_release(&o);
+		strbuf_release(&why);
+	}
+	close((int)fd);
+	return interp;
+}
+
 /* The host's name for @path with the directories resolved, to count /lib/x and
  * /usr/lib/x (one file where /lib -> usr/lib) once. Owned by the caller. */
 static char *host_key(const char *path)
@@ -1028,6 +1061,19 @@ static void diagnose(int report_fd, int bundle_fd, struct strvec *out)
 		off += h.len;
 		for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 			skip = skip || path_has_prefix(path, ignored[i]);
+		/* an exec the bundle has the file for: its interpreter is what it lacks, if any */
+		if (!skip && h.op == MP_OP_EXEC && path[0] == '/' && strlen(path) == h.len &&
+		    !bundle_lacks(bundle_fd, path)) {
+			char *interp = exec_interp(bundle_fd, path);
+
+			if (interp && interp[0] == '/') {
+				free(path);
+				path = interp;
+				h.len = (uint32_t)strlen(path);
+			} else {
+				free(interp);
+			}
+		}
 		if (skip || path[0] != '/' || strlen(path) != h.len || strmap_has(&tried, path) ||
 		    lstat(path, &st) < 0 || !bundle_lacks(bundle_fd, path)) {
 			strmap_put(&tried, path, NULL);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The diagnosis names a library deliberately left out of the bundle, first, with the
-# --include that adds it; a bundle made with that --include passes.
+# --include that adds it; a bundle made with that --include passes. A bundle whose program is
+# there but whose ELF interpreter (ld.so), or a script's '#!' one, is not: the interpreter is
+# named, the kernel's own open that the traced command never makes.
 . "$(dirname "$0")/../lib.sh"
 require_root
 require_jail
@@ -31,4 +33,18 @@ inc=$(grep -oE -- "--include [^ ]+" <<<"$line" | head -1 | cut -d' ' -f2)
 jail_bundle "$tmp/sq2.b" /usr/bin/sqlite3 --include "$inc"
 run_test "$tmp/sq2.b" --expect-stdout 42 -- sqlite3 :memory: 'select 40+2'
 assert_rc "bundled again with the suggested --include $inc: pass" 0
+ld=$(readelf -lW /usr/bin/sqlite3 | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
+nold=$tmp/nold.b
+jail_bundle "$nold" /usr/bin/sqlite3 -e "$(readlink -f "$ld")" -e "$ld"
+run_test "$nold" -- /usr/bin/sqlite3 :memory: 'select 1'
+assert_rc "sqlite3 without its ELF interpreter: exit 1" 1
+check "the diagnosis names the interpreter ($ld)" grep -qE "the bundle lacks: [^;]*$ld" <<<"$(last_line "$err")" ||
+	echo "    $(last_line "$err")"
+if [ -x /usr/bin/dash ]; then
+	printf '#!/usr/bin/dash\nexit 0\n' >"$tmp/scr"; chmod +x "$tmp/scr"
+	mkdir -p "$nold/usr/local/bin"; cp "$tmp/scr" "$nold/usr/local/bin/scr"
+	run_test "$nold" -- /usr/local/bin/scr
+	check "a script whose '#!' interpreter (/usr/bin/dash) the bundle lacks: it is named" \
+		grep -qE "the bundle lacks: [^;]*/usr/bin/dash" <<<"$(last_line "$err")" || echo "    $(last_line "$err")"
+fi
 done_testing
