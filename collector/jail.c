@@ -90,6 +90,9 @@ struct jail_ctx {
 	pid_t tester;
 	uid_t uid;
 	gid_t gid;
+	/* the namespaces are made inside a user namespace: not root, or root without
+	 * CAP_SYS_ADMIN (a container build's RUN step, which may still make one) */
+	bool userns;
 	int bundle_fd;  /* O_PATH directory */
 	char *bundle_abs; /* its absolute path, symlinks resolved */
 	struct stat bundle_st;
@@ -693,7 +696,7 @@ static void install_stdio(const struct jail_ctx *c)
 static _Noreturn void run_outer(struct jail_ctx *c)
 {
 	struct jail_msg m = { .type = MSG_EXIT };
-	bool userns = c->uid != 0, timed_out;
+	bool userns = c->userns, timed_out;
 	int alive[2], status, ret;
 	pid_t pid;
 
@@ -1187,6 +1190,19 @@ static void setup_limits(const struct jail_opts *o, struct jail_ctx *c)
 	strbuf_release(&why);
 }
 
+/* Does this process hold CAP_SYS_ADMIN (effective), which the namespaces and mounts need
+ * outside a user namespace? */
+static bool has_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return true; /* cannot tell: try as before */
+	return (data[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
+}
+
 int jail_run(const struct jail_opts *o, struct jail_result *res)
 {
 	struct jail_ctx c = { .o = o, .bundle_fd = -1, .stdio = { -1, -1, -1 }, .report_fd = -1,
@@ -1240,6 +1256,7 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	c.tester = getpid();
 	c.uid = geteuid();
 	c.gid = getegid();
+	c.userns = c.uid != 0 || !has_sys_admin();
 	setup_limits(o, &c);
 	res->pids_max = c.pids_max;
 	res->memory_max = c.memory_max;
