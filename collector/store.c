@@ -375,6 +375,7 @@ struct store {
 	char started_at[32];           /* its sessions.started_at */
 	int64_t locked_id;             /* the session whose recording lock we hold, 0: none */
 	int lock_fd;                   /* the descriptor holding it (SQLite's) */
+	int db_fd1;                    /* SQLite's descriptor of the file + 1, 0: not looked up */
 	uint64_t session_gen;
 	uint64_t events, files, processes;
 
@@ -1475,18 +1476,18 @@ out:
  * or a directory it may not write: a history copied there as one file, read as another user)
  * can still be read as immutable, without shared memory or locks, when there is no WAL
  * content: no writer is active then (a writer keeps a -wal), and nothing lies outside the
- * file. Only where SQLite itself cannot open it (its read-only -shm path needs both files). */
-static bool closed_wal_unwritable(const char *path)
+ * file. Only where SQLite itself cannot open it (its read-only -shm path needs both
+ * files); @dir_ro: the file's directory may not be written. */
+static bool closed_wal_unwritable(const char *path, bool dir_ro)
 {
 	struct statvfs vfs;
 	struct stat sb;
-	char *wal = xasprintf("%s-wal", path), *dir = dir_of(path);
+	char *wal = xasprintf("%s-wal", path);
 	bool ret;
 
 	ret = (stat(wal, &sb) ? errno == ENOENT : !sb.st_size) &&
-	      ((!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY)) || access(dir, W_OK));
+	      (dir_ro || (!statvfs(path, &vfs) && (vfs.f_flag & ST_RDONLY)));
 	free(wal);
-	free(dir);
 	return ret;
 }
 
@@ -1561,7 +1562,7 @@ static int store_open_mode(const char *path, unsigned mode, struct store **out)
 		bool dir_ro = access(dir, W_OK) != 0;
 
 		free(dir);
-		if (closed_wal_unwritable(path)) {
+		if (closed_wal_unwritable(path, dir_ro)) {
 			sqlite3_close_v2(st->db);
 			st->db = NULL;
 			rc = open_immutable(st);
@@ -1745,6 +1746,9 @@ static int db_fd(struct store *st)
 
 	if (!st->db || !strcmp(st->path, ":memory:"))
 		return -ENOENT;
+	/* a connection keeps its descriptor: looked up once (sessions asks for every session) */
+	if (st->db_fd1)
+		return st->db_fd1 - 1;
 	if (stat(st->path, &want) < 0)
 		return -errno;
 	d = opendir("/proc/self/fd");
@@ -1763,6 +1767,8 @@ static int db_fd(struct store *st)
 		}
 	}
 	closedir(d);
+	if (ret >= 0)
+		st->db_fd1 = ret + 1;
 	return ret;
 }
 
