@@ -20,6 +20,7 @@
 #include "log.h"
 #include "path.h"
 #include "progress.h"
+#include "tree.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -502,83 +503,6 @@ out:
 	return ret;
 }
 
-/* Copy [@off, @end) from @in to @out at the same offsets. -ENODATA: @in ended early. */
-static int copy_range(int in, int out, off_t off, off_t end, bool *use_cfr)
-{
-	static char buf[1 << 16];
-
-	while (off < end) {
-		size_t want = (size_t)(end - off);
-		ssize_t n, w;
-
-		if (*use_cfr) {
-			loff_t oi = off, oo = off;
-
-			n = copy_file_range(in, &oi, out, &oo,
-					    want < (1u << 30) ? want : (1u << 30), 0);
-			/* Older kernels refuse copies across file systems, some file systems
-			 * refuse it altogether; read(2)/write(2) always work. */
-			if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-				      errno == EOPNOTSUPP)) {
-				*use_cfr = false;
-				continue;
-			}
-		} else {
-			n = pread(in, buf, want < sizeof(buf) ? want : sizeof(buf), off);
-			for (w = 0; n > 0 && w < n;) {
-				ssize_t k = pwrite(out, buf + w, (size_t)(n - w), off + w);
-
-				if (k < 0) {
-					if (errno == EINTR)
-						continue;
-					return -errno;
-				}
-				w += k;
-			}
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ENODATA;
-		off += n;
-	}
-	return 0;
-}
-
-/* Copy @size bytes, keeping holes (SEEK_DATA/SEEK_HOLE) so a sparse file stays small. */
-static int copy_data(int in, int out, off_t size)
-{
-	bool use_cfr = true;
-	off_t off = 0, data, hole;
-	int ret;
-
-	while (off < size) {
-		data = lseek(in, off, SEEK_DATA);
-		if (data < 0) {
-			if (errno == ENXIO)
-				break; /* only a hole is left */
-			data = off;
-			hole = size;
-		} else {
-			hole = lseek(in, data, SEEK_HOLE);
-			if (hole < 0 || hole > size)
-				hole = size;
-		}
-		if (data >= size)
-			break;
-		ret = copy_range(in, out, data, hole, &use_cfr);
-		if (ret)
-			return ret;
-		off = hole;
-	}
-	if (ftruncate(out, size) < 0)
-		return -errno;
-	return 0;
-}
-
 static int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
@@ -625,7 +549,7 @@ static int write_reg(struct bundle *b, const char *dest, int srcfd, const struct
 	}
 
 	if (srcfd >= 0) {
-		ret = copy_data(srcfd, fd, st->st_size);
+		ret = tree_copy_data(srcfd, fd, st->st_size);
 		if (ret == -ENODATA) {
 			ret = log_error(-EAGAIN, "'%s': changed while bundling (it shrank)", host);
 			goto out;

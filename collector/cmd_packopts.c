@@ -15,6 +15,7 @@
 #include "jail.h"
 #include "log.h"
 #include "path.h"
+#include "tree.h"
 #include "xalloc.h"
 
 const char pack_usage_bundling[] =
@@ -281,7 +282,7 @@ int pack_build(struct assemble_opts *po, struct pack_test *t, struct image_opts 
 		ret = image_write(img, po->output);
 	}
 	if (tmpdir) {
-		image_remove_tree(tmpdir);
+		tree_remove(tmpdir);
 		po->output = NULL;
 		free(tmpdir);
 	}

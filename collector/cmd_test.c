@@ -40,13 +40,19 @@ static const char usage[] =
 	"      --memory-max SIZE     at most SIZE bytes of memory, K, M, G or T suffix\n"
 	"                            (default: half the machine's RAM; 0 or max: no limit)\n"
 	"      --no-diagnose         on failure, do not rerun the command under the tracer\n"
+	"      --isolation MODE      auto (default): the namespaces above, and where they are\n"
+	"                            refused (Docker's seccomp profile in `docker build`) a\n"
+	"                            plain chroot of a copy of the bundle, with a warning;\n"
+	"                            namespaces: those or fail; chroot: the plain chroot only\n"
+	"                            (it shares the host's processes, network and IPC, and\n"
+	"                            has no /proc; root only)\n"
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 passed, 1 the test ran and failed, 3 the test could not be set up\n"
 	"(no privileges or user namespaces, no such bundle, ...), 2 usage.\n";
 
 enum { OPT_STDIN = 256, OPT_EXPECT, OPT_BUSYBOX, OPT_ENV, OPT_NO_DIAGNOSE, OPT_PIDS_MAX,
-       OPT_MEMORY_MAX };
+       OPT_MEMORY_MAX, OPT_ISOLATION };
 
 /* @s shortened and escaped for one line: "abc\n" -> "abc\\n" in quotes. */
 static void add_excerpt(struct strbuf *sb, const char *s)
@@ -82,6 +88,7 @@ int cmd_test(int argc, char **argv)
 		{ "no-diagnose", no_argument, NULL, OPT_NO_DIAGNOSE },
 		{ "pids-max", required_argument, NULL, OPT_PIDS_MAX },
 		{ "memory-max", required_argument, NULL, OPT_MEMORY_MAX },
+		{ "isolation", required_argument, NULL, OPT_ISOLATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -143,6 +150,13 @@ int cmd_test(int argc, char **argv)
 					  "optional K, M, G or T), 0 or max", optarg);
 			}
 			break;
+		case OPT_ISOLATION:
+			if (jail_parse_isolation(optarg, &o.isolation) < 0) {
+				strvec_clear(&env);
+				die_usage("test: --isolation: '%s' is not auto, namespaces or chroot",
+					  optarg);
+			}
+			break;
 		case 'h': fputs(usage, stdout); strvec_clear(&env); return EXIT_OK;
 		default: strvec_clear(&env); return usage_error("test", c, argv);
 		}
@@ -168,8 +182,9 @@ int cmd_test(int argc, char **argv)
 	limited = res.pids_hit || res.oom_killed;
 	passed = !res.timed_out && res.exit_code == 0 && output_ok && !limited;
 	if (passed) {
-		log_error(0, "test passed: '%s' exited 0%s", o.argv[0],
-			  expect ? " with the expected output" : "");
+		log_error(0, "test passed: '%s' exited 0%s%s", o.argv[0],
+			  expect ? " with the expected output" : "",
+			  res.chroot_only ? " (in a plain chroot, not isolated)" : "");
 		ret = EXIT_OK;
 		goto out;
 	}

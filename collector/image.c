@@ -28,6 +28,7 @@
 #include "lazylib.h"
 #include "log.h"
 #include "progress.h"
+#include "tree.h"
 #include "path.h"
 #include "strmap.h"
 #include "xalloc.h"
@@ -349,134 +350,9 @@ int image_opts_check(struct image_opts *o)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ walking a tree */
-
-/* Called for every entry below the root, parents before children, names sorted bytewise
- * in each directory. @rel is the path below the root ("usr/bin/ls"); @dirfd/@name open it. */
-typedef int (*walk_fn)(void *ctx, int dirfd, const char *name, const char *rel,
-		       const struct stat *st);
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Read the names in @dirfd (a dup is consumed by fdopendir), sorted. */
-static int read_names(int dirfd, const char *rel, struct strvec *names)
-{
-	DIR *d;
-	struct dirent *de;
-	int fd = dup(dirfd);
-
-	if (fd < 0)
-		return log_errno(-errno, "cannot read directory '%s'", *rel ? rel : ".");
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return log_errno(-errno, "cannot read directory '%s'", *rel ? rel : ".");
-	}
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		strvec_push(names, de->d_name);
-	}
-	closedir(d);
-	if (names->n)
-		qsort(names->v, names->n, sizeof(*names->v), cmp_str);
-	return 0;
-}
-
-/* Directories are opened through dirfds relative to their parent, so a path longer than
- * PATH_MAX is walked like any other. */
-static int walk_dir(int dirfd, struct strbuf *rel, walk_fn fn, void *ctx)
-{
-	struct strvec names = STRVEC_INIT;
-	size_t base = rel->len;
-	int ret;
-
-	ret = read_names(dirfd, rel->buf ? rel->buf : "", &names);
-	for (size_t i = 0; i < names.n && ret >= 0; i++) {
-		struct stat st;
-
-		rel->len = base;
-		if (rel->buf)
-			rel->buf[base] = '\0';
-		if (base)
-			strbuf_addch(rel, '/');
-		strbuf_adds(rel, names.v[i]);
-		if (fstatat(dirfd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			ret = log_errno(-errno, "cannot stat '%s' in the bundle", rel->buf);
-			break;
-		}
-		ret = fn(ctx, dirfd, names.v[i], rel->buf, &st);
-		if (ret < 0 || !S_ISDIR(st.st_mode))
-			continue;
-		int sub = openat(dirfd, names.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (sub < 0) {
-			ret = log_errno(-errno, "cannot open directory '%s' in the bundle", rel->buf);
-			break;
-		}
-		ret = walk_dir(sub, rel, fn, ctx);
-		close(sub);
-	}
-	rel->len = base;
-	if (rel->buf)
-		rel->buf[base] = '\0';
-	strvec_clear(&names);
-	return ret;
-}
-
-static int walk_tree(const char *tree, walk_fn fn, void *ctx)
-{
-	struct strbuf rel = STRBUF_INIT;
-	int fd, ret;
-
-	fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return log_errno(-errno, "cannot open '%s'", tree);
-	strbuf_adds(&rel, "");
-	ret = walk_dir(fd, &rel, fn, ctx);
-	close(fd);
-	strbuf_release(&rel);
-	return ret;
-}
-
-static int remove_at(int dirfd, const char *name)
-{
-	struct stat st;
-	int fd, ret = 0;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* A directory without write permission (0555) cannot lose its entries otherwise. */
-	if ((st.st_mode & 0700) != 0700)
-		fchmod(fd, (st.st_mode & 07777) | 0700);
-	struct strvec names = STRVEC_INIT;
-
-	ret = read_names(fd, name, &names);
-	for (size_t i = 0; i < names.n && ret >= 0; i++)
-		ret = remove_at(fd, names.v[i]);
-	strvec_clear(&names);
-	close(fd);
-	if (ret >= 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
-		ret = -errno;
-	return ret;
-}
-
-int image_remove_tree(const char *path)
-{
-	int ret = remove_at(AT_FDCWD, path);
-
-	if (ret < 0)
-		return log_errno(ret, "cannot remove '%s'", path);
-	return 0;
 }
 
 /* ------------------------------------------------------------------ strip and upx */
@@ -640,7 +516,7 @@ static int process_elves(struct image_opts *o, const char *tree, enum elf_pick p
 	int ret;
 
 	strvec_init(&s.files);
-	ret = walk_tree(tree, scan_elf, &s);
+	ret = tree_walk(tree, scan_elf, &s);
 	if (ret < 0)
 		goto out;
 	if (pick == PICK_STRIP) {
@@ -702,7 +578,7 @@ int image_prepare(void *ctx, const char *tree)
 	struct image_opts *o = ctx;
 	int ret;
 
-	if (image_wants_archive(o) && (ret = walk_tree(tree, check_entry, NULL)) < 0)
+	if (image_wants_archive(o) && (ret = tree_walk(tree, check_entry, NULL)) < 0)
 		return ret;
 	/* A user name is looked up in the image's /etc/passwd (a group name in /etc/group),
 	 * which a bundle has only when it was asked for: the container would not start. */
@@ -1180,7 +1056,7 @@ static int write_layer(const struct image_opts *o, const char *tree, struct laye
 		ret = log_error(-EIO, "cannot start the layer: %s", AR(archive_error_string)(l.a));
 		goto out;
 	}
-	ret = walk_tree(tree, layer_entry, &l);
+	ret = tree_walk(tree, layer_entry, &l);
 	if (ret < 0)
 		goto out;
 	if (AR(archive_write_close)(l.a) != ARCHIVE_OK) {

@@ -69,7 +69,4 @@ int image_prepare(void *ctx, const char *tree);
  * the path. Logs; returns 0 or -errno. */
 int image_write(const struct image_opts *o, const char *tree);
 
-/* Remove @path and everything below it (symlinks not followed). Returns 0 or -errno. */
-int image_remove_tree(const char *path);
-
 #endif /* COLLECTOR_IMAGE_H */

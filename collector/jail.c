@@ -42,6 +42,8 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -57,6 +59,7 @@
 #include "path.h"
 #include "strmap.h"
 #include "tracer.h"
+#include "tree.h"
 #include "xalloc.h"
 
 #define JAIL_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -72,6 +75,8 @@ struct jail_msg {
 	int err;       /* MSG_ERROR: the positive errno, or 0 */
 	int code;      /* MSG_EXIT: the command's exit code as a shell shows it */
 	int timed_out; /* MSG_EXIT */
+	int fallback;  /* MSG_ERROR: the namespaces or their mounts were refused: a plain
+			* chroot may still work */
 	char text[240];
 };
 
@@ -93,6 +98,9 @@ struct jail_ctx {
 	/* the namespaces are made inside a user namespace: not root, or root without
 	 * CAP_SYS_ADMIN (a container build's RUN step, which may still make one) */
 	bool userns;
+	/* making the namespaces and their mounts: a refusal now allows the chroot fallback */
+	bool ns_setup;
+	char *copy;     /* chroot: the throwaway copy of the bundle */
 	int bundle_fd;  /* O_PATH directory */
 	char *bundle_abs; /* its absolute path, symlinks resolved */
 	struct stat bundle_st;
@@ -125,6 +133,11 @@ child_fail(const struct jail_ctx *c, int err, const char *fmt, ...)
 	struct jail_msg m = { .type = MSG_ERROR, .err = err };
 	va_list ap;
 
+	/* what a seccomp profile (EPERM), a missing capability or sysctl (EPERM, ENOSPC,
+	 * EUSERS) or a kernel without the feature (EINVAL, ENOSYS, ENODEV) answers */
+	m.fallback = c->ns_setup && (err == EPERM || err == EACCES || err == ENOSPC ||
+				     err == EUSERS || err == EINVAL || err == ENOSYS ||
+				     err == ENODEV);
 	va_start(ap, fmt);
 	vsnprintf(m.text, sizeof(m.text), fmt, ap);
 	va_end(ap);
@@ -464,13 +477,68 @@ static void set_rlimits(const struct jail_ctx *c)
 		lower_rlimit(c, RLIMIT_AS, c->memory_max, "RLIMIT_AS");
 }
 
-/* B: pid 1 of the new pid namespace. */
-static _Noreturn void run_init(const struct jail_ctx *c, int alive_fd)
+/* In the jail's root, its /dev and /tmp made: the command, from B (pid 1 of the jail's
+ * namespaces, or a plain chroot's process). */
+static _Noreturn void run_jailed(const struct jail_ctx *c, bool namespaces)
 {
-	int mfd, status, code;
+	int status, code;
+	pid_t pid, w;
+
+	if (c->busybox_fd >= 0)
+		setup_busybox(c);
+	if (namespaces) {
+		if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0)
+			child_fail(c, errno, "cannot set the jail's host name");
+		loopback_up(c);
+	}
+	/* a new session: no controlling terminal, so no TIOCSTI into the caller's */
+	if (setsid() < 0)
+		child_fail(c, errno, "cannot start a new session");
+	if (fcntl(c->msg_fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    (c->report_fd >= 0 && fcntl(c->report_fd, F_SETFD, FD_CLOEXEC) < 0))
+		child_fail(c, errno, "cannot mark the report channel close-on-exec");
+	close_other_fds(c->msg_fd, c->report_fd);
+	drop_privileges(c);
+	environ = c->env.v;
+	if (c->rlimits)
+		set_rlimits(c);
+
+	if (c->o->diagnose) {
+		static const struct tracer_ops ops = { .access = diag_access };
+		struct tracer_opts to = { .stdin_fd = -1 };
+		struct tracer_result tres;
+
+		if (tracer_run(c->o->argv, &to, &ops, (void *)c, &tres) < 0)
+			child_fail(c, 0, "cannot trace '%s' in the jail", c->o->argv[0]);
+		_exit(tres.exit_code);
+	}
+
+	/* Not dumpable: the command (same uid) may not read this process's memory or
+	 * /proc/1/environ. exec() makes the command itself dumpable again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	pid = fork();
+	if (pid < 0)
+		child_fail(c, errno, "cannot fork in the jail");
+	if (pid == 0)
+		run_command(c);
+	/* As pid 1, reap the orphans the command leaves too, until the command itself ends. */
+	for (;;) {
+		w = waitpid(-1, &status, 0);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			child_fail(c, errno, "lost the command in the jail");
+	}
+	code = shell_code(status);
+	_exit(code);
+}
+
+/* B: pid 1 of the new pid namespace. */
+static _Noreturn void run_init(struct jail_ctx *c, int alive_fd)
+{
+	int mfd;
 	ssize_t n;
 	char go;
-	pid_t pid, w;
 
 	/* PR_SET_PDEATHSIG, then check A is still there: getppid() is 0 for the init of a
 	 * pid namespace, so A holds the write end of a pipe and its death shows as EOF. A
@@ -515,51 +583,8 @@ static _Noreturn void run_init(const struct jail_ctx *c, int alive_fd)
 		child_fail(c, errno, "cannot enter the jail's root");
 	close(mfd);
 
-	if (c->busybox_fd >= 0)
-		setup_busybox(c);
-	if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0)
-		child_fail(c, errno, "cannot set the jail's host name");
-	loopback_up(c);
-	/* a new session: no controlling terminal, so no TIOCSTI into the caller's */
-	if (setsid() < 0)
-		child_fail(c, errno, "cannot start a new session");
-	if (fcntl(c->msg_fd, F_SETFD, FD_CLOEXEC) < 0 ||
-	    (c->report_fd >= 0 && fcntl(c->report_fd, F_SETFD, FD_CLOEXEC) < 0))
-		child_fail(c, errno, "cannot mark the report channel close-on-exec");
-	close_other_fds(c->msg_fd, c->report_fd);
-	drop_privileges(c);
-	environ = c->env.v;
-	if (c->rlimits)
-		set_rlimits(c);
-
-	if (c->o->diagnose) {
-		static const struct tracer_ops ops = { .access = diag_access };
-		struct tracer_opts to = { .stdin_fd = -1 };
-		struct tracer_result tres;
-
-		if (tracer_run(c->o->argv, &to, &ops, (void *)c, &tres) < 0)
-			child_fail(c, 0, "cannot trace '%s' in the jail", c->o->argv[0]);
-		_exit(tres.exit_code);
-	}
-
-	/* Not dumpable: the command (same uid) may not read this process's memory or
-	 * /proc/1/environ. exec() makes the command itself dumpable again. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	pid = fork();
-	if (pid < 0)
-		child_fail(c, errno, "cannot fork in the jail");
-	if (pid == 0)
-		run_command(c);
-	/* As pid 1, reap the orphans the command leaves too, until the command itself ends. */
-	for (;;) {
-		w = waitpid(-1, &status, 0);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			child_fail(c, errno, "lost the command in the jail");
-	}
-	code = shell_code(status);
-	_exit(code);
+	c->ns_setup = false;
+	run_jailed(c, true);
 }
 
 static int64_t now_ms(void)
@@ -618,9 +643,13 @@ static void setup_userns(const struct jail_ctx *c)
 	char map[64];
 	int ret;
 
-	if (unshare(CLONE_NEWUSER) < 0)
+	if (unshare(CLONE_NEWUSER) < 0) {
+		if (c->uid == 0)
+			child_fail(c, errno, "cannot create a user namespace (root without "
+				   "CAP_SYS_ADMIN, in a container?)");
 		child_fail(c, errno, "user namespaces are not available: run as root or enable "
 			   "kernel.unprivileged_userns_clone (and user.max_user_namespaces)");
+	}
 	/* setgroups must be denied before an unprivileged process may write gid_map
 	 * (user_namespaces(7)). */
 	ret = path_write_text("/proc/self/setgroups", "deny");
@@ -705,6 +734,7 @@ static _Noreturn void run_outer(struct jail_ctx *c)
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	install_stdio(c);
+	c->ns_setup = true;
 	if (userns)
 		setup_userns(c);
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
@@ -728,12 +758,146 @@ static _Noreturn void run_outer(struct jail_ctx *c)
 		run_init(c, alive[0]);
 	}
 	close(alive[0]);
+	c->ns_setup = false;
 	if (c->cg.version && (ret = cgroup_jail_enter(&c->cg, pid)) < 0)
 		child_fail(c, -ret, "cannot move the jail into its cgroup");
 	if (write(alive[1], "", 1) != 1)
 		child_fail(c, errno, "cannot start the jail's init");
 	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
 		child_fail(c, errno, "lost the jail's init");
+	m.timed_out = timed_out;
+	m.code = timed_out ? 124 : shell_code(status);
+	send_msg(c, &m);
+	_exit(0);
+}
+
+/* ---- the plain chroot: no namespaces, no mounts ---- */
+
+/* Replace @path (absolute, in the chroot) with an empty directory of @mode. */
+static void chroot_dir(const struct jail_ctx *c, const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (!lstat(path, &st) && !S_ISDIR(st.st_mode) && unlink(path) < 0)
+		child_fail(c, errno, "cannot replace the bundle's %s", path);
+	if ((mkdir(path, mode) < 0 && errno != EEXIST) || chmod(path, mode) < 0)
+		child_fail(c, errno, "cannot create %s in the jail", path);
+}
+
+/* /dev with device nodes of its own (mknod, CAP_MKNOD: a container's root has it) in place
+ * of the namespaces' bind mounts, and the usual links (dangling: there is no /proc). */
+static void chroot_dev(const struct jail_ctx *c)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "/dev/fd", "/proc/self/fd" }, { "/dev/stdin", "/proc/self/fd/0" },
+		{ "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
+	};
+
+	chroot_dir(c, "/dev", 0755);
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		if (unlink(nodes[i].name) < 0 && errno != ENOENT)
+			child_fail(c, errno, "cannot replace the bundle's %s", nodes[i].name);
+		if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
+		    chmod(nodes[i].name, 0666) < 0)
+			child_fail(c, errno, "cannot create %s in the jail", nodes[i].name);
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if ((unlink(links[i][0]) < 0 && errno != ENOENT) || symlink(links[i][1], links[i][0]) < 0)
+			child_fail(c, errno, "cannot create %s in the jail", links[i][0]);
+	chroot_dir(c, "/dev/shm", 01777);
+}
+
+/* Kill and reap every process left below this one, a child subreaper: the orphans of the
+ * command's tree are reparented here. @children_fd is its /proc/thread-self/children
+ * (opened before the chroot), or -1: then only the command's process group is killed. */
+static void kill_leftovers(int children_fd, pid_t group)
+{
+	char buf[4096];
+	ssize_t n;
+
+	kill(-group, SIGKILL);
+	while (children_fd >= 0 && (n = pread(children_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		pid_t pids[512];
+		size_t k = 0;
+
+		buf[n] = '\0';
+		for (char *p = buf, *e; *p && k < sizeof(pids) / sizeof(pids[0]); p = e) {
+			long v = strtol(p, &e, 10);
+
+			if (e == p)
+				break;
+			pids[k++] = (pid_t)v;
+		}
+		for (size_t i = 0; i < k; i++)
+			kill(pids[i], SIGKILL);
+		/* each dies at once (SIGKILL); its own children come here next round */
+		for (size_t i = 0; i < k; i++)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* A, for a plain chroot: a child subreaper outside it; B is its child inside. */
+static _Noreturn void run_outer_chroot(struct jail_ctx *c)
+{
+	struct jail_msg m = { .type = MSG_EXIT };
+	int alive[2], status, ret, children_fd;
+	bool timed_out;
+	ssize_t n;
+	char go;
+	pid_t pid;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->tester)
+		_exit(JAIL_CHILD_SETUP);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	install_stdio(c);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		child_fail(c, errno, "cannot become the test's child subreaper");
+	children_fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	if (chroot(c->copy) < 0)
+		child_fail(c, errno, "cannot chroot into the copy of the bundle '%s'", c->copy);
+	if (chdir("/") < 0)
+		child_fail(c, errno, "cannot enter the jail's root");
+
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		child_fail(c, errno, "cannot create a pipe");
+	pid = fork();
+	if (pid < 0)
+		child_fail(c, errno, "cannot fork the jail's first process");
+	if (pid == 0) {
+		close(alive[1]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			child_fail(c, errno, "cannot set the parent-death signal");
+		/* nothing may run or fork before A has put this process into the cgroup */
+		do
+			n = read(alive[0], &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(JAIL_CHILD_SETUP);
+		close(alive[0]);
+		if (children_fd >= 0)
+			close(children_fd);
+		if (!bundle_has_tmp(AT_FDCWD))
+			chroot_dir(c, "/tmp", 01777);
+		chroot_dev(c);
+		run_jailed(c, false);
+	}
+	close(alive[0]);
+	if (c->cg.version && (ret = cgroup_jail_enter(&c->cg, pid)) < 0)
+		child_fail(c, -ret, "cannot move the test into its cgroup");
+	if (write(alive[1], "", 1) != 1)
+		child_fail(c, errno, "cannot start the test");
+	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
+		child_fail(c, errno, "lost the test's first process");
+	/* B's session is its process group: the command's processes, unless they made their own */
+	kill_leftovers(children_fd, pid);
 	m.timed_out = timed_out;
 	m.code = timed_out ? 124 : shell_code(status);
 	send_msg(c, &m);
@@ -1190,36 +1354,139 @@ static void setup_limits(const struct jail_opts *o, struct jail_ctx *c)
 	strbuf_release(&why);
 }
 
-/* Does this process hold CAP_SYS_ADMIN (effective), which the namespaces and mounts need
- * outside a user namespace? */
-static bool has_sys_admin(void)
+/* Fork A running @outer, wait for it, then release the cgroup (killing what is left) and
+ * read A's and B's messages. 0, or -errno (logged) when A could not be started. */
+static int spawn(struct jail_ctx *c, void (*outer)(struct jail_ctx *),
+		 struct jail_msg *err_msg, struct jail_msg *exit_msg, struct cgroup_events *ev)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
+	struct jail_msg m;
+	int msg[2], status = 0, ret = 0;
+	pid_t pid;
+	ssize_t n;
+
+	memset(err_msg, 0, sizeof(*err_msg));
+	memset(exit_msg, 0, sizeof(*exit_msg));
+	if (pipe2(msg, O_CLOEXEC) < 0)
+		return log_errno(-errno, "cannot set up the test: cannot create a pipe");
+	c->msg_fd = msg[1];
+	fflush(NULL);
+	/* waitpid() needs the exit report: no SIG_IGN on SIGCHLD while the jail runs */
+	sigaction(SIGCHLD, &dfl, &old_chld);
+	pid = fork();
+	if (pid < 0) {
+		ret = log_errno(-errno, "cannot set up the test: cannot fork");
+		sigaction(SIGCHLD, &old_chld, NULL);
+		close(msg[0]);
+		close(msg[1]);
+		c->msg_fd = -1;
+		return ret;
+	}
+	if (pid == 0) {
+		close(msg[0]);
+		outer(c);
+		_exit(JAIL_CHILD_SETUP); /* not reached */
+	}
+	close(msg[1]);
+	c->msg_fd = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGCHLD, &old_chld, NULL);
+	/* A and B are gone: kill what is left in the cgroup and see which limit was hit */
+	cgroup_jail_release(&c->cg, ev);
+
+	/* A and B are gone (A reaps B before it exits), so every write end is closed. */
+	while ((n = read(msg[0], &m, sizeof(m))) == (ssize_t)sizeof(m) || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		m.text[sizeof(m.text) - 1] = '\0';
+		if (m.type == MSG_ERROR && !err_msg->type)
+			*err_msg = m;
+		else if (m.type == MSG_EXIT)
+			*exit_msg = m;
+	}
+	close(msg[0]);
+	if (!err_msg->type && !exit_msg->type) {
+		err_msg->type = MSG_ERROR;
+		snprintf(err_msg->text, sizeof(err_msg->text),
+			 "the jail ended unexpectedly (status 0x%x)", status);
+	}
+	return 0;
+}
+
+/* Does this process hold capability @cap (effective)? */
+static bool has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) < 0)
-		return true; /* cannot tell: try as before */
-	return (data[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
+		return true; /* cannot tell: try */
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+/* Where the chroot's copy of the bundle goes: $TMPDIR (or /tmp), unless that is mounted
+ * noexec, then the bundle's own directory. */
+static char *copy_parent(const struct jail_ctx *c)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct statvfs sv;
+
+	if (!tmp || *tmp != '/')
+		tmp = "/tmp";
+	if (!statvfs(tmp, &sv) && !(sv.f_flag & ST_NOEXEC))
+		return xstrdup(tmp);
+	return path_dirname(c->bundle_abs);
+}
+
+/* The plain chroot: copy the bundle, run A and B in the copy, remove it. */
+static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_msg *exit_msg,
+		      struct cgroup_events *ev)
+{
+	char *parent = copy_parent(c);
+	int ret;
+
+	if (!has_cap(CAP_SYS_CHROOT)) {
+		free(parent);
+		return log_error(-EPERM, "cannot set up the test: a plain chroot needs root with "
+				 "CAP_SYS_CHROOT");
+	}
+	c->copy = path_scratch_mkdtemp(parent, "magicpak-chroot");
+	if (!c->copy) {
+		ret = log_errno(-errno, "cannot set up the test: cannot create a directory in '%s' "
+				"for the copy of the bundle", parent);
+		free(parent);
+		return ret;
+	}
+	free(parent);
+	ret = tree_copy(c->bundle_abs, c->copy);
+	if (ret < 0)
+		log_error(ret, "cannot set up the test: cannot copy the bundle '%s' to '%s'",
+			  c->bundle_abs, c->copy);
+	else
+		ret = spawn(c, run_outer_chroot, err_msg, exit_msg, ev);
+	tree_remove(c->copy);
+	free(c->copy);
+	c->copy = NULL;
+	return ret;
 }
 
 int jail_run(const struct jail_opts *o, struct jail_result *res)
 {
+	static bool warned;
 	struct jail_ctx c = { .o = o, .bundle_fd = -1, .stdio = { -1, -1, -1 }, .report_fd = -1,
 			      .msg_fd = -1, .busybox_fd = -1 };
 	struct cgroup_events ev = { 0 };
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
-	struct jail_msg m, err_msg = { 0 }, exit_msg = { 0 };
-	int msg[2] = { -1, -1 }, ret, status;
-	pid_t pid;
-	ssize_t n;
+	struct jail_msg err_msg, exit_msg;
+	int ret;
 
 	strbuf_reset(&res->out);
 	strbuf_reset(&res->err);
 	strvec_clear(&res->missing);
 	res->exit_code = -1;
 	res->timed_out = false;
-	res->pids_hit = res->oom_killed = false;
+	res->pids_hit = res->oom_killed = res->chroot_only = false;
 	strvec_init(&c.applets);
 	strvec_init(&c.env);
 	cgroup_jail_init(&c.cg);
@@ -1247,61 +1514,44 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	    (ret = make_memfd("magicpak-stderr", NULL, &c.stdio[2])) < 0 ||
 	    (o->diagnose && (ret = make_memfd("magicpak-report", NULL, &c.report_fd)) < 0))
 		goto out;
-	if (pipe2(msg, O_CLOEXEC) < 0) {
-		ret = log_errno(-errno, "cannot set up the test: cannot create a pipe");
-		goto out;
-	}
-	c.msg_fd = msg[1];
 	build_env(o, &c.env);
 	c.tester = getpid();
 	c.uid = geteuid();
 	c.gid = getegid();
-	c.userns = c.uid != 0 || !has_sys_admin();
+	c.userns = c.uid != 0 || !has_cap(CAP_SYS_ADMIN);
 	setup_limits(o, &c);
 	res->pids_max = c.pids_max;
 	res->memory_max = c.memory_max;
 
-	fflush(NULL);
-	/* waitpid() needs the exit report: no SIG_IGN on SIGCHLD while the jail runs */
-	sigaction(SIGCHLD, &dfl, &old_chld);
-	pid = fork();
-	if (pid < 0) {
-		ret = log_errno(-errno, "cannot set up the test: cannot fork");
-		sigaction(SIGCHLD, &old_chld, NULL);
+	if (o->isolation == JAIL_ISOLATE_CHROOT) {
+		ret = run_chroot(&c, &err_msg, &exit_msg, &ev);
+		res->chroot_only = true;
+	} else {
+		ret = spawn(&c, run_outer, &err_msg, &exit_msg, &ev);
+		if (!ret && err_msg.type && err_msg.fallback && o->isolation == JAIL_ISOLATE_AUTO &&
+		    c.uid == 0 && has_cap(CAP_SYS_CHROOT)) {
+			/* Docker's default seccomp profile refuses every namespace (the user
+			 * namespace too) in a `docker build`; the original magicpak's test was
+			 * a chroot, which still works there */
+			if (!warned)
+				log_warn("test: the jail's namespaces are refused here (%s%s%s); testing "
+					 "in a plain chroot of a copy of the bundle instead: not isolated "
+					 "from the host's processes, network and IPC, and no /proc",
+					 err_msg.text, err_msg.err ? ": " : "",
+					 err_msg.err ? strerror(err_msg.err) : "");
+			warned = true;
+			setup_limits(o, &c);
+			ret = run_chroot(&c, &err_msg, &exit_msg, &ev);
+			res->chroot_only = true;
+		}
+	}
+	if (ret < 0)
 		goto out;
-	}
-	if (pid == 0) {
-		close(msg[0]);
-		run_outer(&c);
-	}
-	close(msg[1]);
-	msg[1] = c.msg_fd = -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	sigaction(SIGCHLD, &old_chld, NULL);
-	/* A and B are gone: kill what is left in the cgroup and see which limit was hit */
-	cgroup_jail_release(&c.cg, &ev);
-
-	/* A and B are gone (A reaps B before it exits), so every write end is closed. */
-	while ((n = read(msg[0], &m, sizeof(m))) == (ssize_t)sizeof(m) || (n < 0 && errno == EINTR)) {
-		if (n < 0)
-			continue;
-		m.text[sizeof(m.text) - 1] = '\0';
-		if (m.type == MSG_ERROR && !err_msg.type)
-			err_msg = m;
-		else if (m.type == MSG_EXIT)
-			exit_msg = m;
-	}
 	if (err_msg.type) {
 		if (err_msg.err)
 			ret = log_errno(-err_msg.err, "cannot set up the test: %s", err_msg.text);
 		else
 			ret = log_error(-EPERM, "cannot set up the test: %s", err_msg.text);
-		goto out;
-	}
-	if (!exit_msg.type) {
-		ret = log_error(-ECHILD, "cannot set up the test: the jail ended unexpectedly "
-				"(status 0x%x)", status);
 		goto out;
 	}
 	res->exit_code = exit_msg.code;
@@ -1323,10 +1573,6 @@ out:
 		close(c.busybox_fd);
 	if (c.bundle_fd >= 0)
 		close(c.bundle_fd);
-	if (msg[0] >= 0)
-		close(msg[0]);
-	if (msg[1] >= 0)
-		close(msg[1]);
 	free(c.bundle_abs);
 	cgroup_jail_release(&c.cg, NULL);
 	strvec_clear(&c.applets);
@@ -1374,6 +1620,19 @@ bool jail_output_matches(const char *got, const char *want)
 	trim(&got, &gl);
 	trim(&want, &wl);
 	return gl == wl && !memcmp(got, want, gl);
+}
+
+int jail_parse_isolation(const char *s, enum jail_isolation *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = JAIL_ISOLATE_AUTO;
+	else if (!strcmp(s, "namespaces"))
+		*out = JAIL_ISOLATE_NAMESPACES;
+	else if (!strcmp(s, "chroot"))
+		*out = JAIL_ISOLATE_CHROOT;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 int jail_parse_limit(const char *s, bool size, uint64_t *out)

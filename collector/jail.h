@@ -20,6 +20,15 @@ enum { JAIL_EXIT_FAILED = 1, JAIL_EXIT_SETUP = 3 };
 #define JAIL_NO_LIMIT UINT64_MAX
 #define JAIL_DEFAULT_PIDS_MAX 1024
 
+/* How the test is isolated (jail_opts.isolation). */
+enum jail_isolation {
+	/* namespaces; when they are refused (a container whose seccomp profile forbids them,
+	 * as Docker's default one does in `docker build`), a plain chroot, with a warning */
+	JAIL_ISOLATE_AUTO = 0,
+	JAIL_ISOLATE_NAMESPACES, /* namespaces or fail */
+	JAIL_ISOLATE_CHROOT,     /* a plain chroot only (root with CAP_SYS_CHROOT) */
+};
+
 struct jail_opts {
 	const char *root;         /* the bundle directory (never modified) */
 	char *const *argv;        /* the command, run directly (argv[0] looked up on PATH inside) */
@@ -32,6 +41,7 @@ struct jail_opts {
 	bool diagnose;            /* run under the tracer and collect failed lookups */
 	uint64_t pids_max;        /* processes and threads in the jail (cgroup pids.max) */
 	uint64_t memory_max;      /* bytes (cgroup memory.max, no swap) */
+	enum jail_isolation isolation;
 };
 
 struct jail_result {
@@ -45,6 +55,8 @@ struct jail_result {
 	uint64_t memory_max;
 	bool pids_hit;            /* a fork failed at pids.max (known with a cgroup only) */
 	bool oom_killed;          /* the OOM killer killed a process at memory.max (idem) */
+	bool chroot_only;         /* it ran in a plain chroot of a copy of the bundle: same
+				   * processes, network and IPC as the host, no /proc */
 };
 
 void jail_result_init(struct jail_result *r);
@@ -52,8 +64,15 @@ void jail_result_release(struct jail_result *r);
 
 /* Run o->argv in a jail made from o->root. Returns 0 when the command ran (whatever its
  * exit status, see @res), or -errno when the jail could not be set up (logged in one line:
- * missing privileges, no user namespaces, ...). */
+ * missing privileges, no user namespaces, ...).
+ * The plain chroot (o->isolation, or the fallback of JAIL_ISOLATE_AUTO) runs the command in
+ * a throwaway copy of the bundle made in $TMPDIR (or beside the bundle when that is mounted
+ * noexec), with a minimal /dev of its own device nodes and no /proc; what the command
+ * leaves running is killed, as a child subreaper finds it. */
 int jail_run(const struct jail_opts *o, struct jail_result *res);
+
+/* Parse an --isolation value: "auto", "namespaces" or "chroot". 0 or -EINVAL. */
+int jail_parse_isolation(const char *s, enum jail_isolation *out);
 
 /* Parse a --pids-max (@size false) or --memory-max (@size true) value into *@out: a
  * positive number (a size may end in K, M, G or T, powers of 1024), or 0 or "max" for
