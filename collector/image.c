@@ -280,9 +280,23 @@ static int check_archive_path(const char *opt, const char *path)
 	return ret;
 }
 
+/* The first option given that describes only the image, or NULL. */
+static const char *image_only_option(const struct image_opts *o)
+{
+	return o->tag ? "--tag" : o->entrypoint.n ? "--entrypoint" : o->cmd.n ? "--cmd" :
+	       o->env.n ? "--env" : o->labels.n ? "--label" : o->expose.n ? "--expose" :
+	       o->workdir ? "--workdir" : o->user ? "--user" : NULL;
+}
+
 int image_opts_check(struct image_opts *o)
 {
+	const char *only = image_only_option(o);
 	int ret;
+
+	/* A bundle directory has no config: such an option would be silently lost. */
+	if (!image_wants_archive(o) && only)
+		return log_error(-EINVAL, "%s describes an image archive, and none is asked for: "
+				 "add --oci-archive FILE or --docker-archive FILE", only);
 
 	o->epoch = 0;
 	if (o->source_date_epoch && *o->source_date_epoch) {

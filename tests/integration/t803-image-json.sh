@@ -44,4 +44,17 @@ done
 run_tool /bin/true --oci-archive bad.tar --env "A=$bad"
 assert_rc "--env not UTF-8: usage error" 2
 check "nothing written" test ! -e bad.tar
+
+# Image options without an archive to hold them were dropped without a word.
+for opt in "--tag x:1" "--entrypoint /bin/true" "--cmd a" "--env A=1" "--label a=b" "--expose 80" "--workdir /w" "--user 1"; do
+	set -- $opt
+	run_tool /bin/true plain.b "$@"
+	assert_rc "$1 without an archive: usage error" 2
+	assert_one_error_line "$1 without an archive: one line naming it" "$err" "$1 describes an image archive, and none is asked for"
+	check "$1 without an archive: no bundle written" test ! -e plain.b
+done
+"$TOOL" record --db h.db -- /bin/true 2>/dev/null || fail "cannot record /bin/true"
+run_tool bundle --db h.db plain.b --tag x:1
+assert_rc "bundle --tag without an archive: usage error" 2
+check "bundle --tag without an archive: no bundle written" test ! -e plain.b
 done_testing
