@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* collector/progress.c - a status line redrawn in place with "\r" and erase-line, at most
- * ten times a second, so that following progress costs nothing on the hot paths. */
+/* collector/progress.c - a status line on the terminal, redrawn at most ten times a second,
+ * so that following progress costs nothing on the hot paths.
+ *
+ * Alone on the terminal (bundling, writing an archive) the line is redrawn in place with
+ * "\r" and erase-line. Beside a command writing to the same terminal (record) that would
+ * erase the command's partial line and leave the status in the middle of its output, so the
+ * line gets the bottom row to itself instead, as apt's progress bar does: a scroll region
+ * (DECSTBM) of every row but the last holds the command's output, and the status is drawn
+ * on the last row between save cursor and restore cursor (DECSC, DECRC). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,7 +20,8 @@
 
 struct progress progress;
 
-static bool on;
+static bool on, shared;
+static unsigned rows, cols; /* shared: the terminal's size the scroll region was set for */
 static uint64_t last_ns;
 
 static uint64_t mono_ns(void)
@@ -23,18 +32,75 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void progress_start(const char *what)
+/* One write: the sequence is never torn by another writer's output. */
+static void put(const char *s, size_t len)
+{
+	if (write(STDERR_FILENO, s, len) < 0)
+		on = false;
+}
+
+/* shared: (re)reserve the bottom row when the terminal's size changed. False when the
+ * terminal is too small or its size unknown. */
+static bool reserve_row(void)
+{
+	struct winsize ws;
+	char seq[96];
+	int n = 0;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 4 || ws.ws_col < 20)
+		return false;
+	if (ws.ws_row == rows && ws.ws_col == cols)
+		return true;
+	if (rows && rows < ws.ws_row)
+		/* grown: the old status row is now in the region */
+		n = snprintf(seq, sizeof(seq), "\0337\033[%u;1H\033[2K\0338", rows);
+	/* IND then up: on the bottom row this scrolls the screen by one, keeping the cursor's
+	 * line and column; elsewhere it is a no-op. DECSTBM homes the cursor: save, restore. */
+	snprintf(seq + n, sizeof(seq) - (size_t)n, "\033D\033[1A\0337\033[1;%ur\0338",
+		 (unsigned)ws.ws_row - 1);
+	rows = ws.ws_row;
+	cols = ws.ws_col;
+	put(seq, strlen(seq));
+	return true;
+}
+
+/* shared: give the bottom row back, if it was taken: the whole screen scrolls again and
+ * the status row is cleared. */
+static void release_row(void)
+{
+	char seq[64];
+
+	if (!rows)
+		return;
+	snprintf(seq, sizeof(seq), "\0337\033[r\033[%u;1H\033[2K\0338", rows);
+	put(seq, strlen(seq));
+	rows = 0;
+}
+
+static void start(const char *what, bool beside_command)
 {
 	progress.what = what;
 	progress.processes = progress.files = progress.bytes = 0;
 	on = isatty(STDERR_FILENO) && log_level >= LOG_WARN;
+	shared = beside_command;
+	rows = cols = 0;
 	last_ns = mono_ns();
+}
+
+void progress_start(const char *what)
+{
+	start(what, false);
+}
+
+void progress_start_beside(const char *what)
+{
+	start(what, true);
 }
 
 static void draw(void)
 {
-	char line[160];
-	int n = snprintf(line, sizeof(line), "\r\033[Kmagicpak: %s:", progress.what);
+	char line[160], out[224];
+	int n = snprintf(line, sizeof(line), "magicpak: %s:", progress.what);
 
 	if (progress.processes)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " %llu processes,",
@@ -45,9 +111,28 @@ static void draw(void)
 	if (progress.bytes)
 		snprintf(line + n, sizeof(line) - (size_t)n, " %.1f MiB",
 			 (double)progress.bytes / (1024 * 1024));
-	/* One write: the line is never torn by another writer's output. */
-	if (write(STDERR_FILENO, line, strlen(line)) < 0)
-		on = false;
+	if (shared && !reserve_row()) {
+		struct winsize ws;
+
+		/* A terminal of unknown size (a pty nobody sized, as script(1) makes without
+		 * a terminal of its own) cannot have a region: draw in place. One too small to
+		 * give a row away gets no status line rather than a torn one. */
+		release_row();
+		shared = false;
+		if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row) {
+			on = false;
+			return;
+		}
+	}
+	if (!shared) {
+		snprintf(out, sizeof(out), "\r\033[K%s", line);
+	} else {
+		/* never as wide as the row: a write to its last column would wrap and scroll */
+		if (strlen(line) >= cols)
+			line[cols - 1] = '\0';
+		snprintf(out, sizeof(out), "\0337\033[%u;1H\033[2K%s\0338", rows, line);
+	}
+	put(out, strlen(out));
 }
 
 void progress_tick(void)
@@ -65,9 +150,9 @@ void progress_tick(void)
 
 void progress_stop(void)
 {
-	static const char erase[] = "\r\033[K";
-
-	if (on && write(STDERR_FILENO, erase, sizeof(erase) - 1) < 0)
-		on = false;
+	if (on && !shared)
+		put("\r\033[K", 4);
+	else if (on)
+		release_row();
 	on = false;
 }

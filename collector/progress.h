@@ -18,6 +18,9 @@ extern struct progress progress;
 /* Start showing @what: only when stderr is a terminal and verbosity is not -q
  * (log_level below LOG_WARN). */
 void progress_start(const char *what);
+/* The same for work beside a command that writes to the same terminal (record): the line
+ * keeps the bottom row to itself, the command's output scrolling above it. */
+void progress_start_beside(const char *what);
 /* Redraw if at least 100 ms passed since the last redraw. Cheap: call it often. */
 void progress_tick(void);
 /* Erase the line. */

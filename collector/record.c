@@ -1132,7 +1132,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 		strbuf_release(&pre);
 		strbuf_release(&aud);
 	}
-	progress_start("recording");
+	progress_start_beside("recording");
 	ret = tracer_run(o->argv, &topts, &ops, &r, &tres);
 	progress_stop();
 	if (env_set) {

@@ -9,7 +9,48 @@ loop="for i in \$(seq 40); do cat /etc/hostname >/dev/null; sleep 0.01; done"
 script -qc "$TOOL record --db $tmp/p.db -- sh -c '$loop'" "$tmp/ts" >/dev/null
 check "record on a terminal: a live line with processes and files" \
 	grep -qaE 'magicpak: recording: [0-9]+ processes, [0-9]+ files' "$tmp/ts"
-check "record on a terminal: the line is redrawn in place (CR, erase line)" grep -qa $'\r\033\[K' "$tmp/ts"
+check "record on a terminal of unknown size (script's pty): the line is redrawn in place" grep -qa $'\r\033\[K' "$tmp/ts"
+
+# On a real terminal (tmux, 60x10) the command's output and the status line must both stay
+# readable: the status keeps the bottom row, the output scrolls above it, and a partial line
+# the command is still writing is not erased.
+if command -v tmux >/dev/null; then
+	cat >"$tmp/prog.sh" <<PROG
+for i in \$(seq 1 25); do echo "line \$i"; cat /etc/hostname >/dev/null; done
+printf 'partial: '
+while [ ! -e "$tmp/go" ]; do cat /etc/hostname >/dev/null; sleep 0.05; done
+echo done
+PROG
+	export TMUX_TMPDIR=$tmp
+	tmux -f /dev/null new-session -d -s mp -x 60 -y 10 "env PS1='$ ' bash --norc --noprofile"
+	trap 'tmux kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+	tmux send-keys -t mp "clear; $TOOL record --db $tmp/t.db -- sh $tmp/prog.sh; echo EXIT=\$?" Enter
+	pane() { tmux capture-pane -p -t mp; }
+	for _ in $(seq 100); do
+		pane >"$tmp/during"
+		tail -n 1 "$tmp/during" | grep -q 'magicpak: recording: .* files' && grep -q '^partial:' "$tmp/during" && break
+		sleep 0.1
+	done
+	check "tmux: while recording, the status is on the bottom row" \
+		sh -c 'tail -n 1 "$1" | grep -qE "^magicpak: recording: [0-9]+ processes, [0-9]+ files"' sh "$tmp/during"
+	check "tmux: the command's partial line stands just above it, not erased" \
+		sh -c 'tail -n 2 "$1" | head -n 1 | grep -qx "partial: *"' sh "$tmp/during"
+	check "tmux: the command's last full lines are intact" grep -qx 'line 25' "$tmp/during"
+	touch "$tmp/go"
+	for _ in $(seq 100); do pane >"$tmp/after"; grep -q '^EXIT=' "$tmp/after" && break; sleep 0.1; done
+	check "tmux: the partial line is completed by the command" grep -qx 'partial: done' "$tmp/after"
+	check "tmux: record exited 0" grep -qx 'EXIT=0' "$tmp/after"
+	check "tmux: the status line is gone when record ends" sh -c '! grep -q "magicpak: recording" "$1"' sh "$tmp/after"
+	# The whole screen scrolls again afterwards: 12 more lines push everything up to the last row.
+	tmux send-keys -t mp "clear; seq 1 12" Enter
+	for _ in $(seq 50); do pane >"$tmp/seq"; grep -qx 12 "$tmp/seq" && break; sleep 0.1; done
+	assert_eq "tmux: after record, output scrolls over the whole screen again" \
+		"$(grep -v '^$' "$tmp/seq" | tail -n 2 | head -n 1)" 12
+	check "tmux: the bottom row is used again (the prompt is on it)" sh -c 'tail -n 1 "$1" | grep -q "^\\$"' sh "$tmp/seq"
+	tmux kill-server 2>/dev/null
+elif [ "${CI:-}" = true ]; then
+	fail "tmux is not installed (scripts/install-deps.sh installs it)"
+fi
 
 script -qc "$TOOL -q record --db $tmp/p.db -- sh -c '$loop'" "$tmp/tsq" >/dev/null
 check "record -q on a terminal: no progress" sh -c '! grep -qa "recording:" "$1"' sh "$tmp/tsq"
