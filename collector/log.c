@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "progress.h"
 
 enum log_level log_level = LOG_WARN;
 
@@ -38,6 +39,8 @@ static void vlog(const char *prefix, const char *fmt, va_list ap, int err)
 		size_t len = strlen(buf);
 		snprintf(buf + len, sizeof(buf) - len, ": %s", strerror(err));
 	}
+	/* a status line drawn in place would be glued to the front of this one */
+	progress_erase();
 	fprintf(stderr, "%s\n", buf);
 }
 

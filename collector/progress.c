@@ -20,7 +20,7 @@
 
 struct progress progress;
 
-static bool on, shared;
+static bool on, shared, drawn;
 static unsigned rows, cols; /* shared: the terminal's size the scroll region was set for */
 static uint64_t last_ns;
 
@@ -83,6 +83,7 @@ static void start(const char *what, bool beside_command)
 	progress.processes = progress.files = progress.bytes = 0;
 	on = isatty(STDERR_FILENO) && log_level >= LOG_WARN;
 	shared = beside_command;
+	drawn = false;
 	rows = cols = 0;
 	last_ns = mono_ns();
 }
@@ -126,6 +127,7 @@ static void draw(void)
 	}
 	if (!shared) {
 		snprintf(out, sizeof(out), "\r\033[K%s", line);
+		drawn = true;
 	} else {
 		/* never as wide as the row: a write to its last column would wrap and scroll */
 		if (strlen(line) >= cols)
@@ -148,10 +150,18 @@ void progress_tick(void)
 	draw();
 }
 
+void progress_erase(void)
+{
+	if (on && drawn) {
+		put("\r\033[K", 4);
+		drawn = false;
+	}
+}
+
 void progress_stop(void)
 {
 	if (on && !shared)
-		put("\r\033[K", 4);
+		progress_erase();
 	else if (on)
 		release_row();
 	on = false;

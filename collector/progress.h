@@ -25,5 +25,8 @@ void progress_start_beside(const char *what);
 void progress_tick(void);
 /* Erase the line. */
 void progress_stop(void);
+/* Before another line is written to stderr: erase a line drawn in place (the next tick draws
+ * it again below). Nothing to do when none is drawn, or on record's own row. */
+void progress_erase(void);
 
 #endif /* COLLECTOR_PROGRESS_H */

@@ -62,4 +62,10 @@ check "record with stderr not a terminal: no progress" sh -c '! grep -qa "record
 script -qc "$TOOL /usr/bin/sqlite3 --include /usr/lib/python3.11/email --include /usr/lib/python3.11/json --oci-archive $tmp/img.tar" "$tmp/ts2" >/dev/null
 check "archive writing on a terminal: bytes shown" grep -qaE 'magicpak: writing the image: [0-9.]+ MiB' "$tmp/ts2"
 check "archive written" test -s "$tmp/img.tar"
+
+# A warning while the status line is drawn starts a line of its own (it was glued to the status).
+mkdir "$tmp/many" && (cd "$tmp/many" && touch $(seq -f 'f%04g' 8000)) && mkfifo "$tmp/many/zzfifo"
+script -qc "$TOOL /bin/true -i $tmp/many $tmp/many.b" "$tmp/ts3" >/dev/null
+check "bundling on a terminal: the status was drawn" grep -qaE 'magicpak: bundling: [0-9]+ files' "$tmp/ts3"
+check "bundling on a terminal: the warning erased it first" grep -qa $'\r\033\[Kmagicpak: warning: skipping .*zzfifo' "$tmp/ts3"
 done_testing
