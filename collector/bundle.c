@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -662,6 +663,11 @@ static int copy_reg(struct bundle *b, int fd, const struct stat *st, const char 
 		log_warn("'%s': dropping the setuid/setgid bits", host);
 		mode &= ~(mode_t)(S_ISUID | S_ISGID);
 	}
+	/* File capabilities (ping's cap_net_raw) grant privileges as setuid does, and go the
+	 * same way: the copy is a plain file, said out loud. */
+	if (fgetxattr(fd, "security.capability", NULL, 0) > 0)
+		log_warn("'%s': dropping its file capabilities (security.capability); a non-root "
+			 "user in the image runs it without them", host);
 	ret = write_reg(b, dest, fd, st, host, NULL, 0, mode, false);
 	if (ret)
 		return ret;

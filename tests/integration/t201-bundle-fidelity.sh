@@ -73,4 +73,17 @@ check "a warning names the setgid file" grep -q "^magicpak: .*warning.*$tmp/sgid
 assert_eq "no setuid/setgid file anywhere in the bundles" "$(find "$tmp/su" "$tmp/sg" -perm /6000)" ""
 assert_eq "the host files are untouched" "$(stat -c %a suid sgid)" "4755
 2755"
+
+# File capabilities (ping's cap_net_raw) grant privileges as setuid does: dropped, and said.
+if [ "$(id -u)" = 0 ] && command -v setcap >/dev/null; then
+	cp /bin/true capped && setcap cap_net_raw+ep capped || fail "cannot setcap a test file"
+	run_tool "$tmp/capped" "$tmp/cap"
+	assert_rc "bundle of a program with file capabilities: exit 0" 0
+	assert_eq "its copy has no file capabilities" "$(getcap "$tmp/cap$tmp/capped")" ""
+	check "a warning names the file and its capabilities" grep -q "^magicpak: warning: '$tmp/capped': dropping its file capabilities" "$err"
+	run_tool /bin/true "$tmp/nocap"
+	check "no such warning for a program without them" sh -c '! grep -q capabilities "$1"' sh "$err"
+elif [ "${CI:-}" = true ]; then
+	fail "file capabilities cannot be tested: not root or no setcap (libcap2-bin)"
+fi
 done_testing
