@@ -102,6 +102,9 @@ static void show_stdout(int fd)
 	strbuf_release(&all);
 }
 
+/* Seconds the processes a --dynamic run leaves behind may go on before they are killed. */
+#define DYNAMIC_LINGER_S 5
+
 /* Record one run of @input; on success its session is the one @po bundles from, through
  * the same path as `magicpak bundle --session ID`. */
 static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_opts *po)
@@ -152,6 +155,10 @@ static int dynamic_run(struct dynamic *dy, const char *input, struct assemble_op
 	ro.argv = argv.v;
 	ro.stdin_fd = fd;
 	ro.label = "dynamic";
+	/* A daemon the program starts (gpg's gpg-agent) would keep the run, and the build,
+	 * waiting for good: what the program itself needed is known once it has ended. */
+	ro.linger = true;
+	ro.linger_s = DYNAMIC_LINGER_S;
 	/* The program inherits fd 1: point it at a memory file (or nothing) for the run, so
 	 * what it prints never mixes with magicpak's results. */
 	out_fd = log_level >= LOG_DEBUG ? memfd_create("magicpak-dynamic-stdout", MFD_CLOEXEC)

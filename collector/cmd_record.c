@@ -25,6 +25,9 @@ static const char usage[] =
 	"  -d, --db FILE          the database (default: $MAGICPAK_DB, else ./magicpak.db)\n"
 	"  -l, --label TEXT       a name for the session, usable wherever an id is\n"
 	"  -T, --timeout S        kill the whole process tree after S seconds\n"
+	"      --linger S         once the command's first process has ended, kill what it\n"
+	"                         left running (a daemon it started) after S seconds (0: at\n"
+	"                         once); default: wait for the whole tree (ptrace only)\n"
 	"      --via SOURCE       ptrace (default): every syscall, any program; preload: an\n"
 	"                         LD_PRELOAD/LD_AUDIT library, no ptrace needed, faster, blind\n"
 	"                         to static and setuid programs (the session says so); bpf: the\n"
@@ -40,7 +43,22 @@ static const char usage[] =
 	"                         incomplete (io_uring, unreadable paths, time-out)\n"
 	"  -h, --help             show this help\n";
 
-enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA, OPT_BPF, OPT_CROSS_CHECK };
+enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA, OPT_BPF, OPT_CROSS_CHECK,
+       OPT_LINGER };
+
+/* A whole number of seconds: digits only (strtoul() takes "-1" for the largest value). */
+static bool parse_seconds(const char *s, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || s[strspn(s, "0123456789")] || errno || v > UINT_MAX)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
 
 int cmd_record(int argc, char **argv)
 {
@@ -54,13 +72,13 @@ int cmd_record(int argc, char **argv)
 		{ "via", required_argument, NULL, OPT_VIA },
 		{ "bpf", optional_argument, NULL, OPT_BPF },
 		{ "cross-check", no_argument, NULL, OPT_CROSS_CHECK },
+		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct record_opts o = { .db = record_default_db(), .stdin_fd = -1 };
 	struct record_result res;
 	bool allow_incomplete = false;
-	char *end;
 	int c;
 
 	opterr = 0;
@@ -72,17 +90,15 @@ int cmd_record(int argc, char **argv)
 				die_usage("record: --label '%s' %s", optarg, store_label_problem(optarg));
 			o.label = optarg;
 			break;
-		case 'T': {
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			/* digits only: strtoul() takes "-1" for the largest value */
-			if (!*optarg || optarg[strspn(optarg, "0123456789")] || errno || v > UINT_MAX)
+		case 'T':
+			if (!parse_seconds(optarg, &o.timeout_s))
 				die_usage("record: --timeout: '%s' is not a number of seconds", optarg);
-			o.timeout_s = (unsigned)v;
 			break;
-		}
+		case OPT_LINGER:
+			if (!parse_seconds(optarg, &o.linger_s))
+				die_usage("record: --linger: '%s' is not a number of seconds", optarg);
+			o.linger = true;
+			break;
 		case OPT_HASH: o.hash = true; break;
 		case OPT_NO_SECCOMP: o.no_seccomp = true; break;
 		case OPT_ALLOW_INCOMPLETE: allow_incomplete = true; break;
@@ -114,6 +130,8 @@ int cmd_record(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	o.argv = argv + optind;
+	if (o.linger && o.via != RECORD_VIA_PTRACE)
+		die_usage("record: --linger works with --via ptrace only");
 	if (o.cross_check && o.via != RECORD_VIA_PTRACE)
 		die_usage("record: --cross-check runs every source itself: drop --via");
 	if (o.via == RECORD_VIA_BPF && o.bpf != RECORD_BPF_OFF)

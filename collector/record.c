@@ -1074,7 +1074,8 @@ static void env_restore(const char *name, char *saved)
 int record_run(const struct record_opts *o, struct record_result *res)
 {
 	struct tracer_opts topts = { .timeout_s = o->timeout_s, .no_seccomp = o->no_seccomp,
-				     .stdin_fd = o->stdin_fd };
+				     .stdin_fd = o->stdin_fd, .linger = o->linger,
+				     .linger_s = o->linger_s };
 	struct tracer_ops ops = { .access = on_access, .proc = on_proc };
 	struct tracer_result tres = { 0 };
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
@@ -1155,6 +1156,13 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			 (unsigned long long)tres.raced);
 	log_debug("ptrace: %llu stat/access/readlink calls answered at their seccomp stop",
 		  (unsigned long long)tres.answered);
+	if (tres.lingered)
+		log_warn("'%s' ended and left %llu process%s running: killed %s %u s later; what "
+			 "%s would have used afterwards is not recorded", o->argv[0],
+			 (unsigned long long)tres.lingered, tres.lingered == 1 ? "" : "es",
+			 tres.lingered == 1 ? "it" : "them", o->linger_s,
+			 tres.lingered == 1 ? "it" : "they");
+	res->lingered = tres.lingered;
 	res->exit_code = tres.exit_code;
 	res->accesses = tres.accesses + side_acc;
 	res->processes = tres.processes;

@@ -17,6 +17,8 @@ struct record_opts {
 	const char *label;       /* NULL: none */
 	char *const *argv;       /* the command */
 	unsigned timeout_s;      /* 0: none */
+	bool linger;             /* kill what the first process left running, linger_s after it */
+	unsigned linger_s;       /* ended (ptrace only; see tracer_opts) */
 	bool hash;               /* sha256 of each file read or executed */
 	bool no_seccomp;         /* stop at every syscall */
 	int stdin_fd;            /* -1: inherit */
@@ -34,6 +36,7 @@ struct record_result {
 	uint64_t accesses;
 	uint64_t files;          /* distinct paths */
 	uint64_t processes;
+	uint64_t lingered;       /* processes killed by --linger */
 };
 
 /* Record one session. Returns 0 when the command ran (see res->exit_code), -errno when the

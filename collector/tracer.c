@@ -164,6 +164,7 @@ struct tracer {
 	size_t nbuckets, ntasks;
 	struct task *last;
 	pid_t root;
+	bool root_gone;      /* the command's first process has ended */
 	bool seccomp; /* the filter is in place: resume with PTRACE_CONT between path syscalls */
 	struct tracer_orphan *orphans;
 	size_t norphans, aorphans;
@@ -1594,6 +1595,7 @@ static void task_exited(struct tracer *tr, struct task *t, int status)
 		p.status = status;
 		proc_event(tr, &p);
 		if (t->tgid == tr->root) {
+			tr->root_gone = true;
 			if (WIFEXITED(status))
 				tr->res->exit_code = WEXITSTATUS(status);
 			else if (WIFSIGNALED(status))
@@ -1700,6 +1702,17 @@ static void adopt_orphans(struct tracer *tr)
 		proc_event(tr, &p);
 		resume(tr, t, 0);
 	}
+}
+
+/* Processes (not threads) still in the tree. */
+static uint64_t count_processes(const struct tracer *tr)
+{
+	uint64_t n = tr->norphans;
+
+	for (size_t i = 0; i < tr->nbuckets; i++)
+		for (const struct task *t = tr->buckets[i]; t; t = t->next)
+			n += t->tid == t->tgid;
+	return n;
 }
 
 static void kill_all(struct tracer *tr)
@@ -1830,6 +1843,14 @@ static void report_exec_error(int fd, const char *cmd, struct tracer_result *res
 }
 
 /* A timer sending @sig to this thread after @first_ms, then every @every_ms. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static int start_timer(int sig, long first_ms, long every_ms, timer_t *out)
 {
 	struct sigevent sev = { 0 };
@@ -1868,6 +1889,7 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 	char cwd[PATH_MAX];
 	int errpipe[2] = { -1, -1 };
 	bool have_timer = false, have_alrm = false, have_pin_timer = false, have_vtalrm = false;
+	uint64_t timeout_at = 0, linger_at = 0; /* CLOCK_MONOTONIC ms; 0: not set */
 	struct sigaction old_vtalrm;
 	timer_t timer, pin_timer;
 	pid_t pid = -1;
@@ -1970,6 +1992,7 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, &old_alrm);
 		have_alrm = true;
+		timeout_at = mono_ms() + (uint64_t)opts->timeout_s * 1000;
 		ret = start_timer(SIGALRM, (long)opts->timeout_s * 1000, 1000, &timer);
 		if (ret < 0) {
 			log_errno(ret, "cannot set the timeout");
@@ -1996,10 +2019,38 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 			if (tr.pin.active)
 				pin_check_now(&tr, pin_timer);
 		}
+		if (tr.root_gone && opts->linger && !linger_at && (tr.ntasks || tr.norphans)) {
+			/* the timer fires at the linger time unless the timeout comes first */
+			linger_at = mono_ms() + (uint64_t)opts->linger_s * 1000;
+			if (!have_alrm) {
+				memset(&sa, 0, sizeof(sa));
+				sa.sa_handler = on_timer;
+				sigemptyset(&sa.sa_mask);
+				sigaction(SIGALRM, &sa, &old_alrm);
+				have_alrm = true;
+			}
+			if (!opts->timeout_s || linger_at < timeout_at) {
+				if (have_timer)
+					timer_delete(timer);
+				have_timer = start_timer(SIGALRM, (long)opts->linger_s * 1000 + 1,
+							 1000, &timer) == 0;
+				if (!have_timer) {
+					/* no timer: end it now rather than never */
+					linger_at = mono_ms();
+					timer_fired = 1;
+				}
+			}
+		}
 		if (timer_fired) {
 			timer_fired = 0;
-			res->timed_out = true;
-			kill_all(&tr);
+			if (linger_at && mono_ms() >= linger_at) {
+				if (!res->lingered)
+					res->lingered = count_processes(&tr);
+				kill_all(&tr);
+			} else if (opts->timeout_s && mono_ms() >= timeout_at) {
+				res->timed_out = true;
+				kill_all(&tr);
+			}
 		}
 		if (!tr.ntasks) {
 			if (!tr.norphans)

@@ -40,6 +40,11 @@ struct tracer_ops {
 
 struct tracer_opts {
 	unsigned timeout_s;  /* 0: none; else the whole tree is killed after this long */
+	/* When the command's first process has ended, what it left running (a daemon it
+	 * started: gpg's gpg-agent) is killed after linger_s seconds (0: at once); without
+	 * linger the tracer waits for the whole tree. */
+	bool linger;
+	unsigned linger_s;
 	bool no_seccomp;     /* stop at every syscall instead of filtering with seccomp-bpf */
 	int stdin_fd;        /* -1: inherit magicpak's stdin; else dup'ed onto the command's 0 */
 };
@@ -48,6 +53,7 @@ struct tracer_result {
 	int exit_code;         /* as a shell reports it: the exit status, 128+N for signal N,
 				* 127 command not found, 126 not executable */
 	bool timed_out;
+	uint64_t lingered;     /* opts.linger: processes killed after the first one ended */
 	bool used_io_uring;    /* io_uring_setup was called: its opens are invisible */
 	uint64_t undecoded;    /* stops for syscalls magicpak could not decode */
 	uint64_t accesses;     /* access callbacks made */

@@ -151,4 +151,37 @@ for a in "--timeout=-1" "--timeout=0.3" "--timeout=" "--timeout=99999999999" "--
 	check "record $a: the command did not run" test ! -e "$tmp/ran"
 done
 assert_eq "no session was added by them" "$(sql "$db" "select count(*) from sessions")" "$n0"
+for a in "--linger=-1" "--linger=x" "--linger="; do
+	run_tool record --db "$db" "$a" -- /bin/true
+	assert_rc "record $a: usage error" 2
+	assert_one_error_line "record $a: one line naming the option" "$err" "--linger"
+done
+run_tool record --db "$db" --linger 1 --via preload -- /bin/true
+assert_rc "record --linger --via preload: usage error" 2
+assert_one_error_line "record --linger --via preload: one line says ptrace only" "$err" "--linger works with --via ptrace only"
+
+# --linger: once the command's first process ends, what it left running (a background child, a
+# daemon in its own session) is killed S seconds later; what they did before is recorded.
+mark=$((RANDOM + 20000))
+start=$(date +%s)
+record_rc "$db" --label linger --linger 2 -- /bin/sh -c "sleep $mark & setsid sh -c 'sleep 0.3; cat /etc/hostname; sleep $((mark + 1))' & exit 3"
+assert_rc "record --linger: the command's own exit status (3)" 3
+check "record --linger: it returned after the linger time, not after the sleeps" test $(($(date +%s) - start)) -lt 15
+check "record --linger: one warning says how many were killed" grep -qE "^magicpak: warning: '/bin/sh' ended and left [23] processes running: killed them 2 s later" "$err"
+sleep 0.2
+check "record --linger: the background child is gone" sh -c "! pgrep -f '^sleep $mark\$' >/dev/null"
+check "record --linger: the daemon in its own session is gone" sh -c "! pgrep -f 'sleep $((mark + 1))\$' >/dev/null"
+assert_eq "record --linger: what the daemon read before is recorded" \
+	"$(sql "$db" "select count(*) from file_accesses a join sessions s on s.id = a.session_id where s.label = 'linger' and a.path = '/etc/hostname' and a.op = 'open' and a.errno = 0")" 1
+assert_eq "record --linger: the session is complete" "$(sql "$db" "select complete from sessions where label = 'linger'")" 1
+start=$(date +%s)
+record_rc "$db" --linger 0 -- /bin/sh -c "sleep $mark & exit 0"
+check "record --linger 0: what is left is killed at once" test $(($(date +%s) - start)) -lt 5
+record_rc "$db" --linger 5 -- /bin/true
+check "record --linger with nothing left: no warning" sh -c '! grep -q warning "$1"' sh "$err"
+# Without --linger the whole tree is waited for, as before.
+start=$EPOCHREALTIME
+record_rc "$db" -- /bin/sh -c 'sleep 1 & exit 0'
+check "record without --linger: waits for the background child (>= 1 s)" \
+	awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{exit !(b - a >= 1)}'
 done_testing

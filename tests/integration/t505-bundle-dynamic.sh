@@ -48,4 +48,23 @@ check "bundle -e '/usr/lib/*' (its own rule: '*' stays in a directory): exit 0 (
 echo changed >>"$tmp/src/in"
 bundle_rc "$tmp/d.db" --strict "$tmp/three"
 assert_rc "bundle --strict after a change: exit 1" 1
+
+# A program that starts a daemon and exits (gpg and its gpg-agent): the build went on waiting
+# for the daemon. What it left running is killed 5 s after it ends; what the daemon used by
+# then is bundled too.
+mark=$((RANDOM + 20000))
+cat >"$tmp/daemonize" <<EOF
+#!/bin/sh
+(setsid sh -c 'sleep 0.3; cat "$tmp/src/daemon-data" >/dev/null; sleep $mark' </dev/null >/dev/null 2>&1 &)
+echo started
+EOF
+chmod +x "$tmp/daemonize"
+echo d >"$tmp/src/daemon-data"
+start=$(date +%s)
+TOOL_TIMEOUT=60 run_tool "$tmp/daemonize" "$tmp/daemon.b" --dynamic
+assert_rc "--dynamic of a program that leaves a daemon: exit 0" 0
+check "--dynamic: done some 5 s after the program ended, not when the daemon would end" test $(($(date +%s) - start)) -lt 30
+check "--dynamic: a warning says what was killed" grep -qE "^magicpak: warning: '.*daemonize' ended and left [0-9]+ process(es)? running: killed (it|them) 5 s later" "$err"
+check "--dynamic: the daemon is gone" sh -c "! pgrep -f 'sleep $mark\$' >/dev/null"
+check "--dynamic: what the daemon read before is bundled" test -f "$tmp/daemon.b$tmp/src/daemon-data"
 done_testing
