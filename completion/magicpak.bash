@@ -35,7 +35,9 @@ _magicpak()
 	--log-level)
 		mapfile -t COMPREPLY < <(compgen -W "Off Error Warn Info Debug" -- "$cur"); return ;;
 	--via)
-		mapfile -t COMPREPLY < <(compgen -W "ptrace preload" -- "$cur"); return ;;
+		mapfile -t COMPREPLY < <(compgen -W "ptrace preload bpf" -- "$cur"); return ;;
+	--isolation)
+		mapfile -t COMPREPLY < <(compgen -W "auto namespaces chroot" -- "$cur"); return ;;
 	--format)
 		mapfile -t COMPREPLY < <(compgen -W "dot svg" -- "$cur"); return ;;
 	-s | --session)
