@@ -1452,6 +1452,8 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 		return log_error(-EPERM, "cannot set up the test: a plain chroot needs root with "
 				 "CAP_SYS_CHROOT");
 	}
+	/* a killed magicpak's copy is a whole tree */
+	path_scratch_sweep(parent, "magicpak-chroot", tree_remove);
 	c->copy = path_scratch_mkdtemp(parent, "magicpak-chroot");
 	if (!c->copy) {
 		ret = log_errno(-errno, "cannot set up the test: cannot create a directory in '%s' "

@@ -167,10 +167,7 @@ const char *path_scratch_dir(void)
 	return t && t[0] == '/' ? t : "/tmp";
 }
 
-/* Remove "@dir/@prefix.PID.*" directories whose PID is gone (a magicpak killed before it
- * cleaned up: a 4 MiB ring in /dev/shm is memory), with the files in them. Only our own, and
- * only flat ones: anything else there is left alone. */
-static void remove_stale_scratch(const char *dir, const char *prefix)
+void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *))
 {
 	size_t plen = strlen(prefix);
 	struct dirent *de;
@@ -191,7 +188,11 @@ static void remove_stale_scratch(const char *dir, const char *prefix)
 		    errno != ESRCH)
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (!lstat(path, &st) && S_ISDIR(st.st_mode) && st.st_uid == geteuid()) {
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+			/* not ours */
+		} else if (remove_tree) {
+			remove_tree(path);
+		} else {
 			DIR *in = opendir(path);
 			struct dirent *e;
 
@@ -211,7 +212,7 @@ char *path_scratch_mkdtemp(const char *dir, const char *prefix)
 {
 	char *path;
 
-	remove_stale_scratch(dir, prefix);
+	path_scratch_sweep(dir, prefix, NULL);
 	/* the pid in the name lets a later run tell a dead magicpak's leftovers */
 	path = xasprintf("%s/%s.%d.XXXXXX", dir, prefix, (int)getpid());
 	if (!mkdtemp(path)) {

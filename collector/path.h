@@ -30,8 +30,13 @@ int path_write_text(const char *path, const char *text);
 /* Where magicpak makes its short-lived files (sockets, the preload ring, a throwaway
  * database): /dev/shm when it is a writable tmpfs, else $TMPDIR, else /tmp. */
 const char *path_scratch_dir(void);
-/* A new directory "@dir/@prefix.PID.XXXXXX" (mkdtemp), after removing the ones of @prefix a
- * killed magicpak left there. Owned; NULL with errno set. */
+/* Remove the "@dir/@prefix.PID.*" directories whose PID is gone (a magicpak killed before
+ * it cleaned up: a 4 MiB ring in /dev/shm is memory) that this user owns: with
+ * @remove_tree, whole; with NULL, only flat ones (the files in them, then the directory).
+ * Anything else there is left alone. */
+void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *));
+/* A new directory "@dir/@prefix.PID.XXXXXX" (mkdtemp), after removing (flat) the ones of
+ * @prefix a killed magicpak left there. Owned; NULL with errno set. */
 char *path_scratch_mkdtemp(const char *dir, const char *prefix);
 
 #endif /* COLLECTOR_PATH_H */

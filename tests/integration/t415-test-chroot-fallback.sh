@@ -33,6 +33,13 @@ tree_state "$b" >"$tmp/after"
 assert_eq "no namespaces: the bundle is unchanged after the command wrote into its copy" "$(diff "$tmp/before" "$tmp/after")" ""
 assert_eq "no namespaces: the copy is removed" "$(ls -A "$TMPDIR")" ""
 
+# The copy a killed magicpak left (its pid gone) is removed by the next test, a live one's kept.
+mkdir -p "$TMPDIR/magicpak-chroot.999999.AbCdEf/usr/bin" "$TMPDIR/magicpak-chroot.$$.AbCdEf/usr"
+touch "$TMPDIR/magicpak-chroot.999999.AbCdEf/usr/bin/x"
+docker_test "$b" -- /bin/true
+assert_eq "a dead magicpak's copy is removed, a live one's is not" "$(ls -A "$TMPDIR")" "magicpak-chroot.$$.AbCdEf"
+rm -rf "${TMPDIR:?}"/*
+
 docker_test "$b" --no-diagnose -- /bin/escape "$tmp/secret-$$"
 echo "host secret $$" >"$tmp/secret-$$"
 docker_test "$b" --no-diagnose -- /bin/escape "$tmp/secret-$$"
