@@ -80,7 +80,7 @@ struct jail_msg {
 	char text[240];
 };
 
-enum { MSG_ERROR = 1, MSG_EXIT };
+enum { MSG_ERROR = 1, MSG_EXIT, MSG_WARN };
 
 /* A diagnosis record in the report memfd: the header, then @len bytes of path. */
 struct jail_rec {
@@ -143,6 +143,19 @@ child_fail(const struct jail_ctx *c, int err, const char *fmt, ...)
 	va_end(ap);
 	send_msg(c, &m);
 	_exit(JAIL_CHILD_SETUP);
+}
+
+/* Something the tester says as a warning; the set-up goes on. */
+static __attribute__((format(printf, 2, 3))) void child_warn(const struct jail_ctx *c,
+							       const char *fmt, ...)
+{
+	struct jail_msg m = { .type = MSG_WARN };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m.text, sizeof(m.text), fmt, ap);
+	va_end(ap);
+	send_msg(c, &m);
 }
 
 /* "/proc/self/fd/N": a mount(2) source or target that is exactly the file @fd refers to,
@@ -212,7 +225,20 @@ static void setup_proc(const struct jail_ctx *c, int mfd)
 	int fd, pfd;
 
 	fd = fresh_dir(c, mfd, "proc", 0555);
-	mount_at(c, "proc", fd, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "/proc");
+	fd_path(p, sizeof(p), fd);
+	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		/* In a user namespace a new procfs needs a fully visible one: a container's,
+		 * with paths masked over (podman and Docker do that), is not. The other
+		 * namespaces still hold; the host's /proc is never shown instead. */
+		if (c->userns && (errno == EPERM || errno == EACCES)) {
+			child_warn(c, "test: the jail cannot have a /proc of its own here (%s: a "
+				   "container's /proc with masked paths?); the command runs without "
+				   "/proc", strerror(errno));
+			close(fd);
+			return;
+		}
+		child_fail(c, errno, "cannot mount /proc in the jail");
+	}
 	close(fd);
 	pfd = openat(mfd, "proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
@@ -487,7 +513,9 @@ static _Noreturn void run_jailed(const struct jail_ctx *c, bool namespaces)
 	if (c->busybox_fd >= 0)
 		setup_busybox(c);
 	if (namespaces) {
-		if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0)
+		/* A container's seccomp profile (podman's, Docker's) refuses sethostname without
+		 * CAP_SYS_ADMIN outside, even in a UTS namespace of our own: keep the name. */
+		if (sethostname(JAIL_HOSTNAME, strlen(JAIL_HOSTNAME)) < 0 && errno != EPERM)
 			child_fail(c, errno, "cannot set the jail's host name");
 		loopback_up(c);
 	}
@@ -799,11 +827,28 @@ static void chroot_dev(const struct jail_ctx *c)
 
 	chroot_dir(c, "/dev", 0755);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		int fd;
+
 		if (unlink(nodes[i].name) < 0 && errno != ENOENT)
 			child_fail(c, errno, "cannot replace the bundle's %s", nodes[i].name);
-		if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
-		    chmod(nodes[i].name, 0666) < 0)
+		if (!mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor))) {
+			if (chmod(nodes[i].name, 0666) < 0)
+				child_fail(c, errno, "cannot create %s in the jail", nodes[i].name);
+			continue;
+		}
+		if (errno != EPERM)
 			child_fail(c, errno, "cannot create %s in the jail", nodes[i].name);
+		/* No CAP_MKNOD (podman's default set lacks it): /dev/null as an empty file
+		 * takes writes (and keeps them); the other nodes cannot be imitated. */
+		if (i == 0) {
+			child_warn(c, "test: no device nodes in the plain chroot here (mknod: %s: no "
+				   "CAP_MKNOD?); /dev/null is a regular file there, empty at the "
+				   "start, and the other devices are missing", strerror(errno));
+			fd = open(nodes[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+			if (fd < 0 || fchmod(fd, 0666) < 0)
+				child_fail(c, errno, "cannot create %s in the jail", nodes[i].name);
+			close(fd);
+		}
 	}
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
 		if ((unlink(links[i][0]) < 0 && errno != ENOENT) || symlink(links[i][1], links[i][0]) < 0)
@@ -1354,6 +1399,22 @@ static void setup_limits(const struct jail_opts *o, struct jail_ctx *c)
 	strbuf_release(&why);
 }
 
+/* A warning from A or B, once per magicpak run (the diagnosis run would repeat it). */
+static void warn_once(const char *text)
+{
+	static char said[4][sizeof(((struct jail_msg *)0)->text)];
+
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcmp(said[i], text))
+			return;
+		if (!said[i][0]) {
+			snprintf(said[i], sizeof(said[i]), "%s", text);
+			break;
+		}
+	}
+	log_warn("%s", text);
+}
+
 /* Fork A running @outer, wait for it, then release the cgroup (killing what is left) and
  * read A's and B's messages. 0, or -errno (logged) when A could not be started. */
 static int spawn(struct jail_ctx *c, void (*outer)(struct jail_ctx *),
@@ -1400,7 +1461,9 @@ static int spawn(struct jail_ctx *c, void (*outer)(struct jail_ctx *),
 		if (n < 0)
 			continue;
 		m.text[sizeof(m.text) - 1] = '\0';
-		if (m.type == MSG_ERROR && !err_msg->type)
+		if (m.type == MSG_WARN)
+			warn_once(m.text);
+		else if (m.type == MSG_ERROR && !err_msg->type)
 			*err_msg = m;
 		else if (m.type == MSG_EXIT)
 			*exit_msg = m;

@@ -19,8 +19,6 @@
 #include "tree.h"
 #include "xalloc.h"
 
-/* Called for every entry below the root, parents before children, names sorted bytewise
- * in each directory. @rel is the path below the root ("usr/bin/ls"); @dirfd/@name open it. */
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
