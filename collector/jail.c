@@ -561,16 +561,14 @@ static _Noreturn void run_jailed(const struct jail_ctx *c, bool namespaces)
 	_exit(code);
 }
 
-/* B: pid 1 of the new pid namespace. */
-static _Noreturn void run_init(struct jail_ctx *c, int alive_fd)
+/* B's start: PR_SET_PDEATHSIG, then check A is still there: getppid() is 0 for the init of
+ * a pid namespace, so A holds the write end of a pipe and its death shows as EOF. A writes
+ * one byte once B is in the cgroup: nothing may run or fork before that. */
+static void await_go(const struct jail_ctx *c, int alive_fd)
 {
-	int mfd;
 	ssize_t n;
 	char go;
 
-	/* PR_SET_PDEATHSIG, then check A is still there: getppid() is 0 for the init of a
-	 * pid namespace, so A holds the write end of a pipe and its death shows as EOF. A
-	 * writes one byte once B is in the cgroup: nothing may run or fork before that. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		child_fail(c, errno, "cannot set the parent-death signal");
 	do
@@ -579,6 +577,14 @@ static _Noreturn void run_init(struct jail_ctx *c, int alive_fd)
 	if (n != 1)
 		_exit(JAIL_CHILD_SETUP);
 	close(alive_fd);
+}
+
+/* B: pid 1 of the new pid namespace. */
+static _Noreturn void run_init(struct jail_ctx *c, int alive_fd)
+{
+	int mfd;
+
+	await_go(c, alive_fd);
 
 	mfd = open(JAIL_BASE "/merged", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (mfd < 0)
@@ -749,19 +755,82 @@ static void install_stdio(const struct jail_ctx *c)
 	}
 }
 
-/* A: outside the new pid namespace, which only its children enter. */
-static _Noreturn void run_outer(struct jail_ctx *c)
+/* Kill and reap every process left below this one, a child subreaper: the orphans of the
+ * command's tree are reparented here. @children_fd is its /proc/thread-self/children
+ * (opened before the chroot), or -1: then only the command's process group is killed. */
+static void kill_leftovers(int children_fd, pid_t group)
 {
-	struct jail_msg m = { .type = MSG_EXIT };
-	bool userns = c->userns, timed_out;
-	int alive[2], status, ret;
-	pid_t pid;
+	char buf[4096];
+	ssize_t n;
 
+	kill(-group, SIGKILL);
+	while (children_fd >= 0 && (n = pread(children_fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		pid_t pids[512];
+		size_t k = 0;
+
+		buf[n] = '\0';
+		for (char *p = buf, *e; *p && k < sizeof(pids) / sizeof(pids[0]); p = e) {
+			long v = strtol(p, &e, 10);
+
+			if (e == p)
+				break;
+			pids[k++] = (pid_t)v;
+		}
+		for (size_t i = 0; i < k; i++)
+			kill(pids[i], SIGKILL);
+		/* each dies at once (SIGKILL); its own children come here next round */
+		for (size_t i = 0; i < k; i++)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/* A's start: gone with the tester, default signals, the command's stdio on 0, 1, 2. */
+static void outer_start(const struct jail_ctx *c)
+{
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->tester)
 		_exit(JAIL_CHILD_SETUP);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	install_stdio(c);
+}
+
+/* A's end: put B (@pid) into the cgroup, let it go (@alive_w), wait for it with the
+ * deadline, kill what it left (a plain chroot's @children_fd, see kill_leftovers(); -2:
+ * none, the pid namespace's end kills it) and report the command's exit. */
+static _Noreturn void outer_finish(struct jail_ctx *c, pid_t pid, int alive_w, int children_fd)
+{
+	struct jail_msg m = { .type = MSG_EXIT };
+	bool timed_out;
+	int status, ret;
+
+	c->ns_setup = false;
+	if (c->cg.version && (ret = cgroup_jail_enter(&c->cg, pid)) < 0)
+		child_fail(c, -ret, "cannot move the jail into its cgroup");
+	if (write(alive_w, "", 1) != 1)
+		child_fail(c, errno, "cannot start the jail's first process");
+	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
+		child_fail(c, errno, "lost the jail's first process");
+	/* B's session is its process group: the command's processes, unless they made their
+	 * own; the subreaper finds those */
+	if (children_fd != -2)
+		kill_leftovers(children_fd, pid);
+	m.timed_out = timed_out;
+	m.code = timed_out ? 124 : shell_code(status);
+	send_msg(c, &m);
+	_exit(0);
+}
+
+/* A: outside the new pid namespace, which only its children enter. */
+static _Noreturn void run_outer(struct jail_ctx *c)
+{
+	bool userns = c->userns;
+	int alive[2];
+	pid_t pid;
+
+	outer_start(c);
 	c->ns_setup = true;
 	if (userns)
 		setup_userns(c);
@@ -786,17 +855,7 @@ static _Noreturn void run_outer(struct jail_ctx *c)
 		run_init(c, alive[0]);
 	}
 	close(alive[0]);
-	c->ns_setup = false;
-	if (c->cg.version && (ret = cgroup_jail_enter(&c->cg, pid)) < 0)
-		child_fail(c, -ret, "cannot move the jail into its cgroup");
-	if (write(alive[1], "", 1) != 1)
-		child_fail(c, errno, "cannot start the jail's init");
-	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
-		child_fail(c, errno, "lost the jail's init");
-	m.timed_out = timed_out;
-	m.code = timed_out ? 124 : shell_code(status);
-	send_msg(c, &m);
-	_exit(0);
+	outer_finish(c, pid, alive[1], -2);
 }
 
 /* ---- the plain chroot: no namespaces, no mounts ---- */
@@ -856,53 +915,13 @@ static void chroot_dev(const struct jail_ctx *c)
 	chroot_dir(c, "/dev/shm", 01777);
 }
 
-/* Kill and reap every process left below this one, a child subreaper: the orphans of the
- * command's tree are reparented here. @children_fd is its /proc/thread-self/children
- * (opened before the chroot), or -1: then only the command's process group is killed. */
-static void kill_leftovers(int children_fd, pid_t group)
-{
-	char buf[4096];
-	ssize_t n;
-
-	kill(-group, SIGKILL);
-	while (children_fd >= 0 && (n = pread(children_fd, buf, sizeof(buf) - 1, 0)) > 0) {
-		pid_t pids[512];
-		size_t k = 0;
-
-		buf[n] = '\0';
-		for (char *p = buf, *e; *p && k < sizeof(pids) / sizeof(pids[0]); p = e) {
-			long v = strtol(p, &e, 10);
-
-			if (e == p)
-				break;
-			pids[k++] = (pid_t)v;
-		}
-		for (size_t i = 0; i < k; i++)
-			kill(pids[i], SIGKILL);
-		/* each dies at once (SIGKILL); its own children come here next round */
-		for (size_t i = 0; i < k; i++)
-			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
-				;
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-}
-
 /* A, for a plain chroot: a child subreaper outside it; B is its child inside. */
 static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 {
-	struct jail_msg m = { .type = MSG_EXIT };
-	int alive[2], status, ret, children_fd;
-	bool timed_out;
-	ssize_t n;
-	char go;
+	int alive[2], children_fd;
 	pid_t pid;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->tester)
-		_exit(JAIL_CHILD_SETUP);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	install_stdio(c);
+	outer_start(c);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		child_fail(c, errno, "cannot become the test's child subreaper");
 	children_fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
@@ -918,15 +937,7 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 		child_fail(c, errno, "cannot fork the jail's first process");
 	if (pid == 0) {
 		close(alive[1]);
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-			child_fail(c, errno, "cannot set the parent-death signal");
-		/* nothing may run or fork before A has put this process into the cgroup */
-		do
-			n = read(alive[0], &go, 1);
-		while (n < 0 && errno == EINTR);
-		if (n != 1)
-			_exit(JAIL_CHILD_SETUP);
-		close(alive[0]);
+		await_go(c, alive[0]);
 		if (children_fd >= 0)
 			close(children_fd);
 		if (!bundle_has_tmp(AT_FDCWD))
@@ -935,18 +946,7 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 		run_jailed(c, false);
 	}
 	close(alive[0]);
-	if (c->cg.version && (ret = cgroup_jail_enter(&c->cg, pid)) < 0)
-		child_fail(c, -ret, "cannot move the test into its cgroup");
-	if (write(alive[1], "", 1) != 1)
-		child_fail(c, errno, "cannot start the test");
-	if (wait_deadline(pid, c->o->timeout_s, &timed_out, &status) < 0)
-		child_fail(c, errno, "lost the test's first process");
-	/* B's session is its process group: the command's processes, unless they made their own */
-	kill_leftovers(children_fd, pid);
-	m.timed_out = timed_out;
-	m.code = timed_out ? 124 : shell_code(status);
-	send_msg(c, &m);
-	_exit(0);
+	outer_finish(c, pid, alive[1], children_fd);
 }
 
 /* ---- the tester ---- */
