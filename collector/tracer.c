@@ -1842,7 +1842,6 @@ static void report_exec_error(int fd, const char *cmd, struct tracer_result *res
 	res->exit_code = err == ENOENT ? 127 : 126;
 }
 
-/* A timer sending @sig to this thread after @first_ms, then every @every_ms. */
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -1851,6 +1850,7 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A timer sending @sig to this thread after @first_ms, then every @every_ms. */
 static int start_timer(int sig, long first_ms, long every_ms, timer_t *out)
 {
 	struct sigevent sev = { 0 };
