@@ -887,14 +887,40 @@ static const char *gap_reason(uintptr_t gap)
 	}
 }
 
+/* Files glibc opens itself, through its internal open (not the exported one, so no
+ * interposer sees it): locale data, iconv modules, the time zone, NSS files, sysconf's. */
+static bool glibc_internal(const char *path)
+{
+	static const char *const dirs[] = { "/usr/lib/locale/", "/usr/share/locale/",
+		"/usr/share/i18n/", "/usr/share/zoneinfo/" };
+	static const char *const files[] = { "/etc/localtime", "/etc/nsswitch.conf",
+		"/etc/passwd", "/etc/group", "/etc/shadow", "/etc/hosts", "/etc/resolv.conf",
+		"/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
+		"/etc/networks", "/etc/netgroup", "/etc/ethers", "/etc/rpc",
+		"/proc/sys/kernel/ngroups_max", "/sys/devices/system/cpu/online",
+		"/proc/self/maps", "/proc/sys/vm/overcommit_memory" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (!strncmp(path, dirs[i], strlen(dirs[i])))
+			return true;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (!strcmp(path, files[i]))
+			return true;
+	return strstr(path, "/gconv/") != NULL;
+}
+
 /* Why @missed did not see @path, as far as magicpak can tell. */
 static const char *xc_reason(const struct rec *r, const struct side *sd, const char *path,
 			     int missed, bool io_uring)
 {
 	const char *base = path_basename(path);
 
+	/* The kernel maps a program's interpreter at exec, with no open: only the audit module
+	 * names it. An open of ld.so a syscall source saw is the loader loading itself again
+	 * for the audit module's namespace, which only --cross-check injects. */
 	if (!strncmp(base, "ld-", 3) && strstr(base, ".so"))
-		return "loader-internal open"; /* the kernel maps the interpreter: names differ */
+		return missed == MP_SRC_PRELOAD ? "ld.so opened for the preload library's audit module"
+						: "the ELF interpreter, mapped by the kernel";
 	if (missed == MP_SRC_PRELOAD) {
 		uintptr_t pid = (uintptr_t)strmap_get(r->xc_pid, path);
 		const char *exe = NULL;
@@ -923,6 +949,8 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 		if (!strcmp(path, "/etc/ld.so.cache") || !strcmp(path, "/etc/ld.so.preload") ||
 		    strstr(base, ".so") || strstr(path, "/glibc-hwcaps/") || strstr(path, "/tls/"))
 			return "loader-internal open";
+		if (glibc_internal(path))
+			return "glibc-internal open";
 		return "raw syscall";
 	}
 	if (io_uring)
@@ -938,7 +966,9 @@ static void xc_print(const struct rec *r, const struct side *sd, unsigned have, 
 	char **paths = xcalloc(r->xc->n + 1, sizeof(*paths));
 	size_t n = 0, seen[MP_SRC_BPF + 1] = { 0 };
 	static const char *const reasons[] = { "static binary", "setuid binary",
-		"static or setuid binary", "raw syscall", "loader-internal open",
+		"static or setuid binary", "raw syscall", "glibc-internal open", "loader-internal open",
+		"the ELF interpreter, mapped by the kernel",
+		"ld.so opened for the preload library's audit module",
 		"the command's PATH search, before the library loads", "the preload library's own open",
 		"io_uring",
 		"dropped events", "other" };

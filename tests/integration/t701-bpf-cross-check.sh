@@ -16,7 +16,7 @@ file -L "$bb" | grep -q 'statically linked' || skip "$bb is not static"
 bpf_fixture rawopen
 echo static >"$tmp/static.txt"; echo raw >"$tmp/raw.txt"
 db=$tmp/x.db
-record_rc "$db" --cross-check -- sh -c '"$1" cat "$2" >/dev/null; "$3" "$4"' sh "$bb" "$tmp/static.txt" "$tmp/rawopen" "$tmp/raw.txt"
+record_rc "$db" --cross-check -- sh -c '"$1" cat "$2" >/dev/null; "$3" "$4"; env -u TZ date >/dev/null' sh "$bb" "$tmp/static.txt" "$tmp/rawopen" "$tmp/raw.txt"
 assert_rc "record --cross-check exits 0" 0
 sed 's/^/    /' "$err"
 check "a summary line counts each source" grep -qE '^magicpak: cross-check: [0-9]+ paths .*ptrace saw [0-9]+ preload saw [0-9]+ bpf saw [0-9]+' "$err"
@@ -25,6 +25,13 @@ check "the static busybox's read: missed by preload (static binary)" \
 	grep -qF "  $tmp/static.txt (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (static binary):")
 check "the raw syscall's open: missed by preload (raw syscall)" \
 	grep -qF "  $tmp/raw.txt (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (raw syscall):")
+# glibc's own opens and the kernel's mapping of ld.so are named as such, not as raw syscalls
+if [ -e /etc/localtime ]; then
+	check "date's time zone file: missed by preload (glibc-internal open)" \
+		grep -qF "  /etc/localtime (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
+fi
+check "no glibc or loader file is called a raw syscall" \
+	sh -c '! grep -qE "/(locale|gconv|zoneinfo)/|localtime|ld-linux" "$1"' sh <(block "magicpak: cross-check: missed by preload (raw syscall):")
 check "nothing of ours is missed by bpf" sh -c '! grep -q "missed by bpf" "$1" || ! grep -A100 "missed by bpf" "$1" | grep -q "$2"' sh "$err" "$tmp"
 for s in ptrace preload bpf; do
 	check "events stored with source $s" test "$(sql "$db" "select count(*) from file_accesses where source = '$s'")" -gt 0
