@@ -569,8 +569,13 @@ static int check_identity(const struct assemble_opts *o, struct history *h, stru
 static int resolve_all(const struct assemble_opts *o, struct deps *d, struct strvec *matches,
 		       struct history *hist, struct strvec *recorded, const char *output_abs)
 {
+	struct stat installed = { 0 };
 	int ret = 0;
 
+	/* --install-to puts the first input elsewhere: a recorded run of it (--dynamic) used it
+	 * at its host path, which is not to be bundled a second time */
+	if (o->install_to && o->inputs.n && stat(o->inputs.v[0], &installed) < 0)
+		installed.st_ino = 0;
 	for (size_t i = 0; i < o->inputs.n; i++) {
 		int r = deps_resolve(d, o->inputs.v[i]);
 
@@ -617,6 +622,12 @@ static int resolve_all(const struct assemble_opts *o, struct deps *d, struct str
 			continue;
 		if (lstat(p, &st) < 0) {
 			log_info("recorded '%s' is gone; left out", quote(p));
+			continue;
+		}
+		if (installed.st_ino && S_ISREG(st.st_mode) && st.st_dev == installed.st_dev &&
+		    st.st_ino == installed.st_ino) {
+			log_debug("recorded '%s' is the input --install-to puts at %s; not bundled "
+				  "twice", p, o->install_to);
 			continue;
 		}
 		strvec_push(recorded, p);

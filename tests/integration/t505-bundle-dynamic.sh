@@ -49,6 +49,15 @@ echo changed >>"$tmp/src/in"
 bundle_rc "$tmp/d.db" --strict "$tmp/three"
 assert_rc "bundle --strict after a change: exit 1" 1
 
+# --install-to puts the input elsewhere: the recorded run used it at its host path, where it
+# was bundled a second time (a full copy).
+cp /bin/cat "$tmp/mycat"
+run_tool "$tmp/mycat" "$tmp/inst.b" --dynamic --dynamic-arg "$tmp/src/in" -r /opt/mycat
+assert_rc "--dynamic -r: exit 0" 0
+check "--dynamic -r: the input is at its --install-to path" test -x "$tmp/inst.b/opt/mycat"
+check "--dynamic -r: and not also at its host path" test ! -e "$tmp/inst.b$tmp/mycat"
+check "--dynamic -r: what the run read is bundled" test -f "$tmp/inst.b$tmp/src/in"
+
 # A program that starts a daemon and exits (gpg and its gpg-agent): the build went on waiting
 # for the daemon. What it left running is killed 5 s after it ends; what the daemon used by
 # then is bundled too.
