@@ -763,7 +763,8 @@ static void kill_leftovers(int children_fd, pid_t group)
 	char buf[4096];
 	ssize_t n;
 
-	kill(-group, SIGKILL);
+	if (group > 0)
+		kill(-group, SIGKILL);
 	while (children_fd >= 0 && (n = pread(children_fd, buf, sizeof(buf) - 1, 0)) > 0) {
 		pid_t pids[512];
 		size_t k = 0;
@@ -915,9 +916,23 @@ static void chroot_dev(const struct jail_ctx *c)
 	chroot_dir(c, "/dev/shm", 01777);
 }
 
+/* A of a plain chroot, for its signal handler: no pid namespace ends the command's tree when
+ * A goes, so A must kill it itself when the tester dies or the terminal interrupts. */
+static int chroot_children_fd = -1;
+static volatile pid_t chroot_group;
+static const int chroot_end_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
+static void on_chroot_end(int sig)
+{
+	(void)sig;
+	kill_leftovers(chroot_children_fd, chroot_group);
+	_exit(JAIL_CHILD_SETUP);
+}
+
 /* A, for a plain chroot: a child subreaper outside it; B is its child inside. */
 static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 {
+	struct sigaction sa = { .sa_handler = on_chroot_end };
 	int alive[2], children_fd;
 	pid_t pid;
 
@@ -925,6 +940,13 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		child_fail(c, errno, "cannot become the test's child subreaper");
 	children_fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+	chroot_children_fd = children_fd;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(chroot_end_signals) / sizeof(chroot_end_signals[0]); i++)
+		sigaction(chroot_end_signals[i], &sa, NULL);
+	/* the tester's death as SIGTERM, handled, not SIGKILL; then check it is still there */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != c->tester)
+		_exit(JAIL_CHILD_SETUP);
 	if (chroot(c->copy) < 0)
 		child_fail(c, errno, "cannot chroot into the copy of the bundle '%s'", c->copy);
 	if (chdir("/") < 0)
@@ -936,6 +958,8 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 	if (pid < 0)
 		child_fail(c, errno, "cannot fork the jail's first process");
 	if (pid == 0) {
+		for (size_t i = 0; i < sizeof(chroot_end_signals) / sizeof(chroot_end_signals[0]); i++)
+			signal(chroot_end_signals[i], SIG_DFL);
 		close(alive[1]);
 		await_go(c, alive[0]);
 		if (children_fd >= 0)
@@ -946,6 +970,7 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 		run_jailed(c, false);
 	}
 	close(alive[0]);
+	chroot_group = pid;
 	outer_finish(c, pid, alive[1], children_fd);
 }
 
@@ -1490,7 +1515,7 @@ static bool has_cap(int cap)
 }
 
 /* Where the chroot's copy of the bundle goes: $TMPDIR (or /tmp), unless that is mounted
- * noexec, then the bundle's own directory. */
+ * noexec or nodev, then the bundle's own directory. */
 static char *copy_parent(const struct jail_ctx *c)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1498,7 +1523,8 @@ static char *copy_parent(const struct jail_ctx *c)
 
 	if (!tmp || *tmp != '/')
 		tmp = "/tmp";
-	if (!statvfs(tmp, &sv) && !(sv.f_flag & ST_NOEXEC))
+	/* nodev as well: the chroot's /dev/null would be a node that cannot be opened */
+	if (!statvfs(tmp, &sv) && !(sv.f_flag & (ST_NOEXEC | ST_NODEV)))
 		return xstrdup(tmp);
 	return path_dirname(c->bundle_abs);
 }

@@ -8,6 +8,8 @@
  * line gets the bottom row to itself instead, as apt's progress bar does: a scroll region
  * (DECSTBM) of every row but the last holds the command's output, and the status is drawn
  * on the last row between save cursor and restore cursor (DECSC, DECRC). */
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +23,14 @@
 struct progress progress;
 
 static bool on, shared, drawn;
-static unsigned rows, cols; /* shared: the terminal's size the scroll region was set for */
+/* shared: the terminal's size the scroll region was set for (0: none set), and the sequence
+ * that gives the row back, ready for the SIGTSTP handler */
+static volatile unsigned rows;
+static unsigned cols;
+static char release_seq[64];
+static volatile size_t release_len;
+static struct sigaction old_tstp;
+static bool have_tstp;
 static uint64_t last_ns;
 
 static uint64_t mono_ns(void)
@@ -58,6 +67,10 @@ static bool reserve_row(void)
 	 * line and column; elsewhere it is a no-op. DECSTBM homes the cursor: save, restore. */
 	snprintf(seq + n, sizeof(seq) - (size_t)n, "\033D\033[1A\0337\033[1;%ur\0338",
 		 (unsigned)ws.ws_row - 1);
+	release_len = 0;
+	snprintf(release_seq, sizeof(release_seq), "\0337\033[r\033[%u;1H\033[2K\0338",
+		 (unsigned)ws.ws_row);
+	release_len = strlen(release_seq);
 	rows = ws.ws_row;
 	cols = ws.ws_col;
 	put(seq, strlen(seq));
@@ -68,13 +81,25 @@ static bool reserve_row(void)
  * the status row is cleared. */
 static void release_row(void)
 {
-	char seq[64];
-
 	if (!rows)
 		return;
-	snprintf(seq, sizeof(seq), "\0337\033[r\033[%u;1H\033[2K\0338", rows);
-	put(seq, strlen(seq));
+	put(release_seq, release_len);
 	rows = 0;
+}
+
+/* Ctrl-Z: the shell takes the terminal back while record is stopped, so give it the whole
+ * screen first; the next redraw after SIGCONT takes the row again. */
+static void on_tstp(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (rows && release_len && write(STDERR_FILENO, release_seq, release_len) < 0) {
+		/* the terminal is gone: nothing to give back */
+	}
+	rows = 0;
+	kill(getpid(), SIGSTOP); /* stops here; goes on from here at SIGCONT */
+	errno = saved;
 }
 
 static void start(const char *what, bool beside_command)
@@ -95,7 +120,19 @@ void progress_start(const char *what)
 
 void progress_start_beside(const char *what)
 {
+	struct sigaction sa = { .sa_handler = on_tstp };
+
 	start(what, true);
+	if (on) {
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESTART;
+		have_tstp = sigaction(SIGTSTP, &sa, &old_tstp) == 0;
+		/* an ignored SIGTSTP (no job control) stays ignored */
+		if (have_tstp && old_tstp.sa_handler == SIG_IGN) {
+			sigaction(SIGTSTP, &old_tstp, NULL);
+			have_tstp = false;
+		}
+	}
 }
 
 static void draw(void)
@@ -164,5 +201,8 @@ void progress_stop(void)
 		progress_erase();
 	else if (on)
 		release_row();
+	if (have_tstp)
+		sigaction(SIGTSTP, &old_tstp, NULL);
+	have_tstp = false;
 	on = false;
 }

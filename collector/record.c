@@ -1115,6 +1115,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	char *lib = NULL, *audit = NULL, *saved[3] = { NULL, NULL, NULL };
 	bool env_set = false;
 	uint64_t side_acc = 0, side_procs = 0;
+	char linger_when[32] = "at once";
 	int ret;
 
 	memset(&sd, 0, sizeof(sd));
@@ -1186,12 +1187,13 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			 (unsigned long long)tres.raced);
 	log_debug("ptrace: %llu stat/access/readlink calls answered at their seccomp stop",
 		  (unsigned long long)tres.answered);
+	if (o->linger_s)
+		snprintf(linger_when, sizeof(linger_when), "%u s later", o->linger_s);
 	if (tres.lingered)
-		log_warn("'%s' ended and left %llu process%s running: killed %s %u s later; what "
-			 "%s would have used afterwards is not recorded", o->argv[0],
+		log_warn("'%s' ended and left %llu process%s running: killed %s %s; what %s would "
+			 "have used afterwards is not recorded", o->argv[0],
 			 (unsigned long long)tres.lingered, tres.lingered == 1 ? "" : "es",
-			 tres.lingered == 1 ? "it" : "them", o->linger_s,
-			 tres.lingered == 1 ? "it" : "they");
+			 tres.lingered == 1 ? "it" : "them", linger_when, tres.lingered == 1 ? "it" : "they");
 	res->lingered = tres.lingered;
 	res->exit_code = tres.exit_code;
 	res->accesses = tres.accesses + side_acc;

@@ -40,7 +40,6 @@ docker_test "$b" -- /bin/true
 assert_eq "a dead magicpak's copy is removed, a live one's is not" "$(ls -A "$TMPDIR")" "magicpak-chroot.$$.AbCdEf"
 rm -rf "${TMPDIR:?}"/*
 
-docker_test "$b" --no-diagnose -- /bin/escape "$tmp/secret-$$"
 echo "host secret $$" >"$tmp/secret-$$"
 docker_test "$b" --no-diagnose -- /bin/escape "$tmp/secret-$$"
 assert_rc "no namespaces: the classic chroot escape fails (no CAP_SYS_CHROOT inside)" 1
@@ -53,6 +52,21 @@ assert_rc "no namespaces: a command that leaves processes behind passes" 0
 sleep 0.3
 check "no namespaces: its background child was killed" sh -c "! pgrep -f '^sleep $mark\$' >/dev/null"
 check "no namespaces: its setsid daemon was killed" sh -c "! pgrep -f '^sleep $((mark + 1))\$' >/dev/null"
+# magicpak killed mid-test (SIGTERM; SIGKILL, which its helper learns as its parent-death
+# signal): no pid namespace ends the tree, the helper does; they lived on as root before.
+for sig in TERM KILL; do
+	m=$((mark + 10))
+	"$tmp/dockerseccomp" "$TOOL" test "$b" --no-diagnose -- /bin/sh -c "sleep $m & setsid sleep $((m + 1)) & sleep $((m + 2))" 2>/dev/null &
+	tpid=$!
+	wait_for 10 pgrep -f "^sleep $((m + 2))\$" >/dev/null || fail "the test did not start"
+	kill -$sig $tpid
+	wait $tpid 2>/dev/null
+	sleep 0.3
+	check "magicpak killed with SIG$sig mid-test: nothing it ran is left" sh -c "! pgrep -f '^sleep $m\$|^sleep $((m + 1))\$|^sleep $((m + 2))\$' >/dev/null"
+	mark=$((mark + 10))
+done
+rm -rf "${TMPDIR:?}"/*
+
 start=$(date +%s)
 docker_test "$b" -T 1 --no-diagnose -- /bin/sh -c "sleep $((mark + 2)); true"
 assert_rc "no namespaces: --timeout fails the test" 1
