@@ -177,7 +177,7 @@ int pack_test_run(void *ctx, const char *tree)
 	jail_result_release(&res);
 	jail_result_init(&res);
 	jo.diagnose = true;
-	if (jail_run(&jo, &res) == 0 && res.missing.n) {
+	if (jail_run(&jo, &res) == 0 && (res.missing.n || (res.no_proc && res.proc_path))) {
 		jail_describe_missing(&res, &msg);
 		log_error(0, "test failed (exit %d): %s; nothing written to the output",
 			  res.exit_code, msg.buf);

@@ -81,6 +81,8 @@ struct jail_msg {
 };
 
 enum { MSG_ERROR = 1, MSG_EXIT, MSG_WARN };
+/* MSG_WARN's code: the jail has no /proc (a diagnosis names what the command looked for there) */
+enum { WARN_NO_PROC = 1 };
 
 /* A diagnosis record in the report memfd: the header, then @len bytes of path. */
 struct jail_rec {
@@ -101,6 +103,7 @@ struct jail_ctx {
 	/* making the namespaces and their mounts: a refusal now allows the chroot fallback */
 	bool ns_setup;
 	char *copy;     /* chroot: the throwaway copy of the bundle */
+	bool no_proc;   /* the command ran without /proc (a plain chroot, or a container's) */
 	int bundle_fd;  /* O_PATH directory */
 	char *bundle_abs; /* its absolute path, symlinks resolved */
 	struct stat bundle_st;
@@ -145,11 +148,11 @@ child_fail(const struct jail_ctx *c, int err, const char *fmt, ...)
 	_exit(JAIL_CHILD_SETUP);
 }
 
-/* Something the tester says as a warning; the set-up goes on. */
-static __attribute__((format(printf, 2, 3))) void child_warn(const struct jail_ctx *c,
+/* Something the tester says as a warning (@code: 0, or WARN_NO_PROC); the set-up goes on. */
+static __attribute__((format(printf, 3, 4))) void child_warn(const struct jail_ctx *c, int code,
 							       const char *fmt, ...)
 {
-	struct jail_msg m = { .type = MSG_WARN };
+	struct jail_msg m = { .type = MSG_WARN, .code = code };
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -231,7 +234,7 @@ static void setup_proc(const struct jail_ctx *c, int mfd)
 		 * with paths masked over (podman and Docker do that), is not. The other
 		 * namespaces still hold; the host's /proc is never shown instead. */
 		if (c->userns && (errno == EPERM || errno == EACCES)) {
-			child_warn(c, "test: the jail cannot have a /proc of its own here (%s: a "
+			child_warn(c, WARN_NO_PROC, "test: the jail cannot have a /proc of its own here (%s: a "
 				   "container's /proc with masked paths?); the command runs without "
 				   "/proc", strerror(errno));
 			close(fd);
@@ -901,7 +904,7 @@ static void chroot_dev(const struct jail_ctx *c)
 		/* No CAP_MKNOD (podman's default set lacks it): /dev/null as an empty file
 		 * takes writes (and keeps them); the other nodes cannot be imitated. */
 		if (i == 0) {
-			child_warn(c, "test: no device nodes in the plain chroot here (mknod: %s: no "
+			child_warn(c, 0, "test: no device nodes in the plain chroot here (mknod: %s: no "
 				   "CAP_MKNOD?); /dev/null is a regular file there, empty at the "
 				   "start, and the other devices are missing", strerror(errno));
 			fd = open(nodes[i].name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -1269,7 +1272,7 @@ static int cmp_missing(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void diagnose(int report_fd, int bundle_fd, struct strvec *out)
+static void diagnose(int report_fd, int bundle_fd, struct strvec *out, char **proc_path)
 {
 	/* The jail's own mounts are not the bundle's business; ld.so only falls back to its
 	 * default directories without ld.so.cache, and the host's cache or preload list would
@@ -1298,6 +1301,8 @@ static void diagnose(int report_fd, int bundle_fd, struct strvec *out)
 		off += h.len;
 		for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 			skip = skip || path_has_prefix(path, ignored[i]);
+		if (!*proc_path && path_has_prefix(path, "/proc") && strlen(path) == h.len)
+			*proc_path = xstrdup(path);
 		/* an exec the bundle has the file for: its interpreter is what it lacks, if any */
 		if (!skip && h.op == MP_OP_EXEC && path[0] == '/' && strlen(path) == h.len &&
 		    !bundle_lacks(bundle_fd, path)) {
@@ -1356,6 +1361,8 @@ void jail_result_init(struct jail_result *r)
 	strbuf_init(&r->out);
 	strbuf_init(&r->err);
 	strvec_init(&r->missing);
+	r->proc_path = NULL;
+	r->no_proc = false;
 }
 
 void jail_result_release(struct jail_result *r)
@@ -1363,6 +1370,8 @@ void jail_result_release(struct jail_result *r)
 	strbuf_release(&r->out);
 	strbuf_release(&r->err);
 	strvec_clear(&r->missing);
+	free(r->proc_path);
+	r->proc_path = NULL;
 }
 
 /* "100M": @v in the largest unit that divides it, or in bytes. */
@@ -1486,8 +1495,10 @@ static int spawn(struct jail_ctx *c, void (*outer)(struct jail_ctx *),
 		if (n < 0)
 			continue;
 		m.text[sizeof(m.text) - 1] = '\0';
-		if (m.type == MSG_WARN)
+		if (m.type == MSG_WARN) {
 			warn_once(m.text);
+			c->no_proc = c->no_proc || m.code == WARN_NO_PROC;
+		}
 		else if (m.type == MSG_ERROR && !err_msg->type)
 			*err_msg = m;
 		else if (m.type == MSG_EXIT)
@@ -1551,6 +1562,7 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 		return ret;
 	}
 	free(parent);
+	c->no_proc = true;
 	ret = tree_copy(c->bundle_abs, c->copy);
 	if (ret < 0)
 		log_error(ret, "cannot set up the test: cannot copy the bundle '%s' to '%s'",
@@ -1575,6 +1587,9 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	strbuf_reset(&res->out);
 	strbuf_reset(&res->err);
 	strvec_clear(&res->missing);
+	free(res->proc_path);
+	res->proc_path = NULL;
+	res->no_proc = false;
 	res->exit_code = -1;
 	res->timed_out = false;
 	res->pids_hit = res->oom_killed = res->chroot_only = false;
@@ -1652,7 +1667,8 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	read_memfd(c.stdio[1], &res->out);
 	read_memfd(c.stdio[2], &res->err);
 	if (o->diagnose)
-		diagnose(c.report_fd, c.bundle_fd, &res->missing);
+		diagnose(c.report_fd, c.bundle_fd, &res->missing, &res->proc_path);
+	res->no_proc = c.no_proc;
 	ret = 0;
 out:
 	for (int i = 0; i < 3; i++)
@@ -1675,6 +1691,14 @@ void jail_describe_missing(const struct jail_result *r, struct strbuf *out)
 {
 	size_t n = r->missing.n;
 
+	if (r->no_proc && r->proc_path) {
+		strbuf_adds(out, "the command looked for ");
+		strbuf_add_shell_word(out, r->proc_path);
+		strbuf_adds(out, ", and the jail has no /proc here");
+		if (!n)
+			return;
+		strbuf_adds(out, "; ");
+	}
 	if (!n) {
 		strbuf_adds(out, "the command looked for no file that the host has and the bundle lacks");
 		return;

@@ -57,6 +57,8 @@ struct jail_result {
 	bool oom_killed;          /* the OOM killer killed a process at memory.max (idem) */
 	bool chroot_only;         /* it ran in a plain chroot of a copy of the bundle: same
 				   * processes, network and IPC as the host, no /proc */
+	bool no_proc;             /* it ran without /proc (that chroot, or a container's jail) */
+	char *proc_path;          /* diagnose: the first /proc path the command looked for */
 };
 
 void jail_result_init(struct jail_result *r);
@@ -87,6 +89,7 @@ bool jail_describe_limits(const struct jail_result *r, struct strbuf *out);
 /* Append the diagnosis of @r (its missing list) to @out as one line without a newline:
  * "the command looked for N files the bundle lacks: A, B; to add them: --include A
  * --include B", paths quoted for a shell where needed; or a sentence saying none was found.
+ * In a jail without /proc, a /proc path the command looked for is named first.
  * Shared by `magicpak test` and the one-shot --test. */
 void jail_describe_missing(const struct jail_result *r, struct strbuf *out);
 

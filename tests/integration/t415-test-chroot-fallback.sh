@@ -86,6 +86,12 @@ if [ -n "$lib" ]; then
 	check "no namespaces: the diagnosis names the missing $(basename "$lib")" grep -qF "$(basename "$lib")" "$err"
 fi
 
+# A command that needs /proc, which the plain chroot lacks: the diagnosis says so.
+docker_test "$b" -- /bin/sh -c 'read x </proc/self/status'
+assert_rc "no namespaces: a command reading /proc fails (exit 1)" 1
+check "no namespaces: the diagnosis names the /proc path and says there is no /proc" \
+	grep -q "test failed (exit 2): the command looked for /proc/self/status, and the jail has no /proc here" "$err"
+
 docker_test "$b" --isolation namespaces -- /bin/true
 assert_rc "--isolation namespaces: refused namespaces are a set-up failure (exit 3)" 3
 assert_one_error_line "--isolation namespaces: one line says why" "$err" "cannot create a user namespace"

@@ -11,7 +11,7 @@ require_tool podman
 require_tool runc
 san_no_leak_scan
 tag=localhost/magicpak-t416-$$
-cleanup() { podman rmi -f "$tag-base:1" "$tag-ok" "$tag-fail" >/dev/null 2>&1; rm -rf "$tmp"; }
+cleanup() { podman rmi -f "$tag-base:1" "$tag-ok" "$tag-fail" "$tag-proc" >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT
 # The base image: magicpak itself (at its own path), sh, cat, ls and /etc/passwd.
 "$TOOL" "$TOOL" /bin/sh /bin/cat /bin/ls -i /etc/passwd --mkdir /tmp \
@@ -47,4 +47,8 @@ build fail "FROM $tag-base:1
 RUN [\"$TOOL\", \"/bin/cat\", \"/out\", \"-i\", \"/bin/sh\", \"--test\", \"--test-command\", \"/bin/cat /etc/passwd\"]"
 check "a failing --test fails the build" test "$rc" != 0
 check "its diagnosis names the missing file" grep -q "test failed (exit 1): the command looked for 1 file the bundle lacks: /etc/passwd; to add it: --include /etc/passwd" "$tmp/fail.log"
+build proc "FROM $tag-base:1
+RUN [\"$TOOL\", \"/bin/cat\", \"/out\", \"-i\", \"/bin/sh\", \"--test\", \"--test-command\", \"/bin/cat /proc/self/status\"]"
+check "a test that needs /proc fails the build" test "$rc" != 0
+check "its diagnosis says the jail has no /proc there" grep -q "test failed (exit 1): the command looked for /proc/self/status, and the jail has no /proc here" "$tmp/proc.log"
 done_testing
