@@ -1511,6 +1511,24 @@ static int open_immutable(struct store *st)
 	return rc;
 }
 
+/* A read-only connection to a WAL database leaves the -wal and -shm files SQLite makes for
+ * it behind (only a connection that may write removes them, at the last close), even beside
+ * a file refused as no history. Where there is no -wal yet (so no WAL content a close would
+ * checkpoint into the file) and this user may write the file and its directory, a reader
+ * looks at the file through a read-write connection first (writing nothing), so that a
+ * file it refuses is left as it was when that connection closes. */
+static bool reader_may_clean(const char *path)
+{
+	char *wal = xasprintf("%s-wal", path), *dir = dir_of(path);
+	struct stat sb;
+	bool ret;
+
+	ret = stat(wal, &sb) < 0 && errno == ENOENT && !access(path, W_OK) && !access(dir, W_OK);
+	free(wal);
+	free(dir);
+	return ret;
+}
+
 /* How store_open_mode() opens a file. */
 enum open_flags {
 	OPEN_READONLY = 1 << 0,    /* for the query verbs only */
@@ -1522,7 +1540,7 @@ static int store_open_mode(const char *path, unsigned mode, struct store **out)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	bool memory = !strcmp(path, ":memory:"), readonly = mode & OPEN_READONLY;
-	bool existing = readonly || (mode & OPEN_EXISTING);
+	bool existing = readonly || (mode & OPEN_EXISTING), rw_reader = false;
 	enum db_kind kind;
 	bool fixup = false;
 	int64_t version;
@@ -1542,7 +1560,9 @@ static int store_open_mode(const char *path, unsigned mode, struct store **out)
 	}
 	if (!readonly && !memory && !(mode & OPEN_PRECHECKED) && (ret = precheck_write(path)))
 		goto out;
-	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	if (readonly && !memory)
+		rw_reader = reader_may_clean(path);
+	flags = (readonly && !rw_reader ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 		(existing ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(path, &st->db, flags, NULL);
 	if (rc != SQLITE_OK) {
@@ -1588,6 +1608,18 @@ static int store_open_mode(const char *path, unsigned mode, struct store **out)
 	/* an empty file is a new history only to the verbs that may create one */
 	if ((ret = refuse(st, kind, version, !readonly && !(existing && kind == DB_EMPTY))))
 		goto out;
+	if (rw_reader) {
+		/* a history: read it through a read-only connection, as any reader does (the
+		 * read-write one only looked, and its close removes what SQLite made for it) */
+		sqlite3_close_v2(st->db);
+		st->db = NULL;
+		rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc != SQLITE_OK) {
+			ret = db_error(st, rc, "open", st->db ? sqlite3_errmsg(st->db) : NULL);
+			goto out;
+		}
+		sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	}
 	rc = exec_sql(st, "PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384");
 	if (rc == SQLITE_OK && !readonly)
 		rc = exec_sql(st, "PRAGMA synchronous = NORMAL");

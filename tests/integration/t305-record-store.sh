@@ -81,6 +81,16 @@ for f in foreign random newer text; do
 	assert_eq "$f.db: no -wal or -shm left" "$(ls "$tmp/$f.db-wal" "$tmp/$f.db-shm" "$tmp/$f.db-journal" 2>/dev/null)" ""
 	[ $f = newer ] && check "newer.db: the message says the version is newer" grep -qiE 'newer|version' "$err"
 done
+# The readers too, on a foreign database in WAL mode: their read-only connection left the
+# -wal and -shm SQLite made for it beside the refused file.
+sql "$tmp/walforeign.db" "PRAGMA journal_mode = WAL; create table t (x); insert into t values (1);" >/dev/null
+sum=$(sha256sum <"$tmp/walforeign.db")
+for c in sessions report graph; do
+	run_tool $c --db "$tmp/walforeign.db"
+	check "$c of a foreign WAL database: refused (exit 1)" test "$rc" = 1
+	assert_eq "$c of a foreign WAL database: unchanged, and no -wal or -shm left beside it" \
+		"$(sha256sum <"$tmp/walforeign.db"; ls "$tmp/walforeign.db-wal" "$tmp/walforeign.db-shm" 2>/dev/null)" "$sum"
+done
 
 # --- --label, $MAGICPAK_DB, ./magicpak.db ---
 mkdir "$tmp/envdir" "$tmp/defdir"
