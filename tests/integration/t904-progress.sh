@@ -43,7 +43,7 @@ PROG
 	check "tmux: the status line is gone when record ends" sh -c '! grep -q "magicpak: recording" "$1"' sh "$tmp/after"
 	# The whole screen scrolls again afterwards: 12 more lines push everything up to the last row.
 	tmux send-keys -t mp "clear; seq 1 12" Enter
-	for _ in $(seq 50); do pane >"$tmp/seq"; grep -qx 12 "$tmp/seq" && break; sleep 0.1; done
+	for _ in $(seq 100); do pane >"$tmp/seq"; grep -qx 12 "$tmp/seq" && break; sleep 0.1; done
 	assert_eq "tmux: after record, output scrolls over the whole screen again" \
 		"$(grep -v '^$' "$tmp/seq" | tail -n 2 | head -n 1)" 12
 	check "tmux: the bottom row is used again (the prompt is on it)" sh -c 'tail -n 1 "$1" | grep -q "^\\$"' sh "$tmp/seq"
@@ -53,13 +53,13 @@ PROG
 	tmux send-keys -t mp "clear; $TOOL record --db $tmp/t.db -- sh $tmp/prog.sh" Enter
 	for _ in $(seq 100); do pane >"$tmp/z"; tail -n 1 "$tmp/z" | grep -q 'magicpak: recording' && break; sleep 0.1; done
 	tmux send-keys -t mp C-z
-	sleep 0.5
+	for _ in $(seq 100); do pane >"$tmp/z"; grep -q 'Stopped' "$tmp/z" && break; sleep 0.1; done
 	tmux send-keys -t mp "clear; seq 1 12" Enter
-	for _ in $(seq 50); do pane >"$tmp/z"; grep -qx 12 "$tmp/z" && break; sleep 0.1; done
+	for _ in $(seq 100); do pane >"$tmp/z"; grep -qx 12 "$tmp/z" && break; sleep 0.1; done
 	assert_eq "tmux: Ctrl-Z during record: the shell's output scrolls over the whole screen" \
 		"$(grep -v '^$' "$tmp/z" | tail -n 2 | head -n 1)" 12
 	tmux send-keys -t mp "fg" Enter
-	for _ in $(seq 50); do pane >"$tmp/fg"; tail -n 1 "$tmp/fg" | grep -q 'magicpak: recording' && break; sleep 0.1; done
+	for _ in $(seq 100); do pane >"$tmp/fg"; tail -n 1 "$tmp/fg" | grep -q 'magicpak: recording' && break; sleep 0.1; done
 	check "tmux: after fg the status takes the bottom row again" sh -c 'tail -n 1 "$1" | grep -q "^magicpak: recording"' sh "$tmp/fg"
 	touch "$tmp/go"
 	for _ in $(seq 100); do pane >"$tmp/fg2"; grep -qE '(^|: )done$' "$tmp/fg2" && ! grep -q 'magicpak: recording' "$tmp/fg2" && break; sleep 0.1; done
