@@ -3,12 +3,18 @@
 #ifndef COLLECTOR_CMD_H
 #define COLLECTOR_CMD_H
 
+#include <stdbool.h>
+
 /* Exit statuses shared by every command. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Report the option getopt_long() just rejected in one "magicpak: " line; returns EXIT_USAGE.
  * Commands call getopt_long() with opterr = 0 and an optstring starting with "+:". */
 int usage_error(const char *cmd, int c, char **argv);
+
+/* A whole number of seconds, at most @max: digits only (strtoul() alone takes "-1" for the
+ * largest value, and " 5" or "+5"). */
+bool cmd_parse_seconds(const char *s, unsigned max, unsigned *out);
 
 int cmd_deps(int argc, char **argv);
 int cmd_record(int argc, char **argv);

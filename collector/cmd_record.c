@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/cmd_record.c - `magicpak record`: run a command and keep every file it touched. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,19 +45,6 @@ static const char usage[] =
 enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA, OPT_BPF, OPT_CROSS_CHECK,
        OPT_LINGER };
 
-/* A whole number of seconds: digits only (strtoul() takes "-1" for the largest value). */
-static bool parse_seconds(const char *s, unsigned *out)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!*s || s[strspn(s, "0123456789")] || errno || v > UINT_MAX)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
 
 int cmd_record(int argc, char **argv)
 {
@@ -91,11 +77,11 @@ int cmd_record(int argc, char **argv)
 			o.label = optarg;
 			break;
 		case 'T':
-			if (!parse_seconds(optarg, &o.timeout_s))
+			if (!cmd_parse_seconds(optarg, UINT_MAX, &o.timeout_s))
 				die_usage("record: --timeout: '%s' is not a number of seconds", optarg);
 			break;
 		case OPT_LINGER:
-			if (!parse_seconds(optarg, &o.linger_s))
+			if (!cmd_parse_seconds(optarg, UINT_MAX, &o.linger_s))
 				die_usage("record: --linger: '%s' is not a number of seconds", optarg);
 			o.linger = true;
 			break;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/cmd_test.c - `magicpak test`: run a command isolated inside a bundle, say whether
  * it passed, and on failure which files it looked for that the bundle lacks. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -99,8 +98,6 @@ int cmd_test(int argc, char **argv)
 	const char *expect = NULL;
 	bool diagnose = true, output_ok, passed, limited;
 	int c, before, ret;
-	unsigned long t;
-	char *end;
 
 	opterr = 0;
 	/* BUNDLE may come before, between or after the options; "--" starts the command. */
@@ -119,13 +116,10 @@ int cmd_test(int argc, char **argv)
 		case OPT_STDIN: o.stdin_text = optarg; break;
 		case OPT_EXPECT: expect = optarg; break;
 		case 'T':
-			errno = 0;
-			t = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || errno || t > 86400 * 365 || !isdigit((unsigned char)*optarg)) {
+			if (!cmd_parse_seconds(optarg, 86400 * 365, &o.timeout_s)) {
 				strvec_clear(&env);
 				die_usage("test: --timeout: '%s' is not a number of seconds", optarg);
 			}
-			o.timeout_s = (unsigned)t;
 			break;
 		case OPT_BUSYBOX: o.busybox = optarg; break;
 		case OPT_ENV:

@@ -801,10 +801,16 @@ static void outer_start(const struct jail_ctx *c)
 	install_stdio(c);
 }
 
+/* A of a plain chroot, for its signal handler: no pid namespace ends the command's tree when
+ * A goes, so A must kill it itself when the tester dies or the terminal interrupts. */
+static int chroot_children_fd = -1;
+static volatile pid_t chroot_group;
+static const int chroot_end_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+
 /* A's end: put B (@pid) into the cgroup, let it go (@alive_w), wait for it with the
- * deadline, kill what it left (a plain chroot's @children_fd, see kill_leftovers(); -2:
- * none, the pid namespace's end kills it) and report the command's exit. */
-static _Noreturn void outer_finish(struct jail_ctx *c, pid_t pid, int alive_w, int children_fd)
+ * deadline, kill what it left in a plain chroot (with namespaces, the end of the pid
+ * namespace does) and report the command's exit. */
+static _Noreturn void outer_finish(struct jail_ctx *c, pid_t pid, int alive_w)
 {
 	struct jail_msg m = { .type = MSG_EXIT };
 	bool timed_out;
@@ -819,8 +825,8 @@ static _Noreturn void outer_finish(struct jail_ctx *c, pid_t pid, int alive_w, i
 		child_fail(c, errno, "lost the jail's first process");
 	/* B's session is its process group: the command's processes, unless they made their
 	 * own; the subreaper finds those */
-	if (children_fd != -2)
-		kill_leftovers(children_fd, pid);
+	if (c->copy)
+		kill_leftovers(chroot_children_fd, pid);
 	m.timed_out = timed_out;
 	m.code = timed_out ? 124 : shell_code(status);
 	send_msg(c, &m);
@@ -859,7 +865,7 @@ static _Noreturn void run_outer(struct jail_ctx *c)
 		run_init(c, alive[0]);
 	}
 	close(alive[0]);
-	outer_finish(c, pid, alive[1], -2);
+	outer_finish(c, pid, alive[1]);
 }
 
 /* ---- the plain chroot: no namespaces, no mounts ---- */
@@ -919,12 +925,6 @@ static void chroot_dev(const struct jail_ctx *c)
 	chroot_dir(c, "/dev/shm", 01777);
 }
 
-/* A of a plain chroot, for its signal handler: no pid namespace ends the command's tree when
- * A goes, so A must kill it itself when the tester dies or the terminal interrupts. */
-static int chroot_children_fd = -1;
-static volatile pid_t chroot_group;
-static const int chroot_end_signals[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
-
 static void on_chroot_end(int sig)
 {
 	(void)sig;
@@ -936,14 +936,13 @@ static void on_chroot_end(int sig)
 static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 {
 	struct sigaction sa = { .sa_handler = on_chroot_end };
-	int alive[2], children_fd;
+	int alive[2];
 	pid_t pid;
 
 	outer_start(c);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		child_fail(c, errno, "cannot become the test's child subreaper");
-	children_fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
-	chroot_children_fd = children_fd;
+	chroot_children_fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
 	sigfillset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(chroot_end_signals) / sizeof(chroot_end_signals[0]); i++)
 		sigaction(chroot_end_signals[i], &sa, NULL);
@@ -965,8 +964,8 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 			signal(chroot_end_signals[i], SIG_DFL);
 		close(alive[1]);
 		await_go(c, alive[0]);
-		if (children_fd >= 0)
-			close(children_fd);
+		if (chroot_children_fd >= 0)
+			close(chroot_children_fd);
 		if (!bundle_has_tmp(AT_FDCWD))
 			chroot_dir(c, "/tmp", 01777);
 		chroot_dev(c);
@@ -974,7 +973,7 @@ static _Noreturn void run_outer_chroot(struct jail_ctx *c)
 	}
 	close(alive[0]);
 	chroot_group = pid;
-	outer_finish(c, pid, alive[1], children_fd);
+	outer_finish(c, pid, alive[1]);
 }
 
 /* ---- the tester ---- */
@@ -1436,7 +1435,7 @@ static void setup_limits(const struct jail_opts *o, struct jail_ctx *c)
 /* A warning from A or B, once per magicpak run (the diagnosis run would repeat it). */
 static void warn_once(const char *text)
 {
-	static char said[4][sizeof(((struct jail_msg *)0)->text)];
+	static char said[4][512]; /* a message's text, or the fallback's longer line */
 
 	for (size_t i = 0; i < 4; i++) {
 		if (!strcmp(said[i], text))
@@ -1577,7 +1576,6 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 
 int jail_run(const struct jail_opts *o, struct jail_result *res)
 {
-	static bool warned;
 	struct jail_ctx c = { .o = o, .bundle_fd = -1, .stdio = { -1, -1, -1 }, .report_fd = -1,
 			      .msg_fd = -1, .busybox_fd = -1 };
 	struct cgroup_events ev = { 0 };
@@ -1639,13 +1637,14 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 			/* Docker's default seccomp profile refuses every namespace (the user
 			 * namespace too) in a `docker build`; the original magicpak's test was
 			 * a chroot, which still works there */
-			if (!warned)
-				log_warn("test: the jail's namespaces are refused here (%s%s%s); testing "
-					 "in a plain chroot of a copy of the bundle instead: not isolated "
-					 "from the host's processes, network and IPC, and no /proc",
-					 err_msg.text, err_msg.err ? ": " : "",
-					 err_msg.err ? strerror(err_msg.err) : "");
-			warned = true;
+			char why[512];
+
+			snprintf(why, sizeof(why), "test: the jail's namespaces are refused here "
+				 "(%s%s%s); testing in a plain chroot of a copy of the bundle instead: "
+				 "not isolated from the host's processes, network and IPC, and no /proc",
+				 err_msg.text, err_msg.err ? ": " : "",
+				 err_msg.err ? strerror(err_msg.err) : "");
+			warn_once(why);
 			setup_limits(o, &c);
 			ret = run_chroot(&c, &err_msg, &exit_msg, &ev);
 			res->chroot_only = true;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/main.c - global options and the table of subcommands. Anything that is not a
  * subcommand is the original magicpak command line: magicpak [OPTIONS] INPUT... OUTPUT. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -40,6 +42,19 @@ static void print_usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'magicpak --help' shows the bundling options, 'magicpak COMMAND -h' a command's.\n");
+}
+
+bool cmd_parse_seconds(const char *s, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || s[strspn(s, "0123456789")] || errno || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
 }
 
 int usage_error(const char *cmd, int c, char **argv)
