@@ -7,17 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cpupin.h"
 #include "log.h"
 #include "xalloc.h"
-
-static unsigned long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-}
 
 void cpupin_start(struct cpupin *p)
 {
@@ -44,7 +37,7 @@ void cpupin_start(struct cpupin *p)
 	if (sched_setaffinity(0, sizeof(one), &one) < 0)
 		return;
 	p->active = true;
-	p->last_ns = mono_ns();
+	p->last_ns = clock_mono_ns();
 	log_debug("tracing on CPU %d", cpu);
 }
 
@@ -81,7 +74,7 @@ static struct cpupin_task *tracked(struct cpupin *p, pid_t tid)
 
 bool cpupin_check(struct cpupin *p, const pid_t *tids, size_t n)
 {
-	unsigned long long now = mono_ns(), waited = 0, span = now - p->last_ns;
+	unsigned long long now = clock_mono_ns(), waited = 0, span = now - p->last_ns;
 	struct cpupin_task *fresh;
 	size_t nfresh = 0;
 

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "elfobj.h"
 #include "script.h"
 #include "event.h"
@@ -624,25 +625,17 @@ static _Noreturn void run_init(struct jail_ctx *c, int alive_fd)
 	run_jailed(c, true);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for @pid, killing it at the deadline (0: none). */
 static int wait_deadline(pid_t pid, unsigned timeout_s, bool *timed_out, int *status)
 {
-	int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+	int64_t deadline = (int64_t)clock_mono_ms() + (int64_t)timeout_s * 1000;
 	int pidfd = -1;
 
 	*timed_out = false;
 	if (timeout_s) {
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		for (;;) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - (int64_t)clock_mono_ms();
 			int r;
 
 			if (left <= 0) {

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "collect.h"
 #include "cpupin.h"
 #include "hash.h"
@@ -1194,7 +1195,6 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			 "have used afterwards is not recorded", o->argv[0],
 			 (unsigned long long)tres.lingered, tres.lingered == 1 ? "" : "es",
 			 tres.lingered == 1 ? "it" : "them", linger_when, tres.lingered == 1 ? "it" : "they");
-	res->lingered = tres.lingered;
 	res->exit_code = tres.exit_code;
 	res->accesses = tres.accesses + side_acc;
 	res->processes = tres.processes;
@@ -1370,19 +1370,11 @@ static char **preload_env(const char *lib, const char *audit, const char *sock)
 
 static const int preload_fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Write what is waiting while the command runs: FLUSH_MIN_ROWS rows, or any once a second,
  * so that a long quiet command is seen as it runs. *@flushed: when it last wrote. */
 static void flush_while_running(struct store *st, uint64_t *flushed)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	if (store_flush_some(st, now - *flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
 		*flushed = now;
@@ -1476,8 +1468,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool dir_made = false, child_done = false, timed_out = false, masked = false, batched = false;
-	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
-	uint64_t flushed = mono_ms();
+	uint64_t deadline = o->timeout_s ? clock_mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
+	uint64_t flushed = clock_mono_ms();
 	pid_t child = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1568,7 +1560,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		pid_t w;
 
 		if (deadline) {
-			uint64_t now = mono_ms();
+			uint64_t now = clock_mono_ms();
 
 			wait_ms = now >= deadline ? 0 : (int)(deadline - now);
 		}
@@ -1586,7 +1578,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 				if (si.ssi_signo != SIGCHLD && !child_done)
 					kill(child, (int)si.ssi_signo);
 		}
-		if (deadline && !timed_out && mono_ms() >= deadline) {
+		if (deadline && !timed_out && clock_mono_ms() >= deadline) {
 			size_t n;
 			pid_t *alive = collect_alive(p.c, &n);
 
@@ -1687,8 +1679,8 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
-	uint64_t deadline = o->timeout_s ? mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
-	uint64_t flushed = mono_ms();
+	uint64_t deadline = o->timeout_s ? clock_mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
+	uint64_t flushed = clock_mono_ms();
 	pid_t child = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -1712,7 +1704,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		pid_t w;
 
 		if (deadline) {
-			uint64_t now = mono_ms();
+			uint64_t now = clock_mono_ms();
 
 			if (now >= deadline)
 				wait_ms = 0;
@@ -1735,7 +1727,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 				if (si.ssi_signo != SIGCHLD && !child_done)
 					kill(child, (int)si.ssi_signo);
 		}
-		if (deadline && !timed_out && mono_ms() >= deadline) {
+		if (deadline && !timed_out && clock_mono_ms() >= deadline) {
 			size_t n;
 			pid_t *alive = side_alive(&sd, &n);
 

@@ -36,7 +36,6 @@ struct record_result {
 	uint64_t accesses;
 	uint64_t files;          /* distinct paths */
 	uint64_t processes;
-	uint64_t lingered;       /* processes killed by --linger */
 };
 
 /* Record one session. Returns 0 when the command ran (see res->exit_code), -errno when the

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ring.h"
 #include "ringread.h"
@@ -42,14 +43,6 @@ static uint64_t realtime_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
@@ -202,7 +195,7 @@ static bool give_up(struct ringread *rr, uint64_t word, bool final)
 
 	if (final)
 		return true;
-	now = mono_ns();
+	now = clock_mono_ns();
 	if (!rr->stuck_since || rr->stuck_pos != rr->tail) {
 		rr->stuck_pos = rr->tail;
 		rr->stuck_since = now;

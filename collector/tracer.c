@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "strbuf.h"
 #include "cpupin.h"
@@ -1842,14 +1843,6 @@ static void report_exec_error(int fd, const char *cmd, struct tracer_result *res
 	res->exit_code = err == ENOENT ? 127 : 126;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A timer sending @sig to this thread after @first_ms, then every @every_ms. */
 static int start_timer(int sig, long first_ms, long every_ms, timer_t *out)
 {
@@ -1986,13 +1979,16 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 		sigprocmask(SIG_SETMASK, &prev, NULL);
 	}
 
-	if (opts->timeout_s) {
+	/* the timeout's timer, and the linger's once the first process ends */
+	if (opts->timeout_s || opts->linger) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_timer;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGALRM, &sa, &old_alrm);
 		have_alrm = true;
-		timeout_at = mono_ms() + (uint64_t)opts->timeout_s * 1000;
+	}
+	if (opts->timeout_s) {
+		timeout_at = clock_mono_ms() + (uint64_t)opts->timeout_s * 1000;
 		ret = start_timer(SIGALRM, (long)opts->timeout_s * 1000, 1000, &timer);
 		if (ret < 0) {
 			log_errno(ret, "cannot set the timeout");
@@ -2021,14 +2017,7 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 		}
 		if (tr.root_gone && opts->linger && !linger_at && (tr.ntasks || tr.norphans)) {
 			/* the timer fires at the linger time unless the timeout comes first */
-			linger_at = mono_ms() + (uint64_t)opts->linger_s * 1000;
-			if (!have_alrm) {
-				memset(&sa, 0, sizeof(sa));
-				sa.sa_handler = on_timer;
-				sigemptyset(&sa.sa_mask);
-				sigaction(SIGALRM, &sa, &old_alrm);
-				have_alrm = true;
-			}
+			linger_at = clock_mono_ms() + (uint64_t)opts->linger_s * 1000;
 			if (!opts->timeout_s || linger_at < timeout_at) {
 				if (have_timer)
 					timer_delete(timer);
@@ -2036,18 +2025,18 @@ int tracer_run(char *const argv[], const struct tracer_opts *opts, const struct 
 							 1000, &timer) == 0;
 				if (!have_timer) {
 					/* no timer: end it now rather than never */
-					linger_at = mono_ms();
+					linger_at = clock_mono_ms();
 					timer_fired = 1;
 				}
 			}
 		}
 		if (timer_fired) {
 			timer_fired = 0;
-			if (linger_at && mono_ms() >= linger_at) {
+			if (linger_at && clock_mono_ms() >= linger_at) {
 				if (!res->lingered)
 					res->lingered = count_processes(&tr);
 				kill_all(&tr);
-			} else if (opts->timeout_s && mono_ms() >= timeout_at) {
+			} else if (opts->timeout_s && clock_mono_ms() >= timeout_at) {
 				res->timed_out = true;
 				kill_all(&tr);
 			}
