@@ -16,7 +16,7 @@ file -L "$bb" | grep -q 'statically linked' || skip "$bb is not static"
 bpf_fixture rawopen
 echo static >"$tmp/static.txt"; echo raw >"$tmp/raw.txt"
 db=$tmp/x.db
-record_rc "$db" --cross-check -- sh -c '"$1" cat "$2" >/dev/null; "$3" "$4"; env -u TZ date >/dev/null' sh "$bb" "$tmp/static.txt" "$tmp/rawopen" "$tmp/raw.txt"
+record_rc "$db" --cross-check -- sh -c '"$1" cat "$2" >/dev/null; "$3" "$4"; env -u TZ LC_ALL=C.UTF-8 date >/dev/null' sh "$bb" "$tmp/static.txt" "$tmp/rawopen" "$tmp/raw.txt"
 assert_rc "record --cross-check exits 0" 0
 sed 's/^/    /' "$err"
 check "a summary line counts each source" grep -qE '^magicpak: cross-check: [0-9]+ paths .*ptrace saw [0-9]+ preload saw [0-9]+ bpf saw [0-9]+' "$err"
@@ -26,6 +26,9 @@ check "the static busybox's read: missed by preload (static binary)" \
 check "the raw syscall's open: missed by preload (raw syscall)" \
 	grep -qF "  $tmp/raw.txt (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (raw syscall):")
 # glibc's own opens and the kernel's mapping of ld.so are named as such, not as raw syscalls
+# (C.UTF-8 is libc-bin's own locale, /usr/lib/locale/C.utf8: always there on Debian)
+check "date's locale data: missed by preload (glibc-internal open)" \
+	grep -qE "^  /usr/lib/locale/C\.(utf8|UTF-8)/LC_[A-Z]+ \(seen by ptrace,bpf\)" <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
 if [ -e /etc/localtime ]; then
 	check "date's time zone file: missed by preload (glibc-internal open)" \
 		grep -qF "  /etc/localtime (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
