@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "exitfast.h"
+#include "lazylib.h"
 #include "log.h"
 #include "record.h"
 #include "store.h"
@@ -122,6 +123,9 @@ int cmd_record(int argc, char **argv)
 		die_usage("record: --cross-check runs every source itself: drop --via");
 	if (o.via == RECORD_VIA_BPF && o.bpf != RECORD_BPF_OFF)
 		o.bpf = RECORD_BPF_OFF; /* the probe is the source already */
+	/* --hash without libcrypto would record no hash: say so before the command runs */
+	if (o.hash && lazy_crypto_load() < 0)
+		return EXIT_FAIL;
 	/* what record_run() would free only before the exit below (0.1-0.3 ms) */
 	o.leave_memory = !exit_checks_leaks();
 	if (record_run(&o, &res) < 0)

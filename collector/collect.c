@@ -475,10 +475,10 @@ void collect_free(struct collect *c)
 	free(c);
 }
 
-/* Is @sb the dynamic loader this process runs under (interp.h)? */
+/* Is @sb the dynamic loader (interp.h: a static magicpak has none of its own)? */
 static bool is_own_loader(const struct stat *sb)
 {
-	const char *ld = interp_own();
+	const char *ld = interp_system();
 	struct stat lb;
 
 	return ld && stat(ld, &lb) == 0 && lb.st_dev == sb->st_dev && lb.st_ino == sb->st_ino;

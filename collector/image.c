@@ -298,6 +298,9 @@ int image_opts_check(struct image_opts *o)
 		return log_error(-EINVAL, "%s describes an image archive, and none is asked for: "
 				 "add --oci-archive FILE or --docker-archive FILE", only);
 
+	/* before anything is built: a bundle without the archive asked for is no success */
+	if (image_wants_archive(o) && ((ret = lazy_archive_load()) < 0 || (ret = lazy_crypto_load()) < 0))
+		return ret;
 	o->epoch = 0;
 	if (o->source_date_epoch && *o->source_date_epoch) {
 		const char *s = o->source_date_epoch;

@@ -2,7 +2,16 @@
 /* collector/lazylib.c - dlopen() libarchive and libcrypto on first use (see lazylib.h). */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "interp.h"
 #include "lazylib.h"
 #include "log.h"
 
@@ -17,6 +26,77 @@
 struct lazy_archive lazy_archive;
 struct lazy_crypto lazy_crypto;
 
+/* The glibc release ("2.36") whose loader @path is, from its banner "... release version
+ * 2.36.", into @ver; 0 or -errno (-ENOMSG: no banner). */
+static int rtld_version(const char *path, char *ver, size_t size)
+{
+	static const char key[] = "release version ";
+	struct stat sb;
+	const char *p, *map;
+	size_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -ENOMSG;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0)
+		ret = -errno;
+	if (ret != -ENOMSG || sb.st_size <= 0) {
+		close(fd);
+		return ret;
+	}
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -errno;
+	p = memmem(map, (size_t)sb.st_size, key, sizeof(key) - 1);
+	if (p) {
+		const char *v = p + sizeof(key) - 1, *end = map + sb.st_size;
+
+		/* "2.36." ends at the dot that no digit follows */
+		while (v + n < end && n + 1 < size &&
+		       ((v[n] >= '0' && v[n] <= '9') ||
+			(v[n] == '.' && v + n + 1 < end && v[n + 1] >= '0' && v[n + 1] <= '9')))
+			n++;
+		if (n) {
+			memcpy(ver, v, n);
+			ver[n] = '\0';
+			ret = 0;
+		}
+	}
+	munmap((void *)map, (size_t)sb.st_size);
+	return ret;
+}
+
+/* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
+ * and dlopen() loads the system's libc.so.6 and ld.so beside it, whose internals it sets
+ * up as its own release lays them out: another release may crash there. Refuse that with
+ * a reason instead. A dynamic magicpak (it has an interpreter: AT_BASE) shares the
+ * system's. MAGICPAK_SYSTEM_RTLD names another loader to compare (tests). */
+static int same_glibc(const char *soname)
+{
+	const char *rtld = getenv("MAGICPAK_SYSTEM_RTLD"), *ours = gnu_get_libc_version();
+	char ver[32];
+	int ret;
+
+	if (getauxval(AT_BASE))
+		return 0;
+	if (!rtld || !*rtld)
+		rtld = SYSTEM_RTLD; /* the one whose glibc dlopen() brings along */
+	if ((ret = rtld_version(rtld, ver, sizeof(ver))) < 0)
+		return log_error(-ENOENT,
+				 "cannot load %s: this magicpak has glibc %s built in and needs the "
+				 "same glibc on the system to load it, but %s%s%s",
+				 soname, ours, rtld, ret == -ENOMSG ? " names no glibc release" : ": ",
+				 ret == -ENOMSG ? "" : strerror(-ret));
+	if (strcmp(ver, ours))
+		return log_error(-ENOENT,
+				 "cannot load %s: this magicpak has glibc %s built in and needs the "
+				 "same glibc on the system to load it, but %s is glibc %s (build "
+				 "magicpak there, or with STATIC_LIBC=0)",
+				 soname, ours, rtld, ver);
+	return 0;
+}
+
 /* dlopen @soname and fill @n function pointers @fns named @names. 0 or -ENOENT (logged once
  * by the caller's @state). */
 static int load(const char *soname, const char *const *names, void **fns, size_t n, int *state)
@@ -25,6 +105,8 @@ static int load(const char *soname, const char *const *names, void **fns, size_t
 
 	if (*state)
 		return *state < 0 ? *state : 0;
+	if (same_glibc(soname) < 0)
+		return *state = -ENOENT;
 	h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
 	if (!h)
 		return *state = log_error(-ENOENT, "cannot load %s: %s", soname, dlerror());

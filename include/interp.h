@@ -34,4 +34,18 @@ static inline const char *interp_own(void)
 	return (const char *)((ElfW(Addr))ph - self->p_vaddr + interp->p_vaddr);
 }
 
+/* The system's loader, which a static program (a static magicpak: Makefile, STATIC_LIBC)
+ * has not: the Makefile passes /bin/sh's PT_INTERP. */
+#ifndef SYSTEM_RTLD
+#define SYSTEM_RTLD "/lib64/ld-linux-x86-64.so.2"
+#endif
+
+/* The loader the programs here run under: this process's, or else the system's. */
+static inline const char *interp_system(void)
+{
+	const char *ld = interp_own();
+
+	return ld ? ld : SYSTEM_RTLD;
+}
+
 #endif /* INCLUDE_INTERP_H */

@@ -57,6 +57,15 @@ require_chroot() {
 	require_root
 	chroot / /bin/true 2>/dev/null || skip "chroot does not work here"
 }
+# shared_tool: $stool is $TOOL if it runs on the shared glibc, else its twin linked so (Makefile:
+# magicpak-shared; the default build is static), for what works on shared objects only: an
+# LD_PRELOAD fault injector in magicpak, valgrind's malloc. Skips without it.
+shared_tool() {
+	stool=$TOOL
+	readelf -lW "$TOOL" | grep -q 'program interpreter' && return
+	stool=$TOOL-shared
+	[ -x "$stool" ] || skip "needs $stool, the shared-glibc twin of the static $TOOL (make $stool)"
+}
 require_cc() { command -v cc >/dev/null || skip "no C compiler"; }
 # A C compiler is a test-time tool for building fixtures, never used by magicpak itself.
 cc_quiet() { cc "$@" 2>&1 | grep -v 'warning: ' >&2; return "${PIPESTATUS[0]}"; }

@@ -49,11 +49,12 @@ for i in $(seq "$n"); do
 done
 assert_eq "the database after the run: every complete session has all its rows" "$(edb "$db")" ""
 
-# fsync fails with EIO during the automatic checkpoint
+# fsync fails with EIO during the automatic checkpoint (an LD_PRELOAD shim: the shared-glibc build)
+shared_tool
 cc_quiet -shared -fPIC -o "$tmp/failsync.so" "$TESTS_DIR/fixtures/store/failsync.c" || { echo "FAIL: cannot build failsync.so"; exit 1; }
 db2=$tmp/y.db
 rec "$db2" -- /bin/true
-LD_PRELOAD=$tmp/failsync.so timeout 20 "$TOOL" record --db "$db2" -- find /usr -xdev -type f -name '*.py' >/dev/null 2>"$tmp/sync.err"; rc=$?
+LD_PRELOAD=$tmp/failsync.so timeout 20 "$stool" record --db "$db2" -- find /usr -xdev -type f -name '*.py' >/dev/null 2>"$tmp/sync.err"; rc=$?
 check "a sync was attempted and failed" grep -q 'failsync: fsync -> EIO' "$tmp/sync.err"
 check "record reports it: nonzero exit ($rc)" test "$rc" != 0 -a "$rc" -lt 124
 check "a line names the database and the I/O error" grep -qE "^magicpak: .*'$db2'.*(I/O error|Input/output error)" "$tmp/sync.err"
@@ -69,7 +70,7 @@ n3=$(sql "$db3" 'select count(*) from sessions')
 printf '.dbconfig no_ckpt_on_close on\nPRAGMA wal_autocheckpoint = 0;\nINSERT INTO magicpak_meta VALUES (%s, randomblob(1100000));\nDELETE FROM magicpak_meta WHERE key = %s;\n' \
 	"'t540'" "'t540'" | sqlite3 -batch "$db3" >/dev/null
 check "the WAL is past 500 frames" test "$(stat -c %s "$db3-wal")" -gt $((500 * 4120))
-LD_PRELOAD=$tmp/failsync.so timeout 20 "$TOOL" record --db "$db3" --label late -- sh -c 'sleep 0.5' >/dev/null 2>"$tmp/sync3.err"; rc=$?
+LD_PRELOAD=$tmp/failsync.so timeout 20 "$stool" record --db "$db3" --label late -- sh -c 'sleep 0.5' >/dev/null 2>"$tmp/sync3.err"; rc=$?
 check "a sync was attempted and failed (the thread's checkpoint)" grep -q 'failsync: fsync -> EIO' "$tmp/sync3.err"
 check "record reports it: nonzero exit ($rc)" test "$rc" != 0 -a "$rc" -lt 124
 check "a line names the database and the I/O error" grep -qE "^magicpak: .*'$db3'.*(I/O error|Input/output error)" "$tmp/sync3.err"

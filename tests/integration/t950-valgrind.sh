@@ -9,13 +9,16 @@ plain_tool_only "valgrind runs the uninstrumented build, not the ASan one"
 require_tool valgrind
 require_sqlite3
 require_ptrace
+# valgrind replaces malloc only in shared objects: a static build (the default) is checked
+# through its shared-glibc twin, the same code
+shared_tool
 
 # vg NAME ARGS...: run "$TOOL ARGS..." under memcheck; $rc, $tmp/NAME.out, $tmp/NAME.vg
 vg() {
 	local name=$1; shift
 	timeout 300 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--show-leak-kinds=definite,indirect --track-fds=no --log-file="$tmp/$name.vg" \
-		"$TOOL" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+		"$stool" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
 	rc=$?
 }
 # clean NAME WANT_RC: exit WANT_RC (not 99, valgrind's) and an empty valgrind log
