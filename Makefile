@@ -39,8 +39,9 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(CFLAGS) $(WARN) $
 # headers and sonames are needed here.
 LINK_LIBS = libelf sqlite3 zlib
 # They are linked statically when their archives are installed (Debian's -dev packages ship
-# them), libc and libm shared: loading and binding four more shared objects, two of them
-# BIND_NOW, was a quarter of a millisecond of every run. STATIC_DEPS=0 links them shared.
+# them): loading and binding four more shared objects, two of them BIND_NOW, was a quarter
+# of a millisecond of every run. glibc too, below. STATIC_DEPS=0 links them all shared,
+# glibc included.
 STATIC_DEPS ?= 1
 # (each computed once, on first use: LINK_LIBS gains libbpf further down)
 DEP_LIBS = $(eval DEP_LIBS := $(filter-out -lm,$(shell pkg-config --static --libs-only-l \
@@ -58,22 +59,28 @@ LIBCRYPTO_SONAME := $(call soname,libcrypto,libcrypto)
 ALL_CFLAGS += $(if $(LIBARCHIVE_SONAME),-DLIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"') \
 	      $(if $(LIBCRYPTO_SONAME),-DLIBCRYPTO_SONAME='"$(LIBCRYPTO_SONAME)"')
 # LD_LIBRARY_PATH is an input of `magicpak deps` (a library search path to model), not a
-# place for magicpak's own libraries: a DT_RPATH (searched before LD_LIBRARY_PATH, unlike
-# DT_RUNPATH) to the system library directory keeps a user's libz.so.1 out of magicpak.
+# place for magicpak's own libraries: linked with the shared glibc, a DT_RPATH (searched
+# before LD_LIBRARY_PATH, unlike DT_RUNPATH) to the system library directory keeps a user's
+# libc.so.6 out of magicpak. (The static one checks the libc.so.6 a dlopen() would take
+# from LD_LIBRARY_PATH instead: lazylib.c.)
 SYS_LIBDIR := $(shell pkg-config --variable=libdir zlib 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
 SHARED_LDFLAGS = -Wl,--disable-new-dtags -Wl,-rpath,$(SYS_LIBDIR)
-# glibc too, when its archive is there (libc6-dev) and the others are static: a static PIE
-# starts without the loader, which mapped and bound libc and libm and probed the rpath's
-# hwcaps directories (22 failed lookups): `magicpak --version` 1.5 ms faster, W1 under
-# `record --via preload` 1.6 ms (25 paired rounds), on a VM whose page faults cost 10 us.
-# It also runs in a base image without glibc or with an older one. libarchive and
-# libcrypto are still dlopen()ed (collector/lazylib.c), which a static glibc can do only
-# with its own version's libc.so.6 (its link warns so; lazylib checks). Sanitizers need the
-# shared glibc; valgrind too (it replaces malloc in shared objects only): $(BUILD)/magicpak-shared
-# is the same program linked as before, for t950. STATIC_LIBC=0 links glibc shared.
+# glibc too, when its archives are there (libc6-dev: libc.a, rcrt1.o) and the others are
+# static: a static PIE starts without the loader, which mapped and bound libc and libm and
+# probed the rpath's hwcaps directories (22 failed lookups): `magicpak --version` 1.5 ms
+# faster, W1 under `record --via preload` 1.4 ms (30 paired rounds), on a VM whose page
+# faults cost 10 us. It also runs in a base image without glibc or with an older one.
+# libarchive and libcrypto are still dlopen()ed (collector/lazylib.c), which a static glibc
+# can do only beside the system's glibc of its own release (its link warns so; lazylib
+# checks). Sanitizers need the shared glibc; valgrind too (it replaces malloc in shared
+# objects only): $(BUILD)/magicpak-shared is the same program linked with it, for t950 and
+# t540's LD_PRELOAD fault injector. STATIC_LIBC=0 links glibc shared.
 STATIC_LIBC ?= 1
 LIBC_STATIC = $(eval LIBC_STATIC := $(if $(SANFLAGS),,$(and $(filter 1,$(STATIC_LIBC)),$(DEP_STATIC),\
-	      $(findstring /,$(shell $(CC) -print-file-name=libc.a)))))$(LIBC_STATIC)
+	      $(findstring /,$(shell $(CC) -print-file-name=libc.a)),\
+	      $(findstring /,$(shell $(CC) -print-file-name=rcrt1.o)))))$(if $(or $(SANFLAGS),\
+	      $(LIBC_STATIC),$(filter-out 1,$(STATIC_LIBC))),,$(info magicpak: linked with the shared \
+	      glibc (no libc.a, rcrt1.o or static archive of a dependency)))$(LIBC_STATIC)
 CLI_LDFLAGS = $(if $(LIBC_STATIC),-static-pie,$(SHARED_LDFLAGS))
 CLI_LDLIBS = $(if $(LIBC_STATIC),$(DEP_LIBS) -lm,$(LDLIBS))
 
@@ -105,7 +112,7 @@ AUDIT_LIB = $(BUILD)/libmagicpak-audit.so
 AUDIT_CFLAGS = $(PRELOAD_CFLAGS) -DMAGICPAK_FREESTANDING -ffreestanding -fno-stack-protector \
 	       -fno-tree-loop-distribute-patterns
 
-all: $(BUILD)/magicpak $(PRELOAD_LIB) $(AUDIT_LIB)
+all: $(BUILD)/magicpak $(PRELOAD_LIB) $(AUDIT_LIB) $(if $(SANFLAGS),,$(BUILD)/magicpak-shared)
 
 $(BUILD)/preload/%.o: preload/%.c
 	$(call msg,CC,$@)
@@ -156,9 +163,9 @@ $(BUILD)/libmagicpak.a: $(LIB_OBJS)
 # checks) is expected; any other is shown.
 $(BUILD)/magicpak: $(CLI_OBJS) $(BUILD)/libmagicpak.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(CLI_LDFLAGS) -o $@ $^ $(CLI_LDLIBS) 2>$@.ld || { cat $@.ld >&2; exit 1; }; \
-		grep -v -e "Using 'dlopen' in statically linked" -e "(lazylib.o): in function" $@.ld >&2; \
-		rm -f $@.ld
+	$(Q)$(CC) $(ALL_CFLAGS) $(CLI_LDFLAGS) -o $@ $^ $(CLI_LDLIBS) 2>$@.ld || \
+		{ cat $@.ld >&2; rm -f $@.ld; exit 1; }; \
+		grep -v -e "Using 'dlopen' in statically linked" -e ": in function \`" $@.ld >&2; rm -f $@.ld
 
 $(BUILD)/magicpak-shared: $(CLI_OBJS) $(BUILD)/libmagicpak.a
 	$(call msg,LINK,$@)
@@ -219,7 +226,7 @@ check-integration-san:
 check-unit: $(UNIT_BINS) $(PRELOAD_LIB) $(AUDIT_LIB)
 	$(Q)tests/run.sh unit $(UNIT_BINS)
 
-check-integration: all $(BUILD)/magicpak-shared
+check-integration: all
 	$(Q)TOOL=$(abspath $(BUILD)/magicpak) tests/run.sh integration tests/integration/t*.sh
 
 check-root: all

@@ -276,7 +276,8 @@ int cmd_pack(int argc, char **argv)
 			strvec_push(&po.inputs, argv[i]);
 		po.output = argv[argc - 1];
 	}
-	if (dyn.enabled && dynamic_run(&dyn, po.inputs.v[0], &po) < 0)
+	/* an image that cannot be written is no reason to run the program (and record it) */
+	if (dyn.enabled && (image_libs_load(&img) < 0 || dynamic_run(&dyn, po.inputs.v[0], &po) < 0))
 		goto out;
 	if (test.enabled) {
 		/* The default test runs the first input where it is installed in the bundle. */

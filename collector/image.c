@@ -288,6 +288,15 @@ static const char *image_only_option(const struct image_opts *o)
 	       o->workdir ? "--workdir" : o->user ? "--user" : NULL;
 }
 
+int image_libs_load(const struct image_opts *o)
+{
+	int ret;
+
+	if (image_wants_archive(o) && ((ret = lazy_archive_load()) < 0 || (ret = lazy_crypto_load()) < 0))
+		return ret;
+	return 0;
+}
+
 int image_opts_check(struct image_opts *o)
 {
 	const char *only = image_only_option(o);
@@ -299,7 +308,7 @@ int image_opts_check(struct image_opts *o)
 				 "add --oci-archive FILE or --docker-archive FILE", only);
 
 	/* before anything is built: a bundle without the archive asked for is no success */
-	if (image_wants_archive(o) && ((ret = lazy_archive_load()) < 0 || (ret = lazy_crypto_load()) < 0))
+	if ((ret = image_libs_load(o)) < 0)
 		return ret;
 	o->epoch = 0;
 	if (o->source_date_epoch && *o->source_date_epoch) {

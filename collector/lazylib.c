@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include "interp.h"
 #include "lazylib.h"
 #include "log.h"
+#include "xalloc.h"
 
 /* The sonames the build saw (Makefile), else Debian 12's. */
 #ifndef LIBARCHIVE_SONAME
@@ -26,9 +27,9 @@
 struct lazy_archive lazy_archive;
 struct lazy_crypto lazy_crypto;
 
-/* The glibc release ("2.36") whose loader @path is, from its banner "... release version
- * 2.36.", into @ver; 0 or -errno (-ENOMSG: no banner). */
-static int rtld_version(const char *path, char *ver, size_t size)
+/* The glibc release ("2.36") that @path (its loader or its libc.so.6) is, from its banner
+ * "... release version 2.36.", into @ver; 0 or -errno (-ENOMSG: no banner). */
+static int glibc_release(const char *path, char *ver, size_t size)
 {
 	static const char key[] = "release version ";
 	struct stat sb;
@@ -67,33 +68,57 @@ static int rtld_version(const char *path, char *ver, size_t size)
 	return ret;
 }
 
-/* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
- * and dlopen() loads the system's libc.so.6 and ld.so beside it, whose internals it sets
- * up as its own release lays them out: another release may crash there. Refuse that with
- * a reason instead. A dynamic magicpak (it has an interpreter: AT_BASE) shares the
- * system's. MAGICPAK_SYSTEM_RTLD names another loader to compare (tests). */
-static int same_glibc(const char *soname)
+/* Is @path of this magicpak's own glibc release? 0, or -ENOENT with one line said. */
+static int own_release(const char *soname, const char *path)
 {
-	const char *rtld = getenv("MAGICPAK_SYSTEM_RTLD"), *ours = gnu_get_libc_version();
+	const char *ours = gnu_get_libc_version();
 	char ver[32];
-	int ret;
+	int ret = glibc_release(path, ver, sizeof(ver));
 
-	if (getauxval(AT_BASE))
-		return 0;
-	if (!rtld || !*rtld)
-		rtld = SYSTEM_RTLD; /* the one whose glibc dlopen() brings along */
-	if ((ret = rtld_version(rtld, ver, sizeof(ver))) < 0)
+	if (ret < 0)
 		return log_error(-ENOENT,
 				 "cannot load %s: this magicpak has glibc %s built in and needs the "
 				 "same glibc on the system to load it, but %s%s%s",
-				 soname, ours, rtld, ret == -ENOMSG ? " names no glibc release" : ": ",
+				 soname, ours, path, ret == -ENOMSG ? " names no glibc release" : ": ",
 				 ret == -ENOMSG ? "" : strerror(-ret));
 	if (strcmp(ver, ours))
 		return log_error(-ENOENT,
 				 "cannot load %s: this magicpak has glibc %s built in and needs the "
 				 "same glibc on the system to load it, but %s is glibc %s (build "
 				 "magicpak there, or with STATIC_LIBC=0)",
-				 soname, ours, rtld, ver);
+				 soname, ours, path, ver);
+	return 0;
+}
+
+/* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
+ * and dlopen() loads the system's libc.so.6 and ld.so beside it, whose internals it sets
+ * up as its own release lays them out: another release may crash there. Refuse that with
+ * a reason instead. A dynamic magicpak (it has an interpreter) shares the system's.
+ * MAGICPAK_SYSTEM_RTLD names another loader to compare (tests). */
+static int same_glibc(const char *soname)
+{
+	const char *rtld = getenv("MAGICPAK_SYSTEM_RTLD"), *p = getenv("LD_LIBRARY_PATH");
+	int ret;
+
+	if (interp_own())
+		return 0;
+	if (!rtld || !*rtld)
+		rtld = SYSTEM_RTLD; /* the one whose glibc dlopen() brings along */
+	if ((ret = own_release(soname, rtld)) < 0)
+		return ret;
+	/* The static glibc read LD_LIBRARY_PATH at start and searches it before the cache (a
+	 * shared magicpak's DT_RPATH came first): a libc.so.6 there is the one dlopen() takes. */
+	while (p && *p) {
+		size_t n = strcspn(p, ":;");
+		char *libc = xasprintf("%.*s/libc.so.6", (int)n, p);
+		bool there = n && access(libc, F_OK) == 0;
+
+		ret = there ? own_release(soname, libc) : 0;
+		free(libc);
+		if (there)
+			return ret;
+		p += n + (p[n] != '\0');
+	}
 	return 0;
 }
 

@@ -13,6 +13,7 @@ san_no_leak_scan
 require_sqlite3
 require_cc
 require_ptrace
+shared_tool   # for the LD_PRELOAD fault injector below
 db=$tmp/x.db
 rec "$db" --label a -- /bin/cat /etc/hostname
 rec "$db" --label b -- /bin/ls /usr
@@ -49,8 +50,7 @@ for i in $(seq "$n"); do
 done
 assert_eq "the database after the run: every complete session has all its rows" "$(edb "$db")" ""
 
-# fsync fails with EIO during the automatic checkpoint (an LD_PRELOAD shim: the shared-glibc build)
-shared_tool
+# fsync fails with EIO during the automatic checkpoint (an LD_PRELOAD shim: $stool, the shared-glibc build)
 cc_quiet -shared -fPIC -o "$tmp/failsync.so" "$TESTS_DIR/fixtures/store/failsync.c" || { echo "FAIL: cannot build failsync.so"; exit 1; }
 db2=$tmp/y.db
 rec "$db2" -- /bin/true
