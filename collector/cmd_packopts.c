@@ -31,6 +31,7 @@ const char pack_usage_test[] =
 	"                            test); OUTPUT is written only if it passes\n"
 	"      --test-stdin TEXT     the test's stdin (default: empty)\n"
 	"      --test-stdout TEXT    the test passes only if its output, trimmed, is TEXT\n"
+	"      --test-timeout S      kill the test after S seconds: it fails (default: none)\n"
 	"      --busybox PATH|NAME   a static busybox giving the test /bin/sh when the bundle\n"
 	"                            has none (default: busybox on PATH; never bundled)\n"
 	"      --pids-max N          the test's process limit (default 1024; 0: none)\n"
@@ -79,6 +80,10 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 	case PACK_OPT_TEST_CMD: t->command = arg; break;
 	case PACK_OPT_TEST_STDIN: t->stdin_text = arg; break;
 	case PACK_OPT_TEST_STDOUT: t->stdout_text = arg; break;
+	case PACK_OPT_TEST_TIMEOUT:
+		if (!cmd_parse_seconds(arg, 86400 * 365, &t->timeout_s) || !t->timeout_s)
+			die_usage("--test-timeout: '%s' is not a number of seconds (1 or more)", arg);
+		break;
 	case PACK_OPT_BUSYBOX:
 		t->busybox = arg;
 		t->busybox_given = true;
@@ -123,7 +128,8 @@ int pack_test_run(void *ctx, const char *tree)
 	struct strbuf quoted = STRBUF_INIT;
 	char *cmd, *argv[] = { "/bin/sh", "-c", NULL, NULL };
 	struct jail_opts jo = { .root = tree, .argv = argv, .stdin_text = t->stdin_text,
-				.pids_max = t->pids_max, .memory_max = t->memory_max };
+				.pids_max = t->pids_max, .memory_max = t->memory_max,
+				.timeout_s = t->timeout_s };
 	struct jail_result res;
 	struct strbuf msg = STRBUF_INIT;
 	char *busybox = path_search(t->busybox, getenv("PATH"));
@@ -162,6 +168,12 @@ int pack_test_run(void *ctx, const char *tree)
 	ret = -ECHILD;
 	if (res.err.len)
 		fprintf(stderr, "%s%s", res.err.buf, res.err.buf[res.err.len - 1] == '\n' ? "" : "\n");
+	if (res.timed_out) {
+		/* no rerun under the tracer: it would only wait as long again */
+		log_error(0, "test failed (timed out after %u s): '%s'; nothing written to the "
+			  "output", t->timeout_s, cmd);
+		goto out;
+	}
 	if (jail_describe_limits(&res, &msg)) {
 		/* the limit explains it: no rerun under the tracer */
 		log_error(0, "test failed (exit %d): %s; nothing written to the output",

@@ -13,8 +13,8 @@
 
 /* Option codes of the shared long options without a short form. */
 enum { PACK_OPT_MKDIR = 256, PACK_OPT_LOG_LEVEL, PACK_OPT_TEST_CMD, PACK_OPT_TEST_STDIN,
-       PACK_OPT_TEST_STDOUT, PACK_OPT_BUSYBOX, PACK_OPT_PIDS_MAX, PACK_OPT_MEMORY_MAX,
-       PACK_OPT_NEXT };
+       PACK_OPT_TEST_STDOUT, PACK_OPT_TEST_TIMEOUT, PACK_OPT_BUSYBOX, PACK_OPT_PIDS_MAX,
+       PACK_OPT_MEMORY_MAX, PACK_OPT_NEXT };
 
 /* The shared entries of a getopt_long() table; a command lists them first in its own. */
 #define PACK_LONGOPTS                                                              \
@@ -30,6 +30,7 @@ enum { PACK_OPT_MKDIR = 256, PACK_OPT_LOG_LEVEL, PACK_OPT_TEST_CMD, PACK_OPT_TES
 	{ "test-command", required_argument, NULL, PACK_OPT_TEST_CMD },            \
 	{ "test-stdin", required_argument, NULL, PACK_OPT_TEST_STDIN },            \
 	{ "test-stdout", required_argument, NULL, PACK_OPT_TEST_STDOUT },          \
+	{ "test-timeout", required_argument, NULL, PACK_OPT_TEST_TIMEOUT },        \
 	{ "busybox", required_argument, NULL, PACK_OPT_BUSYBOX },                  \
 	{ "pids-max", required_argument, NULL, PACK_OPT_PIDS_MAX },                \
 	{ "memory-max", required_argument, NULL, PACK_OPT_MEMORY_MAX }
@@ -50,6 +51,7 @@ struct pack_test {
 	bool busybox_given;      /* --busybox was given: it must exist even when unused */
 	uint64_t pids_max;       /* jail_opts' limits (0: the default) */
 	uint64_t memory_max;
+	unsigned timeout_s;      /* --test-timeout (0: none, as in the original) */
 	char *installed;         /* owned; the first input as installed, or NULL */
 	int status;              /* exit status when the test fails or cannot run */
 };

@@ -44,7 +44,7 @@ _magicpak()
 		mapfile -t COMPREPLY < <(compgen -W "last" -- "$cur"); return ;;
 	--tag | --label | -l | --entrypoint | --cmd | --env | --user | --expose | --since | \
 	--test-command | --test-stdin | --test-stdout | --stdin | --expect-stdout | --dynamic-arg | \
-	--dynamic-stdin | --upx-arg | -T | --timeout)
+	--dynamic-stdin | --upx-arg | -T | --timeout | --test-timeout | --linger)
 		return ;;
 	esac
 

@@ -63,4 +63,26 @@ assert_eq "excluded library: exit 1" "$?" 1
 assert_no_output "excluded library" "$tmp/nolib"
 check "excluded library: the diagnosis names it" \
 	grep -qE '^magicpak: test failed \(exit 127\): .*libsqlite3\.so\.0.*--include [^ ]*libsqlite3\.so\.0' "$tmp/err"
+
+# --test-timeout: a test that never ends (a server as its own default test) fails after S
+# seconds, with what it left killed, instead of holding the build; none of it is written.
+start=$EPOCHREALTIME
+timeout 60 "$TOOL" /bin/sleep "$tmp/slow" --test --test-command "sleep 3141 & exec sleep 3142" \
+	--test-timeout 2 2>"$tmp/err"
+rc=$?
+secs=$(elapsed "$start")
+assert_eq "--test-timeout: exit 1" "$rc" 1
+check "--test-timeout: it took about 2 s, not the test's 3142 ($secs s)" awk -v s="$secs" 'BEGIN{exit !(s >= 1.9 && s < 20)}'
+assert_no_output "--test-timeout" "$tmp/slow"
+assert_one_error_line "--test-timeout: one line saying so" "$tmp/err" "test failed (timed out after 2 s)"
+check "--test-timeout: nothing of the test is left running" wait_for 5 no_marked "sleep 314[12]"
+"$TOOL" /bin/true "$tmp/quick" --test --test-timeout 30 2>"$tmp/err"
+assert_eq "--test-timeout longer than the test: exit 0" "$?" 0
+check "--test-timeout longer than the test: OUTPUT written" test -x "$tmp/quick/bin/true" -o -x "$tmp/quick/usr/bin/true"
+for bad in 0 -1 1.5 abc ''; do
+	run_tool /bin/true "$tmp/never" --test --test-timeout "$bad"
+	assert_rc "--test-timeout '$bad': a usage error (exit 2)" 2
+	assert_one_error_line "--test-timeout '$bad': one line naming the option" "$err" "--test-timeout"
+done
+assert_no_output "bad --test-timeout" "$tmp/never"
 done_testing
