@@ -79,7 +79,7 @@ STATIC_LIBC ?= 1
 LIBC_STATIC = $(eval LIBC_STATIC := $(if $(SANFLAGS),,$(and $(filter 1,$(STATIC_LIBC)),$(DEP_STATIC),\
 	      $(findstring /,$(shell $(CC) -print-file-name=libc.a)),\
 	      $(findstring /,$(shell $(CC) -print-file-name=rcrt1.o)))))$(if $(or $(SANFLAGS),\
-	      $(LIBC_STATIC),$(filter-out 1,$(STATIC_LIBC))),,$(info magicpak: linked with the shared \
+	      $(LIBC_STATIC),$(filter-out 1,$(STATIC_LIBC)),$(filter-out 1,$(STATIC_DEPS))),,$(info magicpak: linked with the shared \
 	      glibc (no libc.a, rcrt1.o or static archive of a dependency)))$(LIBC_STATIC)
 CLI_LDFLAGS = $(if $(LIBC_STATIC),-static-pie,$(SHARED_LDFLAGS))
 CLI_LDLIBS = $(if $(LIBC_STATIC),$(DEP_LIBS) -lm,$(LDLIBS))

@@ -15,6 +15,7 @@
 #include "bundle.h"
 #include "deps.h"
 #include "glob.h"
+#include "lazylib.h"
 #include "ldcache.h"
 #include "log.h"
 #include "path.h"
@@ -463,7 +464,7 @@ static bool same_content(const struct hentry *e, const struct hver *v, const str
 {
 	char hex[65] = "";
 	struct stat fst;
-	int fd, hr;
+	int fd;
 	bool same;
 
 	if ((v->has_size && v->size != (int64_t)now->st_size) ||
@@ -477,10 +478,10 @@ static bool same_content(const struct hentry *e, const struct hver *v, const str
 		return false;
 	same = fstat(fd, &fst) == 0 && fst.st_dev == now->st_dev && fst.st_ino == now->st_ino &&
 	       S_ISREG(fst.st_mode);
-	/* -ENOENT: no libcrypto to hash with (said once by lazylib): the size, time and inode
-	 * above are all that can be compared, and they matched */
-	if (same && (hr = hash_sha256_fd(fd, hex)) != -ENOENT)
-		same = hr == 0 && !strcmp(hex, v->sha256);
+	/* No libcrypto to hash with (said once by lazylib): the size, time and inode above are
+	 * all that can be compared, and they matched. */
+	if (same && lazy_crypto_load() == 0)
+		same = hash_sha256_fd(fd, hex) == 0 && !strcmp(hex, v->sha256);
 	close(fd);
 	return same;
 }

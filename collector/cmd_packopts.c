@@ -31,7 +31,7 @@ const char pack_usage_test[] =
 	"                            test); OUTPUT is written only if it passes\n"
 	"      --test-stdin TEXT     the test's stdin (default: empty)\n"
 	"      --test-stdout TEXT    the test passes only if its output, trimmed, is TEXT\n"
-	"      --test-timeout S      kill the test after S seconds: it fails (default: none)\n"
+	"      --test-timeout S      kill the test after S seconds: it fails (default 0: none)\n"
 	"      --busybox PATH|NAME   a static busybox giving the test /bin/sh when the bundle\n"
 	"                            has none (default: busybox on PATH; never bundled)\n"
 	"      --pids-max N          the test's process limit (default 1024; 0: none)\n"
@@ -81,8 +81,8 @@ int pack_parse_opt(int c, const char *arg, struct assemble_opts *po, struct pack
 	case PACK_OPT_TEST_STDIN: t->stdin_text = arg; break;
 	case PACK_OPT_TEST_STDOUT: t->stdout_text = arg; break;
 	case PACK_OPT_TEST_TIMEOUT:
-		if (!cmd_parse_seconds(arg, 86400 * 365, &t->timeout_s) || !t->timeout_s)
-			die_usage("--test-timeout: '%s' is not a number of seconds (1 or more)", arg);
+		if (!cmd_parse_seconds(arg, 86400 * 365, &t->timeout_s))
+			die_usage("--test-timeout: '%s' is not a number of seconds", arg);
 		break;
 	case PACK_OPT_BUSYBOX:
 		t->busybox = arg;

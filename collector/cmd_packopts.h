@@ -51,7 +51,7 @@ struct pack_test {
 	bool busybox_given;      /* --busybox was given: it must exist even when unused */
 	uint64_t pids_max;       /* jail_opts' limits (0: the default) */
 	uint64_t memory_max;
-	unsigned timeout_s;      /* --test-timeout (0: none, as in the original) */
+	unsigned timeout_s;      /* --test-timeout (0: none, the default, as in the original) */
 	char *installed;         /* owned; the first input as installed, or NULL */
 	int status;              /* exit status when the test fails or cannot run */
 };

@@ -155,9 +155,11 @@ static int check_tag(struct image_opts *o)
 			if (!tag_char(*p, false))
 				goto bad;
 		namelen = (size_t)(colon - t);
+		free(o->tag_full); /* a second check (cmd_pack.c) */
 		o->tag_full = xstrdup(t);
 	} else {
 		namelen = strlen(t);
+		free(o->tag_full);
 		o->tag_full = xasprintf("%s:latest", t);
 	}
 	if (!namelen || t[0] == '/' || t[namelen - 1] == '/' || namelen > 255)
@@ -288,15 +290,6 @@ static const char *image_only_option(const struct image_opts *o)
 	       o->workdir ? "--workdir" : o->user ? "--user" : NULL;
 }
 
-int image_libs_load(const struct image_opts *o)
-{
-	int ret;
-
-	if (image_wants_archive(o) && ((ret = lazy_archive_load()) < 0 || (ret = lazy_crypto_load()) < 0))
-		return ret;
-	return 0;
-}
-
 int image_opts_check(struct image_opts *o)
 {
 	const char *only = image_only_option(o);
@@ -308,7 +301,7 @@ int image_opts_check(struct image_opts *o)
 				 "add --oci-archive FILE or --docker-archive FILE", only);
 
 	/* before anything is built: a bundle without the archive asked for is no success */
-	if ((ret = image_libs_load(o)) < 0)
+	if (image_wants_archive(o) && ((ret = lazy_archive_load()) < 0 || (ret = lazy_crypto_load()) < 0))
 		return ret;
 	o->epoch = 0;
 	if (o->source_date_epoch && *o->source_date_epoch) {

@@ -55,10 +55,6 @@ bool image_wants_archive(const struct image_opts *o);
  * upx and strip when they will be needed, before anything is built. Logs one line naming
  * the option; returns 0, -EINVAL or -ENOENT (a tool is not installed). */
 int image_opts_check(struct image_opts *o);
-/* Load libarchive and libcrypto when an archive is wanted (image_opts_check() does too): 0,
- * or -ENOENT with one line said. For a step that comes before the check, such as --dynamic's
- * run. */
-int image_libs_load(const struct image_opts *o);
 
 /* The assemble before_commit hook (@ctx is a struct image_opts): when an archive is asked
  * for, refuse names an image cannot hold (as image_write() does) before anything is

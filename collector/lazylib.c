@@ -68,8 +68,9 @@ static int glibc_release(const char *path, char *ver, size_t size)
 	return ret;
 }
 
-/* Is @path of this magicpak's own glibc release? 0, or -ENOENT with one line said. */
-static int own_release(const char *soname, const char *path)
+/* Is @path of this magicpak's own glibc release? 0, or -ENOENT with one line said, ending
+ * with @hint. */
+static int own_release(const char *soname, const char *path, const char *hint)
 {
 	const char *ours = gnu_get_libc_version();
 	char ver[32];
@@ -78,17 +79,23 @@ static int own_release(const char *soname, const char *path)
 	if (ret < 0)
 		return log_error(-ENOENT,
 				 "cannot load %s: this magicpak has glibc %s built in and needs the "
-				 "same glibc on the system to load it, but %s%s%s",
+				 "same glibc on the system to load it, but %s%s%s%s",
 				 soname, ours, path, ret == -ENOMSG ? " names no glibc release" : ": ",
-				 ret == -ENOMSG ? "" : strerror(-ret));
+				 ret == -ENOMSG ? "" : strerror(-ret), hint);
 	if (strcmp(ver, ours))
 		return log_error(-ENOENT,
 				 "cannot load %s: this magicpak has glibc %s built in and needs the "
-				 "same glibc on the system to load it, but %s is glibc %s (build "
-				 "magicpak there, or with STATIC_LIBC=0)",
-				 soname, ours, path, ver);
+				 "same glibc on the system to load it, but %s is glibc %s%s",
+				 soname, ours, path, ver, hint);
 	return 0;
 }
+
+/* The subdirectories glibc 2.36 searches first in each LD_LIBRARY_PATH directory on x86-64
+ * (glibc-hwcaps, then the legacy hwcaps ones), and the directory itself. */
+static const char *const llp_subdirs[] = {
+	"glibc-hwcaps/x86-64-v4/", "glibc-hwcaps/x86-64-v3/", "glibc-hwcaps/x86-64-v2/",
+	"tls/x86_64/x86_64/", "tls/x86_64/", "tls/", "x86_64/x86_64/", "x86_64/", "",
+};
 
 /* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
  * and dlopen() loads the system's libc.so.6 and ld.so beside it, whose internals it sets
@@ -104,20 +111,33 @@ static int same_glibc(const char *soname)
 		return 0;
 	if (!rtld || !*rtld)
 		rtld = SYSTEM_RTLD; /* the one whose glibc dlopen() brings along */
-	if ((ret = own_release(soname, rtld)) < 0)
+	if ((ret = own_release(soname, rtld, " (build magicpak there, or with STATIC_LIBC=0)")) < 0)
 		return ret;
+	if (p && !*p)
+		p = NULL; /* set but empty: no directory, as for glibc */
 	/* The static glibc read LD_LIBRARY_PATH at start and searches it before the cache (a
-	 * shared magicpak's DT_RPATH came first): a libc.so.6 there is the one dlopen() takes. */
-	while (p && *p) {
+	 * shared magicpak's DT_RPATH came first): any libc.so.6 there may be the one dlopen()
+	 * takes, so each must be ours. An empty element is the working directory; one with a
+	 * $ORIGIN, $LIB or $PLATFORM token is not expanded here (not checked). */
+	while (p) {
 		size_t n = strcspn(p, ":;");
-		char *libc = xasprintf("%.*s/libc.so.6", (int)n, p);
-		bool there = n && access(libc, F_OK) == 0;
+		char *dir = n ? xstrndup(p, n) : xstrdup(".");
 
-		ret = there ? own_release(soname, libc) : 0;
-		free(libc);
-		if (there)
+		for (size_t i = 0; !ret && !strchr(dir, '$') &&
+				   i < sizeof(llp_subdirs) / sizeof(llp_subdirs[0]); i++) {
+			char *libc = xasprintf("%s/%slibc.so.6", dir, llp_subdirs[i]);
+			char *hint = xasprintf(" (found through LD_LIBRARY_PATH: unset it, or take "
+					       "'%s' out of it)", dir);
+
+			if (access(libc, F_OK) == 0)
+				ret = own_release(soname, libc, hint);
+			free(hint);
+			free(libc);
+		}
+		free(dir);
+		if (ret < 0)
 			return ret;
-		p += n + (p[n] != '\0');
+		p = p[n] ? p + n + 1 : NULL;
 	}
 	return 0;
 }

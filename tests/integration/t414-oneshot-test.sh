@@ -66,6 +66,7 @@ check "excluded library: the diagnosis names it" \
 
 # --test-timeout: a test that never ends (a server as its own default test) fails after S
 # seconds, with what it left killed, instead of holding the build; none of it is written.
+trap 'pkill -f "[s]leep 314[12]"; rm -rf "$tmp"' EXIT
 start=$EPOCHREALTIME
 timeout 60 "$TOOL" /bin/sleep "$tmp/slow" --test --test-command "sleep 3141 & exec sleep 3142" \
 	--test-timeout 2 2>"$tmp/err"
@@ -79,7 +80,9 @@ check "--test-timeout: nothing of the test is left running" wait_for 5 no_marked
 "$TOOL" /bin/true "$tmp/quick" --test --test-timeout 30 2>"$tmp/err"
 assert_eq "--test-timeout longer than the test: exit 0" "$?" 0
 check "--test-timeout longer than the test: OUTPUT written" test -x "$tmp/quick/bin/true" -o -x "$tmp/quick/usr/bin/true"
-for bad in 0 -1 1.5 abc ''; do
+"$TOOL" /bin/true "$tmp/zero" --test --test-timeout 0 2>"$tmp/err"
+assert_eq "--test-timeout 0 (none, the default): exit 0" "$?" 0
+for bad in -1 1.5 abc ''; do
 	run_tool /bin/true "$tmp/never" --test --test-timeout "$bad"
 	assert_rc "--test-timeout '$bad': a usage error (exit 2)" 2
 	assert_one_error_line "--test-timeout '$bad': one line naming the option" "$err" "--test-timeout"

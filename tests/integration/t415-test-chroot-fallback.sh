@@ -101,6 +101,13 @@ out=$(cd "$tmp" && timeout 60 "$tmp/dockerseccomp" "$TOOL" /bin/cat --test --tes
 assert_rc "one-shot --test under Docker's profile: passes (exit 0)" 0
 check "one-shot --test: the output is written" test -x "$tmp/one/bin/cat"
 check "one-shot --test: the warning is shown" grep -q "testing in a plain chroot" "$err"
+# --test-timeout there: the test and what it started are killed, nothing is written
+out=$(cd "$tmp" && timeout 60 "$tmp/dockerseccomp" "$TOOL" /bin/sleep --test --test-command 'sleep 2718 & exec sleep 2719' --test-timeout 2 "$tmp/slow" 2>"$err"); rc=$?
+assert_rc "one-shot --test-timeout under Docker's profile: fails (exit 1)" 1
+check "one-shot --test-timeout: says it timed out" grep -q "test failed (timed out after 2 s)" "$err"
+check "one-shot --test-timeout: nothing written" test ! -e "$tmp/slow"
+check "one-shot --test-timeout: nothing of the test is left running" wait_for 5 no_marked "sleep 271[89]"
+pkill -f "[s]leep 271[89]"
 
 # Asked for outright, without a seccomp filter.
 run_test "$b" --isolation chroot --expect-stdout ok -- /bin/sh -c 'echo ok'

@@ -76,4 +76,12 @@ check "--dynamic: done some 5 s after the program ended, not when the daemon wou
 check "--dynamic: a warning says what was killed" grep -qE "^magicpak: warning: '.*daemonize' ended and left [0-9]+ process(es)? running: killed (it|them) 5 s later" "$err"
 check "--dynamic: the daemon is gone" sh -c "! pgrep -f 'sleep $mark\$' >/dev/null"
 check "--dynamic: what the daemon read before is bundled" test -f "$tmp/daemon.b$tmp/src/daemon-data"
+
+# A bad image option is found before the program runs: it is not recorded, nothing is written.
+n=$(sql "$tmp/d.db" 'select count(*) from sessions')
+run_tool /bin/cat "$tmp/badtag" --dynamic --dynamic-arg "$tmp/src/in" --db "$tmp/d.db" --oci-archive "$tmp/badtag.tar" --tag 'Not A Tag'
+assert_rc "--dynamic with a bad --tag: usage error (exit 2)" 2
+assert_one_error_line "--dynamic with a bad --tag: one line naming it" "$err" "--tag"
+assert_eq "--dynamic with a bad --tag: the program was not run and recorded" "$(sql "$tmp/d.db" 'select count(*) from sessions')" "$n"
+check "--dynamic with a bad --tag: nothing written" test ! -e "$tmp/badtag" -a ! -e "$tmp/badtag.tar"
 done_testing

@@ -18,7 +18,10 @@ check "a static PIE" sh -c 'readelf -hW "$1" | grep -q "DYN (Position-Independen
 check "no DT_NEEDED: no shared library at all" sh -c 'readelf -dW "$1" | grep -q "(FLAGS_1)" && ! readelf -dW "$1" | grep -q NEEDED' sh "$TOOL"
 
 # none of these names is there after a refused run
-none_of() { for f in "$@"; do [ ! -e "$f" ] || return 1; done; [ -z "$(ls -d .magicpak-* 2>/dev/null)" ]; }
+none_of() {
+	for f in "$@"; do [ ! -e "$f" ] && [ -z "$(ls -d "$f".magicpak-* 2>/dev/null)" ] || return 1; done
+	[ -z "$(ls -d .magicpak-* 2>/dev/null)" ]
+}
 
 # Images and hashes on this system: its glibc is the build's.
 run_tool record --hash --db h.db -- /bin/true
@@ -51,6 +54,7 @@ for f in fake-ld.so noversion missing; do
 	assert_rc "$f: a bundle without an image needs neither library (exit 0)" 0
 	# h.db holds a --hash session: without libcrypto its files are compared by size, time and inode
 	check "$f: ... and with a --hash session, no file is called changed" sh -c '! grep -q "changed\|differs" "$1"' sh "$err"
+	check "$f: ... after one line saying libcrypto cannot be loaded" grep -q "cannot load libcrypto" "$err"
 	check "$f: ... the bundle holds /bin/true" test -f "plain-$f/bin/true" -o -f "plain-$f/usr/bin/true"
 	out=$(MAGICPAK_SYSTEM_RTLD=$tmp/$f timeout 20 "$TOOL" -d --db h.db --oci-archive "dyn-$f.tar" /bin/true "dyn-$f" 2>"$err"); rc=$?
 	assert_rc "$f: one-shot --dynamic with an archive: refused (exit 1)" 1
@@ -67,7 +71,18 @@ assert_rc "LD_LIBRARY_PATH with another libc.so.6: refused (exit 1)" 1
 assert_one_error_line "LD_LIBRARY_PATH: one error line naming that libc.so.6" "$err" "$tmp/otherlib/libc.so.6 is glibc 2.99"
 check "LD_LIBRARY_PATH: no archive" none_of img-llp.tar
 out=$(timeout 20 env LD_LIBRARY_PATH=$tmp/emptylib "$TOOL" bundle --db h.db --oci-archive img-llp2.tar 2>"$err"); rc=$?
-assert_rc "LD_LIBRARY_PATH without a libc.so.6: the archive is written (exit 0)" 0
+assert_rc "LD_LIBRARY_PATH without a libc.so.6: exit 0" 0
+check "LD_LIBRARY_PATH without a libc.so.6: the archive is written" test -s img-llp2.tar
+# glibc also searches DIR/glibc-hwcaps/x86-64-vN first, and an empty element is the working directory
+mkdir -p hw/glibc-hwcaps/x86-64-v2 cwdlib
+cp fake-ld.so hw/glibc-hwcaps/x86-64-v2/libc.so.6
+cp fake-ld.so cwdlib/libc.so.6
+out=$(timeout 20 env LD_LIBRARY_PATH=$tmp/hw "$TOOL" bundle --db h.db --oci-archive img-llp3.tar 2>"$err"); rc=$?
+assert_rc "LD_LIBRARY_PATH, another libc.so.6 in DIR/glibc-hwcaps/x86-64-v2: refused (exit 1)" 1
+assert_one_error_line "... one line naming it and the directory to take out" "$err" "hw/glibc-hwcaps/x86-64-v2/libc.so.6 is glibc 2.99 (found through LD_LIBRARY_PATH: unset it, or take '$tmp/hw' out of it)"
+out=$(cd cwdlib && timeout 20 env LD_LIBRARY_PATH=/nonexistent: "$TOOL" bundle --db ../h.db --oci-archive ../img-llp4.tar 2>"$err"); rc=$?
+assert_rc "LD_LIBRARY_PATH with an empty element, another libc.so.6 in the working directory: refused (exit 1)" 1
+check "... no archive" none_of img-llp4.tar
 
 # A root holding magicpak alone, with a /proc (the tracer reads it) in a mount namespace of
 # its own (root only).
