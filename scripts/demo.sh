@@ -62,6 +62,16 @@ step "an OCI image from the recorded session, without a container daemon"
 	--entrypoint "$prog"
 echo "image archive: $(du -h "$work/sqlite.tar" | cut -f1), sha256 $(sha256sum "$work/sqlite.tar" | cut -c1-16)..."
 
+if ! readelf -lW "$tool" 2>/dev/null | grep -q 'program interpreter'; then
+	step "magicpak is one static executable: it bundles itself, and records in that root, which has no glibc"
+	"$tool" "$tool" "$work/self" --install-to /bin/magicpak
+	echo "its bundle: $(cd "$work/self" && find . -mindepth 1 | sed 's|^\.||' | sort | tr '\n' ' ')($(du -sh "$work/self" | cut -f1))"
+	mkdir -p "$work/self/proc" "$work/self/tmp"
+	unshare -m --propagation private sh -c 'mount -t proc proc "$1/proc" && chroot "$1" /bin/magicpak record --db /tmp/h.db -- /bin/magicpak --version' sh "$work/self"
+	echo "what that run opened there (sqlite3 on the bundle's /tmp/h.db):"
+	sqlite3 "$work/self/tmp/h.db" "SELECT DISTINCT op, path FROM file_accesses WHERE errno = 0" | sed 's/^/  /'
+fi
+
 step "and with a library left out, the jail says what is missing"
 rm -rf "$work/broken"
 "$tool" "$prog" "$work/broken" -e '**/libsqlite3.so*' --test \
