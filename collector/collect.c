@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "collect.h"
 #include "event.h"
 #include "interp.h"
@@ -82,14 +83,6 @@ static void note_err(struct collect *c, int ret)
 {
 	if (ret < 0 && !c->err)
 		c->err = ret;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* Make sure @pid has a process row; @ppid and @cwd describe it if it is new. @reuse: a pid
@@ -424,7 +417,7 @@ void collect_reaped(struct collect *c, pid_t pid, int status)
 	}
 	code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 	s->state = PID_EXITED;
-	note_err(c, store_proc_exit(c->st, pid, code, now_ns()));
+	note_err(c, store_proc_exit(c->st, pid, code, clock_real_ns()));
 }
 
 pid_t *collect_alive(const struct collect *c, size_t *n)
@@ -555,7 +548,7 @@ static int feed_path(struct collect *c, struct mp_wire h, const char *path)
 	h.version = MP_EVENT_VERSION;
 	h.source = MP_SRC_PRELOAD;
 	h.len = (__u32)(sizeof(h) + n);
-	h.time_ns = now_ns();
+	h.time_ns = clock_real_ns();
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), path, n);
 	return collect_feed(c, buf, h.len);

@@ -38,14 +38,6 @@ struct ringread {
 	unsigned char buf[RING_SLOT_LEN(MP_WIRE_MAX)];
 };
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Mark the ring a dead collector left at @path closed, if it is one. */
 static void close_stale(const char *path)
 {
@@ -110,7 +102,7 @@ int ringread_create(const char *path, unsigned int mode, size_t size, struct rin
 	rr->r->size = size;
 	rr->r->version = RING_VERSION;
 	rr->r->bell = 1;
-	rr->r->alive_ns = realtime_ns();
+	rr->r->alive_ns = clock_real_ns();
 	/* the magic last: a writer that maps the file before this uses the socket */
 	__atomic_store_n(&rr->r->magic, RING_MAGIC, __ATOMIC_RELEASE);
 	*out = rr;
@@ -259,7 +251,7 @@ size_t ringread_drain(struct ringread *rr, ringread_fn fn, void *ctx, bool final
 	}
 	/* from now on, the writer that takes the ring past half full wakes us */
 	__atomic_store_n(&rr->r->bell, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&rr->r->alive_ns, realtime_ns(), __ATOMIC_RELEASE);
+	__atomic_store_n(&rr->r->alive_ns, clock_real_ns(), __ATOMIC_RELEASE);
 	return n;
 }
 

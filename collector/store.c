@@ -75,6 +75,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "path.h"
 #include "store.h"
@@ -557,14 +558,6 @@ static int bind_time(sqlite3_stmt *s, int i, uint64_t ns)
 		return sqlite3_bind_null(s, i);
 	iso_time(buf, ns);
 	return sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static char *argv_json(const char *const *argv)
@@ -1927,7 +1920,7 @@ static int session_begin(struct store *st, const struct store_session *s, const 
 					sqlite3_errmsg(st->db));
 		st->fk_off = true;
 	}
-	iso_time(started, started_ns ? started_ns : now_ns());
+	iso_time(started, started_ns ? started_ns : clock_real_ns());
 	a.started_at = started;
 	ret = write_txn(st, session_add_sql, &a);
 	if (ret) {
@@ -1988,7 +1981,7 @@ static void *open_thread(void *arg)
 {
 	struct store *st = arg, *conn = NULL;
 	struct store_session s = { st->s_label, NULL, st->s_cwd, st->s_source, st->s_host };
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	int ret;
 
 	/* its own name, so that top -H and perf (--comm) tell it from the collecting loop */
@@ -2004,7 +1997,7 @@ static void *open_thread(void *arg)
 		checkpoint(conn);
 		st->conn_ckpt = true;
 	}
-	st->conn_us = (now_ns() - t0) / 1000;
+	st->conn_us = (clock_mono_ns() - t0) / 1000;
 	if (ret && conn) {
 		conn->readonly = true; /* nothing pending: closing writes nothing */
 		store_free(conn);
@@ -2050,7 +2043,7 @@ int store_open_session(const char *path, const struct store_session *s, struct s
 	st->opening = true;
 	/* the command starts next: its session starts now, not when the thread writes it
 	 * (2-19 ms later, after the first accesses) */
-	st->s_started_ns = now_ns();
+	st->s_started_ns = clock_real_ns();
 	*out = st;
 	return 0;
 }
@@ -2432,7 +2425,7 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
 
 	if ((ret = check_writable(st, true)))
 		return ret;
-	iso_time(ended, now_ns());
+	iso_time(ended, clock_real_ns());
 	e.ended_at = ended;
 	ret = write_txn(st, session_end_sql, &e);
 	if (ret)

@@ -185,14 +185,6 @@ static volatile sig_atomic_t fwd_pending;
 static const int fwd_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 #define N_FWD (sizeof(fwd_signals) / sizeof(fwd_signals[0]))
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- signals sent to magicpak ---- */
 
 static void on_fwd_signal(int sig, siginfo_t *si, void *uc)
@@ -1214,7 +1206,7 @@ static enum decode_result decode(struct tracer *tr, struct task *t, uint64_t nr,
 
 static void proc_event(struct tracer *tr, struct tracer_proc *p)
 {
-	p->time_ns = now_ns();
+	p->time_ns = clock_real_ns();
 	if (tr->ops->proc)
 		tr->ops->proc(tr->ctx, p);
 }
@@ -1253,7 +1245,7 @@ static void syscall_exit(struct tracer *tr, struct task *t, int64_t rval, bool i
 	a.pid = t->tgid;
 	a.tid = t->tid;
 	a.err = err;
-	a.time_ns = now_ns();
+	a.time_ns = clock_real_ns();
 	for (int i = 0; i < t->nev; i++) {
 		a.op = t->ev[i].op;
 		a.flags = t->ev[i].flags;
