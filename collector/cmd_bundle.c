@@ -202,7 +202,8 @@ int cmd_bundle(int argc, char **argv)
 	}
 	store_free(st);
 	st = NULL;
-	status = pack_build(&po, &test, &img);
+	if ((status = pack_image_check(&img)) == EXIT_OK)
+		status = pack_build(&po, &test, &img);
 out:
 	image_opts_release(&img);
 	store_free(st);

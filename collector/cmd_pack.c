@@ -276,18 +276,12 @@ int cmd_pack(int argc, char **argv)
 			strvec_push(&po.inputs, argv[i]);
 		po.output = argv[argc - 1];
 	}
-	/* an image that cannot be written is no reason to run the program (and record it);
-	 * pack_build() checks again, which changes nothing */
-	if (dyn.enabled) {
-		int ret = image_opts_check(&img);
-
-		if (ret < 0) {
-			status = ret == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
-			goto out;
-		}
-		if (dynamic_run(&dyn, po.inputs.v[0], &po) < 0)
-			goto out;
-	}
+	/* an image that cannot be written is no reason to run the program (and record it) */
+	if ((status = pack_image_check(&img)) != EXIT_OK)
+		goto out;
+	status = EXIT_FAIL;
+	if (dyn.enabled && dynamic_run(&dyn, po.inputs.v[0], &po) < 0)
+		goto out;
 	if (test.enabled) {
 		/* The default test runs the first input where it is installed in the bundle. */
 		char *abs = path_absolute(po.inputs.v[0]);

@@ -260,14 +260,18 @@ static void print_saved(const char *what, unsigned long long files, unsigned lon
 		saved / 1024.0, before ? 100.0 * (double)saved / (double)before : 0.0);
 }
 
+int pack_image_check(struct image_opts *img)
+{
+	int ret = image_opts_check(img);
+
+	return ret >= 0 ? EXIT_OK : ret == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+}
+
 int pack_build(struct assemble_opts *po, struct pack_test *t, struct image_opts *img)
 {
 	char *tmpdir = NULL;
 	int ret;
 
-	ret = image_opts_check(img);
-	if (ret < 0)
-		return ret == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	if (!po->output) {
 		/* Only an archive is wanted: build beside it, on the same file system. */
 		char *dir = path_dirname(img->oci_archive ? img->oci_archive : img->docker_archive);

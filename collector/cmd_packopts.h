@@ -96,7 +96,10 @@ extern const char pack_usage_image[];
 /* Apply image option @c with @arg to @img; 1 when it was one, 0 otherwise. */
 int pack_image_parse_opt(int c, const char *arg, struct image_opts *img);
 
-/* Build the bundle: check @img's values first (nothing is written on a bad one), strip and
+/* Check @img's values (image_opts_check()) before anything runs or is written: EXIT_OK, or
+ * the exit status, the reason said. */
+int pack_image_check(struct image_opts *img);
+/* Build the bundle from @img checked by pack_image_check(): strip and
  * compress the tree and run @t's test before it becomes po->output, then write the
  * archives. With an archive and po->output NULL, the tree is built in a temporary
  * directory beside the archive and removed afterwards. Returns the exit status. */

@@ -155,11 +155,9 @@ static int check_tag(struct image_opts *o)
 			if (!tag_char(*p, false))
 				goto bad;
 		namelen = (size_t)(colon - t);
-		free(o->tag_full); /* a second check (cmd_pack.c) */
 		o->tag_full = xstrdup(t);
 	} else {
 		namelen = strlen(t);
-		free(o->tag_full);
 		o->tag_full = xasprintf("%s:latest", t);
 	}
 	if (!namelen || t[0] == '/' || t[namelen - 1] == '/' || namelen > 255)
