@@ -46,7 +46,6 @@ static const char usage[] =
 enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA, OPT_BPF, OPT_CROSS_CHECK,
        OPT_LINGER };
 
-
 int cmd_record(int argc, char **argv)
 {
 	static const struct option longopts[] = {

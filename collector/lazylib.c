@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hwcaps.h"
 #include "interp.h"
 #include "lazylib.h"
 #include "log.h"
@@ -90,12 +90,29 @@ static int own_release(const char *soname, const char *path, const char *hint)
 	return 0;
 }
 
-/* The subdirectories glibc 2.36 searches first in each LD_LIBRARY_PATH directory on x86-64
- * (glibc-hwcaps, then the legacy hwcaps ones), and the directory itself. */
-static const char *const llp_subdirs[] = {
-	"glibc-hwcaps/x86-64-v4/", "glibc-hwcaps/x86-64-v3/", "glibc-hwcaps/x86-64-v2/",
-	"tls/x86_64/x86_64/", "tls/x86_64/", "tls/", "x86_64/x86_64/", "x86_64/", "",
-};
+/* Is the libc.so.6 in @dir, or in a subdirectory of it the loader searches first (hwcaps.h:
+ * glibc-hwcaps levels, then the legacy ones), of our release? 0, or -ENOENT said. */
+static int dir_libc_ours(const char *soname, const char *dir, const struct hwcaps *hw)
+{
+	size_t nlev = hw->levels.n, nleg = hw->legacy.n;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i <= nlev + nleg; i++) {
+		char *libc = i < nlev ? xasprintf("%s/glibc-hwcaps/%s/libc.so.6", dir, hw->levels.v[i])
+			     : i < nlev + nleg ? xasprintf("%s/%s/libc.so.6", dir, hw->legacy.v[i - nlev])
+					       : xasprintf("%s/libc.so.6", dir);
+
+		if (access(libc, F_OK) == 0) {
+			char *hint = xasprintf(" (found through LD_LIBRARY_PATH: unset it, or take "
+					       "'%s' out of it)", dir);
+
+			ret = own_release(soname, libc, hint);
+			free(hint);
+		}
+		free(libc);
+	}
+	return ret;
+}
 
 /* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
  * and dlopen() loads the system's libc.so.6 and ld.so beside it, whose internals it sets
@@ -105,6 +122,7 @@ static const char *const llp_subdirs[] = {
 static int same_glibc(const char *soname)
 {
 	const char *rtld = getenv("MAGICPAK_SYSTEM_RTLD"), *p = getenv("LD_LIBRARY_PATH");
+	struct hwcaps hw;
 	int ret;
 
 	if (interp_own())
@@ -113,33 +131,24 @@ static int same_glibc(const char *soname)
 		rtld = SYSTEM_RTLD; /* the one whose glibc dlopen() brings along */
 	if ((ret = own_release(soname, rtld, " (build magicpak there, or with STATIC_LIBC=0)")) < 0)
 		return ret;
-	if (p && !*p)
-		p = NULL; /* set but empty: no directory, as for glibc */
+	if (!p || !*p)
+		return 0; /* set but empty: no directory, as for glibc */
 	/* The static glibc read LD_LIBRARY_PATH at start and searches it before the cache (a
 	 * shared magicpak's DT_RPATH came first): any libc.so.6 there may be the one dlopen()
 	 * takes, so each must be ours. An empty element is the working directory; one with a
 	 * $ORIGIN, $LIB or $PLATFORM token is not expanded here (not checked). */
-	while (p) {
+	hwcaps_detect(&hw);
+	while (!ret && p) {
 		size_t n = strcspn(p, ":;");
 		char *dir = n ? xstrndup(p, n) : xstrdup(".");
 
-		for (size_t i = 0; !ret && !strchr(dir, '$') &&
-				   i < sizeof(llp_subdirs) / sizeof(llp_subdirs[0]); i++) {
-			char *libc = xasprintf("%s/%slibc.so.6", dir, llp_subdirs[i]);
-			char *hint = xasprintf(" (found through LD_LIBRARY_PATH: unset it, or take "
-					       "'%s' out of it)", dir);
-
-			if (access(libc, F_OK) == 0)
-				ret = own_release(soname, libc, hint);
-			free(hint);
-			free(libc);
-		}
+		if (!strchr(dir, '$'))
+			ret = dir_libc_ours(soname, dir, &hw);
 		free(dir);
-		if (ret < 0)
-			return ret;
 		p = p[n] ? p + n + 1 : NULL;
 	}
-	return 0;
+	hwcaps_release(&hw);
+	return ret;
 }
 
 /* dlopen @soname and fill @n function pointers @fns named @names. 0 or -ENOENT (logged once
