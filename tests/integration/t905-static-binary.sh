@@ -8,6 +8,11 @@
 . "$(dirname "$0")/../lib.sh"
 require_tool readelf
 if readelf -lW "$TOOL" | grep -q 'program interpreter'; then
+	# CI builds the default, static: a fallback to the shared glibc there is a broken build
+	if [ "${CI:-}" = true ] && [ "${TOOL_SAN:-0}" != 1 ]; then
+		echo "FAIL: $TOOL is linked with the shared glibc under CI=true (the Makefile fell back: no libc.a or rcrt1.o?)"
+		exit 1
+	fi
 	echo "N/A magicpak is linked with the shared glibc here (the sanitizer build, or STATIC_LIBC=0)"
 	exit 78
 fi
