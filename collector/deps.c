@@ -692,6 +692,54 @@ static struct deps_map *new_map(struct deps *d)
 	return m;
 }
 
+/* LD_LIBRARY_PATH (deps_opts), split and expanded for @c's program. */
+static void set_library_path(struct ctx *c)
+{
+	const char *list = c->d->opts.library_path;
+	char *origin;
+
+	if (!list || !*list)
+		return;
+	origin = origin_for(c, 0, list);
+	split_path(c->d, list, ":;", origin, &c->llp);
+	free(origin);
+}
+
+/* Breadth-first over the link map as elf/dl-deps.c does: each object's DT_NEEDED in order;
+ * an object joins the queue when it is first seen. */
+static void map_needed(struct ctx *c)
+{
+	struct deps_map *m = c->m;
+
+	for (size_t qi = 0; qi < m->n; qi++) {
+		struct deps_obj *o = &m->objs[qi];
+		const struct elfobj *oe = o->elf;
+		size_t nn;
+
+		if (!oe || !oe->dynamic || !oe->needed.n)
+			continue;
+		nn = oe->needed.n;
+		o->edges = xcalloc(nn, sizeof(*o->edges));
+		o->nedges = nn;
+		for (size_t k = 0; k < nn; k++) {
+			struct deps_edge e;
+
+			map_object(c, (long)qi, oe->needed.v[k], &e);
+			/* map_object may have moved m->objs. */
+			m->objs[qi].edges[k] = e;
+		}
+	}
+}
+
+static void ctx_release(struct ctx *c)
+{
+	free(c->main_origin);
+	free(c->rtld_path);
+	strvec_clear(&c->rtld_names);
+	strvec_clear(&c->llp);
+	strmap_clear(&c->names);
+}
+
 /* Resolve the ELF program @path (already read into @elf). */
 static int resolve_elf(struct deps *d, const char *path, const struct elfobj *elf,
 		       enum deps_how how)
@@ -738,13 +786,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 		}
 	}
 	load_cache(d);
-	if (d->opts.library_path && *d->opts.library_path)
-	{
-		char *origin = origin_for(&c, 0, d->opts.library_path);
-
-		split_path(d, d->opts.library_path, ":;", origin, &c.llp);
-		free(origin);
-	}
+	set_library_path(&c);
 
 	/* ld.so.preload objects come right after the program and are searched as its
 	 * DT_NEEDED would be; a missing one is ignored with a message, as rtld.c does. */
@@ -769,36 +811,13 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 		}
 	}
 
-	/* Breadth-first over the link map as elf/dl-deps.c does: each object's DT_NEEDED
-	 * in order; an object joins the queue when it is first seen. */
-	for (size_t qi = 0; qi < m->n; qi++) {
-		struct deps_obj *o = &m->objs[qi];
-		const struct elfobj *oe = o->elf;
-		size_t nn;
-
-		if (!oe || !oe->dynamic || !oe->needed.n)
-			continue;
-		nn = oe->needed.n;
-		o->edges = xcalloc(nn, sizeof(*o->edges));
-		o->nedges = nn;
-		for (size_t k = 0; k < nn; k++) {
-			struct deps_edge e;
-
-			map_object(&c, (long)qi, oe->needed.v[k], &e);
-			/* map_object may have moved m->objs. */
-			m->objs[qi].edges[k] = e;
-		}
-	}
+	map_needed(&c);
 	/* ld.so sits where it was first needed; never needed, it is last. Only a program
 	 * with PT_INTERP loads it without being asked. */
 	if (!c.rtld_placed && elf->interp)
 		place_rtld(&c, 0);
 out:
-	free(c.main_origin);
-	free(c.rtld_path);
-	strvec_clear(&c.rtld_names);
-	strvec_clear(&c.llp);
-	strmap_clear(&c.names);
+	ctx_release(&c);
 	return c.ret;
 }
 
@@ -904,6 +923,32 @@ static int resolve_file(struct deps *d, const char *file, enum deps_how how, int
 int deps_resolve(struct deps *d, const char *file)
 {
 	return resolve_file(d, file, DEPS_INPUT, 0);
+}
+
+int deps_resolve_dlopen(struct deps *d, const char *name)
+{
+	char real[PATH_MAX];
+	const char *self = realpath("/proc/self/exe", real) ? real : "/proc/self/exe";
+	struct ctx c = { .d = d, .input = self, .ret = 0 };
+	struct deps_obj *prog;
+	struct deps_edge e;
+
+	c.m = new_map(d);
+	/* No DT_RPATH, DT_RUNPATH or PT_INTERP to follow, and no /etc/ld.so.preload (only
+	 * rtld.c reads it): the loader is found by its soname, like any library. */
+	add_obj(&c, self, DEPS_INPUT, -1, NULL);
+	strvec_init(&c.rtld_names);
+	strvec_init(&c.llp);
+	load_cache(d);
+	set_library_path(&c);
+	map_object(&c, 0, name, &e);
+	prog = &c.m->objs[0];
+	prog->edges = xcalloc(1, sizeof(*prog->edges));
+	prog->edges[0] = e;
+	prog->nedges = 1;
+	map_needed(&c);
+	ctx_release(&c);
+	return c.ret;
 }
 
 size_t deps_nmaps(const struct deps *d)

@@ -72,6 +72,12 @@ void deps_new(const struct deps_opts *opts, struct deps **out);
  * miss is logged with who needed it and where ld.so would have looked); another -errno
  * with the reason logged when @file cannot be resolved at all. */
 int deps_resolve(struct deps *d, const char *file);
+/* The objects that dlopen(@name) in this program would load if it were linked statically
+ * (magicpak's default build): @name searched as a DT_NEEDED of an object without DT_RPATH
+ * or DT_RUNPATH (LD_LIBRARY_PATH, ld.so.cache, the default directories), then what it needs.
+ * Appends one map whose objs[0] is this program (no ELF of its own) with @name as its one
+ * edge. Returns as deps_resolve() does. */
+int deps_resolve_dlopen(struct deps *d, const char *name);
 size_t deps_nmaps(const struct deps *d);
 /* Borrowed; valid until deps_free(). */
 const struct deps_map *deps_map(const struct deps *d, size_t i);

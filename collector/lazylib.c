@@ -10,10 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hwcaps.h"
+#include "deps.h"
 #include "interp.h"
 #include "lazylib.h"
 #include "log.h"
+#include "path.h"
 #include "xalloc.h"
 
 /* The sonames the build saw (Makefile), else Debian 12's. */
@@ -90,64 +91,83 @@ static int own_release(const char *soname, const char *path, const char *hint)
 	return 0;
 }
 
-/* Is the libc.so.6 in @dir, or in a subdirectory of it the loader searches first (hwcaps.h:
- * glibc-hwcaps levels, then the legacy ones), of our release? 0, or -ENOENT said. */
-static int dir_libc_ours(const char *soname, const char *dir, const struct hwcaps *hw)
+/* The glibc objects that carry a release banner: what a static glibc sets up as its own. */
+static bool is_glibc(const struct deps_obj *o)
 {
-	size_t nlev = hw->levels.n, nleg = hw->legacy.n;
-	int ret = 0;
+	const char *base = path_basename(o->path), *so = o->elf ? o->elf->soname : NULL;
 
-	for (size_t i = 0; !ret && i <= nlev + nleg; i++) {
-		char *libc = i < nlev ? xasprintf("%s/glibc-hwcaps/%s/libc.so.6", dir, hw->levels.v[i])
-			     : i < nlev + nleg ? xasprintf("%s/%s/libc.so.6", dir, hw->legacy.v[i - nlev])
-					       : xasprintf("%s/libc.so.6", dir);
+	return o->elf && (!strcmp(base, "libc.so.6") || !strncmp(base, "ld-linux", 8) ||
+			  (so && (!strcmp(so, "libc.so.6") || !strncmp(so, "ld-linux", 8))));
+}
 
-		if (access(libc, F_OK) == 0) {
-			char *hint = xasprintf(" (found through LD_LIBRARY_PATH: unset it, or take "
-					       "'%s' out of it)", dir);
+/* The hint for @path, found through LD_LIBRARY_PATH: the element it was found in (or in one
+ * of its glibc-hwcaps subdirectories), the first that is a directory prefix of it; an
+ * element with a $ORIGIN, $LIB or $PLATFORM is named by the directory it became. */
+static char *llp_hint(const char *path)
+{
+	static const char fmt[] = " (found through LD_LIBRARY_PATH: unset it, or take '%s' out "
+				  "of it)";
+	const char *p = getenv("LD_LIBRARY_PATH");
+	char *hint = NULL;
 
-			ret = own_release(soname, libc, hint);
-			free(hint);
-		}
-		free(libc);
+	while (!hint && p) {
+		size_t n = strcspn(p, ":;");
+		char *el = xstrndup(p, n);
+		char *abs = n && el[0] == '/' ? xstrdup(el) : path_absolute(n ? el : ".");
+
+		if (!strchr(el, '$') && path_has_prefix(path, abs))
+			hint = n ? xasprintf(fmt, el)
+				 : xstrdup(" (found through LD_LIBRARY_PATH's empty element, the "
+					   "working directory: unset it, or take that element out)");
+		free(abs);
+		free(el);
+		p = p[n] ? p + n + 1 : NULL;
 	}
-	return ret;
+	if (!hint) {
+		char *dir = path_dirname(path);
+
+		hint = xasprintf(fmt, dir);
+		free(dir);
+	}
+	return hint;
 }
 
 /* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
- * and dlopen() loads the system's libc.so.6 and ld.so beside it, whose internals it sets
- * up as its own release lays them out: another release may crash there. Refuse that with
- * a reason instead. A dynamic magicpak (it has an interpreter) shares the system's.
- * MAGICPAK_SYSTEM_RTLD names another loader to compare (tests). */
+ * and dlopen() loads a libc.so.6 and ld.so beside it, whose internals it sets up as its own
+ * release lays them out: another release may crash there. Refuse that with a reason
+ * instead. Which ones it would load is deps.c's model of that dlopen() (LD_LIBRARY_PATH,
+ * then ld.so.cache and the default directories, then what the library needs): the same
+ * files, found the same way, so no loader path is built in. A dynamic magicpak (it has an
+ * interpreter) shares the system's. What the model cannot find, dlopen() will not find
+ * either, and says so itself. */
 static int same_glibc(const char *soname)
 {
-	const char *rtld = getenv("MAGICPAK_SYSTEM_RTLD"), *p = getenv("LD_LIBRARY_PATH");
-	struct hwcaps hw;
-	int ret;
+	const struct deps_opts opts = { .library_path = getenv("LD_LIBRARY_PATH") };
+	enum log_level lv = log_level;
+	const struct deps_map *m;
+	struct deps *d;
+	int ret = 0;
 
 	if (interp_own())
 		return 0;
-	if (!rtld || !*rtld)
-		rtld = SYSTEM_RTLD; /* the one whose glibc dlopen() brings along */
-	if ((ret = own_release(soname, rtld, " (build magicpak there, or with STATIC_LIBC=0)")) < 0)
-		return ret;
-	if (!p || !*p)
-		return 0; /* set but empty: no directory, as for glibc */
-	/* The static glibc read LD_LIBRARY_PATH at start and searches it before the cache (a
-	 * shared magicpak's DT_RPATH came first): any libc.so.6 there may be the one dlopen()
-	 * takes, so each must be ours. An empty element is the working directory; one with a
-	 * $ORIGIN, $LIB or $PLATFORM token is not expanded here (not checked). */
-	hwcaps_detect(&hw);
-	while (!ret && p) {
-		size_t n = strcspn(p, ":;");
-		char *dir = n ? xstrndup(p, n) : xstrdup(".");
+	deps_new(&opts, &d);
+	log_level = LOG_OFF; /* a miss is dlopen()'s to report */
+	deps_resolve_dlopen(d, soname);
+	log_level = lv;
+	m = deps_map(d, deps_nmaps(d) - 1);
+	for (size_t i = 1; !ret && i < m->n; i++) {
+		const struct deps_obj *o = &m->objs[i];
+		char *hint;
 
-		if (!strchr(dir, '$'))
-			ret = dir_libc_ours(soname, dir, &hw);
-		free(dir);
-		p = p[n] ? p + n + 1 : NULL;
+		if (!is_glibc(o))
+			continue;
+		hint = o->how == DEPS_LD_LIBRARY_PATH
+			       ? llp_hint(o->path)
+			       : xstrdup(" (build magicpak there, or with STATIC_LIBC=0)");
+		ret = own_release(soname, o->path, hint);
+		free(hint);
 	}
-	hwcaps_release(&hw);
+	deps_free(d);
 	return ret;
 }
 
