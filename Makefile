@@ -140,7 +140,7 @@ $(BUILD)/audit/%.o: preload/%.c
 # Without it the module reads /proc/self/environ instead.
 RTLD_PATH := $(shell readelf -lW /bin/sh 2>/dev/null | sed -n 's/.*interpreter: \(.*\)]$$/\1/p')
 RTLD_NAME := $(notdir $(RTLD_PATH))
-# a static magicpak compares its glibc with this loader's before it dlopen()s (lazylib.c)
+# the loader a static magicpak takes for the one its commands run under (collect.c)
 ALL_CFLAGS += $(if $(RTLD_PATH),-DSYSTEM_RTLD='"$(RTLD_PATH)"')
 RTLD := $(if $(RTLD_NAME),$(filter /%,$(shell $(CC) $(CFLAGS) -print-file-name=$(RTLD_NAME) 2>/dev/null)))
 ifneq ($(RTLD),)

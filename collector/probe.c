@@ -68,14 +68,17 @@ uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t f
 #include <time.h>
 #include <unistd.h>
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "exitfast.h"
 #include "log.h"
 #include "openat.btfid.h"
+#include "rawsys.h"
 #include "openat.h"
 #include "openat.skel.h"
 
@@ -690,6 +693,68 @@ static void unpublish(void)
 	close(fd);
 }
 
+/* What the linger child works from: a copy of the probe made before it was cloned (sharing
+ * our memory, it would find the run's probe freed and its mappings gone by the time it needs
+ * them), the descriptors it keeps, and its pipe. */
+struct linger_arg {
+	struct probe p;
+	int keep[FD_MAX + 2]; /* sorted, -1 after the last */
+	int rfd;              /* the pipe's read end */
+	unsigned long nofile; /* RLIMIT_NOFILE, for closing one by one */
+	struct timespec ts;   /* how long it lingers */
+	bool shared;          /* cloned with CLONE_VM: on the run's memory, not a copy */
+};
+
+/* The linger child (linger()). Until its run is gone it makes raw system calls only: sharing
+ * the run's memory, it also shares the TLS of the run's main thread, where libc's wrappers
+ * would write errno and cancellation state under that thread. The end of the pipe comes when
+ * the run's descriptors are released in its exit, after its memory was let go: this child is
+ * then the only one on that memory, and libc is its own. */
+static int linger_child(void *arg)
+{
+	struct linger_arg *a = arg;
+	struct probe *p = &a->p;
+	bool seeded = false;
+	unsigned from = 0;
+	long r;
+	char c;
+
+	for (int i = 0;; i++) {
+		unsigned last = a->keep[i] < 0 ? ~0u : (unsigned)a->keep[i] - 1;
+
+		/* close_range: Linux 5.9; ENOSYS or a seccomp EPERM before that, one by one */
+		if ((a->keep[i] < 0 || (unsigned)a->keep[i] > from) &&
+		    rawsys(SYS_close_range, from, last, 0, 0, 0, 0) < 0)
+			for (unsigned long fd = from; fd <= last && fd < a->nofile; fd++)
+				rawsys(SYS_close, (long)fd, 0, 0, 0, 0, 0);
+		if (a->keep[i] < 0)
+			break;
+		from = (unsigned)a->keep[i] + 1;
+	}
+	rawsys(SYS_prctl, PR_SET_NAME, (long)"magicpak-linger", 0, 0, 0, 0);
+	/* "S" once the run's seeding call worked, then the end of the pipe */
+	while ((r = rawsys(SYS_read, a->rfd, (long)&c, 1, 0, 0, 0)) != 0)
+		if (r == 1 && c == 'S')
+			seeded = true;
+		else if (r < 0 && r != -EINTR)
+			break;
+	rawsys(SYS_close, a->rfd, 0, 0, 0, 0, 0);
+	/* the run unmapped its tables (probe_destroy): map them again, from the kept map */
+	if (a->shared) {
+		void *t = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ | PROT_WRITE, MAP_SHARED,
+			       p->fds[FD_TABLES], 0);
+
+		p->tables = t == MAP_FAILED ? NULL : t;
+	}
+	/* offered only once reset, only by root (WARM_DIR), and only if it worked */
+	if (seeded && p->tables && geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
+		publish(p);
+	while (nanosleep(&a->ts, &a->ts) < 0 && errno == EINTR)
+		;
+	unpublish();
+	_exit(0);
+}
+
 /* Detaching the last program from a tracepoint makes the next attach to any tracepoint
  * wait for an RCU grace period (kernel/tracepoint.c, the "1->0->1" transition): a `record
  * --via bpf` that followed another within that time waited 5-15 ms here in probe_attach.
@@ -700,82 +765,73 @@ static void unpublish(void)
  * WARM_FILE: the next run takes them with pidfd_getfd() (warm_take()) instead of loading and
  * attaching, without asking anything of this child, which sleeps out its time and exits (the
  * taker holds the probe by then). A run that finds none loads its own, next to the lingering
- * links (1->2, no wait). The idle programs find no tracked
- * process and return at once. It is a clone() whose exit sends no signal: waitpid() without
- * __WALL does not wait for such a child, so record's loop, which waits for every child of its
- * subreaper, ends without it, and the tracer's, which counts its tracees, ignores its pid (a
- * double fork did the same, and made us wait 0.4 ms for the middle process). The child runs
- * no code of glibc that takes a lock (a raw clone() skips the fork handlers, and magicpak has
- * one thread here): system calls, memset, strtol and the clock. */
+ * links (1->2, no wait). The idle programs find no tracked process and return at once.
+ * The child shares our memory (CLONE_VM, as exitfast.c's helper does): a copy of it, as
+ * fork() makes, cost a run 2.4 ms before its command started and 1.4 ms at its exit here
+ * (page tables copied, then a fault for every page written since). valgrind and the
+ * sanitizers get a copy, and so does a second child in one process (its arguments and stack
+ * are static). Either way it is a clone() whose exit sends no signal: waitpid() without
+ * __WALL does not wait for such a child, so record's loop, which waits for every child of
+ * its subreaper, ends without it, and the tracer's, which counts its tracees, ignores its pid
+ * (a double fork did the same, and made us wait 0.4 ms for the middle process). */
 static void linger(struct probe *p)
 {
+	static char stack[65536] __attribute__((aligned(64)));
+	static struct linger_arg shared_arg;
+	static bool shared_used;
 	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
-	int keep[FD_MAX + 2], n = 0, from = 0, pfd[2];
+	bool shared = !shared_used && !exit_checks_leaks();
+	struct linger_arg copy, *a = shared ? &shared_arg : &copy;
+	int n = 0, pfd[2];
 	struct rlimit rl;
-	struct timespec ts;
-	bool seeded = false;
-	ssize_t r;
 	long pid;
-	char c;
 
 	if (ms <= 0 || ms > 60000 || pipe2(pfd, O_CLOEXEC) < 0)
 		return;
+	memset(a, 0, sizeof(*a));
+	a->p = *p;
+	a->shared = shared;
+	a->rfd = pfd[0];
 	for (uint32_t i = 0; i < p->id.nfds; i++)
 		if (p->fds[i] >= 0)
-			keep[n++] = p->fds[i];
-	keep[n++] = pfd[0];
-	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
-	keep[n] = -1;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536)
-		rl.rlim_cur = 65536;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	/* flags 0: a copy of the address space, like fork(), and no exit signal */
-	pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
-	if (pid != 0) {
-		close(pfd[0]);
-		if (pid > 0)
-			p->linger_fd = pfd[1];
-		else
+			a->keep[n++] = p->fds[i];
+	a->keep[n++] = pfd[0];
+	qsort(a->keep, (size_t)n, sizeof(a->keep[0]), cmp_int);
+	a->keep[n] = -1;
+	a->nofile = getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur;
+	a->ts.tv_sec = ms / 1000;
+	a->ts.tv_nsec = (ms % 1000) * 1000000L;
+	if (shared) {
+		shared_used = true;
+		pid = clone(linger_child, stack + sizeof(stack), CLONE_VM, a);
+	} else {
+		/* flags 0: a copy of the address space, like fork(), and no exit signal */
+		pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
+		if (pid == 0) {
+			/* the write end first, whatever follows: while it is open here, no EOF */
 			close(pfd[1]);
-		return;
+			linger_child(a);
+		}
 	}
-	/* the write end first, whatever follows: while it is open here, no EOF ever comes */
-	close(pfd[1]);
-	for (int i = 0; i <= n; i++) {
-		unsigned last = keep[i] < 0 ? ~0u : (unsigned)keep[i] - 1;
-
-		/* close_range: Linux 5.9; ENOSYS or a seccomp EPERM before that, one by one */
-		if ((keep[i] < 0 || keep[i] > from) &&
-		    syscall(SYS_close_range, (unsigned)from, last, 0) < 0)
-			for (unsigned fd = (unsigned)from; fd <= last && fd < rl.rlim_cur; fd++)
-				close((int)fd);
-		from = keep[i] + 1;
-	}
-	prctl(PR_SET_NAME, "magicpak-linger");
-	/* "S" once the run's seeding call worked, then the end of the pipe */
-	while ((r = read(pfd[0], &c, 1)) != 0)
-		if (r == 1 && c == 'S')
-			seeded = true;
-		else if (r < 0 && errno != EINTR)
-			break;
 	close(pfd[0]);
-	/* offered only once reset, only by root (WARM_DIR), and only if it worked */
-	if (seeded && geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
-		publish(p);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-	unpublish();
-	_exit(0);
+	if (pid > 0)
+		p->linger_fd = pfd[1];
+	else
+		close(pfd[1]);
 }
 
 void probe_destroy(struct probe *p)
 {
 	if (!p)
 		return;
-	if (p->linger_fd >= 0)
-		close(p->linger_fd); /* the child's countdown starts */
+	/* Idle from now: a command started after this probe is gone is not followed. A child
+	 * with a copy of our memory starts its countdown now; one that shares it, once we are
+	 * gone (our end of its pipe closes in our exit). */
+	if (p->linger_fd >= 0 && p->tables)
+		__atomic_store_n(&p->tables->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
+	if (p->linger_fd >= 0 && exit_checks_leaks())
+		close(p->linger_fd);
 	ring_buffer__free(p->rb);
 	if (p->tables)
 		munmap((void *)p->tables, sizeof(struct mp_bpf_tables));
