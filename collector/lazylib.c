@@ -100,25 +100,31 @@ static bool is_glibc(const struct deps_obj *o)
 			  (so && (!strcmp(so, "libc.so.6") || !strncmp(so, "ld-linux", 8))));
 }
 
-/* The hint for @path, found through LD_LIBRARY_PATH: the element it was found in (or in one
- * of its glibc-hwcaps subdirectories), the first that is a directory prefix of it; an
- * element with a $ORIGIN, $LIB or $PLATFORM is named by the directory it became. */
+/* The hint for @path, found through LD_LIBRARY_PATH: the element it was found in (or in
+ * one of its glibc-hwcaps subdirectories), the longest that is a directory above it (of
+ * "/opt:/opt/lib", "/opt/lib"); an element with a $ORIGIN, $LIB or $PLATFORM is named by
+ * the directory it became. */
 static char *llp_hint(const char *path)
 {
 	static const char fmt[] = " (found through LD_LIBRARY_PATH: unset it, or take '%s' out "
 				  "of it)";
 	const char *p = getenv("LD_LIBRARY_PATH");
 	char *hint = NULL;
+	size_t best = 0;
 
-	while (!hint && p) {
+	while (p) {
 		size_t n = strcspn(p, ":;");
 		char *el = xstrndup(p, n);
-		char *abs = n && el[0] == '/' ? xstrdup(el) : path_absolute(n ? el : ".");
+		/* path_absolute() folds "." and "..", and drops a trailing slash */
+		char *abs = path_absolute(n ? el : ".");
 
-		if (!strchr(el, '$') && path_has_prefix(path, abs))
+		if (!strchr(el, '$') && path_has_prefix(path, abs) && strlen(abs) + 1 > best) {
+			free(hint);
+			best = strlen(abs) + 1;
 			hint = n ? xasprintf(fmt, el)
 				 : xstrdup(" (found through LD_LIBRARY_PATH's empty element, the "
 					   "working directory: unset it, or take that element out)");
+		}
 		free(abs);
 		free(el);
 		p = p[n] ? p + n + 1 : NULL;
@@ -146,7 +152,7 @@ static int same_glibc(const char *soname)
 	enum log_level lv = log_level;
 	const struct deps_map *m;
 	struct deps *d;
-	int ret = 0;
+	int ret = 0, checked = 0;
 
 	if (interp_own())
 		return 0;
@@ -161,6 +167,7 @@ static int same_glibc(const char *soname)
 
 		if (!is_glibc(o))
 			continue;
+		checked++;
 		hint = o->how == DEPS_LD_LIBRARY_PATH
 			       ? llp_hint(o->path)
 			       : xstrdup(" (build magicpak there, or with STATIC_LIBC=0)");
@@ -168,6 +175,11 @@ static int same_glibc(const char *soname)
 		free(hint);
 	}
 	deps_free(d);
+	/* None found (the library missing, or a layout the model does not know): the loader
+	 * the system's programs run under still tells its glibc. */
+	if (!ret && !checked)
+		ret = own_release(soname, interp_system(),
+				  " (build magicpak there, or with STATIC_LIBC=0)");
 	return ret;
 }
 

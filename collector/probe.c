@@ -129,7 +129,14 @@ struct probe {
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
 	pid_t taken_from;     /* the lingering child this probe was taken from, or 0 */
 	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped (written: the seed) */
+	int budget;           /* records this probe_poll() pass may still deliver */
 };
+
+/* Records one probe_poll() delivers at most: libbpf consumes while records keep coming, and
+ * a command that makes them faster than we take them would keep the caller (record's loop,
+ * which also forwards signals, reaps and enforces --timeout) there for good. */
+#define POLL_BUDGET 4096
+#define POLL_BUDGET_SPENT (-EDQUOT) /* on_record(): the pass is over, more may wait */
 
 #define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long a probe outlives its run (linger()) */
 
@@ -266,7 +273,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	w.time_ns = (uint64_t)((int64_t)w.time_ns + p->boot_to_real);
 	p->fn(p->ctx, &w, (const char *)data + sizeof(w), w.len - sizeof(w));
-	return 0;
+	/* this record is consumed either way; a negative return stops the pass (libbpf) */
+	return --p->budget > 0 ? 0 : POLL_BUDGET_SPENT;
 }
 
 /* The kernel's id of the BPF map or link @fd, or 0. */
@@ -533,15 +541,21 @@ int probe_fd(const struct probe *p)
 
 int probe_poll(struct probe *p, int timeout_ms)
 {
-	int n = ring_buffer__poll(p->rb, timeout_ms), m;
+	int n, m;
 
+	p->budget = POLL_BUDGET;
+	n = ring_buffer__poll(p->rb, timeout_ms);
 	/* The probe wakes us only when its ring is half full (openat.bpf.c): what came
 	 * without a wake-up is read here, epoll or not. */
 	if (n == -EINTR)
 		n = 0;
+	if (n == POLL_BUDGET_SPENT)
+		return POLL_BUDGET;
 	if (n < 0)
 		return n;
-	m = ring_buffer__consume(p->rb);
+	m = p->budget > 0 ? ring_buffer__consume(p->rb) : 0;
+	if (m == POLL_BUDGET_SPENT)
+		return POLL_BUDGET;
 	return m < 0 ? m : n + m;
 }
 
@@ -574,7 +588,8 @@ static int cmp_int(const void *a, const void *b)
  * value are done (programs run for microseconds: 0.1 ms, unless one was preempted longer;
  * with 2 ms, a run started right after its predecessor ended, as in a shell loop, found
  * nothing published yet), no process followed, nothing folded or counted, and the ring
- * drained, in that order. The tables are the run's own mapping, which the clone kept. */
+ * drained, in that order. The tables are the run's own mapping (a copy of our memory kept it)
+ * or the child's own (linger_child() mapped them again). */
 static int reset_idle(struct probe *p)
 {
 	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8;
@@ -803,8 +818,16 @@ static void linger(struct probe *p)
 	a->ts.tv_sec = ms / 1000;
 	a->ts.tv_nsec = (ms % 1000) * 1000000L;
 	if (shared) {
+		sigset_t all, old;
+
+		/* It takes no signal, ever: a default action on it would act on our memory (a
+		 * core dump, as of Ctrl-\ to the process group, takes every process sharing
+		 * it down before Linux 5.16) and stop or end the probe's keeper with us. */
 		shared_used = true;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		pid = clone(linger_child, stack + sizeof(stack), CLONE_VM, a);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	} else {
 		/* flags 0: a copy of the address space, like fork(), and no exit signal */
 		pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
@@ -825,9 +848,9 @@ void probe_destroy(struct probe *p)
 {
 	if (!p)
 		return;
-	/* Idle from now: a command started after this probe is gone is not followed. A child
-	 * with a copy of our memory starts its countdown now; one that shares it, once we are
-	 * gone (our end of its pipe closes in our exit). */
+	/* Idle from now: a command started after this probe is gone is not followed. Under
+	 * valgrind and the sanitizers the child, which has a copy of our memory, starts its
+	 * countdown now; otherwise once we are gone (our end of its pipe closes in our exit). */
 	if (p->linger_fd >= 0 && p->tables)
 		__atomic_store_n(&p->tables->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
 	if (p->linger_fd >= 0 && exit_checks_leaks())

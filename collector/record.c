@@ -1033,7 +1033,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
 	/* --via bpf: record's loop drains the probe itself. A thread of its own woke every
 	 * STORE_POLL_MS as the loop does, and each wake-up of a halted vCPU costs the command
-	 * (W3 under --via bpf, 200 processes: +81 ms with both, +54 with wake-ups every 100 ms,
+	 * (W3 under --via bpf, 200 processes: +76 ms over native with the thread, +56 without,
 	 * 30 paired rounds). With ptrace or preload beside it, their loop cannot. */
 	bool thread = o->via != RECORD_VIA_BPF;
 	char why[256] = "";

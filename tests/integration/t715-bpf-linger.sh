@@ -25,6 +25,20 @@ wait_for 5 sh -c '[ "$(ls -l /proc/"$1"/fd 2>/dev/null | grep -c pipe:)" = 0 ]' 
 assert_eq "it holds the four links (sys_exit, fork, exec, exit), the three maps a next run takes over (tables, track_bits, events), nothing else" \
 	"$(fds_of "$pid")" "$want"
 check "record returned while it still lives (record does not wait for it)" kill -0 "$pid"
+# It shares magicpak's memory: neither a handler of magicpak's nor a default action (a core
+# dump) may run in it. A terminal's signals to the process group stay blocked there.
+blocked() { # blocked PID SIGNO: is SIGNO in PID's blocked mask?
+	local m
+	m=$(awk '/^SigBlk:/ { print $2 }' /proc/"$1"/status) || return 1
+	[ $(( (0x$m >> ($2 - 1)) & 1 )) = 1 ]
+}
+for sig in 1:HUP 2:INT 3:QUIT 15:TERM 20:TSTP; do
+	check "it blocks SIG${sig#*:}" blocked "$pid" "${sig%%:*}"
+done
+for sig in INT QUIT TSTP TERM HUP; do kill -s "$sig" "$pid" 2>/dev/null; done
+sleep 0.2
+check "... and runs on after them" \
+	sh -c 'kill -0 "$1" && [ "$(awk "/^State:/ { print \$2 }" /proc/"$1"/status)" != T ]' sh "$pid"
 assert_eq "the session's processes are sh and cat only" \
 	"$(sql "$db" "select group_concat(executable, ' ') from (select executable from processes order by pid)" | tr ' ' '\n' | sed 's|.*/||' | sort | tr '\n' ' ')" \
 	"cat sh "

@@ -56,7 +56,8 @@ static int ld_list(const char *path, struct strvec *out)
 	char cmd[PATH_MAX + 64], line[PATH_MAX + 256];
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), RTLD " --list '%s' 2>/dev/null", path);
+	/* as the model was asked: no LD_LIBRARY_PATH */
+	snprintf(cmd, sizeof(cmd), "env -u LD_LIBRARY_PATH " RTLD " --list '%s' 2>/dev/null", path);
 	p = popen(cmd, "r");
 	if (!p)
 		return -errno;
@@ -151,8 +152,14 @@ int main(void)
 	}
 	deps_free(d);
 
-	/* LD_LIBRARY_PATH, searched first; its glibc-hwcaps subdirectories before it */
-	{
+	/* LD_LIBRARY_PATH, searched first; its glibc-hwcaps subdirectories before it (with
+	 * shared objects built here) */
+	if (system("command -v gcc >/dev/null 2>&1") != 0) {
+		if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+			ok(0, "gcc is installed under CI=true (make deps)");
+		else
+			skip("no gcc to build shared objects with");
+	} else {
 		struct hwcaps hw;
 		char *dir = xasprintf("%s/lib", tmp), *sub = NULL,
 		     *fake = xasprintf("%s/libc.so.6", dir);
