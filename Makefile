@@ -140,7 +140,8 @@ $(BUILD)/audit/%.o: preload/%.c
 # Without it the module reads /proc/self/environ instead.
 RTLD_PATH := $(shell readelf -lW /bin/sh 2>/dev/null | sed -n 's/.*interpreter: \(.*\)]$$/\1/p')
 RTLD_NAME := $(notdir $(RTLD_PATH))
-# the loader a static magicpak takes for the one its commands run under (collect.c)
+# the loader a static magicpak takes for the system's (collect.c; lazylib.c when its model
+# of dlopen() finds no glibc)
 ALL_CFLAGS += $(if $(RTLD_PATH),-DSYSTEM_RTLD='"$(RTLD_PATH)"')
 RTLD := $(if $(RTLD_NAME),$(filter /%,$(shell $(CC) $(CFLAGS) -print-file-name=$(RTLD_NAME) 2>/dev/null)))
 ifneq ($(RTLD),)
