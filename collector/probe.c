@@ -129,14 +129,7 @@ struct probe {
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
 	pid_t taken_from;     /* the lingering child this probe was taken from, or 0 */
 	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped (written: the seed) */
-	int budget;           /* records this probe_poll() pass may still deliver */
 };
-
-/* Records one probe_poll() delivers at most: libbpf consumes while records keep coming, and
- * a command that makes them faster than we take them would keep the caller (record's loop,
- * which also forwards signals, reaps and enforces --timeout) there for good. */
-#define POLL_BUDGET 4096
-#define POLL_BUDGET_SPENT (-EDQUOT) /* on_record(): the pass is over, more may wait */
 
 #define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long a probe outlives its run (linger()) */
 
@@ -273,8 +266,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	w.time_ns = (uint64_t)((int64_t)w.time_ns + p->boot_to_real);
 	p->fn(p->ctx, &w, (const char *)data + sizeof(w), w.len - sizeof(w));
-	/* this record is consumed either way; a negative return stops the pass (libbpf) */
-	return --p->budget > 0 ? 0 : POLL_BUDGET_SPENT;
+	return 0;
 }
 
 /* The kernel's id of the BPF map or link @fd, or 0. */
@@ -541,21 +533,15 @@ int probe_fd(const struct probe *p)
 
 int probe_poll(struct probe *p, int timeout_ms)
 {
-	int n, m;
+	int n = ring_buffer__poll(p->rb, timeout_ms), m;
 
-	p->budget = POLL_BUDGET;
-	n = ring_buffer__poll(p->rb, timeout_ms);
 	/* The probe wakes us only when its ring is half full (openat.bpf.c): what came
 	 * without a wake-up is read here, epoll or not. */
 	if (n == -EINTR)
 		n = 0;
-	if (n == POLL_BUDGET_SPENT)
-		return POLL_BUDGET;
 	if (n < 0)
 		return n;
-	m = p->budget > 0 ? ring_buffer__consume(p->rb) : 0;
-	if (m == POLL_BUDGET_SPENT)
-		return POLL_BUDGET;
+	m = ring_buffer__consume(p->rb);
 	return m < 0 ? m : n + m;
 }
 
@@ -798,6 +784,7 @@ static void linger(struct probe *p)
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
 	bool shared = !shared_used && !exit_checks_leaks();
 	struct linger_arg copy, *a = shared ? &shared_arg : &copy;
+	sigset_t all, old;
 	int n = 0, pfd[2];
 	struct rlimit rl;
 	long pid;
@@ -817,17 +804,15 @@ static void linger(struct probe *p)
 	a->nofile = getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur;
 	a->ts.tv_sec = ms / 1000;
 	a->ts.tv_nsec = (ms % 1000) * 1000000L;
+	/* It takes no signal, ever (it inherits this mask): sharing our memory, neither a
+	 * handler of ours nor a default action may run in it (a core dump, as of Ctrl-\ to
+	 * the process group, takes every process sharing the memory down before Linux 5.16),
+	 * and a terminal's signals to the group must not end or stop the probe's keeper. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (shared) {
-		sigset_t all, old;
-
-		/* It takes no signal, ever: a default action on it would act on our memory (a
-		 * core dump, as of Ctrl-\ to the process group, takes every process sharing
-		 * it down before Linux 5.16) and stop or end the probe's keeper with us. */
 		shared_used = true;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
 		pid = clone(linger_child, stack + sizeof(stack), CLONE_VM, a);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	} else {
 		/* flags 0: a copy of the address space, like fork(), and no exit signal */
 		pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
@@ -837,6 +822,7 @@ static void linger(struct probe *p)
 			linger_child(a);
 		}
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(pfd[0]);
 	if (pid > 0)
 		p->linger_fd = pfd[1];

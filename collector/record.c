@@ -244,7 +244,6 @@ struct side {
 	int sock;                /* -1: no preload socket (--cross-check only) */
 	pthread_t th;
 	bool running;
-	bool inline_poll;        /* no thread: the caller's loop drains the probe (--via bpf) */
 	int stop;                /* read and set with __atomic builtins */
 	int wake[2];             /* side_stop() writes to wake[1] */
 	pthread_mutex_t mu;      /* v, n and cap, while the thread runs */
@@ -593,14 +592,12 @@ static void *side_thread(void *arg)
 
 /* Open and attach the probe (when @want) before the command is started; @sock_path: also
  * bind the socket the preload library sends to. -errno with @why on failure. */
-static int side_start(struct side *sd, bool want, bool thread, const char *sock_path, char *why,
-		      size_t size)
+static int side_start(struct side *sd, bool want, const char *sock_path, char *why, size_t size)
 {
 	char cwd[PATH_MAX];
 	int ret;
 
 	memset(sd, 0, sizeof(*sd));
-	sd->inline_poll = !thread;
 	pthread_mutex_init(&sd->mu, NULL);
 	sd->sock = -1;
 	sd->wake[0] = sd->wake[1] = -1;
@@ -627,7 +624,7 @@ static int side_start(struct side *sd, bool want, bool thread, const char *sock_
 		}
 		setsockopt(sd->sock, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	}
-	if ((!sd->p && sd->sock < 0) || sd->inline_poll)
+	if (!sd->p && sd->sock < 0)
 		return 0;
 	if (pipe2(sd->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = -errno;
@@ -1031,15 +1028,10 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
-	/* --via bpf: record's loop drains the probe itself. A thread of its own woke every
-	 * STORE_POLL_MS as the loop does, and each wake-up of a halted vCPU costs the command
-	 * (W3 under --via bpf, 200 processes: +76 ms over native with the thread, +56 without,
-	 * 30 paired rounds). With ptrace or preload beside it, their loop cannot. */
-	bool thread = o->via != RECORD_VIA_BPF;
 	char why[256] = "";
 	int ret;
 
-	ret = side_start(sd, want, thread, sock, why, sizeof(why));
+	ret = side_start(sd, want, sock, why, sizeof(why));
 	if (ret < 0 && sd->probe_failed) {
 		side_free(sd);
 		if (o->via == RECORD_VIA_BPF)
@@ -1048,7 +1040,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 			return log_error(ret, "--bpf=required: eBPF probe unavailable: %s", why);
 		log_warn("%s: eBPF probe unavailable: %s; recording without it",
 			 o->cross_check ? "--cross-check" : "--bpf", why);
-		ret = side_start(sd, false, thread, sock, why, sizeof(why));
+		ret = side_start(sd, false, sock, why, sizeof(why));
 	}
 	if (ret < 0) {
 		side_free(sd);
@@ -1707,7 +1699,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	}
 	store_open_start(r.st);
 	for (;;) {
-		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { probe_fd(sd.p), POLLIN, 0 } };
+		struct pollfd pfd = { sfd, POLLIN, 0 };
 		int wait_ms = STORE_POLL_MS;
 		pid_t w;
 
@@ -1719,18 +1711,16 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 			else if (deadline - now < STORE_POLL_MS)
 				wait_ms = (int)(deadline - now);
 		}
-		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
+		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
 		}
-		/* the probe wakes us only past half full: every STORE_POLL_MS otherwise */
-		probe_poll(sd.p, 0);
 		/* what the probe saw so far goes into the store while the command runs */
 		if (!child_done && store_ready(r.st)) {
 			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
 			flush_while_running(r.st, &flushed);
 		}
-		if (pfd[0].revents & POLLIN) {
+		if (pfd.revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
