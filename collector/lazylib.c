@@ -143,9 +143,9 @@ static char *llp_hint(const char *path)
  * release lays them out: another release may crash there. Refuse that with a reason
  * instead. Which ones it would load is deps.c's model of that dlopen() (LD_LIBRARY_PATH,
  * then ld.so.cache and the default directories, then what the library needs): the same
- * files, found the same way, so no loader path is built in. A dynamic magicpak (it has an
- * interpreter) shares the system's. What the model cannot find, dlopen() will not find
- * either, and says so itself. */
+ * files, found the same way. Where it finds no glibc (the library missing, or a layout it
+ * does not know), the system's loader, as the build saw it, is checked instead. A dynamic
+ * magicpak (it has an interpreter) shares the system's. */
 static int same_glibc(const char *soname)
 {
 	const struct deps_opts opts = { .library_path = getenv("LD_LIBRARY_PATH") };
