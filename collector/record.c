@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/prctl.h>
@@ -245,7 +246,11 @@ struct side {
 	pthread_t th;
 	bool running;
 	int stop;                /* read and set with __atomic builtins */
-	int wake[2];             /* side_stop() writes to wake[1] */
+	int wake[2];             /* side_stop() and side_sync() write to wake[1] */
+	int ready;               /* eventfd: the thread made a pass that pushed events or
+				  * answered side_sync(); -1 before side_start() */
+	unsigned sync_req;       /* side_sync()'s requests, and the last one answered */
+	unsigned sync_done;      /* (both with __atomic builtins) */
 	pthread_mutex_t mu;      /* v, n and cap, while the thread runs */
 	struct side_ev *v;
 	size_t n, cap;
@@ -565,6 +570,12 @@ static void side_drain_sock(struct side *sd)
 		side_on_dgram(sd, buf, (size_t)n);
 }
 
+/* How long the thread sleeps when nothing wakes it. The ring buffer wakes it past half full
+ * (bpf/openat.bpf.c) and the socket at every datagram, so this only bounds how late a quiet
+ * command's events reach the history. Each wake-up of an idle vCPU costs the command being
+ * recorded (W3: a 10 ms period cost it 20-25 ms), so it is long. */
+#define SIDE_POLL_MS 100
+
 static void *side_thread(void *arg)
 {
 	struct side *sd = arg;
@@ -573,21 +584,55 @@ static void *side_thread(void *arg)
 	prctl(PR_SET_NAME, "magicpak-side", 0, 0, 0);
 	while (!__atomic_load_n(&sd->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pf[3];
+		char buf[64];
 		nfds_t n = 0;
+		size_t before = sd->n; /* only this thread changes it */
+		unsigned req;
 
 		pf[n++] = (struct pollfd){ sd->wake[0], POLLIN, 0 };
 		if (sd->p)
 			pf[n++] = (struct pollfd){ probe_fd(sd->p), POLLIN, 0 };
 		if (sd->sock >= 0)
 			pf[n++] = (struct pollfd){ sd->sock, POLLIN, 0 };
-		/* every 10 ms at least: the ring buffer wakes us only when half full, and
-		 * --via bpf stores what we keep while the command runs */
-		poll(pf, n, 10);
+		poll(pf, n, SIDE_POLL_MS);
+		while (read(sd->wake[0], buf, sizeof(buf)) > 0)
+			;
+		/* a request seen before the pass is answered by it */
+		req = __atomic_load_n(&sd->sync_req, __ATOMIC_ACQUIRE);
 		if (sd->p)
 			probe_poll(sd->p, 0);
 		side_drain_sock(sd);
+		if (sd->n != before || req != __atomic_load_n(&sd->sync_done, __ATOMIC_RELAXED)) {
+			uint64_t one = 1;
+
+			__atomic_store_n(&sd->sync_done, req, __ATOMIC_RELEASE);
+			if (write(sd->ready, &one, sizeof(one)) < 0) {
+				/* the counter is full: the loop is woken already */
+			}
+		}
 	}
 	return NULL;
+}
+
+/* Have the thread read everything the probe and the socket hold now, and wait (at most a
+ * second) until it has: --timeout's kill must know the processes started just before. */
+static void side_sync(struct side *sd)
+{
+	unsigned req;
+	uint64_t end = clock_mono_ms() + 1000, now;
+
+	if (!sd->running)
+		return;
+	req = __atomic_add_fetch(&sd->sync_req, 1, __ATOMIC_ACQ_REL);
+	if (write(sd->wake[1], "s", 1) < 0) {
+		/* the pipe is full: the thread is being woken anyway */
+	}
+	while ((int)(__atomic_load_n(&sd->sync_done, __ATOMIC_ACQUIRE) - req) < 0 &&
+	       (now = clock_mono_ms()) < end) {
+		struct pollfd pf = { sd->ready, POLLIN, 0 };
+
+		poll(&pf, 1, (int)(end - now));
+	}
 }
 
 /* Open and attach the probe (when @want) before the command is started; @sock_path: also
@@ -600,7 +645,7 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 	memset(sd, 0, sizeof(*sd));
 	pthread_mutex_init(&sd->mu, NULL);
 	sd->sock = -1;
-	sd->wake[0] = sd->wake[1] = -1;
+	sd->wake[0] = sd->wake[1] = sd->ready = -1;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
 	if (want) {
 		ret = probe_open(&sd->p, side_on_probe, sd, why, size);
@@ -626,7 +671,8 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 	}
 	if (!sd->p && sd->sock < 0)
 		return 0;
-	if (pipe2(sd->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+	if (pipe2(sd->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (sd->ready = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		ret = -errno;
 		snprintf(why, size, "cannot create a pipe: %s", strerror(-ret));
 		return ret;
@@ -654,7 +700,7 @@ static void side_stop(struct side *sd)
 	if (sd->running) {
 		__atomic_store_n(&sd->stop, 1, __ATOMIC_RELEASE);
 		if (write(sd->wake[1], "x", 1) < 0) {
-			/* the thread wakes up within 100 ms anyway */
+			/* the thread wakes up within SIDE_POLL_MS anyway */
 		}
 		pthread_join(sd->th, NULL);
 		sd->running = false;
@@ -684,7 +730,9 @@ static void side_free(struct side *sd)
 	for (int i = 0; i < 2; i++)
 		if (sd->wake[i] >= 0)
 			close(sd->wake[i]);
-	sd->wake[0] = sd->wake[1] = -1;
+	if (sd->ready >= 0)
+		close(sd->ready);
+	sd->wake[0] = sd->wake[1] = sd->ready = -1;
 	for (size_t i = 0; i < sd->n; i++) {
 		free(sd->v[i].path);
 		free(sd->v[i].argv);
@@ -776,6 +824,17 @@ static int side_store_ev(struct side *sd, const struct side_ev *e, uint64_t coun
  * the session then has less to write). The entries are copied out under the lock: the
  * thread may grow the array meanwhile. Their count is 1 until side_stop() adds the kernel's
  * folded repeats, which side_store() then stores on top. */
+/* Whether events wait to be stored (the thread may be adding some). */
+static bool side_pending(struct side *sd)
+{
+	bool ret;
+
+	pthread_mutex_lock(&sd->mu);
+	ret = sd->n > sd->stored;
+	pthread_mutex_unlock(&sd->mu);
+	return ret;
+}
+
 static void side_store_some(struct side *sd, struct rec *r, bool procs, uint64_t *accesses,
 			    uint64_t *processes)
 {
@@ -1121,7 +1180,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 
 	memset(&sd, 0, sizeof(sd));
 	sd.sock = -1;
-	sd.wake[0] = sd.wake[1] = -1;
+	sd.wake[0] = sd.wake[1] = sd.ready = -1;
 	if (o->via == RECORD_VIA_BPF)
 		return record_bpf_only(o, res);
 	if (o->via == RECORD_VIA_PRELOAD)
@@ -1364,7 +1423,7 @@ static char **preload_env(const char *lib, const char *audit, const char *sock)
 }
 
 /* Rows that make a write worth a transaction while the command runs (store_flush_some), and
- * how often --via bpf looks at what the probe saw. */
+ * how often --via bpf looks again for the history while what the probe saw waits for it. */
 #define FLUSH_MIN_ROWS 64
 #define STORE_POLL_MS 10
 
@@ -1460,7 +1519,7 @@ static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset
 static int record_preload(const struct record_opts *o, struct record_result *res)
 {
 	struct prec p = { .r = { .o = o, .changed = STRVEC_INIT } };
-	struct side sd = { .sock = -1, .wake = { -1, -1 } };
+	struct side sd = { .sock = -1, .wake = { -1, -1 }, .ready = -1 };
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
 	char *dir = NULL, *sock = NULL;
@@ -1669,13 +1728,41 @@ out:
 	return ret;
 }
 
+/* --timeout under --via bpf: SIGKILL every process of the tree the probe saw alive. A process
+ * forked while the list was read is caught by the next round; a killed one forks no more. */
+static void side_kill_tree(struct side *sd)
+{
+	struct strmap killed = STRMAP_INIT;
+
+	for (int round = 0; round < 8; round++) {
+		size_t n, fresh = 0;
+		pid_t *alive;
+		char key[16];
+
+		side_sync(sd);
+		alive = side_alive(sd, &n);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(key, sizeof(key), "%d", (int)alive[i]);
+			if (strmap_get(&killed, key))
+				continue;
+			strmap_put(&killed, key, (void *)1);
+			kill(alive[i], SIGKILL);
+			fresh++;
+		}
+		free(alive);
+		if (!fresh)
+			break;
+	}
+	strmap_clear(&killed);
+}
+
 /* ---- the probe alone (--via bpf): no ptrace, no preload ---- */
 
 static int record_bpf_only(const struct record_opts *o, struct record_result *res)
 {
 	extern char **environ;
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
-	struct side sd = { .sock = -1, .wake = { -1, -1 } };
+	struct side sd = { .sock = -1, .wake = { -1, -1 }, .ready = -1 };
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
@@ -1699,8 +1786,12 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	}
 	store_open_start(r.st);
 	for (;;) {
-		struct pollfd pfd = { sfd, POLLIN, 0 };
-		int wait_ms = STORE_POLL_MS;
+		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { sd.ready, POLLIN, 0 } };
+		/* Woken by the side thread when it has events, by a signal, or by the deadline;
+		 * once a second at least for flush_while_running(), and every STORE_POLL_MS while
+		 * events wait for the history to open. */
+		int wait_ms = !store_ready(r.st) && side_pending(&sd) ? STORE_POLL_MS : 1000;
+		uint64_t one;
 		pid_t w;
 
 		if (deadline) {
@@ -1708,19 +1799,22 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 
 			if (now >= deadline)
 				wait_ms = 0;
-			else if (deadline - now < STORE_POLL_MS)
+			else if (deadline - now < (uint64_t)wait_ms)
 				wait_ms = (int)(deadline - now);
 		}
-		if (poll(&pfd, 1, wait_ms) < 0 && errno != EINTR) {
+		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
+		}
+		if (read(sd.ready, &one, sizeof(one)) < 0) {
+			/* nothing new: a signal or the timeout woke us */
 		}
 		/* what the probe saw so far goes into the store while the command runs */
 		if (!child_done && store_ready(r.st)) {
 			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
 			flush_while_running(r.st, &flushed);
 		}
-		if (pfd.revents & POLLIN) {
+		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
@@ -1728,15 +1822,10 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 					kill(child, (int)si.ssi_signo);
 		}
 		if (deadline && !timed_out && clock_mono_ms() >= deadline) {
-			size_t n;
-			pid_t *alive = side_alive(&sd, &n);
-
 			timed_out = true;
 			if (!child_done)
 				kill(child, SIGKILL);
-			for (size_t i = 0; i < n; i++)
-				kill(alive[i], SIGKILL);
-			free(alive);
+			side_kill_tree(&sd);
 			deadline = 0;
 		}
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
