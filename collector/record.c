@@ -244,8 +244,10 @@ struct side {
 	struct probe *p;         /* NULL: no probe */
 	int sock;                /* -1: no preload socket (--cross-check only) */
 	pthread_t th;
-	bool running;
-	int stop;                /* read and set with __atomic builtins */
+	bool running;            /* started and not yet joined (side_free()) */
+	bool stopped;            /* side_stop() has told it to stop */
+	int stop;                /* read with __atomic builtins; set under drain_mu */
+	pthread_mutex_t drain_mu; /* held by the thread while it reads the probe and the socket */
 	int wake[2];             /* side_stop() and side_sync() write to wake[1] */
 	int ready;               /* eventfd: the thread made a pass that pushed events or
 				  * answered side_sync(); -1 before side_start() */
@@ -599,9 +601,15 @@ static void *side_thread(void *arg)
 			;
 		/* a request seen before the pass is answered by it */
 		req = __atomic_load_n(&sd->sync_req, __ATOMIC_ACQUIRE);
+		pthread_mutex_lock(&sd->drain_mu);
+		if (__atomic_load_n(&sd->stop, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_unlock(&sd->drain_mu);
+			break;
+		}
 		if (sd->p)
 			probe_poll(sd->p, 0);
 		side_drain_sock(sd);
+		pthread_mutex_unlock(&sd->drain_mu);
 		if (sd->n != before || req != __atomic_load_n(&sd->sync_done, __ATOMIC_RELAXED)) {
 			uint64_t one = 1;
 
@@ -621,7 +629,7 @@ static void side_sync(struct side *sd)
 	unsigned req;
 	uint64_t end = clock_mono_ms() + 1000, now;
 
-	if (!sd->running)
+	if (!sd->running || sd->stopped)
 		return;
 	req = __atomic_add_fetch(&sd->sync_req, 1, __ATOMIC_ACQ_REL);
 	if (write(sd->wake[1], "s", 1) < 0) {
@@ -644,6 +652,7 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 
 	memset(sd, 0, sizeof(*sd));
 	pthread_mutex_init(&sd->mu, NULL);
+	pthread_mutex_init(&sd->drain_mu, NULL);
 	sd->sock = -1;
 	sd->wake[0] = sd->wake[1] = sd->ready = -1;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
@@ -694,16 +703,19 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 	return 0;
 }
 
-/* Stop the thread and read what is left. */
+/* Stop the thread and read what is left. The thread reads nothing more once it has seen
+ * the stop (under drain_mu), so this reads at once instead of waiting for it to wake up and
+ * exit (0.3-0.9 ms of the end on these VMs); side_free() joins it. */
 static void side_stop(struct side *sd)
 {
-	if (sd->running) {
+	if (sd->running && !sd->stopped) {
+		pthread_mutex_lock(&sd->drain_mu);
 		__atomic_store_n(&sd->stop, 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&sd->drain_mu);
 		if (write(sd->wake[1], "x", 1) < 0) {
 			/* the thread wakes up within SIDE_POLL_MS anyway */
 		}
-		pthread_join(sd->th, NULL);
-		sd->running = false;
+		sd->stopped = true;
 	}
 	if (sd->p)
 		while (probe_poll(sd->p, 0) > 0)
@@ -722,6 +734,10 @@ static void side_stop(struct side *sd)
 static void side_free(struct side *sd)
 {
 	side_stop(sd);
+	if (sd->running) {
+		pthread_join(sd->th, NULL);
+		sd->running = false;
+	}
 	probe_destroy(sd->p);
 	sd->p = NULL;
 	if (sd->sock >= 0)
@@ -741,6 +757,7 @@ static void side_free(struct side *sd)
 	sd->v = NULL;
 	sd->n = sd->cap = sd->stored = 0;
 	pthread_mutex_destroy(&sd->mu);
+	pthread_mutex_destroy(&sd->drain_mu);
 	for (size_t i = 0; i < sd->cwd.cap; i++)
 		if (sd->cwd.keys && sd->cwd.keys[i])
 			free(sd->cwd.vals[i]);
@@ -1628,8 +1645,6 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 			break;
 		}
 		collect_drain(p.c);
-		if (!child_done)
-			flush_while_running(p.r.st, &flushed);
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -1663,6 +1678,9 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		}
 		if (w < 0 && errno == ECHILD)
 			break;
+		/* after the reaping: once the command is gone, the end writes everything at once */
+		if (!child_done)
+			flush_while_running(p.r.st, &flushed);
 	}
 	cpupin_unbatch(batched);
 	collect_finish(p.c);
@@ -1809,11 +1827,6 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		if (read(sd.ready, &one, sizeof(one)) < 0) {
 			/* nothing new: a signal or the timeout woke us */
 		}
-		/* what the probe saw so far goes into the store while the command runs */
-		if (!child_done && store_ready(r.st)) {
-			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
-			flush_while_running(r.st, &flushed);
-		}
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -1837,6 +1850,12 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		}
 		if (w < 0 && errno == ECHILD)
 			break;
+		/* what the probe saw so far goes into the store while the command runs (after the
+		 * reaping: once it is gone, the end writes everything at once) */
+		if (!child_done && store_ready(r.st)) {
+			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
+			flush_while_running(r.st, &flushed);
+		}
 	}
 	if (timed_out)
 		res->exit_code = 124;
