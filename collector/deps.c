@@ -72,6 +72,7 @@ struct ctx {
 	ino_t rtld_ino;
 	bool rtld_placed;
 	struct strvec llp;     /* LD_LIBRARY_PATH, expanded */
+	struct strvec llp_written; /* its elements as written, one per llp entry */
 	struct strmap names;   /* name -> index + 1 of the first object answering to it */
 	int ret;
 };
@@ -218,9 +219,10 @@ static char *expand_dst(struct deps *d, const char *s, const char *origin_dir)
 
 /* Split a search path (RPATH, RUNPATH or LD_LIBRARY_PATH) into directories as fillin_rpath
  * does: DSTs expanded, trailing slashes removed, an empty element meaning the current
- * directory, duplicates dropped. Relative directories are made absolute against the cwd. */
+ * directory, duplicates dropped. Relative directories are made absolute against the cwd.
+ * @written (or NULL): each kept element as it was written, for messages. */
 static void split_path(struct deps *d, const char *list, const char *seps, const char *origin_dir,
-		       struct strvec *out)
+		       struct strvec *out, struct strvec *written)
 {
 	char *copy = xstrdup(list), *save = NULL, *p = copy;
 
@@ -241,10 +243,13 @@ static void split_path(struct deps *d, const char *list, const char *seps, const
 			while (len > 1 && x[len - 1] == '/')
 				x[--len] = '\0';
 			abs = x[0] == '/' ? xstrdup(x) : path_absolute(*x ? x : ".");
-			if (strvec_find(out, abs) < 0)
+			if (strvec_find(out, abs) < 0) {
 				strvec_push_owned(out, abs);
-			else
+				if (written)
+					strvec_push(written, p);
+			} else {
 				free(abs);
+			}
 			free(x);
 		}
 		if (!end)
@@ -435,7 +440,7 @@ static struct strvec *rpath_dirs(struct ctx *c, struct deps_obj *o, const char *
 		o->rpath_dirs = xcalloc(1, sizeof(*o->rpath_dirs));
 		/* The program's $ORIGIN is its real directory; a library's is where it was found. */
 		origin = origin_for(c, idx, list);
-		split_path(c->d, list, ":", origin, o->rpath_dirs);
+		split_path(c->d, list, ":", origin, o->rpath_dirs, NULL);
 		free(origin);
 	}
 	return o->rpath_dirs;
@@ -500,6 +505,7 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 	long via = -1, idx;
 	bool is_rtld;
 	const struct elfobj *le = lo->elf;
+	const char *llp_el = "";
 
 	e->name = name;
 	e->via = -1;
@@ -555,12 +561,13 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 		strbuf_addf(&searched, "%s:", c->llp.v[i]);
 		f = try_dir(c, c->llp.v[i], name, &found, &ca);
 		how = DEPS_LD_LIBRARY_PATH;
+		llp_el = c->llp_written.v[i];
 	}
 	if (f == FOUND_NONE && le && le->runpath) {
 		struct strvec dirs = STRVEC_INIT;
 		char *origin = origin_for(c, loader, le->runpath);
 
-		split_path(d, le->runpath, ":", origin, &dirs);
+		split_path(d, le->runpath, ":", origin, &dirs, NULL);
 		free(origin);
 		for (size_t i = 0; i < dirs.n && f == FOUND_NONE; i++) {
 			strbuf_addf(&searched, "%s:", dirs.v[i]);
@@ -636,6 +643,8 @@ done:
 	add_name(c, c->m->n - 1, name);
 	if (how == DEPS_CACHE)
 		o->cache_key = xstrdup(name);
+	if (how == DEPS_LD_LIBRARY_PATH)
+		o->llp_element = xstrdup(llp_el);
 	find_alternates(d, o);
 	e->target = (long)c->m->n - 1;
 	e->how = how;
@@ -701,7 +710,7 @@ static void set_library_path(struct ctx *c)
 	if (!list || !*list)
 		return;
 	origin = origin_for(c, 0, list);
-	split_path(c->d, list, ":;", origin, &c->llp);
+	split_path(c->d, list, ":;", origin, &c->llp, &c->llp_written);
 	free(origin);
 }
 
@@ -737,6 +746,7 @@ static void ctx_release(struct ctx *c)
 	free(c->rtld_path);
 	strvec_clear(&c->rtld_names);
 	strvec_clear(&c->llp);
+	strvec_clear(&c->llp_written);
 	strmap_clear(&c->names);
 }
 
@@ -753,6 +763,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 	add_obj(&c, path, how, -1, elf);
 	strvec_init(&c.rtld_names);
 	strvec_init(&c.llp);
+	strvec_init(&c.llp_written);
 
 	if (!elf->interp && !(elf->dynamic && elf->needed.n)) {
 		m->is_static = elf->type == ET_EXEC || !elf->dynamic || !elf->soname;
@@ -939,6 +950,7 @@ int deps_resolve_dlopen(struct deps *d, const char *name)
 	add_obj(&c, self, DEPS_INPUT, -1, NULL);
 	strvec_init(&c.rtld_names);
 	strvec_init(&c.llp);
+	strvec_init(&c.llp_written);
 	load_cache(d);
 	set_library_path(&c);
 	map_object(&c, 0, name, &e);
@@ -983,6 +995,7 @@ void deps_free(struct deps *d)
 
 			free(o->path);
 			free(o->cache_key);
+			free(o->llp_element);
 			strvec_clear(&o->alternates);
 			strvec_clear(&o->names);
 			free(o->edges);

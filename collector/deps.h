@@ -39,6 +39,8 @@ struct deps_obj {
 	long loader;               /* index of the object that first needed it, -1 if none */
 	long via;                  /* DEPS_RPATH: index of the object whose DT_RPATH matched */
 	char *cache_key;           /* DEPS_CACHE: the name looked up in ld.so.cache */
+	char *llp_element;        /* DEPS_LD_LIBRARY_PATH: the element it was found through,
+				    * as written ("" for an empty one) */
 	struct strvec alternates;  /* the same library's other glibc-hwcaps variants that exist */
 	struct strvec names;       /* every name this object answers to (path, soname, requested) */
 	const struct elfobj *elf;  /* NULL for a script; borrowed from the resolver's cache */

@@ -100,42 +100,15 @@ static bool is_glibc(const struct deps_obj *o)
 			  (so && (!strcmp(so, "libc.so.6") || !strncmp(so, "ld-linux", 8))));
 }
 
-/* The hint for @path, found through LD_LIBRARY_PATH: the element it was found in (or in
- * one of its glibc-hwcaps subdirectories), the longest that is a directory above it (of
- * "/opt:/opt/lib", "/opt/lib"); an element with a $ORIGIN, $LIB or $PLATFORM is named by
- * the directory it became. */
-static char *llp_hint(const char *path)
+/* The hint for @o, found through LD_LIBRARY_PATH: the element it was found through (in it
+ * or in one of its glibc-hwcaps subdirectories), as the user wrote it. */
+static char *llp_hint(const struct deps_obj *o)
 {
-	static const char fmt[] = " (found through LD_LIBRARY_PATH: unset it, or take '%s' out "
-				  "of it)";
-	const char *p = getenv("LD_LIBRARY_PATH");
-	char *hint = NULL;
-	size_t best = 0;
-
-	while (p) {
-		size_t n = strcspn(p, ":;");
-		char *el = xstrndup(p, n);
-		/* path_absolute() folds "." and "..", and drops a trailing slash */
-		char *abs = path_absolute(n ? el : ".");
-
-		if (!strchr(el, '$') && path_has_prefix(path, abs) && strlen(abs) + 1 > best) {
-			free(hint);
-			best = strlen(abs) + 1;
-			hint = n ? xasprintf(fmt, el)
-				 : xstrdup(" (found through LD_LIBRARY_PATH's empty element, the "
-					   "working directory: unset it, or take that element out)");
-		}
-		free(abs);
-		free(el);
-		p = p[n] ? p + n + 1 : NULL;
-	}
-	if (!hint) {
-		char *dir = path_dirname(path);
-
-		hint = xasprintf(fmt, dir);
-		free(dir);
-	}
-	return hint;
+	if (!o->llp_element || !*o->llp_element)
+		return xstrdup(" (found through LD_LIBRARY_PATH's empty element, the working "
+			       "directory: unset it, or take that element out)");
+	return xasprintf(" (found through LD_LIBRARY_PATH: unset it, or take '%s' out of it)",
+			 o->llp_element);
 }
 
 /* A magicpak linked statically with glibc (the Makefile's default) carries its own glibc,
@@ -169,7 +142,7 @@ static int same_glibc(const char *soname)
 			continue;
 		checked++;
 		hint = o->how == DEPS_LD_LIBRARY_PATH
-			       ? llp_hint(o->path)
+			       ? llp_hint(o)
 			       : xstrdup(" (build magicpak there, or with STATIC_LIBC=0)");
 		ret = own_release(soname, o->path, hint);
 		free(hint);

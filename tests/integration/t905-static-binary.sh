@@ -93,7 +93,7 @@ check "... no archive" none_of img-llp4.tar
 up=$(dirname "$(readlink -f "$TOOL")" | sed 's,/[^/]*,/..,g')
 out=$(timeout 20 env LD_LIBRARY_PATH="\$ORIGIN$up$tmp/otherlib" "$TOOL" bundle --db h.db --oci-archive img-llp5.tar 2>"$err"); rc=$?
 assert_rc "LD_LIBRARY_PATH with \$ORIGIN leading to another libc.so.6: refused (exit 1)" 1
-assert_one_error_line "... one line naming it" "$err" "otherlib/libc.so.6 is glibc 2.99"
+assert_one_error_line "... one line naming it and the element as written" "$err" "otherlib/libc.so.6 is glibc 2.99 (found through LD_LIBRARY_PATH: unset it, or take '\$ORIGIN$up$tmp/otherlib' out of it)"
 check "... no archive" none_of img-llp5.tar
 
 # A root holding magicpak alone, with a /proc (the tracer reads it) in a mount namespace of

@@ -175,6 +175,20 @@ int main(void)
 		   "dlopen(libc.so.6) with LD_LIBRARY_PATH=DIR: DIR/libc.so.6 (%s)",
 		   o ? o->path : "none");
 		deps_free(d);
+		/* the element it was found through, as written: the first of two that are one */
+		{
+			char *want = xasprintf("%s/", dir);
+
+			llp = xasprintf("/nonexistent:%s:%s", want, dir);
+			d = resolve("libc.so.6", llp, &ret);
+			o = find(d, "libc.so.6");
+			ok(o && o->llp_element && !strcmp(o->llp_element, want),
+			   "LD_LIBRARY_PATH=%s: found through '%s', as written (%s)", llp, want,
+			   o && o->llp_element ? o->llp_element : "none");
+			deps_free(d);
+			free(llp);
+			free(want);
+		}
 		if (hw.levels.n) {
 			char *hwdir = xasprintf("%s/glibc-hwcaps", dir);
 
@@ -213,9 +227,10 @@ int main(void)
 			}
 			d = resolve("libc.so.6", llp, &ret);
 			o = find(d, "libc.so.6");
-			ok(o && o->how == DEPS_LD_LIBRARY_PATH,
-			   "LD_LIBRARY_PATH=%s: $ORIGIN expanded, the fake found (%s)", llp,
-			   o ? o->path : "none");
+			ok(o && o->how == DEPS_LD_LIBRARY_PATH && !strcmp(o->llp_element, llp),
+			   "LD_LIBRARY_PATH=%s: $ORIGIN expanded, the fake found (%s), through "
+			   "the element as written (%s)", llp, o ? o->path : "none",
+			   o ? o->llp_element : "none");
 			deps_free(d);
 			free(llp);
 			free(origin);
@@ -227,7 +242,8 @@ int main(void)
 			ok(getcwd(cwd, sizeof(cwd)) && chdir(dir) == 0, "into DIR");
 			d = resolve("libc.so.6", "/nonexistent:", &ret);
 			o = find(d, "libc.so.6");
-			ok(o && o->how == DEPS_LD_LIBRARY_PATH && path_has_prefix(o->path, dir),
+			ok(o && o->how == DEPS_LD_LIBRARY_PATH && path_has_prefix(o->path, dir) &&
+				   !strcmp(o->llp_element, ""),
 			   "LD_LIBRARY_PATH=/nonexistent: (an empty element): the one in the "
 			   "working "
 			   "directory (%s)",
