@@ -269,10 +269,13 @@ struct side {
 	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
 };
 
-static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
-		      const char *path)
+/* Add an event; an exec's @argv (@argv_len bytes of NUL-ended strings, or NULL) with it, so
+ * that side_store_some() never copies the exec without it. */
+static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
+			   const char *path, const char *argv, size_t argv_len)
 {
 	struct side_ev *e;
+	char *copy = argv ? xmalloc(argv_len) : NULL;
 
 	pthread_mutex_lock(&sd->mu);
 	if (sd->n == sd->cap) {
@@ -290,21 +293,17 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
 	e->time_ns = w->time_ns;
 	e->count = 1;
 	e->path = path ? xstrdup(path) : NULL;
-	e->argv = NULL;
-	e->argv_len = 0;
+	if (copy)
+		memcpy(copy, argv, argv_len);
+	e->argv = copy;
+	e->argv_len = copy ? argv_len : 0;
 	pthread_mutex_unlock(&sd->mu);
 }
 
-/* The argv of the exec side_push() added last: the @len bytes of NUL-ended strings at @a. */
-static void side_set_argv(struct side *sd, const char *a, size_t len)
+static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
+		      const char *path)
 {
-	char *copy = xmalloc(len);
-
-	memcpy(copy, a, len);
-	pthread_mutex_lock(&sd->mu);
-	sd->v[sd->n - 1].argv = copy;
-	sd->v[sd->n - 1].argv_len = len;
-	pthread_mutex_unlock(&sd->mu);
+	side_push_argv(sd, kind, w, source, path, NULL, 0);
 }
 
 /* The processes the probe saw start (fork or exec) and not end, so far: owned, *@n of them.
@@ -458,11 +457,13 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 			sd->unresolved++;
 			return;
 		}
-		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
-		free(abs);
 		/* then an empty cwd and the argv (openat.h, MP_BPF_ARGS_MAX) */
 		if (at + 1 < len && payload[at] == '\0')
-			side_set_argv(sd, payload + at + 1, len - at - 1);
+			side_push_argv(sd, w->kind, w, MP_SRC_BPF, abs, payload + at + 1,
+				       len - at - 1);
+		else
+			side_push(sd, w->kind, w, MP_SRC_BPF, abs);
+		free(abs);
 		break;
 	}
 	case MP_REC_PROC_EXIT:
@@ -588,7 +589,8 @@ static void *side_thread(void *arg)
 		struct pollfd pf[3];
 		char buf[64];
 		nfds_t n = 0;
-		size_t before = sd->n; /* only this thread changes it */
+		size_t before;
+		bool pushed;
 		unsigned req;
 
 		pf[n++] = (struct pollfd){ sd->wake[0], POLLIN, 0 };
@@ -606,11 +608,14 @@ static void *side_thread(void *arg)
 			pthread_mutex_unlock(&sd->drain_mu);
 			break;
 		}
+		/* n changes only in this section until the stop: then side_stop() pushes */
+		before = sd->n;
 		if (sd->p)
 			probe_poll(sd->p, 0);
 		side_drain_sock(sd);
+		pushed = sd->n != before;
 		pthread_mutex_unlock(&sd->drain_mu);
-		if (sd->n != before || req != __atomic_load_n(&sd->sync_done, __ATOMIC_RELAXED)) {
+		if (pushed || req != __atomic_load_n(&sd->sync_done, __ATOMIC_RELAXED)) {
 			uint64_t one = 1;
 
 			__atomic_store_n(&sd->sync_done, req, __ATOMIC_RELEASE);
@@ -638,8 +643,14 @@ static void side_sync(struct side *sd)
 	while ((int)(__atomic_load_n(&sd->sync_done, __ATOMIC_ACQUIRE) - req) < 0 &&
 	       (now = clock_mono_ms()) < end) {
 		struct pollfd pf = { sd->ready, POLLIN, 0 };
+		uint64_t count;
 
 		poll(&pf, 1, (int)(end - now));
+		/* a count an earlier pass left would wake every poll(); the caller's loop stores
+		 * what is waiting after this anyway */
+		if (read(sd->ready, &count, sizeof(count)) < 0) {
+			/* nothing yet */
+		}
 	}
 }
 
@@ -680,10 +691,14 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 	}
 	if (!sd->p && sd->sock < 0)
 		return 0;
-	if (pipe2(sd->wake, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    (sd->ready = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	if (pipe2(sd->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
 		ret = -errno;
 		snprintf(why, size, "cannot create a pipe: %s", strerror(-ret));
+		return ret;
+	}
+	if ((sd->ready = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		ret = -errno;
+		snprintf(why, size, "cannot create an eventfd: %s", strerror(-ret));
 		return ret;
 	}
 	/* the thread takes no signals: SIGCHLD and the forwarded ones stay the main thread's */
@@ -703,9 +718,10 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 	return 0;
 }
 
-/* Stop the thread and read what is left. The thread reads nothing more once it has seen
- * the stop (under drain_mu), so this reads at once instead of waiting for it to wake up and
- * exit (0.3-0.9 ms of the end on these VMs); side_free() joins it. */
+/* Stop the thread and read what is left. The stop is set under drain_mu, which the thread
+ * holds while it reads, so once it is set the thread reads nothing more: this reads at once,
+ * instead of waking the thread and waiting for it to exit (0.3-0.9 ms of the end on these
+ * VMs); side_free() joins it. */
 static void side_stop(struct side *sd)
 {
 	if (sd->running && !sd->stopped) {
@@ -1746,14 +1762,18 @@ out:
 	return ret;
 }
 
-/* --timeout under --via bpf: SIGKILL every process of the tree the probe saw alive. A process
- * forked while the list was read is caught by the next round; a killed one forks no more. */
+/* --timeout under --via bpf: SIGKILL every process of the tree the probe saw alive, in rounds
+ * until the probe has seen each one end (or 2 s have passed): a process forked while a list
+ * was read, or whose fork the probe reports late (its parent was preempted between the fork
+ * and the SIGKILL), is in a later round's list, since every exit follows its own process's
+ * start in the ring. A killed process forks no more. */
 static void side_kill_tree(struct side *sd)
 {
 	struct strmap killed = STRMAP_INIT;
+	uint64_t end = clock_mono_ms() + 2000;
 
-	for (int round = 0; round < 8; round++) {
-		size_t n, fresh = 0;
+	for (;;) {
+		size_t n;
 		pid_t *alive;
 		char key[16];
 
@@ -1765,11 +1785,12 @@ static void side_kill_tree(struct side *sd)
 				continue;
 			strmap_put(&killed, key, (void *)1);
 			kill(alive[i], SIGKILL);
-			fresh++;
 		}
 		free(alive);
-		if (!fresh)
+		if (!n || clock_mono_ms() >= end)
 			break;
+		/* their ends are on the way: a moment for the kernel to deliver them */
+		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 	}
 	strmap_clear(&killed);
 }

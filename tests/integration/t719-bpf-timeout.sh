@@ -12,7 +12,7 @@ trap 'pkill -f "^sleep 6[01]\.$$" 2>/dev/null; rm -rf "$tmp"' EXIT
 db=$tmp/t.db
 # a new sleeper every 10 ms until the deadline; each one is orphaned when its shell dies
 start=$EPOCHREALTIME
-timeout 30 "$TOOL" record --db "$db" --via bpf --timeout 1 -- \
+timeout --preserve-status 30 "$TOOL" record --db "$db" --via bpf --timeout 1 -- \
 	sh -c "while :; do sleep 60.$$ & sleep 0.01; done; : $mark" >/dev/null 2>"$tmp/err"
 rc=$?
 secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%d", b-a}')

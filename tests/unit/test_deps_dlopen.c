@@ -227,10 +227,11 @@ int main(void)
 			}
 			d = resolve("libc.so.6", llp, &ret);
 			o = find(d, "libc.so.6");
-			ok(o && o->how == DEPS_LD_LIBRARY_PATH && !strcmp(o->llp_element, llp),
+			ok(o && o->how == DEPS_LD_LIBRARY_PATH && o->llp_element &&
+				   !strcmp(o->llp_element, llp),
 			   "LD_LIBRARY_PATH=%s: $ORIGIN expanded, the fake found (%s), through "
 			   "the element as written (%s)", llp, o ? o->path : "none",
-			   o ? o->llp_element : "none");
+			   o && o->llp_element ? o->llp_element : "none");
 			deps_free(d);
 			free(llp);
 			free(origin);
@@ -243,7 +244,7 @@ int main(void)
 			d = resolve("libc.so.6", "/nonexistent:", &ret);
 			o = find(d, "libc.so.6");
 			ok(o && o->how == DEPS_LD_LIBRARY_PATH && path_has_prefix(o->path, dir) &&
-				   !strcmp(o->llp_element, ""),
+				   o->llp_element && !strcmp(o->llp_element, ""),
 			   "LD_LIBRARY_PATH=/nonexistent: (an empty element): the one in the "
 			   "working "
 			   "directory (%s)",
