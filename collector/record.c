@@ -654,9 +654,33 @@ static void side_sync(struct side *sd)
 	}
 }
 
+/* Start the thread that reads the probe and the socket (side_start() made them). What they
+ * receive meanwhile waits in the ring buffer or the socket. -errno with @why on failure. */
+static int side_run(struct side *sd, char *why, size_t size)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (sd->running || (!sd->p && sd->sock < 0))
+		return 0;
+	/* the thread takes no signals: SIGCHLD and the forwarded ones stay the main thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = pthread_create(&sd->th, NULL, side_thread, sd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		snprintf(why, size, "cannot start a thread: %s", strerror(ret));
+		return -ret;
+	}
+	sd->running = true;
+	return 0;
+}
+
 /* Open and attach the probe (when @want) before the command is started; @sock_path: also
- * bind the socket the preload library sends to. -errno with @why on failure. */
-static int side_start(struct side *sd, bool want, const char *sock_path, char *why, size_t size)
+ * bind the socket the preload library sends to; then start the thread that reads them,
+ * unless @defer (side_run() later). -errno with @why on failure. */
+static int side_start(struct side *sd, bool want, const char *sock_path, bool defer, char *why,
+		      size_t size)
 {
 	char cwd[PATH_MAX];
 	int ret;
@@ -701,21 +725,7 @@ static int side_start(struct side *sd, bool want, const char *sock_path, char *w
 		snprintf(why, size, "cannot create an eventfd: %s", strerror(-ret));
 		return ret;
 	}
-	/* the thread takes no signals: SIGCHLD and the forwarded ones stay the main thread's */
-	{
-		sigset_t all, old;
-
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		ret = pthread_create(&sd->th, NULL, side_thread, sd);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	if (ret) {
-		snprintf(why, size, "cannot start a thread: %s", strerror(ret));
-		return -ret;
-	}
-	sd->running = true;
-	return 0;
+	return defer ? 0 : side_run(sd, why, size);
 }
 
 /* Stop the thread and read what is left. The stop is set under drain_mu, which the thread
@@ -1116,14 +1126,18 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 
 /* Start the probe (--bpf, --via bpf, --cross-check) and the cross-check's socket before the
  * command. Without the probe, --bpf says why in one line and goes on; --bpf=required and
- * --via bpf fail (logged). */
+ * --via bpf fail (logged). Under --via bpf the thread that reads them is started once the
+ * command has exec'd (record_bpf_only(): side_run()): making a thread took 0.2-0.5 ms here,
+ * which the command's start would wait for, and its stack mapped while a vfork child shares
+ * our memory would interrupt that child's CPU (as for the history's thread). */
 static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
+	bool defer = o->via == RECORD_VIA_BPF;
 	char why[256] = "";
 	int ret;
 
-	ret = side_start(sd, want, sock, why, sizeof(why));
+	ret = side_start(sd, want, sock, defer, why, sizeof(why));
 	if (ret < 0 && sd->probe_failed) {
 		side_free(sd);
 		if (o->via == RECORD_VIA_BPF)
@@ -1132,7 +1146,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 			return log_error(ret, "--bpf=required: eBPF probe unavailable: %s", why);
 		log_warn("%s: eBPF probe unavailable: %s; recording without it",
 			 o->cross_check ? "--cross-check" : "--bpf", why);
-		ret = side_start(sd, false, sock, why, sizeof(why));
+		ret = side_start(sd, false, sock, defer, why, sizeof(why));
 	}
 	if (ret < 0) {
 		side_free(sd);
@@ -1824,6 +1838,13 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		goto end;
 	}
 	store_open_start(r.st);
+	{
+		char why[256];
+
+		/* without it the probe is read at the end: what overflows its ring is counted */
+		if (side_run(&sd, why, sizeof(why)) < 0)
+			log_warn("%s; reading the probe once the command is over", why);
+	}
 	for (;;) {
 		struct pollfd pfd[2] = { { sfd, POLLIN, 0 }, { sd.ready, POLLIN, 0 } };
 		/* Woken by the side thread when it has events, by a signal, or by the deadline;
