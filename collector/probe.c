@@ -60,6 +60,7 @@ uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t f
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/random.h>
@@ -171,22 +172,16 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* Whether capability @cap is in our effective set: one capget() (reading /proc/self/status
+ * for it cost each start an open, a read and stdio's buffer). */
 static bool has_cap(unsigned cap)
 {
-	char line[256];
-	unsigned long long eff = 0;
-	bool found = false;
-	FILE *f = fopen("/proc/self/status", "re");
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
-	if (!f)
+	if (cap >= 32 * _LINUX_CAPABILITY_U32S_3 || syscall(SYS_capget, &hdr, data) < 0)
 		return geteuid() == 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			found = true;
-			break;
-		}
-	fclose(f);
-	return found ? (eff >> cap) & 1 : geteuid() == 0;
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
 }
 
 /* The level of our pid namespace: the NSpid line has one id per level. */

@@ -852,6 +852,22 @@ bench_tracing() {
 		if [[ $c == magicpak-bpf* ]] && med_st=$(rmed "bpftrace-map.W4"); then
 			printf '          W4 for reference: bpftrace map %.2fx here (1.16x on BASELINES.md'"'"'s machine)\n' "$med_st"
 		fi
+		# Issue 7 also asks for no dropped event on W4: every --via bpf session of W4 in this
+		# run's history (both bpf columns, the untimed runs too) is complete, or says why not.
+		if [[ $c == magicpak-bpf* ]] && [ -s "$TR_DB" ] && command -v sqlite3 >/dev/null; then
+			local w4n w4drop w4why
+			IFS='|' read -r w4n w4drop w4why < <(sqlite3 "$TR_DB" "select count(*), \
+				coalesce(sum(incomplete_reason like 'bpf_events_dropped=%'), 0), \
+				coalesce(group_concat(distinct incomplete_reason), '') from sessions \
+				where source = 'bpf' and argv like '%/w4/w4\"%'" 2>/dev/null || echo '0|0|')
+			res=SKIP
+			if [ "${w4n:-0}" -gt 0 ]; then
+				res=FAIL
+				[ "$w4drop" = 0 ] && res=PASS
+			fi
+			printf '    %-4s  W4 with no dropped event (%s --via bpf sessions of W4, %s with drops%s)\n' \
+				"$res" "${w4n:-0}" "${w4drop:-0}" "${w4why:+; incomplete: $w4why}"
+		fi
 	done
 	echo
 	echo "  targets (magicpak record, against strace):"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # BPF-06: without privileges (uid 65534 via setpriv) `--bpf` prints one line saying why and records
 # with ptrace alone; `--bpf=required` fails; `--via bpf` fails with "try --via ptrace" and makes no
-# session.
+# session. Root without CAP_SYS_ADMIN but with CAP_BPF and CAP_PERFMON is enough.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_root
@@ -23,4 +23,16 @@ nb record --via bpf --db "$d/a.db" -- /bin/true 2>"$tmp/e3"; rc=$?
 check "--via bpf fails (exit $rc)" test "$rc" = 1
 assert_one_error_line "--via bpf: one line" "$tmp/e3" "eBPF mode unavailable: needs root, or CAP_BPF and CAP_PERFMON; try --via ptrace"
 assert_eq "no session was created" "$(sql "$d/a.db" 'select count(*) from sessions')" "$n"
+# root without CAP_SYS_ADMIN (dropped from the bounding set, so from the effective set at the
+# exec): CAP_BPF and CAP_PERFMON (38 and 39, the second word of the capability sets) suffice,
+# and lacking either one is refused with the same line
+rb() { timeout 20 setpriv --bounding-set="$1" "$TOOL" record --via bpf --db "$tmp/r.db" -- /bin/cat /etc/hostname >/dev/null 2>"$tmp/e4"; }
+rb -sys_admin; rc=$?
+check "root with CAP_BPF and CAP_PERFMON, without CAP_SYS_ADMIN: --via bpf records (exit $rc: $(head -c 200 "$tmp/e4"))" test "$rc" = 0
+assert_eq "... the probe's session" "$(sql "$tmp/r.db" "select count(*) from file_accesses where source = 'bpf' and path = '/etc/hostname'")" 1
+for drop in bpf perfmon; do
+	rb "-sys_admin,-$drop"; rc=$?
+	check "... without CAP_$drop too: refused (exit $rc)" test "$rc" = 1
+	assert_one_error_line "... in one line" "$tmp/e4" "eBPF mode unavailable: needs root, or CAP_BPF and CAP_PERFMON; try --via ptrace"
+done
 done_testing
