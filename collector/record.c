@@ -245,8 +245,7 @@ struct side {
 	int sock;                /* -1: no preload socket (--cross-check only) */
 	pthread_t th;
 	bool running;            /* started and not yet joined (side_free()) */
-	bool stopped;            /* side_stop() has told it to stop */
-	int stop;                /* read with __atomic builtins; set under drain_mu */
+	int stop;                /* set under drain_mu by side_stop(); read with __atomic builtins */
 	pthread_mutex_t drain_mu; /* held by the thread while it reads the probe and the socket */
 	int wake[2];             /* side_stop() and side_sync() write to wake[1] */
 	int ready;               /* eventfd: the thread made a pass that pushed events or
@@ -268,6 +267,9 @@ struct side {
 	struct u64map folded;
 	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
 };
+
+/* A side that side_free() may take before or without side_start(). */
+#define SIDE_INIT { .sock = -1, .wake = { -1, -1 }, .ready = -1 }
 
 /* Add an event; an exec's @argv (@argv_len bytes of NUL-ended strings, or NULL) with it, so
  * that side_store_some() never copies the exec without it. */
@@ -634,7 +636,7 @@ static void side_sync(struct side *sd)
 	unsigned req;
 	uint64_t end = clock_mono_ms() + 1000, now;
 
-	if (!sd->running || sd->stopped)
+	if (!sd->running || sd->stop) /* the main thread is stop's only writer */
 		return;
 	req = __atomic_add_fetch(&sd->sync_req, 1, __ATOMIC_ACQ_REL);
 	if (write(sd->wake[1], "s", 1) < 0) {
@@ -734,14 +736,13 @@ static int side_start(struct side *sd, bool want, const char *sock_path, bool de
  * VMs); side_free() joins it. */
 static void side_stop(struct side *sd)
 {
-	if (sd->running && !sd->stopped) {
+	if (sd->running && !sd->stop) {
 		pthread_mutex_lock(&sd->drain_mu);
 		__atomic_store_n(&sd->stop, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&sd->drain_mu);
 		if (write(sd->wake[1], "x", 1) < 0) {
 			/* the thread wakes up within SIDE_POLL_MS anyway */
 		}
-		sd->stopped = true;
 	}
 	if (sd->p)
 		while (probe_poll(sd->p, 0) > 0)
@@ -863,10 +864,6 @@ static int side_store_ev(struct side *sd, const struct side_ev *e, uint64_t coun
 	return ret;
 }
 
-/* Store what the thread has kept since the last call, while it runs (--via bpf: the end of
- * the session then has less to write). The entries are copied out under the lock: the
- * thread may grow the array meanwhile. Their count is 1 until side_stop() adds the kernel's
- * folded repeats, which side_store() then stores on top. */
 /* Whether events wait to be stored (the thread may be adding some). */
 static bool side_pending(struct side *sd)
 {
@@ -878,6 +875,10 @@ static bool side_pending(struct side *sd)
 	return ret;
 }
 
+/* Store what the thread has kept since the last call, while it runs (--via bpf: the end of
+ * the session then has less to write). The entries are copied out under the lock: the
+ * thread may grow the array meanwhile. Their count is 1 until side_stop() adds the kernel's
+ * folded repeats, which side_store() then stores on top. */
 static void side_store_some(struct side *sd, struct rec *r, bool procs, uint64_t *accesses,
 			    uint64_t *processes)
 {
@@ -1218,16 +1219,13 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	char *xdir = NULL, sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
-	struct side sd;
+	struct side sd = SIDE_INIT;
 	char *lib = NULL, *audit = NULL, *saved[3] = { NULL, NULL, NULL };
 	bool env_set = false;
 	uint64_t side_acc = 0, side_procs = 0;
 	char linger_when[32] = "at once";
 	int ret;
 
-	memset(&sd, 0, sizeof(sd));
-	sd.sock = -1;
-	sd.wake[0] = sd.wake[1] = sd.ready = -1;
 	if (o->via == RECORD_VIA_BPF)
 		return record_bpf_only(o, res);
 	if (o->via == RECORD_VIA_PRELOAD)
@@ -1566,7 +1564,7 @@ static pid_t preload_spawn(const struct record_opts *o, char **env, const sigset
 static int record_preload(const struct record_opts *o, struct record_result *res)
 {
 	struct prec p = { .r = { .o = o, .changed = STRVEC_INIT } };
-	struct side sd = { .sock = -1, .wake = { -1, -1 }, .ready = -1 };
+	struct side sd = SIDE_INIT;
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
 	char *dir = NULL, *sock = NULL;
@@ -1783,21 +1781,20 @@ out:
  * start in the ring. A killed process forks no more. */
 static void side_kill_tree(struct side *sd)
 {
-	struct strmap killed = STRMAP_INIT;
+	struct u64map killed = U64MAP_INIT;
 	uint64_t end = clock_mono_ms() + 2000;
 
 	for (;;) {
 		size_t n;
 		pid_t *alive;
-		char key[16];
 
 		side_sync(sd);
 		alive = side_alive(sd, &n);
 		for (size_t i = 0; i < n; i++) {
-			snprintf(key, sizeof(key), "%d", (int)alive[i]);
-			if (strmap_get(&killed, key))
+			/* never kill(0), our own process group */
+			if (alive[i] <= 0 || u64map_get(&killed, (uint64_t)alive[i]))
 				continue;
-			strmap_put(&killed, key, (void *)1);
+			u64map_put(&killed, (uint64_t)alive[i], 1);
 			kill(alive[i], SIGKILL);
 		}
 		free(alive);
@@ -1806,7 +1803,7 @@ static void side_kill_tree(struct side *sd)
 		/* their ends are on the way: a moment for the kernel to deliver them */
 		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 	}
-	strmap_clear(&killed);
+	u64map_clear(&killed);
 }
 
 /* ---- the probe alone (--via bpf): no ptrace, no preload ---- */
@@ -1815,7 +1812,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 {
 	extern char **environ;
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
-	struct side sd = { .sock = -1, .wake = { -1, -1 }, .ready = -1 };
+	struct side sd = SIDE_INIT;
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
@@ -1866,8 +1863,8 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 			ret = log_errno(-errno, "poll");
 			break;
 		}
-		if (read(sd.ready, &one, sizeof(one)) < 0) {
-			/* nothing new: a signal or the timeout woke us */
+		if ((pfd[1].revents & POLLIN) && read(sd.ready, &one, sizeof(one)) < 0) {
+			/* another reader took the count (side_sync()) */
 		}
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
