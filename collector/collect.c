@@ -39,6 +39,7 @@ struct collect {
 	char *path;           /* the socket file we made, removed at the end */
 	struct ringread *ring; /* the shared-memory ring next to it (NULL: socket only) */
 	pid_t root_parent;
+	uint64_t opened_ms;    /* CLOCK_MONOTONIC at collect_open(): the passes' period */
 	struct pid_slot *pids; /* open addressing, never shrinks */
 	size_t npids, cap;
 	struct collect_stats s;
@@ -125,6 +126,7 @@ int collect_open(const char *path, struct store *st, pid_t root_parent, struct c
 	c->st = st;
 	c->fd = -1;
 	c->root_parent = root_parent;
+	c->opened_ms = clock_mono_ms();
 	if (!path) {
 		*out = c;
 		return 0;
@@ -399,7 +401,18 @@ int collect_poll_ms(const struct collect *c, int wait_ms)
 {
 	if (!c->ring)
 		return wait_ms;
-	return wait_ms < 0 || wait_ms > COLLECT_RING_POLL_MS ? COLLECT_RING_POLL_MS : wait_ms;
+	int pass = collect_pass_ms(clock_mono_ms() - c->opened_ms);
+
+	return wait_ms < 0 || wait_ms > pass ? pass : wait_ms;
+}
+
+int collect_pass_ms(uint64_t elapsed_ms)
+{
+	uint64_t ms = elapsed_ms / 3;
+
+	if (ms < COLLECT_PASS_MIN_MS)
+		return COLLECT_PASS_MIN_MS;
+	return ms > COLLECT_PASS_MAX_MS ? COLLECT_PASS_MAX_MS : (int)ms;
 }
 
 void collect_reaped(struct collect *c, pid_t pid, int status)

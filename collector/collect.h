@@ -41,19 +41,28 @@ void collect_ignore(struct collect *c, const char *path);
 void collect_on_access(struct collect *c, collect_access_fn fn, void *ctx);
 /* The socket to poll for input; -1 without one. */
 int collect_fd(const struct collect *c);
-/* The shared-memory ring (include/ring.h) made next to the socket, and how often a caller
- * that polls collect_fd() must drain it: writers wake the collector only when it is half
- * full, so what they wrote is otherwise stored only this late. Not sooner: each wake-up of
- * an idle vCPU is paid by the recorded command (W3 at 10 ms: 17 ms more on these VMs). */
+/* The shared-memory ring (include/ring.h) made next to the socket. */
 #define COLLECT_RING_SIZE (4u << 20)
-#define COLLECT_RING_POLL_MS 100
+/* How long a reader that stores while the command runs (this ring; record's reader of the
+ * probe) waits between passes, @elapsed_ms after it started: a third of that, from
+ * COLLECT_PASS_MIN_MS to COLLECT_PASS_MAX_MS. Writers wake it only when their ring is half
+ * full.
+ * Why: what no pass took is read and written once the command has exited, while its caller
+ * waits (W1 under --via bpf: 5.5 ms for its 226 records here), and each pass costs the command
+ * a wake-up of an idle vCPU and a transaction (W3 at a fixed 10 ms: 17 ms more on these VMs).
+ * A third leaves the end at most a quarter of a short run to store, for four passes in its
+ * first 100 ms; from 300 ms on it is every 100 ms. */
+#define COLLECT_PASS_MIN_MS 25
+#define COLLECT_PASS_MAX_MS 100
+int collect_pass_ms(uint64_t elapsed_ms);
 /* Store every record waiting on the socket and in the ring, without blocking. Returns how
  * many records were read, or a negative errno from the store (the first error, once). */
 int collect_drain(struct collect *c);
 /* The same once every sender has exited: a ring slot a sender left half-written is counted
  * lost instead of waited for. */
 int collect_finish(struct collect *c);
-/* The poll() timeout to use instead of @wait_ms (-1: none) so that the ring is drained. */
+/* The poll() timeout to use instead of @wait_ms (-1: none) so that the ring is drained
+ * (collect_pass_ms(), from collect_open()). */
 int collect_poll_ms(const struct collect *c, int wait_ms);
 /* Check and store one datagram of @len bytes. 0 if stored, -EINVAL if dropped as bad
  * (counted), another -errno from the store. */

@@ -575,15 +575,10 @@ static void side_drain_sock(struct side *sd)
 		side_on_dgram(sd, buf, (size_t)n);
 }
 
-/* How long the thread sleeps when nothing wakes it. The ring buffer wakes it past half full
- * (bpf/openat.bpf.c) and the socket at every datagram, so this only bounds how late a quiet
- * command's events reach the history. Each wake-up of an idle vCPU costs the command being
- * recorded (W3: a 10 ms period cost it 20-25 ms), so it is long. */
-#define SIDE_POLL_MS 100
-
 static void *side_thread(void *arg)
 {
 	struct side *sd = arg;
+	uint64_t started = clock_mono_ms();
 
 	/* its own name in top -H and perf (--comm), as the history's thread (store.c) */
 	prctl(PR_SET_NAME, "magicpak-side", 0, 0, 0);
@@ -600,7 +595,9 @@ static void *side_thread(void *arg)
 			pf[n++] = (struct pollfd){ probe_fd(sd->p), POLLIN, 0 };
 		if (sd->sock >= 0)
 			pf[n++] = (struct pollfd){ sd->sock, POLLIN, 0 };
-		poll(pf, n, SIDE_POLL_MS);
+		/* the ring buffer wakes it past half full (bpf/openat.bpf.c), the socket at every
+		 * datagram; otherwise a pass at collect_pass_ms(), as --via preload's loop */
+		poll(pf, n, collect_pass_ms(clock_mono_ms() - started));
 		while (read(sd->wake[0], buf, sizeof(buf)) > 0)
 			;
 		/* a request seen before the pass is answered by it */
@@ -741,7 +738,7 @@ static void side_stop(struct side *sd)
 		__atomic_store_n(&sd->stop, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&sd->drain_mu);
 		if (write(sd->wake[1], "x", 1) < 0) {
-			/* the thread wakes up within SIDE_POLL_MS anyway */
+			/* the thread wakes up within COLLECT_PASS_MAX_MS anyway */
 		}
 	}
 	if (sd->p)

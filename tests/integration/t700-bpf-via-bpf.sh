@@ -108,8 +108,9 @@ has_row "the script's, its interpreter's" "$args" "[\"/bin/sh\",\"$tmp/scr.sh\",
 assert_eq "true's 6,000-byte argument, cut to the probe's 4 KiB" \
 	"$(sql "$tmp/a.db" "select json_array_length(argv) || '|' || json_extract(argv, '\$[0]') || '|' || (length(json_extract(argv, '\$[1]')) between 4000 and 4096) from processes where executable = '/bin/true'")" "2|/bin/true|1"
 
-# the thread reading the probe has its own name, as the command (magicpak's child) sees it
-record_rc "$tmp/n.db" --via bpf -- sh -c 'cat /proc/$PPID/task/*/comm > "$1"' sh "$tmp/threads"
+# the thread reading the probe has its own name, as the command (magicpak's child) sees it;
+# it is started once the command has exec'd, so the command looks for up to 2 s
+record_rc "$tmp/n.db" --via bpf -- sh -c 'for i in $(seq 200); do cat /proc/$PPID/task/*/comm > "$1"; grep -q magicpak-side "$1" && break; sleep 0.01; done' sh "$tmp/threads"
 assert_rc "record --via bpf of a command listing magicpak's threads: exit 0" 0
 has_row "one is magicpak-side, reading the probe" "$(cat "$tmp/threads")" magicpak-side
 done_testing
