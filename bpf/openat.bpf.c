@@ -194,7 +194,7 @@ static __always_inline long send(struct scratch *s, long n)
 	if (size > sizeof(*s))
 		size = sizeof(*s);
 	s->h.len = (__u32)size;
-	/* No wake-up per record: user space polls every 100 ms, and waking it is an IPI
+	/* No wake-up per record: user space polls every 25-100 ms, and waking it is an IPI
 	 * (50-100 us on these VMs, paid by the traced program). Past half full it is woken. */
 	ret = bpf_ringbuf_output(&events, s, size,
 				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >

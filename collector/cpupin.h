@@ -44,7 +44,7 @@ void cpupin_free(struct cpupin *p);
  * kernel does not let preempt the running one. For a thread that only collects while the
  * command runs (record --via preload's loop, and the history thread it starts), never for the
  * tracer, which the tree waits for.
- * Why: the loop wakes (every 10 ms then, 100 ms now) to drain and store, and on these 2-vCPU VMs the kernel often
+ * Why: the loop wakes (every 10 ms then, 25-100 ms now: collect_pass_ms()) to drain and store, and on these 2-vCPU VMs the kernel often
  * woke it on the CPU the command ran on (the one both shared at the vfork) although the other
  * was idle, and preempted the command for the 0.2-1 ms of work. Same share of the CPU as
  * before, so nothing starves. Only from SCHED_OTHER: a policy the user chose (chrt) stays.

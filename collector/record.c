@@ -266,6 +266,9 @@ struct side {
 	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent */
 	struct u64map folded;
 	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
+	bool live;               /* --via bpf: what it reads is stored while the command runs, so it
+				  * makes collect_pass_ms()'s passes; otherwise it is stored at the
+				  * end, and the thread reads every COLLECT_PASS_MAX_MS */
 };
 
 /* A side that side_free() may take before or without side_start(). */
@@ -597,7 +600,7 @@ static void *side_thread(void *arg)
 			pf[n++] = (struct pollfd){ sd->sock, POLLIN, 0 };
 		/* the ring buffer wakes it past half full (bpf/openat.bpf.c), the socket at every
 		 * datagram; otherwise a pass at collect_pass_ms(), as --via preload's loop */
-		poll(pf, n, collect_pass_ms(clock_mono_ms() - started));
+		poll(pf, n, sd->live ? collect_pass_ms(clock_mono_ms() - started) : COLLECT_PASS_MAX_MS);
 		while (read(sd->wake[0], buf, sizeof(buf)) > 0)
 			;
 		/* a request seen before the pass is answered by it */
@@ -1150,6 +1153,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 		side_free(sd);
 		return log_error(ret, "%s", why);
 	}
+	sd->live = o->via == RECORD_VIA_BPF; /* its thread starts later (side_run()) */
 	return 0;
 }
 
