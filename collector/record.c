@@ -266,9 +266,9 @@ struct side {
 	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent */
 	struct u64map folded;
 	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
-	bool live;               /* --via bpf: what it reads is stored while the command runs, so it
-				  * makes collect_pass_ms()'s passes; otherwise it is stored at the
-				  * end, and the thread reads every COLLECT_PASS_MAX_MS */
+	bool live;               /* --via bpf (side_start()): what it reads is stored while the
+				  * command runs, so it makes collect_pass_ms()'s passes; otherwise
+				  * it is stored at the end, and it reads every COLLECT_PASS_MAX_MS */
 };
 
 /* A side that side_free() may take before or without side_start(). */
@@ -680,8 +680,9 @@ static int side_run(struct side *sd, char *why, size_t size)
 
 /* Open and attach the probe (when @want) before the command is started; @sock_path: also
  * bind the socket the preload library sends to; then start the thread that reads them,
- * unless @defer (side_run() later). -errno with @why on failure. */
-static int side_start(struct side *sd, bool want, const char *sock_path, bool defer, char *why,
+ * unless @live (--via bpf: side_run() starts it later, and what it reads is stored while the
+ * command runs). -errno with @why on failure. */
+static int side_start(struct side *sd, bool want, const char *sock_path, bool live, char *why,
 		      size_t size)
 {
 	char cwd[PATH_MAX];
@@ -692,6 +693,7 @@ static int side_start(struct side *sd, bool want, const char *sock_path, bool de
 	pthread_mutex_init(&sd->drain_mu, NULL);
 	sd->sock = -1;
 	sd->wake[0] = sd->wake[1] = sd->ready = -1;
+	sd->live = live;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
 	if (want) {
 		ret = probe_open(&sd->p, side_on_probe, sd, why, size);
@@ -727,7 +729,7 @@ static int side_start(struct side *sd, bool want, const char *sock_path, bool de
 		snprintf(why, size, "cannot create an eventfd: %s", strerror(-ret));
 		return ret;
 	}
-	return defer ? 0 : side_run(sd, why, size);
+	return live ? 0 : side_run(sd, why, size);
 }
 
 /* Stop the thread and read what is left. The stop is set under drain_mu, which the thread
@@ -1134,11 +1136,11 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
-	bool defer = o->via == RECORD_VIA_BPF;
+	bool live = o->via == RECORD_VIA_BPF;
 	char why[256] = "";
 	int ret;
 
-	ret = side_start(sd, want, sock, defer, why, sizeof(why));
+	ret = side_start(sd, want, sock, live, why, sizeof(why));
 	if (ret < 0 && sd->probe_failed) {
 		side_free(sd);
 		if (o->via == RECORD_VIA_BPF)
@@ -1147,13 +1149,12 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 			return log_error(ret, "--bpf=required: eBPF probe unavailable: %s", why);
 		log_warn("%s: eBPF probe unavailable: %s; recording without it",
 			 o->cross_check ? "--cross-check" : "--bpf", why);
-		ret = side_start(sd, false, sock, defer, why, sizeof(why));
+		ret = side_start(sd, false, sock, live, why, sizeof(why));
 	}
 	if (ret < 0) {
 		side_free(sd);
 		return log_error(ret, "%s", why);
 	}
-	sd->live = o->via == RECORD_VIA_BPF; /* its thread starts later (side_run()) */
 	return 0;
 }
 
