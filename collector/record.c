@@ -265,6 +265,9 @@ struct side {
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
 	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent */
 	struct u64map folded;
+	/* pid -> SIDE_RUNNING or SIDE_ENDED, by the last process event pushed (under mu), so that
+	 * side_alive(), every 2 ms of a --timeout's kill, reads the processes, not every event */
+	struct u64map procs;
 	bool repeats_added;      /* the kernel's counts are in v[] and ps (side_stop() runs twice) */
 	bool live;               /* --via bpf (side_start()): what it reads is stored while the
 				  * command runs, so it makes collect_pass_ms()'s passes; otherwise
@@ -276,6 +279,8 @@ struct side {
 
 /* Add an event; an exec's @argv (@argv_len bytes of NUL-ended strings, or NULL) with it, so
  * that side_store_some() never copies the exec without it. */
+enum { SIDE_RUNNING = 1, SIDE_ENDED = 2 };
+
 static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
 			   const char *path, const char *argv, size_t argv_len)
 {
@@ -302,6 +307,10 @@ static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire 
 		memcpy(copy, argv, argv_len);
 	e->argv = copy;
 	e->argv_len = copy ? argv_len : 0;
+	if ((kind == MP_REC_PROC_START || kind == MP_REC_PROC_EXEC || kind == MP_REC_PROC_EXIT) &&
+	    e->pid > 0)
+		u64map_put(&sd->procs, (uint64_t)e->pid,
+			   kind == MP_REC_PROC_EXIT ? SIDE_ENDED : SIDE_RUNNING);
 	pthread_mutex_unlock(&sd->mu);
 }
 
@@ -315,27 +324,15 @@ static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, i
  * --timeout kills them: under --via bpf, the probe is what knows the tree. */
 static pid_t *side_alive(struct side *sd, size_t *n)
 {
-	struct strmap state = STRMAP_INIT;
-	pid_t *v = NULL;
+	pid_t *v;
 	size_t nv = 0;
-	char key[16];
 
 	pthread_mutex_lock(&sd->mu);
-	for (size_t i = 0; i < sd->n; i++) {
-		const struct side_ev *e = &sd->v[i];
-
-		if (e->kind != MP_REC_PROC_START && e->kind != MP_REC_PROC_EXEC &&
-		    e->kind != MP_REC_PROC_EXIT)
-			continue;
-		snprintf(key, sizeof(key), "%d", (int)e->pid);
-		strmap_put(&state, key, (void *)(uintptr_t)(e->kind == MP_REC_PROC_EXIT ? 2 : 1));
-	}
+	v = xmalloc((sd->procs.n + 1) * sizeof(*v));
+	for (size_t i = 0; i < sd->procs.cap; i++)
+		if (sd->procs.keys[i] && sd->procs.vals[i] == SIDE_RUNNING)
+			v[nv++] = (pid_t)sd->procs.keys[i];
 	pthread_mutex_unlock(&sd->mu);
-	v = xmalloc((state.cap + 1) * sizeof(*v));
-	for (size_t i = 0; state.keys && i < state.cap; i++)
-		if (state.keys[i] && (uintptr_t)state.vals[i] == 1)
-			v[nv++] = (pid_t)atoi(state.keys[i]);
-	strmap_clear(&state);
 	*n = nv;
 	return v;
 }
@@ -797,6 +794,7 @@ static void side_free(struct side *sd)
 	strmap_clear(&sd->dirfds);
 	strmap_clear(&sd->gaps);
 	u64map_clear(&sd->folded);
+	u64map_clear(&sd->procs);
 	free(sd->cwd0);
 	sd->cwd0 = NULL;
 }

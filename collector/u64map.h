@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 struct u64map {
-	uint64_t *keys; /* 0 = empty slot */
+	uint64_t *keys; /* 0 = empty slot: a walk over all entries reads slots 0 .. cap-1 */
 	size_t *vals;
 	size_t n;
 	size_t cap;     /* power of two */
