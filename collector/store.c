@@ -1430,6 +1430,29 @@ static void warn_network_fs(const char *path)
 }
 
 /* Check what SQLite will need before it tries, to report the real cause. */
+/* PATH-wal and PATH-shm both exist and may be read and written: 0, else the first that does
+ * not, logged (@dir_errno: why the directory refuses a new file). */
+static int precheck_sidecars(const char *path, int dir_errno)
+{
+	static const char *const ext[] = { "wal", "shm" };
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		char *f = xasprintf("%s-%s", path, ext[i]);
+		int ret = 0;
+
+		if (access(f, R_OK | W_OK) == 0)
+			;
+		else if (errno == ENOENT)
+			ret = log_errno(-dir_errno, "cannot create '%s'", f);
+		else
+			ret = log_errno(-errno, "cannot open '%s' for writing", f);
+		free(f);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int precheck_write(const char *path)
 {
 	struct stat sb;
@@ -1445,11 +1468,11 @@ static int precheck_write(const char *path)
 			ret = log_errno(-errno, "cannot open '%s' for writing", path);
 			goto out;
 		}
-		/* WAL mode creates PATH-wal and PATH-shm next to the database. */
-		if (access(dir, W_OK)) {
-			ret = log_errno(-errno, "cannot create '%s-wal'", path);
+		/* WAL mode creates PATH-wal and PATH-shm next to the database, unless both are
+		 * there already for this user to write (a directory closed after the first run:
+		 * SQLite then needs to create or remove neither) */
+		if (access(dir, W_OK) && (ret = precheck_sidecars(path, errno)))
 			goto out;
-		}
 	} else if (errno == ENOENT) {
 		if (access(dir, W_OK)) {
 			ret = log_errno(-errno, "cannot create '%s'", path);

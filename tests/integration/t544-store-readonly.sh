@@ -38,6 +38,20 @@ setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$
 assert_eq "as nobody, an unwritable directory: exit 1" "$rc" 1
 assert_one_error_line "one line: cannot create the database, permission denied" "$tmp/e5" "cannot create '$u/n.db': Permission denied"
 check "no file is created" test ! -e "$u/n.db"
+# a history nobody made in a directory then closed to it: its -wal and -shm are there for it
+# to write, so record goes on (SQLite creates and removes neither); without the -shm it cannot
+w=$dbdir/closed; mkdir -p "$w"; chmod 777 "$w"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$TOOL" record --db "$w/c.db" -- /bin/true >/dev/null 2>&1
+chmod 555 "$w"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$TOOL" record --db "$w/c.db" -- /bin/true >/dev/null 2>"$tmp/e8"; rc=$?
+assert_eq "as nobody, its own history in a directory closed since: exit 0" "$rc" 0 || sed 's/^/    /' "$tmp/e8"
+assert_eq "both sessions are in it, complete" "$(sql "$w/c.db" 'select count(*) from sessions where complete = 1')" 2
+# the sqlite3 shell (root), the last connection, checkpointed and removed both as it closed
+check "the sqlite3 shell took the -wal and -shm away" test ! -e "$w/c.db-wal" -a ! -e "$w/c.db-shm"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$TOOL" record --db "$w/c.db" -- /bin/true >/dev/null 2>"$tmp/e9"; rc=$?
+assert_eq "without them: exit 1" "$rc" 1
+assert_one_error_line "one line: the -wal cannot be created, permission denied" "$tmp/e9" "cannot create '$w/c.db-wal': Permission denied"
+assert_eq "and the history still holds its 2 sessions" "$(sql "$w/c.db" 'select count(*) from sessions')" 2
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all timeout 20 "$TOOL" "$@"; }
 sql "$db" 'pragma wal_checkpoint(truncate)' >/dev/null
 cp "$db" "$u/copy.db"
