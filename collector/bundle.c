@@ -276,21 +276,47 @@ static int dest_normalize(const char *dest, char **out)
 	return 0;
 }
 
+static bool exclude_match(const struct bundle *b, const char *g, const char *path)
+{
+	return b->legacy_excludes ? glob_match_legacy(g, path) : glob_match(g, path);
+}
+
+/* Does an exclude glob match @dest, or a directory above it (a glob naming a directory keeps
+ * everything under it out, as "never write a path that matches" means for a directory)? */
 static bool excluded(struct bundle *b, const char *dest)
 {
+	char *up = NULL;
 	bool hit = false;
 
 	/* Every glob is tried, so that one whose paths an earlier one also matched is not
 	 * reported as matching nothing. */
 	for (size_t i = 0; i < b->excludes.n; i++) {
 		const char *g = b->excludes.v[i];
+		const char *by = exclude_match(b, g, dest) ? dest : NULL;
 
-		if (b->legacy_excludes ? glob_match_legacy(g, dest) : glob_match(g, dest)) {
-			log_debug("not bundling '%s': excluded by '%s'", dest, g);
+		/* the directories above, "/a" and "/a/b" of "/a/b/c" */
+		for (char *slash = NULL; !by;) {
+			if (!up)
+				up = xstrdup(dest);
+			if (slash)
+				*slash = '/';
+			slash = strchr(slash ? slash + 1 : up + 1, '/');
+			if (!slash)
+				break;
+			*slash = '\0';
+			if (exclude_match(b, g, up))
+				by = up;
+		}
+		if (by) {
+			log_debug("not bundling '%s': excluded by '%s'%s%s", dest, g,
+				  by == dest ? "" : ", which matches ", by == dest ? "" : by);
 			b->exclude_hits[i]++;
 			hit = true;
+			if (up)
+				strcpy(up, dest);
 		}
 	}
+	free(up);
 	return hit;
 }
 

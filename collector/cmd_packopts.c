@@ -21,8 +21,9 @@
 const char pack_usage_bundling[] =
 	"  -i, --include GLOB        also bundle matching files and whole directories (ELF\n"
 	"                            files matched get their libraries too); repeatable\n"
-	"  -e, --exclude GLOB        never write a destination path that matches (applied\n"
-	"                            last, symlink targets included); repeatable\n"
+	"  -e, --exclude GLOB        never write a destination path that matches, nor any\n"
+	"                            below a matching directory (applied last, symlink\n"
+	"                            targets included); repeatable\n"
 	"      --mkdir PATH          create an empty directory in the bundle; repeatable\n"
 	"  -L, --library-path PATH   assume LD_LIBRARY_PATH=PATH (default: the environment's)\n";
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # --include (a directory brings its whole tree; * and ** globs; an ELF file brings its libraries) and
-# --exclude (matched against destination paths, applied last, symlink targets included; in this
+# --exclude (matched against destination paths and the directories above them, applied last,
+# symlink targets included; in this
 # one-shot form as the original magicpak matched it, the glob crate's defaults: `*` and `?` cross
 # '/', a `**` component matches whole directories; a glob that matches nothing is one warning).
 . "$(dirname "$0")/../lib.sh"
@@ -79,6 +80,15 @@ fi
 run_tool --include $Z/Europe --exclude "$Z/Europe/Paris" /bin/true "$tmp/x3"
 check "--exclude wins over --include: no Paris" test ! -e "$tmp/x3$Z/Europe/Paris"
 check "--exclude wins over --include: Berlin still there" test -f "$tmp/x3$Z/Europe/Berlin"
+# --exclude a directory: nothing below it either (as tar and rsync exclude a directory), also
+# when it was --include'd whole; its sibling directories stay.
+run_tool --include "$Z/**" --exclude "$Z/Europe" /bin/true "$tmp/x3d"
+assert_rc "--exclude a directory: exit 0" 0
+check "--exclude $Z/Europe: neither it nor anything below it" test ! -e "$tmp/x3d$Z/Europe"
+check "--exclude $Z/Europe: America still there" test -d "$tmp/x3d$Z/America"
+run_tool --exclude /usr/lib/x86_64-linux-gnu /bin/true "$tmp/x3e"
+assert_eq "--exclude /usr/lib/x86_64-linux-gnu: no file below it written" "$(find "$tmp/x3e/usr/lib/x86_64-linux-gnu" -mindepth 1 2>/dev/null)" ""
+check "--exclude /usr/lib/x86_64-linux-gnu: no warning that it matches nothing" sh -c '! grep -q "matches nothing" "$1"' sh "$err"
 # --exclude an INPUT's own path.
 run_tool --exclude /usr/bin/true /bin/true "$tmp/x4"
 check "--exclude the INPUT path: not written" test ! -e "$tmp/x4/usr/bin/true"
