@@ -293,6 +293,9 @@ int image_opts_check(struct image_opts *o)
 	const char *only = image_only_option(o);
 	int ret;
 
+	/* as in the original magicpak, they only say how to compress: not silently lost */
+	if (!o->compress && (o->upx || o->upx_args.n))
+		log_warn("%s has no effect without -c/--compress", o->upx ? "--upx" : "--upx-arg");
 	/* A bundle directory has no config: such an option would be silently lost. */
 	if (!image_wants_archive(o) && only)
 		return log_error(-EINVAL, "%s describes an image archive, and none is asked for: "

@@ -22,6 +22,12 @@ assert_one_error_line "--upx PATH missing: one line naming it" "$err" "$tmp/miss
 
 # The stand-in: which files, which arguments.
 export FAKE_UPX_LOG=$tmp/upx.log
+# --upx and --upx-arg without -c: as in the original, no compression, but one warning
+run_tool --upx "$TESTS_DIR/fixtures/image/fake-upx.sh" --upx-arg --best /bin/true nocomp
+assert_rc "--upx without -c: exit 0" 0
+check "upx did not run" test ! -e "$FAKE_UPX_LOG"
+assert_eq "one warning line says --upx needs -c" "$(cat "$err")" "magicpak: warning: --upx has no effect without -c/--compress"
+check "the bundle is written" test -x nocomp/usr/bin/true
 host_before=$(sha256sum </usr/bin/sqlite3)
 run_tool -c --upx "$TESTS_DIR/fixtures/image/fake-upx.sh" --upx-arg --best --upx-arg --lzma /usr/bin/sqlite3 out
 assert_rc "-c with a stand-in upx: exit 0" 0
