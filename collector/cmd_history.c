@@ -241,7 +241,20 @@ static const struct option db_json_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static void session_json(struct strbuf *sb, const struct history_session *h)
+/* Why session @h is incomplete, as the table shows it: a session still "running" whose
+ * recorder holds no lock on it (store.h) was left by a recorder that died. */
+static const char *session_state(struct store *st, const struct history_session *h)
+{
+	bool recording;
+
+	if (h->reason && !strcmp(h->reason, "running") && !h->ended_at && !h->origin_db &&
+	    !store_session_recording(st, h->id, &recording) && !recording)
+		return "recorder gone";
+	return h->reason ? h->reason : "incomplete";
+}
+
+/* @st: the history @h is from, whose lock tells a running session from one left behind. */
+static void session_json(struct strbuf *sb, struct store *st, const struct history_session *h)
 {
 	strbuf_addf(sb, "{\"id\": %" PRId64 ", \"label\": ", h->id);
 	json_str(sb, h->label);
@@ -264,7 +277,7 @@ static void session_json(struct strbuf *sb, const struct history_session *h)
 	strbuf_adds(sb, ", \"host\": ");
 	json_str(sb, h->host);
 	strbuf_addf(sb, ", \"complete\": %s, \"incomplete_reason\": ", h->complete ? "true" : "false");
-	json_str(sb, h->complete ? NULL : h->reason);
+	json_str(sb, h->complete || !h->reason ? NULL : session_state(st, h));
 	strbuf_addf(sb, ", \"events\": %" PRId64 ", \"files\": %" PRId64 ", \"processes\": %" PRId64,
 		    h->events, h->files, h->processes);
 	strbuf_adds(sb, ", \"origin_db\": ");
@@ -276,18 +289,6 @@ static void session_json(struct strbuf *sb, const struct history_session *h)
 	strbuf_adds(sb, ", \"merged_from\": ");
 	json_str(sb, h->merged_from);
 	strbuf_addch(sb, '}');
-}
-
-/* Why session @h is incomplete, as the table shows it: a session still "running" whose
- * recorder holds no lock on it (store.h) was left by a recorder that died. */
-static const char *session_state(struct store *st, const struct history_session *h)
-{
-	bool recording;
-
-	if (h->reason && !strcmp(h->reason, "running") && !h->ended_at && !h->origin_db &&
-	    !store_session_recording(st, h->id, &recording) && !recording)
-		return "recorder gone";
-	return h->reason ? h->reason : "incomplete";
 }
 
 int cmd_sessions(int argc, char **argv)
@@ -329,7 +330,7 @@ int cmd_sessions(int argc, char **argv)
 		strbuf_adds(&sb, "[");
 		for (size_t i = 0; i < n; i++) {
 			strbuf_adds(&sb, i ? ",\n " : "\n ");
-			session_json(&sb, &ss[i]);
+			session_json(&sb, st, &ss[i]);
 		}
 		strbuf_adds(&sb, n ? "\n]\n" : "]\n");
 		print_doc(&sb);
@@ -769,9 +770,9 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	if (o.json) {
 		strbuf_adds(&sb, "{\"a\": ");
-		session_json(&sb, ha);
+		session_json(&sb, st, ha);
 		strbuf_adds(&sb, ",\n \"b\": ");
-		session_json(&sb, hb);
+		session_json(&sb, st, hb);
 		for (int k = 0; k < 3; k++)
 			strbuf_addf(&sb, ",\n \"%s\": [%s%s]", keys[k], o.part[k].len ? o.part[k].buf : "",
 				    o.n[k] ? "\n " : "");

@@ -62,6 +62,10 @@ kill -9 "$rpid"; wait "$rpid" 2>/dev/null
 [ "$(sql "$db" "select ended_at is null from sessions where label = 'killed'")" = 1 ] ||
 	{ echo "FAIL: the killed recorder's session ended"; exit 1; }
 assert_eq "sessions: once its recorder is killed, it says so" "$(state)" "no (recorder gone)"
+"$TOOL" sessions --db "$db" --json >"$tmp/s.json" 2>/dev/null
+assert_eq "sessions --json says the same" \
+	"$(python3 -c 'import json,sys; print([s["incomplete_reason"] for s in json.load(open(sys.argv[1])) if s["label"] == "killed"])' "$tmp/s.json")" \
+	"['recorder gone']"
 run_tool forget --db "$db" --session killed
 assert_eq "forget of a killed recorder's session: exit 0, gone" \
 	"$rc|$out|$(sql "$db" "select count(*) from sessions where label = 'killed'")" \
