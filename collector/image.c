@@ -50,7 +50,7 @@ void image_opts_init(struct image_opts *o)
 	strvec_init(&o->labels);
 	strvec_init(&o->expose);
 	strvec_init(&o->upx_args);
-	o->upx = "upx";
+	o->upx = NULL; /* "upx" */
 	o->strip_tool = "strip";
 	o->source_date_epoch = getenv("SOURCE_DATE_EPOCH");
 }
@@ -354,11 +354,11 @@ int image_opts_check(struct image_opts *o)
 	}
 	if (o->compress) {
 		free(o->upx_path);
-		o->upx_path = path_search(o->upx, getenv("PATH"));
+		o->upx_path = path_search(o->upx ? o->upx : "upx", getenv("PATH"));
 		if (!o->upx_path)
 			return log_error(-ENOENT, "--compress: '%s' not found (install upx, e.g. "
 					 "apt-get install upx-ucl, or give --upx PATH); nothing "
-					 "written", o->upx);
+					 "written", o->upx ? o->upx : "upx");
 	}
 	if (o->strip) {
 		free(o->strip_path);

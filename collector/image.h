@@ -27,7 +27,7 @@ struct image_opts {
 	bool strip;                 /* strip --strip-unneeded the ELF copies in the tree */
 	const char *strip_tool;     /* path or name on PATH (default "strip") */
 	bool compress;              /* run upx on the executables in the tree */
-	const char *upx;            /* path or name on PATH (default "upx") */
+	const char *upx;            /* path or name on PATH (NULL: "upx") */
 	struct strvec upx_args;
 
 	/* Called by image_prepare() after stripping and compressing (e.g. a test run); its

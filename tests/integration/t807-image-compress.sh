@@ -28,6 +28,8 @@ assert_rc "--upx without -c: exit 0" 0
 check "upx did not run" test ! -e "$FAKE_UPX_LOG"
 assert_eq "one warning line says --upx needs -c" "$(cat "$err")" "magicpak: warning: --upx has no effect without -c/--compress"
 check "the bundle is written" test -x nocomp/usr/bin/true
+run_tool /bin/true plain
+assert_eq "neither option, no -c: no warning" "$rc|$(cat "$err")" "0|"
 host_before=$(sha256sum </usr/bin/sqlite3)
 run_tool -c --upx "$TESTS_DIR/fixtures/image/fake-upx.sh" --upx-arg --best --upx-arg --lzma /usr/bin/sqlite3 out
 assert_rc "-c with a stand-in upx: exit 0" 0
