@@ -45,13 +45,25 @@ enum { OPT_SINCE = PACK_OPT_NEXT, OPT_ALLOW_INCOMPLETE, OPT_STRICT };
 
 struct bundle_opts_cli {
 	struct assemble_opts *po;
+	struct store *st;
 	int64_t n;
+	int64_t recording; /* left out: still being recorded */
 };
 
 static int add_listed(void *ctx, const struct store_session_info *s)
 {
 	struct bundle_opts_cli *c = ctx;
+	bool recording = false;
 
+	/* --all and --since take the sessions finished when the bundle starts: one a record is
+	 * still writing is left out (named, it is refused as incomplete), one whose recorder
+	 * died is not (incomplete: refused unless --allow-incomplete) */
+	if (!s->complete && s->reason && !strcmp(s->reason, "running") &&
+	    !store_session_recording(c->st, s->id, &recording) && recording) {
+		log_warn("session %" PRId64 " is still being recorded: left out", s->id);
+		c->recording++;
+		return 0;
+	}
 	assemble_add_session(c->po, s->id);
 	c->n++;
 	return 0;
@@ -122,7 +134,7 @@ int cmd_bundle(int argc, char **argv)
 	struct image_opts img;
 	struct strvec specs = STRVEC_INIT;
 	struct store *st = NULL;
-	struct bundle_opts_cli lc = { &po, 0 };
+	struct bundle_opts_cli lc = { &po, NULL, 0, 0 };
 	const char *since = NULL;
 	char since_iso[32];
 	bool all = false;
@@ -193,8 +205,15 @@ int cmd_bundle(int argc, char **argv)
 			goto out;
 		assemble_add_session(&po, id);
 	}
+	lc.st = st;
 	if ((all || since) && store_session_list(st, all ? NULL : since_iso, add_listed, &lc) < 0)
 		goto out;
+	if ((all || since) && !lc.n && lc.recording) {
+		log_error(0, "no finished session in '%s'%s%s: %" PRId64 " still being recorded",
+			  po.db, since ? " started at or after " : "", since ? since_iso : "",
+			  lc.recording);
+		goto out;
+	}
 	if ((all || since) && !lc.n) {
 		log_error(0, since ? "no session in '%s' started at or after %s"
 				   : "no sessions in '%s'%s", po.db, since ? since_iso : "");

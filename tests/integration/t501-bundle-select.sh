@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Reliability cases: SQL-09.
+# Reliability cases: SQL-09 (a record running while --all reads).
 # magicpak bundle: which sessions are chosen. Default "last"; --session ID|LABEL|last; --all; --since
 # (ISO date, date and time, epoch seconds); an unknown session; incomplete sessions refused unless
 # --allow-incomplete.
@@ -64,6 +64,20 @@ bundle_rc "$tmp/missing.db" "$tmp/o-nodb"
 assert_rc "a missing database: exit 1" 1
 check "a missing database is not created" test ! -e "$tmp/missing.db"
 
+# SQL-09: --all takes the sessions finished when it starts; one still being recorded is left
+# out with a warning naming it (named, it is refused as incomplete).
+"$TOOL" record --db "$db" --label live -- /bin/sh -c "cat $tmp/src/c >/dev/null; sleep 4" >/dev/null 2>&1 &
+live=$!
+for i in $(seq 100); do [ -n "$(sql "$db" "select id from sessions where label = 'live'")" ] && break; sleep 0.05; done
+lid=$(sql "$db" "select id from sessions where label = 'live'")
+bundle_rc "$db" --all "$tmp/o-live"
+assert_rc "--all while a record runs: exit 0" 0
+assert_eq "--all while a record runs: one warning naming it" "$(cat "$err")" "magicpak: warning: session $lid is still being recorded: left out"
+assert_eq "--all while a record runs: the finished sessions' files" "$(picked "$tmp/o-live")" "abc"
+bundle_rc "$db" --session live "$tmp/o-live1"
+assert_rc "the running session named: exit 1 (incomplete)" 1
+assert_one_error_line "the running session named: one line naming it" "$err" "session $lid is incomplete (running)"
+wait "$live"
 # An incomplete session (killed by --timeout) is refused, naming it and its reason.
 "$TOOL" record --db "$db" --label slow --timeout 1 -- /bin/sh -c "cat $tmp/src/a; sleep 5" >/dev/null 2>&1
 assert_eq "the timed-out session is incomplete" "$(sql "$db" "select complete, incomplete_reason from sessions where label = 'slow'")" "0|timeout"
