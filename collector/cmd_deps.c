@@ -16,7 +16,9 @@ static const char usage[] =
 	"usage: magicpak deps [--tree] [--json] [--library-path PATH] FILE...\n"
 	"\n"
 	"Print every object glibc's ld.so would load for each FILE, one absolute path a line,\n"
-	"without running any of its code. A '#!' script brings its interpreter.\n"
+	"without running any of its code. A '#!' script brings its interpreter. What the\n"
+	"program may dlopen() as it runs (NSS and gconv modules, plugins) is not covered:\n"
+	"'magicpak record' a run to find it (--tree and --json say so too).\n"
 	"\n"
 	"  -t, --tree               show the dependency tree and how each library was found\n"
 	"  -j, --json               print JSON\n"
@@ -72,6 +74,11 @@ static void print_tree_node(const struct deps_map *m, long idx, int depth, char 
 	}
 }
 
+/* What reading the files cannot tell (RELIABILITY LIB-11), for --tree and --json. */
+#define DEPS_NOT_COVERED \
+	"objects loaded with dlopen() at run time (NSS modules, gconv modules, plugins): " \
+	"'magicpak record' a run to find them"
+
 static void print_tree(const struct deps *d)
 {
 	for (size_t i = 0; i < deps_nmaps(d); i++) {
@@ -95,6 +102,7 @@ static void print_tree(const struct deps *d)
 		}
 		free(expanded);
 	}
+	printf("(not covered: %s)\n", DEPS_NOT_COVERED);
 }
 
 static void print_json(const struct deps *d)
@@ -148,7 +156,9 @@ static void print_json(const struct deps *d)
 		}
 		strbuf_adds(&sb, "]}");
 	}
-	strbuf_adds(&sb, "\n]}\n");
+	strbuf_adds(&sb, "\n],\"not_covered\":[");
+	strbuf_add_json(&sb, DEPS_NOT_COVERED);
+	strbuf_adds(&sb, "]}\n");
 	fputs(sb.buf, stdout);
 	strbuf_release(&sb);
 }

@@ -39,6 +39,8 @@ check "tree: M/libmpd.so (same soname, other file) appears nowhere" \
 	bash -c '! grep -q "/M/libmpd.so" <<<"$1"' _ "$out"
 check "tree: ld-linux-x86-64.so.2 is tagged interpreter or already loaded" \
 	grep -qE 'ld-linux-x86-64\.so\.2 => /lib64/ld-linux-x86-64\.so\.2 \[(interpreter|already loaded)\]' <<<"$out"
+assert_eq "tree: its last line says what reading files cannot tell (RELIABILITY LIB-11)" "$(tail -n 1 <<<"$out")" \
+	"(not covered: objects loaded with dlopen() at run time (NSS modules, gconv modules, plugins): 'magicpak record' a run to find them)"
 
 run_tool deps --json ./app
 assert_rc "deps --json exits 0" 0
@@ -46,4 +48,7 @@ check "--json output parses" json_ok
 for p in $want; do
 	assert_contains "--json names $p" "$out" "\"$p\""
 done
+assert_contains "--json says what it cannot tell" "$out" '"not_covered":["objects loaded with dlopen() at run time'
+run_tool deps ./app
+check "the plain list stays one path a line (no note)" sh -c '! grep -qv "^/" "$1"' sh <(printf '%s\n' "$out")
 done_testing
