@@ -613,7 +613,10 @@ static int resolve_all(const struct assemble_opts *o, struct deps *d, struct str
 		int r;
 
 		if (skip_recorded(p, output_abs)) {
-			log_debug("recorded '%s' left out", p);
+			/* listed as skipped (RELIABILITY BND-06): /proc/self/fd/0, /dev/stdin */
+			log_info("skipped '%s': %s", p,
+				 path_has_prefix(p, output_abs) ? "the output itself"
+				 : !strcmp(p, "/") ? "the root" : "a kernel interface, never bundled");
 			continue;
 		}
 		/* Checked before anything reads the file, even its ELF header (a file gone

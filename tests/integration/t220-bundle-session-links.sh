@@ -52,6 +52,9 @@ check "BND-03: a warning names the dangling link" grep -qF "'$s/dangling': dangl
 check "BND-03: abs -> /etc led to /etc/hostname inside the bundle" test -f "$o/etc/hostname"
 check "BND-06: no /proc in the bundle" test ! -e "$o/proc"
 check "BND-06: no /dev in the bundle" test ! -e "$o/dev"
+for l in /proc/self/fd/0 /dev/stdin /proc/self/exe; do
+	check "BND-06: -v lists $l as skipped" grep -qF "skipped '$l': a kernel interface, never bundled" "$err"
+done
 check "BND-12: the gone file is not in the bundle" test ! -e "$o$tmp/gone.txt"
 check "BND-12: it is reported" grep -qF "'$tmp/gone.txt' no longer exists (session" "$err"
 contain_check "BND-03" "$o"
