@@ -689,6 +689,39 @@ static void unpublish(void)
 	close(fd);
 }
 
+/* Kill what is left of a run that ended without probe_destroy() (killed: kill -9, a crash),
+ * in the linger child: the probe still follows the tree, whose recorder is gone, and ends
+ * it as ptrace's EXITKILL does for --via ptrace (RELIABILITY BPF-07), round after round while
+ * forks add processes, for up to 2 s. Only where the bits are our ids: the root pid
+ * namespace. */
+static void kill_orphaned_tree(struct probe *p)
+{
+	size_t bits = (size_t)p->id.bit_words * 8;
+	const uint64_t *b;
+
+	if (p->id.ns_level != 0)
+		return;
+	b = mmap(NULL, bits, PROT_READ, MAP_SHARED, p->fds[FD_BITS], 0);
+	if (b == MAP_FAILED)
+		return;
+	for (int round = 0; round < 1000; round++) {
+		size_t n = 0;
+
+		for (size_t w = 0; w < p->id.bit_words; w++)
+			for (uint64_t v = __atomic_load_n(&b[w], __ATOMIC_RELAXED); v; v &= v - 1) {
+				pid_t pid = (pid_t)(w * 64 + (size_t)__builtin_ctzll(v));
+
+				/* a bit is cleared as its process exits: it lives */
+				if (pid > 1 && kill(pid, SIGKILL) == 0)
+					n++;
+			}
+		if (!n)
+			break;
+		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+	}
+	munmap((void *)b, bits);
+}
+
 /* What the linger child works from: a copy of the probe made before it was cloned (sharing
  * our memory, it would find the run's probe freed and its mappings gone by the time it needs
  * them), the descriptors it keeps, and its pipe. */
@@ -742,6 +775,10 @@ static int linger_child(void *arg)
 
 		p->tables = t == MAP_FAILED ? NULL : t;
 	}
+	/* probe_destroy() idles the probe at a run's end: still following its tree, the run died */
+	if (seeded && p->tables &&
+	    __atomic_load_n(&p->tables->parent_tgid, __ATOMIC_ACQUIRE) != MP_BPF_IDLE_TGID)
+		kill_orphaned_tree(p);
 	/* offered only once reset, only by root (WARM_DIR), and only if it worked */
 	if (seeded && p->tables && geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
 		publish(p);

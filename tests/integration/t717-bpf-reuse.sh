@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # A `record --via bpf` that starts while an earlier run's probe lingers takes that probe over
 # (collector/probe.c: linger, warm_take) instead of loading its own, and records exactly what
-# a fresh probe would: the earlier run's leftover processes are no longer followed, its
+# a fresh probe would: the earlier (killed) run's leftover processes are killed before its
+# probe is offered (RELIABILITY BPF-07), its
 # counters (drops) start again from zero, its unread records are not this run's. A probe of
 # another shape (ring buffer size), a lingering child that is gone, or a garbage file where
 # the probe is published all make the run load its own probe, and the run records normally;
@@ -19,8 +20,8 @@ wait_for 20 none_left || skip "magicpak-linger processes of another run do not g
 db=$tmp/r.db
 export MAGICPAK_BPF_LINGER_MS=5000
 
-# Run A is killed (SIGKILL) mid-run and leaves a process of its tree behind (the command dies
-# with magicpak, not its children), which opens a file later, while run B records.
+# Run A is killed (SIGKILL) mid-run with a process of its tree that would open a file later,
+# while run B records: the lingering child kills it before it offers A's probe.
 "$TOOL" record --db "$db" --via bpf -- sh -c \
 	"setsid sh -c 'while [ ! -e $tmp/go ]; do sleep 0.05; done; cat /etc/os-release >/dev/null && touch $tmp/done; : $mark' >/dev/null 2>&1 </dev/null & sleep 30" &
 a=$!
@@ -33,7 +34,7 @@ linger=$(pgrep -x magicpak-linger | head -n 1)
 check "by its lingering child" test -n "$linger"
 # (the lingering children's command lines hold the marks too: only the shells are matched)
 leftover() { pgrep -f "^sh -c while \[ ! -e $tmp/go \]"; }
-check "A's leftover process still runs" test -n "$(leftover)"
+check "A's leftover process is killed" test -z "$(leftover)"
 pub_pid() { od -An -t d4 -j 40 -N 4 "$pub" 2>/dev/null | tr -d ' '; }
 assert_eq "the file names that child" "$(pub_pid)" "$linger"
 
@@ -47,8 +48,8 @@ b=$(sql "$db" 'select max(id) from sessions')
 assert_eq "session B is complete" "$(sql "$db" "select complete from sessions where id = $b")" 1
 assert_eq "B recorded its own open" \
 	"$(sql "$db" "select count(*) from file_accesses where session_id = $b and path = '/etc/hostname' and op = 'open'")" 1
-check "A's leftover process opened /etc/os-release during B" test -e "$tmp/done"
-assert_eq "B did not follow A's leftover process" \
+check "A's leftover process did not open /etc/os-release during B" test ! -e "$tmp/done"
+assert_eq "B recorded no /etc/os-release" \
 	"$(sql "$db" "select count(*) from file_accesses where session_id = $b and path = '/etc/os-release'")" 0
 assert_eq "B's processes are its own: sh, touch, sleep, cat" \
 	"$(sql "$db" "select group_concat(executable, ' ') from (select executable from processes where session_id = $b order by pid)" | tr ' ' '\n' | sed 's|.*/||' | sort | tr '\n' ' ')" \
