@@ -769,14 +769,17 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 		m->is_static = elf->type == ET_EXEC || !elf->dynamic || !elf->soname;
 		goto out;
 	}
-	c.rtld_path = xstrdup(elf->interp ? elf->interp : HOST_RTLD);
+	/* The kernel opens a relative interpreter against the cwd of the exec: ours stands for
+	 * it, and the object gets that absolute path (a bundle's source must be one) */
+	c.rtld_path = !elf->interp ? xstrdup(HOST_RTLD)
+		      : elf->interp[0] == '/' ? xstrdup(elf->interp) : path_absolute(elf->interp);
 	if (elf->interp) {
 		struct cand *ca;
 
 		if (elf->interp[0] != '/')
 			log_warn("%s: relative interpreter '%s' is resolved against the current "
-				 "directory of the exec", path, elf->interp);
-		ca = candidate(d, elf->interp);
+				 "directory of the exec: '%s' here", path, elf->interp, c.rtld_path);
+		ca = candidate(d, c.rtld_path);
 		if (ca->err < 0 || ca->fit != ELFOBJ_FIT) {
 			c.ret = log_error(-ENOENT, "%s: interpreter '%s': %s", path, elf->interp,
 					  ca->err == -ENOENT ? "No such file or directory" :

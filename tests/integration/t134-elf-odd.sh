@@ -49,8 +49,20 @@ if command -v cc >/dev/null; then
 	assert_rc "relative PT_INTERP, run in D/: exit 0" 0
 	check "relative PT_INTERP: a warning names it and the current directory" \
 		grep -qE "^magicpak: warning: .*'lib/ld.so'.*current directory" "$err"
-	check "relative PT_INTERP: listed as the interpreter" grep -qE '(^|/)lib/ld\.so$' <<<"$out"
+	check "relative PT_INTERP: listed as the interpreter, made absolute against D/" grep -qx "$PWD/D/lib/ld.so" <<<"$out"
 	check "relative PT_INTERP: libc listed" grep -qx /lib/x86_64-linux-gnu/libc.so.6 <<<"$out"
+	# bundled (one-shot, and from a session recorded in D/): the interpreter at that path
+	(cd D && timeout 30 "$TOOL" ../relinterp ../O6 >/dev/null 2>"$err"); rc=$?
+	assert_rc "relative PT_INTERP, one-shot from D/: exit 0 ($(head -c 200 "$err"))" 0
+	check "the bundle holds the interpreter where D/ had it" test -e "O6$PWD/D/lib/ld.so"
+	(cd D && timeout 30 "$TOOL" record --db ../r6.db -- ../relinterp >/dev/null 2>"$err"); rc=$?
+	assert_rc "relative PT_INTERP, recorded in D/: exit 0 ($(head -c 200 "$err"))" 0
+	if [ "$rc" = 0 ]; then
+		# (against the bundler's directory, as deps: run where the session ran)
+		(cd D && timeout 30 "$TOOL" bundle --db ../r6.db ../B6 >/dev/null 2>"$err"); rc=$?
+		assert_rc "relative PT_INTERP, bundled in D/ from a session recorded there: exit 0 ($(head -c 200 "$err"))" 0
+		check "that bundle holds the interpreter too" test -e "B6$PWD/D/lib/ld.so"
+	fi
 	out=$(cd E && timeout 10 "$TOOL" deps ../relinterp 2>"$err"); rc=$?
 	assert_rc "relative PT_INTERP, run in E/ (no lib/ld.so there): exit 1" 1
 	check "relative PT_INTERP missing: the error names it" grep -qE "^magicpak: .*interpreter 'lib/ld.so'" "$err"
