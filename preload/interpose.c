@@ -13,9 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -50,7 +56,10 @@ int execveat(int dirfd, const char *path, char *const argv[], char *const envp[]
 	X(rmdir) X(rename) X(renameat) X(renameat2) X(link) X(linkat) X(symlink)           \
 	X(symlinkat) X(truncate) X(truncate64) X(chmod) X(fchmodat) X(chown) X(lchown)     \
 	X(fchownat) X(utime) X(utimes) X(utimensat) X(futimesat) X(lutimes) X(mknod)       \
-	X(mknodat) X(__xmknod) X(__xmknodat) X(syscall) X(_exit) X(_Exit)
+	X(mknodat) X(__xmknod) X(__xmknodat) X(syscall) X(_exit) X(_Exit) X(bind) X(connect)  \
+	X(getxattr) X(lgetxattr) X(setxattr) X(lsetxattr) X(listxattr) X(llistxattr)        \
+	X(removexattr) X(lremovexattr) X(inotify_add_watch) X(fanotify_mark) X(mount)        \
+	X(umount) X(umount2)
 
 #define DECLARE_REAL(name) static __typeof__(name) *r_##name;
 REAL_LIST(DECLARE_REAL)
@@ -1170,6 +1179,180 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 	ret = r_posix_spawnp(pid, file, fa, attr, argv, envp);
 	if (ret)
 		rec(MP_OP_EXEC, AT_FDCWD, file, 0, 1, ret);
+	return ret;
+}
+
+/* ---- sockets, extended attributes, watches, mounts: the ops ptrace records too ---- */
+
+/* bind() and connect() to an AF_UNIX socket named by a path (not an abstract name, not
+ * another family): the path, ended as the kernel ends it, at @len or its first NUL. */
+static void rec_sockaddr(int op, const struct sockaddr *addr, socklen_t len, int failed, int e)
+{
+	const size_t off = offsetof(struct sockaddr_un, sun_path);
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)addr;
+	char path[sizeof(sun->sun_path) + 1];
+	size_t n = 0;
+
+	if (!addr || len <= off || len > sizeof(*sun) || addr->sa_family != AF_UNIX)
+		return;
+	while (n < len - off && sun->sun_path[n])
+		n++;
+	if (!n)
+		return;
+	memcpy(path, sun->sun_path, n);
+	path[n] = '\0';
+	rec(op, AT_FDCWD, path, 0, failed, e);
+}
+
+#define SOCKADDR_WRAPPER(name, op)                                                         \
+	EXPORT int name(int fd, const struct sockaddr *addr, socklen_t len)                \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name(fd, addr, len);                                             \
+		e = errno;                                                                 \
+		rec_sockaddr(op, addr, len, ret < 0, e);                                   \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+SOCKADDR_WRAPPER(bind, MP_OP_BIND)
+SOCKADDR_WRAPPER(connect, MP_OP_CONNECT)
+
+/* The xattr family: O_WRONLY for set and remove, AT_SYMLINK_NOFOLLOW for the l* names (the
+ * flags the tracer stores). */
+#define XATTR_WRAPPER(name, flags, params, args)                                           \
+	EXPORT ssize_t name params                                                         \
+	{                                                                                  \
+		ssize_t ret;                                                               \
+		int e;                                                                     \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name args;                                                       \
+		e = errno;                                                                 \
+		rec(MP_OP_XATTR, AT_FDCWD, path, (flags), ret < 0, e);                     \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+#define XATTR_GET(name, flags)                                                             \
+	XATTR_WRAPPER(name, flags, (const char *path, const char *an, void *v, size_t n),  \
+		      (path, an, v, n))
+#define XATTR_SET(name, flags)                                                             \
+	XATTR_WRAPPER(name, flags,                                                         \
+		      (const char *path, const char *an, const void *v, size_t n, int fl), \
+		      (path, an, v, n, fl))
+#define XATTR_LIST(name, flags)                                                            \
+	XATTR_WRAPPER(name, flags, (const char *path, char *list, size_t n), (path, list, n))
+#define XATTR_REMOVE(name, flags)                                                          \
+	XATTR_WRAPPER(name, flags, (const char *path, const char *an), (path, an))
+XATTR_GET(getxattr, 0)
+XATTR_GET(lgetxattr, AT_SYMLINK_NOFOLLOW)
+XATTR_LIST(listxattr, 0)
+XATTR_LIST(llistxattr, AT_SYMLINK_NOFOLLOW)
+/* (setxattr and removexattr return int: the wrapper's ssize_t is narrowed back) */
+#undef XATTR_WRAPPER
+#define XATTR_WRAPPER(name, flags, params, args)                                           \
+	EXPORT int name params                                                             \
+	{                                                                                  \
+		int ret, e;                                                                \
+                                                                                           \
+		REAL(name);                                                                \
+		if (!r_##name)                                                             \
+			NOSYS(-1);                                                         \
+		ret = r_##name args;                                                       \
+		e = errno;                                                                 \
+		rec(MP_OP_XATTR, AT_FDCWD, path, (flags), ret < 0, e);                     \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+XATTR_SET(setxattr, O_WRONLY)
+XATTR_SET(lsetxattr, O_WRONLY | AT_SYMLINK_NOFOLLOW)
+XATTR_REMOVE(removexattr, O_WRONLY)
+XATTR_REMOVE(lremovexattr, O_WRONLY | AT_SYMLINK_NOFOLLOW)
+
+EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	int ret, e;
+
+	REAL(inotify_add_watch);
+	if (!r_inotify_add_watch)
+		NOSYS(-1);
+	ret = r_inotify_add_watch(fd, path, mask);
+	e = errno;
+	rec(MP_OP_WATCH, AT_FDCWD, path, mask & IN_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int fanotify_mark(int fd, unsigned int flags, uint64_t mask, int dirfd, const char *path)
+{
+	int ret, e;
+
+	REAL(fanotify_mark);
+	if (!r_fanotify_mark)
+		NOSYS(-1);
+	ret = r_fanotify_mark(fd, flags, mask, dirfd, path);
+	e = errno;
+	/* a NULL path marks @dirfd itself; a flush names nothing */
+	if (path && !(flags & FAN_MARK_FLUSH))
+		rec(MP_OP_WATCH, dirfd, path, flags & FAN_MARK_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0,
+		    ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+/* mount: the mount point, and the source where it is a path (a bind or a move, or a device
+ * named by an absolute path; not a remount or a propagation change), as the tracer reads it. */
+EXPORT int mount(const char *src, const char *target, const char *fstype, unsigned long flags,
+		 const void *data)
+{
+	const unsigned long propagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
+	unsigned long f = flags;
+	int ret, e;
+
+	REAL(mount);
+	if (!r_mount)
+		NOSYS(-1);
+	ret = r_mount(src, target, fstype, flags, data);
+	e = errno;
+	if ((f & MS_MGC_MSK) == MS_MGC_VAL)
+		f &= ~(unsigned long)MS_MGC_MSK;
+	if (src && !(f & (MS_REMOUNT | propagation)) && ((f & (MS_BIND | MS_MOVE)) || src[0] == '/'))
+		rec(MP_OP_MOUNT_FROM, AT_FDCWD, src, (uint32_t)f, ret < 0, e);
+	rec(MP_OP_MOUNT, AT_FDCWD, target, (uint32_t)f, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int umount2(const char *target, int flags)
+{
+	int ret, e;
+
+	REAL(umount2);
+	if (!r_umount2)
+		NOSYS(-1);
+	ret = r_umount2(target, flags);
+	e = errno;
+	rec(MP_OP_UMOUNT, AT_FDCWD, target, (uint32_t)flags, ret < 0, e);
+	errno = e;
+	return ret;
+}
+
+EXPORT int umount(const char *target)
+{
+	int ret, e;
+
+	REAL(umount);
+	if (!r_umount)
+		NOSYS(-1);
+	ret = r_umount(target);
+	e = errno;
+	rec(MP_OP_UMOUNT, AT_FDCWD, target, 0, ret < 0, e);
+	errno = e;
 	return ret;
 }
 
