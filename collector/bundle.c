@@ -294,8 +294,9 @@ static bool excluded(struct bundle *b, const char *dest)
 		const char *g = b->excludes.v[i];
 		const char *by = exclude_match(b, g, dest) ? dest : NULL;
 
-		/* the directories above, "/a" and "/a/b" of "/a/b/c" */
-		for (char *slash = NULL; !by;) {
+		/* the directories above, "/a" and "/a/b" of "/a/b/c" (of an absolute path only:
+		 * a chain's "" has none) */
+		for (char *slash = NULL; !by && dest[0] == '/';) {
 			if (!up)
 				up = xstrdup(dest);
 			if (slash)

@@ -755,6 +755,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 		       enum deps_how how)
 {
 	struct ctx c = { .d = d, .input = path, .ret = 0 };
+	char cwd[PATH_MAX];
 	struct deps_map *m;
 
 	m = new_map(d);
@@ -771,8 +772,13 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 	}
 	/* The kernel opens a relative interpreter against the cwd of the exec: ours stands for
 	 * it, and the object gets that absolute path (a bundle's source must be one) */
-	c.rtld_path = !elf->interp ? xstrdup(HOST_RTLD)
-		      : elf->interp[0] == '/' ? xstrdup(elf->interp) : path_absolute(elf->interp);
+	if (!elf->interp) {
+		c.rtld_path = xstrdup(HOST_RTLD);
+	} else if (elf->interp[0] == '/' || !getcwd(cwd, sizeof(cwd))) {
+		c.rtld_path = xstrdup(elf->interp); /* (no current directory: as it is) */
+	} else {
+		c.rtld_path = path_join(cwd, elf->interp);
+	}
 	if (elf->interp) {
 		struct cand *ca;
 

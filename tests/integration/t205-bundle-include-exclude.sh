@@ -89,6 +89,19 @@ check "--exclude $Z/Europe: America still there" test -d "$tmp/x3d$Z/America"
 run_tool --exclude /usr/lib/x86_64-linux-gnu /bin/true "$tmp/x3e"
 assert_eq "--exclude /usr/lib/x86_64-linux-gnu: no file below it written" "$(find "$tmp/x3e/usr/lib/x86_64-linux-gnu" -mindepth 1 2>/dev/null)" ""
 check "--exclude /usr/lib/x86_64-linux-gnu: no warning that it matches nothing" sh -c '! grep -q "matches nothing" "$1"' sh "$err"
+# --exclude with a library found through $ORIGIN/.. (a path with '..' in it, whose chain has no
+# destination yet): the glob is tried on nothing outside the path (it read past a 1-byte copy).
+if command -v cc >/dev/null; then
+	mkdir -p "$tmp/og/bin" "$tmp/og/lib"
+	printf 'int foo(void){return 1;}\n' >"$tmp/og/foo.c"
+	printf 'int foo(void); int main(void){return foo()-1;}\n' >"$tmp/og/p.c"
+	cc -shared -fPIC -o "$tmp/og/lib/libfoo.so" "$tmp/og/foo.c" &&
+		cc -o "$tmp/og/bin/prog" "$tmp/og/p.c" -L"$tmp/og/lib" -lfoo -Wl,-rpath,'$ORIGIN/../lib' ||
+		{ echo "FAIL: cannot build the \$ORIGIN/.. fixture"; exit 1; }
+	run_tool -e /nothing "$tmp/og/bin/prog" "$tmp/x3o"
+	assert_rc "-e with a \$ORIGIN/../lib library: exit 0" 0
+	check "the library is bundled" test -f "$tmp/x3o$tmp/og/lib/libfoo.so"
+fi
 # --exclude an INPUT's own path.
 run_tool --exclude /usr/bin/true /bin/true "$tmp/x4"
 check "--exclude the INPUT path: not written" test ! -e "$tmp/x4/usr/bin/true"
