@@ -120,6 +120,9 @@ struct mp_bpf_tables {
 /* parent_tgid of a probe no run owns (a lingering one, collector/probe.c): no process has
  * this id, so no fork matches it, and every syscall returns after the bit test. */
 #define MP_BPF_IDLE_TGID 0xffffffffULL
+/* parent_tgid of a probe whose run died (collector/probe.c: kill_orphaned_tree()): its tree
+ * is still followed, but no process, not one that reuses the dead run's id, is its parent. */
+#define MP_BPF_ORPHAN_TGID 0xfffffffeULL
 
 /* Process ids the probe can follow: Linux's PID_MAX_LIMIT on 64-bit machines. */
 #define MP_BPF_PID_LIMIT (4U * 1024 * 1024)

@@ -692,13 +692,17 @@ static void unpublish(void)
 /* Kill what is left of a run that ended without probe_destroy() (killed: kill -9, a crash),
  * in the linger child: the probe still follows the tree, whose recorder is gone, and ends
  * it as ptrace's EXITKILL does for --via ptrace (RELIABILITY BPF-07), round after round while
- * forks add processes, for up to 2 s. Only where the bits are our ids: the root pid
- * namespace. */
+ * forks add processes, for up to 2 s. First no process is the tree's parent any more: one
+ * that got the dead run's id would have its children followed, and killed. Each process is
+ * signalled through a pidfd taken while its bit is set (a bit is cleared as its process
+ * exits), so an id freed and reused meanwhile is not hit. Only where the bits are our ids:
+ * the root pid namespace. */
 static void kill_orphaned_tree(struct probe *p)
 {
 	size_t bits = (size_t)p->id.bit_words * 8;
 	const uint64_t *b;
 
+	__atomic_store_n(&p->tables->parent_tgid, MP_BPF_ORPHAN_TGID, __ATOMIC_RELEASE);
 	if (p->id.ns_level != 0)
 		return;
 	b = mmap(NULL, bits, PROT_READ, MAP_SHARED, p->fds[FD_BITS], 0);
@@ -708,12 +712,17 @@ static void kill_orphaned_tree(struct probe *p)
 		size_t n = 0;
 
 		for (size_t w = 0; w < p->id.bit_words; w++)
-			for (uint64_t v = __atomic_load_n(&b[w], __ATOMIC_RELAXED); v; v &= v - 1) {
-				pid_t pid = (pid_t)(w * 64 + (size_t)__builtin_ctzll(v));
+			for (uint64_t v = __atomic_load_n(&b[w], __ATOMIC_ACQUIRE); v; v &= v - 1) {
+				int bit = __builtin_ctzll(v);
+				pid_t pid = (pid_t)(w * 64 + (size_t)bit);
+				int fd = pid > 1 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 
-				/* a bit is cleared as its process exits: it lives */
-				if (pid > 1 && kill(pid, SIGKILL) == 0)
+				if (fd < 0)
+					continue;
+				if ((__atomic_load_n(&b[w], __ATOMIC_ACQUIRE) >> bit & 1) &&
+				    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0)
 					n++;
+				close(fd);
 			}
 		if (!n)
 			break;

@@ -95,9 +95,12 @@ static inline int recording(void)
 	return preload_active && !emit_busy;
 }
 
+/* A call that failed with EFAULT named no path that could be read (reading it here would
+ * crash the program where the kernel answered EFAULT). A NULL @path is @dirfd's own file
+ * (futimens, fexecve). */
 static inline void rec(int op, int dirfd, const char *path, uint32_t flags, int failed, int e)
 {
-	if (recording())
+	if (recording() && !(failed && e == EFAULT))
 		emit_access(op, dirfd, path, flags, failed ? e : 0);
 }
 
@@ -1193,7 +1196,9 @@ static void rec_sockaddr(int op, const struct sockaddr *addr, socklen_t len, int
 	char path[sizeof(sun->sun_path) + 1];
 	size_t n = 0;
 
-	if (!addr || len <= off || len > sizeof(*sun) || addr->sa_family != AF_UNIX)
+	/* the kernel reads the address after the descriptor: EBADF and ENOTSOCK read nothing */
+	if (!addr || (failed && (e == EFAULT || e == EBADF || e == ENOTSOCK)) || len <= off ||
+	    len > sizeof(*sun) || addr->sa_family != AF_UNIX)
 		return;
 	while (n < len - off && sun->sun_path[n])
 		n++;
@@ -1283,7 +1288,10 @@ EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
 		NOSYS(-1);
 	ret = r_inotify_add_watch(fd, path, mask);
 	e = errno;
-	rec(MP_OP_WATCH, AT_FDCWD, path, mask & IN_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0, ret < 0, e);
+	/* EBADF, EINVAL: the descriptor or the mask was refused before the path was read */
+	if (!(ret < 0 && (e == EBADF || e == EINVAL)))
+		rec(MP_OP_WATCH, AT_FDCWD, path, mask & IN_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0,
+		    ret < 0, e);
 	errno = e;
 	return ret;
 }
@@ -1297,10 +1305,15 @@ EXPORT int fanotify_mark(int fd, unsigned int flags, uint64_t mask, int dirfd, c
 		NOSYS(-1);
 	ret = r_fanotify_mark(fd, flags, mask, dirfd, path);
 	e = errno;
-	/* a NULL path marks @dirfd itself; a flush names nothing */
-	if (path && !(flags & FAN_MARK_FLUSH))
+	/* a NULL path marks @dirfd itself (as the tracer records it); a flush names nothing;
+	 * EBADF and EINVAL: refused before the path was read */
+	if ((flags & FAN_MARK_FLUSH) || (ret < 0 && (e == EBADF || e == EINVAL)))
+		;
+	else if (path)
 		rec(MP_OP_WATCH, dirfd, path, flags & FAN_MARK_DONT_FOLLOW ? AT_SYMLINK_NOFOLLOW : 0,
 		    ret < 0, e);
+	else if (recording() && dirfd >= 0)
+		emit_access_fd(MP_OP_WATCH, dirfd, 0, ret < 0 ? e : 0);
 	errno = e;
 	return ret;
 }
@@ -1321,7 +1334,8 @@ EXPORT int mount(const char *src, const char *target, const char *fstype, unsign
 	e = errno;
 	if ((f & MS_MGC_MSK) == MS_MGC_VAL)
 		f &= ~(unsigned long)MS_MGC_MSK;
-	if (src && !(f & (MS_REMOUNT | propagation)) && ((f & (MS_BIND | MS_MOVE)) || src[0] == '/'))
+	if (src && !(ret < 0 && e == EFAULT) && src[0] && !(f & (MS_REMOUNT | propagation)) &&
+	    ((f & (MS_BIND | MS_MOVE)) || src[0] == '/'))
 		rec(MP_OP_MOUNT_FROM, AT_FDCWD, src, (uint32_t)f, ret < 0, e);
 	rec(MP_OP_MOUNT, AT_FDCWD, target, (uint32_t)f, ret < 0, e);
 	errno = e;

@@ -66,7 +66,7 @@ check "a missing database is not created" test ! -e "$tmp/missing.db"
 
 # SQL-09: --all takes the sessions finished when it starts; one still being recorded is left
 # out with a warning naming it (named, it is refused as incomplete).
-"$TOOL" record --db "$db" --label live -- /bin/sh -c "cat $tmp/src/c >/dev/null; sleep 4" >/dev/null 2>&1 &
+"$TOOL" record --db "$db" --label live -- /bin/sh -c "cat $tmp/src/c >/dev/null; while [ ! -e $tmp/stop ] && [ -d $tmp ]; do sleep 0.05; done" >/dev/null 2>&1 &
 live=$!
 for i in $(seq 100); do [ -n "$(sql "$db" "select id from sessions where label = 'live'")" ] && break; sleep 0.05; done
 lid=$(sql "$db" "select id from sessions where label = 'live'")
@@ -77,7 +77,7 @@ assert_eq "--all while a record runs: the finished sessions' files" "$(picked "$
 bundle_rc "$db" --session live "$tmp/o-live1"
 assert_rc "the running session named: exit 1 (incomplete)" 1
 assert_one_error_line "the running session named: one line naming it" "$err" "session $lid is incomplete (running)"
-wait "$live"
+touch "$tmp/stop"; wait "$live"
 # An incomplete session (killed by --timeout) is refused, naming it and its reason.
 "$TOOL" record --db "$db" --label slow --timeout 1 -- /bin/sh -c "cat $tmp/src/a; sleep 5" >/dev/null 2>&1
 assert_eq "the timed-out session is incomplete" "$(sql "$db" "select complete, incomplete_reason from sessions where label = 'slow'")" "0|timeout"

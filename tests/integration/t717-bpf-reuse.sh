@@ -21,7 +21,9 @@ db=$tmp/r.db
 export MAGICPAK_BPF_LINGER_MS=5000
 
 # Run A is killed (SIGKILL) mid-run with a process of its tree that would open a file later,
-# while run B records: the lingering child kills it before it offers A's probe.
+# while run B records: the lingering child kills it before it offers A's probe. (So the
+# bitmap's reset in reset_idle() is now what ends following a process the kill could not end;
+# no test here makes such a process.)
 "$TOOL" record --db "$db" --via bpf -- sh -c \
 	"setsid sh -c 'while [ ! -e $tmp/go ]; do sleep 0.05; done; cat /etc/os-release >/dev/null && touch $tmp/done; : $mark' >/dev/null 2>&1 </dev/null & sleep 30" &
 a=$!
