@@ -1227,11 +1227,11 @@ SOCKADDR_WRAPPER(bind, MP_OP_BIND)
 SOCKADDR_WRAPPER(connect, MP_OP_CONNECT)
 
 /* The xattr family: O_WRONLY for set and remove, AT_SYMLINK_NOFOLLOW for the l* names (the
- * flags the tracer stores). */
-#define XATTR_WRAPPER(name, flags, params, args)                                           \
-	EXPORT ssize_t name params                                                         \
+ * flags the tracer stores). Get and list return ssize_t, set and remove int. */
+#define XATTR_WRAPPER(rtype, name, flags, params, args)                                    \
+	EXPORT rtype name params                                                           \
 	{                                                                                  \
-		ssize_t ret;                                                               \
+		rtype ret;                                                                 \
 		int e;                                                                     \
                                                                                            \
 		REAL(name);                                                                \
@@ -1244,36 +1244,21 @@ SOCKADDR_WRAPPER(connect, MP_OP_CONNECT)
 		return ret;                                                                \
 	}
 #define XATTR_GET(name, flags)                                                             \
-	XATTR_WRAPPER(name, flags, (const char *path, const char *an, void *v, size_t n),  \
-		      (path, an, v, n))
+	XATTR_WRAPPER(ssize_t, name, flags,                                                \
+		      (const char *path, const char *an, void *v, size_t n), (path, an, v, n))
+#define XATTR_LIST(name, flags)                                                            \
+	XATTR_WRAPPER(ssize_t, name, flags, (const char *path, char *list, size_t n),      \
+		      (path, list, n))
 #define XATTR_SET(name, flags)                                                             \
-	XATTR_WRAPPER(name, flags,                                                         \
+	XATTR_WRAPPER(int, name, flags,                                                    \
 		      (const char *path, const char *an, const void *v, size_t n, int fl), \
 		      (path, an, v, n, fl))
-#define XATTR_LIST(name, flags)                                                            \
-	XATTR_WRAPPER(name, flags, (const char *path, char *list, size_t n), (path, list, n))
 #define XATTR_REMOVE(name, flags)                                                          \
-	XATTR_WRAPPER(name, flags, (const char *path, const char *an), (path, an))
+	XATTR_WRAPPER(int, name, flags, (const char *path, const char *an), (path, an))
 XATTR_GET(getxattr, 0)
 XATTR_GET(lgetxattr, AT_SYMLINK_NOFOLLOW)
 XATTR_LIST(listxattr, 0)
 XATTR_LIST(llistxattr, AT_SYMLINK_NOFOLLOW)
-/* (setxattr and removexattr return int: the wrapper's ssize_t is narrowed back) */
-#undef XATTR_WRAPPER
-#define XATTR_WRAPPER(name, flags, params, args)                                           \
-	EXPORT int name params                                                             \
-	{                                                                                  \
-		int ret, e;                                                                \
-                                                                                           \
-		REAL(name);                                                                \
-		if (!r_##name)                                                             \
-			NOSYS(-1);                                                         \
-		ret = r_##name args;                                                       \
-		e = errno;                                                                 \
-		rec(MP_OP_XATTR, AT_FDCWD, path, (flags), ret < 0, e);                     \
-		errno = e;                                                                 \
-		return ret;                                                                \
-	}
 XATTR_SET(setxattr, O_WRONLY)
 XATTR_SET(lsetxattr, O_WRONLY | AT_SYMLINK_NOFOLLOW)
 XATTR_REMOVE(removexattr, O_WRONLY)
