@@ -295,26 +295,24 @@ static bool excluded(struct bundle *b, const char *dest)
 		const char *by = exclude_match(b, g, dest) ? dest : NULL;
 
 		/* the directories above, "/a" and "/a/b" of "/a/b/c" (of an absolute path only:
-		 * a chain's "" has none) */
-		for (char *slash = NULL; !by && dest[0] == '/';) {
+		 * a chain's "" has none), each cut from one copy and put back */
+		for (const char *s = dest[0] == '/' ? strchr(dest + 1, '/') : NULL; s && !by;
+		     s = strchr(s + 1, '/')) {
 			if (!up)
 				up = xstrdup(dest);
-			if (slash)
-				*slash = '/';
-			slash = strchr(slash ? slash + 1 : up + 1, '/');
-			if (!slash)
-				break;
-			*slash = '\0';
+			up[s - dest] = '\0';
 			if (exclude_match(b, g, up))
 				by = up;
+			else
+				up[s - dest] = '/';
 		}
 		if (by) {
 			log_debug("not bundling '%s': excluded by '%s'%s%s", dest, g,
 				  by == dest ? "" : ", which matches ", by == dest ? "" : by);
 			b->exclude_hits[i]++;
 			hit = true;
-			if (up)
-				strcpy(up, dest);
+			if (by == up)
+				up[strlen(up)] = '/';
 		}
 	}
 	free(up);

@@ -208,15 +208,14 @@ int cmd_bundle(int argc, char **argv)
 	lc.st = st;
 	if ((all || since) && store_session_list(st, all ? NULL : since_iso, add_listed, &lc) < 0)
 		goto out;
-	if ((all || since) && !lc.n && lc.recording) {
-		log_error(0, "no finished session in '%s'%s%s: %" PRId64 " still being recorded",
-			  po.db, since ? " started at or after " : "", since ? since_iso : "",
-			  lc.recording);
-		goto out;
-	}
 	if ((all || since) && !lc.n) {
-		log_error(0, since ? "no session in '%s' started at or after %s"
-				   : "no sessions in '%s'%s", po.db, since ? since_iso : "");
+		if (lc.recording)
+			log_error(0, "no finished session in '%s'%s%s: %" PRId64 " still being "
+				  "recorded", po.db, since ? " started at or after " : "",
+				  since ? since_iso : "", lc.recording);
+		else
+			log_error(0, since ? "no session in '%s' started at or after %s"
+					   : "no sessions in '%s'%s", po.db, since ? since_iso : "");
 		goto out;
 	}
 	store_free(st);

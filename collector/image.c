@@ -353,12 +353,14 @@ int image_opts_check(struct image_opts *o)
 					 "file '%s'", o->oci_archive);
 	}
 	if (o->compress) {
+		const char *upx = o->upx ? o->upx : "upx";
+
 		free(o->upx_path);
-		o->upx_path = path_search(o->upx ? o->upx : "upx", getenv("PATH"));
+		o->upx_path = path_search(upx, getenv("PATH"));
 		if (!o->upx_path)
 			return log_error(-ENOENT, "--compress: '%s' not found (install upx, e.g. "
 					 "apt-get install upx-ucl, or give --upx PATH); nothing "
-					 "written", o->upx ? o->upx : "upx");
+					 "written", upx);
 	}
 	if (o->strip) {
 		free(o->strip_path);

@@ -277,10 +277,10 @@ struct side {
 /* A side that side_free() may take before or without side_start(). */
 #define SIDE_INIT { .sock = -1, .wake = { -1, -1 }, .ready = -1 }
 
+enum { SIDE_RUNNING = 1, SIDE_ENDED = 2 }; /* struct side's procs */
+
 /* Add an event; an exec's @argv (@argv_len bytes of NUL-ended strings, or NULL) with it, so
  * that side_store_some() never copies the exec without it. */
-enum { SIDE_RUNNING = 1, SIDE_ENDED = 2 };
-
 static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
 			   const char *path, const char *argv, size_t argv_len)
 {

@@ -1429,7 +1429,6 @@ static void warn_network_fs(const char *path)
 	free(dir);
 }
 
-/* Check what SQLite will need before it tries, to report the real cause. */
 /* PATH-wal and PATH-shm both exist and may be read and written: 0, else the first that does
  * not, logged (@dir_errno: why the directory refuses a new file). */
 static int precheck_sidecars(const char *path, int dir_errno)
@@ -1453,6 +1452,7 @@ static int precheck_sidecars(const char *path, int dir_errno)
 	return 0;
 }
 
+/* Check what SQLite will need before it tries, to report the real cause. */
 static int precheck_write(const char *path)
 {
 	struct stat sb;

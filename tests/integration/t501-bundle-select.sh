@@ -77,7 +77,17 @@ assert_eq "--all while a record runs: the finished sessions' files" "$(picked "$
 bundle_rc "$db" --session live "$tmp/o-live1"
 assert_rc "the running session named: exit 1 (incomplete)" 1
 assert_one_error_line "the running session named: one line naming it" "$err" "session $lid is incomplete (running)"
-touch "$tmp/stop"; wait "$live"
+# a history whose only session is still being recorded: nothing to bundle, one line says why
+"$TOOL" record --db "$tmp/only.db" --label live2 -- /bin/sh -c "while [ ! -e $tmp/stop ] && [ -d $tmp ]; do sleep 0.05; done" >/dev/null 2>&1 &
+live2=$!
+for i in $(seq 100); do [ -n "$(sql "$tmp/only.db" "select id from sessions" 2>/dev/null)" ] && break; sleep 0.05; done
+bundle_rc "$tmp/only.db" --all "$tmp/o-only"
+assert_rc "--all with only a running session: exit 1" 1
+assert_eq "--all with only a running session: the warning naming it, then the error saying so" "$(cat "$err")" \
+	"magicpak: warning: session 1 is still being recorded: left out
+magicpak: no finished session in '$tmp/only.db': 1 still being recorded"
+assert_no_output "--all with only a running session" "$tmp/o-only"
+touch "$tmp/stop"; wait "$live" "$live2"
 # An incomplete session (killed by --timeout) is refused, naming it and its reason.
 "$TOOL" record --db "$db" --label slow --timeout 1 -- /bin/sh -c "cat $tmp/src/a; sleep 5" >/dev/null 2>&1
 assert_eq "the timed-out session is incomplete" "$(sql "$db" "select complete, incomplete_reason from sessions where label = 'slow'")" "0|timeout"
