@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "mountsrc.h"
 #include "log.h"
 #include "strbuf.h"
 #include "cpupin.h"
@@ -682,25 +683,15 @@ static void add_sockaddr(struct tracer *tr, struct task *t, enum mp_op op, uint6
 		keep_raw(t, addr + off, path, n);
 }
 
-/* mount(2): the target, and the source when the kernel looks it up as a path: a bind or a
- * move (do_loopback(), do_move_mount_old()), or a new mount of an absolute path, which a
- * block-device file system opens (lookup_bdev()); "tmpfs", "proc", "none" are only names.
- * A remount or a propagation change ignores the source (path_mount()). */
+/* mount(2): the target, and the source where it names a file (include/mountsrc.h). */
 static void add_mount(struct tracer *tr, struct task *t, const uint64_t *a)
 {
-	const uint64_t propagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
-	uint64_t flags = a[3];
-	bool source;
+	unsigned long flags = mp_mount_flags((unsigned long)a[3]);
+	enum mp_mount_source how = mp_mount_source(flags);
+	bool source = how == MP_MOUNT_SRC_PATH ||
+		      (how == MP_MOUNT_SRC_IF_ABSOLUTE && a[0] &&
+		       read_string(t->tid, a[0], tr->sbuf, PATH_MAX) > 0 && tr->sbuf[0] == '/');
 
-	if ((flags & MS_MGC_MSK) == MS_MGC_VAL)
-		flags &= ~(uint64_t)MS_MGC_MSK;
-	if (flags & (MS_REMOUNT | propagation))
-		source = false;
-	else if (flags & (MS_BIND | MS_MOVE))
-		source = true;
-	else
-		source = a[0] && read_string(t->tid, a[0], tr->sbuf, PATH_MAX) > 0 &&
-			 tr->sbuf[0] == '/';
 	if (source)
 		add_path(tr, t, MP_OP_MOUNT_FROM, (uint32_t)flags, AT_FDCWD, a[0], false);
 	add_path(tr, t, MP_OP_MOUNT, (uint32_t)flags, AT_FDCWD, a[1], false);

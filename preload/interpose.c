@@ -28,6 +28,7 @@
 #include "emit.h"
 #include "event.h"
 #include "interp.h"
+#include "mountsrc.h"
 #include "preload.h"
 
 /* Entry points the headers do not declare (fortify, the old stat ABI). */
@@ -59,7 +60,7 @@ int execveat(int dirfd, const char *path, char *const argv[], char *const envp[]
 	X(mknodat) X(__xmknod) X(__xmknodat) X(syscall) X(_exit) X(_Exit) X(bind) X(connect)  \
 	X(getxattr) X(lgetxattr) X(setxattr) X(lsetxattr) X(listxattr) X(llistxattr)        \
 	X(removexattr) X(lremovexattr) X(inotify_add_watch) X(fanotify_mark) X(mount)        \
-	X(umount) X(umount2)
+	X(umount2)
 
 #define DECLARE_REAL(name) static __typeof__(name) *r_##name;
 REAL_LIST(DECLARE_REAL)
@@ -1303,13 +1304,13 @@ EXPORT int fanotify_mark(int fd, unsigned int flags, uint64_t mask, int dirfd, c
 	return ret;
 }
 
-/* mount: the mount point, and the source where it is a path (a bind or a move, or a device
- * named by an absolute path; not a remount or a propagation change), as the tracer reads it. */
+/* mount: the mount point, and the source where it names a file (include/mountsrc.h), as the
+ * tracer records them. */
 EXPORT int mount(const char *src, const char *target, const char *fstype, unsigned long flags,
 		 const void *data)
 {
-	const unsigned long propagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
-	unsigned long f = flags;
+	unsigned long f = mp_mount_flags(flags);
+	enum mp_mount_source how = mp_mount_source(f);
 	int ret, e;
 
 	REAL(mount);
@@ -1317,10 +1318,8 @@ EXPORT int mount(const char *src, const char *target, const char *fstype, unsign
 		NOSYS(-1);
 	ret = r_mount(src, target, fstype, flags, data);
 	e = errno;
-	if ((f & MS_MGC_MSK) == MS_MGC_VAL)
-		f &= ~(unsigned long)MS_MGC_MSK;
-	if (src && !(ret < 0 && e == EFAULT) && src[0] && !(f & (MS_REMOUNT | propagation)) &&
-	    ((f & (MS_BIND | MS_MOVE)) || src[0] == '/'))
+	if (src && !(ret < 0 && e == EFAULT) && src[0] &&
+	    (how == MP_MOUNT_SRC_PATH || (how == MP_MOUNT_SRC_IF_ABSOLUTE && src[0] == '/')))
 		rec(MP_OP_MOUNT_FROM, AT_FDCWD, src, (uint32_t)f, ret < 0, e);
 	rec(MP_OP_MOUNT, AT_FDCWD, target, (uint32_t)f, ret < 0, e);
 	errno = e;
@@ -1341,18 +1340,10 @@ EXPORT int umount2(const char *target, int flags)
 	return ret;
 }
 
+/* umount() is umount2() with no flags (glibc's calls it internally, where no wrapper sees it) */
 EXPORT int umount(const char *target)
 {
-	int ret, e;
-
-	REAL(umount);
-	if (!r_umount)
-		NOSYS(-1);
-	ret = r_umount(target);
-	e = errno;
-	rec(MP_OP_UMOUNT, AT_FDCWD, target, 0, ret < 0, e);
-	errno = e;
-	return ret;
+	return umount2(target, 0);
 }
 
 /* ---- realpath: glibc resolves each component with its internal readlink ---- */
