@@ -364,10 +364,16 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 		slot = FOLD_FULL;
 		key = 0;
 	} else {
-		/* the tgid the records carry (magicpak's pid namespace), so that user space
-		 * can compute the same key */
-		tgid = ns_level ? task_ns_tgid(bpf_get_current_task_btf())
-				: (__u32)(bpf_get_current_pid_tgid() >> 32);
+		struct mp_bpf_tables *t = get_tables();
+
+		/* A session's accesses fold together (tgid 0): the first process to make one
+		 * sends it, the others' repeats are counted on it. Per process, the tgid the
+		 * records carry (magicpak's pid namespace), so that user space can compute the
+		 * same key. */
+		tgid = 0;
+		if (t && t->fold_by_process)
+			tgid = ns_level ? task_ns_tgid(bpf_get_current_task_btf())
+					: (__u32)(bpf_get_current_pid_tgid() >> 32);
 		key = mp_fold_key_end(path_hash(s, n), tgid, op, flags, err);
 		slot = fold(key);
 		if (slot == FOLD_REPEAT)

@@ -39,8 +39,10 @@ enum mp_bpf_counter {
  * over the path with its NUL, 8 bytes at a time, little-endian, the last word zero-padded,
  * then over the two words (tgid << 32 | op) and (flags << 32 | err), mixed (murmur3's
  * finalizer: FNV's last steps hardly reach the top bits) and cut to its top 47 bits, 0 taken
- * as the lowest of them (mp_fold_key_end(); mp_fold_key() in user space). tgid: as the
- * records carry it (magicpak's pid namespace); err: 0 or the positive errno.
+ * as the lowest of them (mp_fold_key_end(); mp_fold_key() in user space). tgid: 0, so that
+ * an access is sent once a session and the repeats of every process of the session are
+ * counted on it; with `record --bpf-per-process` (fold_by_process) the tgid the records
+ * carry (magicpak's pid namespace), one access a process. err: 0 or the positive errno.
  *
  * A slot is one word: the key over a 17-bit count of how many times the access was made (a
  * count that passes 0xffff carries into its top bit, which the program that carried moves at
@@ -111,7 +113,10 @@ struct mp_bpf_tables {
 	/* magicpak's tgid in the root namespace, set by the seeding call; read by every syscall
 	 * of the machine, so on a cache line of its own, away from the counters' atomic adds */
 	__u64 parent_tgid;
-	__u64 pad[7];
+	/* set by user space before the seeding call: fold each process's accesses apart (the
+	 * tgid in the fold key) rather than the session's together; read with parent_tgid */
+	__u64 fold_by_process;
+	__u64 pad[6];
 	__u64 counters[8];   /* enum mp_bpf_counter */
 	__u64 slots[MP_BPF_FOLD_SLOTS]; /* from the third cache line on: sets on cache lines */
 	__u32 wraps[MP_BPF_FOLD_SLOTS]; /* per slot: how many times its count passed 0xffff */

@@ -35,6 +35,9 @@ static const char usage[] =
 	"      --bpf[=required]   also run the eBPF probe, its events stored with source bpf;\n"
 	"                         without it (privileges, BTF, tracepoints) say why and go on,\n"
 	"                         or with =required fail\n"
+	"      --bpf-per-process  the probe keeps one row per process for an access several\n"
+	"                         processes make (as ptrace does), not one for the session with\n"
+	"                         every process's repeats counted on its first\n"
 	"      --cross-check      ptrace, the preload library and the probe at once; then print\n"
 	"                         the paths one source missed and another saw, and why\n"
 	"      --hash             also store the sha256 of every regular file the run used\n"
@@ -44,7 +47,7 @@ static const char usage[] =
 	"  -h, --help             show this help\n";
 
 enum { OPT_HASH = 256, OPT_NO_SECCOMP, OPT_ALLOW_INCOMPLETE, OPT_VIA, OPT_BPF, OPT_CROSS_CHECK,
-       OPT_LINGER };
+       OPT_LINGER, OPT_BPF_PER_PROCESS };
 
 int cmd_record(int argc, char **argv)
 {
@@ -58,6 +61,7 @@ int cmd_record(int argc, char **argv)
 		{ "via", required_argument, NULL, OPT_VIA },
 		{ "bpf", optional_argument, NULL, OPT_BPF },
 		{ "cross-check", no_argument, NULL, OPT_CROSS_CHECK },
+		{ "bpf-per-process", no_argument, NULL, OPT_BPF_PER_PROCESS },
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -107,6 +111,7 @@ int cmd_record(int argc, char **argv)
 				die_usage("record: --bpf: '%s' is not 'required'", optarg);
 			break;
 		case OPT_CROSS_CHECK: o.cross_check = true; break;
+		case OPT_BPF_PER_PROCESS: o.bpf_per_process = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("record", c, argv);
 		}
@@ -120,6 +125,8 @@ int cmd_record(int argc, char **argv)
 		die_usage("record: --linger works with --via ptrace only");
 	if (o.cross_check && o.via != RECORD_VIA_PTRACE)
 		die_usage("record: --cross-check runs every source itself: drop --via");
+	if (o.bpf_per_process && o.via != RECORD_VIA_BPF && o.bpf == RECORD_BPF_OFF && !o.cross_check)
+		die_usage("record: --bpf-per-process needs the probe: add --via bpf, --bpf or --cross-check");
 	if (o.via == RECORD_VIA_BPF && o.bpf != RECORD_BPF_OFF)
 		o.bpf = RECORD_BPF_OFF; /* the probe is the source already */
 	/* --hash without libcrypto would record no hash: say so before the command runs */

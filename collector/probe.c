@@ -20,7 +20,7 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 	return -ENOTSUP;
 }
 
-int probe_attach(struct probe *p, char *why, size_t size)
+int probe_attach(struct probe *p, enum probe_fold fold, char *why, size_t size)
 {
 	snprintf(why, size, "no BPF probe in this build");
 	return -ENOTSUP;
@@ -488,7 +488,7 @@ static void add_link(struct probe *p, struct bpf_link *l)
 		p->fds[p->id.nfds++] = bpf_link__fd(l);
 }
 
-int probe_attach(struct probe *p, char *why, size_t size)
+int probe_attach(struct probe *p, enum probe_fold fold, char *why, size_t size)
 {
 	if (p->skel) {
 		int ret = openat_bpf__attach(p->skel);
@@ -507,6 +507,7 @@ int probe_attach(struct probe *p, char *why, size_t size)
 	linger(p);
 	/* The seeding call: the probe sees it (it fails with EFAULT) and follows our children. A
 	 * probe taken over is idle (MP_BPF_IDLE_TGID) until then: 0 lets the call seed it. */
+	p->tables->fold_by_process = fold == PROBE_FOLD_PROCESS;
 	p->tables->parent_tgid = 0;
 	syscall(SYS_openat, MP_BPF_SEED_DFD, NULL, (unsigned long)p->id.cookie, 0);
 	if (!p->tables->parent_tgid) {

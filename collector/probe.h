@@ -31,9 +31,12 @@ struct probe_stats {
  * two, default 256). On failure returns -errno and puts one line saying why ("needs root or
  * CAP_BPF+CAP_PERFMON", "no kernel BTF", ...) into @why; nothing is logged. */
 int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size);
+/* How repeats of an access fold in the kernel: once a session (the first process to make it
+ * sends it; every process's repeats are counted on it), or once a process. */
+enum probe_fold { PROBE_FOLD_SESSION, PROBE_FOLD_PROCESS };
 /* Attach the programs and make the calling process the parent of the recorded tree: every
  * process it starts from now on (and their descendants) is recorded, not itself. */
-int probe_attach(struct probe *p, char *why, size_t size);
+int probe_attach(struct probe *p, enum probe_fold fold, char *why, size_t size);
 /* The fd to poll for records; -1 for none. */
 int probe_fd(const struct probe *p);
 /* Deliver the waiting records (waiting at most @timeout_ms for one). Returns how many, or
@@ -45,7 +48,8 @@ void probe_get_stats(const struct probe *p, struct probe_stats *out);
  * (probe_get_stats() leaves its repeats at 0: this is the one walk of the fold table). */
 typedef void (*probe_repeat_fn)(void *ctx, uint64_t key, uint64_t count);
 uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx);
-/* The fold key of an access record (bpf/openat.h): @tgid is the record's pid. */
+/* The fold key of an access record (bpf/openat.h): @tgid is the record's pid under
+ * PROBE_FOLD_PROCESS, 0 under PROBE_FOLD_SESSION. */
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err);
 /* Detach and free; NULL is accepted. */
 void probe_destroy(struct probe *p);

@@ -265,6 +265,7 @@ struct side {
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
 	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent */
 	struct u64map folded;
+	enum probe_fold fold;    /* whose repeats fold together: the session's or a process's */
 	/* pid -> SIDE_RUNNING or SIDE_ENDED, by the last process event pushed (under mu), so that
 	 * side_alive(), every 2 ms of a --timeout's kill, reads the processes, not every event */
 	struct u64map procs;
@@ -518,7 +519,8 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		if (payload[0] == '/' && w->op != MP_OP_CHDIR &&
 		    !(w->op == MP_OP_OPEN && (w->flags & (O_DIRECTORY | O_PATH))))
 			u64map_put(&sd->folded,
-				   probe_fold_key(payload, w->pid, w->op, w->flags, (int32_t)w->err),
+				   probe_fold_key(payload, sd->fold == PROBE_FOLD_PROCESS ? w->pid : 0,
+						  w->op, w->flags, (int32_t)w->err),
 				   sd->n + 1);
 		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
 		free(abs);
@@ -679,8 +681,8 @@ static int side_run(struct side *sd, char *why, size_t size)
  * bind the socket the preload library sends to; then start the thread that reads them,
  * unless @live (--via bpf: side_run() starts it later, and what it reads is stored while the
  * command runs). -errno with @why on failure. */
-static int side_start(struct side *sd, bool want, const char *sock_path, bool live, char *why,
-		      size_t size)
+static int side_start(struct side *sd, bool want, enum probe_fold fold, const char *sock_path,
+		      bool live, char *why, size_t size)
 {
 	char cwd[PATH_MAX];
 	int ret;
@@ -691,11 +693,12 @@ static int side_start(struct side *sd, bool want, const char *sock_path, bool li
 	sd->sock = -1;
 	sd->wake[0] = sd->wake[1] = sd->ready = -1;
 	sd->live = live;
+	sd->fold = fold;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
 	if (want) {
 		ret = probe_open(&sd->p, side_on_probe, sd, why, size);
 		if (ret == 0)
-			ret = probe_attach(sd->p, why, size);
+			ret = probe_attach(sd->p, fold, why, size);
 		if (ret < 0) {
 			sd->probe_failed = true;
 			return ret;
@@ -1135,10 +1138,11 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
 	bool live = o->via == RECORD_VIA_BPF;
+	enum probe_fold fold = o->bpf_per_process ? PROBE_FOLD_PROCESS : PROBE_FOLD_SESSION;
 	char why[256] = "";
 	int ret;
 
-	ret = side_start(sd, want, sock, live, why, sizeof(why));
+	ret = side_start(sd, want, fold, sock, live, why, sizeof(why));
 	if (ret < 0 && sd->probe_failed) {
 		side_free(sd);
 		if (o->via == RECORD_VIA_BPF)
@@ -1147,7 +1151,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 			return log_error(ret, "--bpf=required: eBPF probe unavailable: %s", why);
 		log_warn("%s: eBPF probe unavailable: %s; recording without it",
 			 o->cross_check ? "--cross-check" : "--bpf", why);
-		ret = side_start(sd, false, sock, live, why, sizeof(why));
+		ret = side_start(sd, false, fold, sock, live, why, sizeof(why));
 	}
 	if (ret < 0) {
 		side_free(sd);

@@ -25,6 +25,7 @@ struct record_opts {
 	enum record_via via;     /* how accesses are seen (default ptrace) */
 	enum record_bpf bpf;     /* the probe too (--bpf), each event stored with its source */
 	bool cross_check;        /* ptrace + preload + the probe at once, then compare them */
+	bool bpf_per_process;    /* the probe sends an access once a process, not a session */
 	bool leave_memory;       /* the caller exits next (exit_fast): memory is not freed */
 };
 

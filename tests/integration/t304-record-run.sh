@@ -159,6 +159,11 @@ done
 run_tool record --db "$db" --linger 1 --via preload -- /bin/true
 assert_rc "record --linger --via preload: usage error" 2
 assert_one_error_line "record --linger --via preload: one line says ptrace only" "$err" "--linger works with --via ptrace only"
+run_tool record --db "$db" --bpf-per-process --via preload -- touch "$tmp/ran"
+assert_rc "record --bpf-per-process without the probe: usage error" 2
+assert_one_error_line "record --bpf-per-process without the probe: one line says it needs the probe" "$err" \
+	"--bpf-per-process needs the probe"
+check "record --bpf-per-process without the probe: the command did not run" test ! -e "$tmp/ran"
 
 # --linger: once the command's first process ends, what it left running (a background child, a
 # daemon in its own session) is killed S seconds later; what they did before is recorded.

@@ -18,13 +18,18 @@ assert_rc "forktree exits 0" 0
 kill "$loop"; wait "$loop" 2>/dev/null
 assert_eq "all 30 grandchildren's opens are recorded" \
 	"$(sql "$db" "select count(distinct path) from file_accesses where path like '$tmp/t/gc-%'")" 30
-assert_eq "the children's open is recorded once per child" \
-	"$(sql "$db" "select count(distinct pid) from file_accesses where path = '$tmp/t/child'")" 30
+assert_eq "the children's open of one path is one row for the session, counting all 30" \
+	"$(sql "$db" "select count(*) || '|' || sum(count) from file_accesses where path = '$tmp/t/child'")" "1|30"
 assert_eq "the unrelated loop's marker is never recorded" \
 	"$(sql "$db" "select count(*) from file_accesses where path like '%outside-marker%'")" 0
 assert_eq "61 processes: the command, 30 children, 30 grandchildren" "$(sql "$db" 'select count(*) from processes')" 61
 assert_eq "grandchildren have their parent" \
 	"$(sql "$db" "select count(*) from processes p join processes q on q.pid = p.parent_pid and q.session_id = p.session_id where q.parent_pid is not null")" 30
+pdb=$tmp/p.db
+record_rc "$pdb" --via bpf --bpf-per-process -- "$tmp/forktree" "$tmp/t" 30
+assert_rc "forktree --bpf-per-process exits 0" 0
+assert_eq "--bpf-per-process: the children's open is one row per child" \
+	"$(sql "$pdb" "select count(distinct pid) || '|' || sum(count) from file_accesses where path = '$tmp/t/child'")" "30|30"
 
 cat >"$tmp/leader.c" <<'CEOF'
 #include <fcntl.h>

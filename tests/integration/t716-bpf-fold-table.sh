@@ -5,15 +5,15 @@
 # the second. An access whose two sets are full is sent again each time instead of folded, and
 # its count must still come out right; so must a count past 16 bits (a slot's own count
 # carries into a word of its own); so must the counts
-# of a magicpak run in a pid namespace of its own, where the key carries the namespace's pid
-# (and magicpak, pid 1 there, must not wait for its linger child).
+# of a magicpak run in a pid namespace of its own, where under --bpf-per-process the key
+# carries the namespace's pid (and magicpak, pid 1 there, must not wait for its linger child).
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_cc
 require_bpf
 
-# A program that computes fold keys with the header's mp_fold_key() and finds, for its own pid,
-# 12 paths with one set on both levels and 8 more with the same first-level set: it creates
+# A program that computes fold keys with the header's mp_fold_key() and finds, for a session
+# (tgid 0 in the key: the default fold), 12 paths with one set on both levels and 8 more with the same first-level set: it creates
 # and opens the 8 first (they fill the first level's set), then the 12 (8 fill their second
 # set, 4 find no room), each 3 times.
 cat >"$tmp/full.c" <<'CEOF'
@@ -49,7 +49,7 @@ static uint64_t key(const char *dir, int n, char *path, size_t size)
 	for (size_t i = 0; i < k; i++)
 		path[dlen + i] = digits[k - 1 - i];
 	path[dlen + k] = '\0';
-	return mp_fold_key(path, (uint32_t)getpid(), MP_OP_OPEN, O_RDONLY, 0);
+	return mp_fold_key(path, 0, MP_OP_OPEN, O_RDONLY, 0);
 }
 
 static void open3(const char *path)
@@ -156,5 +156,15 @@ assert_eq "record as pid 1 of a pid namespace exits 0, without waiting for its l
 assert_eq "folded in the kernel in a pid namespace: the counts are the calls made" \
 	"$(sql "$ndb" "select op || '|' || errno || '|' || sum(count) from file_accesses
 		where path in ('/etc/hostname', '/etc/magicpak-t716.missing') group by op, errno order by op")" \
+	"$(printf 'open|0|200\nstat|2|100')"
+# per process, the key carries the pid magicpak's namespace gives (user space computes it from
+# the record's): a count that did not come back to its row would leave 1
+timeout 60 unshare --pid --fork "$TOOL" record --db "$ndb" --via bpf --bpf-per-process -- \
+	"$tmp/repeat" 200 100 /etc/magicpak-t716.missing
+assert_eq "--bpf-per-process in a pid namespace exits 0" "$?" 0
+assert_eq "folded per process in a pid namespace: the counts are the calls made, on one row each" \
+	"$(sql "$ndb" "select op || '|' || errno || '|' || count from file_accesses
+		where session_id = (select max(id) from sessions)
+		and path in ('/etc/hostname', '/etc/magicpak-t716.missing') order by op")" \
 	"$(printf 'open|0|200\nstat|2|100')"
 done_testing
