@@ -5,8 +5,13 @@
  * real result. Built without _FILE_OFFSET_BITS=64, so open and open64 are separate symbols. */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <shadow.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -90,6 +95,16 @@ void preload_resolve(void)
 		if (__builtin_expect(!r_##name, 0) && !emit_busy)                          \
 			r_##name = (__typeof__(r_##name))lookup(#name);                    \
 	} while (0)
+
+/* `real`, the function @name found on first use, for the wrappers few programs call (no
+ * dlsym at every start); without it, return @fail with ENOSYS. */
+#define LAZY_REAL(name, fail)                                                              \
+	static __typeof__(name) *real;                                                     \
+                                                                                           \
+	if (!real && !emit_busy)                                                           \
+		real = (__typeof__(real))lookup(#name);                                    \
+	if (!real)                                                                         \
+		NOSYS(fail)
 
 static inline int recording(void)
 {
@@ -489,6 +504,116 @@ EXPORT DIR *fdopendir(int fd)
 	errno = e;
 	return ret;
 }
+
+/* scandir() and nftw() open and stat through glibc's internal calls, past the wrappers above:
+ * what they did is reported from their arguments and results. */
+
+/* A directory listed by scandir(): opened as opendir() opens it, and read. */
+static void scandir_note(int dirfd, const char *path, int ret, int e)
+{
+	rec(MP_OP_OPEN, dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_DIRECTORY, ret < 0, e);
+	if (ret >= 0)
+		rec(MP_OP_READDIR, dirfd, path, 0, 0, 0);
+}
+
+#define SCANDIR_WRAPPER(name, atname, dirent_t) \
+	EXPORT int name(const char *path, struct dirent_t ***list,                         \
+			int (*filter)(const struct dirent_t *),                             \
+			int (*compar)(const struct dirent_t **, const struct dirent_t **))  \
+	{                                                                                  \
+		int ret, e;                                                                \
+		LAZY_REAL(name, -1);                                                           \
+		ret = real(path, list, filter, compar);                                    \
+		e = errno;                                                                 \
+		scandir_note(AT_FDCWD, path, ret, e);                                      \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}                                                                                  \
+	EXPORT int atname(int dirfd, const char *path, struct dirent_t ***list,            \
+			    int (*filter)(const struct dirent_t *),                         \
+			    int (*compar)(const struct dirent_t **, const struct dirent_t **)) \
+	{                                                                                  \
+		int ret, e;                                                                \
+		LAZY_REAL(atname, -1);                                                     \
+		ret = real(dirfd, path, list, filter, compar);                             \
+		e = errno;                                                                 \
+		scandir_note(dirfd, path, ret, e);                                         \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+
+SCANDIR_WRAPPER(scandir, scandirat, dirent)
+SCANDIR_WRAPPER(scandir64, scandirat64, dirent64)
+
+/* The walk in progress on this thread: the caller's callback and nftw()'s flags (a walk
+ * started from a callback saves and puts back the outer one). */
+static __thread void *walk_fn __attribute__((tls_model("initial-exec")));
+static __thread int walk_flags __attribute__((tls_model("initial-exec")));
+static __thread int walk_steps __attribute__((tls_model("initial-exec")));
+
+/* What the walk did for the entry it hands the callback: stat it (lstat with FTW_PHYS; a
+ * failure, FTW_NS, is glibc's EACCES case), and open a directory it descends into (FTW_DNR:
+ * refused). */
+static void walk_note(const char *path, int type)
+{
+	int e = errno;
+
+	walk_steps++;
+	rec(MP_OP_STAT, AT_FDCWD, path, (walk_flags & FTW_PHYS) ? AT_SYMLINK_NOFOLLOW : 0,
+	    type == FTW_NS, EACCES);
+	if (type == FTW_D || type == FTW_DP || type == FTW_DNR)
+		rec(MP_OP_OPEN, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_DIRECTORY,
+		    type == FTW_DNR, EACCES);
+	errno = e;
+}
+
+#define WALK_WRAPPER(name, ftw_params, ftw_args, params, args, nflags, ...)                \
+	static int name##_step ftw_params                                                  \
+	{                                                                                  \
+		walk_note(path, type);                                                     \
+		return ((int(*) ftw_params)walk_fn) ftw_args;                               \
+	}                                                                                  \
+	EXPORT int name params                                                             \
+	{                                                                                  \
+		void *outer_fn = walk_fn;                                                  \
+		int outer_flags = walk_flags, outer_steps = walk_steps, ret, e;            \
+		LAZY_REAL(name, -1);                                                           \
+		if (!recording())                                                          \
+			return real args;                                                  \
+		walk_fn = (void *)fn;                                                      \
+		walk_flags = (nflags);                                                     \
+		walk_steps = 0;                                                            \
+		ret = real(path, name##_step, n, ##__VA_ARGS__);                           \
+		e = errno;                                                                 \
+		/* the root's stat failed (not EACCES): no step was made */               \
+		if (ret < 0 && !walk_steps)                                                \
+			rec(MP_OP_STAT, AT_FDCWD, path,                                    \
+			    (walk_flags & FTW_PHYS) ? AT_SYMLINK_NOFOLLOW : 0, 1, e);      \
+		walk_fn = outer_fn;                                                        \
+		walk_flags = outer_flags;                                                  \
+		walk_steps = outer_steps;                                                  \
+		errno = e;                                                                 \
+		return ret;                                                                \
+	}
+
+WALK_WRAPPER(nftw,
+	     (const char *path, const struct stat *st, int type, struct FTW *f), (path, st, type, f),
+	     (const char *path, int (*fn)(const char *, const struct stat *, int, struct FTW *), int n,
+	      int flags),
+	     (path, fn, n, flags), flags, flags)
+WALK_WRAPPER(nftw64,
+	     (const char *path, const struct stat64 *st, int type, struct FTW *f),
+	     (path, st, type, f),
+	     (const char *path, int (*fn)(const char *, const struct stat64 *, int, struct FTW *),
+	      int n, int flags),
+	     (path, fn, n, flags), flags, flags)
+WALK_WRAPPER(ftw, (const char *path, const struct stat *st, int type), (path, st, type),
+	     (const char *path, int (*fn)(const char *, const struct stat *, int), int n),
+	     (path, fn, n), 0)
+WALK_WRAPPER(ftw64, (const char *path, const struct stat64 *st, int type),
+	     (path, st, type),
+	     (const char *path, int (*fn)(const char *, const struct stat64 *, int), int n),
+	     (path, fn, n), 0)
 
 EXPORT int chdir(const char *path)
 {
@@ -1399,19 +1524,13 @@ out:
 	errno = e;
 }
 
-static __typeof__(realpath) *r_realpath;
-static __typeof__(canonicalize_file_name) *r_canonicalize_file_name;
-
 EXPORT char *realpath(const char *path, char *resolved)
 {
 	char *ret;
 	int e;
+	LAZY_REAL(realpath, NULL);
 
-	if (!r_realpath && !emit_busy)
-		r_realpath = (__typeof__(r_realpath))lookup("realpath");
-	if (!r_realpath)
-		NOSYS(NULL);
-	ret = r_realpath(path, resolved);
+	ret = real(path, resolved);
 	e = errno;
 	realpath_note(path);
 	errno = e;
@@ -1422,18 +1541,115 @@ EXPORT char *canonicalize_file_name(const char *path)
 {
 	char *ret;
 	int e;
+	LAZY_REAL(canonicalize_file_name, NULL);
 
-	if (!r_canonicalize_file_name && !emit_busy)
-		r_canonicalize_file_name = (__typeof__(r_canonicalize_file_name))lookup(
-			"canonicalize_file_name");
-	if (!r_canonicalize_file_name)
-		NOSYS(NULL);
-	ret = r_canonicalize_file_name(path);
+	ret = real(path);
 	e = errno;
 	realpath_note(path);
 	errno = e;
 	return ret;
 }
+
+/* ---- NSS: glibc reads its databases with its internal open ---- */
+
+/* The files a lookup in each NSS database reads (glibc 2.36: /etc/nsswitch.conf, then the
+ * "files" service's file; for host names also host.conf, and resolv.conf for "dns"), which
+ * glibc opens through its internal open, past every
+ * wrapper. The service modules it loads (libnss_systemd.so.2, ...) the audit module sees. */
+enum nss_db { NSS_PASSWD, NSS_GROUP, NSS_SHADOW, NSS_HOSTS, NSS_SERVICES, NSS_PROTOCOLS };
+
+static const char *const nss_files[][4] = {
+	[NSS_PASSWD] = { "/etc/nsswitch.conf", "/etc/passwd" },
+	[NSS_GROUP] = { "/etc/nsswitch.conf", "/etc/group" },
+	[NSS_SHADOW] = { "/etc/nsswitch.conf", "/etc/shadow" },
+	[NSS_HOSTS] = { "/etc/nsswitch.conf", "/etc/host.conf", "/etc/hosts", "/etc/resolv.conf" },
+	[NSS_SERVICES] = { "/etc/nsswitch.conf", "/etc/services" },
+	[NSS_PROTOCOLS] = { "/etc/nsswitch.conf", "/etc/protocols" },
+};
+
+/* databases this process has reported (a fork's child inherits them: its parent's rows name
+ * the files already) */
+static unsigned nss_seen;
+
+/* Report the files a lookup in @db reads, once a process, as opens with the answer a read
+ * open would get now. */
+static void nss_note(enum nss_db db)
+{
+	int e = errno;
+	unsigned seen;
+
+	if (!recording() ||
+	    ((seen = __atomic_fetch_or(&nss_seen, 1u << db, __ATOMIC_RELAXED)) & (1u << db)))
+		return;
+	/* the first lookup: glibc stats / (a chroot since?) and nsswitch.conf (changed since?) */
+	if (!seen) {
+		emit_access(MP_OP_STAT, AT_FDCWD, "/", 0, emit_stat_err("/"));
+		emit_access(MP_OP_STAT, AT_FDCWD, nss_files[db][0], 0, emit_stat_err(nss_files[db][0]));
+	}
+	for (int i = 0; i < 4 && nss_files[db][i]; i++) {
+		long r = RAW(SYS_faccessat, AT_FDCWD, nss_files[db][i], R_OK, 0);
+
+		emit_access(MP_OP_OPEN, AT_FDCWD, nss_files[db][i], O_RDONLY | O_CLOEXEC,
+			    r < 0 ? errno : 0);
+	}
+	errno = e;
+}
+
+/* A lookup: the files reported, then the real function (found on first use), whose errno
+ * and result the caller gets untouched; without it, @fail (the function's own error result)
+ * and ENOSYS. */
+#define NSS_WRAPPER(type, name, db, fail, params, args)                                    \
+	EXPORT type name params                                                            \
+	{                                                                                  \
+		LAZY_REAL(name, fail);                                                     \
+		nss_note(db);                                                              \
+		return real args;                                                          \
+	}
+
+NSS_WRAPPER(struct passwd *, getpwnam, NSS_PASSWD, NULL, (const char *n), (n))
+NSS_WRAPPER(struct passwd *, getpwuid, NSS_PASSWD, NULL, (uid_t u), (u))
+NSS_WRAPPER(int, getpwnam_r, NSS_PASSWD, ENOSYS,
+	    (const char *n, struct passwd *p, char *b, size_t l, struct passwd **r), (n, p, b, l, r))
+NSS_WRAPPER(int, getpwuid_r, NSS_PASSWD, ENOSYS,
+	    (uid_t u, struct passwd *p, char *b, size_t l, struct passwd **r), (u, p, b, l, r))
+NSS_WRAPPER(struct passwd *, getpwent, NSS_PASSWD, NULL, (void), ())
+NSS_WRAPPER(struct group *, getgrnam, NSS_GROUP, NULL, (const char *n), (n))
+NSS_WRAPPER(struct group *, getgrgid, NSS_GROUP, NULL, (gid_t g), (g))
+NSS_WRAPPER(int, getgrnam_r, NSS_GROUP, ENOSYS,
+	    (const char *n, struct group *p, char *b, size_t l, struct group **r), (n, p, b, l, r))
+NSS_WRAPPER(int, getgrgid_r, NSS_GROUP, ENOSYS,
+	    (gid_t g, struct group *p, char *b, size_t l, struct group **r), (g, p, b, l, r))
+NSS_WRAPPER(struct group *, getgrent, NSS_GROUP, NULL, (void), ())
+NSS_WRAPPER(int, getgrouplist, NSS_GROUP, -1, (const char *u, gid_t g, gid_t *gs, int *n),
+	    (u, g, gs, n))
+NSS_WRAPPER(int, initgroups, NSS_GROUP, -1, (const char *u, gid_t g), (u, g))
+NSS_WRAPPER(struct spwd *, getspnam, NSS_SHADOW, NULL, (const char *n), (n))
+NSS_WRAPPER(int, getspnam_r, NSS_SHADOW, ENOSYS,
+	    (const char *n, struct spwd *p, char *b, size_t l, struct spwd **r), (n, p, b, l, r))
+NSS_WRAPPER(struct hostent *, gethostbyname, NSS_HOSTS, NULL, (const char *n), (n))
+NSS_WRAPPER(struct hostent *, gethostbyname2, NSS_HOSTS, NULL, (const char *n, int af), (n, af))
+NSS_WRAPPER(struct hostent *, gethostbyaddr, NSS_HOSTS, NULL, (const void *a, socklen_t l, int t),
+	    (a, l, t))
+NSS_WRAPPER(int, gethostbyname_r, NSS_HOSTS, ENOSYS,
+	    (const char *n, struct hostent *h, char *b, size_t l, struct hostent **r, int *he),
+	    (n, h, b, l, r, he))
+NSS_WRAPPER(int, gethostbyname2_r, NSS_HOSTS, ENOSYS,
+	    (const char *n, int af, struct hostent *h, char *b, size_t l, struct hostent **r,
+	     int *he),
+	    (n, af, h, b, l, r, he))
+NSS_WRAPPER(int, getaddrinfo, NSS_HOSTS, EAI_SYSTEM,
+	    (const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r),
+	    (n, s, h, r))
+NSS_WRAPPER(int, getnameinfo, NSS_HOSTS, EAI_SYSTEM,
+	    (const struct sockaddr *a, socklen_t al, char *h, socklen_t hl, char *s, socklen_t sl,
+	     int f),
+	    (a, al, h, hl, s, sl, f))
+NSS_WRAPPER(struct servent *, getservbyname, NSS_SERVICES, NULL, (const char *n, const char *p),
+	    (n, p))
+NSS_WRAPPER(struct servent *, getservbyport, NSS_SERVICES, NULL, (int port, const char *p),
+	    (port, p))
+NSS_WRAPPER(struct protoent *, getprotobyname, NSS_PROTOCOLS, NULL, (const char *n), (n))
+NSS_WRAPPER(struct protoent *, getprotobynumber, NSS_PROTOCOLS, NULL, (int n), (n))
 
 /* ---- dlopen ---- */
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Reliability case: PRE-01 (NSS). glibc reads /etc/nsswitch.conf and each database's file
+# through its internal open, which no wrapper sees; the library reports them from the lookups'
+# public entry points (getpwnam, getgrgid, getaddrinfo, getservbyname, ...), once a process,
+# with the answer a read open gets. A bundle of `getent passwd root` recorded under preload
+# then runs in the jail: it used to lack /etc/nsswitch.conf and /etc/passwd.
+. "$(dirname "$0")/../lib.sh"
+require_sqlite3
+require_preload
+getent=$(command -v getent) || skip "no getent"
+db=$tmp/n.db
+
+record_rc "$db" --label pw --via preload -- "$getent" passwd root daemon
+assert_rc "getent passwd root daemon: exit 0" 0
+rows=$(prows "$db")
+has_row "getent passwd: /etc/nsswitch.conf reported" "$rows" "open|/etc/nsswitch.conf|0"
+has_row "getent passwd: /etc/passwd reported" "$rows" "open|/etc/passwd|0"
+assert_eq "two lookups, one process: each file reported once" \
+	"$(sql "$db" "select sum(count) from file_accesses where session_id = (select max(id) from sessions)
+		and path in ('/etc/passwd', '/etc/nsswitch.conf') and op = 'open'")" 2
+assert_eq "the session is complete" "$(sql "$db" 'select complete from sessions where label = "pw"')" 1
+
+record_rc "$db" --via preload -- "$getent" group root
+has_row "getent group: /etc/group reported" "$(prows "$db")" "open|/etc/group|0"
+record_rc "$db" --via preload -- "$getent" hosts localhost
+has_row "getent hosts: /etc/hosts reported" "$(prows "$db")" "open|/etc/hosts|0"
+has_row "getent hosts: /etc/host.conf reported, with the answer a read open gets" "$(prows "$db")" \
+	"open|/etc/host.conf|$([ -r /etc/host.conf ] && echo 0 || echo 2)"
+if [ -e /etc/services ]; then
+	record_rc "$db" --via preload -- "$getent" services ssh
+	has_row "getent services: /etc/services reported" "$(prows "$db")" "open|/etc/services|0"
+fi
+
+# ptrace sees glibc's own opens: every NSS file it saw, preload now reports too
+require_ptrace
+record_rc "$db" --label pt --via ptrace -- "$getent" passwd root daemon
+sql "$db" "select distinct path from file_accesses where session_id = (select id from sessions where label = 'pt')
+	and op = 'open' and path in ('/etc/nsswitch.conf', '/etc/passwd', '/etc/group')" | LC_ALL=C sort >"$tmp/pt"
+sql "$db" "select distinct path from file_accesses where session_id = (select id from sessions where label = 'pw')
+	and op = 'open'" | LC_ALL=C sort >"$tmp/pw"
+check "ptrace saw getent open /etc/passwd" grep -qx /etc/passwd "$tmp/pt"
+missed=$(LC_ALL=C comm -23 "$tmp/pt" "$tmp/pw")
+assert_eq "preload reports every NSS file ptrace saw getent open" "$missed" ""
+
+# the bundle of the preload session runs in the jail
+require_jail
+run_tool bundle --db "$db" --session pw "$tmp/b"
+assert_rc "bundle of the preload session: exit 0" 0
+check "the bundle holds /etc/passwd and /etc/nsswitch.conf" test -f "$tmp/b/etc/passwd" -a -f "$tmp/b/etc/nsswitch.conf"
+run_test "$tmp/b" --expect-stdout "$("$getent" passwd root)" -- "$getent" passwd root
+assert_rc "getent passwd root runs in the jail and prints root's line" 0
+done_testing
