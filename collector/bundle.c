@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/bundle.c - build a root file system tree from host paths without ever writing
  * outside it, then move it into place: one rename, or its entries into an existing OUTPUT. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -63,6 +66,7 @@ struct bundle {
 	char *output;
 	char *staging;
 	int rootfd; /* O_PATH on staging */
+	int lockfd; /* the staging directory, flock()ed while we run (check_staging) */
 	/* OUTPUT existed (an empty directory): the tree is staged inside it, in a hidden
 	 * directory, and its entries moved in at commit. Renaming over OUTPUT would lose its
 	 * mode and owner, and cannot work at all on a mount point or ".". */
@@ -1248,20 +1252,30 @@ static int dir_is_empty(const char *path)
 
 static void remove_tree_at(int parentfd, const char *name);
 
-/* Remove the staging directories "<output>.magicpak-<pid>.XXXXXX" next to @output, or with
- * @inside ".magicpak-<pid>.XXXXXX" in it, of bundlers that died (kill -9, power loss) before
- * they could clean up (RELIABILITY BND-12). */
-static void remove_stale_staging(const char *output, bool inside)
+/* Staging directories are "<output>.magicpak-<pid>.<t>.XXXXXX" next to OUTPUT, or, with
+ * @inside, ".magicpak-<pid>.<t>.XXXXXX" in an existing empty one; <t> is CLOCK_BOOTTIME in ns
+ * when it was made (an older magicpak wrote none). A bundler holds an flock on its own for its
+ * whole run. One whose lock is free was left by a bundler that died (kill -9, power loss:
+ * RELIABILITY BND-12) and is removed; one whose lock is held is another live bundler's of the
+ * same OUTPUT (BND-13): of two, the one made first (lower <t>, then name) goes on and the other
+ * stops at once, where it used to find OUTPUT taken only at its end. @own is our staging
+ * directory's name, NULL before we make it (then any live one is first). Returns 0, or -EBUSY
+ * (logged, naming the other bundler's pid). */
+static int check_staging(const char *output, bool inside, const char *own)
 {
 	char *dir = inside ? xstrdup(output) : path_dirname(output);
 	char *prefix = inside ? xstrdup(".magicpak-")
 			      : xasprintf("%s.magicpak-", path_basename(output));
 	size_t plen = strlen(prefix);
+	unsigned long long own_t = 0;
 	struct strvec stale = STRVEC_INIT;
 	struct dirent *de;
+	long first = 0;
 	DIR *d;
 	int fd;
 
+	if (own)
+		own_t = strtoull(strchr(own + plen, '.') + 1, NULL, 10);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -1270,18 +1284,31 @@ static void remove_stale_staging(const char *output, bool inside)
 		goto out;
 	}
 	while ((de = readdir(d))) {
+		unsigned long long t = 0;
 		char *end;
 		long pid;
+		int sfd;
 
-		if (strncmp(de->d_name, prefix, plen))
+		if (strncmp(de->d_name, prefix, plen) || (own && !strcmp(de->d_name, own)))
 			continue;
 		pid = strtol(de->d_name + plen, &end, 10);
 		if (end == de->d_name + plen || *end != '.' || pid <= 0)
 			continue;
-		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		if (isdigit((unsigned char)end[1]) && strchr(end + 1, '.'))
+			t = strtoull(end + 1, NULL, 10);
+		sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		if (flock(sfd, LOCK_EX | LOCK_NB) == 0) {
 			strvec_push(&stale, de->d_name);
+		} else if (!(kill((pid_t)pid, 0) < 0 && errno == ESRCH) && !first &&
+			   (!own || t < own_t || (t == own_t && strcmp(de->d_name, own) < 0))) {
+			/* (a dead pid whose lock is held: another bundler is removing it) */
+			first = pid;
+		}
+		close(sfd);
 	}
-	for (size_t i = 0; i < stale.n; i++) {
+	for (size_t i = 0; !first && i < stale.n; i++) {
 		log_info("removing '%s/%s', left by a bundler that died", dir, stale.v[i]);
 		remove_tree_at(dirfd(d), stale.v[i]);
 	}
@@ -1290,12 +1317,17 @@ out:
 	strvec_clear(&stale);
 	free(prefix);
 	free(dir);
+	if (first)
+		return log_error(-EBUSY, "'%s': output directory locked by pid %ld (another magicpak "
+				 "bundle is writing it)", output, first);
+	return 0;
 }
 
 int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle **out)
 {
 	struct bundle *b = NULL;
 	struct stat st, fst;
+	struct timespec now;
 	size_t len;
 	int fd, ret = 0;
 
@@ -1305,6 +1337,7 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 	b = xcalloc(1, sizeof(*b));
 	b->rootfd = -1;
 	b->outfd = -1;
+	b->lockfd = -1;
 	b->output = xstrdup(output);
 	/* "out/" and "out" are the same directory, but "out/.magicpak-..." is not a sibling. */
 	len = strlen(b->output);
@@ -1336,7 +1369,9 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 					output);
 			goto out;
 		}
-		remove_stale_staging(b->output, true);
+		ret = check_staging(b->output, true, NULL);
+		if (ret < 0)
+			goto out;
 		ret = dir_is_empty(b->output);
 		if (ret < 0) {
 			log_errno(ret, "cannot read output directory '%s'", output);
@@ -1354,12 +1389,13 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		goto out;
 	}
 
-	remove_stale_staging(b->output, false);
-	/* The pid in the name lets a later run tell a dead bundler's leftovers from a live one. */
-	if (b->output_existed)
-		b->staging = xasprintf("%s/.magicpak-%d.XXXXXX", b->output, (int)getpid());
-	else
-		b->staging = xasprintf("%s.magicpak-%d.XXXXXX", b->output, (int)getpid());
+	if (!b->output_existed && (ret = check_staging(b->output, false, NULL)) < 0)
+		goto out;
+	/* the pid names the bundler to another one; the time orders two that start together */
+	clock_gettime(CLOCK_BOOTTIME, &now);
+	b->staging = xasprintf(b->output_existed ? "%s/.magicpak-%d.%llu.XXXXXX" : "%s.magicpak-%d.%llu.XXXXXX",
+			       b->output, (int)getpid(),
+			       (unsigned long long)now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec);
 	if (!mkdtemp(b->staging)) {
 		ret = log_errno(-errno, "cannot create a staging directory next to '%s'", output);
 		free(b->staging);
@@ -1367,14 +1403,17 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		goto out;
 	}
 	fd = open(b->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || fchmod(fd, 0755) < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0 || fchmod(fd, 0755) < 0 || flock(fd, LOCK_EX) < 0) {
 		/* mkdtemp(3) makes it 0700; the top of a root file system is 0755. */
 		ret = log_errno(-errno, "cannot set up staging directory '%s'", b->staging);
 		if (fd >= 0)
 			close(fd);
 		goto out;
 	}
-	close(fd);
+	b->lockfd = fd; /* held till the bundle is freed (check_staging) */
+	ret = check_staging(b->output, b->output_existed, path_basename(b->staging));
+	if (ret < 0)
+		goto out;
 	b->stage_dev = st.st_dev;
 	b->stage_ino = st.st_ino;
 	b->rootfd = open(b->staging, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1615,6 +1654,8 @@ void bundle_free(struct bundle *b)
 	}
 	if (b->outfd >= 0)
 		close(b->outfd);
+	if (b->lockfd >= 0)
+		close(b->lockfd);
 	for (size_t i = 0; i < b->nmodes; i++)
 		free(b->modes[i].dest);
 	free(b->modes);

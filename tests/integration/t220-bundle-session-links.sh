@@ -78,7 +78,45 @@ check "BND-13: it holds the rest of the tree" test -d "$tmp/inside$tmp/srcl"
 "$TOOL" bundle --db "$db" "$tmp/race" >/dev/null 2>"$tmp/r2" & p2=$!
 wait "$p1"; r1=$?; wait "$p2"; r2=$?
 assert_eq "BND-13: racing bundlers: one succeeds, one fails" "$(printf '%s\n' "$r1" "$r2" | sort | tr '\n' ' ')" "0 1 "
-check "BND-13: the loser says why in one line" sh -c 'cat "$1" "$2" | grep -q "^magicpak: .*race.*not empty\|^magicpak: .*race.*exists"' sh "$tmp/r1" "$tmp/r2"
+loser=$tmp/r1; winner=$p2; [ "$r1" = 0 ] && { loser=$tmp/r2; winner=$p1; }
+assert_one_error_line "BND-13: the loser says in one line that the other bundler holds OUTPUT" "$loser" \
+	"'$tmp/race': output directory locked by pid $winner (another magicpak bundle is writing it)"
 assert_eq "BND-13: the winner's tree equals a bundle made alone" "$(listing "$tmp/race")" "$(listing "$tmp/inside")"
 assert_eq "BND-13: no race.magicpak-* left" "$(ls -d "$tmp"/race.magicpak-* 2>/dev/null)" ""
+# a bundler that holds OUTPUT (its staging directory, locked: here flock(1), stopped in the
+# middle as a long copy would be) makes another stop at once, naming it
+command -v flock >/dev/null || skip "no flock (util-linux)"
+mkdir "$tmp/holder.d"
+flock -o "$tmp/holder.d" sleep 60 & holder=$!
+check "BND-13: the stand-in bundler holds its lock" wait_for 10 sh -c '! flock -n "$1" true' sh "$tmp/holder.d"
+mv "$tmp/holder.d" "$tmp/race2.magicpak-$holder.1.AbCdEf"
+start=$(date +%s%N)
+run_tool bundle --db "$db" "$tmp/race2"
+took=$((($(date +%s%N) - start) / 1000000))
+assert_rc "BND-13: a second bundler on OUTPUT while the first runs: exit 1" 1
+assert_one_error_line "BND-13: it names the first one's pid" "$err" \
+	"'$tmp/race2': output directory locked by pid $holder (another magicpak bundle is writing it)"
+check "BND-13: it stops at once (${took} ms)" test "$took" -lt 2000
+check "BND-13: it wrote nothing" test ! -e "$tmp/race2"
+assert_eq "BND-13: and left the first one's staging directory alone" \
+	"$(ls -d "$tmp"/race2.magicpak-* 2>/dev/null)" "$tmp/race2.magicpak-$holder.1.AbCdEf"
+kill "$holder"; wait "$holder" 2>/dev/null
+run_tool bundle --db "$db" "$tmp/race2"
+assert_rc "BND-13: once that bundler is gone (killed), the next one runs: exit 0" 0
+assert_eq "BND-13: and removes what it left" "$(ls -d "$tmp"/race2.magicpak-* 2>/dev/null)" ""
+# the same inside an existing empty OUTPUT, where the staging directory is hidden in it
+mkdir -p "$tmp/race4" "$tmp/holder.d"
+flock -o "$tmp/holder.d" sleep 60 & holder=$!
+wait_for 10 sh -c '! flock -n "$1" true' sh "$tmp/holder.d"
+mv "$tmp/holder.d" "$tmp/race4/.magicpak-$holder.1.AbCdEf"
+run_tool bundle --db "$db" "$tmp/race4"
+assert_rc "BND-13: existing OUTPUT another bundler is filling: exit 1" 1
+assert_one_error_line "BND-13: it names that bundler's pid, not 'not empty'" "$err" \
+	"'$tmp/race4': output directory locked by pid $holder"
+kill "$holder"; wait "$holder" 2>/dev/null
+# a staging directory whose bundler was killed holds no lock: removed, not taken for a live one
+mkdir -p "$tmp/race3.magicpak-$$.1.AbCdEf/usr"
+run_tool bundle --db "$db" "$tmp/race3"
+assert_rc "BND-13: OUTPUT next to a killed bundler's staging directory (a live pid, no lock): exit 0" 0
+assert_eq "BND-13: that staging directory is removed" "$(ls -d "$tmp"/race3.magicpak-* 2>/dev/null)" ""
 done_testing
