@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/bundle.c - build a root file system tree from host paths without ever writing
  * outside it, then move it into place: one rename, or its entries into an existing OUTPUT. */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +15,6 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -66,7 +64,9 @@ struct bundle {
 	char *output;
 	char *staging;
 	int rootfd; /* O_PATH on staging */
-	int lockfd; /* the staging directory, flock()ed while we run (check_staging) */
+	int lockfd;     /* OUTPUT or the lock file, flock()ed while we run (lock_output) */
+	char *lockpath; /* "OUTPUT.magicpak-lock" */
+	bool lock_made; /* we hold the lock file: removed at the end */
 	/* OUTPUT existed (an empty directory): the tree is staged inside it, in a hidden
 	 * directory, and its entries moved in at commit. Renaming over OUTPUT would lose its
 	 * mode and owner, and cannot work at all on a mount point or ".". */
@@ -1252,30 +1252,20 @@ static int dir_is_empty(const char *path)
 
 static void remove_tree_at(int parentfd, const char *name);
 
-/* Staging directories are "<output>.magicpak-<pid>.<t>.XXXXXX" next to OUTPUT, or, with
- * @inside, ".magicpak-<pid>.<t>.XXXXXX" in an existing empty one; <t> is CLOCK_BOOTTIME in ns
- * when it was made (an older magicpak wrote none). A bundler holds an flock on its own for its
- * whole run. One whose lock is free was left by a bundler that died (kill -9, power loss:
- * RELIABILITY BND-12) and is removed; one whose lock is held is another live bundler's of the
- * same OUTPUT (BND-13): of two, the one made first (lower <t>, then name) goes on and the other
- * stops at once, where it used to find OUTPUT taken only at its end. @own is our staging
- * directory's name, NULL before we make it (then any live one is first). Returns 0, or -EBUSY
- * (logged, naming the other bundler's pid). */
-static int check_staging(const char *output, bool inside, const char *own)
+/* Remove the staging directories "<output>.magicpak-<pid>.XXXXXX" next to @output, or with
+ * @inside ".magicpak-<pid>.XXXXXX" in it, of bundlers that died (kill -9, power loss) before
+ * they could clean up (RELIABILITY BND-12). */
+static void remove_stale_staging(const char *output, bool inside)
 {
 	char *dir = inside ? xstrdup(output) : path_dirname(output);
 	char *prefix = inside ? xstrdup(".magicpak-")
 			      : xasprintf("%s.magicpak-", path_basename(output));
 	size_t plen = strlen(prefix);
-	unsigned long long own_t = 0;
 	struct strvec stale = STRVEC_INIT;
 	struct dirent *de;
-	long first = 0;
 	DIR *d;
 	int fd;
 
-	if (own)
-		own_t = strtoull(strchr(own + plen, '.') + 1, NULL, 10);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (!d) {
@@ -1284,31 +1274,18 @@ static int check_staging(const char *output, bool inside, const char *own)
 		goto out;
 	}
 	while ((de = readdir(d))) {
-		unsigned long long t = 0;
 		char *end;
 		long pid;
-		int sfd;
 
-		if (strncmp(de->d_name, prefix, plen) || (own && !strcmp(de->d_name, own)))
+		if (strncmp(de->d_name, prefix, plen))
 			continue;
 		pid = strtol(de->d_name + plen, &end, 10);
 		if (end == de->d_name + plen || *end != '.' || pid <= 0)
 			continue;
-		if (isdigit((unsigned char)end[1]) && strchr(end + 1, '.'))
-			t = strtoull(end + 1, NULL, 10);
-		sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0)
-			continue;
-		if (flock(sfd, LOCK_EX | LOCK_NB) == 0) {
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 			strvec_push(&stale, de->d_name);
-		} else if (!(kill((pid_t)pid, 0) < 0 && errno == ESRCH) && !first &&
-			   (!own || t < own_t || (t == own_t && strcmp(de->d_name, own) < 0))) {
-			/* (a dead pid whose lock is held: another bundler is removing it) */
-			first = pid;
-		}
-		close(sfd);
 	}
-	for (size_t i = 0; !first && i < stale.n; i++) {
+	for (size_t i = 0; i < stale.n; i++) {
 		log_info("removing '%s/%s', left by a bundler that died", dir, stale.v[i]);
 		remove_tree_at(dirfd(d), stale.v[i]);
 	}
@@ -1317,9 +1294,97 @@ out:
 	strvec_clear(&stale);
 	free(prefix);
 	free(dir);
-	if (first)
-		return log_error(-EBUSY, "'%s': output directory locked by pid %ld (another magicpak "
-				 "bundle is writing it)", output, first);
+}
+
+/* The pid a live bundler of OUTPUT named in its lock file, or in its staging directory
+ * ".magicpak-<pid>.XXXXXX" inside OUTPUT; 0 if none can be read. */
+static long lock_owner(const char *output, int lockfd)
+{
+	char buf[32];
+	struct dirent *de;
+	long pid = 0;
+	ssize_t n;
+	DIR *d;
+	int fd;
+
+	/* (the owner writes its pid right after it takes the lock: give it a moment) */
+	for (int i = 0; lockfd >= 0 && i < 50; i++) {
+		if ((n = pread(lockfd, buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = '\0';
+			return strtol(buf, NULL, 10);
+		}
+		usleep(1000);
+	}
+	if (lockfd >= 0)
+		return 0;
+	fd = open(output, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (!pid && (de = readdir(d)))
+		if (!strncmp(de->d_name, ".magicpak-", 10))
+			pid = strtol(de->d_name + 10, NULL, 10);
+	closedir(d);
+	return pid;
+}
+
+/* One bundler at a time into OUTPUT (RELIABILITY BND-13): an flock on OUTPUT itself when it
+ * exists (@exists), else on "OUTPUT.magicpak-lock" next to it, made for the run and holding
+ * our pid, removed at its end. A second bundler stops at once, naming the first one's pid,
+ * where it used to find OUTPUT taken only after its copy. Where the file system gives us no
+ * flock (NFSv4 wants a descriptor open for writing: EBADF on a directory), the run goes on
+ * unlocked, as before. Returns 0 (locked or not), 1 when OUTPUT appeared while we took the
+ * lock file (look again), or -errno (logged). */
+static int lock_output(struct bundle *b, bool exists)
+{
+	struct stat st, fst;
+	char pid[24];
+	int fd, n;
+
+	if (exists)
+		fd = open(b->output, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	else
+		fd = open(b->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_errno(-errno, "cannot open '%s' to lock it", exists ? b->output : b->lockpath);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		long owner = e == EWOULDBLOCK ? lock_owner(b->output, exists ? -1 : fd) : 0;
+
+		close(fd);
+		if (e != EWOULDBLOCK) {
+			log_debug("cannot lock '%s' (%s): bundling without a lock",
+				  exists ? b->output : b->lockpath, strerror(e));
+			return 0;
+		}
+		if (owner > 0)
+			return log_error(-EBUSY, "'%s': output directory locked by pid %ld (another "
+					 "magicpak bundle is writing it)", b->output, owner);
+		return log_error(-EBUSY, "'%s': output directory locked by another magicpak bundle",
+				 b->output);
+	}
+	if (!exists) {
+		/* The file may have been removed by the bundler that held it, after we opened it:
+		 * then our lock is on nothing anyone else sees. */
+		if (fstat(fd, &fst) < 0 || lstat(b->lockpath, &st) < 0 || changed(&st, &fst)) {
+			close(fd);
+			return 1;
+		}
+		n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+			log_debug("cannot write our pid into '%s'", b->lockpath);
+		/* the bundler before us finished meanwhile: OUTPUT is there now */
+		if (lstat(b->output, &st) == 0) {
+			unlink(b->lockpath);
+			close(fd);
+			return 1;
+		}
+		b->lock_made = true;
+	}
+	b->lockfd = fd;
 	return 0;
 }
 
@@ -1327,9 +1392,8 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 {
 	struct bundle *b = NULL;
 	struct stat st, fst;
-	struct timespec now;
 	size_t len;
-	int fd, ret = 0;
+	int fd, ret = 0, tries = 0;
 
 	*out = NULL;
 	if (!output || !*output)
@@ -1347,7 +1411,9 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		ret = log_error(-EINVAL, "'/': cannot be the output directory");
 		goto out;
 	}
+	b->lockpath = xasprintf("%s.magicpak-lock", b->output);
 
+again:
 	if (lstat(b->output, &st) == 0) {
 		if (S_ISLNK(st.st_mode)) {
 			ret = log_error(-EEXIST, "'%s': output directory is a symlink", output);
@@ -1369,9 +1435,9 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 					output);
 			goto out;
 		}
-		ret = check_staging(b->output, true, NULL);
-		if (ret < 0)
+		if ((ret = lock_output(b, true)) < 0)
 			goto out;
+		remove_stale_staging(b->output, true);
 		ret = dir_is_empty(b->output);
 		if (ret < 0) {
 			log_errno(ret, "cannot read output directory '%s'", output);
@@ -1387,15 +1453,21 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 	} else if (errno != ENOENT) {
 		ret = log_errno(-errno, "cannot stat output directory '%s'", output);
 		goto out;
+	} else if ((ret = lock_output(b, false)) < 0) {
+		goto out;
+	} else if (ret > 0) {
+		if (++tries < 100)
+			goto again;
+		ret = log_error(-EAGAIN, "'%s': output directory changed while locking it", output);
+		goto out;
 	}
 
-	if (!b->output_existed && (ret = check_staging(b->output, false, NULL)) < 0)
-		goto out;
-	/* the pid names the bundler to another one; the time orders two that start together */
-	clock_gettime(CLOCK_BOOTTIME, &now);
-	b->staging = xasprintf(b->output_existed ? "%s/.magicpak-%d.%llu.XXXXXX" : "%s.magicpak-%d.%llu.XXXXXX",
-			       b->output, (int)getpid(),
-			       (unsigned long long)now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec);
+	remove_stale_staging(b->output, false);
+	/* The pid in the name lets a later run tell a dead bundler's leftovers from a live one. */
+	if (b->output_existed)
+		b->staging = xasprintf("%s/.magicpak-%d.XXXXXX", b->output, (int)getpid());
+	else
+		b->staging = xasprintf("%s.magicpak-%d.XXXXXX", b->output, (int)getpid());
 	if (!mkdtemp(b->staging)) {
 		ret = log_errno(-errno, "cannot create a staging directory next to '%s'", output);
 		free(b->staging);
@@ -1403,17 +1475,14 @@ int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle
 		goto out;
 	}
 	fd = open(b->staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || fchmod(fd, 0755) < 0 || flock(fd, LOCK_EX) < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0 || fchmod(fd, 0755) < 0) {
 		/* mkdtemp(3) makes it 0700; the top of a root file system is 0755. */
 		ret = log_errno(-errno, "cannot set up staging directory '%s'", b->staging);
 		if (fd >= 0)
 			close(fd);
 		goto out;
 	}
-	b->lockfd = fd; /* held till the bundle is freed (check_staging) */
-	ret = check_staging(b->output, b->output_existed, path_basename(b->staging));
-	if (ret < 0)
-		goto out;
+	close(fd);
 	b->stage_dev = st.st_dev;
 	b->stage_ino = st.st_ino;
 	b->rootfd = open(b->staging, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1654,8 +1723,11 @@ void bundle_free(struct bundle *b)
 	}
 	if (b->outfd >= 0)
 		close(b->outfd);
+	if (b->lock_made)
+		unlink(b->lockpath); /* while we hold it: a bundler that opened it looks again */
 	if (b->lockfd >= 0)
 		close(b->lockfd);
+	free(b->lockpath);
 	for (size_t i = 0; i < b->nmodes; i++)
 		free(b->modes[i].dest);
 	free(b->modes);

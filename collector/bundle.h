@@ -25,7 +25,8 @@ struct bundle;
  * ("<output>.magicpak-PID.XXXXXX") and only renamed to @output by bundle_commit(); an existing
  * one (a mount point, ".") is written into, keeping its mode and owner: the tree is built in a
  * hidden directory inside it (".magicpak-PID.XXXXXX") whose entries bundle_commit() moves in.
- * Logs and returns -errno on failure. */
+ * The bundle holds a lock on @output (or on "<output>.magicpak-lock") till bundle_free():
+ * -EBUSY when another bundler holds it. Logs and returns -errno on failure. */
 int bundle_new(const char *output, const struct bundle_opts *opts, struct bundle **out);
 
 /* Copy host path @src (absolute) to @dest inside the bundle (NULL: the same path).

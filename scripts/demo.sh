@@ -57,6 +57,12 @@ for i in 1 2; do
 		grep -E 'reusing|session [0-9]+ ' || echo "(the eBPF probe cannot run here)"
 done
 
+step "preload reports what glibc reads for a lookup (nsswitch.conf, /etc/passwd): a bundle of getent from a --via preload run works"
+"$tool" record --db "$db" --label demo-getent --via preload -- getent passwd root >/dev/null
+"$tool" report --db "$db" --session demo-getent 2>/dev/null | grep -E '/etc/(nsswitch.conf|passwd)' | head -n 4
+"$tool" bundle --db "$db" --session demo-getent "$work/getent" >/dev/null &&
+	"$tool" test "$work/getent" --expect-stdout "$(getent passwd root)" -- "$(command -v getent)" passwd root
+
 step "an OCI image from the recorded session, without a container daemon"
 "$tool" bundle --db "$db" --session demo --oci-archive "$work/sqlite.tar" --tag sqlite:demo \
 	--entrypoint "$prog"
