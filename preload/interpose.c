@@ -545,53 +545,98 @@ static void scandir_note(int dirfd, const char *path, int ret, int e)
 SCANDIR_WRAPPER(scandir, scandirat, dirent)
 SCANDIR_WRAPPER(scandir64, scandirat64, dirent64)
 
-/* The walk in progress on this thread: the caller's callback and nftw()'s flags (a walk
- * started from a callback saves and puts back the outer one). */
-static __thread void *walk_fn __attribute__((tls_model("initial-exec")));
-static __thread int walk_flags __attribute__((tls_model("initial-exec")));
-static __thread int walk_steps __attribute__((tls_model("initial-exec")));
+/* A walk by nftw() or ftw(): the caller's callback and flags, and its root as given and made
+ * absolute at the call, for the paths handed to the callback are the root's plus a suffix
+ * even after FTW_CHDIR (or the callback) changed the cwd. On the wrapper's stack; the one in
+ * progress on this thread in walk_cur (a walk started from a callback puts the outer one
+ * back; a callback that leaves by longjmp() leaves it set, and the next walk replaces it). */
+struct walk {
+	void *fn;
+	int flags;
+	int steps;
+	const char *root;
+	size_t rootlen;
+	int abslen; /* <= 0: the root could not be made absolute */
+	char abs[PATH_MAX];
+};
+static __thread struct walk *walk_cur __attribute__((tls_model("initial-exec")));
 
-/* What the walk did for the entry it hands the callback: stat it (lstat with FTW_PHYS; a
- * failure, FTW_NS, is glibc's EACCES case), and open a directory it descends into (FTW_DNR:
- * refused). */
+/* What the walk did for the entry it hands the callback (glibc's io/ftw.c): a stat, or with
+ * FTW_PHYS an lstat (FTW_NS: it failed, with EACCES or ENOENT; FTW_SLN: a symlink whose stat
+ * failed and whose lstat did); a directory it descends into opened and read (FTW_DNR: the
+ * open refused). */
 static void walk_note(const char *path, int type)
 {
-	int e = errno;
+	struct walk *w = walk_cur;
+	char full[PATH_MAX];
+	int e = errno, nofollow = (w->flags & FTW_PHYS) ? AT_SYMLINK_NOFOLLOW : 0;
 
-	walk_steps++;
-	rec(MP_OP_STAT, AT_FDCWD, path, (walk_flags & FTW_PHYS) ? AT_SYMLINK_NOFOLLOW : 0,
-	    type == FTW_NS, EACCES);
-	if (type == FTW_D || type == FTW_DP || type == FTW_DNR)
+	w->steps++;
+	if (w->abslen > 0 && path[0] != '/' && !strncmp(path, w->root, w->rootlen)) {
+		const char *rest = path + w->rootlen;
+		size_t k = (size_t)w->abslen, rl = strlen(rest);
+
+		if (k + rl + 2 > sizeof(full))
+			goto out;
+		memcpy(full, w->abs, k);
+		if (*rest && *rest != '/')
+			full[k++] = '/';
+		memcpy(full + k, rest, rl + 1);
+		path = full;
+	}
+	if (type == FTW_SLN) {
+		rec(MP_OP_STAT, AT_FDCWD, path, 0, 1, ENOENT);
+		rec(MP_OP_STAT, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, 0);
+	} else {
+		rec(MP_OP_STAT, AT_FDCWD, path, (uint32_t)nofollow, type == FTW_NS,
+		    e == ENOENT ? ENOENT : EACCES);
+	}
+	if (type == FTW_D || type == FTW_DP || type == FTW_DNR) {
 		rec(MP_OP_OPEN, AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_DIRECTORY,
 		    type == FTW_DNR, EACCES);
+		if (type != FTW_DNR)
+			rec(MP_OP_READDIR, AT_FDCWD, path, 0, 0, 0);
+	}
+out:
 	errno = e;
+}
+
+/* A stat's error: the root's, when the walk failed before its first step (glibc calls no
+ * callback when the root cannot be stat'ed). */
+static int stat_errno(int e)
+{
+	return e == ENOENT || e == EACCES || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG ||
+	       e == EOVERFLOW;
 }
 
 #define WALK_WRAPPER(name, ftw_params, ftw_args, params, args, nflags, ...)                \
 	static int name##_step ftw_params                                                  \
 	{                                                                                  \
+		void *fn = walk_cur->fn;                                                   \
+                                                                                           \
 		walk_note(path, type);                                                     \
-		return ((int(*) ftw_params)walk_fn) ftw_args;                               \
+		return ((int(*) ftw_params)fn) ftw_args;                                    \
 	}                                                                                  \
 	EXPORT int name params                                                             \
 	{                                                                                  \
-		void *outer_fn = walk_fn;                                                  \
-		int outer_flags = walk_flags, outer_steps = walk_steps, ret, e;            \
-		LAZY_REAL(name, -1);                                                           \
-		if (!recording())                                                          \
+		struct walk w, *outer = walk_cur;                                          \
+		int ret, e;                                                                \
+		LAZY_REAL(name, -1);                                                       \
+		if (!recording() || !path)                                                 \
 			return real args;                                                  \
-		walk_fn = (void *)fn;                                                      \
-		walk_flags = (nflags);                                                     \
-		walk_steps = 0;                                                            \
+		w.fn = (void *)fn;                                                         \
+		w.flags = (nflags);                                                        \
+		w.steps = 0;                                                               \
+		w.root = path;                                                             \
+		w.rootlen = strlen(path);                                                  \
+		w.abslen = path[0] == '/' ? 0 : emit_resolve(AT_FDCWD, path, w.abs, sizeof(w.abs)); \
+		walk_cur = &w;                                                             \
 		ret = real(path, name##_step, n, ##__VA_ARGS__);                           \
 		e = errno;                                                                 \
-		/* the root's stat failed (not EACCES): no step was made */               \
-		if (ret < 0 && !walk_steps)                                                \
+		walk_cur = outer;                                                          \
+		if (ret < 0 && !w.steps && stat_errno(e))                                  \
 			rec(MP_OP_STAT, AT_FDCWD, path,                                    \
-			    (walk_flags & FTW_PHYS) ? AT_SYMLINK_NOFOLLOW : 0, 1, e);      \
-		walk_fn = outer_fn;                                                        \
-		walk_flags = outer_flags;                                                  \
-		walk_steps = outer_steps;                                                  \
+			    (w.flags & FTW_PHYS) ? AT_SYMLINK_NOFOLLOW : 0, 1, e);         \
 		errno = e;                                                                 \
 		return ret;                                                                \
 	}
@@ -1587,7 +1632,11 @@ static void nss_note(enum nss_db db)
 		emit_access(MP_OP_STAT, AT_FDCWD, nss_files[db][0], 0, emit_stat_err(nss_files[db][0]));
 	}
 	for (int i = 0; i < 4 && nss_files[db][i]; i++) {
-		long r = RAW(SYS_faccessat, AT_FDCWD, nss_files[db][i], R_OK, 0);
+		/* glibc's open checks the effective ids: faccessat2's AT_EACCESS (Linux 5.8) */
+		long r = RAW(SYS_faccessat2, AT_FDCWD, nss_files[db][i], R_OK, AT_EACCESS);
+
+		if (r < 0 && errno == ENOSYS)
+			r = RAW(SYS_faccessat, AT_FDCWD, nss_files[db][i], R_OK, 0);
 
 		emit_access(MP_OP_OPEN, AT_FDCWD, nss_files[db][i], O_RDONLY | O_CLOEXEC,
 			    r < 0 ? errno : 0);
@@ -1637,13 +1686,28 @@ NSS_WRAPPER(int, gethostbyname2_r, NSS_HOSTS, ENOSYS,
 	    (const char *n, int af, struct hostent *h, char *b, size_t l, struct hostent **r,
 	     int *he),
 	    (n, af, h, b, l, r, he))
-NSS_WRAPPER(int, getaddrinfo, NSS_HOSTS, EAI_SYSTEM,
-	    (const char *n, const char *s, const struct addrinfo *h, struct addrinfo **r),
-	    (n, s, h, r))
-NSS_WRAPPER(int, getnameinfo, NSS_HOSTS, EAI_SYSTEM,
-	    (const struct sockaddr *a, socklen_t al, char *h, socklen_t hl, char *s, socklen_t sl,
-	     int f),
-	    (a, al, h, hl, s, sl, f))
+/* A host lookup reads the services database too for a service given by name (getaddrinfo()
+ * without AI_NUMERICSERV; getnameinfo() asked for one without NI_NUMERICSERV). */
+EXPORT int getaddrinfo(const char *n, const char *srv, const struct addrinfo *h,
+		       struct addrinfo **r)
+{
+	LAZY_REAL(getaddrinfo, EAI_SYSTEM);
+	nss_note(NSS_HOSTS);
+	if (srv && srv[strspn(srv, "0123456789")] && !(h && (h->ai_flags & AI_NUMERICSERV)))
+		nss_note(NSS_SERVICES);
+	return real(n, srv, h, r);
+}
+
+EXPORT int getnameinfo(const struct sockaddr *a, socklen_t al, char *h, socklen_t hl, char *srv,
+		       socklen_t sl, int f)
+{
+	LAZY_REAL(getnameinfo, EAI_SYSTEM);
+	if (h && hl && !(f & NI_NUMERICHOST))
+		nss_note(NSS_HOSTS);
+	if (srv && sl && !(f & NI_NUMERICSERV))
+		nss_note(NSS_SERVICES);
+	return real(a, al, h, hl, srv, sl, f);
+}
 NSS_WRAPPER(struct servent *, getservbyname, NSS_SERVICES, NULL, (const char *n, const char *p),
 	    (n, p))
 NSS_WRAPPER(struct servent *, getservbyport, NSS_SERVICES, NULL, (int port, const char *p),

@@ -30,6 +30,14 @@ has_row "getent hosts: /etc/host.conf reported, with the answer a read open gets
 if [ -e /etc/services ]; then
 	record_rc "$db" --via preload -- "$getent" services ssh
 	has_row "getent services: /etc/services reported" "$(prows "$db")" "open|/etc/services|0"
+	# getaddrinfo() with a service by name reads the services database too
+	record_rc "$db" --via preload -- /usr/bin/python3 -c 'import socket; socket.getaddrinfo("localhost", "ssh")'
+	rows=$(prows "$db")
+	has_row "getaddrinfo(host, 'ssh'): /etc/hosts reported" "$rows" "open|/etc/hosts|0"
+	has_row "getaddrinfo(host, 'ssh'): /etc/services reported" "$rows" "open|/etc/services|0"
+	record_rc "$db" --via preload -- /usr/bin/python3 -c 'import socket; socket.getaddrinfo("localhost", "22")'
+	lacks_row "getaddrinfo(host, '22'): a numeric service reads no services database" "$(prows "$db")" \
+		"open|/etc/services|0"
 fi
 
 # ptrace sees glibc's own opens: every NSS file it saw, preload now reports too
