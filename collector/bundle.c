@@ -1349,7 +1349,8 @@ static int lock_output(struct bundle *b, bool exists)
 	else
 		fd = open(b->lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return log_errno(-errno, "cannot open '%s' to lock it", exists ? b->output : b->lockpath);
+		return log_errno(-errno, "cannot open '%s' to lock it",
+				 exists ? b->output : b->lockpath);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int e = errno;
 		long owner = e == EWOULDBLOCK ? lock_owner(b->output, exists ? -1 : fd) : 0;
@@ -1361,8 +1362,8 @@ static int lock_output(struct bundle *b, bool exists)
 			return 0;
 		}
 		if (owner > 0)
-			return log_error(-EBUSY, "'%s': output directory locked by pid %ld (another "
-					 "magicpak bundle is writing it)", b->output, owner);
+			return log_error(-EBUSY, "'%s': output directory locked by pid %ld "
+					 "(another magicpak bundle is writing it)", b->output, owner);
 		return log_error(-EBUSY, "'%s': output directory locked by another magicpak bundle",
 				 b->output);
 	}

@@ -629,7 +629,8 @@ static int stat_errno(int e)
 		w.steps = 0;                                                               \
 		w.root = path;                                                             \
 		w.rootlen = strlen(path);                                                  \
-		w.abslen = path[0] == '/' ? 0 : emit_resolve(AT_FDCWD, path, w.abs, sizeof(w.abs)); \
+		w.abslen = path[0] == '/' ? 0                                              \
+					  : emit_resolve(AT_FDCWD, path, w.abs, sizeof(w.abs));    \
 		walk_cur = &w;                                                             \
 		ret = real(path, name##_step, n, ##__VA_ARGS__);                           \
 		e = errno;                                                                 \
@@ -642,9 +643,10 @@ static int stat_errno(int e)
 	}
 
 WALK_WRAPPER(nftw,
-	     (const char *path, const struct stat *st, int type, struct FTW *f), (path, st, type, f),
-	     (const char *path, int (*fn)(const char *, const struct stat *, int, struct FTW *), int n,
-	      int flags),
+	     (const char *path, const struct stat *st, int type, struct FTW *f),
+	     (path, st, type, f),
+	     (const char *path, int (*fn)(const char *, const struct stat *, int, struct FTW *),
+	      int n, int flags),
 	     (path, fn, n, flags), flags, flags)
 WALK_WRAPPER(nftw64,
 	     (const char *path, const struct stat64 *st, int type, struct FTW *f),
@@ -1629,7 +1631,8 @@ static void nss_note(enum nss_db db)
 	/* the first lookup: glibc stats / (a chroot since?) and nsswitch.conf (changed since?) */
 	if (!seen) {
 		emit_access(MP_OP_STAT, AT_FDCWD, "/", 0, emit_stat_err("/"));
-		emit_access(MP_OP_STAT, AT_FDCWD, nss_files[db][0], 0, emit_stat_err(nss_files[db][0]));
+		emit_access(MP_OP_STAT, AT_FDCWD, nss_files[db][0], 0,
+			    emit_stat_err(nss_files[db][0]));
 	}
 	for (int i = 0; i < 4 && nss_files[db][i]; i++) {
 		/* glibc's open checks the effective ids: faccessat2's AT_EACCESS (Linux 5.8) */
