@@ -86,4 +86,11 @@ if [ "$(id -u)" = 0 ] && command -v setcap >/dev/null; then
 elif [ "${CI:-}" = true ]; then
 	fail "file capabilities cannot be tested: not root or no setcap (libcap2-bin)"
 fi
+# As root, a file's owner and group are kept in the bundle (as non-root they cannot be).
+if [ "$(id -u)" = 0 ]; then
+	echo owned >owned && chown 1234:2345 owned && chmod 640 owned
+	run_tool --include "$tmp/owned" /bin/true "$tmp/own"
+	assert_rc "bundle including a file owned by 1234:2345: exit 0" 0
+	assert_eq "as root the copy keeps its owner, group and mode" "$(stat -c '%u:%g %a' "$tmp/own$tmp/owned" 2>&1)" "1234:2345 640"
+fi
 done_testing
