@@ -2,13 +2,21 @@
 # SPDX-License-Identifier: MIT
 # BPF-06: without privileges (uid 65534 via setpriv) `--bpf` prints one line saying why and records
 # with ptrace alone; `--bpf=required` fails; `--via bpf` fails with "try --via ptrace" and makes no
-# session. Root without CAP_SYS_ADMIN but with CAP_BPF and CAP_PERFMON is enough.
+# session, with kernel.unprivileged_bpf_disabled=2. Root without CAP_SYS_ADMIN but with CAP_BPF
+# and CAP_PERFMON is enough.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_root
 require_bpf
 command -v setpriv >/dev/null || skip "no setpriv"
 d=$tmp/nobody; mkdir -p "$d"; chmod 777 "$d"; chmod 755 "$tmp"
+# BPF-06 asks for kernel.unprivileged_bpf_disabled=2 (Debian's default); 1 cannot be undone,
+# and is as strict for this test
+ubd=/proc/sys/kernel/unprivileged_bpf_disabled
+if [ -w "$ubd" ] && [ "$(cat "$ubd")" = 0 ]; then
+	echo 2 >"$ubd" && trap 'echo 0 >"$ubd"; rm -rf "$tmp"' EXIT
+fi
+check "kernel.unprivileged_bpf_disabled is 2 or 1 for the unprivileged runs" grep -qx '[12]' "$ubd"
 nb() { timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TOOL" "$@"; }
 nb record --db "$d/a.db" -- /bin/true 2>"$d/probe.err" || skip "uid 65534 cannot record with ptrace here: $(head -n1 "$d/probe.err")"
 nb record --bpf --db "$d/a.db" -- /bin/cat /etc/hostname >/dev/null 2>"$tmp/e1"; rc=$?
