@@ -1717,6 +1717,15 @@ NSS_WRAPPER(struct servent *, getservbyport, NSS_SERVICES, NULL, (int port, cons
 	    (port, p))
 NSS_WRAPPER(struct protoent *, getprotobyname, NSS_PROTOCOLS, NULL, (const char *n), (n))
 NSS_WRAPPER(struct protoent *, getprotobynumber, NSS_PROTOCOLS, NULL, (int n), (n))
+/* the enumerations (getent DATABASE without a key) */
+NSS_WRAPPER(int, getpwent_r, NSS_PASSWD, ENOSYS,
+	    (struct passwd *p, char *b, size_t l, struct passwd **r), (p, b, l, r))
+NSS_WRAPPER(int, getgrent_r, NSS_GROUP, ENOSYS,
+	    (struct group *p, char *b, size_t l, struct group **r), (p, b, l, r))
+NSS_WRAPPER(struct spwd *, getspent, NSS_SHADOW, NULL, (void), ())
+NSS_WRAPPER(struct hostent *, gethostent, NSS_HOSTS, NULL, (void), ())
+NSS_WRAPPER(struct servent *, getservent, NSS_SERVICES, NULL, (void), ())
+NSS_WRAPPER(struct protoent *, getprotoent, NSS_PROTOCOLS, NULL, (void), ())
 
 /* ---- dlopen ---- */
 

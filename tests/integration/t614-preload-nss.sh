@@ -27,6 +27,13 @@ record_rc "$db" --via preload -- "$getent" hosts localhost
 has_row "getent hosts: /etc/hosts reported" "$(prows "$db")" "open|/etc/hosts|0"
 has_row "getent hosts: /etc/host.conf reported, with the answer a read open gets" "$(prows "$db")" \
 	"open|/etc/host.conf|$([ -r /etc/host.conf ] && echo 0 || echo 2)"
+# the enumerations (no key: gethostent, getprotoent, ...)
+record_rc "$db" --via preload -- "$getent" hosts
+has_row "getent hosts (all of them): /etc/hosts reported" "$(prows "$db")" "open|/etc/hosts|0"
+if [ -e /etc/protocols ]; then
+	record_rc "$db" --via preload -- "$getent" protocols
+	has_row "getent protocols (all of them): /etc/protocols reported" "$(prows "$db")" "open|/etc/protocols|0"
+fi
 if [ -e /etc/services ]; then
 	record_rc "$db" --via preload -- "$getent" services ssh
 	has_row "getent services: /etc/services reported" "$(prows "$db")" "open|/etc/services|0"
