@@ -516,13 +516,13 @@ static void scandir_note(int dirfd, const char *path, int ret, int e)
 		rec(MP_OP_READDIR, dirfd, path, 0, 0, 0);
 }
 
-#define SCANDIR_WRAPPER(name, atname, dirent_t) \
+#define SCANDIR_WRAPPER(name, atname, dirent_t)                                            \
 	EXPORT int name(const char *path, struct dirent_t ***list,                         \
 			int (*filter)(const struct dirent_t *),                             \
 			int (*compar)(const struct dirent_t **, const struct dirent_t **))  \
 	{                                                                                  \
 		int ret, e;                                                                \
-		LAZY_REAL(name, -1);                                                           \
+		LAZY_REAL(name, -1);                                                       \
 		ret = real(path, list, filter, compar);                                    \
 		e = errno;                                                                 \
 		scandir_note(AT_FDCWD, path, ret, e);                                      \
@@ -1625,7 +1625,9 @@ static void nss_note(enum nss_db db)
 	int e = errno;
 	unsigned seen;
 
-	if (!recording() ||
+	/* (a plain load first: a program looking up thousands of names, ls -l, pays no locked
+	 * read-modify-write for each) */
+	if (!recording() || (__atomic_load_n(&nss_seen, __ATOMIC_RELAXED) & (1u << db)) ||
 	    ((seen = __atomic_fetch_or(&nss_seen, 1u << db, __ATOMIC_RELAXED)) & (1u << db)))
 		return;
 	/* the first lookup: glibc stats / (a chroot since?) and nsswitch.conf (changed since?) */

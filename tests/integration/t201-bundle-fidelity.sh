@@ -92,5 +92,7 @@ if [ "$(id -u)" = 0 ]; then
 	run_tool --include "$tmp/owned" /bin/true "$tmp/own"
 	assert_rc "bundle including a file owned by 1234:2345: exit 0" 0
 	assert_eq "as root the copy keeps its owner, group and mode" "$(stat -c '%u:%g %a' "$tmp/own$tmp/owned" 2>&1)" "1234:2345 640"
+elif [ "${CI:-}" = true ]; then
+	fail "ownership kept as root cannot be tested: not root"
 fi
 done_testing
