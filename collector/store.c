@@ -370,6 +370,10 @@ struct store {
 	int ckpt_rc;                   /* a failed automatic checkpoint (SQLite code), or 0 */
 	int late_rc;                   /* a failed checkpoint() to report at the session's end */
 	int wal_frames;                /* frames in the WAL after our last commit */
+	/* store_session_end_prepare(): its transaction is open, holding what was pending when
+	 * the store had seen @changes additions (every store_add_* and store_proc_* counts) */
+	bool prepared;
+	uint64_t changes, prepared_changes;
 	sqlite3_stmt *stmt[ST_COUNT];
 
 	int64_t session_id;            /* the current session, 0: none */
@@ -998,6 +1002,18 @@ static int session_lost(struct store *st)
 
 static void store_join(struct store *st);
 
+/* Roll a prepared end back (store_session_end_prepare): what it wrote is pending again. */
+static void unprepare(struct store *st, const char *why)
+{
+	if (!st->prepared)
+		return;
+	log_debug("the session's early end is rolled back: %s", why);
+	st->prepared = false;
+	if (!sqlite3_get_autocommit(st->db))
+		exec_sql(st, "ROLLBACK");
+	pending_rolled_back(st);
+}
+
 /* One write transaction: BEGIN IMMEDIATE, the pending rows, then @extra (may be NULL),
  * COMMIT. The whole transaction is retried on SQLITE_BUSY. Logs and returns -errno. A
  * current session's row is checked first (session_mine): gone, nothing is written. */
@@ -1012,6 +1028,8 @@ static int write_txn(struct store *st, int (*extra)(struct store *st, void *arg)
 		return st->failed;
 	if (st->readonly)
 		return log_error(-EROFS, "cannot write to '%s': opened read-only", st->path);
+	/* a prepared end that is written again, with what came after it */
+	unprepare(st, "more to write");
 	for (int attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
 		if (attempt)
 			sleep_backoff(attempt);
@@ -1725,6 +1743,8 @@ void store_close(struct store *st)
 	}
 	if (st->opening)
 		store_join(st);
+	if (st->db)
+		unprepare(st, "the store is closed");
 	if (st->db && !st->readonly && !st->failed && has_pending(st))
 		write_txn(st, NULL, NULL);
 	/* after the rows: reporting it stops the store */
@@ -2225,6 +2245,7 @@ int store_add_access_n(struct store *st, pid_t pid, int op, const char *path, ui
 		return log_error(-EINVAL, "unknown operation %d or source %d for '%s'", op, source,
 				 path);
 	k = path_intern(st, path);
+	st->changes++;
 	st->events += n;
 	if (!err && st->paths[k].mark != st->session_gen) {
 		st->paths[k].mark = st->session_gen;
@@ -2283,6 +2304,7 @@ int store_proc_start(struct store *st, pid_t pid, pid_t parent, const char *cwd,
 
 	if ((ret = check_writable(st, true)))
 		return ret;
+	st->changes++;
 	/* A start for a pid we still think alive: the earlier one's exit was not seen. */
 	p = proc_new(st, pid);
 	p->parent = parent;
@@ -2301,6 +2323,7 @@ int store_proc_exec(struct store *st, pid_t pid, const char *exe, const char *co
 
 	if ((ret = check_writable(st, true)))
 		return ret;
+	st->changes++;
 	p = proc_find(st, pid);
 	if (!p) {
 		p = proc_new(st, pid);
@@ -2326,6 +2349,7 @@ int store_proc_exit(struct store *st, pid_t pid, int exit_status, uint64_t time_
 
 	if ((ret = check_writable(st, true)))
 		return ret;
+	st->changes++;
 	p = proc_find(st, pid);
 	if (!p)
 		p = proc_new(st, pid);
@@ -2345,6 +2369,7 @@ int store_file_version(struct store *st, const char *path, char type, int64_t si
 
 	if ((ret = check_writable(st, true)))
 		return ret;
+	st->changes++;
 	if (sha256 && strlen(sha256) != 64)
 		return log_error(-EINVAL, "'%s': sha256 must be 64 hex digits", path);
 	xgrow(&st->files_v, &st->afiles, st->nfiles + 1, sizeof(*st->files_v));
@@ -2377,8 +2402,10 @@ int store_flush_some(struct store *st, size_t min_rows)
 {
 	int ret;
 
+	/* a prepared end holds what is pending (and the write lock): kept, unless more came */
 	if (!store_ready(st) || st->failed || !has_pending(st) ||
-	    pending_rows(st) + st->nfiles < min_rows)
+	    pending_rows(st) + st->nfiles < min_rows ||
+	    (st->prepared && st->changes == st->prepared_changes))
 		return 0;
 	ret = store_flush(st);
 	return ret < 0 ? ret : 1;
@@ -2412,11 +2439,10 @@ static int summary_bind(struct store *st, sqlite3_stmt *s, int base, uint32_t k)
 	return SQLITE_OK;
 }
 
-static int session_end_sql(struct store *st, void *arg)
+/* The session's row: its end, exit status, completeness and counts. */
+static int session_row_end(struct store *st, const struct session_end *e)
 {
-	struct session_end *e = arg;
 	sqlite3_stmt *s = st->stmt[ST_SESSION_END];
-	int rc;
 
 	sqlite3_bind_int64(s, 1, st->session_id);
 	bind_text(s, 2, e->ended_at);
@@ -2426,18 +2452,91 @@ static int session_end_sql(struct store *st, void *arg)
 	sqlite3_bind_int64(s, 6, (int64_t)st->events);
 	sqlite3_bind_int64(s, 7, (int64_t)st->files);
 	sqlite3_bind_int64(s, 8, (int64_t)st->processes);
-	rc = step_write(s);
-	/* The session's summary, in the transaction that sets its ended_at. */
+	return step_write(s);
+}
+
+/* The session's summary, in the transaction that sets its ended_at. */
+static int summary_write(struct store *st)
+{
+	int rc = SQLITE_OK;
+
 	for (size_t i = 0; rc == SQLITE_OK && i < st->ntouched;) {
 		size_t n = st->ntouched - i >= SUMMARY_MANY ? SUMMARY_MANY : 1;
+		sqlite3_stmt *s = st->stmt[n > 1 ? ST_SUMMARY_ADD_MANY : ST_SUMMARY_ADD];
 
-		s = st->stmt[n > 1 ? ST_SUMMARY_ADD_MANY : ST_SUMMARY_ADD];
 		for (size_t j = 0; rc == SQLITE_OK && j < n; j++, i++)
 			rc = summary_bind(st, s, (int)(j * SUMMARY_COLS), st->touched[i]);
 		if (rc == SQLITE_OK)
 			rc = step_write(s);
 	}
 	return rc;
+}
+
+static int session_end_sql(struct store *st, void *arg)
+{
+	int rc = session_row_end(st, arg);
+
+	return rc == SQLITE_OK ? summary_write(st) : rc;
+}
+
+int store_session_end_prepare(struct store *st)
+{
+	int rc;
+
+	if (st->prepared || !store_ready(st))
+		return 0;
+	store_join(st);
+	if (st->failed || st->readonly || !st->db || !st->session_id)
+		return 0;
+	/* one try, without waiting: another writer's lock only leaves the end all to do */
+	sqlite3_busy_timeout(st->db, 0);
+	rc = exec_sql(st, "BEGIN IMMEDIATE");
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	if (rc != SQLITE_OK)
+		return 0;
+	st->prepared = true;
+	st->prepared_changes = st->changes;
+	rc = session_mine(st);
+	if (rc == SQLITE_OK)
+		rc = write_pending(st);
+	if (rc == SQLITE_OK)
+		rc = summary_write(st);
+	if (rc != SQLITE_OK) {
+		/* the end tries again, and reports what fails then */
+		unprepare(st, sqlite3_errstr(rc));
+		return 0;
+	}
+	log_debug("the session's end is written early (%zu paths), to be committed once the "
+		  "command is reaped", st->ntouched);
+	return 1;
+}
+
+void store_session_end_cancel(struct store *st)
+{
+	unprepare(st, "held too long");
+}
+
+/* store_session_end() on a prepared end that nothing was added to since: the session's row,
+ * then the commit. SQLITE_OK, or an error after which the end is made again in full. */
+static int end_prepared(struct store *st, const struct session_end *e)
+{
+	int rc;
+
+	if (st->changes != st->prepared_changes)
+		return SQLITE_ABORT;
+	rc = session_row_end(st, e);
+	if (rc == SQLITE_OK)
+		rc = exec_sql(st, "COMMIT");
+	if (rc != SQLITE_OK)
+		return rc;
+	st->prepared = false;
+	pending_committed(st);
+	if (st->ckpt_rc) {
+		rc = st->ckpt_rc;
+		st->failed = db_error(st, rc, "checkpoint", sqlite3_errstr(rc));
+		return SQLITE_DONE;
+	}
+	return SQLITE_OK;
 }
 
 int store_session_end(struct store *st, int exit_status, bool complete, const char *why)
@@ -2450,9 +2549,14 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
 		return ret;
 	iso_time(ended, clock_real_ns());
 	e.ended_at = ended;
-	ret = write_txn(st, session_end_sql, &e);
-	if (ret)
-		return ret;
+	ret = st->prepared ? end_prepared(st, &e) : SQLITE_ABORT;
+	if (ret == SQLITE_DONE)
+		return st->failed;
+	if (ret != SQLITE_OK) {
+		unprepare(st, ret == SQLITE_ABORT ? "more came after it" : sqlite3_errstr(ret));
+		if ((ret = write_txn(st, session_end_sql, &e)))
+			return ret;
+	}
 	session_unlock(st);
 	if (st->nrows)
 		fold_clear(st);

@@ -119,6 +119,15 @@ int store_flush_some(struct store *st, size_t min_rows);
  * complete = 0 with @why ("io_uring", "killed", "events_dropped=3"; NULL: "incomplete").
  * The session is no longer current afterwards. */
 int store_session_end(struct store *st, int exit_status, bool complete, const char *why);
+/* Begin store_session_end()'s transaction early, when the recorded tree seems to be over but
+ * is not yet reaped (a large process's exit takes the kernel a millisecond or more): it
+ * writes what is pending and the session's summary, and holds the write lock. The end then
+ * only sets the session's row and commits, unless something was added meanwhile (a process
+ * the recorder did not know of): then it is rolled back and the end writes it all, as does a
+ * flush or store_session_end_cancel(). Never waits for the lock, never fails: 1 if it is
+ * prepared, else 0. */
+int store_session_end_prepare(struct store *st);
+void store_session_end_cancel(struct store *st);
 
 /* A checkpoint made outside a write (store_open_session's, at the start of a run) that
  * failed: logged and returned once, as -errno, after the session's rows are in; 0 if none.
