@@ -185,8 +185,9 @@ static __always_inline struct scratch *scratch_init(__u32 kind, struct task_stru
 	return s;
 }
 
-/* Send the record in @s with @n bytes of payload; 0 or a negative errno (counted). */
-static __always_inline long send(struct scratch *s, long n)
+/* Send the record in @s with @n bytes of payload; 0 or a negative errno (counted). @wake:
+ * wake user space now, whatever the ring holds. */
+static __always_inline long send(struct scratch *s, long n, bool wake)
 {
 	__u64 size = sizeof(s->h) + (__u64)n;
 	long ret;
@@ -197,7 +198,7 @@ static __always_inline long send(struct scratch *s, long n)
 	/* No wake-up per record: user space polls every 25-100 ms, and waking it is an IPI
 	 * (50-100 us on these VMs, paid by the traced program). Past half full it is woken. */
 	ret = bpf_ringbuf_output(&events, s, size,
-				 bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+				 wake || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
 						 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2
 					 ? BPF_RB_FORCE_WAKEUP
 					 : BPF_RB_NO_WAKEUP);
@@ -385,7 +386,7 @@ __attribute__((noinline)) int on_call(long ret, __u32 op, __s64 dfd, __u64 ptr, 
 	s->h.flags = flags;
 	s->h.err = (__u32)err;
 	s->h.aux = (__u64)(__u32)dfd | (__u64)(__u32)(ret < 0 ? -1 : ret) << 32;
-	if (send(s, n) && slot >= 0)
+	if (send(s, n, false) && slot >= 0)
 		unfold((__u32)slot, key);
 	return 0;
 }
@@ -644,7 +645,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	s->h.aux = in_tree ? task_ns_tgid(parent) : 0; /* 0: the command itself */
 	s->path[0] = '\0';
-	send(s, 1);
+	send(s, 1, false);
 	return 0;
 }
 
@@ -682,7 +683,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 			n += 1;
 		}
 	}
-	send(s, n);
+	send(s, n, false);
 	return 0;
 }
 
@@ -690,6 +691,7 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit_task, struct task_struct *p)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct mp_bpf_tables *t;
 	struct scratch *s;
 
 	/* The process ends with its last thread (do_exit() counts signal->live down before
@@ -702,6 +704,10 @@ int BPF_PROG(on_exit_task, struct task_struct *p)
 	if (!s)
 		return 0;
 	s->h.err = (__u32)BPF_CORE_READ(p, exit_code);
-	send(s, 0);
+	/* The end of a process magicpak started (the command) wakes it at once: it can end the
+	 * session while the kernel takes the process down, a millisecond or more for a large
+	 * one (collector/record.c, side_tree_over()). */
+	t = get_tables();
+	send(s, 0, t && (__u64)(__u32)BPF_CORE_READ(p, real_parent, tgid) == t->parent_tgid);
 	return 0;
 }

@@ -176,6 +176,8 @@ int collect_open(const char *path, struct store *st, pid_t root_parent, struct c
 
 		if (ringread_create(rp, sb.st_mode & 0666, COLLECT_RING_SIZE, &c->ring) < 0)
 			log_warn("records go through the socket only");
+		else if (root_parent > 0)
+			ringread_exit_bell(c->ring, root_parent);
 		free(rp);
 	}
 	*out = c;
@@ -442,6 +444,19 @@ pid_t *collect_alive(const struct collect *c, size_t *n)
 		if (c->pids[i].state == PID_ALIVE)
 			v[(*n)++] = c->pids[i].pid;
 	return v;
+}
+
+bool collect_tree_over(const struct collect *c, pid_t root)
+{
+	bool root_exited = false;
+
+	for (size_t i = 0; i < c->cap; i++) {
+		if (c->pids[i].state == PID_ALIVE)
+			return false;
+		if (c->pids[i].pid == root && c->pids[i].state == PID_EXITED)
+			root_exited = true;
+	}
+	return root_exited;
 }
 
 void collect_get_stats(const struct collect *c, struct collect_stats *out)

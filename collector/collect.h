@@ -73,6 +73,9 @@ void collect_reaped(struct collect *c, pid_t pid, int status);
 /* The pids seen that have sent no exit record and were not reaped. *@n gets the count; the
  * array is owned by the caller. */
 pid_t *collect_alive(const struct collect *c, size_t *n);
+/* Has @root sent its exit record, and every other process it knows of too? A process that
+ * has sent nothing yet is not known: the answer is a guess (store_session_end_prepare()). */
+bool collect_tree_over(const struct collect *c, pid_t root);
 void collect_get_stats(const struct collect *c, struct collect_stats *out);
 /* Why the session cannot be complete ("events_lost=3", "preload_gap: static exec /x",
  * "bad_records=2") into @why, or "" when nothing was missed. */

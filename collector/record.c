@@ -338,6 +338,22 @@ static pid_t *side_alive(struct side *sd, size_t *n)
 	return v;
 }
 
+/* Has the probe seen @root end, and every other process it saw start? As the probe sends a
+ * child's start from its parent's fork, before that parent can end, the tree is then over;
+ * only its reaping is left. */
+static bool side_tree_over(struct side *sd, pid_t root)
+{
+	bool over;
+
+	pthread_mutex_lock(&sd->mu);
+	over = u64map_get(&sd->procs, (uint64_t)root) == SIDE_ENDED;
+	for (size_t i = 0; over && i < sd->procs.cap; i++)
+		if (sd->procs.keys[i] && sd->procs.vals[i] == SIDE_RUNNING)
+			over = false;
+	pthread_mutex_unlock(&sd->mu);
+	return over;
+}
+
 /* The kernel folded @count accesses under key @k (probe_repeats): the access it sent gets them. */
 static void side_on_repeat(void *ctx, uint64_t k, uint64_t count)
 {
@@ -921,6 +937,8 @@ static void side_store(struct side *sd, struct rec *r, bool procs, uint64_t *acc
 						 (int)e->err, e->source, e->time_ns, e->count - 1);
 			*accesses += e->count - 1;
 		}
+		/* in the store now: a second call (after an early end) adds nothing again */
+		e->count = 1;
 		if (ret < 0 && !r->err)
 			r->err = ret;
 	}
@@ -1193,6 +1211,43 @@ static int begin_side_and_session(const struct record_opts *o, struct side *sd, 
 	if (side && (ret = side_begin(o, sd, sock)) < 0)
 		return ret;
 	return begin_session(o, source, st);
+}
+
+/* The end of a session begun early: once the recorded tree looks over, but before the kernel
+ * has taken its last process down (a millisecond or more for a large program, which the
+ * user waits for anyway), the end's transaction is written (store_session_end_prepare), so
+ * that only its commit is left after the reaping. Tried once a run; a prepared end is given
+ * up after EARLY_HOLD_MS, so that a process the recorder did not know of yet does not keep
+ * the history's write lock from other writers. */
+#define EARLY_HOLD_MS 100
+
+struct early_end {
+	bool tried;
+	uint64_t held_since; /* CLOCK_MONOTONIC ms the end was prepared, 0: not prepared */
+};
+
+static void early_end_begin(struct early_end *e, struct store *st)
+{
+	e->tried = true;
+	if (store_session_end_prepare(st) > 0)
+		e->held_since = clock_mono_ms();
+}
+
+/* How long the loop may wait (@wait_ms, -1: no limit) with a prepared end held. */
+static int early_end_wait(struct early_end *e, struct store *st, int wait_ms)
+{
+	uint64_t now, left;
+
+	if (!e->held_since)
+		return wait_ms;
+	now = clock_mono_ms();
+	if (now >= e->held_since + EARLY_HOLD_MS) {
+		store_session_end_cancel(st);
+		e->held_since = 0;
+		return wait_ms;
+	}
+	left = e->held_since + EARLY_HOLD_MS - now;
+	return wait_ms < 0 || (uint64_t)wait_ms > left ? (int)left : wait_ms;
 }
 
 /* Set (@set) or restore an environment variable for the traced command. */
@@ -1569,6 +1624,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 {
 	struct prec p = { .r = { .o = o, .changed = STRVEC_INIT } };
 	struct side sd = SIDE_INIT;
+	struct early_end early = { 0 };
 	uint64_t side_acc = 0, side_procs = 0;
 	struct collect_stats cs;
 	char *dir = NULL, *sock = NULL;
@@ -1672,11 +1728,18 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 
 			wait_ms = now >= deadline ? 0 : (int)(deadline - now);
 		}
+		wait_ms = early_end_wait(&early, p.r.st, wait_ms);
 		if (poll(pfd, 2, collect_poll_ms(p.c, wait_ms)) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
 		}
 		collect_drain(p.c);
+		/* the command's exit record came (it rang: include/ring.h exit_bell) and no other
+		 * process is known to run: the end goes in while the kernel takes it down. Not
+		 * with a probe or socket beside it, whose events are stored after the run. */
+		if (!child_done && !early.tried && !sd.p && sd.sock < 0 &&
+		    collect_tree_over(p.c, child))
+			early_end_begin(&early, p.r.st);
 		if (pfd[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -1817,6 +1880,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 	extern char **environ;
 	struct rec r = { .o = o, .changed = STRVEC_INIT };
 	struct side sd = SIDE_INIT;
+	struct early_end early = { 0 };
 	sigset_t oldmask;
 	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
 	bool child_done = false, timed_out = false, masked = false;
@@ -1863,6 +1927,7 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 			else if (deadline - now < (uint64_t)wait_ms)
 				wait_ms = (int)(deadline - now);
 		}
+		wait_ms = early_end_wait(&early, r.st, wait_ms);
 		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
@@ -1898,6 +1963,13 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		if (!child_done && store_ready(r.st)) {
 			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
 			flush_while_running(r.st, &flushed);
+			/* the command ended (its end woke the side thread) and nothing else of
+			 * its tree runs: what the probe holds and the end go in now */
+			if (!early.tried && side_tree_over(&sd, child)) {
+				side_stop(&sd);
+				side_store(&sd, &r, true, &res->accesses, &res->processes);
+				early_end_begin(&early, r.st);
+			}
 		}
 	}
 	if (timed_out)

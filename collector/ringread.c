@@ -265,6 +265,12 @@ uint64_t ringread_bad(const struct ringread *rr)
 	return rr ? rr->bad : 0;
 }
 
+void ringread_exit_bell(struct ringread *r, int parent)
+{
+	if (r)
+		__atomic_store_n(&r->r->exit_bell, (uint32_t)parent, __ATOMIC_RELEASE);
+}
+
 void ringread_free(struct ringread *rr)
 {
 	if (!rr)

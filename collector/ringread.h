@@ -28,6 +28,10 @@ size_t ringread_drain(struct ringread *r, ringread_fn fn, void *ctx, bool final)
 uint64_t ringread_lost(const struct ringread *r);
 uint64_t ringread_bad(const struct ringread *r);
 
+/* Have the children of @parent ring the doorbell at their exit (include/ring.h exit_bell).
+ * NULL is fine. */
+void ringread_exit_bell(struct ringread *r, int parent);
+
 /* Unmap and remove the file. NULL is fine. */
 void ringread_free(struct ringread *r);
 

@@ -54,7 +54,12 @@ struct mp_ring {
 	/* 1: the collector asks the writer that takes the ring past half full to send one
 	 * empty datagram to the socket (and swap this to 0); set again after each drain. */
 	__u32 bell __attribute__((aligned(64)));
-	__u32 pad;
+	/* The collector's pid, or 0. A process whose parent that is (the command `record`
+	 * started) rings the doorbell once its exit record is in: the collector can then end
+	 * the session while the kernel takes the process down, which for a large program takes
+	 * a millisecond or more. (Was padding: a writer of an earlier build reads 0 and rings
+	 * nothing, and the collector then ends the session after the reaping, as before.) */
+	__u32 exit_bell;
 	/* CLOCK_REALTIME of the collector's last drain, 0 when it has closed the ring. A writer
 	 * that finds it older than RING_STALE_NS takes the collector for dead (or replaced by a
 	 * new one with a new ring) and sends to the socket from then on. */

@@ -891,6 +891,15 @@ void emit_exit(int status)
 	hdr_fill(&h, MP_REC_PROC_EXIT, sizeof(h), pid);
 	h.err = (uint32_t)status;
 	send_record(&h);
+	/* The command `record` started: its collector may end the session now (ring.h
+	 * exit_bell). One datagram, at the exit of one process a run. */
+	{
+		struct mp_ring *r = __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
+		uint32_t parent = r ? __atomic_load_n(&r->exit_bell, __ATOMIC_ACQUIRE) : 0;
+
+		if (parent && SYS0(SYS_getppid) == (long)parent)
+			ask_collector(1);
+	}
 }
 
 void emit_gap(const char *path, uint32_t why)
