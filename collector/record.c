@@ -1055,8 +1055,10 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 			return gap_reason((uintptr_t)strmap_get(&sd->gaps, path));
 		if (pid && (pid_t)pid == r->root_pid && !strcmp(base, path_basename(r->o->argv[0])))
 			return "the command's PATH search, before the library loads";
-		/* the audit module's, where it was built without ld.so to read the stack */
-		if (!strcmp(path, "/proc/self/environ"))
+		/* the library's own: the audit module's environment, where it was built without
+		 * ld.so to read the stack; the map it reads after a locale or iconv load (a
+		 * program's own open of it, preload sees) */
+		if (!strcmp(path, "/proc/self/environ") || !strcmp(path, "/proc/self/maps"))
 			return "the preload library's own open";
 		snprintf(key, sizeof(key), "%d", (int)pid);
 		if (pid && r->exes)
@@ -1228,6 +1230,9 @@ struct early_end {
 
 static void early_end_begin(struct early_end *e, struct store *st)
 {
+	/* the history still opening (a new file takes tens of ms): the next pass tries again */
+	if (!store_ready(st))
+		return;
 	e->tried = true;
 	if (store_session_end_prepare(st) > 0)
 		e->held_since = clock_mono_ms();

@@ -23,18 +23,21 @@ summary_same() {
 		except select * from session_paths where session_id = $2))
 		+ (select count(*) = 0 from session_paths where session_id = $2)"
 }
+# (the parent waits 0.2 s first, so that the history, opened in a thread meanwhile, is ready
+# for the early end: a new file takes tens of ms)
 cat >"$tmp/late.py" <<'EOF'
 import os, sys, time
-# the parent exits at once with 3; the child makes its first call (an open) DELAY s later
+# the parent exits with 3 after 0.2 s; the child makes its first call (an open) DELAY s later
 delay, mark = float(sys.argv[1]), sys.argv[2]
 if os.fork() == 0:
-    time.sleep(delay)
+    time.sleep(0.2 + delay)
     open(mark).read()
     os._exit(0)
+time.sleep(0.2)
 os._exit(3)
 EOF
 echo mark >"$tmp/mark"
-big="import json, email, http.client, sqlite3, decimal, argparse, sys; sys.exit(3)"
+big="import time; time.sleep(0.2); import json, email, http.client, sqlite3, decimal, argparse, sys; sys.exit(3)"
 
 for via in preload bpf; do
 	if [ $via = bpf ]; then
