@@ -44,6 +44,7 @@
 #define RING_DATA_OFFSET 4096 /* the data starts on the second page */
 #define RING_COMMITTED 0x80000000ULL
 #define RING_LEN_MASK 0x7fffffffULL
+#define RING_ONCE_SLOTS 64
 
 struct mp_ring {
 	__u32 magic;   /* RING_MAGIC */
@@ -64,6 +65,11 @@ struct mp_ring {
 	 * that finds it older than RING_STALE_NS takes the collector for dead (or replaced by a
 	 * new one with a new ring) and sends to the socket from then on. */
 	__u64 alive_ns;
+	/* What the preload library reports once a session rather than once a process (the
+	 * locale data a name loads, a time zone file, iconv's cache: preload/interpose.c), as
+	 * hashes (never 0) of what was reported; 0 is free, taken with a compare-and-swap. Full,
+	 * each process reports them again, as it does without a ring. */
+	__u64 once[RING_ONCE_SLOTS] __attribute__((aligned(64)));
 };
 
 #define RING_STALE_NS 500000000ULL

@@ -955,6 +955,25 @@ int emit_reachable(void)
 	       may(&st, uid, gid, groups, ng, S_IWOTH);
 }
 
+int emit_once(uint64_t key)
+{
+	struct mp_ring *r = __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
+
+	key |= 1;
+	if (!r)
+		return 1;
+	for (int i = 0; i < RING_ONCE_SLOTS; i++) {
+		uint64_t v = __atomic_load_n(&r->once[i], __ATOMIC_ACQUIRE);
+
+		if (!v && __atomic_compare_exchange_n(&r->once[i], &v, key, 0, __ATOMIC_ACQ_REL,
+						      __ATOMIC_ACQUIRE))
+			return 1;
+		if (v == key)
+			return 0;
+	}
+	return 1;
+}
+
 int emit_stat_err(const char *path)
 {
 	struct stat st;

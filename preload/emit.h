@@ -52,6 +52,10 @@ void emit_gap(const char *path, uint32_t why);
  * executes would connect and map the ring as that user)? 1 also when recording is off or
  * the kernel cannot tell (no faccessat2). */
 int emit_reachable(void);
+/* Is what @key names (a hash) to be reported by this process: 1 the first time in the session
+ * (the key is now taken in the ring's once[] slots, include/ring.h), or without a ring; 0
+ * when a process of the session reported it already. */
+int emit_once(uint64_t key);
 /* 0 if @path can be stat()ed, else the positive errno (raw syscall). */
 int emit_stat_err(const char *path);
 /* Read up to @size bytes of the file @path into @buf (raw syscalls); the count or -1. */

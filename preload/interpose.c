@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <grp.h>
+#include <iconv.h>
+#include <locale.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <shadow.h>
@@ -25,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -1618,6 +1621,17 @@ static const char *const nss_files[][4] = {
  * the files already) */
 static unsigned nss_seen;
 
+/* The error a read open of @path would get now (0: none): glibc's internal open checks the
+ * effective ids, as faccessat2's AT_EACCESS (Linux 5.8) does. */
+static int read_open_err(const char *path)
+{
+	long r = RAW(SYS_faccessat2, AT_FDCWD, path, R_OK, AT_EACCESS);
+
+	if (r < 0 && errno == ENOSYS)
+		r = RAW(SYS_faccessat, AT_FDCWD, path, R_OK, 0);
+	return r < 0 ? errno : 0;
+}
+
 /* Report the files a lookup in @db reads, once a process, as opens with the answer a read
  * open would get now. */
 static void nss_note(enum nss_db db)
@@ -1636,16 +1650,9 @@ static void nss_note(enum nss_db db)
 		emit_access(MP_OP_STAT, AT_FDCWD, nss_files[db][0], 0,
 			    emit_stat_err(nss_files[db][0]));
 	}
-	for (int i = 0; i < 4 && nss_files[db][i]; i++) {
-		/* glibc's open checks the effective ids: faccessat2's AT_EACCESS (Linux 5.8) */
-		long r = RAW(SYS_faccessat2, AT_FDCWD, nss_files[db][i], R_OK, AT_EACCESS);
-
-		if (r < 0 && errno == ENOSYS)
-			r = RAW(SYS_faccessat, AT_FDCWD, nss_files[db][i], R_OK, 0);
-
+	for (int i = 0; i < 4 && nss_files[db][i]; i++)
 		emit_access(MP_OP_OPEN, AT_FDCWD, nss_files[db][i], O_RDONLY | O_CLOEXEC,
-			    r < 0 ? errno : 0);
-	}
+			    read_open_err(nss_files[db][i]));
 	errno = e;
 }
 
@@ -1728,6 +1735,257 @@ NSS_WRAPPER(struct spwd *, getspent, NSS_SHADOW, NULL, (void), ())
 NSS_WRAPPER(struct hostent *, gethostent, NSS_HOSTS, NULL, (void), ())
 NSS_WRAPPER(struct servent *, getservent, NSS_SERVICES, NULL, (void), ())
 NSS_WRAPPER(struct protoent *, getprotoent, NSS_PROTOCOLS, NULL, (void), ())
+
+/* ---- locale data, iconv's module cache, the time zone ----
+ *
+ * glibc opens these with its internal open too. Locale data and iconv's cache it maps and
+ * keeps mapped: after a call that may load them, the files under those names in
+ * /proc/self/maps are reported as opened (what glibc found and loaded, not every candidate
+ * it tried). The time zone file it reads and closes: its name is worked out as tzset() does.
+ * Each is reported once a session (emit_once(): the first process that loads a locale, the
+ * others find it reported), not once a process: reading /proc/self/maps costs 30-90 us on
+ * these VMs, which a shell's 200 `cat`s, each setting its locale, paid 200 times. Message
+ * catalogs (gettext), and iconv's cache read for mbrtowc() and its kind, are still unseen. */
+
+/* FNV-1a of @s into @h (what emit_once() keys on) */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xff) * 1099511628211ULL; /* "a" "bc" is not "ab" "c" */
+}
+#define FNV_BASIS 14695981039346656037ULL
+
+#define LOCALE_DIR "/usr/lib/locale"  /* glibc's default locale path (without LOCPATH) */
+#define LOCALE_ARCHIVE LOCALE_DIR "/locale-archive"
+#define LOCALE_ALIAS "/usr/share/locale/locale.alias"
+#define TZ_DEFAULT "/etc/localtime"
+#define TZ_DIR "/usr/share/zoneinfo"
+#define GCONV_CACHE "/gconv-modules.cache"
+
+/* The first MAP_SCANS calls of a process that may load locale data or iconv's cache read the
+ * map; later ones (a program that sets LC_NUMERIC to "C" and back around every number it
+ * prints) do not: what they load, an earlier call loaded. One scan at a time (map_buf). */
+#define MAP_SCANS 8
+enum { MAP_LOCALE = 1, MAP_GCONV = 2 };
+static unsigned map_scans;
+static int map_busy;
+static char map_buf[8192];
+static int locale_fallback_seen; /* the archive and alias file reported (once a process) */
+
+/* Is @path, mapped, locale data (under LOCALE_DIR or a LOCPATH directory: 2 for a file of a
+ * locale directory, 1 for the archive) or iconv's cache (1)? 0: neither. */
+static int map_wanted(const char *path, size_t n, unsigned want)
+{
+	if (want & MAP_GCONV)
+		return n > sizeof(GCONV_CACHE) - 1 &&
+		       !memcmp(path + n - (sizeof(GCONV_CACHE) - 1), GCONV_CACHE,
+			       sizeof(GCONV_CACHE) - 1);
+	if (!strncmp(path, LOCALE_DIR "/", sizeof(LOCALE_DIR)))
+		return strcmp(path, LOCALE_ARCHIVE) ? 2 : 1;
+	for (const char *d = getenv("LOCPATH"), *e; d && *d; d = *e ? e + 1 : e) {
+		size_t dl;
+
+		e = strchrnul(d, ':');
+		dl = (size_t)(e - d);
+		if (dl && n > dl + 1 && !memcmp(path, d, dl) && path[dl] == '/')
+			return 2;
+	}
+	return 0;
+}
+
+/* Report the files of @want mapped now; the number of locale directory files among them. */
+static int map_note(unsigned want)
+{
+	size_t have = 0, skip_line = 0;
+	int fd, dir_files = 0;
+	uint64_t last = 0;
+
+	fd = (int)RAW(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		long n = RAW(SYS_read, fd, map_buf + have, sizeof(map_buf) - 1 - have, 0);
+		char *line = map_buf, *nl;
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		map_buf[have] = '\0';
+		while ((nl = memchr(line, '\n', have - (size_t)(line - map_buf)))) {
+			char *path = memchr(line, '/', (size_t)(nl - line));
+
+			*nl = '\0';
+			if (skip_line) {
+				skip_line = 0;
+			} else if (path) {
+				size_t pl = (size_t)(nl - path);
+				uint64_t h = fnv(FNV_BASIS, path);
+				int w;
+
+				/* a file mapped in several pieces is one open */
+				if (h != last && (w = map_wanted(path, pl, want))) {
+					emit_access(MP_OP_OPEN, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+					dir_files += w == 2;
+				}
+				last = h;
+			}
+			line = nl + 1;
+		}
+		have -= (size_t)(line - map_buf);
+		if (have == sizeof(map_buf) - 1) {
+			have = 0; /* a line longer than the buffer: not a path of ours */
+			skip_line = 1;
+		}
+		memmove(map_buf, line, have);
+	}
+	RAW(SYS_close, fd, 0, 0, 0);
+	return dir_files;
+}
+
+/* After a call that may have loaded @want (what @key names, unless the session has it): report
+ * what is mapped. Locale files found in a directory of LOCALE_DIR mean glibc looked in the
+ * archive first and, missing it, in the alias file: reported too, with the answers a read
+ * open gets. */
+static void loaded_note(unsigned want, uint64_t key)
+{
+	int e = errno, dir_files;
+
+	if (!recording() || __atomic_load_n(&map_scans, __ATOMIC_RELAXED) >= MAP_SCANS ||
+	    !emit_once(key) || __atomic_exchange_n(&map_busy, 1, __ATOMIC_ACQUIRE)) {
+		errno = e;
+		return;
+	}
+	__atomic_add_fetch(&map_scans, 1, __ATOMIC_RELAXED);
+	dir_files = map_note(want);
+	if (dir_files && !getenv("LOCPATH") && !locale_fallback_seen) {
+		int err = read_open_err(LOCALE_ARCHIVE);
+
+		locale_fallback_seen = 1;
+		if (err) {
+			emit_access(MP_OP_OPEN, AT_FDCWD, LOCALE_ARCHIVE, O_RDONLY | O_CLOEXEC, err);
+			emit_access(MP_OP_OPEN, AT_FDCWD, LOCALE_ALIAS, O_RDONLY | O_CLOEXEC,
+				    read_open_err(LOCALE_ALIAS));
+		}
+	}
+	__atomic_store_n(&map_busy, 0, __ATOMIC_RELEASE);
+	errno = e;
+}
+
+/* "C" and "POSIX" are built in; NULL only asks. */
+static int locale_loads(const char *name)
+{
+	return name && strcmp(name, "C") && strcmp(name, "POSIX");
+}
+
+/* The key of locale @name loaded for @what (a category, or a newlocale() mask): the files
+ * depend on LOCPATH too. */
+static uint64_t locale_key(char kind, int what, const char *name)
+{
+	char w[16];
+
+	snprintf(w, sizeof(w), "%c%d", kind, what);
+	return fnv(fnv(fnv(FNV_BASIS, w), name), getenv("LOCPATH"));
+}
+
+/* setlocale() gives the name it set (its result): "C" after LANG=C loads nothing */
+EXPORT char *setlocale(int category, const char *locale)
+{
+	char *r;
+
+	LAZY_REAL(setlocale, NULL);
+	r = real(category, locale);
+	if (r && locale && locale_loads(r))
+		loaded_note(MAP_LOCALE, locale_key('L', category, r));
+	return r;
+}
+
+EXPORT locale_t newlocale(int mask, const char *locale, locale_t base)
+{
+	locale_t r;
+
+	LAZY_REAL(newlocale, (locale_t)0);
+	r = real(mask, locale, base);
+	if (r && locale_loads(locale))
+		loaded_note(MAP_LOCALE, locale_key('N', mask, locale));
+	return r;
+}
+
+/* glibc reads its cache at the first iconv_open() of a process, whatever the pair */
+EXPORT iconv_t iconv_open(const char *to, const char *from)
+{
+	iconv_t r;
+
+	LAZY_REAL(iconv_open, (iconv_t)-1);
+	r = real(to, from);
+	if (r != (iconv_t)-1)
+		loaded_note(MAP_GCONV, fnv(FNV_BASIS, "gconv"));
+	return r;
+}
+
+/* The time zone file tzset() reads for the TZ value @tz (NULL: unset) into @buf: NULL when
+ * it reads none. */
+static const char *tz_file(const char *tz, char *buf, size_t size)
+{
+	const char *dir;
+	int n;
+
+	if (tz && !*tz)
+		tz = "Universal"; /* TZ="": UTC, from the file of that name */
+	else if (tz && *tz == ':')
+		tz++;
+	if (!tz)
+		return TZ_DEFAULT;
+	if (!*tz)
+		return NULL; /* TZ=":" */
+	if (*tz == '/')
+		return tz;
+	dir = getenv("TZDIR");
+	n = snprintf(buf, size, "%s/%s", dir && *dir ? dir : TZ_DIR, tz);
+	return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
+/* tzset()'s file, reported as opened with the answer a read open gets: by the calls that
+ * read TZ each time, when TZ differs from the last one reported (@every); by the others
+ * (localtime_r(), ctime_r(): glibc reads TZ at their first call only), once a process. */
+static uint64_t tz_seen; /* FNV-1a of the TZ value reported, 0: none yet */
+
+static void tz_note(int every)
+{
+	int e = errno;
+	const char *tz, *file;
+	uint64_t h;
+	char buf[512];
+
+	if (!recording() || (!every && __atomic_load_n(&tz_seen, __ATOMIC_RELAXED)))
+		return;
+	tz = getenv("TZ");
+	h = fnv(FNV_BASIS, tz ? tz : "\n") | 1;
+	if (__atomic_exchange_n(&tz_seen, h, __ATOMIC_RELAXED) == h) {
+		errno = e;
+		return;
+	}
+	file = tz_file(tz, buf, sizeof(buf));
+	if (file && emit_once(fnv(fnv(FNV_BASIS, "tz"), file)))
+		emit_access(MP_OP_OPEN, AT_FDCWD, file, O_RDONLY | O_CLOEXEC, read_open_err(file));
+	errno = e;
+}
+
+#define TZ_WRAPPER(type, name, every, fail, params, args)                                  \
+	EXPORT type name params                                                            \
+	{                                                                                  \
+		LAZY_REAL(name, fail);                                                     \
+		tz_note(every);                                                            \
+		return real args;                                                          \
+	}
+
+TZ_WRAPPER(void, tzset, 1, , (void), ())
+TZ_WRAPPER(struct tm *, localtime, 1, NULL, (const time_t *t), (t))
+TZ_WRAPPER(struct tm *, localtime_r, 0, NULL, (const time_t *t, struct tm *tm), (t, tm))
+TZ_WRAPPER(time_t, mktime, 1, (time_t)-1, (struct tm *tm), (tm))
+TZ_WRAPPER(time_t, timelocal, 1, (time_t)-1, (struct tm *tm), (tm))
+TZ_WRAPPER(char *, ctime, 1, NULL, (const time_t *t), (t))
+TZ_WRAPPER(char *, ctime_r, 0, NULL, (const time_t *t, char *b), (t, b))
 
 /* ---- dlopen ---- */
 

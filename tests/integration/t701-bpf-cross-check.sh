@@ -26,13 +26,20 @@ check "the static busybox's read: missed by preload (static binary)" \
 check "the raw syscall's open: missed by preload (raw syscall)" \
 	grep -qF "  $tmp/raw.txt (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (raw syscall):")
 # glibc's own opens and the kernel's mapping of ld.so are named as such, not as raw syscalls
-# (C.UTF-8 is libc-bin's own locale, /usr/lib/locale/C.utf8: always there on Debian)
-check "date's locale data: missed by preload (glibc-internal open)" \
-	grep -qE "^  /usr/lib/locale/C\.(utf8|UTF-8)/LC_[A-Z]+ \(seen by ptrace,bpf\)" <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
+# (C.UTF-8 is libc-bin's own locale, /usr/lib/locale/C.utf8: always there on Debian). The
+# locale directory glibc tried first (C.UTF-8) is missed by preload; the data it loaded
+# (C.utf8) and the time zone file preload reports (t615).
+check "date's locale candidates: missed by preload (glibc-internal open)" \
+	grep -qE "^  /usr/lib/locale/C\.UTF-8/LC_[A-Z]+ \(seen by ptrace,bpf\)" <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
+check "date's locale data: seen by preload" \
+	sh -c '! grep -q "/usr/lib/locale/C.utf8/LC_CTYPE " "$1"' sh <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
 if [ -e /etc/localtime ]; then
-	check "date's time zone file: missed by preload (glibc-internal open)" \
-		grep -qF "  /etc/localtime (seen by ptrace,bpf)" <(block "magicpak: cross-check: missed by preload (glibc-internal open):")
+	check "date's time zone file: seen by preload" \
+		sh -c '! grep -q "/etc/localtime" "$1"' sh "$err"
 fi
+check "the library's own read of /proc/self/maps is named as such" \
+	sh -c '! grep -q "/proc/self/maps" "$1" || grep -qF "  /proc/self/maps (seen by ptrace,bpf)" "$2"' sh "$err" \
+	<(block "magicpak: cross-check: missed by preload (the preload library's own open):")
 check "no glibc or loader file is called a raw syscall" \
 	sh -c '! grep -qE "/(locale|gconv|zoneinfo)/|localtime|ld-linux" "$1"' sh <(block "magicpak: cross-check: missed by preload (raw syscall):")
 check "nothing of ours is missed by bpf" sh -c '! grep -q "missed by bpf" "$1" || ! grep -A100 "missed by bpf" "$1" | grep -q "$2"' sh "$err" "$tmp"
