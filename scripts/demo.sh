@@ -63,6 +63,14 @@ step "preload reports what glibc reads for a lookup (nsswitch.conf, /etc/passwd)
 "$tool" bundle --db "$db" --session demo-getent "$work/getent" >/dev/null &&
 	"$tool" test "$work/getent" --expect-stdout "$(getent passwd root)" -- "$(command -v getent)" passwd root
 
+step "and the locale data and time zone file glibc loads: a bundle of date from a --via preload run prints what date prints"
+export_env="TZ=Asia/Tokyo LC_ALL=C.UTF-8"
+env $export_env "$tool" record --db "$db" --label demo-date --via preload -- date -d @0 '+%c %Z' >/dev/null
+"$tool" report --db "$db" --session demo-date 2>/dev/null | grep -E 'zoneinfo|/usr/lib/locale/.*/LC_(CTYPE|TIME)' | head -n 3
+"$tool" bundle --db "$db" --session demo-date "$work/date" >/dev/null &&
+	"$tool" test "$work/date" --env TZ=Asia/Tokyo --env LC_ALL=C.UTF-8 \
+		--expect-stdout "$(env $export_env date -d @0 '+%c %Z')" -- date -d @0 '+%c %Z'
+
 step "an OCI image from the recorded session, without a container daemon"
 "$tool" bundle --db "$db" --session demo --oci-archive "$work/sqlite.tar" --tag sqlite:demo \
 	--entrypoint "$prog"
