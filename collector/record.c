@@ -773,6 +773,12 @@ static void side_stop(struct side *sd)
 		probe_get_stats(sd->p, &sd->ps);
 		sd->ps.repeats = probe_repeats(sd->p, side_on_repeat, sd);
 		sd->repeats_added = true;
+	} else if (sd->p) {
+		/* again after an early stop (early_end): drops counted since */
+		uint64_t repeats = sd->ps.repeats;
+
+		probe_get_stats(sd->p, &sd->ps);
+		sd->ps.repeats = repeats;
 	}
 }
 
@@ -1246,7 +1252,7 @@ static int early_end_wait(struct early_end *e, struct store *st, int wait_ms)
 	if (!e->held_since)
 		return wait_ms;
 	now = clock_mono_ms();
-	if (now >= e->held_since + EARLY_HOLD_MS) {
+	if (now >= e->held_since + EARLY_HOLD_MS || store_session_end_stale(st)) {
 		store_session_end_cancel(st);
 		e->held_since = 0;
 		return wait_ms;
@@ -1954,6 +1960,17 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 			side_kill_tree(&sd);
 			deadline = 0;
 		}
+		/* The command ended (its end woke the side thread) and nothing else of its tree
+		 * runs: what the probe holds, the versions of the files the tree changed (final
+		 * now) and the end go in before the reaping, which the kernel may have made
+		 * possible already. */
+		if (!child_done && !early.tried && store_ready(r.st) && side_tree_over(&sd, child)) {
+			side_stop(&sd);
+			side_store(&sd, &r, true, &res->accesses, &res->processes);
+			for (size_t i = 0; i < r.changed.n; i++)
+				note_version(&r, r.changed.v[i]);
+			early_end_begin(&early, r.st);
+		}
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (w == child) {
 				child_done = true;
@@ -1968,13 +1985,6 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 		if (!child_done && store_ready(r.st)) {
 			side_store_some(&sd, &r, true, &res->accesses, &res->processes);
 			flush_while_running(r.st, &flushed);
-			/* the command ended (its end woke the side thread) and nothing else of
-			 * its tree runs: what the probe holds and the end go in now */
-			if (!early.tried && side_tree_over(&sd, child)) {
-				side_stop(&sd);
-				side_store(&sd, &r, true, &res->accesses, &res->processes);
-				early_end_begin(&early, r.st);
-			}
 		}
 	}
 	if (timed_out)

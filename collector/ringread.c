@@ -20,6 +20,9 @@
 #include "ringread.h"
 #include "xalloc.h"
 
+/* the header, once[] included, must end before the data page */
+_Static_assert(sizeof(struct mp_ring) <= RING_DATA_OFFSET, "struct mp_ring outgrew its page");
+
 /* A slot reserved but not committed is normal for a few microseconds (its writer is
  * copying). Only after this long is its writer's pid looked at... */
 #define STUCK_CHECK_NS (20 * 1000000ULL)

@@ -2511,6 +2511,11 @@ int store_session_end_prepare(struct store *st)
 	return 1;
 }
 
+bool store_session_end_stale(const struct store *st)
+{
+	return st->prepared && st->changes != st->prepared_changes;
+}
+
 void store_session_end_cancel(struct store *st)
 {
 	unprepare(st, "held too long");

@@ -128,6 +128,8 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
  * prepared, else 0. */
 int store_session_end_prepare(struct store *st);
 void store_session_end_cancel(struct store *st);
+/* Was something added since the end was prepared (its commit would be rolled back)? */
+bool store_session_end_stale(const struct store *st);
 
 /* A checkpoint made outside a write (store_open_session's, at the start of a run) that
  * failed: logged and returned once, as -errno, after the session's rows are in; 0 if none.

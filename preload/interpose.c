@@ -1823,8 +1823,10 @@ static int map_note(unsigned want)
 				uint64_t h = fnv(FNV_BASIS, path);
 				int w;
 
-				/* a file mapped in several pieces is one open */
-				if (h != last && (w = map_wanted(path, pl, want))) {
+				/* a file mapped in several pieces is one open; one since
+				 * deleted was there, but is no longer */
+				if (h != last && !(pl > 10 && !strcmp(nl - 10, " (deleted)")) &&
+				    (w = map_wanted(path, pl, want))) {
 					emit_access(MP_OP_OPEN, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 					dir_files += w == 2;
 				}
@@ -1851,8 +1853,15 @@ static void loaded_note(unsigned want, uint64_t key)
 {
 	int e = errno, dir_files;
 
+	/* the scan's buffer first: a key taken by a call that then could not scan would leave
+	 * the session without the files */
 	if (!recording() || __atomic_load_n(&map_scans, __ATOMIC_RELAXED) >= MAP_SCANS ||
-	    !emit_once(key) || __atomic_exchange_n(&map_busy, 1, __ATOMIC_ACQUIRE)) {
+	    __atomic_exchange_n(&map_busy, 1, __ATOMIC_ACQUIRE)) {
+		errno = e;
+		return;
+	}
+	if (!emit_once(key)) {
+		__atomic_store_n(&map_busy, 0, __ATOMIC_RELEASE);
 		errno = e;
 		return;
 	}
@@ -1879,13 +1888,21 @@ static int locale_loads(const char *name)
 }
 
 /* The key of locale @name loaded for @what (a category, or a newlocale() mask): the files
- * depend on LOCPATH too. */
+ * depend on LOCPATH too, and what "" names on the environment. */
 static uint64_t locale_key(char kind, int what, const char *name)
 {
+	static const char *const vars[] = { "LC_ALL", "LANG", "LC_CTYPE", "LC_NUMERIC", "LC_TIME",
+		"LC_COLLATE", "LC_MONETARY", "LC_MESSAGES", "LC_PAPER", "LC_NAME", "LC_ADDRESS",
+		"LC_TELEPHONE", "LC_MEASUREMENT", "LC_IDENTIFICATION" };
 	char w[16];
+	uint64_t h;
 
 	snprintf(w, sizeof(w), "%c%d", kind, what);
-	return fnv(fnv(fnv(FNV_BASIS, w), name), getenv("LOCPATH"));
+	h = fnv(fnv(fnv(FNV_BASIS, w), name), getenv("LOCPATH"));
+	if (!*name)
+		for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			h = fnv(h, getenv(vars[i]));
+	return h;
 }
 
 /* setlocale() gives the name it set (its result): "C" after LANG=C loads nothing */
@@ -1966,8 +1983,15 @@ static void tz_note(int every)
 		return;
 	}
 	file = tz_file(tz, buf, sizeof(buf));
-	if (file && emit_once(fnv(fnv(FNV_BASIS, "tz"), file)))
-		emit_access(MP_OP_OPEN, AT_FDCWD, file, O_RDONLY | O_CLOEXEC, read_open_err(file));
+	if (file) {
+		int err = read_open_err(file);
+		char ek[16];
+
+		/* keyed with its answer: a zone missing then installed is reported again */
+		snprintf(ek, sizeof(ek), "%d", err);
+		if (emit_once(fnv(fnv(fnv(FNV_BASIS, "tz"), file), ek)))
+			emit_access(MP_OP_OPEN, AT_FDCWD, file, O_RDONLY | O_CLOEXEC, err);
+	}
 	errno = e;
 }
 

@@ -48,10 +48,12 @@ has_row "TZ unset: /etc/localtime" "$(last)" "open|/etc/localtime|$([ -r /etc/lo
 TZDIR=$zi record_rc "$db" --via preload -- "$tmp/loctz" show C ""
 has_row "TZ=\"\": \$TZDIR/Universal" "$(last)" "open|$zi/Universal|2"
 record_rc "$db" --via preload -- "$tmp/loctz" show C :
+assert_rc "TZ=\":\": exit 0" 0
 check "TZ=\":\": no zone file" sh -c '! printf "%s\n" "$1" | grep -q "zoneinfo\|localtime"' sh "$(last)"
 
 # 3. locale data: what glibc mapped; "C" loads nothing
 record_rc "$db" --via preload -- "$tmp/loctz" set C
+assert_rc "setlocale C: exit 0" 0
 check "setlocale C: no locale file" sh -c '! printf "%s\n" "$1" | grep -q /usr/lib/locale' sh "$(last)"
 if [ -f /usr/lib/locale/C.utf8/LC_CTYPE ]; then
 	record_rc "$db" --via preload -- "$tmp/loctz" set C.UTF-8
@@ -73,6 +75,7 @@ if [ -f /usr/lib/locale/C.utf8/LC_CTYPE ]; then
 /usr/lib/locale/C.utf8/LC_CTYPE|1|1"
 	# setlocale("") that the environment makes "C" loads nothing
 	LC_ALL= LANG=C record_rc "$db" --via preload -- "$tmp/loctz" set ""
+	assert_rc "setlocale \"\" under LANG=C: exit 0" 0
 	assert_eq "setlocale \"\" under LANG=C: the C locale" "$out" "locale C codeset ANSI_X3.4-1968"
 	check "setlocale \"\" under LANG=C: no locale file" sh -c '! printf "%s\n" "$1" | grep -q /usr/lib/locale' sh "$(last)"
 	lc=C.UTF-8
@@ -83,10 +86,15 @@ else
 fi
 
 # 4. iconv's module cache
-cache=$(ls /usr/lib/*/gconv/gconv-modules.cache /usr/lib/gconv/gconv-modules.cache 2>/dev/null | head -n 1)
+cache=$(find /usr/lib /usr/lib64 -name gconv-modules.cache 2>/dev/null | head -n 1)
 record_rc "$db" --via preload -- "$tmp/loctz" iconv
 assert_eq "iconv: converts" "$out" "iconv 00e9"
-[ -z "$cache" ] || has_row "iconv_open: its cache" "$(last)" "open|$cache|0"
+if [ -n "$cache" ]; then
+	has_row "iconv_open: its cache" "$(last)" "open|$cache|0"
+else
+	[ "${CI:-}" = true ] && fail "no gconv-modules.cache (libc6) under CI"
+	echo "SKIP iconv cache check: no gconv-modules.cache"
+fi
 
 # 5. every such file ptrace saw opened, preload reports
 require_ptrace
