@@ -1656,16 +1656,19 @@ static void nss_note(enum nss_db db)
 	errno = e;
 }
 
-/* A lookup: the files reported, then the real function (found on first use), whose errno
- * and result the caller gets untouched; without it, @fail (the function's own error result)
- * and ENOSYS. */
-#define NSS_WRAPPER(type, name, db, fail, params, args)                                    \
+/* A call whose files glibc opens internally: @note reports them, then the real function
+ * (found on first use) runs, whose errno and result the caller gets untouched; without it,
+ * @fail (the function's own error result) and ENOSYS. */
+#define NOTED_WRAPPER(type, name, note, fail, params, args)                                \
 	EXPORT type name params                                                            \
 	{                                                                                  \
 		LAZY_REAL(name, fail);                                                     \
-		nss_note(db);                                                              \
+		note;                                                                      \
 		return real args;                                                          \
 	}
+/* an NSS lookup in @db */
+#define NSS_WRAPPER(type, name, db, fail, params, args) \
+	NOTED_WRAPPER(type, name, nss_note(db), fail, params, args)
 
 NSS_WRAPPER(struct passwd *, getpwnam, NSS_PASSWD, NULL, (const char *n), (n))
 NSS_WRAPPER(struct passwd *, getpwuid, NSS_PASSWD, NULL, (uid_t u), (u))
@@ -1995,13 +1998,9 @@ static void tz_note(int every)
 	errno = e;
 }
 
-#define TZ_WRAPPER(type, name, every, fail, params, args)                                  \
-	EXPORT type name params                                                            \
-	{                                                                                  \
-		LAZY_REAL(name, fail);                                                     \
-		tz_note(every);                                                            \
-		return real args;                                                          \
-	}
+/* a call that reads TZ (@every time, or at its first call only) */
+#define TZ_WRAPPER(type, name, every, fail, params, args) \
+	NOTED_WRAPPER(type, name, tz_note(every), fail, params, args)
 
 TZ_WRAPPER(void, tzset, 1, , (void), ())
 TZ_WRAPPER(struct tm *, localtime, 1, NULL, (const time_t *t), (t))
