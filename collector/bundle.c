@@ -1384,6 +1384,18 @@ static int lock_output(struct bundle *b, bool exists)
 			return 1;
 		}
 		b->lock_made = true;
+	} else {
+		/* A lock file beside an OUTPUT that exists: left by a bundler killed between its
+		 * commit and its end, unless that bundler still holds it (it is between the
+		 * two now). Removed while we hold it, so that no one takes it meanwhile. */
+		int lf = open(b->lockpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+		if (lf >= 0) {
+			if (flock(lf, LOCK_EX | LOCK_NB) == 0 && fstat(lf, &fst) == 0 &&
+			    lstat(b->lockpath, &st) == 0 && !changed(&st, &fst))
+				unlink(b->lockpath);
+			close(lf);
+		}
 	}
 	b->lockfd = fd;
 	return 0;

@@ -122,4 +122,18 @@ assert_one_error_line "BND-13: it names that bundler's pid, not 'not empty'" "$e
 	"'$tmp/race4': output directory locked by pid $holder"
 check "BND-13: and leaves its staging directory alone" test -d "$tmp/race4/.magicpak-$holder.AbCdEf"
 release
+# a lock file beside an OUTPUT that exists: a bundler killed between its commit and its end
+# left it (removed by the next bundler into that OUTPUT), or is there still (left alone)
+mkdir -p "$tmp/race5"
+echo 4194304 >"$tmp/race5.magicpak-lock"
+run_tool bundle --db "$db" "$tmp/race5"
+assert_rc "BND-13: into an existing OUTPUT with a stale lock file beside it: exit 0" 0
+check "BND-13: the stale lock file is removed" test ! -e "$tmp/race5.magicpak-lock"
+mkdir -p "$tmp/race6"
+: >"$tmp/race6.magicpak-lock"
+hold "$tmp/race6.magicpak-lock"
+run_tool bundle --db "$db" "$tmp/race6"
+assert_rc "BND-13: into an existing OUTPUT whose lock file a bundler still holds: exit 0" 0
+check "BND-13: that lock file is left to its holder" test -e "$tmp/race6.magicpak-lock"
+release
 done_testing
