@@ -5,10 +5,14 @@
  * real result. Built without _FILE_OFFSET_BITS=64, so open and open64 are separate symbols. */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <aliases.h>
 #include <grp.h>
+#include <gshadow.h>
 #include <iconv.h>
 #include <locale.h>
 #include <netdb.h>
+#include <netinet/ether.h>
+#include <rpc/netdb.h>
 #include <pwd.h>
 #include <shadow.h>
 #include <errno.h>
@@ -1606,7 +1610,10 @@ EXPORT char *canonicalize_file_name(const char *path)
  * "files" service's file; for host names also host.conf, and resolv.conf for "dns"), which
  * glibc opens through its internal open, past every
  * wrapper. The service modules it loads (libnss_systemd.so.2, ...) the audit module sees. */
-enum nss_db { NSS_PASSWD, NSS_GROUP, NSS_SHADOW, NSS_HOSTS, NSS_SERVICES, NSS_PROTOCOLS };
+enum nss_db {
+	NSS_PASSWD, NSS_GROUP, NSS_SHADOW, NSS_HOSTS, NSS_SERVICES, NSS_PROTOCOLS, NSS_NETWORKS,
+	NSS_RPC, NSS_ETHERS, NSS_NETGROUP, NSS_ALIASES, NSS_GSHADOW
+};
 
 static const char *const nss_files[][4] = {
 	[NSS_PASSWD] = { "/etc/nsswitch.conf", "/etc/passwd" },
@@ -1615,6 +1622,12 @@ static const char *const nss_files[][4] = {
 	[NSS_HOSTS] = { "/etc/nsswitch.conf", "/etc/host.conf", "/etc/hosts", "/etc/resolv.conf" },
 	[NSS_SERVICES] = { "/etc/nsswitch.conf", "/etc/services" },
 	[NSS_PROTOCOLS] = { "/etc/nsswitch.conf", "/etc/protocols" },
+	[NSS_NETWORKS] = { "/etc/nsswitch.conf", "/etc/networks" },
+	[NSS_RPC] = { "/etc/nsswitch.conf", "/etc/rpc" },
+	[NSS_ETHERS] = { "/etc/nsswitch.conf", "/etc/ethers" },
+	[NSS_NETGROUP] = { "/etc/nsswitch.conf", "/etc/netgroup" },
+	[NSS_ALIASES] = { "/etc/nsswitch.conf", "/etc/aliases" },
+	[NSS_GSHADOW] = { "/etc/nsswitch.conf", "/etc/gshadow" },
 };
 
 /* databases this process has reported (a fork's child inherits them: its parent's rows name
@@ -1738,6 +1751,45 @@ NSS_WRAPPER(struct spwd *, getspent, NSS_SHADOW, NULL, (void), ())
 NSS_WRAPPER(struct hostent *, gethostent, NSS_HOSTS, NULL, (void), ())
 NSS_WRAPPER(struct servent *, getservent, NSS_SERVICES, NULL, (void), ())
 NSS_WRAPPER(struct protoent *, getprotoent, NSS_PROTOCOLS, NULL, (void), ())
+/* the rarer databases, as `getent networks|rpc|ethers|netgroup|aliases|gshadow` asks them */
+NSS_WRAPPER(struct netent *, getnetbyname, NSS_NETWORKS, NULL, (const char *n), (n))
+NSS_WRAPPER(struct netent *, getnetbyaddr, NSS_NETWORKS, NULL, (uint32_t a, int t), (a, t))
+NSS_WRAPPER(struct netent *, getnetent, NSS_NETWORKS, NULL, (void), ())
+NSS_WRAPPER(struct rpcent *, getrpcbyname, NSS_RPC, NULL, (const char *n), (n))
+NSS_WRAPPER(struct rpcent *, getrpcbynumber, NSS_RPC, NULL, (int n), (n))
+NSS_WRAPPER(struct rpcent *, getrpcent, NSS_RPC, NULL, (void), ())
+NSS_WRAPPER(int, ether_hostton, NSS_ETHERS, -1, (const char *h, struct ether_addr *a), (h, a))
+NSS_WRAPPER(int, ether_ntohost, NSS_ETHERS, -1, (char *h, const struct ether_addr *a), (h, a))
+NSS_WRAPPER(int, setnetgrent, NSS_NETGROUP, 0, (const char *g), (g))
+NSS_WRAPPER(int, innetgr, NSS_NETGROUP, 0,
+	    (const char *g, const char *h, const char *u, const char *d), (g, h, u, d))
+NSS_WRAPPER(struct aliasent *, getaliasbyname, NSS_ALIASES, NULL, (const char *n), (n))
+NSS_WRAPPER(struct aliasent *, getaliasent, NSS_ALIASES, NULL, (void), ())
+NSS_WRAPPER(struct sgrp *, getsgnam, NSS_GSHADOW, NULL, (const char *n), (n))
+NSS_WRAPPER(struct sgrp *, getsgent, NSS_GSHADOW, NULL, (void), ())
+NSS_WRAPPER(int, getnetbyname_r, NSS_NETWORKS, ENOSYS,
+	    (const char *n, struct netent *e, char *b, size_t l, struct netent **r, int *he),
+	    (n, e, b, l, r, he))
+NSS_WRAPPER(int, getnetbyaddr_r, NSS_NETWORKS, ENOSYS,
+	    (uint32_t a, int t, struct netent *e, char *b, size_t l, struct netent **r, int *he),
+	    (a, t, e, b, l, r, he))
+NSS_WRAPPER(int, getnetent_r, NSS_NETWORKS, ENOSYS,
+	    (struct netent *e, char *b, size_t l, struct netent **r, int *he), (e, b, l, r, he))
+NSS_WRAPPER(int, getrpcbyname_r, NSS_RPC, ENOSYS,
+	    (const char *n, struct rpcent *e, char *b, size_t l, struct rpcent **r), (n, e, b, l, r))
+NSS_WRAPPER(int, getrpcbynumber_r, NSS_RPC, ENOSYS,
+	    (int n, struct rpcent *e, char *b, size_t l, struct rpcent **r), (n, e, b, l, r))
+NSS_WRAPPER(int, getrpcent_r, NSS_RPC, ENOSYS,
+	    (struct rpcent *e, char *b, size_t l, struct rpcent **r), (e, b, l, r))
+NSS_WRAPPER(int, getaliasbyname_r, NSS_ALIASES, ENOSYS,
+	    (const char *n, struct aliasent *e, char *b, size_t l, struct aliasent **r),
+	    (n, e, b, l, r))
+NSS_WRAPPER(int, getaliasent_r, NSS_ALIASES, ENOSYS,
+	    (struct aliasent *e, char *b, size_t l, struct aliasent **r), (e, b, l, r))
+NSS_WRAPPER(int, getsgnam_r, NSS_GSHADOW, ENOSYS,
+	    (const char *n, struct sgrp *e, char *b, size_t l, struct sgrp **r), (n, e, b, l, r))
+NSS_WRAPPER(int, getsgent_r, NSS_GSHADOW, ENOSYS,
+	    (struct sgrp *e, char *b, size_t l, struct sgrp **r), (e, b, l, r))
 
 /* ---- locale data, iconv's module cache, the time zone ----
  *

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Reliability case: PRE-01 (NSS). glibc reads /etc/nsswitch.conf and each database's file
 # through its internal open, which no wrapper sees; the library reports them from the lookups'
-# public entry points (getpwnam, getgrgid, getaddrinfo, getservbyname, ...), once a process,
+# public entry points (getpwnam, getgrgid, getaddrinfo, getservbyname, ...; the rarer
+# networks, rpc, ethers, netgroup, aliases and gshadow too), once a process,
 # with the answer a read open gets. A bundle of `getent passwd root` recorded under preload
 # then runs in the jail: it used to lack /etc/nsswitch.conf and /etc/passwd.
 . "$(dirname "$0")/../lib.sh"
@@ -47,6 +48,17 @@ if [ -e /etc/services ]; then
 		"open|/etc/services|0"
 fi
 
+# the rarer databases, each with the answer a read open gets (a file this machine lacks: 2)
+ans() { [ -r "$1" ] && echo 0 || echo 2; }
+for q in "networks loopback:/etc/networks" "networks:/etc/networks" "rpc portmapper:/etc/rpc" \
+	"rpc:/etc/rpc" "gshadow root:/etc/gshadow" "aliases:/etc/aliases" \
+	"ethers 00:11:22:33:44:55:/etc/ethers" "netgroup nosuchgroup:/etc/netgroup"; do
+	file=${q##*:} args=${q%:*}
+	# shellcheck disable=SC2086
+	record_rc "$db" --label "db-${args%% *}" --via preload -- "$getent" $args
+	has_row "getent $args: $file reported" "$(prows "$db")" "open|$file|$(ans "$file")"
+done
+
 # ptrace sees glibc's own opens: every NSS file it saw, preload now reports too
 require_ptrace
 record_rc "$db" --label pt --via ptrace -- "$getent" passwd root daemon
@@ -65,4 +77,11 @@ assert_rc "bundle of the preload session: exit 0" 0
 check "the bundle holds /etc/passwd and /etc/nsswitch.conf" test -f "$tmp/b/etc/passwd" -a -f "$tmp/b/etc/nsswitch.conf"
 run_test "$tmp/b" --expect-stdout "$("$getent" passwd root)" -- "$getent" passwd root
 assert_rc "getent passwd root runs in the jail and prints root's line" 0
+if [ -r /etc/networks ] && want=$("$getent" networks loopback); then
+	record_rc "$db" --label net --via preload -- "$getent" networks loopback
+	run_tool bundle --db "$db" --session net "$tmp/bn"
+	assert_rc "bundle of getent networks loopback (preload): exit 0" 0
+	run_test "$tmp/bn" --expect-stdout "$want" -- "$getent" networks loopback
+	assert_rc "getent networks loopback runs in the jail and prints its line" 0
+fi
 done_testing
