@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <termios.h>
 #include <time.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
@@ -1751,6 +1752,39 @@ NSS_WRAPPER(struct spwd *, getspent, NSS_SHADOW, NULL, (void), ())
 NSS_WRAPPER(struct hostent *, gethostent, NSS_HOSTS, NULL, (void), ())
 NSS_WRAPPER(struct servent *, getservent, NSS_SERVICES, NULL, (void), ())
 NSS_WRAPPER(struct protoent *, getprotoent, NSS_PROTOCOLS, NULL, (void), ())
+/* getlogin(): glibc reads /proc/self/loginuid; a uid there it looks up in passwd, none
+ * (4294967295) sends it to utmp, for the terminal on fd 0 if there is one. Once a process. */
+static int login_seen;
+
+static void login_note(void)
+{
+	int e = errno;
+	char buf[16];
+	long n;
+
+	if (!recording() || __atomic_exchange_n(&login_seen, 1, __ATOMIC_RELAXED))
+		return;
+	n = emit_read_file("/proc/self/loginuid", buf, sizeof(buf) - 1);
+	emit_access(MP_OP_OPEN, AT_FDCWD, "/proc/self/loginuid", O_RDONLY | O_CLOEXEC,
+		    n < 0 ? errno : 0);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (strtoul(buf, NULL, 10) != 4294967295UL) {
+			nss_note(NSS_PASSWD);
+		} else {
+			struct termios t;
+
+			if (RAW(SYS_ioctl, 0, TCGETS, &t, 0) == 0)
+				emit_access(MP_OP_OPEN, AT_FDCWD, "/var/run/utmp", O_RDONLY | O_CLOEXEC,
+					    read_open_err("/var/run/utmp"));
+		}
+	}
+	errno = e;
+}
+
+NOTED_WRAPPER(char *, getlogin, login_note(), NULL, (void), ())
+NOTED_WRAPPER(int, getlogin_r, login_note(), ENOSYS, (char *b, size_t l), (b, l))
+NSS_WRAPPER(char *, cuserid, NSS_PASSWD, NULL, (char *s), (s))
 /* the rarer databases, as `getent networks|rpc|ethers|netgroup|aliases|gshadow` asks them */
 NSS_WRAPPER(struct netent *, getnetbyname, NSS_NETWORKS, NULL, (const char *n), (n))
 NSS_WRAPPER(struct netent *, getnetbyaddr, NSS_NETWORKS, NULL, (uint32_t a, int t), (a, t))

@@ -59,6 +59,18 @@ for q in "networks loopback:/etc/networks" "networks:/etc/networks" "rpc portmap
 	has_row "getent $args: $file reported" "$(prows "$db")" "open|$file|$(ans "$file")"
 done
 
+# getlogin() (logname): /proc/self/loginuid, and for a login uid set there, passwd
+if logname=$(command -v logname); then
+	record_rc "$db" --via preload -- "$logname"
+	has_row "logname: /proc/self/loginuid reported" "$(prows "$db")" "open|/proc/self/loginuid|0"
+	# root may set its login uid once (audit): then getlogin() looks it up
+	if sh -c 'echo 0 >/proc/self/loginuid' 2>/dev/null; then
+		record_rc "$db" --via preload -- sh -c 'echo 0 >/proc/self/loginuid && exec "$1"' sh "$logname"
+		assert_eq "logname with login uid 0: root" "$out" root
+		has_row "logname with login uid 0: /etc/passwd reported" "$(prows "$db")" "open|/etc/passwd|0"
+	fi
+fi
+
 # ptrace sees glibc's own opens: every NSS file it saw, preload now reports too
 require_ptrace
 record_rc "$db" --label pt --via ptrace -- "$getent" passwd root daemon
