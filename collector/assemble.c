@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "assemble.h"
 #include "hash.h"
 #include "bundle.h"
@@ -88,9 +89,9 @@ char *assemble_install_dest(const char *src, const char *to)
  * cache outside the default directories: inside the bundle nothing else would find them. */
 static int write_cache(struct bundle *b, const struct deps *d)
 {
-	static const char *const defaults[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-						"/lib", "/usr/lib" };
 	struct strvec names = STRVEC_INIT, paths = STRVEC_INIT;
+	int32_t *ids = NULL;
+	size_t nids = 0, aids = 0;
 	struct strbuf sb = STRBUF_INIT;
 	bool needed = false;
 	int ret = 0;
@@ -100,29 +101,40 @@ static int write_cache(struct bundle *b, const struct deps *d)
 
 		for (size_t j = 0; j < m->n; j++) {
 			const struct deps_obj *o = &m->objs[j];
-			bool in_default = false;
+			/* each entry with its ABI's flags: an i386 ld.so takes only its own */
+			const struct abi *a = o->elf ? abi_of(o->elf->ei_class, o->elf->machine) : NULL;
+			bool in_default = false, seen = false;
+			char *dir;
 
-			if (o->how != DEPS_CACHE || strvec_find(&names, o->cache_key) >= 0)
+			if (o->how != DEPS_CACHE)
 				continue;
-			for (size_t k = 0; k < sizeof(defaults) / sizeof(defaults[0]); k++) {
-				char *dir = path_dirname(o->path);
-
-				in_default |= !strcmp(dir, defaults[k]);
-				free(dir);
-			}
+			if (!a)
+				a = abi_host();
+			for (size_t k = 0; k < names.n && !seen; k++)
+				seen = !strcmp(names.v[k], o->cache_key) && ids[k] == a->cache_id;
+			if (seen)
+				continue;
+			dir = path_dirname(o->path);
+			for (size_t k = 0; k < a->ndirs; k++)
+				in_default |= !strcmp(dir, a->dirs[k]);
+			free(dir);
 			needed |= !in_default;
 			strvec_push(&names, o->cache_key);
 			strvec_push(&paths, o->path);
+			xgrow(&ids, &aids, nids + 1, sizeof(*ids));
+			ids[nids++] = a->cache_id;
 		}
 	}
 	if (needed) {
-		ldcache_write((const char *const *)names.v, (const char *const *)paths.v, names.n, &sb);
+		ldcache_write((const char *const *)names.v, (const char *const *)paths.v, ids, names.n,
+			      &sb);
 		log_info("writing /etc/ld.so.cache with %zu entries", names.n);
 		ret = bundle_write_file(b, "/etc/ld.so.cache", sb.buf, sb.len, 0644);
 	}
 	strbuf_release(&sb);
 	strvec_clear(&names);
 	strvec_clear(&paths);
+	free(ids);
 	return ret;
 }
 

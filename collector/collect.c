@@ -244,6 +244,7 @@ static const char *gap_name(uint32_t why)
 	case MP_GAP_SETUID: return "setuid exec";
 	case MP_GAP_ENV: return "exec without LD_PRELOAD";
 	case MP_GAP_USER: return "exec as another user";
+	case MP_GAP_ABI: return "exec of another ABI";
 	default: return "exec";
 	}
 }
@@ -505,6 +506,14 @@ static bool is_own_loader(const struct stat *sb)
 	return ld && stat(ld, &lb) == 0 && lb.st_dev == sb->st_dev && lb.st_ino == sb->st_ino;
 }
 
+#if defined(__x86_64__)
+#define HOST_CLASS ELFCLASS64
+#define HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define HOST_CLASS ELFCLASS64
+#define HOST_MACHINE EM_AARCH64
+#endif
+
 int collect_exec_gap(const char *path)
 {
 	unsigned char buf[4096];
@@ -541,8 +550,11 @@ int collect_exec_gap(const char *path)
 			path = interp;
 			continue;
 		}
-		if (n < 64 || memcmp(buf, "\177ELF", 4) || buf[4] != ELFCLASS64)
+		if (n < 64 || memcmp(buf, "\177ELF", 4))
 			return 0;
+		/* another ABI's program (i386): its ld.so cannot load the library */
+		if (buf[4] != HOST_CLASS || (buf[18] | buf[19] << 8) != HOST_MACHINE)
+			return buf[4] == ELFCLASS32 || buf[4] == ELFCLASS64 ? MP_GAP_ABI : 0;
 		{
 			Elf64_Ehdr eh;
 			size_t off, num, ent;

@@ -9,11 +9,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "deps.h"
 #include "hwcaps.h"
 #include "ldcache.h"
@@ -23,29 +25,20 @@
 #include "strmap.h"
 #include "xalloc.h"
 
-/* What $LIB expands to in Debian's glibc (its slibdir without the leading '/'). */
-#define DST_LIB "lib/x86_64-linux-gnu"
-/* The loader used for shared-library inputs, which have no PT_INTERP of their own. */
-#define HOST_RTLD "/lib64/ld-linux-x86-64.so.2"
-
-/* Debian's SYSTEM_DIRS, in order ("ld.so --help" lists them). */
-static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib", "/usr/lib",
-};
-#define NDEFAULT (sizeof(default_dirs) / sizeof(default_dirs[0]))
-
 /* What opening a candidate path found; cached per path for the whole run. */
 struct cand {
 	int err;             /* 0, or -errno from open/read */
-	enum elfobj_fit fit; /* when err == 0 */
+	enum elfobj_fit fit; /* when err == 0: for the ld.so of its own ABI (WRONG_ABI: one this
+			      * host does not run); whether it is the map's ABI is loadable()'s */
 	char *why;           /* reason when not loadable */
 	char *script;        /* the first bytes of a "#!" script, else NULL */
 	size_t script_len;
-	struct elfobj elf;   /* parsed when fit == ELFOBJ_FIT */
+	struct elfobj elf;   /* parsed (all of it) when fit == ELFOBJ_FIT */
 };
 
 struct deps {
 	struct deps_opts opts;
+	const struct abi *abi; /* of the map being resolved: its program's (abi.h) */
 	struct hwcaps hw;
 	struct ldcache *cache; /* NULL if absent or corrupt */
 	bool cache_loaded;
@@ -109,6 +102,7 @@ void deps_new(const struct deps_opts *opts, struct deps **out)
 	if (!d->opts.path_env)
 		d->opts.path_env = getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
 	hwcaps_detect(&d->hw);
+	d->abi = abi_host();
 	*out = d;
 }
 
@@ -141,7 +135,7 @@ static struct cand *candidate(struct deps *d, const char *path)
 	}
 	c->err = elfobj_read(fd, &c->elf, &d->why);
 	if (c->err == 0) {
-		c->fit = elfobj_fits_host(&c->elf);
+		c->fit = elfobj_fits(&c->elf, abi_of(c->elf.ei_class, c->elf.machine));
 		if (c->fit == ELFOBJ_BAD) {
 			strbuf_reset(&d->why);
 			strbuf_addf(&d->why, "ELF file with an unsupported byte order or OS ABI");
@@ -161,6 +155,13 @@ static struct cand *candidate(struct deps *d, const char *path)
 		c->why = xstrdup(d->why.buf ? d->why.buf : "");
 	close(fd);
 	return c;
+}
+
+/* Would the map's ld.so load @ca (its ABI's, class and machine)? */
+static bool loadable(const struct deps *d, const struct cand *ca)
+{
+	return !ca->err && ca->fit == ELFOBJ_FIT && ca->elf.ei_class == d->abi->ei_class &&
+	       ca->elf.machine == d->abi->machine;
 }
 
 /* Expand the dynamic string tokens in one search-path element for object @origin_dir, as
@@ -208,9 +209,9 @@ static char *expand_dst(struct deps *d, const char *s, const char *origin_dir)
 			}
 			strbuf_adds(&sb, origin_dir);
 		} else if (i == 1) {
-			strbuf_adds(&sb, DST_LIB);
+			strbuf_adds(&sb, d->abi->lib);
 		} else {
-			strbuf_adds(&sb, d->hw.platform);
+			strbuf_adds(&sb, d->abi->platform ? d->abi->platform : d->hw.platform);
 		}
 		s += n;
 	}
@@ -314,6 +315,10 @@ static void find_alternates(struct deps *d, struct deps_obj *o)
 	char *dir = origin_of(o->path), *base, *hw;
 	const char *p = strstr(dir, "/glibc-hwcaps/");
 
+	if (!d->abi->hwcaps) {
+		free(dir);
+		return;
+	}
 	/* The base directory is the one above glibc-hwcaps/LEVEL, if the file is in one. */
 	base = p && !strchr(p + strlen("/glibc-hwcaps/"), '/') ? xstrndup(dir, (size_t)(p - dir))
 							       : xstrdup(dir);
@@ -323,8 +328,7 @@ static void find_alternates(struct deps *d, struct deps_obj *o)
 			char *alt = xasprintf("%s/%s/%s", hw, levels[i], name);
 			struct cand *ca;
 
-			if (strcmp(alt, o->path) && (ca = candidate(d, alt)) && !ca->err &&
-			    ca->fit == ELFOBJ_FIT)
+			if (strcmp(alt, o->path) && (ca = candidate(d, alt)) && loadable(d, ca))
 				strvec_push_owned(&o->alternates, alt);
 			else
 				free(alt);
@@ -333,7 +337,7 @@ static void find_alternates(struct deps *d, struct deps_obj *o)
 			char *alt = xasprintf("%s/%s", base, name);
 			struct cand *ca = candidate(d, alt);
 
-			if (!ca->err && ca->fit == ELFOBJ_FIT)
+			if (loadable(d, ca))
 				strvec_push_owned(&o->alternates, alt);
 			else
 				free(alt);
@@ -357,7 +361,8 @@ static enum found try_file(struct ctx *c, const char *path, struct cand **out)
 	 * or machine; anything else wrong with a file that exists is an error. */
 	if (ca->err == -ENOENT || ca->err == -EACCES || ca->err == -ENOTDIR)
 		return FOUND_NONE;
-	if (ca->err == 0 && ca->fit == ELFOBJ_WRONG_ABI)
+	if (ca->err == 0 && (ca->fit == ELFOBJ_WRONG_ABI ||
+			     (ca->fit == ELFOBJ_FIT && !loadable(c->d, ca))))
 		return FOUND_NONE;
 	if (ca->err < 0 || ca->fit != ELFOBJ_FIT)
 		return FOUND_BAD;
@@ -369,12 +374,18 @@ static enum found try_file(struct ctx *c, const char *path, struct cand **out)
  * others as nonexistent and never tries them again). Computed once per directory. */
 static const struct strvec *search_subdirs(struct deps *d, const char *dir)
 {
-	struct strvec *v = strmap_get(&d->subdirs, dir);
-	size_t nlev = d->hw.levels.n, nleg = d->hw.legacy.n;
+	/* (another ABI than the host's keeps its lists apart) */
+	char *key = d->abi == abi_host() ? xstrdup(dir) : xasprintf("%s:%s", d->abi->name, dir);
+	struct strvec *v = strmap_get(&d->subdirs, key);
+	const struct strvec *legacy = d->abi->legacy32 ? &d->hw.legacy32
+				      : d->abi->hwcaps ? &d->hw.legacy : NULL;
+	size_t nlev = d->abi->hwcaps ? d->hw.levels.n : 0, nleg = legacy ? legacy->n : 0;
 	const char *sep = dir[strlen(dir) - 1] == '/' ? "" : "/";
 
-	if (v)
+	if (v) {
+		free(key);
 		return v;
+	}
 	v = xcalloc(1, sizeof(*v));
 	for (size_t i = 0; i <= nlev + nleg; i++) {
 		char *sub;
@@ -382,7 +393,7 @@ static const struct strvec *search_subdirs(struct deps *d, const char *dir)
 		if (i < nlev)
 			sub = xasprintf("%s%sglibc-hwcaps/%s", dir, sep, d->hw.levels.v[i]);
 		else if (i < nlev + nleg)
-			sub = xasprintf("%s%s%s", dir, sep, d->hw.legacy.v[i - nlev]);
+			sub = xasprintf("%s%s%s", dir, sep, legacy->v[i - nlev]);
 		else
 			sub = xstrdup(dir);
 		/* A legacy platform of "x86_64" repeats entries: try each once. */
@@ -391,7 +402,8 @@ static const struct strvec *search_subdirs(struct deps *d, const char *dir)
 		else
 			free(sub);
 	}
-	strmap_put(&d->subdirs, dir, v);
+	strmap_put(&d->subdirs, key, v);
+	free(key);
 	return v;
 }
 
@@ -446,14 +458,6 @@ static struct strvec *rpath_dirs(struct ctx *c, struct deps_obj *o, const char *
 	return o->rpath_dirs;
 }
 
-static bool in_default_dir(const char *path)
-{
-	for (size_t i = 0; i < NDEFAULT; i++)
-		if (path_has_prefix(path, default_dirs[i]))
-			return true;
-	return false;
-}
-
 /* Index of the loaded object that answers to @name, or -1. The loader itself counts as
  * loaded from the start (rtld.c sets it up before any DT_NEEDED), even before it is
  * placed in the link map. */
@@ -474,8 +478,7 @@ static long find_loaded(struct ctx *c, const char *name, bool *is_rtld)
 static long place_rtld(struct ctx *c, long loader)
 {
 	struct cand *ca = candidate(c->d, c->rtld_path);
-	add_obj(c, c->rtld_path, DEPS_INTERP, loader,
-		ca->err == 0 && ca->fit == ELFOBJ_FIT ? &ca->elf : NULL);
+	add_obj(c, c->rtld_path, DEPS_INTERP, loader, loadable(c->d, ca) ? &ca->elf : NULL);
 
 	for (size_t i = 0; i < c->rtld_names.n; i++)
 		add_name(c, c->m->n - 1, c->rtld_names.v[i]);
@@ -578,20 +581,23 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 	}
 	if (f == FOUND_NONE) {
 		bool nodeflib = le && (le->flags_1 & DF_1_NODEFLIB);
-		const char *cached = d->cache ? ldcache_lookup(d->cache, name, &d->hw) : NULL;
+		const char *cached = d->cache ? ldcache_lookup(d->cache, name,
+							       d->abi->hwcaps ? &d->hw : NULL,
+							       d->abi->cache_id)
+					      : NULL;
 
 		/* With DF_1_NODEFLIB a cache entry in a default directory is not used either. */
 		if (d->cache)
 			strbuf_adds(&searched, "ld.so.cache:");
-		if (cached && !(nodeflib && in_default_dir(cached))) {
+		if (cached && !(nodeflib && abi_in_system_dir(d->abi, cached))) {
 			f = try_file(c, cached, &ca);
 			if (f != FOUND_NONE)
 				found = xstrdup(cached);
 			how = DEPS_CACHE;
 		}
-		for (size_t i = 0; i < NDEFAULT && f == FOUND_NONE && !nodeflib; i++) {
-			strbuf_addf(&searched, "%s:", default_dirs[i]);
-			f = try_dir(c, default_dirs[i], name, &found, &ca);
+		for (size_t i = 0; i < d->abi->ndirs && f == FOUND_NONE && !nodeflib; i++) {
+			strbuf_addf(&searched, "%s:", d->abi->dirs[i]);
+			f = try_dir(c, d->abi->dirs[i], name, &found, &ca);
 			how = DEPS_DEFAULT;
 		}
 	}
@@ -760,6 +766,10 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 
 	m = new_map(d);
 	c.m = m;
+	/* the program's ABI is the map's: an i386 one's ld.so takes i386 libraries only */
+	d->abi = abi_of(elf->ei_class, elf->machine);
+	if (!d->abi)
+		d->abi = abi_host();
 	/* $ORIGIN of the program comes from /proc/self/exe: its real path. */
 	add_obj(&c, path, how, -1, elf);
 	strvec_init(&c.rtld_names);
@@ -773,7 +783,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 	/* The kernel opens a relative interpreter against the cwd of the exec: ours stands for
 	 * it, and the object gets that absolute path (a bundle's source must be one) */
 	if (!elf->interp) {
-		c.rtld_path = xstrdup(HOST_RTLD);
+		c.rtld_path = xstrdup(d->abi->rtld);
 	} else if (elf->interp[0] == '/' || !getcwd(cwd, sizeof(cwd))) {
 		c.rtld_path = xstrdup(elf->interp); /* (no current directory: as it is) */
 	} else {
@@ -786,10 +796,15 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 			log_warn("%s: relative interpreter '%s' is resolved against the current "
 				 "directory of the exec: '%s' here", path, elf->interp, c.rtld_path);
 		ca = candidate(d, c.rtld_path);
-		if (ca->err < 0 || ca->fit != ELFOBJ_FIT) {
+		if (!loadable(d, ca)) {
+			char other[64] = "";
+
+			if (!ca->err && ca->fit == ELFOBJ_FIT)
+				snprintf(other, sizeof(other), "an ELF file for %s, not %s",
+					 elfobj_machine_name(ca->elf.machine), d->abi->name);
 			c.ret = log_error(-ENOENT, "%s: interpreter '%s': %s", path, elf->interp,
 					  ca->err == -ENOENT ? "No such file or directory" :
-					  ca->why ? ca->why : strerror(-ca->err));
+					  *other ? other : ca->why ? ca->why : strerror(-ca->err));
 			m->nmissing++;
 			goto out;
 		}
@@ -798,7 +813,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 		struct cand *ca = candidate(d, c.rtld_path);
 
 		strvec_push(&c.rtld_names, c.rtld_path);
-		if (ca->err == 0 && ca->fit == ELFOBJ_FIT) {
+		if (loadable(d, ca)) {
 			if (ca->elf.soname)
 				strvec_push(&c.rtld_names, ca->elf.soname);
 			c.rtld_dev = ca->elf.dev;
@@ -954,6 +969,7 @@ int deps_resolve_dlopen(struct deps *d, const char *name)
 	struct deps_edge e;
 
 	c.m = new_map(d);
+	d->abi = abi_host();
 	/* No DT_RPATH, DT_RUNPATH or PT_INTERP to follow, and no /etc/ld.so.preload (only
 	 * rtld.c reads it): the loader is found by its soname, like any library. */
 	add_obj(&c, self, DEPS_INPUT, -1, NULL);

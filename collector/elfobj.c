@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "elfobj.h"
 #include "xalloc.h"
 
@@ -397,7 +398,7 @@ int elfobj_read(int fd, struct elfobj *o, struct strbuf *why)
 	ret = peek_head(fd, o, why, head, sizeof(stack), &n);
 	if (ret < 0)
 		return ret;
-	if (elfobj_fits_host(o) != ELFOBJ_FIT)
+	if (!elfobj_runs_here(o))
 		return 0;
 	fsize = o->size;
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -494,26 +495,22 @@ void elfobj_release(struct elfobj *o)
 	o->interp = o->soname = o->rpath = o->runpath = NULL;
 }
 
-enum elfobj_fit elfobj_fits_host(const struct elfobj *o)
+enum elfobj_fit elfobj_fits(const struct elfobj *o, const struct abi *a)
 {
 	/* ld.so's open_verify(): another class or machine is skipped silently and the search
 	 * goes on; any other mismatch (byte order, OS ABI) is an error that stops it. */
-#if defined(__x86_64__)
-	const unsigned char host_class = ELFCLASS64;
-	const uint16_t host_machine = EM_X86_64;
-#elif defined(__aarch64__)
-	const unsigned char host_class = ELFCLASS64;
-	const uint16_t host_machine = EM_AARCH64;
-#else
-#error "unsupported host architecture"
-#endif
-	if (o->ei_class != host_class || o->machine != host_machine)
+	if (!a || o->ei_class != a->ei_class || o->machine != a->machine)
 		return ELFOBJ_WRONG_ABI;
 	if (o->ei_data != ELFDATA2LSB)
 		return ELFOBJ_BAD;
 	if (o->osabi != ELFOSABI_SYSV && o->osabi != ELFOSABI_GNU)
 		return ELFOBJ_BAD;
 	return ELFOBJ_FIT;
+}
+
+bool elfobj_runs_here(const struct elfobj *o)
+{
+	return elfobj_fits(o, abi_of(o->ei_class, o->machine)) == ELFOBJ_FIT;
 }
 
 const char *elfobj_machine_name(uint16_t machine)

@@ -9,6 +9,8 @@
 
 #include "strbuf.h"
 
+struct abi;
+
 struct elfobj {
 	unsigned char ei_class; /* ELFCLASS32 / ELFCLASS64 */
 	unsigned char ei_data;  /* ELFDATA2LSB / ELFDATA2MSB */
@@ -37,7 +39,7 @@ enum elfobj_fit {
 /* Read only the ELF identification and header of @fd into @o's class, data, osabi, machine
  * and type: what ld.so looks at before deciding to skip a candidate. Same errors as below. */
 int elfobj_peek(int fd, struct elfobj *o, struct strbuf *why);
-/* Read @fd into @o. A file of another ABI (elfobj_fits_host() != ELFOBJ_FIT) is only
+/* Read @fd into @o. A file of an ABI this host does not run (elfobj_runs_here()) is only
  * peeked at, as ld.so only peeks before skipping it. Uses pread() only, so a file
  * truncated meanwhile gives an error, never SIGBUS. On failure returns -ENOEXEC (not an
  * executable or shared object) or -EINVAL (malformed) or -errno, with a one-phrase reason
@@ -46,8 +48,12 @@ int elfobj_read(int fd, struct elfobj *o, struct strbuf *why);
 /* Free the contents of @o. */
 void elfobj_release(struct elfobj *o);
 
-/* Would ld.so on this host load @o as a library? (class, data, machine, OS ABI). */
-enum elfobj_fit elfobj_fits_host(const struct elfobj *o);
+/* Would the ld.so of ABI @a (abi.h; NULL: none) load @o as a library? (class, data, machine,
+ * OS ABI) */
+enum elfobj_fit elfobj_fits(const struct elfobj *o, const struct abi *a);
+/* Does this host run programs of @o's ABI (class and machine: x86-64, and i386 on x86-64),
+ * with the byte order and OS ABI their ld.so takes? */
+bool elfobj_runs_here(const struct elfobj *o);
 /* Human name of @o's machine ("x86-64", "AArch64", "machine 183"). Static storage. */
 const char *elfobj_machine_name(uint16_t machine);
 

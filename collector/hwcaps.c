@@ -196,19 +196,10 @@ static void parse_levels(struct strvec *out, const char *list)
  * the most significant bit and written first. Nothing de-duplicates: on a non-Intel CPU the
  * platform is the kernel's AT_PLATFORM "x86_64", and ld.so really searches "tls/x86_64/x86_64"
  * and searches "tls/x86_64" twice; we keep that order and the repetitions. */
-static void build_legacy(struct strvec *out, unsigned int hwcap, const char *platform)
+static void legacy_subsets(struct strvec *out, const char *const *comp, size_t n)
 {
-	const char *comp[4];
-	size_t n = 0, i;
+	size_t i;
 	unsigned long subset;
-
-	if (hwcap & HWCAP_X86_64)
-		comp[n++] = "x86_64";
-	if (hwcap & HWCAP_X86_AVX512_1)
-		comp[n++] = "avx512_1";
-	if (platform && *platform)
-		comp[n++] = platform;
-	comp[n++] = "tls";
 
 	for (subset = (1UL << n) - 1; subset > 0; subset--) {
 		struct strbuf sb = STRBUF_INIT;
@@ -225,6 +216,21 @@ static void build_legacy(struct strvec *out, unsigned int hwcap, const char *pla
 	}
 }
 
+static void build_legacy(struct strvec *out, unsigned int hwcap, const char *platform)
+{
+	const char *comp[4];
+	size_t n = 0;
+
+	if (hwcap & HWCAP_X86_64)
+		comp[n++] = "x86_64";
+	if (hwcap & HWCAP_X86_AVX512_1)
+		comp[n++] = "avx512_1";
+	if (platform && *platform)
+		comp[n++] = platform;
+	comp[n++] = "tls";
+	legacy_subsets(out, comp, n);
+}
+
 void hwcaps_detect(struct hwcaps *hw)
 {
 	struct cpu c;
@@ -233,6 +239,7 @@ void hwcaps_detect(struct hwcaps *hw)
 
 	strvec_init(&hw->levels);
 	strvec_init(&hw->legacy);
+	strvec_init(&hw->legacy32);
 	cpu_detect(&c);
 
 	/* _dl_hwcaps_subdirs_active(): best first, each level implying the ones below. */
@@ -279,6 +286,13 @@ void hwcaps_detect(struct hwcaps *hw)
 		platform = env;
 	hw->platform = xstrdup(platform);
 	build_legacy(&hw->legacy, hwcap, hw->platform);
+	/* i386's init_cpu_features(): HWCAP_X86_SSE2 (every x86-64 CPU has it), platform
+	 * "i686" (any CPU with CMOV and its kind) */
+	{
+		static const char *const comp32[] = { "sse2", "i686", "tls" };
+
+		legacy_subsets(&hw->legacy32, comp32, 3);
+	}
 }
 
 void hwcaps_release(struct hwcaps *hw)
@@ -287,6 +301,7 @@ void hwcaps_release(struct hwcaps *hw)
 		return;
 	strvec_clear(&hw->levels);
 	strvec_clear(&hw->legacy);
+	strvec_clear(&hw->legacy32);
 	free(hw->platform);
 	hw->platform = NULL;
 }

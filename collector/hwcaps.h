@@ -14,6 +14,9 @@ struct hwcaps {
 	struct strvec legacy;
 	/* What $PLATFORM expands to ("haswell", "xeon_phi" or "x86_64"). */
 	char *platform;
+	/* The legacy subdirectories of an i386 program's ld.so on this CPU (abi.h): sse2 (the
+	 * CPU has it), platform i686, tls: "tls/i686/sse2", ..., "sse2". */
+	struct strvec legacy32;
 };
 
 /* Fill @hw for this CPU as glibc 2.36 on x86-64 would (cpuid, with the OS's XSAVE state).

@@ -52,8 +52,6 @@ enum {
 	ENDIAN_LITTLE = 2,
 };
 
-/* _DL_CACHE_DEFAULT_ID on x86-64; _dl_cache_check_flags() accepts nothing else. */
-#define DEFAULT_ID 0x0303
 #define EXT_MAGIC ((uint32_t)-358342284)
 #define HWCAP_EXTENSION (1ULL << 62)
 #define HWCAP_ISA_LEVEL_MASK 0x3ffULL
@@ -398,6 +396,7 @@ void ldcache_get(const struct ldcache *c, size_t i, struct ldcache_entry *e)
 struct lookup {
 	const struct ldcache *c;
 	const struct hwcaps *hw;
+	int32_t id;         /* the entries' flags this ABI takes */
 	uint64_t exclude;   /* legacy hwcap bits this CPU lacks */
 	uint64_t platform;  /* 1 << _dl_string_platform(), or all ones if unknown */
 	unsigned int isa_1; /* GNU_PROPERTY_X86_ISA_1_* bits of the CPU */
@@ -523,9 +522,14 @@ static const char *search(struct lookup *lk, const char *name)
 
 				if (middle > left && libcmp(name, e->name) != 0)
 					break;
-				if (e->flags != DEFAULT_ID)
+				/* _dl_cache_check_flags(): x86-64's takes its own flags only,
+				 * i386's (the generic one) FLAG_ELF too */
+				if (e->flags != lk->id &&
+				    !(lk->id == LDCACHE_ID_I386 && e->flags == 1))
 					continue;
-				if (c->hwcap_data) {
+				if (!lk->hw && e->hwcap)
+					continue;
+				if (c->hwcap_data && lk->hw) {
 					named = hwcap_is_extension(e->hwcap);
 					if (named && !isa_level_ok(lk, e->hwcap))
 						continue;
@@ -560,7 +564,8 @@ static const char *search(struct lookup *lk, const char *name)
 	return best;
 }
 
-const char *ldcache_lookup(const struct ldcache *c, const char *name, const struct hwcaps *hw)
+const char *ldcache_lookup(const struct ldcache *c, const char *name, const struct hwcaps *hw,
+			   int32_t id)
 {
 	struct lookup lk;
 	const char *ret;
@@ -568,6 +573,7 @@ const char *ldcache_lookup(const struct ldcache *c, const char *name, const stru
 	if (!c || !name || !c->n)
 		return NULL;
 	lookup_init(&lk, c, hw);
+	lk.id = id;
 	ret = search(&lk, name);
 	free(lk.prio);
 	return ret;
@@ -575,26 +581,29 @@ const char *ldcache_lookup(const struct ldcache *c, const char *name, const stru
 
 /* ldconfig's compare() with equal flags and no hwcap: descending by _dl_cache_libcmp. Ties
  * keep input order, as ldconfig's sorted insertion keeps them in the order it found them. */
-static int write_cmp(const char *const *names, size_t a, size_t b)
+static int write_cmp(const char *const *names, const int32_t *ids, size_t a, size_t b)
 {
 	int r = libcmp(names[b], names[a]);
 
 	if (r)
 		return r;
+	if (ids && ids[a] != ids[b])
+		return ids[a] > ids[b] ? -1 : 1;
 	return a < b ? -1 : a > b;
 }
 
 /* A merge sort of indices: stable, and well defined for any comparator (qsort is not). */
-static void sort_indices(const char *const *names, size_t *idx, size_t *tmp, size_t n)
+static void sort_indices(const char *const *names, const int32_t *ids, size_t *idx, size_t *tmp,
+			 size_t n)
 {
 	size_t mid = n / 2, i = 0, j = mid, k = 0;
 
 	if (n < 2)
 		return;
-	sort_indices(names, idx, tmp, mid);
-	sort_indices(names, idx + mid, tmp, n - mid);
+	sort_indices(names, ids, idx, tmp, mid);
+	sort_indices(names, ids, idx + mid, tmp, n - mid);
 	while (i < mid && j < n)
-		tmp[k++] = write_cmp(names, idx[j], idx[i]) < 0 ? idx[j++] : idx[i++];
+		tmp[k++] = write_cmp(names, ids, idx[j], idx[i]) < 0 ? idx[j++] : idx[i++];
 	while (i < mid)
 		tmp[k++] = idx[i++];
 	while (j < n)
@@ -609,7 +618,8 @@ static void put32(struct strbuf *sb, uint32_t v)
 	strbuf_add(sb, b, sizeof(b));
 }
 
-void ldcache_write(const char *const *names, const char *const *paths, size_t n, struct strbuf *out)
+void ldcache_write(const char *const *names, const char *const *paths, const int32_t *ids,
+		   size_t n, struct strbuf *out)
 {
 	size_t *idx = xmalloc((n ? n : 1) * sizeof(*idx));
 	size_t *tmp = xmalloc((n ? n : 1) * sizeof(*tmp));
@@ -626,7 +636,7 @@ void ldcache_write(const char *const *names, const char *const *paths, size_t n,
 	/* Offsets are 32-bit; a cache this large could not have been held in memory anyway. */
 	if (strtab + strlen_total > UINT32_MAX)
 		die("ld.so.cache with %zu entries exceeds 4 GiB", n);
-	sort_indices(names, idx, tmp, n);
+	sort_indices(names, ids, idx, tmp, n);
 
 	strbuf_add(out, NEW_MAGIC, NEW_MAGIC_LEN);
 	put32(out, (uint32_t)n);
@@ -643,7 +653,7 @@ void ldcache_write(const char *const *names, const char *const *paths, size_t n,
 		uint64_t name_off = off, path_off = off + strlen(names[k]) + 1;
 
 		off = path_off + strlen(paths[k]) + 1;
-		put32(out, DEFAULT_ID);
+		put32(out, (uint32_t)(ids ? ids[k] : LDCACHE_ID_X86_64));
 		put32(out, (uint32_t)name_off);
 		put32(out, (uint32_t)path_off);
 		put32(out, 0); /* osversion */

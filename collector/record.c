@@ -1013,6 +1013,7 @@ static const char *gap_reason(uintptr_t gap)
 	case MP_GAP_STATIC: return "static binary";
 	case MP_GAP_SETUID: return "setuid binary";
 	case MP_GAP_USER: return "run as another user";
+	case MP_GAP_ABI: return "program of another ABI (i386)";
 	case MP_GAP_ENV: return "exec without LD_PRELOAD";
 	default: return "static or setuid binary";
 	}
@@ -1098,8 +1099,10 @@ static void xc_print(const struct rec *r, const struct side *sd, unsigned have, 
 {
 	char **paths = xcalloc(r->xc->n + 1, sizeof(*paths));
 	size_t n = 0, seen[MP_SRC_BPF + 1] = { 0 };
+	/* every xc_reason() (gap_reason()'s too): a reason left out here is never printed */
 	static const char *const reasons[] = { "static binary", "setuid binary",
-		"static or setuid binary", "raw syscall", "glibc-internal open", "loader-internal open",
+		"static or setuid binary", "run as another user", "exec without LD_PRELOAD",
+		"program of another ABI (i386)", "raw syscall", "glibc-internal open", "loader-internal open",
 		"the ELF interpreter, mapped by the kernel",
 		"ld.so opened for the preload library's audit module",
 		"the command's PATH search, before the library loads", "the preload library's own open",

@@ -95,6 +95,8 @@ enum mp_gap {
 	MP_GAP_ENV = 3,       /* exec with an environment that lost LD_PRELOAD or MAGICPAK_SOCKET */
 	MP_GAP_USER = 4,      /* exec by a process that became another user (setpriv, su, a
 			       * server dropping root): the new program cannot reach the socket */
+	MP_GAP_ABI = 5,       /* a program of another ABI (i386 on x86-64): its ld.so cannot load
+			       * the library, built for the host's */
 };
 
 struct mp_wire {

@@ -1043,6 +1043,16 @@ static int elf_has_interp(long fd, const unsigned char *buf, size_t n)
 	return 0;
 }
 
+#if defined(__x86_64__)
+#define HOST_CLASS ELFCLASS64
+#define HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define HOST_CLASS ELFCLASS64
+#define HOST_MACHINE EM_AARCH64
+#else
+#error "unsupported host architecture"
+#endif
+
 /* The bytes of a file's start read to classify it: the ELF header and, as linkers place them,
  * the program headers (1024 bytes: 16 of them), and all of a "#!" line the kernel reads. */
 #define EXEC_HEAD 1024
@@ -1102,7 +1112,17 @@ uint32_t emit_exec_gap(const char *path)
 		}
 		interp_flag = elf_has_interp(fd, buf, (size_t)n);
 		SYS1(SYS_close, fd);
-		return interp_flag == 0 ? MP_GAP_STATIC : 0;
+		if (interp_flag == 0)
+			return MP_GAP_STATIC;
+		/* class and machine (e_machine at 18 in both classes): the library's own? */
+		if (interp_flag == 1) {
+			uint16_t machine;
+
+			memcpy(&machine, buf + 18, sizeof(machine));
+			if (buf[4] != HOST_CLASS || machine != HOST_MACHINE)
+				return MP_GAP_ABI;
+		}
+		return 0;
 	}
 	return 0;
 }

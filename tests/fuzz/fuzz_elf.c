@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "elfobj.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,8 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(fd, 0) < 0 || (size && pwrite(fd, data, size, 0) != (ssize_t)size))
 		abort();
 	strbuf_init(&why);
-	if (elfobj_peek(fd, &o, &why) == 0)
-		(void)elfobj_fits_host(&o);
+	if (elfobj_peek(fd, &o, &why) == 0) {
+		(void)elfobj_fits(&o, abi_host());
+		(void)elfobj_runs_here(&o);
+	}
 	elfobj_release(&o);
 	if (elfobj_read(fd, &o, &why) == 0) {
 		(void)elfobj_machine_name(o.machine);

@@ -40,10 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)strlen(e.hwcaps);
 		/* a lookup is a scan: look up the first few names only, or a 40 KiB cache
 		 * costs a million comparisons a run */
-		if (i < 32)
-			(void)ldcache_lookup(c, e.name, &hw);
+		if (i < 32) {
+			(void)ldcache_lookup(c, e.name, &hw, LDCACHE_ID_X86_64);
+			(void)ldcache_lookup(c, e.name, NULL, LDCACHE_ID_I386);
+		}
 	}
-	(void)ldcache_lookup(c, "libc.so.6", &hw);
+	(void)ldcache_lookup(c, "libc.so.6", &hw, LDCACHE_ID_X86_64);
 	ldcache_free(c);
 	return 0;
 }

@@ -10,9 +10,10 @@
 #   sh_link out of range) change nothing, the libraries still come from PT_DYNAMIC.
 # - ELF-08: the input truncated and rewritten while magicpak reads it, 300 times: never a signal
 #   (no SIGBUS from a mapping), each run exit 0 or one error line.
-# - ELF-09: an i386 library, a big-endian ppc64 header, an x86-64 header in big-endian byte order
-#   and an x86-64 file with OS ABI FreeBSD: one error line with the real reason (machine, byte
-#   order, OS ABI), and nothing is run (t117 checks "never run" with strace).
+# - ELF-09: an i386 library is resolved (this host runs i386: t136); a 32-bit ARM library, a
+#   big-endian ppc64 header, an x86-64 header in big-endian byte order and an x86-64 file with
+#   OS ABI FreeBSD: one error line with the real reason (machine, byte order, OS ABI), and
+#   nothing is run (t117 checks "never run" with strace).
 . "$(dirname "$0")/../lib.sh"
 san_no_leak_scan
 require_python3
@@ -117,7 +118,17 @@ assert_eq "300 runs on $(basename "$big") rewritten meanwhile: no signal, no tim
 # --- ELF-09: another class, machine, byte order, OS ABI ---
 printf '.text\n.globl f\nf: ret\n' >w.s
 if as --32 w.s -o w.o 2>/dev/null && ld -m elf_i386 -shared -soname libw.so -o lib32.so w.o 2>/dev/null; then
-	assert_bad_input "an i386 shared object" "$tmp/lib32.so" "i386.*32-bit"
+	# i386 runs here (ia32 emulation): resolved as its own loader would (t136)
+	run_tool deps "$tmp/lib32.so"
+	assert_rc "an i386 shared object: resolved for the i386 loader, exit 0" 0
+	# 32-bit ARM does not: e_machine 40
+	cp lib32.so libarm.so
+	python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[18:20] = (40).to_bytes(2, "little")
+open(sys.argv[1], "wb").write(b)' libarm.so
+	assert_bad_input "a 32-bit ARM shared object" "$tmp/libarm.so" "ARM.*32-bit"
 else
 	echo "FAIL: the toolchain cannot make an i386 shared object"; t_failed=$((t_failed + 1))
 fi

@@ -281,7 +281,7 @@ static void test_system_cache(const struct hwcaps *hw)
 			skip("name not in the system cache");
 			continue;
 		}
-		is_str(ldcache_lookup(c, names[i], hw), want, "lookup %s as ldconfig -p lists it",
+		is_str(ldcache_lookup(c, names[i], hw, LDCACHE_ID_X86_64), want, "lookup %s as ldconfig -p lists it",
 		       names[i]);
 	}
 	/* The same for every name that has no glibc-hwcaps or legacy-hwcap variant. */
@@ -299,7 +299,7 @@ static void test_system_cache(const struct hwcaps *hw)
 		}
 		if (!plain)
 			continue;
-		got = ldcache_lookup(c, l.e[i].name, hw);
+		got = ldcache_lookup(c, l.e[i].name, hw, LDCACHE_ID_X86_64);
 		checked++;
 		if (!(got == want || (got && want && !strcmp(got, want)))) {
 			if (!wrong++)
@@ -308,7 +308,7 @@ static void test_system_cache(const struct hwcaps *hw)
 		}
 	}
 	ok(checked > 0 && wrong == 0, "lookup of all %zu names agrees with ldconfig -p", checked);
-	ok(ldcache_lookup(c, "libmagicpak-no-such-library.so.1", hw) == NULL,
+	ok(ldcache_lookup(c, "libmagicpak-no-such-library.so.1", hw, LDCACHE_ID_X86_64) == NULL,
 	   "a missing name gives NULL");
 	ldp_release(&l);
 	ldcache_free(c);
@@ -342,7 +342,7 @@ static void test_sort_like_ldconfig(void)
 		n++;
 	}
 	strbuf_init(&out);
-	ldcache_write(names, paths, n, &out);
+	ldcache_write(names, paths, NULL, n, &out);
 	is_int(ldcache_parse(out.buf, out.len, &w), 0, "rewritten system cache parses");
 	if (w) {
 		size_t j = 0;
@@ -394,8 +394,8 @@ static void test_round_trip(const struct hwcaps *hw)
 	}
 	strbuf_init(&a);
 	strbuf_init(&b);
-	ldcache_write(names, paths, RT_N, &a);
-	ldcache_write(rnames, rpaths, RT_N, &b);
+	ldcache_write(names, paths, NULL, RT_N, &a);
+	ldcache_write(rnames, rpaths, NULL, RT_N, &b);
 	ok(a.len == b.len && !memcmp(a.buf, b.buf, a.len), "output does not depend on input order");
 	ok(a.len > 20 && !memcmp(a.buf, "glibc-ld.so.cache1.1", 20), "new-format magic");
 
@@ -403,7 +403,7 @@ static void test_round_trip(const struct hwcaps *hw)
 	if (c) {
 		is_int(ldcache_count(c), RT_N, "entry count");
 		for (i = 0; i < RT_N; i++) {
-			const char *got = ldcache_lookup(c, names[i], hw);
+			const char *got = ldcache_lookup(c, names[i], hw, LDCACHE_ID_X86_64);
 
 			good += got && !strcmp(got, paths[i]);
 		}
@@ -416,9 +416,9 @@ static void test_round_trip(const struct hwcaps *hw)
 		}
 		is_int(good, RT_N, "every entry has flags 0x0303 and no hwcaps");
 		/* _dl_cache_libcmp compares numbers, so leading zeros do not matter to ld.so. */
-		is_str(ldcache_lookup(c, "libfoo.so.01", hw), "/lib/rt/libfoo.so.1",
+		is_str(ldcache_lookup(c, "libfoo.so.01", hw, LDCACHE_ID_X86_64), "/lib/rt/libfoo.so.1",
 		       "libfoo.so.01 finds libfoo.so.1, as in ld.so");
-		ok(!ldcache_lookup(c, "libfoo.so.3", hw), "libfoo.so.3 is not there");
+		ok(!ldcache_lookup(c, "libfoo.so.3", hw, LDCACHE_ID_X86_64), "libfoo.so.3 is not there");
 		ldcache_free(c);
 	}
 
@@ -437,11 +437,11 @@ static void test_round_trip(const struct hwcaps *hw)
 	}
 
 	strbuf_reset(&a);
-	ldcache_write(NULL, NULL, 0, &a);
+	ldcache_write(NULL, NULL, NULL, 0, &a);
 	c = NULL;
 	is_int(ldcache_parse(a.buf, a.len, &c), 0, "an empty written cache is still a cache");
 	is_int(ldcache_count(c), 0, "with no entries");
-	ok(!ldcache_lookup(c, "libc.so.6", hw), "and finds nothing");
+	ok(!ldcache_lookup(c, "libc.so.6", hw, LDCACHE_ID_X86_64), "and finds nothing");
 	ldcache_free(c);
 
 	for (i = 0; i < RT_N; i++)
@@ -589,6 +589,7 @@ static void fake_hw(struct hwcaps *hw, const char *levels, const char *platform,
 
 	strvec_init(&hw->levels);
 	strvec_init(&hw->legacy);
+	strvec_init(&hw->legacy32);
 	for (tok = strtok_r(l, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		strvec_push(&hw->levels, tok);
 	free(l);
@@ -630,37 +631,37 @@ static void test_hwcaps_entries(void)
 	}
 
 	fake_hw(&hw, "x86-64-v4,x86-64-v3,x86-64-v2", "haswell", true);
-	is_str(ldcache_lookup(c, "libfoo.so.1", &hw), "/hwcaps/v4/libfoo.so.1",
+	is_str(ldcache_lookup(c, "libfoo.so.1", &hw, LDCACHE_ID_X86_64), "/hwcaps/v4/libfoo.so.1",
 	       "v4 CPU: the best glibc-hwcaps entry wins");
-	is_str(ldcache_lookup(c, "libbar.so.2", &hw), "/haswell/avx512_1/libbar.so.2",
+	is_str(ldcache_lookup(c, "libbar.so.2", &hw, LDCACHE_ID_X86_64), "/haswell/avx512_1/libbar.so.2",
 	       "legacy entry for haswell+avx512_1 is taken on such a CPU");
-	is_str(ldcache_lookup(c, "libbaz.so.3", &hw), "/plain/libbaz.so.3",
+	is_str(ldcache_lookup(c, "libbaz.so.3", &hw, LDCACHE_ID_X86_64), "/plain/libbaz.so.3",
 	       "unknown hwcap bits and another platform are skipped");
-	is_str(ldcache_lookup(c, "libabi.so.1", &hw), "/isa-v4/libabi.so.1",
+	is_str(ldcache_lookup(c, "libabi.so.1", &hw, LDCACHE_ID_X86_64), "/isa-v4/libabi.so.1",
 	       "ISA level v4 entry usable with v4");
 	hwcaps_release(&hw);
 
 	fake_hw(&hw, "x86-64-v3,x86-64-v2", "haswell", false);
-	is_str(ldcache_lookup(c, "libfoo.so.1", &hw), "/hwcaps/v3/libfoo.so.1",
+	is_str(ldcache_lookup(c, "libfoo.so.1", &hw, LDCACHE_ID_X86_64), "/hwcaps/v3/libfoo.so.1",
 	       "v3 CPU: x86-64-v3 beats x86-64-v2, v4 unusable");
-	is_str(ldcache_lookup(c, "libbar.so.2", &hw), "/tls/libbar.so.2",
+	is_str(ldcache_lookup(c, "libbar.so.2", &hw, LDCACHE_ID_X86_64), "/tls/libbar.so.2",
 	       "without avx512_1 the next usable entry, tls, is taken");
-	is_str(ldcache_lookup(c, "libabi.so.1", &hw), "/plain/libabi.so.1",
+	is_str(ldcache_lookup(c, "libabi.so.1", &hw, LDCACHE_ID_X86_64), "/plain/libabi.so.1",
 	       "ISA level v4 entry skipped without v4");
 	hwcaps_release(&hw);
 
 	fake_hw(&hw, "x86-64-v2,x86-64-v3", "x86_64", false);
-	is_str(ldcache_lookup(c, "libfoo.so.1", &hw), "/hwcaps/v2/libfoo.so.1",
+	is_str(ldcache_lookup(c, "libfoo.so.1", &hw, LDCACHE_ID_X86_64), "/hwcaps/v2/libfoo.so.1",
 	       "priority follows the order of hw->levels");
-	is_str(ldcache_lookup(c, "libbar.so.2", &hw), "/tls/libbar.so.2",
+	is_str(ldcache_lookup(c, "libbar.so.2", &hw, LDCACHE_ID_X86_64), "/tls/libbar.so.2",
 	       "platform x86_64: the tls entry is usable");
 	hwcaps_release(&hw);
 
 	fake_hw(&hw, "", "x86_64", false);
-	is_str(ldcache_lookup(c, "libfoo.so.1", &hw), "/plain/libfoo.so.1",
+	is_str(ldcache_lookup(c, "libfoo.so.1", &hw, LDCACHE_ID_X86_64), "/plain/libfoo.so.1",
 	       "no levels: the plain entry");
 	hwcaps_release(&hw);
-	is_str(ldcache_lookup(c, "libfoo.so.1", NULL), "/plain/libfoo.so.1",
+	is_str(ldcache_lookup(c, "libfoo.so.1", NULL, LDCACHE_ID_X86_64), "/plain/libfoo.so.1",
 	       "NULL hwcaps: the plain entry");
 	ldcache_free(c);
 	c = NULL;
@@ -677,9 +678,9 @@ static void test_hwcaps_entries(void)
 		strbuf_reset(&sb);
 		build(&sb, NEW_ONLY, asc, 3, NULL, 0);
 		if (ldcache_parse(sb.buf, sb.len, &c) == 0)
-			ok(!ldcache_lookup(c, "liba.so.1", NULL) &&
-				   !ldcache_lookup(c, "libc.so.1", NULL) &&
-				   ldcache_lookup(c, "libb.so.1", NULL),
+			ok(!ldcache_lookup(c, "liba.so.1", NULL, LDCACHE_ID_X86_64) &&
+				   !ldcache_lookup(c, "libc.so.1", NULL, LDCACHE_ID_X86_64) &&
+				   ldcache_lookup(c, "libb.so.1", NULL, LDCACHE_ID_X86_64),
 			   "a mis-sorted cache misses names as ld.so's binary search does");
 		ldcache_free(c);
 	}
@@ -704,7 +705,7 @@ static void test_old_formats(void)
 	build(&sb, OLD_ONLY, old_ents, 4, NULL, 0);
 	is_int(ldcache_parse(sb.buf, sb.len, &c), 0, "old format alone parses (ld.so reads it)");
 	is_int(ldcache_count(c), 4, "with its 4 entries");
-	is_str(ldcache_lookup(c, "libm.so.6", NULL), "/old/libm.so.6",
+	is_str(ldcache_lookup(c, "libm.so.6", NULL, LDCACHE_ID_X86_64), "/old/libm.so.6",
 	       "old format: lookup skips the 32-bit entry");
 	ldcache_free(c);
 	c = NULL;
@@ -722,7 +723,7 @@ static void test_old_formats(void)
 	if (c) {
 		ldcache_get(c, 2, &e);
 		is_str(e.path, "/old/libm.so.6", "new-format offsets count from the new header");
-		is_str(ldcache_lookup(c, "libz.so.1", NULL), "/old/libz.so.1", "and lookups work");
+		is_str(ldcache_lookup(c, "libz.so.1", NULL, LDCACHE_ID_X86_64), "/old/libz.so.1", "and lookups work");
 	}
 	ldcache_free(c);
 	strbuf_release(&sb);
@@ -803,7 +804,7 @@ static void test_corrupt(void)
 	for (len = 0; len <= sb.len; len++) {
 		if (ldcache_parse(sb.buf, len, &c) == 0) {
 			accepted++;
-			ldcache_lookup(c, "libfoo.so.1", NULL);
+			ldcache_lookup(c, "libfoo.so.1", NULL, LDCACHE_ID_X86_64);
 			ldcache_free(c);
 			c = NULL;
 		}
@@ -829,12 +830,12 @@ static void test_corrupt(void)
 			accepted++;
 			fake_hw(&hw, "x86-64-v4,x86-64-v3,x86-64-v2", "haswell", true);
 			for (j = 0; j < HW_N; j++)
-				ldcache_lookup(c, hw_ents[j].name, &hw);
+				ldcache_lookup(c, hw_ents[j].name, &hw, LDCACHE_ID_X86_64);
 			for (j = 0; j < ldcache_count(c); j++) {
 				struct ldcache_entry e;
 
 				ldcache_get(c, j, &e);
-				ldcache_lookup(c, e.name, &hw);
+				ldcache_lookup(c, e.name, &hw, LDCACHE_ID_X86_64);
 			}
 			hwcaps_release(&hw);
 			ldcache_free(c);
@@ -916,7 +917,7 @@ static void test_real_loader(void)
 		skip_or_fail("no cc to build the test program");
 		return;
 	}
-	if (ldcache_open(SYS_CACHE, &sys) < 0 || !(libc = ldcache_lookup(sys, "libc.so.6", NULL)) ||
+	if (ldcache_open(SYS_CACHE, &sys) < 0 || !(libc = ldcache_lookup(sys, "libc.so.6", NULL, LDCACHE_ID_X86_64)) ||
 	    !(ldso_real = realpath("/lib64/ld-linux-x86-64.so.2", NULL)) || !mkdtemp(root)) {
 		skip_or_fail("cannot find libc.so.6 and ld.so, or no temporary directory");
 		ldcache_free(sys);
@@ -980,7 +981,7 @@ static void test_real_loader(void)
 	}
 
 	strbuf_init(&cache);
-	ldcache_write(names, paths, n, &cache);
+	ldcache_write(names, paths, NULL, n, &cache);
 	p = xasprintf("%s/etc/ld.so.cache", root);
 	write_file(p, cache.buf, cache.len, 0644);
 	status = run_in_chroot(root, out, sizeof(out));
@@ -991,7 +992,7 @@ static void test_real_loader(void)
 
 	/* Control: without the entry the program must not start, so the cache did the work. */
 	strbuf_reset(&cache);
-	ldcache_write(names + 1, paths + 1, n - 1, &cache);
+	ldcache_write(names + 1, paths + 1, NULL, n - 1, &cache);
 	write_file(p, cache.buf, cache.len, 0644);
 	status = run_in_chroot(root, out, sizeof(out));
 	ok(status != 0, "without the entry ld.so cannot find it (exit %d)", status);
@@ -1015,7 +1016,7 @@ static void test_open(void)
 
 	is_int(ldcache_open("/nonexistent/ld.so.cache", &c), -ENOENT, "missing file is -ENOENT");
 	is_int(ldcache_open("/dev/null", &c), -EINVAL, "an empty file is -EINVAL");
-	ok(ldcache_count(NULL) == 0 && !ldcache_lookup(NULL, "libc.so.6", NULL),
+	ok(ldcache_count(NULL) == 0 && !ldcache_lookup(NULL, "libc.so.6", NULL, LDCACHE_ID_X86_64),
 	   "NULL cache is empty");
 	ldcache_free(NULL);
 }

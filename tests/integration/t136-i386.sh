@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Reliability cases: ELF-09 (an i386 program on an x86-64 host), PRE-02 (its preload gap). Its own ld.so
+# (/lib/ld-linux.so.2, Debian's libc6-i386) loads it, searching i386 directories (/lib32,
+# /usr/lib32, then /lib, /usr/lib), the i386 entries of ld.so.cache and the legacy i386
+# subdirectories (tls, i686, sse2), with $LIB and $PLATFORM of its own, and skipping x86-64
+# libraries. magicpak deps resolves it the same way (the oracle: that loader's --list, run
+# here), a library input too, and a bundle of it runs in the jail. Preload records it as a gap:
+# the i386 loader cannot load the x86-64 library.
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/fixtures/build.sh"
+unset LD_LIBRARY_PATH
+rtld32=/lib/ld-linux.so.2
+[ -x "$rtld32" ] || skip "no i386 loader $rtld32 (libc6-i386; scripts/install-deps.sh check installs it)"
+command -v as >/dev/null && command -v ld >/dev/null || skip "no as/ld (binutils)"
+libc32=$(ldconfig -p | sed -n 's/^[[:space:]]*libc\.so\.6 (libc6) => //p' | head -n 1)
+[ -n "$libc32" ] || skip "no i386 libc.so.6 in ld.so.cache"
+
+# i386 and x86-64 shared objects from assembly: no i386 C toolchain needed
+printf '.globl f\nf: ret\n' >f.s
+as --32 f.s -o f32.o && as --64 f.s -o f64.o || { echo "FAIL: as"; exit 1; }
+so32() { mkdir -p "$(dirname "$1")"; ld -m elf_i386 -shared -soname "$(basename "$1")" -o "$1" f32.o "${@:2}"; }
+so64() { mkdir -p "$(dirname "$1")"; ld -m elf_x86_64 -shared -soname "$(basename "$1")" -o "$1" f64.o "${@:2}"; }
+# prog32 OUT MAIN.s LIBS... [-- LD-ARGS]: an i386 program linked against the i386 libc
+prog32() {
+	local out=$1 src=$2; shift 2
+	as --32 "$src" -o "$out.o" && ld -m elf_i386 -dynamic-linker "$rtld32" -o "$out" "$out.o" "$libc32" "$@"
+}
+printf '.globl _start\n_start: push $0\n call exit\n' >exit.s
+printf '.section .rodata\nm: .string "hello from i386"\n.text\n.globl _start\n_start: push $m\n call puts\n push $0\n call exit\n' >hello.s
+
+so32 h/i686/libh.so.1; so32 h/sse2/libh2.so.1          # legacy subdirectories
+so32 lib32/liblib.so.1                                 # $LIB
+so32 p/i686/libplat.so.1                               # $PLATFORM
+so64 d64/libd.so.1; so32 d32/libd.so.1                 # an x86-64 one first: skipped
+so32 dep/libdep.so.1; so32 d32/libneeds.so.1 dep/libdep.so.1 # needs one the RPATH finds
+prog32 "$tmp/p32" exit.s h/i686/libh.so.1 h/sse2/libh2.so.1 lib32/liblib.so.1 \
+	p/i686/libplat.so.1 d32/libd.so.1 d32/libneeds.so.1 \
+	--disable-new-dtags -rpath '$ORIGIN/h:$ORIGIN/$LIB:$ORIGIN/p/$PLATFORM:$ORIGIN/d64:$ORIGIN/d32:$ORIGIN/dep' ||
+	{ echo "FAIL: cannot link an i386 program"; exit 1; }
+"$tmp/p32"
+assert_eq "the i386 program runs here (ia32 emulation)" "$?" 0
+
+# "name => path" of every library, from the real i386 loader and from magicpak deps --tree
+oracle() { "$rtld32" --list "$@" | sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) (0x.*/\1 \2/p' | LC_ALL=C sort; }
+ours() { printf '%s\n' "$out" | sed -n 's/^ *\([^ ]*\) => \(\/[^ ]*\) \[.*/\1 \2/p' | grep -v '^ld-linux' | LC_ALL=C sort -u; }
+run_tool deps --tree "$tmp/p32"
+assert_rc "deps of the i386 program: exit 0" 0
+want=$(oracle "$tmp/p32")
+check "the i386 loader lists libh.so.1 from h/i686 (legacy subdirectory)" grep -q "libh.so.1 $tmp/h/i686/libh.so.1" <<<"$want"
+assert_eq "deps finds what the i386 loader loads (legacy subdirectories, \$LIB, \$PLATFORM, DT_RPATH, an x86-64 one skipped)" \
+	"$(ours)" "$want"
+check "libc.so.6 is the i386 one" grep -qx "libc.so.6 $libc32" <<<"$(ours)"
+check "the interpreter is the i386 loader" grep -qF "$rtld32 [interpreter]" <<<"$out"
+
+# a library input (no interpreter of its own: the i386 loader's rules)
+LD_LIBRARY_PATH=$tmp/dep run_tool deps --tree "$tmp/d32/libneeds.so.1"
+assert_rc "an i386 library input: exit 0" 0
+assert_eq "its dependency, through LD_LIBRARY_PATH" "$(tree_path libdep.so.1)" "$tmp/dep/libdep.so.1"
+# LD_LIBRARY_PATH with an x86-64 library first
+prog32 "$tmp/p32b" exit.s d32/libd.so.1 || { echo "FAIL: link"; exit 1; }
+LD_LIBRARY_PATH=$tmp/d64:$tmp/d32 run_tool deps --tree "$tmp/p32b"
+assert_eq "LD_LIBRARY_PATH: the x86-64 libd.so.1 skipped, the i386 one taken" \
+	"$(ours | grep '^libd')" "$(LD_LIBRARY_PATH=$tmp/d64:$tmp/d32 oracle "$tmp/p32b" | grep '^libd')"
+check "... which is d32's" grep -qx "libd.so.1 $tmp/d32/libd.so.1" <<<"$(ours)"
+# the ELF-09 recipe: an i386 .so given alone
+so32 "$tmp/alone/lib32.so"
+run_tool deps "$tmp/alone/lib32.so"
+assert_rc "deps lib32.so (i386, no dependencies): exit 0" 0
+# the x86-64 one only: not found, as the loader says
+LD_LIBRARY_PATH=$tmp/d64 run_tool deps "$tmp/p32b"
+assert_rc "only an x86-64 libd.so.1 on the path: exit 1" 1
+check "its message names it not found" grep -q "cannot find 'libd.so.1'" "$err"
+# (it says "wrong ELF class: ELFCLASS64": it skipped that one, and found no other)
+check "the i386 loader cannot load it either" sh -c '! LD_LIBRARY_PATH=$1 "$2" --list "$3" 2>&1 | grep -q "libd.so.1 => /"' sh "$tmp/d64" "$rtld32" "$tmp/p32b"
+
+# ld.so.cache: an i386 and an x86-64 library of one soname outside the default directories;
+# each program takes its own ABI's entry
+so32 c32/libcached.so.1; so64 c64/libcached.so.1
+printf '%s\n' "$tmp/c64" "$tmp/c32" >ld.so.conf
+ldconfig -X -C "$tmp/cache" -f "$tmp/ld.so.conf" || { echo "FAIL: ldconfig"; exit 1; }
+prog32 "$tmp/p32c" exit.s c32/libcached.so.1 || { echo "FAIL: link"; exit 1; }
+MAGICPAK_LD_SO_CACHE=$tmp/cache run_tool deps --tree "$tmp/p32c"
+assert_rc "cache: the i386 program: exit 0" 0
+assert_eq "cache: it takes the i386 entry" "$(tree_path libcached.so.1)" "$tmp/c32/libcached.so.1"
+assert_eq "cache: found through ld.so.cache" "$(tree_how libcached.so.1)" ld.so.cache
+if can_fake_etc; then
+	assert_eq "cache: the i386 loader with that cache agrees" \
+		"$(in_etc "$tmp/cache" "" "$rtld32" --list "$tmp/p32c" | sed -n 's/^[[:space:]]*libcached.so.1 => \([^ ]*\) .*/\1/p')" \
+		"$tmp/c32/libcached.so.1"
+fi
+
+prog32 "$tmp/hello32" hello.s || { echo "FAIL: link"; exit 1; }
+# preload cannot see into it (its ld.so refuses the x86-64 library): a gap, named
+if [ -r "$(dirname "$TOOL")/libmagicpak-preload.so" ]; then
+	run_tool record --db "$tmp/g.db" --via preload -- "$tmp/hello32"
+	assert_eq "record --via preload of the i386 program: incomplete, with the gap named" \
+		"$(sqlite3 "$tmp/g.db" 'select complete, incomplete_reason from sessions')" \
+		"0|preload_gap: exec of another ABI $tmp/hello32"
+fi
+
+# a bundle of an i386 program runs in the jail, printing through the i386 libc
+require_jail
+assert_eq "hello32 runs here" "$("$tmp/hello32")" "hello from i386"
+run_tool "$tmp/hello32" "$tmp/b"
+assert_rc "bundle of the i386 program: exit 0" 0
+check "the bundle holds the i386 libc" test -e "$tmp/b$libc32"
+run_test "$tmp/b" --expect-stdout "hello from i386" -- "$tmp/hello32"
+assert_rc "it runs in the jail and prints its line" 0
+# a library the cache found outside the default directories: the bundle's ld.so.cache gives
+# the i386 loader its entry, with i386 flags
+MAGICPAK_LD_SO_CACHE=$tmp/cache run_tool "$tmp/p32c" "$tmp/bc"
+assert_rc "bundle of the program whose library came from the cache: exit 0" 0
+assert_eq "its ld.so.cache holds an i386 (libc6) entry for it" \
+	"$(ldconfig -C "$tmp/bc/etc/ld.so.cache" -p | sed -n 's/^[[:space:]]*\(libcached.so.1 ([^)]*)\) => \(.*\)/\1 \2/p')" \
+	"libcached.so.1 (libc6) $tmp/c32/libcached.so.1"
+run_test "$tmp/bc" -- "$tmp/p32c"
+assert_rc "and the i386 loader in the jail finds it there" 0
+done_testing
