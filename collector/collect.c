@@ -514,6 +514,39 @@ static bool is_own_loader(const struct stat *sb)
 #define HOST_MACHINE EM_AARCH64
 #endif
 
+/* Does the ELF file whose first @n bytes are @buf have a PT_INTERP? 1 yes, 0 no, -1 cannot
+ * tell from them (p_type is the first word of a program header in both classes). */
+static int elf_interp(const unsigned char *buf, size_t n)
+{
+	size_t off, num, ent;
+
+	if (buf[4] == ELFCLASS64) {
+		Elf64_Ehdr eh;
+
+		memcpy(&eh, buf, sizeof(eh));
+		off = eh.e_phoff, num = eh.e_phnum, ent = eh.e_phentsize;
+		if (ent < sizeof(Elf64_Phdr))
+			return -1;
+	} else {
+		Elf32_Ehdr eh;
+
+		memcpy(&eh, buf, sizeof(eh));
+		off = eh.e_phoff, num = eh.e_phnum, ent = eh.e_phentsize;
+		if (ent < sizeof(Elf32_Phdr))
+			return -1;
+	}
+	if (off > n || num > (n - off) / ent)
+		return -1;
+	for (size_t i = 0; i < num; i++) {
+		uint32_t type;
+
+		memcpy(&type, buf + off + i * ent, sizeof(type));
+		if (type == PT_INTERP)
+			return 1;
+	}
+	return 0;
+}
+
 int collect_exec_gap(const char *path)
 {
 	unsigned char buf[4096];
@@ -550,27 +583,20 @@ int collect_exec_gap(const char *path)
 			path = interp;
 			continue;
 		}
-		if (n < 64 || memcmp(buf, "\177ELF", 4))
+		if (n < 64 || memcmp(buf, "\177ELF", 4) ||
+		    (buf[4] != ELFCLASS32 && buf[4] != ELFCLASS64))
 			return 0;
-		/* another ABI's program (i386): its ld.so cannot load the library */
-		if (buf[4] != HOST_CLASS || (buf[18] | buf[19] << 8) != HOST_MACHINE)
-			return buf[4] == ELFCLASS32 || buf[4] == ELFCLASS64 ? MP_GAP_ABI : 0;
-		{
-			Elf64_Ehdr eh;
-			size_t off, num, ent;
-
-			memcpy(&eh, buf, sizeof(eh));
-			off = eh.e_phoff, num = eh.e_phnum, ent = eh.e_phentsize;
-			if (ent < sizeof(Elf64_Phdr) || off > (size_t)n || num > ((size_t)n - off) / ent)
-				return 0;
-			for (size_t i = 0; i < num; i++) {
-				Elf64_Phdr ph;
-
-				memcpy(&ph, buf + off + i * ent, sizeof(ph));
-				if (ph.p_type == PT_INTERP)
-					return 0;
-			}
+		/* as the library's emit_exec_gap(): static first (no loader at all), then
+		 * another ABI's program (its ld.so cannot load the library) */
+		switch (elf_interp(buf, (size_t)n)) {
+		case 0:
 			return is_own_loader(&sb) ? 0 : MP_GAP_STATIC;
+		case 1:
+			return buf[4] != HOST_CLASS || (buf[18] | buf[19] << 8) != HOST_MACHINE
+				       ? MP_GAP_ABI
+				       : 0;
+		default:
+			return 0;
 		}
 	}
 	return 0;

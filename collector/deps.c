@@ -31,6 +31,7 @@ struct cand {
 	enum elfobj_fit fit; /* when err == 0: for the ld.so of its own ABI (WRONG_ABI: one this
 			      * host does not run); whether it is the map's ABI is loadable()'s */
 	char *why;           /* reason when not loadable */
+	bool peeked;         /* class and machine in elf are the file's, even if err < 0 */
 	char *script;        /* the first bytes of a "#!" script, else NULL */
 	size_t script_len;
 	struct elfobj elf;   /* parsed (all of it) when fit == ELFOBJ_FIT */
@@ -134,6 +135,21 @@ static struct cand *candidate(struct deps *d, const char *path)
 		return c;
 	}
 	c->err = elfobj_read(fd, &c->elf, &d->why);
+	if (c->err == -EINVAL) {
+		/* malformed past its identification: ld.so skips it still if it is of another
+		 * class or machine than the one it loads for (try_file()) */
+		struct elfobj p = { 0 };
+		struct strbuf ignore = STRBUF_INIT;
+
+		if (elfobj_peek(fd, &p, &ignore) == 0) {
+			c->elf.ei_class = p.ei_class;
+			c->elf.machine = p.machine;
+			c->peeked = true;
+		}
+		elfobj_release(&p);
+		strbuf_release(&ignore);
+	}
+	c->peeked |= c->err == 0;
 	if (c->err == 0) {
 		c->fit = elfobj_fits(&c->elf, abi_of(c->elf.ei_class, c->elf.machine));
 		if (c->fit == ELFOBJ_BAD) {
@@ -358,11 +374,12 @@ static enum found try_file(struct ctx *c, const char *path, struct cand **out)
 
 	*out = ca;
 	/* open_path() goes on after ENOENT and EACCES, and after a file of another class
-	 * or machine; anything else wrong with a file that exists is an error. */
+	 * or machine (open_verify() looks at nothing else of it first); anything else wrong
+	 * with a file that exists is an error. */
 	if (ca->err == -ENOENT || ca->err == -EACCES || ca->err == -ENOTDIR)
 		return FOUND_NONE;
-	if (ca->err == 0 && (ca->fit == ELFOBJ_WRONG_ABI ||
-			     (ca->fit == ELFOBJ_FIT && !loadable(c->d, ca))))
+	if (ca->peeked && (ca->elf.ei_class != c->d->abi->ei_class ||
+			   ca->elf.machine != c->d->abi->machine))
 		return FOUND_NONE;
 	if (ca->err < 0 || ca->fit != ELFOBJ_FIT)
 		return FOUND_BAD;

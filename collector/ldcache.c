@@ -59,7 +59,8 @@ enum {
 /* _DL_FIRST_PLATFORM and _DL_PLATFORMS_COUNT from sysdeps/x86/dl-procinfo.h. */
 #define FIRST_PLATFORM 48
 #define HWCAP_PLATFORM (0xfULL << FIRST_PLATFORM)
-/* HWCAP_IMPORTANT for x86-64: HWCAP_X86_64 | HWCAP_X86_AVX512_1. */
+/* HWCAP_IMPORTANT for x86-64: HWCAP_X86_64 | HWCAP_X86_AVX512_1; i386's has HWCAP_X86_SSE2. */
+#define HWCAP_X86_SSE2 (1ULL << 0)
 #define HWCAP_X86_64 (1ULL << 1)
 #define HWCAP_X86_AVX512_1 (1ULL << 2)
 
@@ -403,16 +404,24 @@ struct lookup {
 	uint32_t *prio;     /* per glibc-hwcaps index; computed on first use */
 };
 
-static void lookup_init(struct lookup *lk, const struct ldcache *c, const struct hwcaps *hw)
+static void lookup_init(struct lookup *lk, const struct ldcache *c, const struct hwcaps *hw,
+			int32_t id)
 {
 	uint64_t dl_hwcap = HWCAP_X86_64;
 
 	memset(lk, 0, sizeof(*lk));
 	lk->c = c;
 	lk->hw = hw;
+	lk->id = id;
 	lk->platform = UINT64_MAX;
 	lk->isa_1 = 1; /* baseline: every x86-64 CPU */
-	if (hw) {
+	if (id == LDCACHE_ID_I386) {
+		/* i386's init_cpu_features() on an x86-64 CPU: HWCAP_X86_SSE2 and platform
+		 * "i686" (_dl_x86_platforms[1]); no glibc-hwcaps levels (hw unused) */
+		lk->hw = NULL;
+		dl_hwcap = HWCAP_X86_SSE2;
+		lk->platform = 1ULL << (FIRST_PLATFORM + 1);
+	} else if (hw) {
 		/* hwcaps_detect() lists "avx512_1" on its own exactly when ld.so sets
 		 * HWCAP_X86_AVX512_1, and x86_64 is always set. */
 		if (strvec_find(&hw->legacy, "avx512_1") >= 0)
@@ -527,9 +536,7 @@ static const char *search(struct lookup *lk, const char *name)
 				if (e->flags != lk->id &&
 				    !(lk->id == LDCACHE_ID_I386 && e->flags == 1))
 					continue;
-				if (!lk->hw && e->hwcap)
-					continue;
-				if (c->hwcap_data && lk->hw) {
+				if (c->hwcap_data) {
 					named = hwcap_is_extension(e->hwcap);
 					if (named && !isa_level_ok(lk, e->hwcap))
 						continue;
@@ -572,8 +579,7 @@ const char *ldcache_lookup(const struct ldcache *c, const char *name, const stru
 
 	if (!c || !name || !c->n)
 		return NULL;
-	lookup_init(&lk, c, hw);
-	lk.id = id;
+	lookup_init(&lk, c, hw, id);
 	ret = search(&lk, name);
 	free(lk.prio);
 	return ret;

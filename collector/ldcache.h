@@ -38,9 +38,9 @@ void ldcache_free(struct ldcache *c);
 /* The path ld.so would take from the cache for @name, as glibc 2.36's _dl_load_cache_lookup
  * does for the ABI whose entries have flags @id: entries of another ABI are ignored; of the
  * entries with a glibc-hwcaps subdirectory, the one with the best priority in @hw->levels
- * wins over an entry without one; legacy-hwcap entries are skipped. With @hw NULL (an ABI
- * that searches no hwcaps subdirectories, i386), only entries without hwcap bits count.
- * Borrowed; NULL if none. */
+ * wins over an entry without one; legacy-hwcap entries count where their bits are this
+ * CPU's (x86-64: from @hw; i386, LDCACHE_ID_I386: sse2 and platform i686, and no
+ * glibc-hwcaps entry, @hw unused). Borrowed; NULL if none. */
 const char *ldcache_lookup(const struct ldcache *c, const char *name, const struct hwcaps *hw,
 			   int32_t id);
 

@@ -1075,10 +1075,8 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 		if (exe) {
 			int gap = collect_exec_gap(exe);
 
-			if (gap == MP_GAP_STATIC)
-				return "static binary";
-			if (gap == MP_GAP_SETUID)
-				return "setuid binary";
+			if (gap)
+				return gap_reason((uintptr_t)gap);
 		}
 		if (!strcmp(path, "/etc/ld.so.cache") || !strcmp(path, "/etc/ld.so.preload") ||
 		    strstr(base, ".so") || strstr(path, "/glibc-hwcaps/") || strstr(path, "/tls/"))

@@ -29,14 +29,17 @@ prog32() {
 printf '.globl _start\n_start: push $0\n call exit\n' >exit.s
 printf '.section .rodata\nm: .string "hello from i386"\n.text\n.globl _start\n_start: push $m\n call puts\n push $0\n call exit\n' >hello.s
 
-so32 h/i686/libh.so.1; so32 h/sse2/libh2.so.1          # legacy subdirectories
+# legacy subdirectories, in their order: tls/i686/sse2, tls/i686, tls/sse2, tls, i686/sse2,
+# i686, sse2, then the directory
+for d in h h/sse2 h/i686 h/i686/sse2; do so32 $d/libh.so.1; done
+for d in h h/sse2; do so32 $d/libh2.so.1; done
 so32 lib32/liblib.so.1                                 # $LIB
-so32 p/i686/libplat.so.1                               # $PLATFORM
+so32 plat-i686/libplat.so.1                            # $PLATFORM
 so64 d64/libd.so.1; so32 d32/libd.so.1                 # an x86-64 one first: skipped
 so32 dep/libdep.so.1; so32 d32/libneeds.so.1 dep/libdep.so.1 # needs one the RPATH finds
-prog32 "$tmp/p32" exit.s h/i686/libh.so.1 h/sse2/libh2.so.1 lib32/liblib.so.1 \
-	p/i686/libplat.so.1 d32/libd.so.1 d32/libneeds.so.1 \
-	--disable-new-dtags -rpath '$ORIGIN/h:$ORIGIN/$LIB:$ORIGIN/p/$PLATFORM:$ORIGIN/d64:$ORIGIN/d32:$ORIGIN/dep' ||
+prog32 "$tmp/p32" exit.s h/libh.so.1 h/libh2.so.1 lib32/liblib.so.1 \
+	plat-i686/libplat.so.1 d32/libd.so.1 d32/libneeds.so.1 \
+	--disable-new-dtags -rpath '$ORIGIN/h:$ORIGIN/$LIB:$ORIGIN/plat-$PLATFORM:$ORIGIN/d64:$ORIGIN/d32:$ORIGIN/dep' ||
 	{ echo "FAIL: cannot link an i386 program"; exit 1; }
 "$tmp/p32"
 assert_eq "the i386 program runs here (ia32 emulation)" "$?" 0
@@ -47,7 +50,8 @@ ours() { printf '%s\n' "$out" | sed -n 's/^ *\([^ ]*\) => \(\/[^ ]*\) \[.*/\1 \2
 run_tool deps --tree "$tmp/p32"
 assert_rc "deps of the i386 program: exit 0" 0
 want=$(oracle "$tmp/p32")
-check "the i386 loader lists libh.so.1 from h/i686 (legacy subdirectory)" grep -q "libh.so.1 $tmp/h/i686/libh.so.1" <<<"$want"
+check "the i386 loader takes libh.so.1 from h/i686/sse2, libh2.so.1 from h/sse2 (legacy subdirectories)" \
+	bash -c 'grep -qx "libh.so.1 $2/h/i686/sse2/libh.so.1" <<<"$1" && grep -qx "libh2.so.1 $2/h/sse2/libh2.so.1" <<<"$1"' _ "$want" "$tmp"
 assert_eq "deps finds what the i386 loader loads (legacy subdirectories, \$LIB, \$PLATFORM, DT_RPATH, an x86-64 one skipped)" \
 	"$(ours)" "$want"
 check "libc.so.6 is the i386 one" grep -qx "libc.so.6 $libc32" <<<"$(ours)"
@@ -89,6 +93,28 @@ if can_fake_etc; then
 		"$(in_etc "$tmp/cache" "" "$rtld32" --list "$tmp/p32c" | sed -n 's/^[[:space:]]*libcached.so.1 => \([^ ]*\) .*/\1/p')" \
 		"$tmp/c32/libcached.so.1"
 fi
+# a legacy-hwcap entry (ldconfig lists ch/sse2's with hwcap 0x1): the i386 loader takes it
+so32 ch/libhw.so.1; so32 ch/sse2/libhw.so.1
+printf '%s\n' "$tmp/ch" >ld2.so.conf
+ldconfig -X -C "$tmp/cache2" -f "$tmp/ld2.so.conf" || { echo "FAIL: ldconfig"; exit 1; }
+check "cache: ldconfig lists an i386 entry with a hwcap" sh -c 'ldconfig -C "$1" -p | grep -q "libhw.so.1 (ELF, hwcap: 0x0000000000000001)"' sh "$tmp/cache2"
+prog32 "$tmp/p32h" exit.s ch/libhw.so.1 || { echo "FAIL: link"; exit 1; }
+MAGICPAK_LD_SO_CACHE=$tmp/cache2 run_tool deps --tree "$tmp/p32h"
+assert_eq "cache: the sse2 entry, as i386's ld.so takes it" "$(tree_path libhw.so.1)" "$tmp/ch/sse2/libhw.so.1"
+if can_fake_etc; then
+	assert_eq "cache: the i386 loader with that cache agrees (sse2)" \
+		"$(in_etc "$tmp/cache2" "" "$rtld32" --list "$tmp/p32h" | sed -n 's/^[[:space:]]*libhw.so.1 => \([^ ]*\) .*/\1/p')" \
+		"$tmp/ch/sse2/libhw.so.1"
+fi
+# a broken i386 file first on an x86-64 program's path is skipped, as its loader skips it
+printf '.globl _start\n_start: mov $60,%%eax\n xor %%edi,%%edi\n syscall\n' >exit64.s
+so64 b64/libq.so.1; so32 b32/libq.so.1; head -c 200 b32/libq.so.1 >b32/t && mv b32/t b32/libq.so.1
+as --64 exit64.s -o exit64.o && ld -m elf_x86_64 -dynamic-linker /lib64/ld-linux-x86-64.so.2 \
+	-o "$tmp/m64" exit64.o b64/libq.so.1 -rpath "$tmp/b32:$tmp/b64" || { echo "FAIL: link"; exit 1; }
+run_tool deps --tree "$tmp/m64"
+assert_rc "an x86-64 program, a truncated i386 libq.so.1 first: exit 0" 0
+assert_eq "it takes the x86-64 one after it" "$(tree_path libq.so.1)" "$tmp/b64/libq.so.1"
+check "as the x86-64 loader does" sh -c '/lib64/ld-linux-x86-64.so.2 --list "$1" | grep -q "libq.so.1 => $2"' sh "$tmp/m64" "$tmp/b64/libq.so.1"
 
 prog32 "$tmp/hello32" hello.s || { echo "FAIL: link"; exit 1; }
 # preload cannot see into it (its ld.so refuses the x86-64 library): a gap, named

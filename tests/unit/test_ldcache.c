@@ -1021,6 +1021,35 @@ static void test_open(void)
 	ldcache_free(NULL);
 }
 
+/* One soname for three ABIs' loaders (x86-64 0x0303, i386 libc6 0x0003, i386 "ELF" 1):
+ * written by flags, higher first, as ldconfig sorts them; each loader takes its own, i386's
+ * the libc6 entry before the ELF one (the first it meets), and never the x86-64 one. */
+static void test_abi_ids(const struct hwcaps *hw)
+{
+	const char *names[] = { "libx.so.1", "libx.so.1", "libx.so.1", "liby.so.1" };
+	const char *paths[] = { "/elf/libx.so.1", "/64/libx.so.1", "/32/libx.so.1", "/elf/liby.so.1" };
+	const int32_t ids[] = { 1, LDCACHE_ID_X86_64, LDCACHE_ID_I386, 1 };
+	struct strbuf out = STRBUF_INIT;
+	struct ldcache *c = NULL;
+	struct ldcache_entry e;
+
+	ldcache_write(names, paths, ids, 4, &out);
+	is_int(ldcache_parse(out.buf, out.len, &c), 0, "a cache of three ABIs' entries parses");
+	ldcache_get(c, 1, &e);
+	ok(e.flags == LDCACHE_ID_X86_64, "libx.so.1's entries by flags, highest first (0x%x)", e.flags);
+	ldcache_get(c, 3, &e);
+	ok(e.flags == 1, "the ELF entry last (0x%x)", e.flags);
+	is_str(ldcache_lookup(c, "libx.so.1", hw, LDCACHE_ID_X86_64), "/64/libx.so.1",
+	       "x86-64 takes its own entry");
+	is_str(ldcache_lookup(c, "libx.so.1", NULL, LDCACHE_ID_I386), "/32/libx.so.1",
+	       "i386 takes the libc6 entry");
+	is_str(ldcache_lookup(c, "liby.so.1", NULL, LDCACHE_ID_I386), "/elf/liby.so.1",
+	       "i386 takes an ELF entry");
+	ok(!ldcache_lookup(c, "liby.so.1", hw, LDCACHE_ID_X86_64), "x86-64 never takes an ELF entry");
+	ldcache_free(c);
+	strbuf_release(&out);
+}
+
 int main(void)
 {
 	struct hwcaps hw;
@@ -1032,6 +1061,7 @@ int main(void)
 	test_system_cache(&hw);
 	test_sort_like_ldconfig();
 	test_round_trip(&hw);
+	test_abi_ids(&hw);
 	test_hwcaps_entries();
 	test_old_formats();
 	test_corrupt();
