@@ -71,6 +71,16 @@ env $export_env "$tool" record --db "$db" --label demo-date --via preload -- dat
 	"$tool" test "$work/date" --env TZ=Asia/Tokyo --env LC_ALL=C.UTF-8 \
 		--expect-stdout "$(env $export_env date -d @0 '+%c %Z')" -- date -d @0 '+%c %Z'
 
+if [ -x /lib/ld-linux.so.2 ] && command -v as >/dev/null && libc32=$(ldconfig -p |
+	sed -n 's/^[[:space:]]*libc\.so\.6 (libc6) => //p' | head -n 1) && [ -n "$libc32" ]; then
+	step "an i386 program on this x86-64 host: resolved as its own ld.so would, bundled, run in the jail"
+	printf '.section .rodata\nm: .string "hello from i386"\n.text\n.globl _start\n_start: push $m\n call puts\n push $0\n call exit\n' >"$work/h32.s"
+	as --32 "$work/h32.s" -o "$work/h32.o" &&
+		ld -m elf_i386 -dynamic-linker /lib/ld-linux.so.2 -o "$work/hello32" "$work/h32.o" "$libc32"
+	"$tool" deps --tree "$work/hello32"
+	"$tool" "$work/hello32" "$work/b32" && "$tool" test "$work/b32" --expect-stdout "hello from i386" -- "$work/hello32"
+fi
+
 step "an OCI image from the recorded session, without a container daemon"
 "$tool" bundle --db "$db" --session demo --oci-archive "$work/sqlite.tar" --tag sqlite:demo \
 	--entrypoint "$prog"
