@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "collect.h"
 #include "event.h"
+#include "hostelf.h"
 #include "interp.h"
 #include "log.h"
 #include "ring.h"
@@ -505,14 +506,6 @@ static bool is_own_loader(const struct stat *sb)
 
 	return ld && stat(ld, &lb) == 0 && lb.st_dev == sb->st_dev && lb.st_ino == sb->st_ino;
 }
-
-#if defined(__x86_64__)
-#define HOST_CLASS ELFCLASS64
-#define HOST_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define HOST_CLASS ELFCLASS64
-#define HOST_MACHINE EM_AARCH64
-#endif
 
 /* Does the ELF file whose first @n bytes are @buf have a PT_INTERP? 1 yes, 0 no, -1 cannot
  * tell from them (p_type is the first word of a program header in both classes). */

@@ -43,6 +43,7 @@
 
 #include "emit.h"
 #include "event.h"
+#include "hostelf.h"
 #include "rawsys.h"
 #include "ring.h"
 
@@ -1042,16 +1043,6 @@ static int elf_has_interp(long fd, const unsigned char *buf, size_t n)
 	}
 	return 0;
 }
-
-#if defined(__x86_64__)
-#define HOST_CLASS ELFCLASS64
-#define HOST_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define HOST_CLASS ELFCLASS64
-#define HOST_MACHINE EM_AARCH64
-#else
-#error "unsupported host architecture"
-#endif
 
 /* The bytes of a file's start read to classify it: the ELF header and, as linkers place them,
  * the program headers (1024 bytes: 16 of them), and all of a "#!" line the kernel reads. */
