@@ -31,7 +31,6 @@ struct cand {
 	enum elfobj_fit fit; /* when err == 0: for the ld.so of its own ABI (WRONG_ABI: one this
 			      * host does not run); whether it is the map's ABI is loadable()'s */
 	char *why;           /* reason when not loadable */
-	bool peeked;         /* class and machine in elf are the file's, even if err < 0 */
 	char *script;        /* the first bytes of a "#!" script, else NULL */
 	size_t script_len;
 	struct elfobj elf;   /* parsed (all of it) when fit == ELFOBJ_FIT */
@@ -135,21 +134,6 @@ static struct cand *candidate(struct deps *d, const char *path)
 		return c;
 	}
 	c->err = elfobj_read(fd, &c->elf, &d->why);
-	if (c->err == -EINVAL) {
-		/* malformed past its identification: ld.so skips it still if it is of another
-		 * class or machine than the one it loads for (try_file()) */
-		struct elfobj p = { 0 };
-		struct strbuf ignore = STRBUF_INIT;
-
-		if (elfobj_peek(fd, &p, &ignore) == 0) {
-			c->elf.ei_class = p.ei_class;
-			c->elf.machine = p.machine;
-			c->peeked = true;
-		}
-		elfobj_release(&p);
-		strbuf_release(&ignore);
-	}
-	c->peeked |= c->err == 0;
 	if (c->err == 0) {
 		c->fit = elfobj_fits(&c->elf, abi_of(c->elf.ei_class, c->elf.machine));
 		if (c->fit == ELFOBJ_BAD) {
@@ -378,8 +362,8 @@ static enum found try_file(struct ctx *c, const char *path, struct cand **out)
 	 * with a file that exists is an error. */
 	if (ca->err == -ENOENT || ca->err == -EACCES || ca->err == -ENOTDIR)
 		return FOUND_NONE;
-	if (ca->peeked && (ca->elf.ei_class != c->d->abi->ei_class ||
-			   ca->elf.machine != c->d->abi->machine))
+	if (ca->elf.identified && (ca->elf.ei_class != c->d->abi->ei_class ||
+				   ca->elf.machine != c->d->abi->machine))
 		return FOUND_NONE;
 	if (ca->err < 0 || ca->fit != ELFOBJ_FIT)
 		return FOUND_BAD;
@@ -391,9 +375,9 @@ static enum found try_file(struct ctx *c, const char *path, struct cand **out)
  * others as nonexistent and never tries them again). Computed once per directory. */
 static const struct strvec *search_subdirs(struct deps *d, const char *dir)
 {
-	/* (another ABI than the host's keeps its lists apart) */
-	char *key = d->abi == abi_host() ? xstrdup(dir) : xasprintf("%s:%s", d->abi->name, dir);
-	struct strvec *v = strmap_get(&d->subdirs, key);
+	/* (another ABI than the host's keeps its lists apart: "i386:DIR") */
+	char *key = d->abi == abi_host() ? NULL : xasprintf("%s:%s", d->abi->name, dir);
+	struct strvec *v = strmap_get(&d->subdirs, key ? key : dir);
 	const struct strvec *legacy = d->abi->legacy32 ? &d->hw.legacy32
 				      : d->abi->hwcaps ? &d->hw.legacy : NULL;
 	size_t nlev = d->abi->hwcaps ? d->hw.levels.n : 0, nleg = legacy ? legacy->n : 0;
@@ -419,7 +403,7 @@ static const struct strvec *search_subdirs(struct deps *d, const char *dir)
 		else
 			free(sub);
 	}
-	strmap_put(&d->subdirs, key, v);
+	strmap_put(&d->subdirs, key ? key : dir, v);
 	free(key);
 	return v;
 }

@@ -96,6 +96,7 @@ static int peek_head(int fd, struct elfobj *o, struct strbuf *why, unsigned char
 		return fail(why, -ENOEXEC, "core file, not an executable or shared object");
 	if (o->type != ET_EXEC && o->type != ET_DYN)
 		return fail(why, -ENOEXEC, "not an executable or shared object");
+	o->identified = true;
 	return 0;
 }
 

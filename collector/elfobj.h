@@ -17,6 +17,10 @@ struct elfobj {
 	unsigned char osabi;
 	uint16_t machine;
 	uint16_t type;      /* ET_EXEC or ET_DYN */
+	/* the identification and header were read (the fields above hold), even when
+	 * elfobj_read() then failed on what follows them: ld.so skips a file of another class
+	 * or machine before it looks further (collector/deps.c try_file()) */
+	bool identified;
 	bool dynamic;       /* has PT_DYNAMIC */
 	char *interp;       /* PT_INTERP, or NULL */
 	char *soname;       /* DT_SONAME, or NULL */

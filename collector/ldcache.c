@@ -585,8 +585,9 @@ const char *ldcache_lookup(const struct ldcache *c, const char *name, const stru
 	return ret;
 }
 
-/* ldconfig's compare() with equal flags and no hwcap: descending by _dl_cache_libcmp. Ties
- * keep input order, as ldconfig's sorted insertion keeps them in the order it found them. */
+/* ldconfig's compare() for entries without hwcap: descending by _dl_cache_libcmp, then by
+ * flags, higher first (@ids, NULL: all equal). Ties keep input order, as ldconfig's sorted
+ * insertion keeps them in the order it found them. */
 static int write_cmp(const char *const *names, const int32_t *ids, size_t a, size_t b)
 {
 	int r = libcmp(names[b], names[a]);

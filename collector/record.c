@@ -1097,7 +1097,7 @@ static void xc_print(const struct rec *r, const struct side *sd, unsigned have, 
 {
 	char **paths = xcalloc(r->xc->n + 1, sizeof(*paths));
 	size_t n = 0, seen[MP_SRC_BPF + 1] = { 0 };
-	/* every xc_reason() (gap_reason()'s too): a reason left out here is never printed */
+	/* the order the groups are printed in; a reason not listed comes after them */
 	static const char *const reasons[] = { "static binary", "setuid binary",
 		"static or setuid binary", "run as another user", "exec without LD_PRELOAD",
 		"program of another ABI (i386)", "raw syscall", "glibc-internal open", "loader-internal open",
@@ -1120,20 +1120,39 @@ static void xc_print(const struct rec *r, const struct side *sd, unsigned have, 
 			fprintf(stderr, " %s saw %zu", src_name[s], seen[s]);
 	fputc('\n', stderr);
 	for (int m = 1; m <= MP_SRC_BPF; m++) {
+		size_t nr = sizeof(reasons) / sizeof(reasons[0]), norder = 0;
+		const char **why, **order;
+
 		if (!(have & (1u << m)))
 			continue;
-		for (size_t k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++) {
+		/* each missed path's reason, asked once: it may read the program's file */
+		why = xcalloc(n + 1, sizeof(*why));
+		order = xcalloc(nr + n + 1, sizeof(*order));
+		for (size_t k = 0; k < nr; k++)
+			order[norder++] = reasons[k];
+		for (size_t i = 0; i < n; i++) {
+			size_t k = 0;
+
+			if ((uintptr_t)strmap_get(r->xc, paths[i]) & (1u << m))
+				continue;
+			why[i] = xc_reason(r, sd, paths[i], m, io_uring);
+			while (k < norder && strcmp(order[k], why[i]))
+				k++;
+			if (k == norder)
+				order[norder++] = why[i];
+		}
+		for (size_t k = 0; k < norder; k++) {
 			size_t cnt = 0;
 
 			for (size_t i = 0; i < n; i++) {
 				uintptr_t bits = (uintptr_t)strmap_get(r->xc, paths[i]);
 				struct strbuf by = STRBUF_INIT;
 
-				if (bits & (1u << m) || strcmp(xc_reason(r, sd, paths[i], m, io_uring), reasons[k]))
+				if (!why[i] || strcmp(why[i], order[k]))
 					continue;
 				if (!cnt++)
 					fprintf(stderr, "magicpak: cross-check: missed by %s (%s):\n", src_name[m],
-						reasons[k]);
+						order[k]);
 				for (int s = 1; s <= MP_SRC_BPF; s++)
 					if (bits & (1u << s))
 						strbuf_addf(&by, "%s%s", by.len ? "," : "", src_name[s]);
@@ -1141,6 +1160,8 @@ static void xc_print(const struct rec *r, const struct side *sd, unsigned have, 
 				strbuf_release(&by);
 			}
 		}
+		free(order);
+		free(why);
 	}
 	free(paths);
 }
@@ -1254,7 +1275,8 @@ static int early_end_wait(struct early_end *e, struct store *st, int wait_ms)
 		return wait_ms;
 	now = clock_mono_ms();
 	if (now >= e->held_since + EARLY_HOLD_MS || store_session_end_stale(st)) {
-		store_session_end_cancel(st);
+		store_session_end_cancel(st, store_session_end_stale(st) ? "more came after it"
+									   : "held too long");
 		e->held_since = 0;
 		return wait_ms;
 	}

@@ -2516,9 +2516,9 @@ bool store_session_end_stale(const struct store *st)
 	return st->prepared && st->changes != st->prepared_changes;
 }
 
-void store_session_end_cancel(struct store *st)
+void store_session_end_cancel(struct store *st, const char *why)
 {
-	unprepare(st, "held too long");
+	unprepare(st, why);
 }
 
 /* store_session_end() on a prepared end that nothing was added to since: the session's row,

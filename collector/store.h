@@ -127,7 +127,8 @@ int store_session_end(struct store *st, int exit_status, bool complete, const ch
  * flush or store_session_end_cancel(). Never waits for the lock, never fails: 1 if it is
  * prepared, else 0. */
 int store_session_end_prepare(struct store *st);
-void store_session_end_cancel(struct store *st);
+/* Roll a prepared end back (@why for -v -v): the end writes everything again. */
+void store_session_end_cancel(struct store *st, const char *why);
 /* Was something added since the end was prepared (its commit would be rolled back)? */
 bool store_session_end_stale(const struct store *st);
 

@@ -118,12 +118,10 @@ check "as the x86-64 loader does" sh -c '/lib64/ld-linux-x86-64.so.2 --list "$1"
 
 prog32 "$tmp/hello32" hello.s || { echo "FAIL: link"; exit 1; }
 # preload cannot see into it (its ld.so refuses the x86-64 library): a gap, named
-if [ -r "$(dirname "$TOOL")/libmagicpak-preload.so" ]; then
-	run_tool record --db "$tmp/g.db" --via preload -- "$tmp/hello32"
-	assert_eq "record --via preload of the i386 program: incomplete, with the gap named" \
-		"$(sqlite3 "$tmp/g.db" 'select complete, incomplete_reason from sessions')" \
-		"0|preload_gap: exec of another ABI $tmp/hello32"
-fi
+run_tool record --db "$tmp/g.db" --via preload -- "$tmp/hello32"
+assert_eq "record --via preload of the i386 program: incomplete, with the gap named" \
+	"$(sqlite3 "$tmp/g.db" 'select complete, incomplete_reason from sessions')" \
+	"0|preload_gap: exec of another ABI $tmp/hello32"
 
 # a bundle of an i386 program runs in the jail, printing through the i386 libc
 require_jail
