@@ -17,6 +17,7 @@
 #include <shadow.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <ftw.h>
 #include <limits.h>
 #include <spawn.h>
@@ -1528,52 +1529,149 @@ EXPORT int umount(const char *target)
 
 /* ---- realpath: glibc resolves each component with its internal readlink ---- */
 
-/* Report a readlink of each prefix of @path's absolute form, as glibc's realpath() does
- * (with the answer the kernel gives now). Symlinks met on the way are followed by glibc
- * from their target; here only their own name is reported. */
-static void realpath_note(const char *path)
+/* How many of the components ahead in @rest (after the resolved prefix @rname, @d bytes) are
+ * known to be no symlink, so that glibc's readlink of each answered EINVAL, without asking the
+ * kernel one by one: all of them when realpath() returned @result and that is the lexical
+ * form of the whole name (a name met no symlink on its way iff it resolves to itself), else
+ * all but the last one or two when an openat2(RESOLVE_NO_SYMLINKS) of their directory
+ * succeeds. 0 when
+ * @rest has a ".." (glibc reads the component before it, which the lexical form drops) or
+ * when neither holds. cc1 calls realpath() for every include directory and header it looks
+ * at, 7 components deep: asking the kernel for each doubled its readlinks (W2: 2 ms). */
+static int plain_ahead(const char *rname, size_t d, const char *rest, const char *result)
 {
-	char abs[PATH_MAX], tgt[PATH_MAX], next[PATH_MAX];
-	int n, e = errno, hops = 0;
+	char lex[PATH_MAX];
+	size_t o = d, ends[2] = { d, d }; /* where the last two components start */
+	int k = 0;
 
-	if (!path || !recording() || (n = emit_resolve(AT_FDCWD, path, abs, sizeof(abs))) <= 1)
+	memcpy(lex, rname, d);
+	for (const char *p = rest; *p;) {
+		const char *e;
+
+		while (*p == '/')
+			p++;
+		for (e = p; *e && *e != '/'; e++)
+			;
+		if (e - p == 2 && p[0] == '.' && p[1] == '.')
+			return 0;
+		if (e > p && !(e - p == 1 && p[0] == '.')) {
+			if (o + 1 + (size_t)(e - p) + 1 > sizeof(lex))
+				return 0;
+			ends[1] = ends[0];
+			ends[0] = o;
+			if (lex[o - 1] != '/')
+				lex[o++] = '/';
+			memcpy(lex + o, p, (size_t)(e - p));
+			o += (size_t)(e - p);
+			k++;
+		}
+		p = e;
+	}
+	lex[o] = '\0';
+	if (result && !strcmp(lex, result))
+		return k;
+	/* the directory of the last component, else (cc1 looks for "bits/x.h" in every include
+	 * directory) the one above */
+	for (int up = 1; up <= 2 && k > up; up++) {
+		struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+					.resolve = RESOLVE_NO_SYMLINKS };
+		long fd;
+
+		lex[ends[up - 1]] = '\0';
+		fd = RAW(SYS_openat2, AT_FDCWD, lex, &how, sizeof(how));
+		if (fd >= 0) {
+			RAW(SYS_close, fd, 0, 0, 0);
+			return k - up;
+		}
+		if (errno != ENOENT && errno != ENOTDIR)
+			break;
+	}
+	return 0;
+}
+
+/* Report the readlinks glibc's realpath() made resolving @path (glibc 2.36,
+ * stdlib/canonicalize.c): one per component, from the cwd or "/", "." skipped, ".." taking the
+ * last component off, a symlink's target read in its place; each with the answer the kernel
+ * gives now (plain_ahead() answers for the components that cannot be symlinks). It stops where
+ * glibc does: at the first answer other than EINVAL or a symlink. @result: what realpath()
+ * returned, or NULL. */
+static void realpath_note(const char *path, const char *result)
+{
+	char rname[PATH_MAX], more[PATH_MAX], tgt[PATH_MAX];
+	const char *p;
+	size_t d;
+	int e = errno, hops = 0, plain, n;
+
+	if (!path || !*path || !recording() || strlen(path) >= sizeof(more))
 		goto out;
-again:
-	for (int i = 1; i <= n; i++) {
-		char c;
+	n = path[0] == '/' ? 1 : emit_resolve(AT_FDCWD, ".", rname, sizeof(rname));
+	if (n <= 0)
+		goto out;
+	rname[0] = '/';
+	rname[n] = '\0';
+	d = (size_t)n;
+	memcpy(more, path, strlen(path) + 1);
+	p = more;
+	plain = plain_ahead(rname, d, p, result);
+	while (*p) {
+		const char *end;
+		size_t len;
 		long r;
 
-		if (abs[i] != '/' && abs[i] != '\0')
+		while (*p == '/')
+			p++;
+		for (end = p; *end && *end != '/'; end++)
+			;
+		len = (size_t)(end - p);
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			p = end;
 			continue;
-		c = abs[i];
-		abs[i] = '\0';
-		r = RAW(SYS_readlinkat, AT_FDCWD, abs, tgt, sizeof(tgt) - 1);
-		emit_access(MP_OP_READLINK, AT_FDCWD, abs, 0, r < 0 ? errno : 0);
-		abs[i] = c;
-		if (r < 0 && errno != EINVAL)
-			break;
-		if (r >= 0 && ++hops < 40) {
-			/* a symlink: go on from its target, as glibc does */
-			size_t k = 0;
-
-			tgt[r] = '\0';
-			if (tgt[0] != '/') {
-				int d = i;
-
-				while (d > 0 && abs[d - 1] != '/')
-					d--;
-				memcpy(next, abs, (size_t)d);
-				k = (size_t)d;
-			}
-			if (k + (size_t)r + strlen(abs + i) + 1 > sizeof(next))
-				break;
-			memcpy(next + k, tgt, (size_t)r);
-			memcpy(next + k + (size_t)r, abs + i, strlen(abs + i) + 1);
-			n = emit_resolve(AT_FDCWD, next, abs, sizeof(abs));
-			if (n <= 1)
-				break;
-			goto again;
 		}
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (d > 1 && rname[d - 1] != '/')
+				d--;
+			if (d > 1)
+				d--;
+			rname[d] = '\0';
+			p = end;
+			continue;
+		}
+		if (d + 1 + len + 1 > sizeof(rname))
+			break;
+		if (rname[d - 1] != '/')
+			rname[d++] = '/';
+		memcpy(rname + d, p, len);
+		d += len;
+		rname[d] = '\0';
+		p = end;
+		if (plain > 0) {
+			plain--;
+			emit_access(MP_OP_READLINK, AT_FDCWD, rname, 0, EINVAL);
+			continue;
+		}
+		r = RAW(SYS_readlinkat, AT_FDCWD, rname, tgt, sizeof(tgt) - 1);
+		emit_access(MP_OP_READLINK, AT_FDCWD, rname, 0, r < 0 ? errno : 0);
+		if (r < 0) {
+			if (errno != EINVAL)
+				break;
+			continue;
+		}
+		/* a symlink: its target, then the rest of the name, in its place */
+		if (++hops > 40 || (size_t)r + strlen(p) + 1 > sizeof(tgt))
+			break;
+		memcpy(tgt + r, p, strlen(p) + 1);
+		memcpy(more, tgt, (size_t)r + strlen(p) + 1);
+		p = more;
+		if (more[0] == '/') {
+			d = 1;
+		} else {
+			while (d > 1 && rname[d - 1] != '/')
+				d--;
+			if (d > 1)
+				d--;
+		}
+		rname[d] = '\0';
+		plain = plain_ahead(rname, d, p, NULL);
 	}
 out:
 	errno = e;
@@ -1587,7 +1685,7 @@ EXPORT char *realpath(const char *path, char *resolved)
 
 	ret = real(path, resolved);
 	e = errno;
-	realpath_note(path);
+	realpath_note(path, ret);
 	errno = e;
 	return ret;
 }
@@ -1600,7 +1698,7 @@ EXPORT char *canonicalize_file_name(const char *path)
 
 	ret = real(path);
 	e = errno;
-	realpath_note(path);
+	realpath_note(path, ret);
 	errno = e;
 	return ret;
 }
