@@ -199,18 +199,17 @@ static void sock_put(int fd)
 		SYS1(SYS_close, fd);
 }
 
-/* Symbol @name of a loaded ELF object, @bias its load address and @dyn its dynamic section,
- * by its GNU hash table; NULL if it has none, or no such symbol. For what dlsym() cannot
- * reach: the audit module in another namespace (dlsym() takes handles, and the loader gives
- * none for those), and the vDSO in the audit module, which has no libc. */
-static void *elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name)
+void *emit_elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name, unsigned *type)
 {
-	const ElfW(Sym) *symtab = NULL;
+	const ElfW(Sym) *symtab = NULL, *found = NULL;
+	const ElfW(Half) *versym = NULL;
 	const char *strtab = NULL;
 	const uint32_t *gh = NULL, *buckets, *chain;
 	uint32_t h = 5381, i, nbuckets;
 	size_t n = slen(name) + 1;
 
+	if (type)
+		*type = EMIT_SYM_NO_TABLE;
 	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
 		uintptr_t p = dyn->d_un.d_ptr;
 
@@ -223,8 +222,14 @@ static void *elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name)
 			strtab = (const void *)p;
 		else if (dyn->d_tag == DT_GNU_HASH)
 			gh = (const void *)p;
+		else if (dyn->d_tag == DT_VERSYM)
+			versym = (const void *)p;
 	}
-	if (!symtab || !strtab || !gh || !gh[0])
+	if (!symtab || !strtab || !gh)
+		return NULL;
+	if (type)
+		*type = STT_NOTYPE;
+	if (!gh[0])
 		return NULL;
 	for (const char *c = name; *c; c++)
 		h = h * 33 + (unsigned char)*c;
@@ -238,12 +243,28 @@ static void *elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name)
 	for (;; i++) {
 		uint32_t h2 = chain[i - gh[1]];
 
+		/* the loader's check_match() for a lookup without a version: a definition with a
+		 * value; a version index of 0 or 1 (none) at once, else the one default version
+		 * (not hidden: an old compat symbol such as __xstat@GLIBC_2.2.5 is not taken) */
 		if ((h | 1) == (h2 | 1) && !strncmp(strtab + symtab[i].st_name, name, n) &&
-		    symtab[i].st_shndx != SHN_UNDEF)
-			return (void *)(bias + symtab[i].st_value);
+		    symtab[i].st_shndx != SHN_UNDEF && symtab[i].st_value) {
+			ElfW(Half) v = versym ? versym[i] : 0;
+
+			if ((v & 0x7fff) < 2) {
+				found = &symtab[i];
+				break;
+			}
+			if (!(v & 0x8000) && !found)
+				found = &symtab[i];
+		}
 		if (h2 & 1)
-			return NULL;
+			break;
 	}
+	if (!found)
+		return NULL;
+	if (type)
+		*type = found->st_info & 0xf; /* ELF32_ST_TYPE and ELF64_ST_TYPE alike */
+	return (void *)(bias + found->st_value);
 }
 
 #ifdef MAGICPAK_FREESTANDING
@@ -268,8 +289,8 @@ void emit_vdso(const void *base)
 			dyn = ph[i].p_vaddr;
 	}
 	if (loaded && dyn)
-		vdso_clock_gettime = elf_symbol(bias, (const void *)(bias + dyn),
-						"__vdso_clock_gettime");
+		vdso_clock_gettime = emit_elf_symbol(bias, (const void *)(bias + dyn),
+						     "__vdso_clock_gettime", NULL);
 }
 #endif
 
@@ -599,7 +620,8 @@ static struct emit_shared *audit_shared(const char *sock)
 		return NULL;
 	for (r = r->r_next; r; r = r->r_next)
 		for (const struct link_map *l = r->base.r_map; l; l = l->l_next) {
-			struct emit_shared *e = elf_symbol(l->l_addr, l->l_ld, "magicpak_emit_shared");
+			struct emit_shared *e =
+				emit_elf_symbol(l->l_addr, l->l_ld, "magicpak_emit_shared", NULL);
 
 			if (e && e != sh && e->magic == EMIT_SHARED_MAGIC &&
 			    e->size == sizeof(*e) && __atomic_load_n(&e->enabled, __ATOMIC_ACQUIRE) &&

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <link.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -63,6 +64,16 @@ long emit_read_file(const char *path, char *buf, size_t size);
 /* What exec of @path would run unseen, read from the file: 0 or an enum mp_gap. Follows one
  * "#!" line to its interpreter. */
 uint32_t emit_exec_gap(const char *path);
+
+/* Symbol @name of a loaded ELF object (@bias its load address, @dyn its dynamic section), as
+ * dlsym() would take it from that object alone, by its GNU hash table: a definition, of no
+ * version or of its default one (a hidden compat version is not taken); NULL if none. *@type
+ * (if @type is not NULL): the symbol's STT_ type, or EMIT_SYM_NO_TABLE when the object has no
+ * GNU hash table (dlsym() would still search it). For what dlsym() cannot reach (the audit
+ * module's namespace; the vDSO in the module, which has no libc), and the wrappers' first
+ * lookups (preload.c). */
+#define EMIT_SYM_NO_TABLE 0x100U
+void *emit_elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name, unsigned *type);
 
 /* A raw system call with libc's convention (-1 and errno), never through syscall(3). */
 long emit_syscall(long n, long a, long b, long c, long d, long e, long f);

@@ -25,24 +25,24 @@
 int preload_active;        /* this copy records through its wrappers */
 char preload_self[512];    /* this library's path, to see whether an exec keeps it */
 
-/* Is this copy loaded in the program's namespace (not the audit one)? */
-static int in_base_namespace(void)
+extern ElfW(Dyn) _DYNAMIC[];
+
+/* This copy's link map if it is loaded in the program's namespace (not the audit one, nor a
+ * dlmopen() namespace), else NULL: found by its dynamic section among the objects of the base
+ * namespace, which the loader lists for debuggers (_r_debug). Its name is kept in
+ * preload_self. dladdr1() and dlinfo() told the same in 20 us a process, most of it
+ * _dl_addr() looking for the symbol nearest to an address. */
+static const struct link_map *base_self(void)
 {
-	struct link_map *lm = NULL;
-	Dl_info info;
-	Lmid_t lmid = LM_ID_BASE;
+	for (const struct link_map *l = _r_debug.r_map; l; l = l->l_next)
+		if (l->l_ld == _DYNAMIC) {
+			size_t n = l->l_name ? strlen(l->l_name) : 0;
 
-	if (!dladdr1((void *)in_base_namespace, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
-		return 1;
-	if (info.dli_fname) {
-		size_t n = strlen(info.dli_fname);
-
-		if (n < sizeof(preload_self))
-			memcpy(preload_self, info.dli_fname, n + 1);
-	}
-	if (dlinfo(lm, RTLD_DI_LMID, &lmid) != 0)
-		return 1;
-	return lmid == LM_ID_BASE;
+			if (n < sizeof(preload_self))
+				memcpy(preload_self, l->l_name, n + 1);
+			return l;
+		}
+	return NULL;
 }
 
 static void on_exit_status(int status, void *arg)
@@ -56,14 +56,16 @@ static void on_exit_status(int status, void *arg)
 /* glibc passes argc, argv and envp to ELF constructors. */
 __attribute__((constructor)) static void preload_init(int argc, char **argv, char **envp)
 {
+	const struct link_map *self;
 	const char *execfn;
 	int e = errno; /* the program must find errno as the kernel left it (Bear #469) */
 
 	emit_busy++;
-	if (!in_base_namespace())
+	self = base_self();
+	if (!self)
 		goto out;
-	preload_resolve();
-	emit_init(envp);
+	emit_init(envp); /* first: MAGICPAK_DEBUG lets preload_resolve() check its lookups */
+	preload_resolve(self);
 	if (!emit_enabled())
 		goto out;
 	preload_active = 1;

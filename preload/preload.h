@@ -8,7 +8,9 @@ extern int preload_active;
 /* This library's path as the loader has it. */
 extern char preload_self[512];
 
-/* Look up every real function with dlsym(RTLD_NEXT, ...), once. */
-void preload_resolve(void);
+struct link_map;
+/* Look up every real function as dlsym(RTLD_NEXT, ...) would from @self (this copy's link map
+ * in the program's namespace), once. */
+void preload_resolve(const struct link_map *self);
 
 #endif /* PRELOAD_PRELOAD_H */

@@ -45,6 +45,22 @@ has_row "a child of sh: its exec recorded" "$rows" "exec|$tmp/chain|0"
 has_row "a child of sh: its open recorded" "$rows" "open|$tmp/data|0"
 assert_eq "a child of sh: session complete (LD_PRELOAD not lost)" "$(reason "$db")" "1|"
 
+# The wrappers' real functions are found as dlsym(RTLD_NEXT) finds them: the library reads the
+# GNU hash tables of the objects loaded after it (preload.c), and with MAGICPAK_DEBUG set compares
+# each answer with dlsym()'s. The user's library after magicpak's (as record chains them), before
+# it, and python3 with its extension modules.
+for order in "$PRELOAD_LIB:$tmp/libmywrap.so" "$tmp/libmywrap.so:$PRELOAD_LIB"; do
+	out=$(MAGICPAK_DEBUG=1 LD_PRELOAD=$order "$tmp/chain" "$tmp/data" 2>"$tmp/dbg.err")
+	assert_eq "LD_PRELOAD=$(basename "${order%%:*}"):...: the program runs, the user's getenv answers" \
+		"$out" "MYWRAP_PROBE=wrapped
+opened $tmp/data"
+	assert_eq "LD_PRELOAD=$(basename "${order%%:*}"):...: every real function is the one dlsym(RTLD_NEXT) gives" \
+		"$(grep -c 'differs from dlsym' "$tmp/dbg.err")" 0
+done
+MAGICPAK_DEBUG=1 LD_PRELOAD=$PRELOAD_LIB /usr/bin/python3 -c 'import json, sqlite3, decimal' 2>"$tmp/dbg.err"
+assert_eq "python3: every real function is the one dlsym(RTLD_NEXT) gives" \
+	"$(grep -c 'differs from dlsym' "$tmp/dbg.err")" 0
+
 # the library at a path LD_PRELOAD cannot carry
 for bad in "lib dir" "lib:dir"; do
 	mkdir "$tmp/$bad"
