@@ -245,7 +245,7 @@ void *emit_elf_symbol(ElfW(Addr) bias, const ElfW(Dyn) *dyn, const char *name, u
 
 		/* the loader's check_match() for a lookup without a version: a definition with a
 		 * value; a version index of 0 or 1 (none) at once, else the one default version
-		 * (not hidden: an old compat symbol such as __xstat@GLIBC_2.2.5 is not taken) */
+		 * (a hidden one, a compat symbol kept for old binaries, is not taken) */
 		if ((h | 1) == (h2 | 1) && !strncmp(strtab + symtab[i].st_name, name, n) &&
 		    symtab[i].st_shndx != SHN_UNDEF && symtab[i].st_value) {
 			ElfW(Half) v = versym ? versym[i] : 0;

@@ -95,9 +95,10 @@ static void *lookup(const char *name)
 /* What dlsym(RTLD_NEXT, @name) gives this library: the first definition in the objects loaded
  * after @self (its link map in the program's namespace), in load order, which for the objects
  * of a program's start is the order of the global scope the loader searches. Read from their
- * GNU hash tables: the ~95 dlsym() calls of preload_resolve() took every process 40 us, the
- * failing ones (the old __xstat names) each building an error message. dlsym() itself when
- * @self is NULL, for an object without a GNU hash table, and for an IFUNC (which dlsym() runs). */
+ * GNU hash tables: the ~95 dlsym() calls of preload_resolve() took every process 40 us
+ * (uprobes), each finding the caller's object and walking the scope. dlsym() itself when @self
+ * is NULL, for an object without a GNU hash table, for an IFUNC (which dlsym() runs), and for a
+ * name no object after this one defines. */
 static void *next_symbol(const struct link_map *self, const char *name, bool check)
 {
 	void *p = NULL;
@@ -113,6 +114,9 @@ static void *next_symbol(const struct link_map *self, const char *name, bool che
 		if (p)
 			break;
 	}
+	/* none after this copy (a library dlopen()ed rather than preloaded is last) */
+	if (!p)
+		return lookup(name);
 	/* MAGICPAK_DEBUG: say where this differs from dlsym() (t611) */
 	if (check && p != lookup(name))
 		emit_debug("RTLD_NEXT lookup differs from dlsym() for", name);
@@ -1569,9 +1573,9 @@ EXPORT int umount(const char *target)
  * @rest has a ".." (glibc reads the component before it, which the lexical form drops) or
  * when neither holds. cc1 calls realpath() for every include directory and header it looks
  * at, 7 components deep: asking the kernel for each doubled its readlinks (W2: 2 ms). */
-static int plain_ahead(const char *rname, size_t d, const char *rest, const char *result)
+static int plain_ahead(const char *rname, size_t d, const char *rest, const char *result,
+		       char lex[PATH_MAX])
 {
-	char lex[PATH_MAX];
 	size_t o = d, ends[2] = { d, d }; /* where the last two components start */
 	int k = 0;
 
@@ -1586,7 +1590,7 @@ static int plain_ahead(const char *rname, size_t d, const char *rest, const char
 		if (e - p == 2 && p[0] == '.' && p[1] == '.')
 			return 0;
 		if (e > p && !(e - p == 1 && p[0] == '.')) {
-			if (o + 1 + (size_t)(e - p) + 1 > sizeof(lex))
+			if (o + 1 + (size_t)(e - p) + 1 > PATH_MAX)
 				return 0;
 			ends[1] = ends[0];
 			ends[0] = o;
@@ -1620,18 +1624,39 @@ static int plain_ahead(const char *rname, size_t d, const char *rest, const char
 	return 0;
 }
 
+/* Does what is left of the name after a component (@end) need that component to be a directory
+ * before anything else is read: only slashes left, a "/." at the end, or a ".." to come? glibc's
+ * suffix_requires_dir_check(), after which it tests the component with faccessat("COMPONENT/")
+ * and stops if that fails (so "/etc/passwd/../hosts" stops at ENOTDIR). */
+static bool suffix_needs_dir(const char *end)
+{
+	while (*end == '/') {
+		while (*end == '/')
+			end++;
+		if (!*end)
+			return true;
+		if (*end++ != '.')
+			return false;
+		/* a trailing "/.", or "/.." anywhere; "/./" goes on */
+		if (!*end || (*end == '.' && (!end[1] || end[1] == '/')))
+			return true;
+	}
+	return false;
+}
+
 /* Report the readlinks glibc's realpath() made resolving @path (glibc 2.36,
  * stdlib/canonicalize.c): one per component, from the cwd or "/", "." skipped, ".." taking the
  * last component off, a symlink's target read in its place; each with the answer the kernel
  * gives now (plain_ahead() answers for the components that cannot be symlinks). It stops where
- * glibc does: at the first answer other than EINVAL or a symlink. @result: what realpath()
- * returned, or NULL. */
+ * glibc does: at the first answer other than EINVAL or a symlink, or at a component that the
+ * rest of the name needs to be a directory and is not (glibc's faccessat(), reported too).
+ * @result: what realpath() returned, or NULL. */
 static void realpath_note(const char *path, const char *result)
 {
 	char rname[PATH_MAX], more[PATH_MAX], tgt[PATH_MAX];
 	const char *p;
 	size_t d;
-	int e = errno, hops = 0, plain, n;
+	int e = errno, hops = 0, plain, n, err;
 
 	if (!path || !*path || !recording() || strlen(path) >= sizeof(more))
 		goto out;
@@ -1643,7 +1668,7 @@ static void realpath_note(const char *path, const char *result)
 	d = (size_t)n;
 	memcpy(more, path, strlen(path) + 1);
 	p = more;
-	plain = plain_ahead(rname, d, p, result);
+	plain = plain_ahead(rname, d, p, result, tgt);
 	while (*p) {
 		const char *end;
 		size_t len;
@@ -1677,14 +1702,29 @@ static void realpath_note(const char *path, const char *result)
 		p = end;
 		if (plain > 0) {
 			plain--;
-			emit_access(MP_OP_READLINK, AT_FDCWD, rname, 0, EINVAL);
-			continue;
+			r = -1;
+			errno = EINVAL;
+		} else {
+			r = RAW(SYS_readlinkat, AT_FDCWD, rname, tgt, sizeof(tgt) - 1);
 		}
-		r = RAW(SYS_readlinkat, AT_FDCWD, rname, tgt, sizeof(tgt) - 1);
-		emit_access(MP_OP_READLINK, AT_FDCWD, rname, 0, r < 0 ? errno : 0);
+		err = r < 0 ? errno : 0;
+		emit_access(MP_OP_READLINK, AT_FDCWD, rname, 0, err);
 		if (r < 0) {
-			if (errno != EINVAL)
+			/* not a symlink: glibc goes on after EINVAL, but first asks whether it is a
+			 * directory when the rest needs one ("/", "/." or a "/.." to come) */
+			if (suffix_needs_dir(p)) {
+				if (d + 2 > sizeof(rname))
+					break;
+				rname[d] = '/';
+				rname[d + 1] = '\0';
+				r = RAW5(SYS_faccessat2, AT_FDCWD, rname, F_OK, AT_EACCESS, 0);
+				emit_access(MP_OP_ACCESS, AT_FDCWD, rname, F_OK, r < 0 ? errno : 0);
+				rname[d] = '\0';
+				if (r < 0)
+					break;
+			} else if (err != EINVAL) {
 				break;
+			}
 			continue;
 		}
 		/* a symlink: its target, then the rest of the name, in its place */
@@ -1702,7 +1742,7 @@ static void realpath_note(const char *path, const char *result)
 				d--;
 		}
 		rname[d] = '\0';
-		plain = plain_ahead(rname, d, p, NULL);
+		plain = plain_ahead(rname, d, p, NULL, tgt);
 	}
 out:
 	errno = e;
