@@ -507,38 +507,6 @@ static bool is_own_loader(const struct stat *sb)
 	return ld && stat(ld, &lb) == 0 && lb.st_dev == sb->st_dev && lb.st_ino == sb->st_ino;
 }
 
-/* Does the ELF file whose first @n bytes are @buf have a PT_INTERP? 1 yes, 0 no, -1 cannot
- * tell from them (p_type is the first word of a program header in both classes). */
-static int elf_interp(const unsigned char *buf, size_t n)
-{
-	size_t off, num, ent;
-
-	if (buf[4] == ELFCLASS64) {
-		Elf64_Ehdr eh;
-
-		memcpy(&eh, buf, sizeof(eh));
-		off = eh.e_phoff, num = eh.e_phnum, ent = eh.e_phentsize;
-		if (ent < sizeof(Elf64_Phdr))
-			return -1;
-	} else {
-		Elf32_Ehdr eh;
-
-		memcpy(&eh, buf, sizeof(eh));
-		off = eh.e_phoff, num = eh.e_phnum, ent = eh.e_phentsize;
-		if (ent < sizeof(Elf32_Phdr))
-			return -1;
-	}
-	if (off > n || num > (n - off) / ent)
-		return -1;
-	for (size_t i = 0; i < num; i++) {
-		uint32_t type;
-
-		memcpy(&type, buf + off + i * ent, sizeof(type));
-		if (type == PT_INTERP)
-			return 1;
-	}
-	return 0;
-}
 
 int collect_exec_gap(const char *path)
 {
@@ -581,7 +549,7 @@ int collect_exec_gap(const char *path)
 			return 0;
 		/* as the library's emit_exec_gap(): static first (no loader at all), then
 		 * another ABI's program (its ld.so cannot load the library) */
-		switch (elf_interp(buf, (size_t)n)) {
+		switch (hostelf_has_interp(buf, (size_t)n, NULL, NULL)) {
 		case 0:
 			return is_own_loader(&sb) ? 0 : MP_GAP_STATIC;
 		case 1:

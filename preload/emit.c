@@ -1024,46 +1024,10 @@ long emit_read_file(const char *path, char *buf, size_t size)
 	return (long)n;
 }
 
-/* Does the ELF file open as @fd, whose first @n bytes are in @buf, have a PT_INTERP? 1 yes,
- * 0 no, -1 cannot tell (not ELF, headers unreadable). Program headers past @buf (rare: they
- * follow the ELF header) are read one type at a time. */
-static int elf_has_interp(long fd, const unsigned char *buf, size_t n)
+/* The type of the program header at @off of the file open as *@ctx (raw pread). */
+static int phdr_type(void *ctx, size_t off, uint32_t *type)
 {
-	size_t off, num, ent, min;
-
-	if (n < 52 || memcmp(buf, "\177ELF", 4))
-		return -1;
-	if (buf[4] == 2) { /* ELFCLASS64 */
-		const Elf64_Ehdr *eh = (const void *)buf;
-
-		if (n < sizeof(*eh))
-			return -1;
-		off = eh->e_phoff, num = eh->e_phnum, ent = eh->e_phentsize;
-		min = sizeof(Elf64_Phdr);
-	} else if (buf[4] == 1) {
-		const Elf32_Ehdr *eh = (const void *)buf;
-
-		off = eh->e_phoff, num = eh->e_phnum, ent = eh->e_phentsize;
-		min = sizeof(Elf32_Phdr);
-	} else {
-		return -1;
-	}
-	/* the kernel's own limit on the table (load_elf_phdrs); an offset no file has */
-	if (ent < min || num * ent > 65536 || off > ((size_t)1 << 40))
-		return -1;
-	/* p_type is the first 32-bit word of a program header in both classes */
-	for (size_t i = 0; i < num; i++) {
-		size_t at = off + i * ent;
-		uint32_t type;
-
-		if (at < n && n - at >= sizeof(type))
-			memcpy(&type, buf + at, sizeof(type));
-		else if (SYS4(SYS_pread64, fd, &type, sizeof(type), at) != (long)sizeof(type))
-			return -1;
-		if (type == PT_INTERP)
-			return 1;
-	}
-	return 0;
+	return SYS4(SYS_pread64, *(long *)ctx, type, sizeof(*type), off) == (long)sizeof(*type) ? 0 : -1;
 }
 
 /* The bytes of a file's start read to classify it: the ELF header and, as linkers place them,
@@ -1123,7 +1087,7 @@ uint32_t emit_exec_gap(const char *path)
 			path = interp;
 			continue;
 		}
-		interp_flag = elf_has_interp(fd, buf, (size_t)n);
+		interp_flag = hostelf_has_interp(buf, (size_t)n, phdr_type, &fd);
 		SYS1(SYS_close, fd);
 		if (interp_flag == 0)
 			return MP_GAP_STATIC;
