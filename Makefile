@@ -134,22 +134,14 @@ $(BUILD)/audit/%.o: preload/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(AUDIT_CFLAGS) -c $< -o $@
 
-# The audit module has no libc, but needs ld.so itself (a DT_NEEDED) to see its
-# __libc_stack_end, where it reads the environment (preload/audit.c): named as /bin/sh's
-# interpreter, taken where the compiler finds it (a compiler for another machine finds none).
-# Without it the module reads /proc/self/environ instead.
+# The system's loader, named as /bin/sh's interpreter.
 RTLD_PATH := $(shell readelf -lW /bin/sh 2>/dev/null | sed -n 's/.*interpreter: \(.*\)]$$/\1/p')
-RTLD_NAME := $(notdir $(RTLD_PATH))
 # the loader a static magicpak takes for the system's (collect.c; lazylib.c when its model
 # of dlopen() finds no glibc)
 ALL_CFLAGS += $(if $(RTLD_PATH),-DSYSTEM_RTLD='"$(RTLD_PATH)"')
-RTLD := $(if $(RTLD_NAME),$(filter /%,$(shell $(CC) $(CFLAGS) -print-file-name=$(RTLD_NAME) 2>/dev/null)))
-ifneq ($(RTLD),)
-AUDIT_LDLIBS = -Wl,--no-as-needed $(RTLD)
-endif
 $(AUDIT_LIB): $(AUDIT_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib $(PRELOAD_LDFLAGS) -o $@ $^ $(AUDIT_LDLIBS)
+	$(Q)$(CC) $(AUDIT_CFLAGS) -shared -nostdlib $(PRELOAD_LDFLAGS) -o $@ $^
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)

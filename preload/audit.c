@@ -26,12 +26,26 @@
 static int audit_active;  /* this copy is the LD_AUDIT module, and recording is on */
 static int audit_started; /* the program's own objects are loaded: later ones are dlopen()s */
 
-/* ld.so's (a public symbol since glibc 2.2.5): the initial stack, where the kernel left argc,
- * argv, NULL, then the exec-time environment. The module links against ld.so to see it, so
- * the loader looks ld.so up by its soname for the audit namespace in each process (an open
- * and an fstat, which it then finds to be itself): cheaper than /proc/self/environ. Weak:
- * built without ld.so (Makefile: RTLD), the module reads /proc/self/environ. */
-extern void *__libc_stack_end __attribute__((weak));
+static int audit_inited;  /* audit_init() ran */
+
+/* ld.so's __libc_stack_end (a public symbol since glibc 2.2.5): the initial stack, where the
+ * kernel left argc, argv, NULL, then the exec-time environment. Looked up in the objects of
+ * the link-map chain @any is on (ld.so follows the program in it), by their GNU hash tables:
+ * a module that named ld.so as DT_NEEDED to see the symbol had the loader look ld.so up again
+ * for the audit namespace in every process (the cache and ld.so opened, mapped and closed:
+ * about 10 system calls). NULL when @any is NULL or none defines it. */
+static long *stack_start(const struct link_map *any)
+{
+	while (any && any->l_prev)
+		any = any->l_prev;
+	for (const struct link_map *l = any; l; l = l->l_next) {
+		long **p = emit_elf_symbol(l->l_addr, l->l_ld, "__libc_stack_end", NULL);
+
+		if (p)
+			return *p;
+	}
+	return NULL;
+}
 
 /* emit_init() with the environment read from /proc/self/environ: without ld.so's symbol only.
  * Its buffers are on the stack of this rare path (in .bss they put the module's few written
@@ -56,9 +70,11 @@ static __attribute__((noinline)) void init_from_proc(void)
 /* The audit namespace may not have a usable environ yet: read the exec-time environment, from
  * the initial stack (reading /proc/self/environ cost every process an open, a read and a
  * close: 200 short `cat`s took 2-3 ms longer). */
-static void audit_init(void)
+static void audit_init(const struct link_map *any)
 {
-	long *sp = &__libc_stack_end ? __libc_stack_end : NULL;
+	long *sp = stack_start(any);
+
+	audit_inited = 1;
 
 	if (sp && sp[0] >= 0 && sp[0] < (1L << 24)) {
 		char **envp = (char **)(sp + 1 + sp[0] + 1);
@@ -80,19 +96,18 @@ static void audit_init(void)
 		init_from_proc();
 	}
 	audit_active = emit_enabled();
-}
-
-EXPORT unsigned int la_version(unsigned int version)
-{
-	int e = errno_save();
-
-	audit_init();
 	if (audit_active) {
 		/* The loader's own check, before any audit hook can see it (elf/rtld.c). */
 		emit_access(MP_OP_ACCESS, AT_FDCWD, "/etc/ld.so.preload", R_OK,
 			    emit_stat_err("/etc/ld.so.preload"));
 	}
-	errno_restore(e);
+}
+
+/* The module starts at the loader's first la_objopen(), the program's (its link map is the
+ * chain's head, ld.so next): la_version() comes before any link map. A hook called first
+ * without one (none seen) reads /proc/self/environ. */
+EXPORT unsigned int la_version(unsigned int version)
+{
 	return version < LAV_CURRENT ? version : LAV_CURRENT;
 }
 
@@ -103,9 +118,12 @@ EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned int flag
 	static int cache_seen;
 	int e, r;
 
+	e = errno_save();
+	if (!audit_inited)
+		audit_init(NULL);
+	errno_restore(e);
 	if (!audit_active || !name)
 		return (char *)name;
-	e = errno_save();
 	if (flag == LA_SER_ORIG) {
 		if (!strchr(name, '/') && !cache_seen) {
 			cache_seen = 1;
@@ -125,6 +143,8 @@ EXPORT unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *coo
 {
 	int e = errno_save();
 
+	if (!audit_inited)
+		audit_init(map);
 	/* The program itself has an empty l_name; the loader is reported like any object. */
 	/* the vDSO's l_name is "linux-vdso.so.1": no file */
 	if (audit_active && lmid == LM_ID_BASE && map->l_name && map->l_name[0] == '/') {
