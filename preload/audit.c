@@ -47,7 +47,7 @@ static long *stack_start(const struct link_map *any)
 	return NULL;
 }
 
-/* emit_init() with the environment read from /proc/self/environ: without ld.so's symbol only.
+/* emit_init() with the environment read from /proc/self/environ: when ld.so's symbol is not found.
  * Its buffers are on the stack of this rare path (in .bss they put the module's few written
  * variables on two pages, a page fault more in every process). */
 static __attribute__((noinline)) void init_from_proc(void)
