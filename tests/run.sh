@@ -4,8 +4,8 @@
 # "N passed, N failed, N skipped". A script exiting 77 is skipped; under CI=true a
 # skip is a failure, because CI has every capability the tests ask for. A script exiting 78
 # does not apply to this pass (the ASan+UBSan build of magicpak, TOOL_SAN=1: a check that
-# needs an uninstrumented binary, such as valgrind or `ulimit -v`): counted apart, never a
-# failure.
+# needs an uninstrumented binary, such as valgrind or `ulimit -v`), or to this machine's kernel
+# (one without ia32 emulation runs no i386 program: t136, t718): counted apart, never a failure.
 set -u
 kind=$1; shift
 pass=0 fail=0 skipped=0 na=0

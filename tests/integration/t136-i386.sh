@@ -41,16 +41,33 @@ prog32 "$tmp/p32" exit.s h/libh.so.1 h/libh2.so.1 lib32/liblib.so.1 \
 	plat-i686/libplat.so.1 d32/libd.so.1 d32/libneeds.so.1 \
 	--disable-new-dtags -rpath '$ORIGIN/h:$ORIGIN/$LIB:$ORIGIN/plat-$PLATFORM:$ORIGIN/d64:$ORIGIN/d32:$ORIGIN/dep' ||
 	{ echo "FAIL: cannot link an i386 program"; exit 1; }
-"$tmp/p32"
-assert_eq "the i386 program runs here (ia32 emulation)" "$?" 0
+# A kernel without ia32 emulation (ia32_emulation=0, or a guest built without it) refuses to
+# exec any i386 file: then the i386 loader cannot be the oracle and nothing i386 runs in the
+# jail. What magicpak decides is still checked, against what that loader takes (the answers
+# below, which the loader gave on kernels that run it); the test ends N/A naming what it left.
+"$tmp/p32" 2>"$tmp/p32.err"; r=$?
+runs32=1
+if [ "$r" = 126 ] && grep -q 'Exec format error' "$tmp/p32.err"; then
+	runs32=0
+else
+	assert_eq "the i386 program runs here (ia32 emulation)" "$r" 0
+fi
 
 # "name => path" of every library, from the real i386 loader and from magicpak deps --tree
 oracle() { "$rtld32" --list "$@" | sed -n 's/^[[:space:]]*\([^ ]*\) => \(\/[^ ]*\) (0x.*/\1 \2/p' | LC_ALL=C sort; }
 ours() { printf '%s\n' "$out" | sed -n 's/^ *\([^ ]*\) => \(\/[^ ]*\) \[.*/\1 \2/p' | grep -v '^ld-linux' | LC_ALL=C sort -u; }
 run_tool deps --tree "$tmp/p32"
 assert_rc "deps of the i386 program: exit 0" 0
-want=$(oracle "$tmp/p32")
-check "the i386 loader takes libh.so.1 from h/i686/sse2, libh2.so.1 from h/sse2 (legacy subdirectories)" \
+if [ "$runs32" = 1 ]; then
+	want=$(oracle "$tmp/p32")
+else
+	want=$(printf '%s\n' "libc.so.6 $libc32" "libd.so.1 $tmp/d32/libd.so.1" \
+		"libdep.so.1 $tmp/dep/libdep.so.1" "libh.so.1 $tmp/h/i686/sse2/libh.so.1" \
+		"libh2.so.1 $tmp/h/sse2/libh2.so.1" "liblib.so.1 $tmp/lib32/liblib.so.1" \
+		"libneeds.so.1 $tmp/d32/libneeds.so.1" "libplat.so.1 $tmp/plat-i686/libplat.so.1" |
+		LC_ALL=C sort)
+fi
+[ "$runs32" = 1 ] && check "the i386 loader takes libh.so.1 from h/i686/sse2, libh2.so.1 from h/sse2 (legacy subdirectories)" \
 	bash -c 'grep -qx "libh.so.1 $2/h/i686/sse2/libh.so.1" <<<"$1" && grep -qx "libh2.so.1 $2/h/sse2/libh2.so.1" <<<"$1"' _ "$want" "$tmp"
 assert_eq "deps finds what the i386 loader loads (legacy subdirectories, \$LIB, \$PLATFORM, DT_RPATH, an x86-64 one skipped)" \
 	"$(ours)" "$want"
@@ -64,8 +81,9 @@ assert_eq "its dependency, through LD_LIBRARY_PATH" "$(tree_path libdep.so.1)" "
 # LD_LIBRARY_PATH with an x86-64 library first
 prog32 "$tmp/p32b" exit.s d32/libd.so.1 || { echo "FAIL: link"; exit 1; }
 LD_LIBRARY_PATH=$tmp/d64:$tmp/d32 run_tool deps --tree "$tmp/p32b"
-assert_eq "LD_LIBRARY_PATH: the x86-64 libd.so.1 skipped, the i386 one taken" \
-	"$(ours | grep '^libd')" "$(LD_LIBRARY_PATH=$tmp/d64:$tmp/d32 oracle "$tmp/p32b" | grep '^libd')"
+[ "$runs32" = 1 ] &&
+	assert_eq "LD_LIBRARY_PATH: the x86-64 libd.so.1 skipped, the i386 one taken" \
+		"$(ours | grep '^libd')" "$(LD_LIBRARY_PATH=$tmp/d64:$tmp/d32 oracle "$tmp/p32b" | grep '^libd')"
 check "... which is d32's" grep -qx "libd.so.1 $tmp/d32/libd.so.1" <<<"$(ours)"
 # the ELF-09 recipe: an i386 .so given alone
 so32 "$tmp/alone/lib32.so"
@@ -76,7 +94,7 @@ LD_LIBRARY_PATH=$tmp/d64 run_tool deps "$tmp/p32b"
 assert_rc "only an x86-64 libd.so.1 on the path: exit 1" 1
 check "its message names it not found" grep -q "cannot find 'libd.so.1'" "$err"
 # (it says "wrong ELF class: ELFCLASS64": it skipped that one, and found no other)
-check "the i386 loader cannot load it either" sh -c '! LD_LIBRARY_PATH=$1 "$2" --list "$3" 2>&1 | grep -q "libd.so.1 => /"' sh "$tmp/d64" "$rtld32" "$tmp/p32b"
+[ "$runs32" = 1 ] && check "the i386 loader cannot load it either" sh -c '! LD_LIBRARY_PATH=$1 "$2" --list "$3" 2>&1 | grep -q "libd.so.1 => /"' sh "$tmp/d64" "$rtld32" "$tmp/p32b"
 
 # ld.so.cache: an i386 and an x86-64 library of one soname outside the default directories;
 # each program takes its own ABI's entry
@@ -88,7 +106,7 @@ MAGICPAK_LD_SO_CACHE=$tmp/cache run_tool deps --tree "$tmp/p32c"
 assert_rc "cache: the i386 program: exit 0" 0
 assert_eq "cache: it takes the i386 entry" "$(tree_path libcached.so.1)" "$tmp/c32/libcached.so.1"
 assert_eq "cache: found through ld.so.cache" "$(tree_how libcached.so.1)" ld.so.cache
-if can_fake_etc; then
+if [ "$runs32" = 1 ] && can_fake_etc; then
 	assert_eq "cache: the i386 loader with that cache agrees" \
 		"$(in_etc "$tmp/cache" "" "$rtld32" --list "$tmp/p32c" | sed -n 's/^[[:space:]]*libcached.so.1 => \([^ ]*\) .*/\1/p')" \
 		"$tmp/c32/libcached.so.1"
@@ -101,7 +119,7 @@ check "cache: ldconfig lists an i386 entry with a hwcap" sh -c 'ldconfig -C "$1"
 prog32 "$tmp/p32h" exit.s ch/libhw.so.1 || { echo "FAIL: link"; exit 1; }
 MAGICPAK_LD_SO_CACHE=$tmp/cache2 run_tool deps --tree "$tmp/p32h"
 assert_eq "cache: the sse2 entry, as i386's ld.so takes it" "$(tree_path libhw.so.1)" "$tmp/ch/sse2/libhw.so.1"
-if can_fake_etc; then
+if [ "$runs32" = 1 ] && can_fake_etc; then
 	assert_eq "cache: the i386 loader with that cache agrees (sse2)" \
 		"$(in_etc "$tmp/cache2" "" "$rtld32" --list "$tmp/p32h" | sed -n 's/^[[:space:]]*libhw.so.1 => \([^ ]*\) .*/\1/p')" \
 		"$tmp/ch/sse2/libhw.so.1"
@@ -125,12 +143,15 @@ assert_eq "record --via preload of the i386 program: incomplete, with the gap na
 
 # a bundle of an i386 program runs in the jail, printing through the i386 libc
 require_jail
-assert_eq "hello32 runs here" "$("$tmp/hello32")" "hello from i386"
+[ "$runs32" = 1 ] && assert_eq "hello32 runs here" "$("$tmp/hello32")" "hello from i386"
 run_tool "$tmp/hello32" "$tmp/b"
 assert_rc "bundle of the i386 program: exit 0" 0
 check "the bundle holds the i386 libc" test -e "$tmp/b$libc32"
-run_test "$tmp/b" --expect-stdout "hello from i386" -- "$tmp/hello32"
-assert_rc "it runs in the jail and prints its line" 0
+check "and the i386 loader" test -e "$tmp/b$rtld32"
+if [ "$runs32" = 1 ]; then
+	run_test "$tmp/b" --expect-stdout "hello from i386" -- "$tmp/hello32"
+	assert_rc "it runs in the jail and prints its line" 0
+fi
 # a library the cache found outside the default directories: the bundle's ld.so.cache gives
 # the i386 loader its entry, with i386 flags
 MAGICPAK_LD_SO_CACHE=$tmp/cache run_tool "$tmp/p32c" "$tmp/bc"
@@ -138,6 +159,12 @@ assert_rc "bundle of the program whose library came from the cache: exit 0" 0
 assert_eq "its ld.so.cache holds an i386 (libc6) entry for it" \
 	"$(ldconfig -C "$tmp/bc/etc/ld.so.cache" -p | sed -n 's/^[[:space:]]*\(libcached.so.1 ([^)]*)\) => \(.*\)/\1 \2/p')" \
 	"libcached.so.1 (libc6) $tmp/c32/libcached.so.1"
-run_test "$tmp/bc" -- "$tmp/p32c"
-assert_rc "and the i386 loader in the jail finds it there" 0
+if [ "$runs32" = 1 ]; then
+	run_test "$tmp/bc" -- "$tmp/p32c"
+	assert_rc "and the i386 loader in the jail finds it there" 0
+elif [ "$t_failed" = 0 ]; then
+	echo "$t_n checks, 0 failed"
+	echo "N/A i386 programs do not run here (Exec format error: no ia32 emulation): checked against the loader's known answers, not run"
+	exit 78
+fi
 done_testing
