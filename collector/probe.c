@@ -92,8 +92,11 @@ __asm__(".section .rodata\n"
 	".previous\n");
 extern const unsigned char min_btf_start[], min_btf_end[];
 
-/* The probe's fds a lingering child keeps and hands over: three maps, then the links. */
-enum { FD_TABLES, FD_BITS, FD_EVENTS, FD_LINKS, FD_MAX = FD_LINKS + 4 };
+/* The probe's fds a lingering child keeps and hands over: three maps, then the links (the
+ * programs, once it keeps them detached), in the order of tp_names. */
+enum { FD_TABLES, FD_BITS, FD_EVENTS, FD_LINKS, NPROGS = 4, FD_MAX = FD_LINKS + NPROGS };
+static const char *const tp_names[NPROGS] = { "sys_exit", "sched_process_fork",
+					      "sched_process_exec", "sched_process_exit" };
 
 /* What a lingering child publishes for the run that takes its probe over (linger()): who it
  * is, which of its fds are the probe's (enum order above) and their kernel ids. The probe is
@@ -109,11 +112,12 @@ struct warm {
 	uint32_t nfds;
 	int32_t pid;        /* the lingering child */
 	int32_t fd[FD_MAX]; /* its fds */
-	uint32_t obj_id[FD_MAX]; /* their maps' and links' ids */
+	uint32_t obj_id[FD_MAX]; /* their maps' and links' (programs', when detached) ids */
+	uint32_t detached;  /* kept (keep()): programs loaded, attached to nothing */
 };
 
 #define WARM_MAGIC 0x6d707762u /* "mpwb" */
-#define WARM_VERSION 1u
+#define WARM_VERSION 2u
 /* Where it is published (root only: a directory only root may write). */
 #define WARM_DIR "/run/magicpak"
 #define WARM_FILE WARM_DIR "/bpf-probe"
@@ -133,6 +137,7 @@ struct probe {
 };
 
 #define LINGER_MS 250 /* MAGICPAK_BPF_LINGER_MS: how long a probe outlives its run (linger()) */
+#define KEEP_S 60     /* MAGICPAK_BPF_KEEP_S: how long it is kept detached after that (keep()) */
 
 static void linger(struct probe *p);
 
@@ -265,17 +270,20 @@ static int on_record(void *ctx, void *data, size_t size)
 }
 
 /* The kernel's id of the BPF map or link @fd, or 0. */
-static uint32_t obj_id(int fd, bool link)
+/* The kernel id of the probe's @i-th fd: a map's, a link's, or a kept probe's program's. */
+static uint32_t obj_id(int fd, uint32_t i, bool detached)
 {
-	struct bpf_map_info m;
-	struct bpf_link_info l;
-	__u32 len = link ? sizeof(l) : sizeof(m);
+	union {
+		struct bpf_map_info m;
+		struct bpf_link_info l;
+		struct bpf_prog_info p;
+	} u;
+	__u32 len = i < FD_LINKS ? sizeof(u.m) : detached ? sizeof(u.p) : sizeof(u.l);
 
-	memset(&m, 0, sizeof(m));
-	memset(&l, 0, sizeof(l));
-	if (bpf_obj_get_info_by_fd(fd, link ? (void *)&l : (void *)&m, &len))
+	memset(&u, 0, sizeof(u));
+	if (bpf_obj_get_info_by_fd(fd, &u, &len))
 		return 0;
-	return link ? l.id : m.id;
+	return i < FD_LINKS ? u.m.id : detached ? u.p.id : u.l.id;
 }
 
 /* Is WARM_DIR a directory only root may write to? (Nothing is taken from or put in another.) */
@@ -313,7 +321,8 @@ static int warm_take(struct probe *p)
 	if (fd >= 0)
 		close(fd);
 	if (r != (ssize_t)sizeof(m) || m.magic != WARM_MAGIC || m.version != WARM_VERSION ||
-	    !m.cookie || m.nfds <= FD_LINKS || m.nfds > FD_MAX) {
+	    !m.cookie || m.nfds <= FD_LINKS || m.nfds > FD_MAX ||
+	    (m.detached && m.nfds != FD_MAX)) {
 		unlink(mine);
 		return -1;
 	}
@@ -335,8 +344,26 @@ static int warm_take(struct probe *p)
 	for (; n < (int)m.nfds; n++) {
 		/* the copy is close-on-exec */
 		p->fds[n] = (int)syscall(SYS_pidfd_getfd, pidfd, m.fd[n], 0);
-		if (p->fds[n] < 0 || obj_id(p->fds[n], n >= FD_LINKS) != m.obj_id[n])
+		if (p->fds[n] < 0 || obj_id(p->fds[n], (uint32_t)n, m.detached) != m.obj_id[n])
 			break;
+	}
+	/* a kept probe: its programs attached again, each link in its program's place; the
+	 * keeper, whose probe is ours now, is told to go (it waits for that signal) */
+	if (n == (int)m.nfds && m.detached) {
+		for (int i = 0; i < NPROGS; i++) {
+			int l = bpf_raw_tracepoint_open(tp_names[i], p->fds[FD_LINKS + i]);
+
+			if (l < 0) {
+				log_debug("bpf probe: cannot attach the kept probe's %s: %s", tp_names[i],
+					  strerror(errno));
+				n = FD_MAX - 1;
+				break;
+			}
+			close(p->fds[FD_LINKS + i]);
+			p->fds[FD_LINKS + i] = l; /* close-on-exec, as every bpf() fd */
+		}
+		if (n == FD_MAX)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
 	}
 	close(pidfd);
 	if (n < (int)m.nfds) {
@@ -650,30 +677,100 @@ static void remove_stale(void)
 	close(dfd);
 }
 
+/* The pid of the keeper (keep()) whose probe WARM_FILE offers, or 0. */
+static pid_t published_keeper(void)
+{
+	struct warm m;
+	int fd = open(WARM_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t r = fd < 0 ? -1 : read(fd, &m, sizeof(m));
+
+	if (fd >= 0)
+		close(fd);
+	return r == (ssize_t)sizeof(m) && m.magic == WARM_MAGIC && m.version == WARM_VERSION &&
+			       m.detached && m.pid > 0 ? m.pid : 0;
+}
+
+/* Tell a keeper whose probe is no longer offered to go. Only a process still named
+ * magicpak-keep: its name is read through a pidfd taken first, and the pidfd still naming a
+ * live process afterwards means the name was that process's, not a reused pid's. */
+static void dismiss_keeper(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1, fd;
+	ssize_t n;
+
+	if (pidfd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, comm, sizeof(comm) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && !strcmp(comm, "magicpak-keep\n") &&
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
+	close(pidfd);
+}
+
 /* Publish this probe for the next run (in the linger child, once reset): the file appears
- * whole (written under another name, then renamed), replacing another child's. */
-static void publish(struct probe *p)
+ * whole (written under another name, then renamed), replacing another child's (a keeper
+ * whose probe it offered is told to go). Returns whether it is published. */
+static bool publish(struct probe *p)
 {
 	char tmp[64];
+	pid_t old;
 	int fd;
 
 	p->id.pid = (int32_t)getpid();
 	for (uint32_t i = 0; i < p->id.nfds; i++) {
 		p->id.fd[i] = p->fds[i];
-		if (!(p->id.obj_id[i] = obj_id(p->fds[i], i >= FD_LINKS)))
-			return;
+		if (!(p->id.obj_id[i] = obj_id(p->fds[i], i, p->id.detached)))
+			return false;
 	}
 	if ((mkdir(WARM_DIR, 0700) < 0 && errno != EEXIST) || !warm_dir_safe())
-		return;
+		return false;
 	remove_stale();
 	snprintf(tmp, sizeof(tmp), WARM_FILE ".%d.%llx.new", (int)p->id.pid,
 		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return;
-	if (write(fd, &p->id, sizeof(p->id)) != (ssize_t)sizeof(p->id) || rename(tmp, WARM_FILE) < 0)
+		return false;
+	old = published_keeper();
+	if (write(fd, &p->id, sizeof(p->id)) != (ssize_t)sizeof(p->id) || rename(tmp, WARM_FILE) < 0) {
 		unlink(tmp);
+		close(fd);
+		return false;
+	}
 	close(fd);
+	if (old && old != p->id.pid)
+		dismiss_keeper(old);
+	return true;
+}
+
+/* Take back this child's published file before its probe changes (keep()): a rename, as a
+ * taker's claim is, so that exactly one of us has it. Another's file is put back. */
+static bool claim_own(void)
+{
+	char mine[64];
+	struct warm m;
+	int fd;
+	ssize_t r;
+
+	snprintf(mine, sizeof(mine), WARM_FILE ".%d.%llx", (int)getpid(),
+		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
+	if (rename(WARM_FILE, mine) < 0)
+		return false;
+	fd = open(mine, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	r = fd < 0 ? -1 : read(fd, &m, sizeof(m));
+	if (fd >= 0)
+		close(fd);
+	if (r == (ssize_t)sizeof(m) && m.pid == (int32_t)getpid()) {
+		unlink(mine);
+		return true;
+	}
+	if (renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
+		unlink(mine);
+	return false;
 }
 
 /* Withdraw the published file if it is still this child's (a newer one may have replaced it,
@@ -732,6 +829,57 @@ static void kill_orphaned_tree(struct probe *p)
 	munmap((void *)b, bits);
 }
 
+/* After its linger, the child keeps the probe that no run took, detached, for @secs: a loaded
+ * program costs nothing until it is attached, and the next run attaches it (warm_take())
+ * instead of loading its own, which costs a run about 5 ms, 3.5 of them the verifier's. Each
+ * link's program is taken by id (the link says which, and its tracepoint, checked against
+ * tp_names), then the links are closed (detached) and the programs published in their place,
+ * under the name magicpak-keep. It waits for SIGUSR1 (a run took the probe, or a newer one
+ * replaced it: dismiss_keeper()), SIGTERM, SIGINT or SIGHUP, or the end of its time. */
+static void keep(struct probe *p, long secs)
+{
+	int progs[NPROGS];
+	int n = 0;
+	sigset_t ends;
+
+	if (p->id.nfds != FD_MAX)
+		return;
+	for (; n < NPROGS; n++) {
+		struct bpf_link_info li;
+		char name[32] = "";
+		__u32 len = sizeof(li);
+
+		memset(&li, 0, sizeof(li));
+		li.raw_tracepoint.tp_name = (__u64)(uintptr_t)name;
+		li.raw_tracepoint.tp_name_len = sizeof(name);
+		if (bpf_obj_get_info_by_fd(p->fds[FD_LINKS + n], &li, &len) ||
+		    li.type != BPF_LINK_TYPE_RAW_TRACEPOINT || strcmp(name, tp_names[n]) ||
+		    (progs[n] = bpf_prog_get_fd_by_id(li.prog_id)) < 0)
+			break;
+	}
+	if (n < NPROGS) {
+		while (n-- > 0)
+			close(progs[n]);
+		return;
+	}
+	for (int i = 0; i < NPROGS; i++) {
+		close(p->fds[FD_LINKS + i]);
+		p->fds[FD_LINKS + i] = progs[i];
+	}
+	p->id.detached = 1;
+	prctl(PR_SET_NAME, "magicpak-keep", 0, 0, 0);
+	if (!publish(p))
+		return;
+	/* a user may end it too (pkill magicpak-keep): the signals stay blocked, taken here */
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGUSR1);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGHUP);
+	sigtimedwait(&ends, NULL, &(struct timespec){ .tv_sec = secs });
+	unpublish();
+}
+
 /* What the linger child works from: a copy of the probe made before it was cloned (sharing
  * our memory, it would find the run's probe freed and its mappings gone by the time it needs
  * them), the descriptors it keeps, and its pipe. */
@@ -741,6 +889,7 @@ struct linger_arg {
 	int rfd;              /* the pipe's read end */
 	unsigned long nofile; /* RLIMIT_NOFILE, for closing one by one */
 	struct timespec ts;   /* how long it lingers */
+	long keep_s;          /* how long it keeps the probe detached after that (keep()) */
 	bool shared;          /* cloned with CLONE_VM: on the run's memory, not a copy */
 };
 
@@ -753,7 +902,7 @@ static int linger_child(void *arg)
 {
 	struct linger_arg *a = arg;
 	struct probe *p = &a->p;
-	bool seeded = false;
+	bool seeded = false, published = false;
 	unsigned from = 0;
 	long r;
 	char c;
@@ -791,10 +940,15 @@ static int linger_child(void *arg)
 		kill_orphaned_tree(p);
 	/* offered only once reset, only by root (WARM_DIR), and only if it worked */
 	if (seeded && p->tables && geteuid() == 0 && p->id.nfds > FD_LINKS && reset_idle(p) == 0)
-		publish(p);
+		published = publish(p);
 	while (nanosleep(&a->ts, &a->ts) < 0 && errno == EINTR)
 		;
-	unpublish();
+	/* not taken meanwhile: kept, detached (a taker holds copies of the links: claim_own()
+	 * tells, and then nothing is detached) */
+	if (published && a->keep_s > 0 && claim_own())
+		keep(p, a->keep_s);
+	else
+		unpublish();
 	_exit(0);
 }
 
@@ -822,8 +976,9 @@ static void linger(struct probe *p)
 	static char stack[65536] __attribute__((aligned(64)));
 	static struct linger_arg shared_arg;
 	static bool shared_used;
-	const char *e = getenv("MAGICPAK_BPF_LINGER_MS");
+	const char *e = getenv("MAGICPAK_BPF_LINGER_MS"), *k = getenv("MAGICPAK_BPF_KEEP_S");
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
+	long keep_s = k && *k ? strtol(k, NULL, 10) : KEEP_S;
 	bool shared = !shared_used && !exit_checks_leaks();
 	struct linger_arg copy, *a = shared ? &shared_arg : &copy;
 	sigset_t all, old;
@@ -846,6 +1001,7 @@ static void linger(struct probe *p)
 	a->nofile = getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur;
 	a->ts.tv_sec = ms / 1000;
 	a->ts.tv_nsec = (ms % 1000) * 1000000L;
+	a->keep_s = keep_s > 0 && keep_s <= 86400 ? keep_s : 0;
 	/* It takes no signal, ever (it inherits this mask): sharing our memory, neither a
 	 * handler of ours nor a default action may run in it (a core dump, as of Ctrl-\ to
 	 * the process group, takes every process sharing the memory down before Linux 5.16),

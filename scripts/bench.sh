@@ -17,7 +17,8 @@
 #                        (default: /usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu)
 #   BENCH_SKIP="ID..."   contenders to leave out: ldso-loop libtree-loop libtree-all lddtree
 #                        (resolution), opensnoop bpftrace-map strace strace-seccomp reprozip
-#                        magicpak magicpak-preload magicpak-bpf magicpak-bpf-warm (tracing)
+#                        magicpak magicpak-preload magicpak-bpf magicpak-bpf-kept
+#                        magicpak-bpf-warm (tracing)
 #   BENCH_CELL_SECONDS=S tracing: a contender whose runs of one workload add up to S
 #                        seconds (default 15) gets no more rounds of it (W4 under a tracer
 #                        takes 5-90 s a run on a 2-CPU VM)
@@ -371,7 +372,7 @@ bench_resolution() {
 # Contenders for the tracing table: each is a command prefix put before the
 # workload's argv. "native" runs the workload alone.
 TR_WLS=(W0 W1 W2 W3 W4)
-TR_CS=(magicpak magicpak-preload magicpak-bpf magicpak-bpf-warm opensnoop bpftrace-map strace strace-seccomp reprozip)
+TR_CS=(magicpak magicpak-preload magicpak-bpf magicpak-bpf-kept magicpak-bpf-warm opensnoop bpftrace-map strace strace-seccomp reprozip)
 CELL_SECONDS=${BENCH_CELL_SECONDS:-15}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-30}
 declare -A TR_LABEL=(
@@ -379,6 +380,7 @@ declare -A TR_LABEL=(
 	[magicpak]="magicpak record"
 	[magicpak-preload]="--via preload"
 	[magicpak-bpf]="--via bpf"
+	[magicpak-bpf-kept]="bpf, kept"
 	[magicpak-bpf-warm]="bpf, reused"
 	[opensnoop]="opensnoop"
 	[bpftrace-map]="bpftrace map"
@@ -419,8 +421,22 @@ tr_run() {
 		pre=("$MAGICPAK" record --via preload --db "$TR_DB" --)
 		;;
 	magicpak-bpf)
+		# loading its own probe: none kept from a run before (below, once none lingers)
 		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		pre=("$MAGICPAK" record --via bpf --db "$TR_DB" --)
+		;;
+	magicpak-bpf-kept)
+		# A run after another's probe has stopped lingering: it attaches the probe the run
+		# before keeps loaded and detached (collector/probe.c: keep) instead of loading its
+		# own. The run before records the same workload, untimed; the clock starts once its
+		# linger is over and the probe is kept.
+		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
+		"$MAGICPAK" record --via bpf --db "$TR_DB" -- "${wl[@]}" </dev/null >/dev/null 2>&1
+		for _ in $(seq 1000); do
+			pgrep -x magicpak-linger >/dev/null || { pgrep -r R,S,D -x magicpak-keep >/dev/null && break; }
+			sleep 0.005
+		done
+		pre=("$MAGICPAK" -v record --via bpf --db "$TR_DB" --)
 		;;
 	magicpak-bpf-warm)
 		# A run right after another: it takes over the probe the one before left
@@ -473,13 +489,19 @@ tr_run() {
 		sleep 0.05
 		"${wl[@]}" </dev/null >/dev/null 2>&1 || true
 	fi
+	# A probe kept detached by the run before (collector/probe.c: keep) costs the others
+	# nothing; --via bpf is measured loading its own, so it is let go first.
+	if [ "$c" = magicpak-bpf ] && pkill -x magicpak-keep 2>/dev/null; then
+		# (an exited one may wait for init to reap it: -r, zombies not counted)
+		while pgrep -r R,S,D -x magicpak-keep >/dev/null; do sleep 0.01; done
+	fi
 	RC=0
 	t0=${EPOCHREALTIME/,/.}
 	# (the braces keep the shell's "Killed" note for a capped run off the terminal)
 	{ "${pre[@]}" "${wl[@]}" </dev/null >/dev/null 2>"$TMP/tr.err"; } 2>/dev/null || RC=$?
 	t1=${EPOCHREALTIME/,/.}
 	TR_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-	if [ "$c" = magicpak-bpf-warm ] && [ "$RC" = 0 ] && ! grep -q 'reusing the one' "$TMP/tr.err"; then
+	if [[ $c == magicpak-bpf-@(warm|kept) ]] && [ "$RC" = 0 ] && ! grep -q 'reusing the one' "$TMP/tr.err"; then
 		echo "the probe the run before left was not reused" >"$TMP/tr.err"
 		RC=125
 	fi
@@ -655,7 +677,7 @@ bench_tracing() {
 	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via preload --db "$TMP/pp.db" -- /bin/true 2>/dev/null &&
 		TR_AVAIL+="magicpak-preload "
 	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via bpf --db "$TMP/pb.db" -- /bin/true 2>/dev/null &&
-		TR_AVAIL+="magicpak-bpf magicpak-bpf-warm "
+		TR_AVAIL+="magicpak-bpf magicpak-bpf-kept magicpak-bpf-warm "
 	command -v opensnoop >/dev/null && [ "$(id -u)" = 0 ] && TR_AVAIL+="opensnoop "
 	command -v bpftrace >/dev/null && [ "$(id -u)" = 0 ] && TR_AVAIL+="bpftrace-map "
 	if command -v strace >/dev/null; then
@@ -828,7 +850,8 @@ bench_tracing() {
 	local res med_mp med_st tc
 	rmed() { [ -s "$TMP/tr/t/r.$1" ] && [ -z "${failed[$1]:-}" ] && median <"$TMP/tr/t/r.$1"; }
 	for tc in "magicpak:W1:1.3 W2:1.3 W3:2 W4:4" "magicpak-preload:W1:1.05 W2:1.05 W3:1.3 W4:1.5" \
-		"magicpak-bpf:W1:1.1 W2:1.1 W3:1.1 W4:1.3" "magicpak-bpf-warm:W1:1.1 W2:1.1 W3:1.1 W4:1.3"; do
+		"magicpak-bpf:W1:1.1 W2:1.1 W3:1.1 W4:1.3" "magicpak-bpf-kept:W1:1.1 W2:1.1 W3:1.1 W4:1.3" \
+		"magicpak-bpf-warm:W1:1.1 W2:1.1 W3:1.1 W4:1.3"; do
 		c=${tc%%:*}
 		[[ $TR_AVAIL == *" $c "* ]] || continue
 		echo
