@@ -133,6 +133,7 @@ struct probe {
 	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
 	pid_t taken_from;     /* the lingering child this probe was taken from, or 0 */
+	bool taken_kept;      /* ... while it kept the probe detached (keep()) */
 	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped (written: the seed) */
 };
 
@@ -365,6 +366,10 @@ static int warm_take(struct probe *p)
 		if (n == FD_MAX)
 			syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
 	}
+	/* a kept probe that could not be taken: its keeper goes too (its file is gone); only
+	 * once its first fd was seen to be the probe's (the pid is the keeper's, not reused) */
+	if (n < (int)m.nfds && m.detached && n > 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
 	close(pidfd);
 	if (n < (int)m.nfds) {
 		for (int i = 0; i <= n && i < FD_MAX; i++) {
@@ -377,6 +382,7 @@ static int warm_take(struct probe *p)
 	p->id.cookie = m.cookie;
 	p->id.nfds = m.nfds;
 	p->taken_from = m.pid;
+	p->taken_kept = m.detached;
 	return 0;
 }
 
@@ -499,7 +505,8 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		goto fail;
 	}
 	if (p->taken_from)
-		log_info("bpf probe: reusing the one a previous run left loaded (pid %d)",
+		log_info(p->taken_kept ? "bpf probe: attaching the one a previous run keeps loaded (pid %d)"
+				       : "bpf probe: reusing the one a previous run left loaded (pid %d)",
 			 (int)p->taken_from);
 	p->boot_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	*out = p;
@@ -747,8 +754,10 @@ static bool publish(struct probe *p)
 	return true;
 }
 
-/* Take back this child's published file before its probe changes (keep()): a rename, as a
- * taker's claim is, so that exactly one of us has it. Another's file is put back. */
+/* Take back this child's published file, before its probe changes (keep()) or as it goes: a
+ * rename, as a taker's claim is, so that exactly one of us has it (a read, then an unlink,
+ * could remove a newer child's file published in between). Another's file is put back.
+ * Returns whether it was ours. */
 static bool claim_own(void)
 {
 	char mine[64];
@@ -771,20 +780,6 @@ static bool claim_own(void)
 	if (renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
 		unlink(mine);
 	return false;
-}
-
-/* Withdraw the published file if it is still this child's (a newer one may have replaced it,
- * a run may have taken it). */
-static void unpublish(void)
-{
-	struct warm m;
-	int fd = open(WARM_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		return;
-	if (read(fd, &m, sizeof(m)) == (ssize_t)sizeof(m) && m.pid == (int32_t)getpid())
-		unlink(WARM_FILE);
-	close(fd);
 }
 
 /* Kill what is left of a run that ended without probe_destroy() (killed: kill -9, a crash),
@@ -868,16 +863,30 @@ static void keep(struct probe *p, long secs)
 	}
 	p->id.detached = 1;
 	prctl(PR_SET_NAME, "magicpak-keep", 0, 0, 0);
-	if (!publish(p))
+	/* Out of the run's session, so that its group's signals (Ctrl-C, `timeout`) stop at the
+	 * run; and out of its directory, which it would keep busy (umount: EBUSY). A user may
+	 * end it (pkill magicpak-keep): those signals stay blocked and are taken below, those
+	 * sent to the run's group before this (still pending here) dropped first. */
+	setsid();
+	if (chdir("/") < 0)
 		return;
-	/* a user may end it too (pkill magicpak-keep): the signals stay blocked, taken here */
 	sigemptyset(&ends);
 	sigaddset(&ends, SIGUSR1);
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGHUP);
-	sigtimedwait(&ends, NULL, &(struct timespec){ .tv_sec = secs });
-	unpublish();
+	while (sigtimedwait(&ends, NULL, &(struct timespec){ 0 }) > 0)
+		;
+	if (!publish(p))
+		return;
+	for (int64_t end = clock_ns(CLOCK_MONOTONIC) + secs * 1000000000LL, left;
+	     (left = end - clock_ns(CLOCK_MONOTONIC)) > 0;) {
+		struct timespec ts = { left / 1000000000, left % 1000000000 };
+
+		if (sigtimedwait(&ends, NULL, &ts) >= 0 || errno != EINTR)
+			break;
+	}
+	claim_own();
 }
 
 /* What the linger child works from: a copy of the probe made before it was cloned (sharing
@@ -947,8 +956,8 @@ static int linger_child(void *arg)
 	 * tells, and then nothing is detached) */
 	if (published && a->keep_s > 0 && claim_own())
 		keep(p, a->keep_s);
-	else
-		unpublish();
+	else if (published)
+		claim_own();
 	_exit(0);
 }
 

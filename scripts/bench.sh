@@ -436,6 +436,8 @@ tr_run() {
 			pgrep -x magicpak-linger >/dev/null || { pgrep -r R,S,D -x magicpak-keep >/dev/null && break; }
 			sleep 0.005
 		done
+		# that wait left the CPUs idle: the workload once more, untimed (as below)
+		"${wl[@]}" </dev/null >/dev/null 2>&1 || true
 		pre=("$MAGICPAK" -v record --via bpf --db "$TR_DB" --)
 		;;
 	magicpak-bpf-warm)
@@ -501,8 +503,12 @@ tr_run() {
 	{ "${pre[@]}" "${wl[@]}" </dev/null >/dev/null 2>"$TMP/tr.err"; } 2>/dev/null || RC=$?
 	t1=${EPOCHREALTIME/,/.}
 	TR_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-	if [[ $c == magicpak-bpf-@(warm|kept) ]] && [ "$RC" = 0 ] && ! grep -q 'reusing the one' "$TMP/tr.err"; then
+	if [ "$c" = magicpak-bpf-warm ] && [ "$RC" = 0 ] && ! grep -q 'reusing the one' "$TMP/tr.err"; then
 		echo "the probe the run before left was not reused" >"$TMP/tr.err"
+		RC=125
+	fi
+	if [ "$c" = magicpak-bpf-kept ] && [ "$RC" = 0 ] && ! grep -q 'attaching the one' "$TMP/tr.err"; then
+		echo "the probe the run before kept was not attached" >"$TMP/tr.err"
 		RC=125
 	fi
 	# reprozip exits 0 with a CRITICAL message when it cannot trace.

@@ -5,12 +5,14 @@
 # named magicpak-keep holding the three maps and four programs and no link. The next run
 # attaches those programs instead of loading its own and records as a fresh probe does; the
 # keeper then goes, and that run's own child keeps the same programs after it. A keeper ends at
-# its time, on SIGTERM, or when a newer probe replaces its own, withdrawing what it published
-# each time; with MAGICPAK_BPF_KEEP_S=0 there is none.
+# its time, on SIGTERM, SIGINT or SIGHUP (not on one sent while it lingered), or when a newer
+# probe replaces its own, withdrawing what it published each time; with MAGICPAK_BPF_KEEP_S=0
+# there is none.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_bpf
 command -v bpftool >/dev/null || skip "no bpftool (scripts/install-deps.sh installs it)"
+trap 'pkill -x magicpak-keep; rm -rf "$tmp"' EXIT
 pub=/run/magicpak/bpf-probe
 db=$tmp/k.db
 export MAGICPAK_BPF_LINGER_MS=100 MAGICPAK_BPF_KEEP_S=30
@@ -20,68 +22,107 @@ gone() { local st; st=$(awk '{ print $3 }' /proc/"$1"/stat 2>/dev/null); [ -z "$
 quiet() { pkill -x magicpak-keep; [ -z "$(pgrep -x magicpak-linger)$(keepers)" ]; }
 wait_for 20 quiet || skip "magicpak-linger or magicpak-keep processes of another run do not go away"
 pub_pid() { od -An -t d4 -j 40 -N 4 "$pub" 2>/dev/null | tr -d ' '; }
+published_by() { [ "$(pub_pid)" = "$1" ]; }
 fds_of() { ls -l /proc/"$1"/fd 2>/dev/null | awk 'NR > 1 { print $NF }' | sort | uniq -c | awk '{ print $1, $2 }'; }
 # the ids of the programs a process holds, sorted, one line
 prog_ids() { grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
-# the ids of the programs some link attaches
-linked() { bpftool link show | sed -n 's/.* prog \([0-9]*\).*/\1/p' | sort -n | tr '\n' ' '; }
+# unattached IDS: bpftool lists the links, and none of them runs one of IDS
+unattached() {
+	local links
+	links=$(bpftool link show) || return 1
+	for i in $1; do grep -Eq " prog $i( |\$)" <<<"$links" && return 1; done
+	return 0
+}
+loaded() { for i in $1; do bpftool prog show id "$i" >/dev/null 2>&1 || return 1; done; }
+unloaded() { for i in $1; do bpftool prog show id "$i" >/dev/null 2>&1 && return 1; done; return 0; }
 one_keeper() { [ "$(keepers | grep -c .)" = 1 ]; }
+rec() { "$TOOL" "$@" >/dev/null; }
 
-"$TOOL" record --db "$db" --via bpf -- cat /etc/hostname >/dev/null
+rec record --db "$db" --via bpf -- cat /etc/hostname
 assert_eq "run A exits 0" "$?" 0
 check "after A's linger, one magicpak-keep" wait_for 5 one_keeper
 k=$(keepers)
-check "it publishes its probe" wait_for 5 sh -c '[ "$(od -An -t d4 -j 40 -N 4 "$1" 2>/dev/null | tr -d " ")" = "$2" ]' sh "$pub" "$k"
+check "it publishes its probe" wait_for 5 published_by "$k"
 assert_eq "it holds the three maps and the four programs, no link, nothing else" \
 	"$(fds_of "$k")" "$(printf '3 anon_inode:bpf-map\n4 anon_inode:bpf-prog')"
 ids=$(prog_ids "$k")
 assert_eq "four programs" "$(wc -w <<<"$ids")" 4
-attached=$(linked)
-check "none of them is attached" sh -c 'for i in $1; do case " $2" in *" $i "*) exit 1 ;; esac; done' sh "$ids" "$attached"
+check "loaded" loaded "$ids"
+check "none of them attached" unattached "$ids"
+check "it left the run's directory and session" sh -c \
+	'[ "$(readlink /proc/"$1"/cwd)" = / ] && [ "$(ps -o sid= -p "$1" | tr -d " ")" = "$1" ]' sh "$k"
 
-"$TOOL" -v record --db "$db" --via bpf -- cat /etc/hostname 2>"$tmp/b.err" >/dev/null
+# B attaches them: its command sees them on links while it runs
+"$TOOL" -v record --db "$db" --via bpf -- sh -c 'cat /etc/hostname >/dev/null; bpftool link show >"$1"' sh "$tmp/during" 2>"$tmp/b.err"
 assert_eq "run B exits 0" "$?" 0
-assert_contains "B attaches the kept probe" "$(cat "$tmp/b.err")" "reusing the one a previous run left loaded (pid $k)"
+assert_contains "B attaches the kept probe" "$(cat "$tmp/b.err")" "attaching the one a previous run keeps loaded (pid $k)"
+check "while B runs, each of the four programs is on a link" \
+	sh -c 'for i in $1; do grep -Eq " prog $i( |\$)" "$2" || exit 1; done' sh "$ids" "$tmp/during"
 b=$(sql "$db" 'select max(id) from sessions')
-assert_eq "B's session is complete, with cat's open of /etc/hostname and cat alone" \
-	"$(sql "$db" "select complete || '|' || (select count(*) from file_accesses where session_id = $b and path = '/etc/hostname' and op = 'open' and errno = 0) || '|' || (select group_concat(executable) from processes where session_id = $b) from sessions where id = $b")" \
-	"1|1|/usr/bin/cat"
+assert_eq "B's session is complete, with cat's open of /etc/hostname" \
+	"$(sql "$db" "select complete || '|' || (select count(*) from file_accesses where session_id = $b and path = '/etc/hostname' and op = 'open' and errno = 0) from sessions where id = $b")" \
+	"1|1"
+assert_eq "and its processes: sh, cat, bpftool" \
+	"$(sql "$db" "select executable from processes where session_id = $b" | sed 's|.*/||' | sort | tr '\n' ' ')" "bpftool cat sh "
 check "the keeper of A's probe is gone" wait_for 5 gone "$k"
 check "after B's linger, one keeper again" wait_for 5 one_keeper
 k2=$(keepers)
 check "another process" test "$k2" != "$k"
 assert_eq "keeping the same programs: loaded once, for A" "$(prog_ids "$k2")" "$ids"
-check "attached to nothing again" sh -c 'for i in $1; do case " $2" in *" $i "*) exit 1 ;; esac; done' sh "$ids" "$(linked)"
+check "attached to nothing again" unattached "$ids"
 
-# SIGTERM: it ends, and withdraws what it published
-check "the file names B's keeper" wait_for 5 sh -c '[ "$(od -An -t d4 -j 40 -N 4 "$1" 2>/dev/null | tr -d " ")" = "$2" ]' sh "$pub" "$k2"
+# SIGTERM: it ends, withdraws what it published, and the programs go
+check "the file names B's keeper" wait_for 5 published_by "$k2"
 kill -TERM "$k2"
 check "SIGTERM ends a keeper" wait_for 5 gone "$k2"
 check "which withdraws its file" test ! -e "$pub"
-check "and its programs are unloaded" wait_for 5 sh -c 'for i in $1; do ! bpftool prog show id "$i" >/dev/null 2>&1 || exit 1; done' sh "$ids"
+check "and its programs are unloaded" wait_for 5 unloaded "$ids"
+for sig in INT HUP; do
+	rec record --db "$db" --via bpf -- true
+	wait_for 5 one_keeper && kp=$(keepers) && wait_for 5 published_by "$kp"
+	kill -s "$sig" "$kp"
+	check "SIG$sig ends a keeper too" wait_for 5 gone "$kp"
+	check "its file withdrawn" test ! -e "$pub"
+done
+
+# a signal sent while the child lingered (blocked then) does not end the keeping
+MAGICPAK_BPF_LINGER_MS=1500 rec record --db "$db" --via bpf -- true
+assert_eq "a run with a 1.5 s linger exits 0" "$?" 0
+lp=$(pgrep -x magicpak-linger)
+check "it lingers" test -n "$lp"
+kill -TERM "$lp"
+check "that child keeps the probe after its linger" wait_for 5 sh -c '[ "$(pgrep -r R,S,D -x magicpak-keep)" = "$1" ]' sh "$lp"
+sleep 0.5
+check "and still does 0.5 s later" published_by "$lp"
+pkill -x magicpak-keep; wait_for 5 gone "$lp"
 
 # its time
-MAGICPAK_BPF_KEEP_S=1 "$TOOL" record --db "$db" --via bpf -- true
-check "MAGICPAK_BPF_KEEP_S=1: a keeper" wait_for 5 one_keeper
+MAGICPAK_BPF_KEEP_S=1 rec record --db "$db" --via bpf -- true
+assert_eq "a run with MAGICPAK_BPF_KEEP_S=1 exits 0" "$?" 0
+check "a keeper" wait_for 5 one_keeper
 k3=$(keepers)
+sleep 0.3
+check "alive 0.3 s later" test "$(keepers)" = "$k3"
 check "gone within 5 s" wait_for 5 gone "$k3"
 check "its file withdrawn" test ! -e "$pub"
 
 # a newer probe of another shape (a one-page ring: it loads its own) replaces the kept one,
 # whose keeper goes
-"$TOOL" record --db "$db" --via bpf -- true
+rec record --db "$db" --via bpf -- true
 check "a keeper" wait_for 5 one_keeper
 k4=$(keepers)
+wait_for 5 published_by "$k4"
 MAGICPAK_BPF_RINGBUF_PAGES=1 "$TOOL" -v record --db "$db" --via bpf -- true 2>"$tmp/d.err"
-check "a run with another ring size loads its own probe" sh -c '! grep -q "reusing the one" "$1"' sh "$tmp/d.err"
+assert_eq "a run with another ring size exits 0" "$?" 0
+check "and loads its own probe" sh -c '! grep -q "the one a previous run" "$1"' sh "$tmp/d.err"
 check "the keeper of the replaced probe goes" wait_for 5 gone "$k4"
 check "the newer one is kept" wait_for 5 one_keeper
-check "and published" sh -c '[ "$(od -An -t d4 -j 40 -N 4 "$1" | tr -d " ")" = "$2" ]' sh "$pub" "$(keepers)"
-pkill -x magicpak-keep
-wait_for 5 quiet
+check "and published" wait_for 5 published_by "$(keepers)"
+check "no keeper left once they are ended" wait_for 5 quiet
 
-MAGICPAK_BPF_KEEP_S=0 "$TOOL" record --db "$db" --via bpf -- true
-wait_for 5 sh -c '[ -z "$(pgrep -x magicpak-linger)" ]'
+MAGICPAK_BPF_KEEP_S=0 rec record --db "$db" --via bpf -- true
+assert_eq "a run with MAGICPAK_BPF_KEEP_S=0 exits 0" "$?" 0
+check "its linger ends" wait_for 5 sh -c '[ -z "$(pgrep -x magicpak-linger)" ]'
 assert_eq "MAGICPAK_BPF_KEEP_S=0: no keeper after the linger" "$(keepers)" ""
 check "nothing published" test ! -e "$pub"
 done_testing
