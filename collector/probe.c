@@ -270,7 +270,6 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* The kernel's id of the BPF map or link @fd, or 0. */
 /* The kernel id of the probe's @i-th fd: a map's, a link's, or a kept probe's program's. */
 static uint32_t obj_id(int fd, uint32_t i, bool detached)
 {
@@ -296,6 +295,58 @@ static bool warm_dir_safe(void)
 	       !(st.st_mode & 022);
 }
 
+/* Read a published record from @path: whether it was whole. */
+static bool read_warm(const char *path, struct warm *m)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t r = fd < 0 ? -1 : read(fd, m, sizeof(*m));
+
+	if (fd >= 0)
+		close(fd);
+	if (r == (ssize_t)sizeof(*m))
+		return true;
+	memset(m, 0, sizeof(*m));
+	return false;
+}
+
+/* Claim the published file: renamed to a name of this process's (@mine; pid namespaces may
+ * share /run), exactly one process has it; then read into @m (zeroed if not whole). False if
+ * there was none. */
+static bool claim(char mine[64], struct warm *m)
+{
+	snprintf(mine, 64, WARM_FILE ".%d.%llx", (int)getpid(),
+		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
+	if (rename(WARM_FILE, mine) < 0)
+		return false;
+	read_warm(mine, m);
+	return true;
+}
+
+/* Offer a claimed file again, unless a newer one was published meanwhile. */
+static void put_back(const char *mine)
+{
+	if (renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
+		unlink(mine);
+}
+
+/* A kept probe taken over: each program attached again, its link in its place (on failure
+ * the fds are a mix of both, for the caller to close). */
+static int attach_kept(struct probe *p)
+{
+	for (int i = 0; i < NPROGS; i++) {
+		int l = bpf_raw_tracepoint_open(tp_names[i], p->fds[FD_LINKS + i]);
+
+		if (l < 0) {
+			log_debug("bpf probe: cannot attach the kept probe's %s: %s", tp_names[i],
+				  strerror(errno));
+			return -1;
+		}
+		close(p->fds[FD_LINKS + i]);
+		p->fds[FD_LINKS + i] = l; /* close-on-exec, as every bpf() fd */
+	}
+	return 0;
+}
+
 /* Take over the probe a lingering child of an earlier run published (linger()), if it is the
  * one this run would load (p->id): claim the file (a rename: one taker), then copy the child's
  * fds with pidfd_getfd(), which needs nothing of the child (a socket to it made it wake up,
@@ -307,21 +358,12 @@ static int warm_take(struct probe *p)
 {
 	char mine[64];
 	struct warm m;
-	int fd, pidfd, n = 0;
-	ssize_t r;
+	int pidfd, n = 0;
+	bool whole;
 
-	if (geteuid() != 0 || !warm_dir_safe())
+	if (geteuid() != 0 || !warm_dir_safe() || !claim(mine, &m))
 		return -1;
-	/* a name of this process's (pid namespaces may share /run) */
-	snprintf(mine, sizeof(mine), WARM_FILE ".%d.%llx", (int)getpid(),
-		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
-	if (rename(WARM_FILE, mine) < 0)
-		return -1;
-	fd = open(mine, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	r = fd < 0 ? -1 : read(fd, &m, sizeof(m));
-	if (fd >= 0)
-		close(fd);
-	if (r != (ssize_t)sizeof(m) || m.magic != WARM_MAGIC || m.version != WARM_VERSION ||
+	if (m.magic != WARM_MAGIC || m.version != WARM_VERSION ||
 	    !m.cookie || m.nfds <= FD_LINKS || m.nfds > FD_MAX ||
 	    (m.detached && m.nfds != FD_MAX)) {
 		unlink(mine);
@@ -332,9 +374,10 @@ static int warm_take(struct probe *p)
 		/* another magicpak's, or another ring size: offered again to the runs it suits,
 		 * unless a newer one was published meanwhile or its child is gone (one that
 		 * ends just after this check leaves a file a later run finds useless) */
-		if (kill(m.pid, 0) < 0 ||
-		    renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
+		if (kill(m.pid, 0) < 0)
 			unlink(mine);
+		else
+			put_back(mine);
 		log_debug("bpf probe: the lingering one is not this run's: loading one");
 		return -1;
 	}
@@ -348,30 +391,14 @@ static int warm_take(struct probe *p)
 		if (p->fds[n] < 0 || obj_id(p->fds[n], (uint32_t)n, m.detached) != m.obj_id[n])
 			break;
 	}
-	/* a kept probe: its programs attached again, each link in its program's place; the
-	 * keeper, whose probe is ours now, is told to go (it waits for that signal) */
-	if (n == (int)m.nfds && m.detached) {
-		for (int i = 0; i < NPROGS; i++) {
-			int l = bpf_raw_tracepoint_open(tp_names[i], p->fds[FD_LINKS + i]);
-
-			if (l < 0) {
-				log_debug("bpf probe: cannot attach the kept probe's %s: %s", tp_names[i],
-					  strerror(errno));
-				n = FD_MAX - 1;
-				break;
-			}
-			close(p->fds[FD_LINKS + i]);
-			p->fds[FD_LINKS + i] = l; /* close-on-exec, as every bpf() fd */
-		}
-		if (n == FD_MAX)
-			syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
-	}
-	/* a kept probe that could not be taken: its keeper goes too (its file is gone); only
-	 * once its first fd was seen to be the probe's (the pid is the keeper's, not reused) */
-	if (n < (int)m.nfds && m.detached && n > 0)
+	whole = n == (int)m.nfds && (!m.detached || attach_kept(p) == 0);
+	/* A kept probe's keeper goes, whether the probe is ours now or could not be taken (its
+	 * file is gone either way); only once its first fd was seen to be the probe's: the pid
+	 * is the keeper's, not a reused one. */
+	if (m.detached && n > 0)
 		syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
 	close(pidfd);
-	if (n < (int)m.nfds) {
+	if (!whole) {
 		for (int i = 0; i <= n && i < FD_MAX; i++) {
 			if (p->fds[i] >= 0)
 				close(p->fds[i]);
@@ -688,12 +715,8 @@ static void remove_stale(void)
 static pid_t published_keeper(void)
 {
 	struct warm m;
-	int fd = open(WARM_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t r = fd < 0 ? -1 : read(fd, &m, sizeof(m));
 
-	if (fd >= 0)
-		close(fd);
-	return r == (ssize_t)sizeof(m) && m.magic == WARM_MAGIC && m.version == WARM_VERSION &&
+	return read_warm(WARM_FILE, &m) && m.magic == WARM_MAGIC && m.version == WARM_VERSION &&
 			       m.detached && m.pid > 0 ? m.pid : 0;
 }
 
@@ -762,23 +785,14 @@ static bool claim_own(void)
 {
 	char mine[64];
 	struct warm m;
-	int fd;
-	ssize_t r;
 
-	snprintf(mine, sizeof(mine), WARM_FILE ".%d.%llx", (int)getpid(),
-		 (unsigned long long)clock_ns(CLOCK_MONOTONIC));
-	if (rename(WARM_FILE, mine) < 0)
+	if (!claim(mine, &m))
 		return false;
-	fd = open(mine, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	r = fd < 0 ? -1 : read(fd, &m, sizeof(m));
-	if (fd >= 0)
-		close(fd);
-	if (r == (ssize_t)sizeof(m) && m.pid == (int32_t)getpid()) {
+	if (m.magic == WARM_MAGIC && m.pid == (int32_t)getpid()) {
 		unlink(mine);
 		return true;
 	}
-	if (renameat2(AT_FDCWD, mine, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) < 0)
-		unlink(mine);
+	put_back(mine);
 	return false;
 }
 
@@ -954,10 +968,8 @@ static int linger_child(void *arg)
 		;
 	/* not taken meanwhile: kept, detached (a taker holds copies of the links: claim_own()
 	 * tells, and then nothing is detached) */
-	if (published && a->keep_s > 0 && claim_own())
+	if (published && claim_own() && a->keep_s > 0)
 		keep(p, a->keep_s);
-	else if (published)
-		claim_own();
 	_exit(0);
 }
 

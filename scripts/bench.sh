@@ -408,21 +408,21 @@ tr_run() {
 	local c=$1 t0 t1
 	local -n wl="W_$2"
 	local pre=()
+	# One history file for every magicpak run, as users keep one: created before the
+	# rounds (tr_prepare_db), so its one-time creation is not in any ratio.
+	if [[ $c == magicpak* ]] && [ ! -e "$TR_DB" ]; then
+		"$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
+	fi
 	case $c in
 	native) ;;
 	magicpak)
-		# One history file for every run, as users keep one: created before the
-		# rounds (tr_prepare_db), so its one-time creation is not in any ratio.
-		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		pre=("$MAGICPAK" record --db "$TR_DB" --)
 		;;
 	magicpak-preload)
-		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		pre=("$MAGICPAK" record --via preload --db "$TR_DB" --)
 		;;
 	magicpak-bpf)
 		# loading its own probe: none kept from a run before (below, once none lingers)
-		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		pre=("$MAGICPAK" record --via bpf --db "$TR_DB" --)
 		;;
 	magicpak-bpf-kept)
@@ -430,7 +430,6 @@ tr_run() {
 		# before keeps loaded and detached (collector/probe.c: keep) instead of loading its
 		# own. The run before records the same workload, untimed; the clock starts once its
 		# linger is over and the probe is kept.
-		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		"$MAGICPAK" record --via bpf --db "$TR_DB" -- "${wl[@]}" </dev/null >/dev/null 2>&1
 		for _ in $(seq 1000); do
 			pgrep -x magicpak-linger >/dev/null || { pgrep -r R,S,D -x magicpak-keep >/dev/null && break; }
@@ -445,7 +444,6 @@ tr_run() {
 		# loaded (collector/probe.c: linger) instead of loading its own. The run
 		# before records the same workload, untimed (as the native run before each
 		# pair warms it for the native run); the clock starts once its probe is offered.
-		[ -e "$TR_DB" ] || "$MAGICPAK" record --db "$TR_DB" -- /bin/true >/dev/null 2>&1
 		"$MAGICPAK" record --via bpf --db "$TR_DB" -- "${wl[@]}" </dev/null >/dev/null 2>&1
 		for _ in $(seq 1000); do [ -e /run/magicpak/bpf-probe ] && break; sleep 0.001; done
 		# -v: it says whether it took the probe over (checked below)
