@@ -89,6 +89,8 @@ static void print_tree(const struct deps *d)
 			die("out of memory");
 		printf("%s%s\n", m->objs[0].path,
 		       m->is_script ? " [script]" : m->is_static ? " [static]" : "");
+		if (m->secure)
+			printf("    (secure-execution mode: %s)\n", m->secure);
 		if (m->objs[0].how == DEPS_SCRIPT)
 			printf("    (interpreter of a script)\n");
 		print_tree_node(m, 0, 1, expanded);
@@ -116,8 +118,13 @@ static void print_json(const struct deps *d)
 		strbuf_adds(&sb, i ? ",\n{" : "\n{");
 		strbuf_adds(&sb, "\"file\":");
 		strbuf_add_json(&sb, m->objs[0].path);
-		strbuf_addf(&sb, ",\"script\":%s,\"static\":%s,\"objects\":[",
+		strbuf_addf(&sb, ",\"script\":%s,\"static\":%s,\"secure\":",
 			    m->is_script ? "true" : "false", m->is_static ? "true" : "false");
+		if (m->secure)
+			strbuf_add_json(&sb, m->secure);
+		else
+			strbuf_adds(&sb, "null");
+		strbuf_adds(&sb, ",\"objects\":[");
 		for (size_t j = 0; j < m->n; j++) {
 			const struct deps_obj *o = &m->objs[j];
 
@@ -172,7 +179,7 @@ int cmd_deps(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct deps_opts opts = { .library_path = getenv("LD_LIBRARY_PATH") };
+	struct deps_opts opts = { .library_path = getenv("LD_LIBRARY_PATH"), .caller_exec = true };
 	bool tree = false, json = false;
 	struct deps *d = NULL;
 	int c, status = EXIT_OK;

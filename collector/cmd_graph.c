@@ -346,7 +346,7 @@ int cmd_graph(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct deps_opts opts = { .library_path = getenv("LD_LIBRARY_PATH") };
+	struct deps_opts opts = { .library_path = getenv("LD_LIBRARY_PATH"), .caller_exec = true };
 	struct graph g = { .ids = STRMAP_INIT, .edge_seen = STRMAP_INIT };
 	const char *db = NULL, *session = NULL, *format = "dot";
 	struct strbuf out;

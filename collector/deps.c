@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -64,6 +67,7 @@ struct ctx {
 	dev_t rtld_dev;
 	ino_t rtld_ino;
 	bool rtld_placed;
+	const char *secure;    /* why the program runs in secure-execution mode, or NULL */
 	struct strvec llp;     /* LD_LIBRARY_PATH, expanded */
 	struct strvec llp_written; /* its elements as written, one per llp entry */
 	struct strmap names;   /* name -> index + 1 of the first object answering to it */
@@ -164,11 +168,28 @@ static bool loadable(const struct deps *d, const struct cand *ca)
 	       ca->elf.machine == d->abi->machine;
 }
 
-/* Expand the dynamic string tokens in one search-path element for object @origin_dir, as
- * _dl_dst_substitute does. Returns NULL when the element must be dropped. */
-static char *expand_dst(struct deps *d, const char *s, const char *origin_dir)
+/* Is @path, normalised lexically, in one of the system directories or below? ld.so's
+ * is_trusted_path_normalize(), which a secure-execution program's own $ORIGIN must pass. */
+static bool trusted_path(const struct abi *a, const char *path)
 {
+	char *n = path[0] == '/' ? path_normalize(path) : NULL;
+	bool ok = n && abi_in_system_dir(a, n);
+
+	free(n);
+	return ok;
+}
+
+/* Expand the dynamic string tokens in one search-path element (or a DT_NEEDED name with a
+ * slash) of object @idx, as _dl_dst_substitute does. Returns NULL when the element must be
+ * dropped: a $ORIGIN with no value, or one that secure-execution mode refuses (only a whole
+ * leading "$ORIGIN" or "$ORIGIN/...", and for the program itself only a result in a system
+ * directory). */
+static char *expand_dst(struct ctx *c, long idx, const char *s, const char *origin_dir)
+{
+	struct deps *d = c->d;
 	struct strbuf sb = STRBUF_INIT;
+	const char *const start = s;
+	bool used_origin = false;
 	static const struct {
 		const char *name;
 	} tokens[] = { { "ORIGIN" }, { "LIB" }, { "PLATFORM" } };
@@ -203,11 +224,18 @@ static char *expand_dst(struct deps *d, const char *s, const char *origin_dir)
 			continue;
 		}
 		if (i == 0) {
+			if (c->secure && (s != start || (s[n] && s[n] != '/'))) {
+				log_warn("%s: '%s' is ignored in secure-execution mode (%s): $ORIGIN "
+					 "only as the whole start of an element", c->input, start,
+					 c->secure);
+				origin_dir = NULL;
+			}
 			if (!origin_dir) {
 				strbuf_release(&sb);
 				return NULL;
 			}
 			strbuf_adds(&sb, origin_dir);
+			used_origin = true;
 		} else if (i == 1) {
 			strbuf_adds(&sb, d->abi->lib);
 		} else {
@@ -215,17 +243,23 @@ static char *expand_dst(struct deps *d, const char *s, const char *origin_dir)
 		}
 		s += n;
 	}
+	if (c->secure && used_origin && idx == 0 && !trusted_path(d->abi, sb.buf)) {
+		log_warn("%s: '%s' is ignored in secure-execution mode (%s): the program's $ORIGIN "
+			 "gives '%s', not in a system directory", c->input, start, c->secure, sb.buf);
+		strbuf_release(&sb);
+		return NULL;
+	}
 	return strbuf_detach(&sb);
 }
 
-/* Split a search path (RPATH, RUNPATH or LD_LIBRARY_PATH) into directories as fillin_rpath
- * does: DSTs expanded, trailing slashes removed, an empty element meaning the current
- * directory, duplicates dropped. Relative directories are made absolute against the cwd.
- * @written (or NULL): each kept element as it was written, for messages. */
-static void split_path(struct deps *d, const char *list, const char *seps, const char *origin_dir,
-		       struct strvec *out, struct strvec *written)
+/* Split a search path (RPATH, RUNPATH or LD_LIBRARY_PATH) of object @idx into directories as
+ * fillin_rpath does: DSTs expanded, trailing slashes removed, an empty element meaning the
+ * current directory, duplicates dropped. Relative directories are made absolute against the
+ * cwd. @written (or NULL): each kept element as it was written, for messages. */
+static void split_path(struct ctx *c, long idx, const char *list, const char *seps,
+		       const char *origin_dir, struct strvec *out, struct strvec *written)
 {
-	char *copy = xstrdup(list), *save = NULL, *p = copy;
+	char *copy = xstrdup(list), *p = copy;
 
 	for (;;) {
 		char *e = p + strcspn(p, seps);
@@ -233,7 +267,7 @@ static void split_path(struct deps *d, const char *list, const char *seps, const
 		char *x, *abs;
 
 		*e = '\0';
-		x = expand_dst(d, p, origin_dir);
+		x = expand_dst(c, idx, p, origin_dir);
 		if (x) {
 			size_t len = strlen(x);
 
@@ -257,7 +291,6 @@ static void split_path(struct deps *d, const char *list, const char *seps, const
 			break;
 		p = e + 1;
 	}
-	(void)save;
 	free(copy);
 }
 
@@ -453,7 +486,7 @@ static struct strvec *rpath_dirs(struct ctx *c, struct deps_obj *o, const char *
 		o->rpath_dirs = xcalloc(1, sizeof(*o->rpath_dirs));
 		/* The program's $ORIGIN is its real directory; a library's is where it was found. */
 		origin = origin_for(c, idx, list);
-		split_path(c->d, list, ":", origin, o->rpath_dirs, NULL);
+		split_path(c, idx, list, ":", origin, o->rpath_dirs, NULL);
 		free(origin);
 	}
 	return o->rpath_dirs;
@@ -523,7 +556,7 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 	if (strchr(name, '/')) {
 		/* A name with a slash is opened as it is (DSTs expanded), relative to the cwd. */
 		char *origin = origin_for(c, loader, name);
-		char *x = expand_dst(d, name, origin);
+		char *x = expand_dst(c, loader, name, origin);
 
 		free(origin);
 		if (x) {
@@ -571,7 +604,7 @@ static long map_object(struct ctx *c, long loader, const char *name, struct deps
 		struct strvec dirs = STRVEC_INIT;
 		char *origin = origin_for(c, loader, le->runpath);
 
-		split_path(d, le->runpath, ":", origin, &dirs, NULL);
+		split_path(c, loader, le->runpath, ":", origin, &dirs, NULL);
 		free(origin);
 		for (size_t i = 0; i < dirs.n && f == FOUND_NONE; i++) {
 			strbuf_addf(&searched, "%s:", dirs.v[i]);
@@ -716,8 +749,13 @@ static void set_library_path(struct ctx *c)
 
 	if (!list || !*list)
 		return;
+	if (c->secure) {
+		log_warn("%s: LD_LIBRARY_PATH is ignored: the program runs in secure-execution "
+			 "mode (%s)", c->input, c->secure);
+		return;
+	}
 	origin = origin_for(c, 0, list);
-	split_path(c->d, list, ":;", origin, &c->llp, &c->llp_written);
+	split_path(c, 0, list, ":;", origin, &c->llp, &c->llp_written);
 	free(origin);
 }
 
@@ -757,16 +795,43 @@ static void ctx_release(struct ctx *c)
 	strmap_clear(&c->names);
 }
 
+/* Why exec'ing @path as this process's user would be privileged, which makes the kernel set
+ * AT_SECURE and ld.so run in secure-execution mode (commoncap's cap_bprm_creds_from_file):
+ * a set-user-ID file owned by another user than the real one, a set-group-ID (and
+ * group-executable) file of another group, or file capabilities for a non-root user; not on
+ * a nosuid mount or under no_new_privs, where the kernel grants neither. NULL if none;
+ * otherwise the reason in @buf. */
+static const char *secure_exec(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+	struct statvfs sv;
+
+	if (stat(path, &st) < 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ||
+	    (statvfs(path, &sv) == 0 && (sv.f_flag & ST_NOSUID)))
+		return NULL;
+	if ((st.st_mode & S_ISUID) && st.st_uid != getuid())
+		snprintf(buf, size, "set-user-ID, owner uid %u", (unsigned)st.st_uid);
+	else if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && st.st_gid != getgid())
+		snprintf(buf, size, "set-group-ID, group gid %u", (unsigned)st.st_gid);
+	else if (getuid() != 0 && getxattr(path, "security.capability", NULL, 0) > 0)
+		snprintf(buf, size, "file capabilities");
+	else
+		return NULL;
+	return buf;
+}
+
 /* Resolve the ELF program @path (already read into @elf). */
 static int resolve_elf(struct deps *d, const char *path, const struct elfobj *elf,
 		       enum deps_how how)
 {
 	struct ctx c = { .d = d, .input = path, .ret = 0 };
-	char cwd[PATH_MAX];
+	char cwd[PATH_MAX], why[64];
 	struct deps_map *m;
 
 	m = new_map(d);
 	c.m = m;
+	if (d->opts.caller_exec && (c.secure = secure_exec(path, why, sizeof(why))))
+		m->secure = xstrdup(c.secure);
 	/* the program's ABI is the map's: an i386 one's ld.so takes i386 libraries only */
 	d->abi = abi_of(elf->ei_class, elf->machine);
 	if (!d->abi)
@@ -1016,6 +1081,7 @@ void deps_free(struct deps *d)
 	for (size_t i = 0; i < d->nmaps; i++) {
 		struct deps_map *m = &d->maps[i];
 
+		free(m->secure);
 		for (size_t j = 0; j < m->n; j++) {
 			struct deps_obj *o = &m->objs[j];
 

@@ -56,6 +56,7 @@ struct deps_map {
 	size_t nmissing;           /* DT_NEEDED that could not be found */
 	bool is_script;
 	bool is_static;            /* an executable without PT_INTERP and libraries */
+	char *secure;              /* why ld.so runs it in secure-execution mode, or NULL */
 };
 
 struct deps_opts {
@@ -63,6 +64,11 @@ struct deps_opts {
 	const char *cache_path;    /* default "/etc/ld.so.cache" */
 	const char *preload_path;  /* default "/etc/ld.so.preload" */
 	const char *path_env;      /* PATH for "#!/usr/bin/env NAME", default getenv("PATH") */
+	/* Resolve for an exec by this process's user: a program whose exec would be privileged
+	 * (set-user-ID, set-group-ID, file capabilities) gets ld.so's secure-execution mode,
+	 * which ignores LD_LIBRARY_PATH and limits $ORIGIN (deps, graph). Off for a bundle,
+	 * whose copies lose those bits. */
+	bool caller_exec;
 };
 
 struct deps;
