@@ -127,6 +127,28 @@ if command -v setpriv >/dev/null; then
 	assert_eq "deps under no_new_privs: not secure, as the loader" "$out" "$want"
 fi
 
+# file capabilities make a non-root user's exec secure: nobody runs a copy with one
+if command -v setcap >/dev/null; then
+	cp bin/app_plain bin/app_cap && setcap cap_net_bind_service+ep bin/app_cap ||
+		fail "cannot setcap a test file"
+	as_nobody=(setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups
+		env LD_LIBRARY_PATH="$tmp/llp")
+	want=$(FX_RUNNER=("${as_nobody[@]}"); fx_expect bin/app_cap)
+	check "oracle sanity: run by nobody, the capable program ignores LD_LIBRARY_PATH" \
+		grep -qx "$tmp/sys/libfoo.so" <<<"$want"
+	out=$("${as_nobody[@]}" "$TOOL" deps bin/app_cap 2>"$tmp/cap.err")
+	assert_eq "deps bin/app_cap run by nobody: same as the loader" "$out" "$want"
+	assert_contains "it names the file capabilities" "$(cat "$tmp/cap.err")" \
+		"secure-execution mode (file capabilities)"
+	want=$(fx_expect bin/app_cap)
+	check "oracle sanity: run by root, it takes llp/libfoo.so (root gains nothing)" \
+		grep -qx "$tmp/llp/libfoo.so" <<<"$want"
+	run_tool deps bin/app_cap
+	assert_eq "deps bin/app_cap run by root: same as the loader" "$out" "$want"
+elif [ "${CI:-}" = true ]; then
+	fail "file capabilities cannot be tested: no setcap (libcap2-bin)"
+fi
+
 # the one-shot form bundles copies without the bit (t201), which the image's loader runs as a
 # plain exec: it is resolved as one, with LD_LIBRARY_PATH and the program's $ORIGIN
 run_tool bin/app "$tmp/img"
