@@ -45,13 +45,17 @@ static const char usage[] =
 	"                            namespaces: those or fail; chroot: the plain chroot only\n"
 	"                            (it shares the host's processes, network and IPC, and\n"
 	"                            has no /proc; root only)\n"
+	"      --user USER[:GROUP]   run the command as USER and GROUP (numbers, or names in\n"
+	"                            the bundle's /etc/passwd and /etc/group; without GROUP\n"
+	"                            USER's group there, else 0, as docker run --user), with\n"
+	"                            no supplementary groups; root only\n"
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 passed, 1 the test ran and failed, 3 the test could not be set up\n"
 	"(no privileges or user namespaces, no such bundle, ...), 2 usage.\n";
 
 enum { OPT_STDIN = 256, OPT_EXPECT, OPT_BUSYBOX, OPT_ENV, OPT_NO_DIAGNOSE, OPT_PIDS_MAX,
-       OPT_MEMORY_MAX, OPT_ISOLATION };
+       OPT_MEMORY_MAX, OPT_ISOLATION, OPT_USER };
 
 /* @s shortened and escaped for one line: "abc\n" -> "abc\\n" in quotes. */
 static void add_excerpt(struct strbuf *sb, const char *s)
@@ -88,6 +92,7 @@ int cmd_test(int argc, char **argv)
 		{ "pids-max", required_argument, NULL, OPT_PIDS_MAX },
 		{ "memory-max", required_argument, NULL, OPT_MEMORY_MAX },
 		{ "isolation", required_argument, NULL, OPT_ISOLATION },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,7 +100,7 @@ int cmd_test(int argc, char **argv)
 	struct jail_result res, diag;
 	struct strvec env = STRVEC_INIT;
 	struct strbuf line = STRBUF_INIT;
-	const char *expect = NULL;
+	const char *expect = NULL, *user = NULL;
 	bool diagnose = true, output_ok, passed, limited;
 	int c, before, ret;
 
@@ -151,6 +156,7 @@ int cmd_test(int argc, char **argv)
 					  optarg);
 			}
 			break;
+		case OPT_USER: user = optarg; break;
 		case 'h': fputs(usage, stdout); strvec_clear(&env); return EXIT_OK;
 		default: strvec_clear(&env); return usage_error("test", c, argv);
 		}
@@ -163,6 +169,14 @@ int cmd_test(int argc, char **argv)
 	}
 	o.argv = argv + optind;
 	o.env = &env;
+	if (user) {
+		ret = jail_parse_user(o.root, user, &o.uid, &o.gid);
+		if (ret < 0) {
+			strvec_clear(&env);
+			return ret == -EINVAL ? EXIT_USAGE : JAIL_EXIT_SETUP;
+		}
+		o.as_user = true;
+	}
 
 	jail_result_init(&res);
 	jail_result_init(&diag);

@@ -21,12 +21,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -417,6 +419,17 @@ static void drop_privileges(const struct jail_ctx *c)
 			child_fail(c, errno, "cannot drop capability %d from the bounding set", cap);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		child_fail(c, errno, "cannot clear the ambient capabilities");
+	/* --user: while CAP_SETUID and CAP_SETGID are still there; a non-zero uid then holds
+	 * no capability (capabilities(7)), and the capset below clears root's */
+	if (c->o->as_user &&
+	    (setgroups(0, NULL) < 0 || setresgid(c->o->gid, c->o->gid, c->o->gid) < 0 ||
+	     setresuid(c->o->uid, c->o->uid, c->o->uid) < 0))
+		child_fail(c, errno, "cannot become uid %u gid %u", (unsigned)c->o->uid,
+			   (unsigned)c->o->gid);
+	/* the uid change made us undumpable, and the tracer (--diagnose) could then not
+	 * attach to its child before the exec; run_jailed() sets it as it wants next */
+	if (c->o->as_user)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		child_fail(c, errno, "cannot drop the capabilities");
@@ -459,7 +472,7 @@ static void diag_access(void *ctx, const struct tracer_access *a)
 	struct jail_rec h;
 	struct iovec iov[2];
 
-	if (a->err != ENOENT && a->err != ENOTDIR)
+	if (a->err != ENOENT && a->err != ENOTDIR && a->err != EACCES)
 		return;
 	switch (a->op) {
 	case MP_OP_OPEN:
@@ -1189,21 +1202,30 @@ static int rank_of(const char *path, enum mp_op op)
 	return 2;
 }
 
-/* True when @path (absolute) cannot be reached in the bundle, following the bundle's own
- * symlinks inside it (RESOLVE_IN_ROOT: an absolute link target means the bundle's root). */
+/* Open @path (absolute or relative to the bundle's root) as the jail would see it, following
+ * the bundle's own symlinks inside it (RESOLVE_IN_ROOT: an absolute link target means the
+ * bundle's root). The fd, or -1 with errno set. */
+static int bundle_open(int bundle_fd, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	const char *rel = path + strspn(path, "/");
+
+	return (int)syscall(SYS_openat2, bundle_fd, *rel ? rel : ".", &how, sizeof(how));
+}
+
+/* True when @path (absolute) cannot be reached in the bundle. */
 static bool bundle_lacks(int bundle_fd, const char *path)
 {
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	struct stat st;
 	const char *rel = path + strspn(path, "/");
-	long fd;
+	int fd;
 
 	if (!*rel)
 		return false;
-	fd = syscall(SYS_openat2, bundle_fd, rel, &how, sizeof(how));
+	fd = bundle_open(bundle_fd, rel, O_PATH);
 	if (fd >= 0) {
-		close((int)fd);
+		close(fd);
 		return false;
 	}
 	if (errno == ENOSYS) /* before Linux 5.6: a lexical check */
@@ -1216,16 +1238,14 @@ static bool bundle_lacks(int bundle_fd, const char *path)
  * ENOENT on a file the bundle has lacked this: the traced command never opens it itself. */
 static char *exec_interp(int bundle_fd, const char *path)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	char buf[SCRIPT_LINE_MAX], *interp = NULL, *arg = NULL;
 	struct elfobj o;
 	ssize_t n;
-	long fd = syscall(SYS_openat2, bundle_fd, path + strspn(path, "/"), &how, sizeof(how));
+	int fd = bundle_open(bundle_fd, path, O_RDONLY);
 
 	if (fd < 0)
 		return NULL;
-	n = pread((int)fd, buf, sizeof(buf), 0);
+	n = pread(fd, buf, sizeof(buf), 0);
 	if (n > 2 && buf[0] == '#' && buf[1] == '!') {
 		if (script_parse(buf, (size_t)n, &interp, &arg) < 0)
 			interp = NULL;
@@ -1234,12 +1254,12 @@ static char *exec_interp(int bundle_fd, const char *path)
 		struct strbuf why = STRBUF_INIT;
 
 		memset(&o, 0, sizeof(o));
-		if (elfobj_read((int)fd, &o, &why) == 0 && o.interp)
+		if (elfobj_read(fd, &o, &why) == 0 && o.interp)
 			interp = xstrdup(o.interp);
 		elfobj_release(&o);
 		strbuf_release(&why);
 	}
-	close((int)fd);
+	close(fd);
 	return interp;
 }
 
@@ -1264,7 +1284,32 @@ static int cmp_missing(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void diagnose(int report_fd, int bundle_fd, struct strvec *out, char **proc_path)
+/* A file of the bundle the command was refused (EACCES: --user, or modes the bundle kept),
+ * with its mode and owner there: "PATH (mode 600, owner 0:0)". */
+/* One entry a file: /lib/x.so and /usr/lib/x.so of a merged /usr are one (@seen: its inodes). */
+static void note_denied(int bundle_fd, const char *path, struct strvec *denied,
+			struct strmap *seen)
+{
+	struct stat st;
+	char ino[48];
+	int fd = bundle_open(bundle_fd, path, O_PATH);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0) {
+		snprintf(ino, sizeof(ino), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+		if (!strmap_has(seen, ino)) {
+			strmap_put(seen, ino, NULL);
+			strvec_push_owned(denied, xasprintf("%s (mode %o, owner %u:%u)", path,
+							    (unsigned)(st.st_mode & 07777),
+							    (unsigned)st.st_uid, (unsigned)st.st_gid));
+		}
+	}
+	close(fd);
+}
+
+static void diagnose(int report_fd, int bundle_fd, struct strvec *out, struct strvec *denied,
+		     char **proc_path)
 {
 	/* The jail's own mounts are not the bundle's business; ld.so only falls back to its
 	 * default directories without ld.so.cache, and the host's cache or preload list would
@@ -1274,6 +1319,7 @@ static void diagnose(int report_fd, int bundle_fd, struct strvec *out, char **pr
 	struct strbuf raw = STRBUF_INIT;
 	struct strmap seen = STRMAP_INIT; /* host key -> index + 1 */
 	struct strmap tried = STRMAP_INIT;
+	struct strmap denied_ino = STRMAP_INIT;
 	struct missing *m = NULL;
 	size_t n = 0, alloc = 0, off = 0;
 
@@ -1295,6 +1341,12 @@ static void diagnose(int report_fd, int bundle_fd, struct strvec *out, char **pr
 			skip = skip || path_has_prefix(path, ignored[i]);
 		if (!*proc_path && path_has_prefix(path, "/proc") && strlen(path) == h.len)
 			*proc_path = xstrdup(path);
+		if (h.err == EACCES) {
+			if (!skip && path[0] == '/' && strlen(path) == h.len)
+				note_denied(bundle_fd, path, denied, &denied_ino);
+			free(path);
+			continue;
+		}
 		/* an exec the bundle has the file for: its interpreter is what it lacks, if any */
 		if (!skip && h.op == MP_OP_EXEC && path[0] == '/' && strlen(path) == h.len &&
 		    !bundle_lacks(bundle_fd, path)) {
@@ -1341,6 +1393,7 @@ static void diagnose(int report_fd, int bundle_fd, struct strvec *out, char **pr
 	free(m);
 	strmap_clear(&seen);
 	strmap_clear(&tried);
+	strmap_clear(&denied_ino);
 	strbuf_release(&raw);
 }
 
@@ -1353,6 +1406,7 @@ void jail_result_init(struct jail_result *r)
 	strbuf_init(&r->out);
 	strbuf_init(&r->err);
 	strvec_init(&r->missing);
+	strvec_init(&r->denied);
 	r->proc_path = NULL;
 	r->no_proc = false;
 }
@@ -1362,6 +1416,7 @@ void jail_result_release(struct jail_result *r)
 	strbuf_release(&r->out);
 	strbuf_release(&r->err);
 	strvec_clear(&r->missing);
+	strvec_clear(&r->denied);
 	free(r->proc_path);
 	r->proc_path = NULL;
 }
@@ -1578,6 +1633,7 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	strbuf_reset(&res->out);
 	strbuf_reset(&res->err);
 	strvec_clear(&res->missing);
+	strvec_clear(&res->denied);
 	free(res->proc_path);
 	res->proc_path = NULL;
 	res->no_proc = false;
@@ -1616,6 +1672,13 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	c.uid = geteuid();
 	c.gid = getegid();
 	c.userns = c.uid != 0 || !has_cap(CAP_SYS_ADMIN);
+	/* a jail in a user namespace maps only its caller's ids (to 0) */
+	if (o->as_user && c.userns && (o->uid || o->gid)) {
+		ret = log_error(-EPERM, "cannot set up the test: --user %u:%u needs root with "
+				"CAP_SYS_ADMIN (a jail in a user namespace has one uid, its caller's)",
+				(unsigned)o->uid, (unsigned)o->gid);
+		goto out;
+	}
 	setup_limits(o, &c);
 	res->pids_max = c.pids_max;
 	res->memory_max = c.memory_max;
@@ -1659,7 +1722,7 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	read_memfd(c.stdio[1], &res->out);
 	read_memfd(c.stdio[2], &res->err);
 	if (o->diagnose)
-		diagnose(c.report_fd, c.bundle_fd, &res->missing, &res->proc_path);
+		diagnose(c.report_fd, c.bundle_fd, &res->missing, &res->denied, &res->proc_path);
 	res->no_proc = c.no_proc;
 	ret = 0;
 out:
@@ -1681,30 +1744,39 @@ out:
 
 void jail_describe_missing(const struct jail_result *r, struct strbuf *out)
 {
-	size_t n = r->missing.n;
+	size_t n = r->missing.n, nd = r->denied.n;
 
 	if (r->no_proc && r->proc_path) {
 		strbuf_adds(out, "the command looked for ");
 		strbuf_add_shell_word(out, r->proc_path);
 		strbuf_adds(out, ", and the jail has no /proc here");
-		if (!n)
+		if (!n && !nd)
 			return;
 		strbuf_adds(out, "; ");
 	}
-	if (!n) {
+	if (!n && !nd) {
 		strbuf_adds(out, "the command looked for no file that the host has and the bundle lacks");
 		return;
 	}
-	strbuf_addf(out, "the command looked for %zu file%s the bundle lacks: ", n, n == 1 ? "" : "s");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strbuf_adds(out, ", ");
-		strbuf_add_shell_word(out, r->missing.v[i]);
+	if (n) {
+		strbuf_addf(out, "the command looked for %zu file%s the bundle lacks: ", n,
+			    n == 1 ? "" : "s");
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				strbuf_adds(out, ", ");
+			strbuf_add_shell_word(out, r->missing.v[i]);
+		}
+		strbuf_addf(out, "; to add %s:", n == 1 ? "it" : "them");
+		for (size_t i = 0; i < n; i++) {
+			strbuf_adds(out, " --include ");
+			strbuf_add_shell_word(out, r->missing.v[i]);
+		}
 	}
-	strbuf_addf(out, "; to add %s:", n == 1 ? "it" : "them");
-	for (size_t i = 0; i < n; i++) {
-		strbuf_adds(out, " --include ");
-		strbuf_add_shell_word(out, r->missing.v[i]);
+	if (nd) {
+		strbuf_addf(out, "%sthe command was denied %zu file%s the bundle has: ", n ? "; " : "",
+			    nd, nd == 1 ? "" : "s");
+		for (size_t i = 0; i < nd; i++)
+			strbuf_addf(out, "%s%s", i ? ", " : "", r->denied.v[i]);
 	}
 }
 
@@ -1787,4 +1859,105 @@ bool jail_describe_limits(const struct jail_result *r, struct strbuf *out)
 			    r->pids_hit ? "; " : "", buf);
 	}
 	return r->pids_hit || r->oom_killed;
+}
+
+/* A uid or gid written as a decimal number: 0 to 2^32 - 2 ((uid_t)-1 means "unchanged"). */
+static bool parse_id(const char *s, unsigned *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v >= UINT32_MAX)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* The bundle's /etc/@name as the jail will see it, or NULL. */
+static FILE *bundle_etc(const char *root, const char *name)
+{
+	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	FILE *f;
+
+	if (dfd < 0)
+		return NULL;
+	fd = bundle_open(dfd, name, O_RDONLY);
+	close(dfd);
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "r")))
+		close(fd);
+	return f;
+}
+
+int jail_parse_user(const char *root, const char *spec, uid_t *uid, gid_t *gid)
+{
+	char *user = xstrdup(spec), *group = strchr(user, ':');
+	bool uid_set, gid_set = false;
+	unsigned v;
+	FILE *f;
+	int ret = 0;
+
+	if (group)
+		*group++ = '\0';
+	if (!*user || (group && (!*group || strchr(group, ':')))) {
+		ret = log_error(-EINVAL, "test: --user: '%s' is not USER[:GROUP]", spec);
+		goto out;
+	}
+	for (const char *const *id = (const char *const[]){ user, group, NULL }; *id; id++)
+		if (**id && !(*id)[strspn(*id, "0123456789")] && !parse_id(*id, &v)) {
+			ret = log_error(-EINVAL, "test: --user: '%s' is out of range (0 to %u)",
+					*id, UINT32_MAX - 1);
+			goto out;
+		}
+	if ((uid_set = parse_id(user, &v)))
+		*uid = v;
+	/* a name, and USER's own group when no GROUP is given, from the bundle's passwd */
+	if ((!uid_set || !group) && (f = bundle_etc(root, "/etc/passwd"))) {
+		struct passwd *pw;
+
+		while ((pw = fgetpwent(f)))
+			if (uid_set ? pw->pw_uid == *uid : !strcmp(pw->pw_name, user)) {
+				*uid = pw->pw_uid;
+				*gid = pw->pw_gid;
+				uid_set = gid_set = true;
+				break;
+			}
+		fclose(f);
+	}
+	if (!uid_set) {
+		ret = log_error(-ENOENT, "test: --user: no user '%s' in the bundle's /etc/passwd "
+				"(a name needs one there; a number does not)", user);
+		goto out;
+	}
+	if (group && (gid_set = parse_id(group, &v))) {
+		*gid = v;
+	} else if (group) {
+		gid_set = false;
+		if ((f = bundle_etc(root, "/etc/group"))) {
+			struct group *gr;
+
+			while ((gr = fgetgrent(f)))
+				if (!strcmp(gr->gr_name, group)) {
+					*gid = gr->gr_gid;
+					gid_set = true;
+					break;
+				}
+			fclose(f);
+		}
+		if (!gid_set) {
+			ret = log_error(-ENOENT, "test: --user: no group '%s' in the bundle's "
+					"/etc/group", group);
+			goto out;
+		}
+	} else if (!gid_set) {
+		*gid = 0; /* a uid the bundle does not name: group 0, as docker run --user does */
+	}
+out:
+	free(user);
+	return ret;
 }

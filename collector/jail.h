@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "strbuf.h"
 
@@ -42,6 +43,10 @@ struct jail_opts {
 	uint64_t pids_max;        /* processes and threads in the jail (cgroup pids.max) */
 	uint64_t memory_max;      /* bytes (cgroup memory.max, no swap) */
 	enum jail_isolation isolation;
+	bool as_user;             /* run the command as uid:gid below, no supplementary groups
+				   * (--user; root only) */
+	uid_t uid;
+	gid_t gid;
 };
 
 struct jail_result {
@@ -51,6 +56,8 @@ struct jail_result {
 	struct strbuf err;        /* the command's stderr */
 	struct strvec missing;    /* diagnose: paths the command looked for that the bundle
 				   * lacks but the host has, most likely culprits first */
+	struct strvec denied;     /* diagnose: "PATH (mode M, owner U:G)" of the bundle's files
+				   * the command was refused (EACCES) */
 	uint64_t pids_max;        /* the limits applied (JAIL_NO_LIMIT: none) */
 	uint64_t memory_max;
 	bool pids_hit;            /* a fork failed at pids.max (known with a cgroup only) */
@@ -72,6 +79,12 @@ void jail_result_release(struct jail_result *r);
  * noexec), with a minimal /dev of its own device nodes and no /proc; what the command
  * leaves running is killed, as a child subreaper finds it. */
 int jail_run(const struct jail_opts *o, struct jail_result *res);
+
+/* Parse a --user value, USER[:GROUP]: each a number, or a name in the bundle @root's
+ * /etc/passwd or /etc/group as the jail sees them. Without GROUP, USER's group in
+ * /etc/passwd, else 0 (as `docker run --user`). 0, -EINVAL (not USER[:GROUP]) or -ENOENT
+ * (no such name), the reason logged in one line. */
+int jail_parse_user(const char *root, const char *spec, uid_t *uid, gid_t *gid);
 
 /* Parse an --isolation value: "auto", "namespaces" or "chroot". 0 or -EINVAL. */
 int jail_parse_isolation(const char *s, enum jail_isolation *out);
