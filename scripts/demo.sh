@@ -38,6 +38,9 @@ find "$out" -mindepth 1 | sed "s|^$out||" | sort | sed 's/^/  /'
 step "run it in the jail: magicpak test $out -- sqlite3 :memory: 'select 40+2'"
 "$tool" test "$out" --expect-stdout 42 -- sqlite3 :memory: 'select 40+2'
 
+step "as the image's non-root USER would run it: magicpak test --user 1000"
+"$tool" test "$out" --user 1000 --expect-stdout 42 -- sqlite3 :memory: 'select 40+2'
+
 step "where namespaces are refused (a docker build RUN step), a plain chroot of a copy: --isolation chroot"
 "$tool" test "$out" --isolation chroot --expect-stdout 42 -- sqlite3 :memory: 'select 40+2'
 
