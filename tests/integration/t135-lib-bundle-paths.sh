@@ -89,6 +89,18 @@ assert_rc "LIB-04: bundle app_h: exit 0" 0
 for v in "" glibc-hwcaps/x86-64-v2/ glibc-hwcaps/x86-64-v3/ glibc-hwcaps/x86-64-v4/; do
 	check "LIB-04: the bundle holds H/${v}libh.so" test -f "$tmp/B4$wd/H/${v}libh.so"
 done
+# traced: the run opened the one variant this CPU takes; the bundle of the session holds
+# every variant too, and the run's own pick is among what the session recorded
+record_rc "$db" "$wd/app_h"
+assert_rc "LIB-04: record app_h: exit 0" 0
+used=$(sql "$db" "SELECT p.path FROM session_paths s JOIN paths p ON p.id = s.path_id
+	WHERE s.session_id = (SELECT max(id) FROM sessions) AND p.path LIKE '$wd/H/%libh.so'")
+check "LIB-04: the session holds the variant the loader opened" test -n "$used"
+bundle_rc "$db" "$tmp/B4r"
+assert_rc "LIB-04: bundle of the recorded run: exit 0" 0
+for v in "" glibc-hwcaps/x86-64-v2/ glibc-hwcaps/x86-64-v3/ glibc-hwcaps/x86-64-v4/; do
+	check "LIB-04: the recorded run's bundle holds H/${v}libh.so" test -f "$tmp/B4r$wd/H/${v}libh.so"
+done
 
 # --- LIB-06 ---
 mkdir -p t/S
