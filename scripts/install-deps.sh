@@ -9,6 +9,8 @@ build="gcc make libc6-dev pkg-config libelf-dev libsqlite3-dev sqlite3 libssl-de
 check="$build python3 perl busybox-static file binutils podman runc skopeo umoci clang-format git man-db graphviz clang libclang-rt-14-dev valgrind strace libjemalloc2 libtcmalloc-minimal4 tmux libcap2-bin"
 # the i386 loader and libc (biarch), for t136's i386 programs on an x86-64 host
 [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && check="$check libc6-i386"
+# qemu-x86_64 -cpu Nehalem runs t135's bundle on a CPU below x86-64-v3 (LIB-04)
+[ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ] && check="$check qemu-user"
 bench="$check pax-utils libtree hyperfine strace time reprozip libbpf-tools bpftrace"
 
 case "${1:-check}" in

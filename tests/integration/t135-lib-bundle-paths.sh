@@ -101,6 +101,22 @@ assert_rc "LIB-04: bundle of the recorded run: exit 0" 0
 for v in "" glibc-hwcaps/x86-64-v2/ glibc-hwcaps/x86-64-v3/ glibc-hwcaps/x86-64-v4/; do
 	check "LIB-04: the recorded run's bundle holds H/${v}libh.so" test -f "$tmp/B4r$wd/H/${v}libh.so"
 done
+# Each bundle on lesser CPUs (RELIABILITY LIB-04): qemu-x86_64 with a Nehalem CPU (x86-64-v2)
+# and its baseline qemu64 (v1), the bundle as the file-system prefix (-L); the host's H/ moved
+# away, so that a variant the bundle lacked could not be taken from the host.
+if command -v qemu-x86_64 >/dev/null; then
+	mv H H.away
+	for B in B4 B4r; do
+		got=$(qemu-x86_64 -cpu Nehalem -L "$tmp/$B" "$tmp/$B$wd/app_h" 2>&1)
+		assert_contains "LIB-04: $B under a Nehalem CPU loads the x86-64-v2 variant" "$got" \
+			"$wd/H/glibc-hwcaps/x86-64-v2/libh.so"
+		got=$(qemu-x86_64 -cpu qemu64 -L "$tmp/$B" "$tmp/$B$wd/app_h" 2>&1)
+		assert_contains "LIB-04: $B under a baseline CPU loads H/libh.so" "$got" "$wd/H/libh.so"
+	done
+	mv H.away H
+elif [ "${CI:-}" = true ]; then
+	fail "LIB-04: qemu-x86_64 is missing (qemu-user): the bundles cannot run on a lesser CPU"
+fi
 
 # --- LIB-06 ---
 mkdir -p t/S
