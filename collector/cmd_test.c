@@ -47,8 +47,8 @@ static const char usage[] =
 	"                            has no /proc; root only)\n"
 	"      --user USER[:GROUP]   run the command as USER and GROUP (numbers, or names in\n"
 	"                            the bundle's /etc/passwd and /etc/group; without GROUP\n"
-	"                            USER's group there, else 0, as docker run --user), with\n"
-	"                            no supplementary groups; root only\n"
+	"                            USER's group there, else 0; the groups there that list\n"
+	"                            USER, as docker run --user); root, in the namespaces\n"
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 passed, 1 the test ran and failed, 3 the test could not be set up\n"
@@ -97,6 +97,7 @@ int cmd_test(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct jail_opts o = { 0 };
+	struct jail_user ju = { 0 };
 	struct jail_result res, diag;
 	struct strvec env = STRVEC_INIT;
 	struct strbuf line = STRBUF_INIT;
@@ -170,12 +171,12 @@ int cmd_test(int argc, char **argv)
 	o.argv = argv + optind;
 	o.env = &env;
 	if (user) {
-		ret = jail_parse_user(o.root, user, &o.uid, &o.gid);
+		ret = jail_parse_user(o.root, user, &ju);
 		if (ret < 0) {
 			strvec_clear(&env);
 			return ret == -EINVAL ? EXIT_USAGE : JAIL_EXIT_SETUP;
 		}
-		o.as_user = true;
+		o.user = &ju;
 	}
 
 	jail_result_init(&res);
@@ -232,6 +233,7 @@ int cmd_test(int argc, char **argv)
 out:
 	jail_result_release(&res);
 	jail_result_release(&diag);
+	jail_user_release(&ju);
 	strbuf_release(&line);
 	strvec_clear(&env);
 	return ret;

@@ -103,6 +103,7 @@ struct jail_ctx {
 	/* the namespaces are made inside a user namespace: not root, or root without
 	 * CAP_SYS_ADMIN (a container build's RUN step, which may still make one) */
 	bool userns;
+	bool set_user;  /* --user other than the jail's own root: become o->user in B */
 	/* making the namespaces and their mounts: a refusal now allows the chroot fallback */
 	bool ns_setup;
 	char *copy;     /* chroot: the throwaway copy of the bundle */
@@ -421,15 +422,21 @@ static void drop_privileges(const struct jail_ctx *c)
 		child_fail(c, errno, "cannot clear the ambient capabilities");
 	/* --user: while CAP_SETUID and CAP_SETGID are still there; a non-zero uid then holds
 	 * no capability (capabilities(7)), and the capset below clears root's */
-	if (c->o->as_user &&
-	    (setgroups(0, NULL) < 0 || setresgid(c->o->gid, c->o->gid, c->o->gid) < 0 ||
-	     setresuid(c->o->uid, c->o->uid, c->o->uid) < 0))
-		child_fail(c, errno, "cannot become uid %u gid %u", (unsigned)c->o->uid,
-			   (unsigned)c->o->gid);
-	/* the uid change made us undumpable, and the tracer (--diagnose) could then not
-	 * attach to its child before the exec; run_jailed() sets it as it wants next */
-	if (c->o->as_user)
-		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (c->set_user) {
+		const struct jail_user *u = c->o->user;
+		uid_t r, e, sv;
+		gid_t rg, eg, sg;
+
+		if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+		    setresuid(u->uid, u->uid, u->uid) < 0)
+			child_fail(c, errno, "cannot become uid %u gid %u", (unsigned)u->uid,
+				   (unsigned)u->gid);
+		/* never run as root by mistake: every id is the one asked for */
+		if (getresuid(&r, &e, &sv) < 0 || getresgid(&rg, &eg, &sg) < 0 || r != u->uid ||
+		    e != u->uid || sv != u->uid || rg != u->gid || eg != u->gid || sg != u->gid)
+			child_fail(c, 0, "cannot become uid %u gid %u", (unsigned)u->uid,
+				   (unsigned)u->gid);
+	}
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		child_fail(c, errno, "cannot drop the capabilities");
@@ -548,6 +555,10 @@ static _Noreturn void run_jailed(const struct jail_ctx *c, bool namespaces)
 	if (c->rlimits)
 		set_rlimits(c);
 
+	/* Not dumpable: the command (same uid) may not read this process's memory or
+	 * /proc/1/environ, nor trace it. exec() makes the command itself dumpable again (the
+	 * tracer's child makes itself so before its exec, to be seized). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (c->o->diagnose) {
 		static const struct tracer_ops ops = { .access = diag_access };
 		struct tracer_opts to = { .stdin_fd = -1 };
@@ -558,9 +569,6 @@ static _Noreturn void run_jailed(const struct jail_ctx *c, bool namespaces)
 		_exit(tres.exit_code);
 	}
 
-	/* Not dumpable: the command (same uid) may not read this process's memory or
-	 * /proc/1/environ. exec() makes the command itself dumpable again. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	pid = fork();
 	if (pid < 0)
 		child_fail(c, errno, "cannot fork in the jail");
@@ -1284,32 +1292,84 @@ static int cmp_missing(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* A file of the bundle the command was refused (EACCES: --user, or modes the bundle kept),
- * with its mode and owner there: "PATH (mode 600, owner 0:0)". */
-/* One entry a file: /lib/x.so and /usr/lib/x.so of a merged /usr are one (@seen: its inodes). */
-static void note_denied(int bundle_fd, const char *path, struct strvec *denied,
-			struct strmap *seen)
-{
-	struct stat st;
-	char ino[48];
-	int fd = bundle_open(bundle_fd, path, O_PATH);
+/* Who the command ran as, for telling why it was refused a file. */
+struct ident {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+};
 
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0) {
-		snprintf(ino, sizeof(ino), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
-		if (!strmap_has(seen, ino)) {
-			strmap_put(seen, ino, NULL);
-			strvec_push_owned(denied, xasprintf("%s (mode %o, owner %u:%u)", path,
-							    (unsigned)(st.st_mode & 07777),
-							    (unsigned)st.st_uid, (unsigned)st.st_gid));
-		}
-	}
-	close(fd);
+/* May @id read (4) or search/execute (1) what @st describes? Mode bits only: the jail's
+ * processes hold no capability, root's included. */
+static bool may(const struct stat *st, const struct ident *id, unsigned bit)
+{
+	bool in_group = st->st_gid == id->gid;
+
+	for (size_t i = 0; i < id->ngroups && !in_group; i++)
+		in_group = st->st_gid == id->groups[i];
+	if (st->st_uid == id->uid)
+		return st->st_mode & (bit << 6);
+	return st->st_mode & (in_group ? bit << 3 : bit);
 }
 
-static void diagnose(int report_fd, int bundle_fd, struct strvec *out, struct strvec *denied,
-		     char **proc_path)
+/* A file of the bundle the command was refused (EACCES: --user, or modes the bundle kept),
+ * with what refused it: the first directory on the way that @id may not search, else the
+ * file itself, and its mode and owner there: "PATH (mode 600, owner 0:0)" or "PATH
+ * (directory /data: mode 700, owner 0:0)". One entry a file: /lib/x.so and /usr/lib/x.so
+ * of a merged /usr are one (@seen: their inodes). */
+static void note_denied(int bundle_fd, const char *path, enum mp_op op, const struct ident *id,
+			struct strvec *denied, struct strmap *seen)
+{
+	struct stat st, dst;
+	char ino[48], *dir = NULL;
+	int fd = bundle_open(bundle_fd, path, O_PATH);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	snprintf(ino, sizeof(ino), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	if (strmap_has(seen, ino))
+		return;
+	strmap_put(seen, ino, NULL);
+	/* each directory from the root down, as the jail resolves it */
+	for (const char *p = strchr(path + 1, '/'); p && !dir; p = strchr(p + 1, '/')) {
+		char *prefix = xstrndup(path, (size_t)(p - path));
+		int dfd = bundle_open(bundle_fd, prefix, O_PATH | O_DIRECTORY);
+
+		if (dfd >= 0 && fstat(dfd, &dst) == 0 && !may(&dst, id, 1))
+			dir = prefix;
+		else
+			free(prefix);
+		if (dfd >= 0)
+			close(dfd);
+	}
+	if (dir) {
+		strvec_push_owned(denied, xasprintf("%s (directory %s: mode %o, owner %u:%u; not "
+						    "searchable by uid %u)", path, dir,
+						    (unsigned)(dst.st_mode & 07777),
+						    (unsigned)dst.st_uid, (unsigned)dst.st_gid,
+						    (unsigned)id->uid));
+	} else {
+		const char *what = op == MP_OP_EXEC && !may(&st, id, 1) ? "executable"
+				   : op == MP_OP_OPEN && !may(&st, id, 4) ? "readable" : NULL;
+
+		char by[64] = "";
+
+		if (what)
+			snprintf(by, sizeof(by), "; not %s by uid %u", what, (unsigned)id->uid);
+		strvec_push_owned(denied, xasprintf("%s (mode %o, owner %u:%u%s)", path,
+						    (unsigned)(st.st_mode & 07777),
+						    (unsigned)st.st_uid, (unsigned)st.st_gid, by));
+	}
+	free(dir);
+}
+
+static void diagnose(int report_fd, int bundle_fd, const struct ident *id, struct strvec *out,
+		     struct strvec *denied, char **proc_path)
 {
 	/* The jail's own mounts are not the bundle's business; ld.so only falls back to its
 	 * default directories without ld.so.cache, and the host's cache or preload list would
@@ -1343,7 +1403,8 @@ static void diagnose(int report_fd, int bundle_fd, struct strvec *out, struct st
 			*proc_path = xstrdup(path);
 		if (h.err == EACCES) {
 			if (!skip && path[0] == '/' && strlen(path) == h.len)
-				note_denied(bundle_fd, path, denied, &denied_ino);
+				note_denied(bundle_fd, path, (enum mp_op)h.op, id, denied,
+					    &denied_ino);
 			free(path);
 			continue;
 		}
@@ -1672,11 +1733,21 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	c.uid = geteuid();
 	c.gid = getegid();
 	c.userns = c.uid != 0 || !has_cap(CAP_SYS_ADMIN);
-	/* a jail in a user namespace maps only its caller's ids (to 0) */
-	if (o->as_user && c.userns && (o->uid || o->gid)) {
-		ret = log_error(-EPERM, "cannot set up the test: --user %u:%u needs root with "
-				"CAP_SYS_ADMIN (a jail in a user namespace has one uid, its caller's)",
-				(unsigned)o->uid, (unsigned)o->gid);
+	/* --user 0:0 is the jail's own root, in a user namespace too; any other user needs
+	 * the namespaces as root (a user namespace maps one uid, its caller's, and in a plain
+	 * chroot the command would share the host's processes of that uid: signal or trace
+	 * them) */
+	c.set_user = o->user && (o->user->uid || o->user->gid || o->user->ngroups || !c.userns);
+	if (c.set_user && (c.userns || o->isolation == JAIL_ISOLATE_CHROOT)) {
+		ret = log_error(-EPERM, "cannot set up the test: --user %u:%u needs the jail's "
+				"namespaces as root%s", (unsigned)o->user->uid,
+				(unsigned)o->user->gid,
+				o->isolation == JAIL_ISOLATE_CHROOT
+				? ", not a plain chroot, where the command would share the host's "
+				  "processes of that user"
+				: c.uid ? " (a jail in a user namespace has one uid, its caller's)"
+				: " with CAP_SYS_ADMIN (a jail in a user namespace has one uid, "
+				  "its caller's)");
 		goto out;
 	}
 	setup_limits(o, &c);
@@ -1689,7 +1760,7 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	} else {
 		ret = spawn(&c, run_outer, &err_msg, &exit_msg, &ev);
 		if (!ret && err_msg.type && err_msg.fallback && o->isolation == JAIL_ISOLATE_AUTO &&
-		    c.uid == 0 && has_cap(CAP_SYS_CHROOT)) {
+		    c.uid == 0 && has_cap(CAP_SYS_CHROOT) && !c.set_user) {
 			/* Docker's default seccomp profile refuses every namespace (the user
 			 * namespace too) in a `docker build`; the original magicpak's test was
 			 * a chroot, which still works there */
@@ -1721,8 +1792,14 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	res->oom_killed = ev.oom_killed;
 	read_memfd(c.stdio[1], &res->out);
 	read_memfd(c.stdio[2], &res->err);
-	if (o->diagnose)
-		diagnose(c.report_fd, c.bundle_fd, &res->missing, &res->denied, &res->proc_path);
+	if (o->diagnose) {
+		const struct jail_user *u = c.set_user ? o->user : NULL;
+		struct ident id = { u ? u->uid : c.uid, u ? u->gid : c.gid, u ? u->groups : NULL,
+				    u ? u->ngroups : 0 };
+
+		diagnose(c.report_fd, c.bundle_fd, &id, &res->missing, &res->denied,
+			 &res->proc_path);
+	}
 	res->no_proc = c.no_proc;
 	ret = 0;
 out:
@@ -1877,31 +1954,46 @@ static bool parse_id(const char *s, unsigned *out)
 	return true;
 }
 
-/* The bundle's /etc/@name as the jail will see it, or NULL. */
+/* The bundle's @name (/etc/passwd, /etc/group) as the jail will see it, if it is a regular
+ * file (never a FIFO to block on), or NULL. */
 static FILE *bundle_etc(const char *root, const char *name)
 {
 	int dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+	struct stat st;
 	FILE *f;
 
 	if (dfd < 0)
 		return NULL;
-	fd = bundle_open(dfd, name, O_RDONLY);
+	fd = bundle_open(dfd, name, O_RDONLY | O_NONBLOCK);
 	close(dfd);
 	if (fd < 0)
 		return NULL;
-	if (!(f = fdopen(fd, "r")))
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))) {
 		close(fd);
+		return NULL;
+	}
 	return f;
 }
 
-int jail_parse_user(const char *root, const char *spec, uid_t *uid, gid_t *gid)
+/* An id read from the bundle's files, which (uid_t)-1 may not be: setresuid() would read it
+ * as "leave unchanged", and the command would run as root. */
+static int file_id(const char *spec, const char *what, const char *name, unsigned id)
 {
-	char *user = xstrdup(spec), *group = strchr(user, ':');
+	if (id == (unsigned)-1)
+		return log_error(-EINVAL, "test: --user %s: the bundle's %s gives '%s' the id %u, "
+				 "which no process can have", spec, what, name, id);
+	return 0;
+}
+
+int jail_parse_user(const char *root, const char *spec, struct jail_user *u)
+{
+	char *user = xstrdup(spec), *group = strchr(user, ':'), *name = NULL;
 	bool uid_set, gid_set = false;
 	unsigned v;
 	FILE *f;
 	int ret = 0;
 
+	memset(u, 0, sizeof(*u));
 	if (group)
 		*group++ = '\0';
 	if (!*user || (group && (!*group || strchr(group, ':')))) {
@@ -1909,55 +2001,90 @@ int jail_parse_user(const char *root, const char *spec, uid_t *uid, gid_t *gid)
 		goto out;
 	}
 	for (const char *const *id = (const char *const[]){ user, group, NULL }; *id; id++)
-		if (**id && !(*id)[strspn(*id, "0123456789")] && !parse_id(*id, &v)) {
+		if (!(*id)[strspn(*id, "0123456789")] && !parse_id(*id, &v)) {
 			ret = log_error(-EINVAL, "test: --user: '%s' is out of range (0 to %u)",
 					*id, UINT32_MAX - 1);
 			goto out;
 		}
 	if ((uid_set = parse_id(user, &v)))
-		*uid = v;
-	/* a name, and USER's own group when no GROUP is given, from the bundle's passwd */
-	if ((!uid_set || !group) && (f = bundle_etc(root, "/etc/passwd"))) {
+		u->uid = v;
+	/* a name, USER's own group and its name (for the supplementary groups), from the
+	 * bundle's passwd */
+	if ((f = bundle_etc(root, "/etc/passwd"))) {
 		struct passwd *pw;
 
 		while ((pw = fgetpwent(f)))
-			if (uid_set ? pw->pw_uid == *uid : !strcmp(pw->pw_name, user)) {
-				*uid = pw->pw_uid;
-				*gid = pw->pw_gid;
+			if (uid_set ? pw->pw_uid == u->uid : !strcmp(pw->pw_name, user)) {
+				if ((ret = file_id(spec, "/etc/passwd", pw->pw_name, pw->pw_uid)) < 0 ||
+				    (ret = file_id(spec, "/etc/passwd", pw->pw_name, pw->pw_gid)) < 0)
+					break;
+				u->uid = pw->pw_uid;
+				u->gid = pw->pw_gid;
+				name = xstrdup(pw->pw_name);
 				uid_set = gid_set = true;
 				break;
 			}
 		fclose(f);
+		if (ret < 0)
+			goto out;
 	}
 	if (!uid_set) {
 		ret = log_error(-ENOENT, "test: --user: no user '%s' in the bundle's /etc/passwd "
 				"(a name needs one there; a number does not)", user);
 		goto out;
 	}
-	if (group && (gid_set = parse_id(group, &v))) {
-		*gid = v;
+	if (group && parse_id(group, &v)) {
+		u->gid = v;
+		gid_set = true;
 	} else if (group) {
 		gid_set = false;
-		if ((f = bundle_etc(root, "/etc/group"))) {
-			struct group *gr;
+	} else if (!gid_set) {
+		u->gid = 0; /* a uid the bundle does not name: group 0, as docker run --user does */
+	}
+	/* GROUP by name, and the groups that list USER as a member, as runc gives them */
+	if ((group && !gid_set) || name) {
+		struct group *gr;
+		size_t alloc = 0;
 
-			while ((gr = fgetgrent(f)))
-				if (!strcmp(gr->gr_name, group)) {
-					*gid = gr->gr_gid;
+		if ((f = bundle_etc(root, "/etc/group"))) {
+			while (ret == 0 && (gr = fgetgrent(f))) {
+				bool member = false;
+
+				for (char **m = gr->gr_mem; name && m && *m; m++)
+					member = member || !strcmp(*m, name);
+				if (group && !gid_set && !strcmp(gr->gr_name, group)) {
+					if ((ret = file_id(spec, "/etc/group", gr->gr_name, gr->gr_gid)))
+						break;
+					u->gid = gr->gr_gid;
 					gid_set = true;
-					break;
 				}
+				if (member && (ret = file_id(spec, "/etc/group", gr->gr_name,
+							     gr->gr_gid)) == 0) {
+					xgrow(&u->groups, &alloc, u->ngroups + 1, sizeof(*u->groups));
+					u->groups[u->ngroups++] = gr->gr_gid;
+				}
+			}
 			fclose(f);
+			if (ret < 0)
+				goto out;
 		}
-		if (!gid_set) {
+		if (group && !gid_set) {
 			ret = log_error(-ENOENT, "test: --user: no group '%s' in the bundle's "
 					"/etc/group", group);
 			goto out;
 		}
-	} else if (!gid_set) {
-		*gid = 0; /* a uid the bundle does not name: group 0, as docker run --user does */
 	}
 out:
+	if (ret < 0)
+		jail_user_release(u);
+	free(name);
 	free(user);
 	return ret;
+}
+
+void jail_user_release(struct jail_user *u)
+{
+	free(u->groups);
+	u->groups = NULL;
+	u->ngroups = 0;
 }

@@ -30,6 +30,14 @@ enum jail_isolation {
 	JAIL_ISOLATE_CHROOT,     /* a plain chroot only (root with CAP_SYS_CHROOT) */
 };
 
+/* Whom the command runs as (--user). */
+struct jail_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;            /* supplementary: the bundle's groups that list the user */
+	size_t ngroups;
+};
+
 struct jail_opts {
 	const char *root;         /* the bundle directory (never modified) */
 	char *const *argv;        /* the command, run directly (argv[0] looked up on PATH inside) */
@@ -43,10 +51,7 @@ struct jail_opts {
 	uint64_t pids_max;        /* processes and threads in the jail (cgroup pids.max) */
 	uint64_t memory_max;      /* bytes (cgroup memory.max, no swap) */
 	enum jail_isolation isolation;
-	bool as_user;             /* run the command as uid:gid below, no supplementary groups
-				   * (--user; root only) */
-	uid_t uid;
-	gid_t gid;
+	const struct jail_user *user; /* --user (jail_parse_user), or NULL: the jail's root */
 };
 
 struct jail_result {
@@ -80,11 +85,14 @@ void jail_result_release(struct jail_result *r);
  * leaves running is killed, as a child subreaper finds it. */
 int jail_run(const struct jail_opts *o, struct jail_result *res);
 
-/* Parse a --user value, USER[:GROUP]: each a number, or a name in the bundle @root's
+/* Parse a --user value, USER[:GROUP], into @u: each a number, or a name in the bundle @root's
  * /etc/passwd or /etc/group as the jail sees them. Without GROUP, USER's group in
- * /etc/passwd, else 0 (as `docker run --user`). 0, -EINVAL (not USER[:GROUP]) or -ENOENT
- * (no such name), the reason logged in one line. */
-int jail_parse_user(const char *root, const char *spec, uid_t *uid, gid_t *gid);
+ * /etc/passwd, else 0; the supplementary groups are those of the bundle's /etc/group that
+ * list USER's name (as `docker run --user` gives them). 0, -EINVAL (not USER[:GROUP], out of
+ * range) or -ENOENT (no such name), the reason logged in one line. Release with
+ * jail_user_release(). */
+int jail_parse_user(const char *root, const char *spec, struct jail_user *u);
+void jail_user_release(struct jail_user *u);
 
 /* Parse an --isolation value: "auto", "namespaces" or "chroot". 0 or -EINVAL. */
 int jail_parse_isolation(const char *s, enum jail_isolation *out);

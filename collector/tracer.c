@@ -1799,6 +1799,10 @@ static _Noreturn void run_child(char *const argv[], const struct tracer_opts *op
 		}
 		close(opts->stdin_fd);
 	}
+	/* A caller that changed its uid (magicpak test --user) is not dumpable, nor then is
+	 * this fork of it, and the tracer could not seize us: this process may be (its exec
+	 * decides for the program). */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	/* kill(), not raise(): stop before any filter is in, so the tracer sees everything
 	 * (TRC-04). The tracer seizes us and sends SIGCONT. */
 	kill(getpid(), SIGSTOP);

@@ -31,10 +31,13 @@ chmod 4755 bin/app bin/app_mid
 export LD_LIBRARY_PATH=$tmp/llp
 mount_opts=$(findmnt -no OPTIONS -T "$tmp")
 case ",$mount_opts," in *,nosuid,*) skip "$tmp is on a nosuid mount: no set-user-ID exec here" ;; esac
-check "oracle sanity: the kernel runs bin/app with AT_SECURE (LD_SHOW_AUXV is ignored)" \
-	bash -c '[ -z "$(LD_SHOW_AUXV=1 "$1" | grep AT_SECURE)" ]' _ "$tmp/bin/app"
-check "oracle sanity: without the bit AT_SECURE is 0" \
-	bash -c 'LD_SHOW_AUXV=1 "$1" | grep -qx "AT_SECURE:  *0"' _ "$tmp/bin/app_plain"
+# the kernel's verdict itself, from a program that prints getauxval(AT_SECURE)
+printf '#include <stdio.h>\n#include <sys/auxv.h>\nint main(void) { printf("%%lu\\n", getauxval(AT_SECURE)); return 0; }\n' >"$tmp/secure.c"
+cc_quiet -o bin/secure "$tmp/secure.c" || { echo "FAIL: cannot build secure.c"; exit 1; }
+cp bin/secure bin/secure_plain
+chown "$nobody" bin/secure && chmod 4755 bin/secure
+assert_eq "oracle sanity: the kernel runs a set-user-ID nobody file with AT_SECURE 1" "$(bin/secure)" 1
+assert_eq "oracle sanity: without the bit AT_SECURE is 0" "$(bin/secure_plain)" 0
 
 want=$(fx_expect bin/app)
 check "oracle sanity: the secure program ignores LD_LIBRARY_PATH (sys/libfoo.so)" \
@@ -77,6 +80,19 @@ check "oracle sanity: a library's \$ORIGIN/dep is used in secure mode" \
 run_tool deps bin/app_lib
 assert_eq "deps bin/app_lib: a library's \$ORIGIN as the loader" "$out" "$want"
 
+# the same with braces, and an element with a second $ORIGIN inside it, which is dropped
+fx_lib sys2/dep/libdep.so libdep.so
+fx_lib sys2/libo.so libo.so sys2/dep/libdep.so "$(fx_runpath '${ORIGIN}/../$ORIGIN/nowhere:${ORIGIN}/dep')"
+fx_app bin/app_brace sys2/libo.so "$(fx_runpath "$tmp/sys2")" -Wl,-rpath-link,sys2/dep
+chown "$nobody" bin/app_brace && chmod 4755 bin/app_brace
+want=$(fx_expect bin/app_brace)
+check "oracle sanity: a library's \${ORIGIN}/dep is used in secure mode" \
+	grep -qx "$tmp/sys2/dep/libdep.so" <<<"$want"
+run_tool deps bin/app_brace
+assert_eq "deps bin/app_brace: \${ORIGIN} and a second \$ORIGIN as the loader" "$out" "$want"
+assert_contains "the element with a second \$ORIGIN is named as ignored" "$(cat "$err")" \
+	"'\${ORIGIN}/../\$ORIGIN/nowhere' is ignored in secure-execution mode"
+
 # the program's $ORIGIN in a system directory is trusted: a program under /usr/lib keeps it
 sysdir=$(mktemp -d /usr/lib/magicpak-t137.XXXXXX)
 trap 'rm -rf "$tmp" "$sysdir"' EXIT
@@ -109,14 +125,21 @@ check "oracle sanity: the caller's own set-user-ID file takes llp/libfoo.so" \
 run_tool deps bin/app_own
 assert_eq "deps bin/app_own (set-user-ID, owned by the caller): not secure" "$out" "$want"
 
-# a set-group-ID file of another group is secure too
+# a set-group-ID file of another group is secure too; without group execute permission
+# the bit means mandatory locking, not set-group-ID
+[ "$(id -g nobody)" != "$(id -g)" ] || fail "nobody's group is ours: set-group-ID cannot be tested"
 cp bin/app_plain bin/app_sgid && chgrp "$(id -g nobody)" bin/app_sgid && chmod 2755 bin/app_sgid
-if [ "$(id -g nobody)" != "$(id -g)" ]; then
-	want=$(fx_expect bin/app_sgid)
-	run_tool deps bin/app_sgid
-	assert_eq "deps bin/app_sgid (set-group-ID, another group): same as the loader" "$out" "$want"
-	assert_contains "it names the group" "$(cat "$err")" "set-group-ID, group gid $(id -g nobody)"
-fi
+want=$(fx_expect bin/app_sgid)
+check "oracle sanity: set-group-ID nogroup (2755) ignores LD_LIBRARY_PATH" grep -qx "$tmp/sys/libfoo.so" <<<"$want"
+run_tool deps bin/app_sgid
+assert_eq "deps bin/app_sgid (set-group-ID, another group): same as the loader" "$out" "$want"
+assert_contains "it names the group" "$(cat "$err")" "set-group-ID, group gid $(id -g nobody)"
+cp bin/app_plain bin/app_sgid_nox && chgrp "$(id -g nobody)" bin/app_sgid_nox && chmod 2745 bin/app_sgid_nox
+want=$(fx_expect bin/app_sgid_nox)
+check "oracle sanity: mode 2745 (no group execute) takes llp/libfoo.so: not secure" \
+	grep -qx "$tmp/llp/libfoo.so" <<<"$want"
+run_tool deps bin/app_sgid_nox
+assert_eq "deps bin/app_sgid_nox (2745): not secure, as the loader" "$out" "$want"
 
 # under no_new_privs the kernel grants no ids, so the loader is not in secure mode either
 if command -v setpriv >/dev/null; then
@@ -127,24 +150,39 @@ if command -v setpriv >/dev/null; then
 	assert_eq "deps under no_new_privs: not secure, as the loader" "$out" "$want"
 fi
 
-# file capabilities make a non-root user's exec secure: nobody runs a copy with one
+# file capabilities make a non-root user's exec secure when they raise it: the effective
+# flag, or a permitted set within the bounding set; not an inheritable set alone (nobody
+# holds none); under no_new_privs the effective flag still does, a permitted set only within
+# the caller's own (none here: every run goes through env, which holds no capability)
 if command -v setcap >/dev/null; then
-	cp bin/app_plain bin/app_cap && setcap cap_net_bind_service+ep bin/app_cap ||
-		fail "cannot setcap a test file"
-	as_nobody=(setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups
-		env LD_LIBRARY_PATH="$tmp/llp")
-	want=$(FX_RUNNER=("${as_nobody[@]}"); fx_expect bin/app_cap)
-	check "oracle sanity: run by nobody, the capable program ignores LD_LIBRARY_PATH" \
-		grep -qx "$tmp/sys/libfoo.so" <<<"$want"
-	out=$("${as_nobody[@]}" "$TOOL" deps bin/app_cap 2>"$tmp/cap.err")
-	assert_eq "deps bin/app_cap run by nobody: same as the loader" "$out" "$want"
-	assert_contains "it names the file capabilities" "$(cat "$tmp/cap.err")" \
-		"secure-execution mode (file capabilities)"
-	want=$(fx_expect bin/app_cap)
-	check "oracle sanity: run by root, it takes llp/libfoo.so (root gains nothing)" \
+	as_nobody=(setpriv --reuid="$nobody" --regid="$(id -g nobody)" --clear-groups)
+	for c in +p +ep +i +ei; do
+		for nnp in "" --no-new-privs; do
+			f=bin/app_cap${c#+}
+			[ -e "$f" ] || { cp bin/app_plain "$f" && setcap "cap_net_bind_service$c" "$f"; } ||
+				fail "cannot setcap a test file"
+			cp bin/secure_plain "$f.sec" && setcap "cap_net_bind_service$c" "$f.sec"
+			secure=$("${as_nobody[@]}" $nnp env "$f.sec")
+			want=$(FX_RUNNER=("${as_nobody[@]}" $nnp env LD_LIBRARY_PATH="$tmp/llp"); fx_expect "$f")
+			case $secure in
+			1) check "oracle sanity: $c ${nnp:-(nnp off)}: AT_SECURE, sys/libfoo.so" grep -qx "$tmp/sys/libfoo.so" <<<"$want" ;;
+			*) check "oracle sanity: $c ${nnp:-(nnp off)}: no AT_SECURE, llp/libfoo.so" grep -qx "$tmp/llp/libfoo.so" <<<"$want" ;;
+			esac
+			out=$("${as_nobody[@]}" $nnp env LD_LIBRARY_PATH="$tmp/llp" "$TOOL" deps "$f" 2>"$tmp/cap.err")
+			assert_eq "deps of a cap_net_bind_service$c file run by nobody ${nnp:-}: same as the loader" "$out" "$want"
+			if [ "$secure" = 1 ]; then
+				assert_contains "it names the file capabilities" "$(cat "$tmp/cap.err")" \
+					"secure-execution mode (file capabilities)"
+			fi
+		done
+	done
+	assert_eq "oracle sanity: AT_SECURE for nobody: +p 1, +i 0, +p under no_new_privs 0, +ei under no_new_privs 1" \
+		"$("${as_nobody[@]}" env bin/app_capp.sec) $("${as_nobody[@]}" env bin/app_capi.sec) $("${as_nobody[@]}" --no-new-privs env bin/app_capp.sec) $("${as_nobody[@]}" --no-new-privs env bin/app_capei.sec)" "1 0 0 1"
+	want=$(fx_expect bin/app_capep)
+	check "oracle sanity: run by root, +ep takes llp/libfoo.so (root gains nothing)" \
 		grep -qx "$tmp/llp/libfoo.so" <<<"$want"
-	run_tool deps bin/app_cap
-	assert_eq "deps bin/app_cap run by root: same as the loader" "$out" "$want"
+	run_tool deps bin/app_capep
+	assert_eq "deps of the +ep file run by root: same as the loader" "$out" "$want"
 elif [ "${CI:-}" = true ]; then
 	fail "file capabilities cannot be tested: no setcap (libcap2-bin)"
 fi
