@@ -69,27 +69,27 @@ check "oracle sanity: a \$ORIGIN inside an RPATH element is dropped (sys/libfoo.
 run_tool deps bin/app_mid
 assert_eq "deps bin/app_mid: \$ORIGIN inside an element dropped as the loader does" "$out" "$want"
 
+# suid_as_loader PROG LIB DESC: PROG made set-user-ID nobody; the loader takes LIB for it
+# (oracle sanity), and deps prints what the loader loads
+suid_as_loader() {
+	chown "$nobody" "$1" && chmod 4755 "$1"
+	want=$(fx_expect "$1")
+	check "oracle sanity: $3: the loader takes $2" grep -qx "$2" <<<"$want"
+	run_tool deps "$1"
+	assert_eq "deps $1: $3, as the loader" "$out" "$want"
+}
+
 # a library's own $ORIGIN stays in force (no trust check: only the program's is checked)
 fx_lib sys/dep/libdep.so libdep.so
 fx_lib sys/libo.so libo.so sys/dep/libdep.so "$(fx_runpath '$ORIGIN/dep')"
 fx_app bin/app_lib sys/libo.so "$(fx_runpath "$tmp/sys")" -Wl,-rpath-link,sys/dep
-chown "$nobody" bin/app_lib && chmod 4755 bin/app_lib
-want=$(fx_expect bin/app_lib)
-check "oracle sanity: a library's \$ORIGIN/dep is used in secure mode" \
-	grep -qx "$tmp/sys/dep/libdep.so" <<<"$want"
-run_tool deps bin/app_lib
-assert_eq "deps bin/app_lib: a library's \$ORIGIN as the loader" "$out" "$want"
+suid_as_loader bin/app_lib "$tmp/sys/dep/libdep.so" "a library's \$ORIGIN/dep in secure mode"
 
 # the same with braces, and an element with a second $ORIGIN inside it, which is dropped
 fx_lib sys2/dep/libdep.so libdep.so
 fx_lib sys2/libo.so libo.so sys2/dep/libdep.so "$(fx_runpath '${ORIGIN}/../$ORIGIN/nowhere:${ORIGIN}/dep')"
 fx_app bin/app_brace sys2/libo.so "$(fx_runpath "$tmp/sys2")" -Wl,-rpath-link,sys2/dep
-chown "$nobody" bin/app_brace && chmod 4755 bin/app_brace
-want=$(fx_expect bin/app_brace)
-check "oracle sanity: a library's \${ORIGIN}/dep is used in secure mode" \
-	grep -qx "$tmp/sys2/dep/libdep.so" <<<"$want"
-run_tool deps bin/app_brace
-assert_eq "deps bin/app_brace: \${ORIGIN} and a second \$ORIGIN as the loader" "$out" "$want"
+suid_as_loader bin/app_brace "$tmp/sys2/dep/libdep.so" "\${ORIGIN} and a second \$ORIGIN"
 assert_contains "the element with a second \$ORIGIN is named as ignored" "$(cat "$err")" \
 	"'\${ORIGIN}/../\$ORIGIN/nowhere' is ignored in secure-execution mode"
 
