@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "caps.h"
 #include "collect.h"
 #include "event.h"
 #include "hostelf.h"
@@ -511,7 +512,7 @@ static bool is_own_loader(const struct stat *sb)
 int collect_exec_gap(const char *path)
 {
 	unsigned char buf[4096];
-	char interp[4096];
+	char interp[4096], why[64];
 	struct stat sb;
 	ssize_t n;
 	int fd;
@@ -528,9 +529,6 @@ int collect_exec_gap(const char *path)
 		close(fd);
 		if (n < 4)
 			return 0;
-		if (((sb.st_mode & S_ISUID) && sb.st_uid != geteuid()) ||
-		    ((sb.st_mode & S_ISGID) && sb.st_gid != getegid()))
-			return MP_GAP_SETUID;
 		if (buf[0] == '#' && buf[1] == '!') {
 			size_t i = 2, k = 0;
 
@@ -547,6 +545,10 @@ int collect_exec_gap(const char *path)
 		if (n < 64 || memcmp(buf, "\177ELF", 4) ||
 		    (buf[4] != ELFCLASS32 && buf[4] != ELFCLASS64))
 			return 0;
+		/* AT_SECURE: the loader ignores LD_PRELOAD (the kernel ignores the bits of a
+		 * script: its interpreter's count) */
+		if (caps_exec_privileged(path, why, sizeof(why)))
+			return MP_GAP_SETUID;
 		/* as the library's emit_exec_gap(): static first (no loader at all), then
 		 * another ABI's program (its ld.so cannot load the library) */
 		switch (hostelf_has_interp(buf, (size_t)n, NULL, NULL)) {

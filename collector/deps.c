@@ -5,23 +5,18 @@
  * elf/dl-deps.c (breadth-first order) and elf/rtld.c (preload, where ld.so itself sits in
  * the link map). Nothing of the target is run or mapped: files are read with pread(). */
 #include <elf.h>
-#include <endian.h>
 #include <errno.h>
-#include <linux/capability.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "abi.h"
+#include "caps.h"
 #include "deps.h"
 #include "hwcaps.h"
 #include "ldcache.h"
@@ -798,77 +793,6 @@ static void ctx_release(struct ctx *c)
 	strmap_clear(&c->names);
 }
 
-/* Would the file capabilities of @path make a non-root user's exec secure? As the kernel's
- * cap_bprm_creds_from_file(): when the xattr's effective flag is set, or when the new
- * permitted set, (fP & bounding set) | (fI & our inheritable set), is not empty; under
- * no_new_privs that set is cut to the permitted set we hold (an exec gains nothing). */
-static bool caps_make_secure(const char *path, bool nnp)
-{
-	struct vfs_ns_cap_data v;
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct mine[2] = { { 0 } };
-	ssize_t n = getxattr(path, "security.capability", &v, sizeof(v));
-	uint32_t magic;
-	uint64_t fp, fi, pi, pp, granted;
-	size_t words;
-
-	if (n < (ssize_t)sizeof(v.magic_etc))
-		return false;
-	magic = le32toh(v.magic_etc);
-	switch (magic & VFS_CAP_REVISION_MASK) {
-	case VFS_CAP_REVISION_1: words = (size_t)n >= XATTR_CAPS_SZ_1 ? 1 : 0; break;
-	case VFS_CAP_REVISION_2: words = (size_t)n >= XATTR_CAPS_SZ_2 ? 2 : 0; break;
-	case VFS_CAP_REVISION_3: words = (size_t)n >= XATTR_CAPS_SZ_3 ? 2 : 0; break;
-	default: words = 0; break;
-	}
-	if (!words)
-		return false;
-	if (magic & VFS_CAP_FLAGS_EFFECTIVE)
-		return true;
-	fp = le32toh(v.data[0].permitted);
-	fi = le32toh(v.data[0].inheritable);
-	if (words == 2) {
-		fp |= (uint64_t)le32toh(v.data[1].permitted) << 32;
-		fi |= (uint64_t)le32toh(v.data[1].inheritable) << 32;
-	}
-	if (syscall(SYS_capget, &hdr, mine) < 0)
-		return false;
-	pi = mine[0].inheritable | (uint64_t)mine[1].inheritable << 32;
-	pp = mine[0].permitted | (uint64_t)mine[1].permitted << 32;
-	for (int cap = 0; cap < 64; cap++)
-		if ((fp >> cap & 1) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
-			fp &= ~(1ULL << cap);
-	granted = fp | (fi & pi);
-	return (nnp ? granted & pp : granted) != 0;
-}
-
-/* Why exec'ing @path as this process's user would be privileged, which makes the kernel set
- * AT_SECURE and ld.so run in secure-execution mode (commoncap's cap_bprm_creds_from_file):
- * a set-user-ID file owned by another user than the real one, or a set-group-ID (and
- * group-executable) file of another group, unless no_new_privs keeps the ids; file
- * capabilities that raise a non-root user (caps_make_secure()). Not on
- * a nosuid mount, where the kernel grants neither. NULL if none; otherwise the reason in
- * @buf. */
-static const char *secure_exec(const char *path, char *buf, size_t size)
-{
-	struct stat st;
-	struct statvfs sv;
-	bool nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
-
-	if (stat(path, &st) < 0 || (statvfs(path, &sv) == 0 && (sv.f_flag & ST_NOSUID)))
-		return NULL;
-	if (!nnp && (st.st_mode & S_ISUID) && st.st_uid != getuid())
-		snprintf(buf, size, "set-user-ID, owner uid %u", (unsigned)st.st_uid);
-	else if (!nnp && (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
-		 st.st_gid != getgid())
-		snprintf(buf, size, "set-group-ID, group gid %u", (unsigned)st.st_gid);
-	else if (getuid() != 0 && caps_make_secure(path, nnp))
-		snprintf(buf, size, "file capabilities");
-	else
-		return NULL;
-	return buf;
-}
-
 /* Resolve the ELF program @path (already read into @elf). */
 static int resolve_elf(struct deps *d, const char *path, const struct elfobj *elf,
 		       enum deps_how how)
@@ -879,7 +803,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 
 	m = new_map(d);
 	c.m = m;
-	if (d->opts.caller_exec && (c.secure = secure_exec(path, why, sizeof(why))))
+	if (d->opts.caller_exec && (c.secure = caps_exec_privileged(path, why, sizeof(why))))
 		m->secure = xstrdup(c.secure);
 	/* the program's ABI is the map's: an i386 one's ld.so takes i386 libraries only */
 	d->abi = abi_of(elf->ei_class, elf->machine);

@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "clock.h"
 #include "elfobj.h"
@@ -1621,18 +1622,6 @@ static int spawn(struct jail_ctx *c, void (*outer)(struct jail_ctx *),
 	return 0;
 }
 
-/* Does this process hold capability @cap (effective)? */
-static bool has_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2];
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return true; /* cannot tell: try */
-	return (data[cap / 32].effective >> (cap % 32)) & 1;
-}
-
 /* Where the chroot's copy of the bundle goes: $TMPDIR (or /tmp), unless that is mounted
  * noexec or nodev, then the bundle's own directory. */
 static char *copy_parent(const struct jail_ctx *c)
@@ -1655,7 +1644,7 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 	char *parent = copy_parent(c);
 	int ret;
 
-	if (!has_cap(CAP_SYS_CHROOT)) {
+	if (!caps_have(CAP_SYS_CHROOT)) {
 		free(parent);
 		return log_error(-EPERM, "cannot set up the test: a plain chroot needs root with "
 				 "CAP_SYS_CHROOT");
@@ -1732,7 +1721,7 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	c.tester = getpid();
 	c.uid = geteuid();
 	c.gid = getegid();
-	c.userns = c.uid != 0 || !has_cap(CAP_SYS_ADMIN);
+	c.userns = c.uid != 0 || !caps_have(CAP_SYS_ADMIN);
 	/* --user 0:0 is the jail's own root, in a user namespace too; any other user needs
 	 * the namespaces as root (a user namespace maps one uid, its caller's, and in a plain
 	 * chroot the command would share the host's processes of that uid: signal or trace
@@ -1760,7 +1749,7 @@ int jail_run(const struct jail_opts *o, struct jail_result *res)
 	} else {
 		ret = spawn(&c, run_outer, &err_msg, &exit_msg, &ev);
 		if (!ret && err_msg.type && err_msg.fallback && o->isolation == JAIL_ISOLATE_AUTO &&
-		    c.uid == 0 && has_cap(CAP_SYS_CHROOT) && !c.set_user) {
+		    c.uid == 0 && caps_have(CAP_SYS_CHROOT) && !c.set_user) {
 			/* Docker's default seccomp profile refuses every namespace (the user
 			 * namespace too) in a `docker build`; the original magicpak's test was
 			 * a chroot, which still works there */

@@ -60,7 +60,6 @@ uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t f
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/random.h>
@@ -76,6 +75,7 @@ uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t f
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
+#include "caps.h"
 #include "exitfast.h"
 #include "log.h"
 #include "openat.btfid.h"
@@ -176,18 +176,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	if (log_level < LOG_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-/* Whether capability @cap is in our effective set: one capget() (reading /proc/self/status
- * for it cost each start an open, a read and stdio's buffer). */
-static bool has_cap(unsigned cap)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	if (cap >= 32 * _LINUX_CAPABILITY_U32S_3 || syscall(SYS_capget, &hdr, data) < 0)
-		return geteuid() == 0;
-	return (data[cap / 32].effective >> (cap % 32)) & 1;
 }
 
 /* The level of our pid namespace: the NSpid line has one id per level. */
@@ -483,7 +471,7 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 
 	*out = NULL;
 	libbpf_set_print(libbpf_quiet);
-	if (!has_cap(21 /* CAP_SYS_ADMIN */) && !(has_cap(39 /* CAP_BPF */) && has_cap(38 /* CAP_PERFMON */))) {
+	if (!caps_have(21 /* CAP_SYS_ADMIN */) && !(caps_have(39 /* CAP_BPF */) && caps_have(38 /* CAP_PERFMON */))) {
 		snprintf(why, size, "needs root, or CAP_BPF and CAP_PERFMON");
 		return -EPERM;
 	}

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "clock.h"
 #include "collect.h"
 #include "cpupin.h"
@@ -54,6 +55,8 @@ struct rec {
 	bool store_started;      /* ptrace: store_open_start() was called */
 	bool have_cpus;          /* ptrace: @cpus is our mask before the tracer pinned us */
 	cpu_set_t cpus;
+	bool may_trace_privileged; /* ptrace: we hold CAP_SYS_PTRACE */
+	struct strmap execs_checked; /* ptrace without it: programs checked for privileges */
 };
 
 /* A path of magicpak's own (the preload library looking for its ring next to the socket
@@ -153,6 +156,22 @@ static int begin_session(const struct record_opts *o, int source, struct store *
 	return store_open_session(o->db, &s, st);
 }
 
+/* ptrace without CAP_SYS_PTRACE (not as root): the kernel runs a program whose exec would
+ * raise privileges without them (ptrace(2)), so the run may not be what it is untraced
+ * (RELIABILITY TRC-12): said once a program. */
+static void check_exec_privileges(struct rec *r, const struct tracer_access *a)
+{
+	if (a->op != MP_OP_EXEC || a->err || r->may_trace_privileged ||
+	    strmap_has(&r->execs_checked, a->path))
+		return;
+	strmap_put(&r->execs_checked, a->path, NULL);
+	if (collect_exec_gap(a->path) == MP_GAP_SETUID)
+		log_warn("'%s' runs without its privileges here: traced by a user without "
+			 "CAP_SYS_PTRACE, the kernel ignores its set-user-ID or set-group-ID bit or "
+			 "file capabilities, so it may fail or behave otherwise than untraced; "
+			 "record as root to see it as it runs", a->path);
+}
+
 static void on_access(void *ctx, const struct tracer_access *a)
 {
 	struct rec *r = ctx;
@@ -160,6 +179,7 @@ static void on_access(void *ctx, const struct tracer_access *a)
 
 	if (own_path(r, a->path))
 		return;
+	check_exec_privileges(r, a);
 	ret = store_add_access(r->st, a->pid, a->op, a->path, a->flags, a->err, MP_SRC_PTRACE,
 			       a->time_ns);
 	if (ret < 0 && !r->err)
@@ -1309,7 +1329,8 @@ int record_run(const struct record_opts *o, struct record_result *res)
 				     .linger_s = o->linger_s };
 	struct tracer_ops ops = { .access = on_access, .proc = on_proc };
 	struct tracer_result tres = { 0 };
-	struct rec r = { .o = o, .changed = STRVEC_INIT };
+	struct rec r = { .o = o, .changed = STRVEC_INIT,
+			 .may_trace_privileged = caps_have(19 /* CAP_SYS_PTRACE */) };
 	char *xdir = NULL, sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
 	struct side sd = SIDE_INIT;
@@ -1437,6 +1458,7 @@ out:
 	strmap_clear(&xc_pid);
 	strmap_clear(&r.versioned);
 	strmap_clear(&r.changing);
+	strmap_clear(&r.execs_checked);
 	strvec_clear(&r.changed);
 	store_free(r.st);
 	return ret;

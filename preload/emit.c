@@ -1058,9 +1058,11 @@ uint32_t emit_exec_gap(const char *path)
 			return 0;
 		}
 		/* AT_SECURE (secure-execution mode, ld.so(8)): the loader then ignores
-		 * LD_PRELOAD. Set-user-ID to the user we already are changes nothing. */
+		 * LD_PRELOAD. Set-user-ID to the user we already are changes nothing, nor does
+		 * a set-group-ID bit without group execute (mandatory locking). */
 		if (((st.st_mode & S_ISUID) && st.st_uid != (uid_t)SYS0(SYS_geteuid)) ||
-		    ((st.st_mode & S_ISGID) && st.st_gid != (gid_t)SYS0(SYS_getegid))) {
+		    ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+		     st.st_gid != (gid_t)SYS0(SYS_getegid))) {
 			SYS1(SYS_close, fd);
 			return MP_GAP_SETUID;
 		}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* collector/caps.h - this process's capability sets, read with one capget() (no libcap; the
+ * kernel interface is three words), and whether an exec would raise them. */
+#ifndef COLLECTOR_CAPS_H
+#define COLLECTOR_CAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct caps {
+	uint64_t effective, permitted, inheritable;
+};
+
+/* Read our sets. 0, or -errno (the sets then read as empty). */
+int caps_get(struct caps *c);
+/* Is capability @cap (CAP_SYS_ADMIN, ...) in our effective set? When capget() itself fails,
+ * whether we are root. */
+bool caps_have(unsigned cap);
+/* Why an exec of the ELF file @path by this process would be privileged, which makes the
+ * kernel set AT_SECURE (ld.so's secure-execution mode, which drops LD_PRELOAD and
+ * LD_LIBRARY_PATH) and a tracer without CAP_SYS_PTRACE see it run unprivileged (commoncap's
+ * cap_bprm_creds_from_file): a set-user-ID file owned by another user than the real one, a
+ * set-group-ID (and group-executable) file of another group, unless no_new_privs keeps the
+ * ids; file capabilities that raise a user other than root. Not on a nosuid mount. NULL if
+ * none, else the reason ("set-user-ID, owner uid 0") in @buf. */
+const char *caps_exec_privileged(const char *path, char *buf, size_t size);
+
+#endif /* COLLECTOR_CAPS_H */
