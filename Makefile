@@ -345,7 +345,7 @@ FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -g -O1 $(WARN) -Wn
 	      -MMD -MP -Iinclude -Icollector -DMAGICPAK_VERSION='"$(VERSION)"'
 # Only the modules the harnesses reach, so a module being rewritten elsewhere cannot break them.
 FUZZ_LIB_SRCS = $(addprefix collector/,abi.c elfobj.c ldcache.c hwcaps.c script.c path.c glob.c \
-		collect.c ringread.c store.c strmap.c strbuf.c xalloc.c log.c progress.c)
+		caps.c collect.c ringread.c store.c strmap.c strbuf.c xalloc.c log.c progress.c)
 FUZZ_LIB_OBJS = $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BINS = $(FUZZ_ALL:%=$(FUZZ_BUILD)/%)
 
