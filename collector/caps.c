@@ -42,10 +42,9 @@ bool caps_have(unsigned cap)
  * cap_bprm_creds_from_file(): when the xattr's effective flag is set, or when the new
  * permitted set, (fP & bounding set) | (fI & our inheritable set), is not empty; under
  * no_new_privs that set is cut to the permitted set we hold (an exec gains nothing). */
-static bool caps_make_secure(const char *path, bool nnp)
+static bool caps_make_secure(const char *path, const struct caps_who *w)
 {
 	struct vfs_ns_cap_data v;
-	struct caps mine;
 	ssize_t n = getxattr(path, "security.capability", &v, sizeof(v));
 	uint32_t magic;
 	uint64_t fp, fi, granted;
@@ -57,7 +56,11 @@ static bool caps_make_secure(const char *path, bool nnp)
 	switch (magic & VFS_CAP_REVISION_MASK) {
 	case VFS_CAP_REVISION_1: words = (size_t)n >= XATTR_CAPS_SZ_1 ? 1 : 0; break;
 	case VFS_CAP_REVISION_2: words = (size_t)n >= XATTR_CAPS_SZ_2 ? 2 : 0; break;
-	case VFS_CAP_REVISION_3: words = (size_t)n >= XATTR_CAPS_SZ_3 ? 2 : 0; break;
+	/* a rootid other than our namespace's root (shown translated, 0 here): not ours, and
+	 * the kernel ignores it (rootid_owns_currentns) */
+	case VFS_CAP_REVISION_3:
+		words = (size_t)n >= XATTR_CAPS_SZ_3 && le32toh(v.rootid) == 0 ? 2 : 0;
+		break;
 	default: words = 0; break;
 	}
 	if (!words)
@@ -70,29 +73,44 @@ static bool caps_make_secure(const char *path, bool nnp)
 		fp |= (uint64_t)le32toh(v.data[1].permitted) << 32;
 		fi |= (uint64_t)le32toh(v.data[1].inheritable) << 32;
 	}
-	if (caps_get(&mine) < 0)
-		return false;
 	for (int cap = 0; cap < 64; cap++)
 		if ((fp >> cap & 1) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1)
 			fp &= ~(1ULL << cap);
-	granted = fp | (fi & mine.inheritable);
-	return (nnp ? granted & mine.permitted : granted) != 0;
+	granted = fp | (fi & w->inheritable);
+	return (w->nnp ? granted & w->permitted : granted) != 0;
 }
 
-const char *caps_exec_privileged(const char *path, char *buf, size_t size)
+void caps_who_self(struct caps_who *w)
 {
+	struct caps c;
+
+	caps_get(&c);
+	w->uid = getuid();
+	w->gid = getgid();
+	w->nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+	w->permitted = c.permitted;
+	w->inheritable = c.inheritable;
+}
+
+const char *caps_exec_privileged(const char *path, const struct caps_who *w, char *buf,
+				 size_t size)
+{
+	struct caps_who self;
 	struct stat st;
 	struct statvfs sv;
-	bool nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
 
+	if (!w) {
+		caps_who_self(&self);
+		w = &self;
+	}
 	if (stat(path, &st) < 0 || (statvfs(path, &sv) == 0 && (sv.f_flag & ST_NOSUID)))
 		return NULL;
-	if (!nnp && (st.st_mode & S_ISUID) && st.st_uid != getuid())
+	if (!w->nnp && (st.st_mode & S_ISUID) && st.st_uid != w->uid)
 		snprintf(buf, size, "set-user-ID, owner uid %u", (unsigned)st.st_uid);
-	else if (!nnp && (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
-		 st.st_gid != getgid())
+	else if (!w->nnp && (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+		 st.st_gid != w->gid)
 		snprintf(buf, size, "set-group-ID, group gid %u", (unsigned)st.st_gid);
-	else if (getuid() != 0 && caps_make_secure(path, nnp))
+	else if (w->uid != 0 && caps_make_secure(path, w))
 		snprintf(buf, size, "file capabilities");
 	else
 		return NULL;

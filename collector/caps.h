@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct caps {
 	uint64_t effective, permitted, inheritable;
@@ -17,13 +18,23 @@ int caps_get(struct caps *c);
 /* Is capability @cap (CAP_SYS_ADMIN, ...) in our effective set? When capget() itself fails,
  * whether we are root. */
 bool caps_have(unsigned cap);
-/* Why an exec of the ELF file @path by this process would be privileged, which makes the
- * kernel set AT_SECURE (ld.so's secure-execution mode, which drops LD_PRELOAD and
+/* Who would exec a program: real ids, no_new_privs, and the sets file capabilities combine
+ * with. caps_who_self() fills it for this process. */
+struct caps_who {
+	uid_t uid;
+	gid_t gid;
+	bool nnp;
+	uint64_t permitted, inheritable;
+};
+void caps_who_self(struct caps_who *w);
+/* Why an exec of the ELF file @path by @w (NULL: this process) would be privileged, which
+ * makes the kernel set AT_SECURE (ld.so's secure-execution mode, which drops LD_PRELOAD and
  * LD_LIBRARY_PATH) and a tracer without CAP_SYS_PTRACE see it run unprivileged (commoncap's
  * cap_bprm_creds_from_file): a set-user-ID file owned by another user than the real one, a
  * set-group-ID (and group-executable) file of another group, unless no_new_privs keeps the
  * ids; file capabilities that raise a user other than root. Not on a nosuid mount. NULL if
  * none, else the reason ("set-user-ID, owner uid 0") in @buf. */
-const char *caps_exec_privileged(const char *path, char *buf, size_t size);
+const char *caps_exec_privileged(const char *path, const struct caps_who *w, char *buf,
+				 size_t size);
 
 #endif /* COLLECTOR_CAPS_H */

@@ -509,7 +509,7 @@ static bool is_own_loader(const struct stat *sb)
 }
 
 
-int collect_exec_gap(const char *path)
+int collect_exec_gap(const char *path, const struct caps_who *who)
 {
 	unsigned char buf[4096];
 	char interp[4096], why[64];
@@ -519,8 +519,11 @@ int collect_exec_gap(const char *path)
 
 	for (int depth = 0; depth < 2; depth++) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* execute-only (a set-user-ID sudo of mode 4711): no script, and its bits tell */
 		if (fd < 0)
-			return 0;
+			return errno == EACCES && caps_exec_privileged(path, who, why, sizeof(why))
+				       ? MP_GAP_SETUID
+				       : 0;
 		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 			close(fd);
 			return 0;
@@ -547,7 +550,7 @@ int collect_exec_gap(const char *path)
 			return 0;
 		/* AT_SECURE: the loader ignores LD_PRELOAD (the kernel ignores the bits of a
 		 * script: its interpreter's count) */
-		if (caps_exec_privileged(path, why, sizeof(why)))
+		if (caps_exec_privileged(path, who, why, sizeof(why)))
 			return MP_GAP_SETUID;
 		/* as the library's emit_exec_gap(): static first (no loader at all), then
 		 * another ABI's program (its ld.so cannot load the library) */

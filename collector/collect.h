@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "caps.h"
+
 struct store;
 struct collect;
 
@@ -80,9 +82,9 @@ void collect_get_stats(const struct collect *c, struct collect_stats *out);
 /* Why the session cannot be complete ("events_lost=3", "preload_gap: static exec /x",
  * "bad_records=2") into @why, or "" when nothing was missed. */
 void collect_incomplete_reason(const struct collect *c, char *why, size_t size);
-/* What exec of @path would run unseen by the preload library: 0, MP_GAP_STATIC or
- * MP_GAP_SETUID (follows one "#!" line). */
-int collect_exec_gap(const char *path);
+/* What exec of @path by @who (NULL: this process; caps.h) would run unseen by the preload
+ * library: 0, MP_GAP_STATIC, MP_GAP_SETUID or MP_GAP_ABI (follows one "#!" line). */
+int collect_exec_gap(const char *path, const struct caps_who *who);
 /* Record an access by @pid that no preloaded process could report (@err 0 or errno). */
 int collect_add_access(struct collect *c, pid_t pid, int op, const char *path, int err);
 /* Record that process @pid executed @path unseen, for reason @why (enum mp_gap). */

@@ -803,7 +803,7 @@ static int resolve_elf(struct deps *d, const char *path, const struct elfobj *el
 
 	m = new_map(d);
 	c.m = m;
-	if (d->opts.caller_exec && (c.secure = caps_exec_privileged(path, why, sizeof(why))))
+	if (d->opts.caller_exec && (c.secure = caps_exec_privileged(path, NULL, why, sizeof(why))))
 		m->secure = xstrdup(c.secure);
 	/* the program's ABI is the map's: an i386 one's ld.so takes i386 libraries only */
 	d->abi = abi_of(elf->ei_class, elf->machine);

@@ -55,8 +55,9 @@ struct rec {
 	bool store_started;      /* ptrace: store_open_start() was called */
 	bool have_cpus;          /* ptrace: @cpus is our mask before the tracer pinned us */
 	cpu_set_t cpus;
-	bool may_trace_privileged; /* ptrace: we hold CAP_SYS_PTRACE */
-	struct strmap execs_checked; /* ptrace without it: programs checked for privileges */
+	/* ptrace: why the kernel runs a privileged program unprivileged in this tree, or NULL */
+	const char *unprivileged;
+	struct strmap execs_checked; /* ... and the programs (path, inode, ctime) checked */
 };
 
 /* A path of magicpak's own (the preload library looking for its ring next to the socket
@@ -156,20 +157,66 @@ static int begin_session(const struct record_opts *o, int source, struct store *
 	return store_open_session(o->db, &s, st);
 }
 
-/* ptrace without CAP_SYS_PTRACE (not as root): the kernel runs a program whose exec would
- * raise privileges without them (ptrace(2)), so the run may not be what it is untraced
- * (RELIABILITY TRC-12): said once a program. */
+/* Why the kernel will run a program whose exec raises privileges without them in the tree
+ * record traces (ptrace(2), prctl(2)), or NULL: no CAP_SYS_PTRACE, or no_new_privs, which
+ * the tracer's seccomp filter needs without CAP_SYS_ADMIN (tracer.c install_filter). */
+static const char *unprivileged_execs(const struct record_opts *o)
+{
+	if (!caps_have(19 /* CAP_SYS_PTRACE */))
+		return "traced by a user without CAP_SYS_PTRACE";
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1)
+		return "under no_new_privs";
+	if (!o->no_seccomp && !caps_have(21 /* CAP_SYS_ADMIN */))
+		return "under the no_new_privs that the tracer's seccomp filter needs without "
+		       "CAP_SYS_ADMIN";
+	return NULL;
+}
+
+/* The real uid and gid of process @pid (/proc/PID/status), left as they are if unreadable. */
+static void proc_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char path[64], line[256];
+	unsigned v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %u", &v) == 1)
+			*uid = v;
+		else if (sscanf(line, "Gid: %u", &v) == 1)
+			*gid = v;
+	}
+	fclose(f);
+}
+
+/* There, such a program's run may not be what it is untraced (RELIABILITY TRC-12): said once
+ * a program (a path, until its inode or mode changes). */
 static void check_exec_privileges(struct rec *r, const struct tracer_access *a)
 {
-	if (a->op != MP_OP_EXEC || a->err || r->may_trace_privileged ||
-	    strmap_has(&r->execs_checked, a->path))
+	char key[PATH_MAX + 64];
+	struct caps_who who;
+	struct stat st;
+
+	if (a->op != MP_OP_EXEC || a->err || !r->unprivileged || stat(a->path, &st) < 0)
 		return;
-	strmap_put(&r->execs_checked, a->path, NULL);
-	if (collect_exec_gap(a->path) == MP_GAP_SETUID)
-		log_warn("'%s' runs without its privileges here: traced by a user without "
-			 "CAP_SYS_PTRACE, the kernel ignores its set-user-ID or set-group-ID bit or "
-			 "file capabilities, so it may fail or behave otherwise than untraced; "
-			 "record as root to see it as it runs", a->path);
+	snprintf(key, sizeof(key), "%ju:%jd.%ld:%s", (uintmax_t)st.st_ino, (intmax_t)st.st_ctim.tv_sec,
+		 st.st_ctim.tv_nsec, a->path);
+	if (strmap_has(&r->execs_checked, key))
+		return;
+	strmap_put(&r->execs_checked, key, NULL);
+	/* as the process that ran it (its real ids are the exec's own: a set-user-ID exec
+	 * changes the effective ones only), with our no_new_privs, which it would have had
+	 * untraced */
+	caps_who_self(&who);
+	proc_ids(a->pid, &who.uid, &who.gid);
+	who.permitted = who.inheritable = 0;
+	if (collect_exec_gap(a->path, &who) == MP_GAP_SETUID)
+		log_warn("'%s' runs without its privileges here: %s, the kernel ignores its "
+			 "set-user-ID or set-group-ID bit or file capabilities, so it may fail or "
+			 "behave otherwise than untraced; record as root to see it as it runs",
+			 a->path, r->unprivileged);
 }
 
 static void on_access(void *ctx, const struct tracer_access *a)
@@ -1093,7 +1140,7 @@ static const char *xc_reason(const struct rec *r, const struct side *sd, const c
 		if (exe && strmap_has(&sd->gaps, exe))
 			return gap_reason((uintptr_t)strmap_get(&sd->gaps, exe));
 		if (exe) {
-			int gap = collect_exec_gap(exe);
+			int gap = collect_exec_gap(exe, NULL);
 
 			if (gap)
 				return gap_reason((uintptr_t)gap);
@@ -1329,8 +1376,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 				     .linger_s = o->linger_s };
 	struct tracer_ops ops = { .access = on_access, .proc = on_proc };
 	struct tracer_result tres = { 0 };
-	struct rec r = { .o = o, .changed = STRVEC_INIT,
-			 .may_trace_privileged = caps_have(19 /* CAP_SYS_PTRACE */) };
+	struct rec r = { .o = o, .changed = STRVEC_INIT, .unprivileged = unprivileged_execs(o) };
 	char *xdir = NULL, sock[64] = "";
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
 	struct side sd = SIDE_INIT;
@@ -1767,7 +1813,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 		}
 	}
 	if (exe) {
-		int gap = collect_exec_gap(exe);
+		int gap = collect_exec_gap(exe, NULL);
 
 		/* the command itself is exec'd by us, not by a preloaded process */
 		if (gap)

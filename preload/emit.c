@@ -32,9 +32,13 @@
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -1036,6 +1040,38 @@ static int phdr_type(void *ctx, size_t off, uint32_t *type)
 /* The kernel reads no more of a "#!" line than this (BINPRM_BUF_SIZE). */
 #define SHEBANG_MAX 256
 
+/* Would the exec of the ELF file @path (its @st) raise privileges, so that the kernel sets
+ * AT_SECURE and the loader ignores LD_PRELOAD (ld.so(8))? As the collector's
+ * caps_exec_privileged(), in raw system calls: a set-user-ID file of another owner than our
+ * real uid, a set-group-ID and group-executable file of another group, unless no_new_privs;
+ * file capabilities with the effective flag or a permitted set, for a user other than root
+ * (a revision-3 set only when its rootid is our root); nothing on a nosuid mount. */
+static int exec_privileged(const char *path, const struct stat *st)
+{
+	struct statfs sf;
+	bool nnp = SYS2(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0) == 1;
+	unsigned char v[24];
+	long n;
+
+	if (SYS2(SYS_statfs, path, &sf) == 0 && (sf.f_flags & ST_NOSUID))
+		return 0;
+	if (!nnp && (((st->st_mode & S_ISUID) && st->st_uid != (uid_t)SYS0(SYS_getuid)) ||
+		     ((st->st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+		      st->st_gid != (gid_t)SYS0(SYS_getgid))))
+		return 1;
+	if (SYS0(SYS_getuid) == 0)
+		return 0;
+	n = SYS4(SYS_getxattr, path, "security.capability", v, sizeof(v));
+	if (n < 12)
+		return 0;
+	/* little-endian words: magic_etc (revision in the top byte, bit 0 effective), then
+	 * permitted and inheritable for each 32 capabilities, then a revision-3 rootid */
+	if (v[3] == 3 && (n < 24 || v[20] | v[21] | v[22] | v[23]))
+		return 0;
+	return (v[0] & 1) || v[4] | v[5] | v[6] | v[7] ||
+	       (n >= 20 && (v[12] | v[13] | v[14] | v[15]));
+}
+
 uint32_t emit_exec_gap(const char *path)
 {
 	unsigned char buf[EXEC_HEAD];
@@ -1046,8 +1082,14 @@ uint32_t emit_exec_gap(const char *path)
 
 	for (depth = 0; depth < 2; depth++) {
 		fd = SYS4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-		if (fd < 0)
-			return 0; /* exec will fail, or it is execute-only: cannot tell */
+		if (fd < 0) {
+			/* execute-only (a set-user-ID sudo of mode 4711): no script, and its
+			 * bits tell; otherwise the exec will fail */
+			if (fd == -EACCES && SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 &&
+			    S_ISREG(st.st_mode) && exec_privileged(path, &st))
+				return MP_GAP_SETUID;
+			return 0;
+		}
 		if (SYS2(SYS_fstat, fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			SYS1(SYS_close, fd);
 			return 0;
@@ -1057,23 +1099,7 @@ uint32_t emit_exec_gap(const char *path)
 			SYS1(SYS_close, fd);
 			return 0;
 		}
-		/* AT_SECURE (secure-execution mode, ld.so(8)): the loader then ignores
-		 * LD_PRELOAD. Set-user-ID to the user we already are changes nothing, nor does
-		 * a set-group-ID bit without group execute (mandatory locking). */
-		if (((st.st_mode & S_ISUID) && st.st_uid != (uid_t)SYS0(SYS_geteuid)) ||
-		    ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
-		     st.st_gid != (gid_t)SYS0(SYS_getegid))) {
-			SYS1(SYS_close, fd);
-			return MP_GAP_SETUID;
-		}
-		if (SYS0(SYS_geteuid) != 0) {
-			char v[64];
-
-			if (SYS4(SYS_getxattr, path, "security.capability", v, sizeof(v)) > 0) {
-				SYS1(SYS_close, fd);
-				return MP_GAP_SETUID;
-			}
-		}
+		/* the kernel ignores a script's own set-ID bits: its interpreter's count */
 		if (buf[0] == '#' && buf[1] == '!') {
 			size_t i = 2, k = 0, end = (size_t)n < SHEBANG_MAX ? (size_t)n : SHEBANG_MAX;
 
@@ -1088,6 +1114,10 @@ uint32_t emit_exec_gap(const char *path)
 				return 0;
 			path = interp;
 			continue;
+		}
+		if (exec_privileged(path, &st)) {
+			SYS1(SYS_close, fd);
+			return MP_GAP_SETUID;
 		}
 		interp_flag = hostelf_has_interp(buf, (size_t)n, phdr_type, &fd);
 		SYS1(SYS_close, fd);
