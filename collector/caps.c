@@ -42,10 +42,11 @@ bool caps_have(unsigned cap)
  * cap_bprm_creds_from_file(): when the xattr's effective flag is set, or when the new
  * permitted set, (fP & bounding set) | (fI & our inheritable set), is not empty; under
  * no_new_privs that set is cut to the permitted set we hold (an exec gains nothing). */
-static bool caps_make_secure(const char *path, const struct caps_who *w)
+static bool caps_make_secure(const char *path, int fd, const struct caps_who *w)
 {
 	struct vfs_ns_cap_data v;
-	ssize_t n = getxattr(path, "security.capability", &v, sizeof(v));
+	ssize_t n = fd >= 0 ? fgetxattr(fd, "security.capability", &v, sizeof(v))
+			    : getxattr(path, "security.capability", &v, sizeof(v));
 	uint32_t magic;
 	uint64_t fp, fi, granted;
 	size_t words;
@@ -92,27 +93,48 @@ void caps_who_self(struct caps_who *w)
 	w->inheritable = c.inheritable;
 }
 
-const char *caps_exec_privileged(const char *path, const struct caps_who *w, char *buf,
-				 size_t size)
+/* The rule itself, on the file's status @st: @path, or (when @fd >= 0) the open @fd, is
+ * where its capability xattr is read. */
+static const char *privileged(const char *path, int fd, const struct stat *st, bool nosuid,
+			      const struct caps_who *w, char *buf, size_t size)
 {
 	struct caps_who self;
-	struct stat st;
-	struct statvfs sv;
 
+	if (nosuid)
+		return NULL;
 	if (!w) {
 		caps_who_self(&self);
 		w = &self;
 	}
-	if (stat(path, &st) < 0 || (statvfs(path, &sv) == 0 && (sv.f_flag & ST_NOSUID)))
-		return NULL;
-	if (!w->nnp && (st.st_mode & S_ISUID) && st.st_uid != w->uid)
-		snprintf(buf, size, "set-user-ID, owner uid %u", (unsigned)st.st_uid);
-	else if (!w->nnp && (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
-		 st.st_gid != w->gid)
-		snprintf(buf, size, "set-group-ID, group gid %u", (unsigned)st.st_gid);
-	else if (w->uid != 0 && caps_make_secure(path, w))
+	if (!w->nnp && (st->st_mode & S_ISUID) && st->st_uid != w->uid)
+		snprintf(buf, size, "set-user-ID, owner uid %u", (unsigned)st->st_uid);
+	else if (!w->nnp && (st->st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+		 st->st_gid != w->gid)
+		snprintf(buf, size, "set-group-ID, group gid %u", (unsigned)st->st_gid);
+	else if (w->uid != 0 && caps_make_secure(path, fd, w))
 		snprintf(buf, size, "file capabilities");
 	else
 		return NULL;
 	return buf;
+}
+
+const char *caps_exec_privileged(const char *path, const struct caps_who *w, char *buf,
+				 size_t size)
+{
+	struct stat st;
+	struct statvfs sv;
+
+	if (stat(path, &st) < 0)
+		return NULL;
+	return privileged(path, -1, &st, statvfs(path, &sv) == 0 && (sv.f_flag & ST_NOSUID), w,
+			  buf, size);
+}
+
+const char *caps_exec_privileged_fd(int fd, const struct stat *st, const struct caps_who *w,
+				    char *buf, size_t size)
+{
+	struct statvfs sv;
+
+	return privileged(NULL, fd, st, fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_NOSUID), w,
+			  buf, size);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct caps {
@@ -36,5 +37,9 @@ void caps_who_self(struct caps_who *w);
  * none, else the reason ("set-user-ID, owner uid 0") in @buf. */
 const char *caps_exec_privileged(const char *path, const struct caps_who *w, char *buf,
 				 size_t size);
+/* The same for a file already open (@fd, status @st from its fstat()): no second lookup of
+ * its path, which could meanwhile name another file. */
+const char *caps_exec_privileged_fd(int fd, const struct stat *st, const struct caps_who *w,
+				    char *buf, size_t size);
 
 #endif /* COLLECTOR_CAPS_H */

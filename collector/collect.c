@@ -515,6 +515,7 @@ int collect_exec_gap(const char *path, const struct caps_who *who)
 	char interp[4096], why[64];
 	struct stat sb;
 	ssize_t n;
+	bool priv;
 	int fd;
 
 	for (int depth = 0; depth < 2; depth++) {
@@ -529,9 +530,10 @@ int collect_exec_gap(const char *path, const struct caps_who *who)
 			return 0;
 		}
 		n = pread(fd, buf, sizeof(buf), 0);
-		close(fd);
-		if (n < 4)
+		if (n < 4) {
+			close(fd);
 			return 0;
+		}
 		if (buf[0] == '#' && buf[1] == '!') {
 			size_t i = 2, k = 0;
 
@@ -540,17 +542,22 @@ int collect_exec_gap(const char *path, const struct caps_who *who)
 			while (i < (size_t)n && !strchr(" \t\n", buf[i]) && k < sizeof(interp) - 1)
 				interp[k++] = (char)buf[i++];
 			interp[k] = '\0';
+			close(fd);
 			if (!k)
 				return 0;
 			path = interp;
 			continue;
 		}
 		if (n < 64 || memcmp(buf, "\177ELF", 4) ||
-		    (buf[4] != ELFCLASS32 && buf[4] != ELFCLASS64))
+		    (buf[4] != ELFCLASS32 && buf[4] != ELFCLASS64)) {
+			close(fd);
 			return 0;
+		}
 		/* AT_SECURE: the loader ignores LD_PRELOAD (the kernel ignores the bits of a
-		 * script: its interpreter's count) */
-		if (caps_exec_privileged(path, who, why, sizeof(why)))
+		 * script: its interpreter's count). Judged on the file read, not its path again. */
+		priv = caps_exec_privileged_fd(fd, &sb, who, why, sizeof(why)) != NULL;
+		close(fd);
+		if (priv)
 			return MP_GAP_SETUID;
 		/* as the library's emit_exec_gap(): static first (no loader at all), then
 		 * another ABI's program (its ld.so cannot load the library) */
