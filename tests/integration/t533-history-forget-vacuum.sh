@@ -89,4 +89,40 @@ run_tool vacuum --db "$db"
 assert_rc "vacuum with a running session: exit 0" 0
 check "vacuum with a running session: warns" grep -q "may still be recording" "$err"
 assert_eq "vacuum with a running session: unused path kept" "$(sql "$db" "select count(*) from paths where path = '/unused'")" 1
+
+# At scale: a session of 30,000 paths of its own forgotten, beside one of 30,000 others. Each
+# dropped path used to be checked by SQLite against session_paths (no index by path): one
+# scan of the table a path, minutes here (run_tool's 20 s kill says so).
+cat >"$tmp/many.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+int main(int argc, char **argv)
+{
+	char p[256];
+	struct stat st;
+	for (int i = 0; i < atoi(argv[2]); i++) {
+		snprintf(p, sizeof(p), "%s/d%d/f%d", argv[1], i / 100, i);
+		stat(p, &st);
+	}
+	return 0;
+}
+C
+cc_quiet -O2 -o "$tmp/many" "$tmp/many.c" || { echo "FAIL: cannot build many.c"; exit 1; }
+big=$tmp/big.db
+record_rc "$big" --label a "$tmp/many" /nonexistent-a 30000
+assert_rc "record: 30,000 paths of its own" 0
+record_rc "$big" --label b "$tmp/many" /nonexistent-b 30000
+assert_rc "record: 30,000 other paths" 0
+paths_before=$(sql "$big" "select count(*) from paths")
+run_tool forget --db "$big" --session a
+assert_rc "forget a: exit 0" 0
+run_tool vacuum --db "$big"
+assert_rc "vacuum after forgetting 30,000 paths' session: exit 0 (not killed)" 0
+check "vacuum: says 30000 unused paths dropped" grep -q "30000 unused paths dropped" <<<"$out"
+assert_eq "vacuum: exactly those paths gone" "$(sql "$big" "select count(*) from paths")" "$((paths_before - 30000))"
+assert_eq "vacuum: none of session a's paths left" "$(sql "$big" "select count(*) from paths where path like '/nonexistent-a/%'")" 0
+assert_eq "vacuum: every path of session b kept" "$(sql "$big" "select count(*) from session_paths sp join paths p on p.id = sp.path_id where p.path like '/nonexistent-b/%'")" 30000
+assert_eq "vacuum: no row names a missing path" "$(sql "$big" "pragma foreign_key_check")" ""
+assert_eq "vacuum: integrity" "$(sql "$big" "pragma integrity_check")" ok
 done_testing
