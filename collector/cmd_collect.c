@@ -102,12 +102,13 @@ int cmd_collect(int argc, char **argv)
 		goto out;
 	log_info("collecting into session %lld of '%s' from '%s'", (long long)id, db, sock);
 	for (;;) {
+		enum { COLLECT_FLUSH_ROWS = 8192 };
 		struct pollfd pfd[2] = { { collect_fd(c), POLLIN, 0 }, { sfd, POLLIN, 0 } };
 		struct signalfd_siginfo si;
 
 		/* 100 ms: what was received is in the database soon after a quiet moment, so a
-		 * collector killed later loses nothing it had */
-		if (poll(pfd, 2, 100) < 0 && errno != EINTR) {
+		 * collector killed later loses nothing it had; none while the ring is behind */
+		if (poll(pfd, 2, collect_poll_ms(c, 100)) < 0 && errno != EINTR) {
 			log_errno(-errno, "poll");
 			break;
 		}
@@ -119,12 +120,18 @@ int cmd_collect(int argc, char **argv)
 		/* a quiet moment: make what was received durable */
 		if (ret == 0 && pending && store_flush(st) < 0)
 			break;
+		/* a steady stream: written in bounded steps as it comes (a write of everything
+		 * at once, 100,000 rows, kept the ring's writers waiting past RING_STALE_NS) */
+		if (ret > 0 && store_flush_some(st, COLLECT_FLUSH_ROWS, COLLECT_FLUSH_ROWS) < 0)
+			break;
 		pending = ret > 0 || (pending && ret != 0);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si))
 			break;
 	}
 	collect_finish(c);
 	collect_get_stats(c, &cs);
+	log_debug("%llu records, %llu of them through the socket", (unsigned long long)cs.records,
+		  (unsigned long long)cs.datagrams);
 	collect_incomplete_reason(c, why, sizeof(why));
 	if (store_session_end(st, 0, !why[0], why[0] ? why : NULL) < 0)
 		goto out;

@@ -42,6 +42,7 @@ struct collect {
 	struct ringread *ring; /* the shared-memory ring next to it (NULL: socket only) */
 	pid_t root_parent;
 	uint64_t opened_ms;    /* CLOCK_MONOTONIC at collect_open(): the passes' period */
+	bool behind;           /* the last drain stopped at RINGREAD_MAX: poll without waiting */
 	struct pid_slot *pids; /* open addressing, never shrinks */
 	size_t npids, cap;
 	struct collect_stats s;
@@ -359,10 +360,12 @@ static void feed_ring(void *ctx, const void *rec, size_t len)
 static int drain(struct collect *c, bool final)
 {
 	int n = 0;
+	size_t got;
 
 	if (c->fd < 0)
 		return 0;
-	n += (int)ringread_drain(c->ring, feed_ring, c, false);
+	got = ringread_drain(c->ring, feed_ring, c, false);
+	n += (int)got;
 	for (;;) {
 		ssize_t r = recv(c->fd, c->buf, sizeof(c->buf), MSG_DONTWAIT | MSG_TRUNC);
 
@@ -374,6 +377,7 @@ static int drain(struct collect *c, bool final)
 		if (r == 0 && c->ring)
 			continue; /* the doorbell of a writer that filled the ring */
 		n++;
+		c->s.datagrams++;
 		if ((size_t)r > MP_WIRE_MAX) {
 			c->s.bad++;
 			continue;
@@ -382,7 +386,11 @@ static int drain(struct collect *c, bool final)
 	}
 	/* again after the socket: what was committed meanwhile, and with @final the slots of
 	 * writers that died mid-record */
-	n += (int)ringread_drain(c->ring, feed_ring, c, final);
+	if (final || got < RINGREAD_MAX) {
+		got = ringread_drain(c->ring, feed_ring, c, final);
+		n += (int)got;
+	}
+	c->behind = !final && got >= RINGREAD_MAX;
 	if (c->err) {
 		int e = c->err;
 
@@ -406,6 +414,8 @@ int collect_poll_ms(const struct collect *c, int wait_ms)
 {
 	if (!c->ring)
 		return wait_ms;
+	if (c->behind)
+		return 0;
 	int pass = collect_pass_ms(clock_mono_ms() - c->opened_ms);
 
 	return wait_ms < 0 || wait_ms > pass ? pass : wait_ms;

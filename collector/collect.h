@@ -16,6 +16,7 @@ struct collect;
 
 struct collect_stats {
 	uint64_t records;    /* well-formed records stored */
+	uint64_t datagrams;  /* records received on the socket, not through the ring */
 	uint64_t accesses;   /* of which file accesses */
 	uint64_t processes;  /* distinct processes seen */
 	uint64_t bad;        /* datagrams dropped: short, wrong magic or version, malformed */

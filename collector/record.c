@@ -1632,6 +1632,13 @@ static char **preload_env(const char *lib, const char *audit, const char *sock)
  * how often --via bpf looks again for the history while what the probe saw waits for it. */
 #define FLUSH_MIN_ROWS 64
 #define STORE_POLL_MS 10
+/* The new rows one such write takes at most (60-80 ms here), so that the loop is back at
+ * its ring and socket soon. Why: a program that touches new paths faster than they are
+ * written (a `find` or a `git status` of a large tree) filled the preload ring while one
+ * write took its whole contents, 37,000 rows; past RING_STALE_NS without a drain its
+ * writers took the collector for dead and sent every record as a datagram from then on,
+ * five times slower. What is left waits for the next pass, which then does not sleep. */
+#define FLUSH_MAX_ROWS 8192
 
 static const int preload_fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -1641,8 +1648,15 @@ static void flush_while_running(struct store *st, uint64_t *flushed)
 {
 	uint64_t now = clock_mono_ms();
 
-	if (store_flush_some(st, now - *flushed >= 1000 ? 1 : FLUSH_MIN_ROWS) > 0)
+	if (store_flush_some(st, now - *flushed >= 1000 ? 1 : FLUSH_MIN_ROWS, FLUSH_MAX_ROWS) > 0)
 		*flushed = now;
+}
+
+/* Is there more than one capped write's worth waiting for a history that is open? Then the
+ * loop polls without sleeping. */
+static bool flush_behind(struct store *st)
+{
+	return store_ready(st) && store_pending(st) >= FLUSH_MIN_ROWS;
 }
 
 /* Block SIGCHLD and the signals forwarded to the command, read them from a signalfd
@@ -1831,6 +1845,8 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 			wait_ms = now >= deadline ? 0 : (int)(deadline - now);
 		}
 		wait_ms = early_end_wait(&early, p.r.st, wait_ms);
+		if (!child_done && flush_behind(p.r.st))
+			wait_ms = 0;
 		if (poll(pfd, 2, collect_poll_ms(p.c, wait_ms)) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;
@@ -1896,6 +1912,10 @@ end:
 	side_stop(&sd);
 	side_store(&sd, &p.r, false, &side_acc, &side_procs);
 	collect_get_stats(p.c, &cs);
+	/* (a program whose records all come as datagrams has no ring: its collector looked
+	 * dead to it, or it could not map the ring) */
+	log_debug("%llu records, %llu of them through the socket",
+		  (unsigned long long)cs.records, (unsigned long long)cs.datagrams);
 	res->accesses = cs.accesses;
 	res->processes = cs.processes;
 	if (ret < 0)
@@ -2030,6 +2050,8 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
 				wait_ms = (int)(deadline - now);
 		}
 		wait_ms = early_end_wait(&early, r.st, wait_ms);
+		if (!child_done && flush_behind(r.st))
+			wait_ms = 0;
 		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR) {
 			ret = log_errno(-errno, "poll");
 			break;

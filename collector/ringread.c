@@ -208,6 +208,12 @@ size_t ringread_drain(struct ringread *rr, ringread_fn fn, void *ctx, bool final
 	if (!rr)
 		return 0;
 	for (;;) {
+		if (n && !(n % RINGREAD_BEAT)) {
+			/* still here: a writer waiting for room must not take us for dead */
+			__atomic_store_n(&rr->r->alive_ns, clock_real_ns(), __ATOMIC_RELEASE);
+			if (!final && n >= RINGREAD_MAX)
+				break;
+		}
 		uint64_t head = __atomic_load_n(&rr->r->head, __ATOMIC_ACQUIRE);
 		uint64_t *slot, word, len;
 		struct mp_wire h;

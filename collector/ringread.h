@@ -18,9 +18,15 @@ int ringread_create(const char *path, unsigned int mode, size_t size, struct rin
 /* Called with each record, copied out of shared memory into a private buffer. */
 typedef void (*ringread_fn)(void *ctx, const void *rec, size_t len);
 
-/* Take every committed record in order and hand it to @fn. With @final (every writer has
+/* Take the committed records in order and hand them to @fn: every one, or with writers
+ * still running at most RINGREAD_MAX (what they write meanwhile would otherwise keep one
+ * call going, and what @fn stores piles up unwritten). With @final (every writer has
  * exited), slots still uncommitted are skipped at once; otherwise a slot is skipped only once
- * its writer is gone. Returns how many records were read. */
+ * its writer is gone. Returns how many records were read. Every RINGREAD_BEAT records the
+ * ring is marked alive, as at the end: a writer takes a ring not marked for RING_STALE_NS
+ * for one its collector left, and sends every record as a datagram from then on. */
+#define RINGREAD_MAX 8192
+#define RINGREAD_BEAT 1024
 size_t ringread_drain(struct ringread *r, ringread_fn fn, void *ctx, bool final);
 
 /* Slots skipped because their writer died before committing, and slots with a length that

@@ -400,6 +400,9 @@ struct store {
 	 * row: W3's 7,700 rows, flushed 64 at a time, took 17 ms of scanning. */
 	struct access_row *rows;
 	size_t nrows, arows, nwritten;
+	/* The transaction being written takes the new rows [nwritten, txn_end): all of them,
+	 * or at most flush_max (store_flush_some()'s cap, 0: none). */
+	size_t txn_end, flush_max;
 	uint32_t *dirty;
 	size_t ndirty, adirty;
 	/* index + 1 into rows, 0: empty; fold_cap slots, at most half used. Sized to the rows
@@ -802,7 +805,10 @@ static int write_pending(struct store *st)
 		}
 	}
 	s = st->stmt[ST_ACCESS_ADD];
-	for (size_t k = st->nwritten; k < st->nrows; k++) {
+	st->txn_end = st->nrows;
+	if (st->flush_max && st->txn_end - st->nwritten > st->flush_max)
+		st->txn_end = st->nwritten + st->flush_max;
+	for (size_t k = st->nwritten; k < st->txn_end; k++) {
 		struct access_row *r = &st->rows[k];
 
 		rc = path_resolve(st, r->path, &path_id);
@@ -907,18 +913,19 @@ static void pending_committed(struct store *st)
 		e->txn_id = 0;
 	}
 	st->nresolved = 0;
-	for (size_t k = st->nwritten; k < st->nrows; k++) {
+	for (size_t k = st->nwritten; k < st->txn_end; k++) {
 		struct access_row *r = &st->rows[k];
 
 		r->id = r->txn_id;
 		r->txn_id = 0;
 	}
-	st->nwritten = st->nrows;
+	st->nwritten = st->txn_end;
 	for (size_t k = 0; k < st->ndirty; k++)
 		st->rows[st->dirty[k]].dirty = false;
 	st->ndirty = 0;
-	/* a session this big starts afresh: its later repeats make new rows */
-	if (st->nrows >= BATCH_ROWS)
+	/* a session this big starts afresh (once all its rows are in): its later repeats make
+	 * new rows */
+	if (st->nrows >= BATCH_ROWS && st->nwritten == st->nrows)
 		fold_clear(st);
 	st->nfiles = 0;
 	if (st->procs_dirty) {
@@ -2398,7 +2405,7 @@ int store_flush(struct store *st)
 	return write_txn(st, NULL, NULL);
 }
 
-int store_flush_some(struct store *st, size_t min_rows)
+int store_flush_some(struct store *st, size_t min_rows, size_t max_rows)
 {
 	int ret;
 
@@ -2407,8 +2414,16 @@ int store_flush_some(struct store *st, size_t min_rows)
 	    pending_rows(st) + st->nfiles < min_rows ||
 	    (st->prepared && st->changes == st->prepared_changes))
 		return 0;
+	st->flush_max = max_rows;
 	ret = store_flush(st);
+	st->flush_max = 0;
 	return ret < 0 ? ret : 1;
+}
+
+size_t store_pending(const struct store *st)
+{
+	/* a prepared end has them written in the transaction it holds */
+	return st->failed || st->prepared ? 0 : pending_rows(st);
 }
 
 struct session_end {

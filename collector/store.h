@@ -112,8 +112,14 @@ int store_file_version(struct store *st, const char *path, char type, int64_t si
 int store_flush(struct store *st);
 /* store_flush() when it need not wait for store_open_session()'s thread and at least
  * @min_rows rows are pending (1 if it wrote, else 0, or -errno): for a collector's idle
- * moments, so that the end of the session, which the user waits for, has less to write. */
-int store_flush_some(struct store *st, size_t min_rows);
+ * moments, so that the end of the session, which the user waits for, has less to write.
+ * At most @max_rows new rows (0: all), so that a collector falling behind a program that
+ * touches new paths fast gets back to its ring within a bounded time; store_pending() then
+ * tells what is left. */
+int store_flush_some(struct store *st, size_t min_rows, size_t max_rows);
+/* Rows not yet written (0 once the store has failed, and while a prepared end holds them:
+ * store_session_end_prepare()). */
+size_t store_pending(const struct store *st);
 /* Flush, then in the same transaction set the current session's exit status, end time,
  * counts (events, distinct paths used successfully, processes) and complete = 1, or
  * complete = 0 with @why ("io_uring", "killed", "events_dropped=3"; NULL: "incomplete").

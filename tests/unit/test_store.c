@@ -524,15 +524,15 @@ static void test_fold_across_flushes(void)
 	is_int(store_add_access(st, 7, MP_OP_OPEN, "/etc/a", O_RDONLY, 0, MP_SRC_PRELOAD, T0), 0,
 	       "an access is buffered before the file is open");
 	store_open_start(st);
-	is_int(store_flush_some(st, 1000), 0, "store_flush_some below its threshold writes nothing");
+	is_int(store_flush_some(st, 1000, 0), 0, "store_flush_some below its threshold writes nothing");
 	is_int(store_wait(st, &id), 0, "store_wait");
 	ok(id > 0, "the session has an id (%lld)", (long long)id);
-	is_int(store_flush_some(st, 1), 1, "a flush of the first access");
+	is_int(store_flush_some(st, 1, 0), 1, "a flush of the first access");
 	is_int(store_add_access(st, 7, MP_OP_OPEN, "/etc/a", O_RDONLY, 0, MP_SRC_PRELOAD, T0 + 5),
 	       0, "the same access again");
 	is_int(store_add_access(st, 7, MP_OP_OPEN, "/etc/b", O_RDONLY, 0, MP_SRC_PRELOAD, T0 + 6),
 	       0, "another one");
-	is_int(store_flush_some(st, 1), 1, "a second flush");
+	is_int(store_flush_some(st, 1, 0), 1, "a second flush");
 	is_int(store_add_access(st, 7, MP_OP_OPEN, "/etc/a", O_RDONLY, 0, MP_SRC_PRELOAD, T0 + 9),
 	       0, "the first again, after the second flush");
 	is_int(store_session_end(st, 0, true, NULL), 0, "end");
@@ -555,6 +555,53 @@ static void test_fold_across_flushes(void)
 	is_sq(db, "SELECT count(*) FROM sessions WHERE complete = 1 AND events !="
 		  " (SELECT ifnull(sum(count), 0) FROM file_accesses f WHERE f.session_id = sessions.id)",
 	      "0", "every complete session has all its events");
+}
+
+/* store_flush_some() with a cap: 2,500 new rows written 1,000 at a time, store_pending() telling
+ * what is left; a repeat of a row not yet written folds into it, one of a written row updates
+ * it; the end writes the rest. Every key one row, every access counted. */
+static void test_flush_capped(void)
+{
+	const char *db = tpath("capped.db");
+	struct store *st = NULL;
+	int64_t id = 0;
+	char path[64];
+	int bad = 0;
+
+	if (!is_int(store_open(db, &st), 0, "create the file for the capped-flush test"))
+		return;
+	if (!is_int(store_session_begin(st, &(struct store_session){ "capped", test_argv, "/",
+				    MP_SRC_PRELOAD, "h" }, &id), 0, "begin"))
+		goto out;
+	for (int i = 0; i < 2500; i++) {
+		snprintf(path, sizeof(path), "/capped/%d", i);
+		bad += store_add_access(st, 9, MP_OP_STAT, path, 0, ENOENT, MP_SRC_PRELOAD, T0 + i) != 0;
+	}
+	is_int(bad, 0, "2,500 new accesses buffered");
+	is_int((int)store_pending(st), 2500, "store_pending: all 2,500");
+	is_int(store_flush_some(st, 64, 1000), 1, "a flush capped at 1,000 rows");
+	is_int((int)store_pending(st), 1500, "1,500 left");
+	is_sq(db, tsql("SELECT count(*) FROM file_accesses WHERE session_id = %lld", (long long)id),
+	      "1000", "1,000 rows in the file");
+	/* a repeat of a written row (0) and of one not yet written (2400) */
+	store_add_access(st, 9, MP_OP_STAT, "/capped/0", 0, ENOENT, MP_SRC_PRELOAD, T0 + 5000);
+	store_add_access(st, 9, MP_OP_STAT, "/capped/2400", 0, ENOENT, MP_SRC_PRELOAD, T0 + 5001);
+	is_int((int)store_pending(st), 1501, "1,500 new rows and 1 repeated written one pending");
+	is_int(store_flush_some(st, 64, 1000), 1, "a second capped flush");
+	is_int((int)store_pending(st), 500, "500 left");
+	is_int(store_flush_some(st, 1000, 1000), 0, "below its threshold: nothing written");
+	is_int(store_session_end(st, 0, true, NULL), 0, "the end writes the rest");
+	is_sq(db, tsql("SELECT count(*), sum(count) FROM file_accesses WHERE session_id = %lld",
+		       (long long)id), "2500|2502", "each key one row, every access counted");
+	is_sq(db, tsql("SELECT p.path, a.count, a.last_ns - %llu FROM accesses a JOIN access_batches b"
+		       " ON a.id BETWEEN b.first_id AND b.last_id JOIN paths p ON p.id = a.path_id"
+		       " WHERE b.session_id = %lld AND a.count > 1 ORDER BY p.path",
+		       (unsigned long long)T0, (long long)id),
+	      "/capped/0|2|5000\n/capped/2400|2|5001", "the two repeats folded into their rows");
+	is_sq(db, tsql("SELECT count(*) FROM access_batches WHERE session_id = %lld", (long long)id),
+	      "3", "three batches, each one range of ids");
+out:
+	store_free(st);
 }
 
 /* Many keys, flushed in ten batches while earlier ones repeat: the folding table grows past its
@@ -943,6 +990,7 @@ int main(void)
 	test_new_ops();
 	test_batches();
 	test_fold_across_flushes();
+	test_flush_capped();
 	test_fold_grows_across_flushes();
 	test_free_flushes();
 	test_concurrent();
