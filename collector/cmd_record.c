@@ -141,8 +141,11 @@ int cmd_record(int argc, char **argv)
 		 (unsigned long long)res.files, (unsigned long long)res.processes, res.exit_code,
 		 res.complete ? "" : ", incomplete: ", res.complete ? "" : res.why);
 	if (!res.complete && !allow_incomplete) {
-		log_error(0, "session %lld is incomplete (%s): not every file access was seen",
-			  (long long)res.session, res.why);
+		/* the one loss a setting cures: the probe's ring overflowed (a flood of new paths) */
+		log_error(0, "session %lld is incomplete (%s): not every file access was seen%s",
+			  (long long)res.session, res.why,
+			  strstr(res.why, "bpf_events_dropped") ? "; a larger ring for the probe:"
+			  " MAGICPAK_BPF_RINGBUF_PAGES=1024" : "");
 		exit_fast(res.exit_code ? res.exit_code : EXIT_FAIL);
 	}
 	exit_fast(res.exit_code);

@@ -302,6 +302,7 @@ struct side_ev {
 	int source;
 	uint64_t time_ns;
 	uint64_t count;          /* times made: > 1 when the probe folded repeats */
+	uint64_t fold_key;       /* the probe's key for its repeats (bpf/openat.h), or 0 */
 	char *path;
 	char *argv;              /* an exec's from the probe: its strings, each NUL-ended, or NULL */
 	size_t argv_len;         /* bytes of argv */
@@ -323,6 +324,7 @@ struct side {
 	struct side_ev *v;
 	size_t n, cap;
 	size_t stored;           /* v[0 .. stored) are in the store (with count 1) */
+	size_t indexed;          /* v[0 .. indexed) are in folded (side_index()) */
 	struct strmap cwd;       /* "pid" -> its cwd (owned) */
 	struct strmap dirfds;    /* "pid:fd" -> the directory it was opened on (owned) */
 	char *cwd0;              /* the command's */
@@ -330,7 +332,9 @@ struct side {
 	struct probe_stats ps;
 	bool probe_failed;       /* side_start() failed because of the probe */
 	struct strmap gaps;      /* preload: programs that ran unseen, path -> (void *)reason */
-	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent */
+	/* the probe's fold key (bpf/openat.h) -> index + 1 of the access it sent; filled by the
+	 * main thread (side_index()), not the reader: growing it for 600,000 new paths took the
+	 * reader 30% of its time, and stalls past what the probe's ring holds (events dropped) */
 	struct u64map folded;
 	enum probe_fold fold;    /* whose repeats fold together: the session's or a process's */
 	/* pid -> SIDE_RUNNING or SIDE_ENDED, by the last process event pushed (under mu), so that
@@ -350,7 +354,7 @@ enum { SIDE_RUNNING = 1, SIDE_ENDED = 2 }; /* struct side's procs */
 /* Add an event; an exec's @argv (@argv_len bytes of NUL-ended strings, or NULL) with it, so
  * that side_store_some() never copies the exec without it. */
 static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
-			   const char *path, const char *argv, size_t argv_len)
+			   const char *path, const char *argv, size_t argv_len, uint64_t fold_key)
 {
 	struct side_ev *e;
 	char *copy = argv ? xmalloc(argv_len) : NULL;
@@ -370,6 +374,7 @@ static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire 
 	e->source = source;
 	e->time_ns = w->time_ns;
 	e->count = 1;
+	e->fold_key = fold_key;
 	e->path = path ? xstrdup(path) : NULL;
 	if (copy)
 		memcpy(copy, argv, argv_len);
@@ -385,7 +390,17 @@ static void side_push_argv(struct side *sd, uint32_t kind, const struct mp_wire 
 static void side_push(struct side *sd, uint32_t kind, const struct mp_wire *w, int source,
 		      const char *path)
 {
-	side_push_argv(sd, kind, w, source, path, NULL, 0);
+	side_push_argv(sd, kind, w, source, path, NULL, 0, 0);
+}
+
+/* Index the events @v (@n of them, from v[sd->indexed] on: the array or a copy of its end) by
+ * their fold keys. The main thread's. */
+static void side_index(struct side *sd, const struct side_ev *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].fold_key)
+			u64map_put(&sd->folded, v[i].fold_key, sd->indexed + i + 1);
+	sd->indexed += n;
 }
 
 /* The processes the probe saw start (fork or exec) and not end, so far: owned, *@n of them.
@@ -505,6 +520,7 @@ static char *physical(const char *abs)
 static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payload, size_t len)
 {
 	struct side *sd = ctx;
+	uint64_t fold_key = 0;
 	char *abs;
 
 	if (len && payload[len - 1] != '\0')
@@ -546,7 +562,7 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		/* then an empty cwd and the argv (openat.h, MP_BPF_ARGS_MAX) */
 		if (at + 1 < len && payload[at] == '\0')
 			side_push_argv(sd, w->kind, w, MP_SRC_BPF, abs, payload + at + 1,
-				       len - at - 1);
+				       len - at - 1, 0);
 		else
 			side_push(sd, w->kind, w, MP_SRC_BPF, abs);
 		free(abs);
@@ -601,11 +617,10 @@ static void side_on_probe(void *ctx, const struct mp_wire *w, const char *payloa
 		/* an absolute path the probe may have folded repeats of (openat.bpf.c) */
 		if (payload[0] == '/' && w->op != MP_OP_CHDIR &&
 		    !(w->op == MP_OP_OPEN && (w->flags & (O_DIRECTORY | O_PATH))))
-			u64map_put(&sd->folded,
-				   probe_fold_key(payload, sd->fold == PROBE_FOLD_PROCESS ? w->pid : 0,
-						  w->op, w->flags, (int32_t)w->err),
-				   sd->n + 1);
-		side_push(sd, w->kind, w, MP_SRC_BPF, abs);
+			fold_key = probe_fold_key(payload,
+						  sd->fold == PROBE_FOLD_PROCESS ? w->pid : 0, w->op,
+						  w->flags, (int32_t)w->err);
+		side_push_argv(sd, w->kind, w, MP_SRC_BPF, abs, NULL, 0, fold_key);
 		free(abs);
 		break;
 	default:
@@ -835,7 +850,8 @@ static void side_stop(struct side *sd)
 	side_drain_sock(sd);
 	/* Once, the command being over: the probe's counters, and the repeats the kernel folded,
 	 * which become the count of the access it sent (the key holds the record's pid, in any
-	 * pid namespace). */
+	 * pid namespace). No other thread pushes now. */
+	side_index(sd, sd->v + sd->indexed, sd->n - sd->indexed);
 	if (sd->p && !sd->repeats_added) {
 		probe_get_stats(sd->p, &sd->ps);
 		sd->ps.repeats = probe_repeats(sd->p, side_on_repeat, sd);
@@ -873,7 +889,7 @@ static void side_free(struct side *sd)
 	}
 	free(sd->v);
 	sd->v = NULL;
-	sd->n = sd->cap = sd->stored = 0;
+	sd->n = sd->cap = sd->stored = sd->indexed = 0;
 	pthread_mutex_destroy(&sd->mu);
 	pthread_mutex_destroy(&sd->drain_mu);
 	for (size_t i = 0; i < sd->cwd.cap; i++)
@@ -983,6 +999,8 @@ static void side_store_some(struct side *sd, struct rec *r, bool procs, uint64_t
 	if (n)
 		memcpy(copy, sd->v + from, n * sizeof(*copy));
 	pthread_mutex_unlock(&sd->mu);
+	if (sd->indexed == from)
+		side_index(sd, copy, n);
 	for (size_t i = 0; i < n; i++) {
 		int ret = side_store_ev(sd, &copy[i], 1, r, procs, accesses, processes);
 

@@ -17,6 +17,7 @@ check "record fails: the session is incomplete (exit $rc)" test "$rc" != 0
 why=$(sql "$db" 'select incomplete_reason from sessions order by id desc limit 1')
 check "the reason counts the drops ($why)" grep -qE '^bpf_events_dropped=[1-9][0-9]*$' <<<"$why"
 check "the error line says so" grep -q 'incomplete (bpf_events_dropped=' "$err"
+check "and names the setting that makes the ring larger" grep -q 'a larger ring for the probe: MAGICPAK_BPF_RINGBUF_PAGES=1024' "$err"
 MAGICPAK_BPF_RINGBUF_PAGES=3 record_rc "$db" --via bpf -- /bin/true
 assert_rc "a ring size that is not a power of two is refused" 1
 record_rc "$db" --via bpf -- "$tmp/many" "$tmp/m" 20000
