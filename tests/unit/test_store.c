@@ -557,6 +557,18 @@ static void test_fold_across_flushes(void)
 	      "0", "every complete session has all its events");
 }
 
+/* A new file @name with a session @label of @source begun in it: *@st, *@id. False (reported)
+ * if not; *@st is then for store_free() (NULL or open). */
+static bool begin_in(const char *name, const char *label, int source, struct store **st,
+		     int64_t *id)
+{
+	*st = NULL;
+	if (!is_int(store_open(tpath("%s", name), st), 0, "create %s", name))
+		return false;
+	return is_int(store_session_begin(*st, &(struct store_session){ label, test_argv, "/",
+					  source, "h" }, id), 0, "begin %s", label);
+}
+
 /* store_flush_some() with a cap: 2,500 new rows written 1,000 at a time, store_pending() telling
  * what is left; a repeat of a row not yet written folds into it, one of a written row updates
  * it; the end writes the rest. Every key one row, every access counted. */
@@ -568,10 +580,7 @@ static void test_flush_capped(void)
 	char path[64];
 	int bad = 0;
 
-	if (!is_int(store_open(db, &st), 0, "create the file for the capped-flush test"))
-		return;
-	if (!is_int(store_session_begin(st, &(struct store_session){ "capped", test_argv, "/",
-				    MP_SRC_PRELOAD, "h" }, &id), 0, "begin"))
+	if (!begin_in("capped.db", "capped", MP_SRC_PRELOAD, &st, &id))
 		goto out;
 	for (int i = 0; i < 2500; i++) {
 		snprintf(path, sizeof(path), "/capped/%d", i);
@@ -615,10 +624,7 @@ static void test_fold_grows_across_flushes(void)
 	char path[64];
 	int bad = 0;
 
-	if (!is_int(store_open(db, &st), 0, "create the file for the growth test"))
-		return;
-	if (!is_int(store_session_begin(st, &(struct store_session){ "grow", test_argv, "/",
-				    MP_SRC_PTRACE, "h" }, &id), 0, "begin"))
+	if (!begin_in("grow.db", "grow", MP_SRC_PTRACE, &st, &id))
 		goto out;
 	for (int batch = 0; batch < 10; batch++) {
 		for (int k = 0; k < 300; k++) {
