@@ -102,7 +102,6 @@ int cmd_collect(int argc, char **argv)
 		goto out;
 	log_info("collecting into session %lld of '%s' from '%s'", (long long)id, db, sock);
 	for (;;) {
-		enum { COLLECT_FLUSH_ROWS = 8192 };
 		struct pollfd pfd[2] = { { collect_fd(c), POLLIN, 0 }, { sfd, POLLIN, 0 } };
 		struct signalfd_siginfo si;
 
@@ -122,7 +121,7 @@ int cmd_collect(int argc, char **argv)
 			break;
 		/* a steady stream: written in bounded steps as it comes (a write of everything
 		 * at once, 100,000 rows, kept the ring's writers waiting past RING_STALE_NS) */
-		if (ret > 0 && store_flush_some(st, COLLECT_FLUSH_ROWS, COLLECT_FLUSH_ROWS) < 0)
+		if (ret > 0 && store_flush_some(st, STORE_FLUSH_STEP, STORE_FLUSH_STEP) < 0)
 			break;
 		pending = ret > 0 || (pending && ret != 0);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si))

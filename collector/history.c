@@ -1301,16 +1301,14 @@ int history_vacuum(struct store *st, int64_t *dropped)
 		 * once per path: 19 ms a path with 400,000 summary rows, half an hour for
 		 * 100,000 unused paths. Off around the transaction (SQLite ignores the pragma
 		 * inside one), on again after. */
+		int on;
+
 		rc = sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = in_write_txn(db, drop_paths_txn, dropped);
-		if (rc != SQLITE_OK) {
-			sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-			return db_fail(db, rc, "write to");
-		}
-		rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return db_fail(db, rc, "configure");
+		on = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+		if (rc != SQLITE_OK || on != SQLITE_OK)
+			return db_fail(db, rc != SQLITE_OK ? rc : on, "write to");
 	}
 	rc = sqlite3_exec(db, "VACUUM", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)

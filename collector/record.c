@@ -1650,13 +1650,6 @@ static char **preload_env(const char *lib, const char *audit, const char *sock)
  * how often --via bpf looks again for the history while what the probe saw waits for it. */
 #define FLUSH_MIN_ROWS 64
 #define STORE_POLL_MS 10
-/* The new rows one such write takes at most (60-80 ms here), so that the loop is back at
- * its ring and socket soon. Why: a program that touches new paths faster than they are
- * written (a `find` or a `git status` of a large tree) filled the preload ring while one
- * write took its whole contents, 37,000 rows; past RING_STALE_NS without a drain its
- * writers took the collector for dead and sent every record as a datagram from then on,
- * five times slower. What is left waits for the next pass, which then does not sleep. */
-#define FLUSH_MAX_ROWS 8192
 
 static const int preload_fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 
@@ -1666,12 +1659,12 @@ static void flush_while_running(struct store *st, uint64_t *flushed)
 {
 	uint64_t now = clock_mono_ms();
 
-	if (store_flush_some(st, now - *flushed >= 1000 ? 1 : FLUSH_MIN_ROWS, FLUSH_MAX_ROWS) > 0)
+	if (store_flush_some(st, now - *flushed >= 1000 ? 1 : FLUSH_MIN_ROWS, STORE_FLUSH_STEP) > 0)
 		*flushed = now;
 }
 
-/* Is there more than one capped write's worth waiting for a history that is open? Then the
- * loop polls without sleeping. */
+/* Did the last write leave rows (at most STORE_FLUSH_STEP a write) for a history that is
+ * open? Then the loop polls without sleeping until they are in. */
 static bool flush_behind(struct store *st)
 {
 	return store_ready(st) && store_pending(st) >= FLUSH_MIN_ROWS;

@@ -117,6 +117,12 @@ int store_flush(struct store *st);
  * touches new paths fast gets back to its ring within a bounded time; store_pending() then
  * tells what is left. */
 int store_flush_some(struct store *st, size_t min_rows, size_t max_rows);
+/* The @max_rows a collector writing while records keep coming uses: one such write took 60-80
+ * ms here. Why: a program that touches new paths faster than they are written (a `find` or a
+ * `git status` of a large tree) filled the preload ring while one write took its whole
+ * contents, 37,000 rows; past RING_STALE_NS without a drain its writers took the collector
+ * for dead and sent every record as a datagram from then on, five times slower. */
+#define STORE_FLUSH_STEP 8192
 /* Rows not yet written (0 once the store has failed, and while a prepared end holds them:
  * store_session_end_prepare()). */
 size_t store_pending(const struct store *st);
