@@ -511,7 +511,12 @@ tr_run() {
 	fi
 	# reprozip exits 0 with a CRITICAL message when it cannot trace.
 	if [ "$c" = reprozip ] && [ "$RC" = 0 ] && [ ! -s "$TR_RZ/config.yml" ]; then RC=125; fi
-	if [ "$c" = opensnoop ]; then kill -INT "$TR_OS" 2>/dev/null; wait "$TR_OS" 2>/dev/null; TR_OS=; fi
+	if [ "$c" = opensnoop ]; then
+		# a run counts only if opensnoop was tracing all along (alive at the end)
+		kill -INT "$TR_OS" 2>/dev/null || RC=125
+		wait "$TR_OS" 2>/dev/null || true
+		TR_OS=
+	fi
 	if [ "$c" = bpftrace-map ]; then
 		# a run counts only if bpftrace was tracing all along: alive at the end, stopped
 		# cleanly, and its map printed (it says "Attaching" before it loads anything)
@@ -682,7 +687,20 @@ bench_tracing() {
 		TR_AVAIL+="magicpak-preload "
 	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via bpf --db "$TMP/pb.db" -- /bin/true 2>/dev/null &&
 		TR_AVAIL+="magicpak-bpf magicpak-bpf-kept magicpak-bpf-warm "
-	command -v opensnoop >/dev/null && [ "$(id -u)" = 0 ] && TR_AVAIL+="opensnoop "
+	# opensnoop and bpftrace attach to the syscalls' tracepoints, which libbpf finds in
+	# tracefs; a VM may boot without it mounted (magicpak's probe, on raw tracepoints, does
+	# not need it). Without it both failed at their first run and the bench stopped there.
+	if [ "$(id -u)" = 0 ] && [ ! -d /sys/kernel/tracing/events/syscalls ] &&
+		mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+		note "mounted tracefs on /sys/kernel/tracing (opensnoop and bpftrace need it)"
+	fi
+	if command -v opensnoop >/dev/null && [ "$(id -u)" = 0 ]; then
+		if timeout -s INT 1 opensnoop >/dev/null 2>"$TMP/os.err"; [ $? = 124 ]; then
+			TR_AVAIL+="opensnoop "
+		else
+			note "opensnoop cannot attach, left out: $(grep -m1 . "$TMP/os.err")"
+		fi
+	fi
 	command -v bpftrace >/dev/null && [ "$(id -u)" = 0 ] && TR_AVAIL+="bpftrace-map "
 	if command -v strace >/dev/null; then
 		TR_AVAIL+="strace "
@@ -781,11 +799,13 @@ bench_tracing() {
 	peak_rss /dev/null "${W_W2[@]}"
 	[ "$RC" = 0 ] && rss_native=$RSS_KIB
 	if [[ $TR_AVAIL == *" magicpak "* ]]; then
-		rm -f -- "$TR_DB" "$TR_DB-wal" "$TR_DB-shm"
-		peak_rss /dev/null "$MAGICPAK" record --db "$TR_DB" -- "${W_W2[@]}"
+		# a history of its own: the rounds' one is read below (issue 7's dropped events),
+		# and removing it here had left that check 0 sessions of W4 to read
+		local peak_db=$TMP/tr/peak.db
+		peak_rss /dev/null "$MAGICPAK" record --db "$peak_db" -- "${W_W2[@]}"
 		if [ "$RC" = 0 ]; then
 			rss_mp=$RSS_KIB
-			rss_files=$(sqlite3 "$TR_DB" "select (select count(*) from processes) || ' processes, ' ||
+			rss_files=$(sqlite3 "$peak_db" "select (select count(*) from processes) || ' processes, ' ||
 				(select count(distinct path) from file_accesses) || ' distinct paths (' ||
 				(select count(*) from session_files) || ' in session_files)'" 2>/dev/null || true)
 		else
