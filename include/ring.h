@@ -32,7 +32,10 @@
  * by ringing the doorbell): a dead collector's socket refuses it, and the writer uses the
  * socket from then on (records counted lost, or received by a new collector). A
  * new collector marks a ring it finds left behind as closed (`alive_ns` 0). What was in the
- * ring when the collector died is lost with it, as the datagrams in its socket queue are. */
+ * ring when the collector died is lost with it, as the datagrams in its socket queue are.
+ * A ring given up because it went unmarked for RING_STALE_NS (a collector that stalled) is
+ * taken back once its `alive_ns` moves on again, fresh, with the socket answering: only a
+ * live collector draining that very ring moves it. */
 #ifndef INCLUDE_RING_H
 #define INCLUDE_RING_H
 

@@ -88,6 +88,10 @@ struct emit_shared {
 	uint64_t refused_at;
 	unsigned refusals;   /* refusals in a row (atomic) */
 	uint64_t last_check; /* when this process last asked whether the collector lives (atomic) */
+	/* The ring ring_gone() gave up, still mapped, and its alive_ns then: taken back by
+	 * ring_back() once a collector drains it again. (atomic) */
+	struct mp_ring *parked;
+	uint64_t parked_alive;
 };
 
 #define EMIT_SHARED_MAGIC 0x4d504553U /* "SEPM" */
@@ -439,8 +443,8 @@ static int ask_collector(int wake)
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
 }
 
-/* Is the ring's collector gone (at time @now)? Then the ring is dropped and the socket used
- * from now on: it refuses a dead collector's records (counted lost) and gives a new
+/* Is the ring's collector gone (at time @now)? Then the ring is dropped (parked: ring_back())
+ * and the socket used: it refuses a dead collector's records (counted lost) and gives a new
  * collector on the same path the rest. A collector that closes or replaces a ring marks it
  * at once (alive_ns 0). A killed one cannot: each process asks the socket at most every
  * RING_CHECK_NS (with @wake, by ringing the doorbell: the ring is full), one system call,
@@ -458,8 +462,36 @@ static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 	}
 	if (alive && now <= alive + RING_STALE_NS)
 		return 0;
+	__atomic_store_n(&sh->parked_alive, __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->parked, r, __ATOMIC_RELEASE);
 	__atomic_store_n(&sh->ring, NULL, __ATOMIC_RELAXED);
 	return 1;
+}
+
+/* The ring given up, taken back (at time @now) once its collector drains it again: one that
+ * only stalled past RING_STALE_NS (an fsync on a slow disk, a SIGSTOP, an overloaded host)
+ * marks it again, while a dead collector's mark never moves on, and a new collector on the
+ * same socket makes a ring of its own. So: the mark moved on since the ring was given up, is
+ * fresh, and the socket answers. Asked at most every RING_CHECK_NS, one load in between.
+ * Without it, every record of a long-running process went through the socket from the stall
+ * on, a socket(), a sendto() and a close() each. NULL: still the socket. */
+static struct mp_ring *ring_back(uint64_t now)
+{
+	struct mp_ring *p = __atomic_load_n(&sh->parked, __ATOMIC_ACQUIRE), *none = NULL;
+	uint64_t alive;
+
+	if (!p || now - __atomic_load_n(&sh->last_check, __ATOMIC_RELAXED) < RING_CHECK_NS)
+		return NULL;
+	__atomic_store_n(&sh->last_check, now, __ATOMIC_RELAXED);
+	alive = __atomic_load_n(&p->alive_ns, __ATOMIC_ACQUIRE);
+	if (!alive || alive <= __atomic_load_n(&sh->parked_alive, __ATOMIC_RELAXED) ||
+	    now > alive + RING_STALE_NS / 2 || ask_collector(0) < 0)
+		return NULL;
+	/* another thread may have taken it back first, or mapped another */
+	__atomic_compare_exchange_n(&sh->ring, &none, p, false, __ATOMIC_ACQ_REL,
+				    __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
 }
 
 /* Copy @len bytes of @src into the ring's data at position @pos, wrapping at the end. */
@@ -579,7 +611,7 @@ static int put_record(const struct mp_wire *h)
 {
 	struct mp_ring *r = __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
 
-	if (r)
+	if (r || (r = ring_back(h->time_ns)))
 		return ring_put(r, h);
 	return send_raw(h, h->len);
 }
