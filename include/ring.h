@@ -35,7 +35,9 @@
  * ring when the collector died is lost with it, as the datagrams in its socket queue are.
  * A ring given up because it went unmarked for RING_STALE_NS (a collector that stalled) is
  * taken back once its `alive_ns` moves on again, fresh, with the socket answering: only a
- * live collector draining that very ring moves it. */
+ * live collector draining that very ring moves it. Once the ring given up is closed or stale,
+ * a writer whose socket answers maps a new collector's ring (another file at the same path,
+ * freshly marked) and lets the old mapping go. */
 #ifndef INCLUDE_RING_H
 #define INCLUDE_RING_H
 

@@ -92,6 +92,8 @@ struct emit_shared {
 	 * ring_back() once a collector drains it again. (atomic) */
 	struct mp_ring *parked;
 	uint64_t parked_alive;
+	/* The file of the ring this process maps (or parked), and the mapping's length. */
+	uint64_t ring_dev, ring_ino, ring_len;
 };
 
 #define EMIT_SHARED_MAGIC 0x4d504553U /* "SEPM" */
@@ -443,6 +445,12 @@ static int ask_collector(int wake)
 	return r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR ? -1 : 0;
 }
 
+/* Is the mark @alive of a ring fresh at @now (within @ns)? */
+static int fresh(uint64_t alive, uint64_t now, uint64_t ns)
+{
+	return alive && now <= alive + ns;
+}
+
 /* Is the ring's collector gone (at time @now)? Then the ring is dropped (parked: ring_back())
  * and the socket used: it refuses a dead collector's records (counted lost) and gives a new
  * collector on the same path the rest. A collector that closes or replaces a ring marks it
@@ -460,38 +468,13 @@ static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 		if (ask_collector(wake) < 0)
 			alive = 0;
 	}
-	if (alive && now <= alive + RING_STALE_NS)
+	if (fresh(alive, now, RING_STALE_NS))
 		return 0;
 	__atomic_store_n(&sh->parked_alive, __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&sh->parked, r, __ATOMIC_RELEASE);
 	__atomic_store_n(&sh->ring, NULL, __ATOMIC_RELAXED);
 	return 1;
-}
-
-/* The ring given up, taken back (at time @now) once its collector drains it again: one that
- * only stalled past RING_STALE_NS (an fsync on a slow disk, a SIGSTOP, an overloaded host)
- * marks it again, while a dead collector's mark never moves on, and a new collector on the
- * same socket makes a ring of its own. So: the mark moved on since the ring was given up, is
- * fresh, and the socket answers. Asked at most every RING_CHECK_NS, one load in between.
- * Without it, every record of a long-running process went through the socket from the stall
- * on, a socket(), a sendto() and a close() each. NULL: still the socket. */
-static struct mp_ring *ring_back(uint64_t now)
-{
-	struct mp_ring *p = __atomic_load_n(&sh->parked, __ATOMIC_ACQUIRE), *none = NULL;
-	uint64_t alive;
-
-	if (!p || now - __atomic_load_n(&sh->last_check, __ATOMIC_RELAXED) < RING_CHECK_NS)
-		return NULL;
-	__atomic_store_n(&sh->last_check, now, __ATOMIC_RELAXED);
-	alive = __atomic_load_n(&p->alive_ns, __ATOMIC_ACQUIRE);
-	if (!alive || alive <= __atomic_load_n(&sh->parked_alive, __ATOMIC_RELAXED) ||
-	    now > alive + RING_STALE_NS / 2 || ask_collector(0) < 0)
-		return NULL;
-	/* another thread may have taken it back first, or mapped another */
-	__atomic_compare_exchange_n(&sh->ring, &none, p, false, __ATOMIC_ACQ_REL,
-				    __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
 }
 
 /* Copy @len bytes of @src into the ring's data at position @pos, wrapping at the end. */
@@ -569,11 +552,14 @@ static void pid_map(void)
 	__atomic_store_n(&sh->pid_page, (int *)m, __ATOMIC_RELEASE);
 }
 
-/* Map the ring next to the socket (@sock, its path), if the collector made one. */
-static void ring_map(const char *sock)
+/* Map the ring next to the socket (@sock, its path), if the collector made one and it is not
+ * the file this process has (sh->ring_dev, sh->ring_ino; 0: none). Its file and length in
+ * @dev, @ino, @len. NULL: no ring, or the same one. */
+static struct mp_ring *ring_open(const char *sock, uint64_t *dev, uint64_t *ino, uint64_t *len)
 {
 	char path[sizeof(sh->sock_addr.sun_path) + sizeof(RING_SUFFIX)];
 	struct mp_ring hdr;
+	struct stat st;
 	size_t n = slen(sock);
 	long fd, m;
 
@@ -581,29 +567,98 @@ static void ring_map(const char *sock)
 	memcpy(path + n, RING_SUFFIX, sizeof(RING_SUFFIX));
 	fd = SYS4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
-		return;
+		return NULL;
+	if (SYS2(SYS_fstat, fd, &st) < 0 ||
+	    ((uint64_t)st.st_dev == sh->ring_dev && (uint64_t)st.st_ino == sh->ring_ino)) {
+		SYS1(SYS_close, fd);
+		return NULL;
+	}
 	if (SYS4(SYS_pread64, fd, &hdr, sizeof(hdr), 0) != (long)sizeof(hdr) ||
 	    hdr.magic != RING_MAGIC || hdr.version != RING_VERSION || hdr.size < 65536 ||
 	    hdr.size > (1ULL << 30) || (hdr.size & (hdr.size - 1))) {
 		SYS1(SYS_close, fd);
 		emit_debug("not a ring, using the socket:", path);
-		return;
+		return NULL;
 	}
 	m = SYS6(SYS_mmap, 0, RING_DATA_OFFSET + hdr.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 0);
 	SYS1(SYS_close, fd);
 	if (m < 0 && m > -4096)
+		return NULL;
+	*dev = (uint64_t)st.st_dev;
+	*ino = (uint64_t)st.st_ino;
+	*len = RING_DATA_OFFSET + hdr.size;
+	return (struct mp_ring *)m;
+}
+
+/* Map the ring at the library's start, if there is one. */
+static void ring_map(const char *sock)
+{
+	struct mp_ring *m = ring_open(sock, &sh->ring_dev, &sh->ring_ino, &sh->ring_len);
+
+	if (!m)
 		return;
 	/* A collector that drained less than RING_CHECK_NS ago was alive then: this process
 	 * need not ask at its first record (a socket, a connect and a close for every short
 	 * process of a shell loop). */
 	{
-		uint64_t now = now_ns(), alive = ((struct mp_ring *)m)->alive_ns;
+		uint64_t now = now_ns(), alive = m->alive_ns;
 
 		if (alive && now >= alive && now - alive < RING_CHECK_NS)
 			__atomic_store_n(&sh->last_check, alive, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&sh->ring, (struct mp_ring *)m, __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->ring, m, __ATOMIC_RELEASE);
+}
+
+/* A ring again for a process on the socket (at time @now), asked at most every RING_CHECK_NS
+ * with one load in between. Without it, every later record of a long-running process went
+ * through the socket, a socket(), a sendto() and a close() each, the sender waiting whenever
+ * the collector had 10 of them queued.
+ * - The ring given up, once its collector drains it again: one that only stalled past
+ *   RING_STALE_NS (an fsync on a slow disk, a SIGSTOP, an overloaded host) marks it again,
+ *   while a dead collector's mark never moves on. So: its mark moved on since it was given up,
+ *   is fresh, and the socket answers.
+ * - A new collector's ring (one restarted on the same socket, or one that came after the
+ *   program started), once the one given up is closed or stale: a different file next to the
+ *   socket, freshly marked. The old mapping is then replaced by anonymous memory rather than
+ *   unmapped: a thread still writing into it (it read the pointer before) must not fault.
+ * NULL: still the socket. */
+static struct mp_ring *ring_back(uint64_t now)
+{
+	struct mp_ring *p = __atomic_load_n(&sh->parked, __ATOMIC_ACQUIRE), *none = NULL, *m;
+	uint64_t alive = 0, dev, ino, len, old_len = sh->ring_len;
+
+	if (now - __atomic_load_n(&sh->last_check, __ATOMIC_RELAXED) < RING_CHECK_NS)
+		return NULL;
+	__atomic_store_n(&sh->last_check, now, __ATOMIC_RELAXED);
+	if (p)
+		alive = __atomic_load_n(&p->alive_ns, __ATOMIC_ACQUIRE);
+	if (p && alive > __atomic_load_n(&sh->parked_alive, __ATOMIC_RELAXED) &&
+	    fresh(alive, now, RING_STALE_NS / 2)) {
+		if (ask_collector(0) < 0)
+			return NULL;
+		/* another thread may have taken it back first, or mapped another */
+		__atomic_compare_exchange_n(&sh->ring, &none, p, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE);
+		return __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
+	}
+	if ((p && fresh(alive, now, RING_STALE_NS)) || ask_collector(0) < 0 ||
+	    !(m = ring_open(sh->sock_addr.sun_path, &dev, &ino, &len)))
+		return NULL;
+	if (!fresh(__atomic_load_n(&m->alive_ns, __ATOMIC_ACQUIRE), now, RING_STALE_NS) ||
+	    !__atomic_compare_exchange_n(&sh->ring, &none, m, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		SYS2(SYS_munmap, m, len); /* never published */
+		return __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
+	}
+	sh->ring_dev = dev;
+	sh->ring_ino = ino;
+	sh->ring_len = len;
+	__atomic_store_n(&sh->parked, NULL, __ATOMIC_RELEASE);
+	if (p)
+		SYS6(SYS_mmap, p, old_len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	return m;
 }
 
 /* Hand one record over: the ring, else the socket. -1 if it is lost. */
