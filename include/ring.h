@@ -37,7 +37,7 @@
  * taken back once its `alive_ns` moves on again, fresh, with the socket answering: only a
  * live collector draining that very ring moves it. Once the ring given up is closed or stale,
  * a writer whose socket answers maps a new collector's ring (another file at the same path,
- * freshly marked) and lets the old mapping go. */
+ * freshly marked); the old mapping stays (a thread may still write into it), 8 at most. */
 #ifndef INCLUDE_RING_H
 #define INCLUDE_RING_H
 

@@ -92,8 +92,9 @@ struct emit_shared {
 	 * ring_back() once a collector drains it again. (atomic) */
 	struct mp_ring *parked;
 	uint64_t parked_alive;
-	/* The file of the ring this process maps (or parked), and the mapping's length. */
-	uint64_t ring_dev, ring_ino, ring_len;
+	/* The file of the ring this process maps (or parked), and how many it has mapped. */
+	uint64_t ring_dev, ring_ino;
+	unsigned rings; /* (atomic) */
 };
 
 #define EMIT_SHARED_MAGIC 0x4d504553U /* "SEPM" */
@@ -470,10 +471,14 @@ static int ring_gone(struct mp_ring *r, uint64_t now, int wake)
 	}
 	if (fresh(alive, now, RING_STALE_NS))
 		return 0;
-	__atomic_store_n(&sh->parked_alive, __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE),
-			 __ATOMIC_RELAXED);
-	__atomic_store_n(&sh->parked, r, __ATOMIC_RELEASE);
-	__atomic_store_n(&sh->ring, NULL, __ATOMIC_RELAXED);
+	/* Only the ring this process still uses: a thread that read @r before it was given up
+	 * (and another was mapped since) must not drop the new one. */
+	if (__atomic_compare_exchange_n(&sh->ring, &r, NULL, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED)) {
+		__atomic_store_n(&sh->parked_alive,
+				 __atomic_load_n(&r->alive_ns, __ATOMIC_ACQUIRE), __ATOMIC_RELAXED);
+		__atomic_store_n(&sh->parked, r, __ATOMIC_RELEASE);
+	}
 	return 1;
 }
 
@@ -558,7 +563,10 @@ static void pid_map(void)
 static struct mp_ring *ring_open(const char *sock, uint64_t *dev, uint64_t *ino, uint64_t *len)
 {
 	char path[sizeof(sh->sock_addr.sun_path) + sizeof(RING_SUFFIX)];
-	struct mp_ring hdr;
+	struct { /* the start of struct mp_ring: a signal handler's stack may be small */
+		__u32 magic, version;
+		__u64 size;
+	} hdr;
 	struct stat st;
 	size_t n = slen(sock);
 	long fd, m;
@@ -573,9 +581,11 @@ static struct mp_ring *ring_open(const char *sock, uint64_t *dev, uint64_t *ino,
 		SYS1(SYS_close, fd);
 		return NULL;
 	}
+	/* (mapped mid-run too: a file shorter than its header says would fault, SIGBUS) */
 	if (SYS4(SYS_pread64, fd, &hdr, sizeof(hdr), 0) != (long)sizeof(hdr) ||
 	    hdr.magic != RING_MAGIC || hdr.version != RING_VERSION || hdr.size < 65536 ||
-	    hdr.size > (1ULL << 30) || (hdr.size & (hdr.size - 1))) {
+	    hdr.size > (1ULL << 30) || (hdr.size & (hdr.size - 1)) ||
+	    (uint64_t)st.st_size < RING_DATA_OFFSET + hdr.size) {
 		SYS1(SYS_close, fd);
 		emit_debug("not a ring, using the socket:", path);
 		return NULL;
@@ -594,10 +604,15 @@ static struct mp_ring *ring_open(const char *sock, uint64_t *dev, uint64_t *ino,
 /* Map the ring at the library's start, if there is one. */
 static void ring_map(const char *sock)
 {
-	struct mp_ring *m = ring_open(sock, &sh->ring_dev, &sh->ring_ino, &sh->ring_len);
+	uint64_t len;
+	struct mp_ring *m = ring_open(sock, &sh->ring_dev, &sh->ring_ino, &len);
 
-	if (!m)
+	if (!m) {
+		/* none yet: ring_back() looks again in RING_CHECK_NS, not at the first record */
+		__atomic_store_n(&sh->last_check, now_ns(), __ATOMIC_RELAXED);
 		return;
+	}
+	sh->rings = 1;
 	/* A collector that drained less than RING_CHECK_NS ago was alive then: this process
 	 * need not ask at its first record (a socket, a connect and a close for every short
 	 * process of a shell loop). */
@@ -610,40 +625,49 @@ static void ring_map(const char *sock)
 	__atomic_store_n(&sh->ring, m, __ATOMIC_RELEASE);
 }
 
+/* Rings a process maps in all: one per collector restarted on its socket while it runs. A
+ * ring left is never unmapped (a thread may still be writing into it): past this many, the
+ * socket stays. */
+#define RING_MAPS_MAX 8
+
 /* A ring again for a process on the socket (at time @now), asked at most every RING_CHECK_NS
- * with one load in between. Without it, every later record of a long-running process went
- * through the socket, a socket(), a sendto() and a close() each, the sender waiting whenever
- * the collector had 10 of them queued.
+ * (by one thread: the others go on with the socket), with one load in between. Without it,
+ * every later record of a long-running process went through the socket, a socket(), a
+ * sendto() and a close() each, the sender waiting whenever the collector had 10 of them
+ * queued.
  * - The ring given up, once its collector drains it again: one that only stalled past
  *   RING_STALE_NS (an fsync on a slow disk, a SIGSTOP, an overloaded host) marks it again,
- *   while a dead collector's mark never moves on. So: its mark moved on since it was given up,
+ *   while a dead collector's mark never moves on. So: its mark moved since it was given up,
  *   is fresh, and the socket answers.
  * - A new collector's ring (one restarted on the same socket, or one that came after the
  *   program started), once the one given up is closed or stale: a different file next to the
- *   socket, freshly marked. The old mapping is then replaced by anonymous memory rather than
- *   unmapped: a thread still writing into it (it read the pointer before) must not fault.
+ *   socket, freshly marked, the socket answering.
  * NULL: still the socket. */
 static struct mp_ring *ring_back(uint64_t now)
 {
-	struct mp_ring *p = __atomic_load_n(&sh->parked, __ATOMIC_ACQUIRE), *none = NULL, *m;
-	uint64_t alive = 0, dev, ino, len, old_len = sh->ring_len;
+	struct mp_ring *p, *none = NULL, *m;
+	uint64_t last = __atomic_load_n(&sh->last_check, __ATOMIC_RELAXED), alive = 0, dev, ino,
+		 len;
 
-	if (now - __atomic_load_n(&sh->last_check, __ATOMIC_RELAXED) < RING_CHECK_NS)
+	if (now - last < RING_CHECK_NS ||
+	    !__atomic_compare_exchange_n(&sh->last_check, &last, now, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
 		return NULL;
-	__atomic_store_n(&sh->last_check, now, __ATOMIC_RELAXED);
+	p = __atomic_load_n(&sh->parked, __ATOMIC_ACQUIRE);
 	if (p)
 		alive = __atomic_load_n(&p->alive_ns, __ATOMIC_ACQUIRE);
-	if (p && alive > __atomic_load_n(&sh->parked_alive, __ATOMIC_RELAXED) &&
+	if (p && alive != __atomic_load_n(&sh->parked_alive, __ATOMIC_RELAXED) &&
 	    fresh(alive, now, RING_STALE_NS / 2)) {
 		if (ask_collector(0) < 0)
 			return NULL;
-		/* another thread may have taken it back first, or mapped another */
+		/* another thread may have taken a ring first */
 		__atomic_compare_exchange_n(&sh->ring, &none, p, false, __ATOMIC_ACQ_REL,
 					    __ATOMIC_ACQUIRE);
 		return __atomic_load_n(&sh->ring, __ATOMIC_ACQUIRE);
 	}
-	if ((p && fresh(alive, now, RING_STALE_NS)) || ask_collector(0) < 0 ||
-	    !(m = ring_open(sh->sock_addr.sun_path, &dev, &ino, &len)))
+	if ((p && fresh(alive, now, RING_STALE_NS)) ||
+	    __atomic_load_n(&sh->rings, __ATOMIC_RELAXED) >= RING_MAPS_MAX ||
+	    ask_collector(0) < 0 || !(m = ring_open(sh->sock_addr.sun_path, &dev, &ino, &len)))
 		return NULL;
 	if (!fresh(__atomic_load_n(&m->alive_ns, __ATOMIC_ACQUIRE), now, RING_STALE_NS) ||
 	    !__atomic_compare_exchange_n(&sh->ring, &none, m, false, __ATOMIC_ACQ_REL,
@@ -653,11 +677,7 @@ static struct mp_ring *ring_back(uint64_t now)
 	}
 	sh->ring_dev = dev;
 	sh->ring_ino = ino;
-	sh->ring_len = len;
-	__atomic_store_n(&sh->parked, NULL, __ATOMIC_RELEASE);
-	if (p)
-		SYS6(SYS_mmap, p, old_len, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	__atomic_add_fetch(&sh->rings, 1, __ATOMIC_RELAXED);
 	return m;
 }
 
