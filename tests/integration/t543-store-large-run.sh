@@ -6,13 +6,15 @@
 # in several batched transactions (store.c flushes every 100,000 distinct rows), the session complete with events = the sum of its rows (E-DB),
 # the file intact. (test_store's 250,000-access and 1,000,000-access cases cover the store alone.)
 # `report` over it keeps its peak RSS under 60 MiB: its table held each cell in an allocation of
-# its own (84 MiB here; 260 MiB for 400,000 paths), now all in one buffer (41 MiB).
+# its own (84 MiB here; 260 MiB for 400,000 paths), now all in one buffer (41 MiB). `report
+# --json`, printed as it is made, under 30 MiB (46 MiB held whole; 16 MiB now), and whole.
 . "$(dirname "$0")/../lib.sh"
 san_no_leak_scan
 require_sqlite3
 require_cc
 require_ptrace
 require_tool /usr/bin/time
+require_python3
 cc_quiet -O2 -o "$tmp/statloop" "$TESTS_DIR/fixtures/store/statloop.c" || { echo "FAIL: cannot build statloop"; exit 1; }
 db=$tmp/l.db
 timeout 60 /usr/bin/time -f 'rss %M' -o "$tmp/rss" "$TOOL" record --db "$db" -- "$tmp/statloop" "$tmp/nowhere" 110000 3 >/dev/null 2>"$tmp/err"; rc=$?
@@ -36,4 +38,11 @@ check "report: a line for each of the 110,000 paths ($(grep -c "^$tmp/nowhere/p"
 rss=$(awk '/^rss/ {print $2}' "$tmp/rss")
 [ "${TOOL_SAN:-0}" = 1 ] ||
 	check "report: peak RSS ${rss} KiB is under 60 MiB" test "${rss:-999999999}" -lt 61440
+timeout 60 /usr/bin/time -f 'rss %M' -o "$tmp/rss" "$TOOL" report --json --db "$db" >"$tmp/report.json" 2>"$tmp/err"; rc=$?
+assert_eq "report --json: exit 0" "$rc" 0
+assert_eq "report --json: one JSON array, an object for each of the 110,000 paths" \
+	"$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(1 for o in d if o["path"].startswith(sys.argv[2])))' "$tmp/report.json" "$tmp/nowhere/p")" 110000
+rss=$(awk '/^rss/ {print $2}' "$tmp/rss")
+[ "${TOOL_SAN:-0}" = 1 ] ||
+	check "report --json: peak RSS ${rss} KiB is under 30 MiB" test "${rss:-999999999}" -lt 30720
 done_testing
