@@ -7,7 +7,7 @@
 # the file intact. (test_store's 250,000-access and 1,000,000-access cases cover the store alone.)
 # `report` over it keeps its peak RSS under 60 MiB: its table held each cell in an allocation of
 # its own (84 MiB here; 260 MiB for 400,000 paths), now all in one buffer (41 MiB). `report
-# --json`, printed as it is made, under 30 MiB (46 MiB held whole; 16 MiB now), and whole.
+# --json`, printed as it is made, under 30 MiB (54 MiB held whole; 22 MiB now), and whole.
 . "$(dirname "$0")/../lib.sh"
 san_no_leak_scan
 require_sqlite3
