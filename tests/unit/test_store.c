@@ -557,13 +557,13 @@ static void test_fold_across_flushes(void)
 	      "0", "every complete session has all its events");
 }
 
-/* A new file @name with a session @label of @source begun in it: *@st, *@id. False (reported)
+/* A new file @db with a session @label of @source begun in it: *@st, *@id. False (reported)
  * if not; *@st is then for store_free() (NULL or open). */
-static bool begin_in(const char *name, const char *label, int source, struct store **st,
+static bool begin_in(const char *db, const char *label, int source, struct store **st,
 		     int64_t *id)
 {
 	*st = NULL;
-	if (!is_int(store_open(tpath("%s", name), st), 0, "create %s", name))
+	if (!is_int(store_open(db, st), 0, "create %s", strrchr(db, '/') + 1))
 		return false;
 	return is_int(store_session_begin(*st, &(struct store_session){ label, test_argv, "/",
 					  source, "h" }, id), 0, "begin %s", label);
@@ -580,7 +580,7 @@ static void test_flush_capped(void)
 	char path[64];
 	int bad = 0;
 
-	if (!begin_in("capped.db", "capped", MP_SRC_PRELOAD, &st, &id))
+	if (!begin_in(db, "capped", MP_SRC_PRELOAD, &st, &id))
 		goto out;
 	for (int i = 0; i < 2500; i++) {
 		snprintf(path, sizeof(path), "/capped/%d", i);
@@ -624,7 +624,7 @@ static void test_fold_grows_across_flushes(void)
 	char path[64];
 	int bad = 0;
 
-	if (!begin_in("grow.db", "grow", MP_SRC_PTRACE, &st, &id))
+	if (!begin_in(db, "grow", MP_SRC_PTRACE, &st, &id))
 		goto out;
 	for (int batch = 0; batch < 10; batch++) {
 		for (int k = 0; k < 300; k++) {
