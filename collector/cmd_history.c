@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "history.h"
 #include "log.h"
+#include "path.h"
 #include "record.h"
 #include "store.h"
 #include "strbuf.h"
@@ -707,10 +708,15 @@ static const char diff_usage[] =
 	"  -j, --json      print one JSON document\n"
 	"  -h, --help      show this help\n";
 
+/* The three groups are printed one after the other, each after its count, while the walk
+ * (history_diff) finds their rows interleaved: so each group goes to a file of its own until
+ * the walk ends (t543: 60,000 paths only in A, a 12 MB document, took 46 MiB held in memory
+ * twice over, 34 MiB so). */
 struct diff_out {
 	bool json;
-	struct strbuf part[3];    /* only A, only B, changed */
+	FILE *part[3]; /* only A, only B, changed (path_spill_file) */
 	size_t n[3];
+	struct strbuf row;
 };
 
 /* What differs between two versions, for the readable form. */
@@ -739,8 +745,9 @@ static int diff_row(void *ctx, const char *path, enum history_change kind,
 		    const struct history_version *va, const struct history_version *vb)
 {
 	struct diff_out *o = ctx;
-	struct strbuf *sb = &o->part[kind];
+	struct strbuf *sb = &o->row;
 
+	strbuf_reset(sb);
 	if (o->json) {
 		strbuf_adds(sb, o->n[kind] ? ",\n  " : "\n  ");
 		if (kind != HISTORY_CHANGED) {
@@ -762,6 +769,23 @@ static int diff_row(void *ctx, const char *path, enum history_change kind,
 		strbuf_addch(sb, '\n');
 	}
 	o->n[kind]++;
+	if (fwrite(sb->buf, 1, sb->len, o->part[kind]) != sb->len)
+		return log_errno(-errno, "diff: cannot write a temporary file");
+	return 0;
+}
+
+/* Print the group @f holds (its rows, as diff_row() made them). Negative when it cannot be
+ * read back: the document is then cut short. */
+static int diff_part_print(FILE *f)
+{
+	char buf[DOC_PIECE];
+	size_t n;
+
+	rewind(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stdout);
+	if (ferror(f))
+		return log_errno(-EIO, "diff: cannot read a temporary file back");
 	return 0;
 }
 
@@ -778,7 +802,7 @@ static void session_name(struct strbuf *sb, const struct history_session *h)
 int cmd_diff(int argc, char **argv)
 {
 	static const char *const keys[3] = { "only_a", "only_b", "changed" };
-	struct diff_out o = { .part = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT } };
+	struct diff_out o = { .row = STRBUF_INIT };
 	const char *db = record_default_db();
 	struct history_session *ha = NULL, *hb = NULL;
 	struct strbuf sb = STRBUF_INIT;
@@ -803,22 +827,33 @@ int cmd_diff(int argc, char **argv)
 	if ((ret = open_ro(db, &st)))
 		return ret;
 	ret = EXIT_FAIL;
+	for (int k = 0; k < 3; k++)
+		if (!(o.part[k] = path_spill_file(path_spill_dir()))) {
+			log_errno(-errno, "diff: cannot make a temporary file in '%s' (TMPDIR)",
+				  path_spill_dir());
+			goto out;
+		}
 	if (store_find_session(st, argv[optind], &a) < 0 ||
 	    store_find_session(st, argv[optind + 1], &b) < 0 ||
 	    history_sessions(st, a, &ha, &na) < 0 || history_sessions(st, b, &hb, &nb) < 0 ||
 	    !na || !nb || history_diff(st, a, b, diff_row, &o) < 0)
 		goto out;
+	/* nothing is printed before every row is written down */
+	for (int k = 0; k < 3; k++)
+		if (fflush(o.part[k]) == EOF) {
+			log_errno(-errno, "diff: cannot write a temporary file");
+			goto out;
+		}
 	if (o.json) {
 		strbuf_adds(&sb, "{\"a\": ");
 		session_json(&sb, st, ha);
 		strbuf_adds(&sb, ",\n \"b\": ");
 		session_json(&sb, st, hb);
-		for (int k = 0; k < 3; k++)
-			strbuf_addf(&sb, ",\n \"%s\": [%s%s]", keys[k], o.part[k].len ? o.part[k].buf : "",
-				    o.n[k] ? "\n " : "");
-		strbuf_adds(&sb, "}\n");
-	} else {
-		for (int k = 0; k < 3; k++) {
+	}
+	for (int k = 0; k < 3; k++) {
+		if (o.json) {
+			strbuf_addf(&sb, ",\n \"%s\": [", keys[k]);
+		} else {
 			if (k < 2) {
 				strbuf_adds(&sb, "only in ");
 				session_name(&sb, k ? hb : ha);
@@ -826,15 +861,23 @@ int cmd_diff(int argc, char **argv)
 				strbuf_adds(&sb, "changed between them");
 			}
 			strbuf_addf(&sb, ": %zu path%s\n", o.n[k], o.n[k] == 1 ? "" : "s");
-			if (o.part[k].len)
-				strbuf_add(&sb, o.part[k].buf, o.part[k].len);
 		}
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_reset(&sb);
+		if (diff_part_print(o.part[k]) < 0)
+			goto out;
+		if (o.json)
+			strbuf_adds(&sb, o.n[k] ? "\n ]" : "]");
 	}
+	if (o.json)
+		strbuf_adds(&sb, "}\n");
 	print_doc(&sb);
 	ret = EXIT_OK;
 out:
 	for (int k = 0; k < 3; k++)
-		strbuf_release(&o.part[k]);
+		if (o.part[k])
+			fclose(o.part[k]);
+	strbuf_release(&o.row);
 	strbuf_release(&sb);
 	history_sessions_free(ha, na);
 	history_sessions_free(hb, nb);

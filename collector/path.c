@@ -155,7 +155,6 @@ char *path_search(const char *name, const char *path_env)
 const char *path_scratch_dir(void)
 {
 	struct statfs fs;
-	const char *t;
 
 	/* A file system in memory: creating and removing a directory, a socket and a 4 MiB
 	 * ring on ext4 (inode allocation, page faults read through the page cache) was most of
@@ -163,8 +162,40 @@ const char *path_scratch_dir(void)
 	if (statfs("/dev/shm", &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */ &&
 	    access("/dev/shm", W_OK | X_OK) == 0)
 		return "/dev/shm";
-	t = getenv("TMPDIR");
+	return path_spill_dir();
+}
+
+const char *path_spill_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+
 	return t && t[0] == '/' ? t : "/tmp";
+}
+
+FILE *path_spill_file(const char *dir)
+{
+	char *tmpl;
+	FILE *f;
+	int fd, e;
+
+	/* unnamed from the start where the file system can; else named for an instant */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		tmpl = xasprintf("%s/magicpak-spill.XXXXXX", dir);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+		free(tmpl);
+		if (fd < 0)
+			return NULL;
+	}
+	f = fdopen(fd, "w+");
+	if (!f) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
 }
 
 void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *))

@@ -4,6 +4,7 @@
 #define COLLECTOR_PATH_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 /* Lexically normalise @path: collapse "//" and "/./", resolve ".." against the
  * preceding component, never climbing above "/" for an absolute path. A relative
@@ -38,5 +39,11 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 /* A new directory "@dir/@prefix.PID.XXXXXX" (mkdtemp), after removing (flat) the ones of
  * @prefix a killed magicpak left there. Owned; NULL with errno set. */
 char *path_scratch_mkdtemp(const char *dir, const char *prefix);
+/* Where output too large to hold in memory waits: $TMPDIR (when absolute), else /tmp, on
+ * disk like sort(1)'s. */
+const char *path_spill_dir(void);
+/* An unnamed file in @dir, open for reading and writing, gone once closed. NULL with errno
+ * set. */
+FILE *path_spill_file(const char *dir);
 
 #endif /* COLLECTOR_PATH_H */

@@ -95,6 +95,13 @@ run_tool diff --db "$db" --json second last
 json_check "diff second last: A is the same file in both (not changed)" "$out" "d['changed'] == [] and d['b']['id'] == 3"
 run_tool diff --db "$db" --json 3 first
 json_check "diff 3 first: a session against itself, nothing" "$out" "d['only_a'] == d['only_b'] == d['changed'] == []"
+# diff writes its groups to unnamed files in $TMPDIR before printing: none there, no output
+TMPDIR=$tmp/no-such-dir "$TOOL" diff --db "$db" 1 second >"$tmp/diff.out" 2>"$tmp/diff.err"; rc=$?
+assert_eq "diff with TMPDIR missing: exit 1" "$rc" 1
+assert_eq "diff with TMPDIR missing: nothing printed" "$(wc -c <"$tmp/diff.out")" 0
+check "diff with TMPDIR missing: one line naming it" \
+	grep -qxF "magicpak: diff: cannot make a temporary file in '$tmp/no-such-dir' (TMPDIR): No such file or directory" "$tmp/diff.err"
+assert_eq "diff with TMPDIR missing: one line" "$(wc -l <"$tmp/diff.err")" 1
 # --- report against the raw accesses ---
 # report reads the per-session summary session_paths (written when a session ends); for every
 # path it must say what the raw rows of the public view file_accesses say. Then again with

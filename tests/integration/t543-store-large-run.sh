@@ -7,7 +7,8 @@
 # the file intact. (test_store's 250,000-access and 1,000,000-access cases cover the store alone.)
 # `report` over it keeps its peak RSS under 60 MiB: its table held each cell in an allocation of
 # its own (84 MiB here; 260 MiB for 400,000 paths), now all in one buffer (41 MiB). `report
-# --json`, printed as it is made, under 30 MiB (54 MiB held whole; 22 MiB now), and whole.
+# --json`, printed as it is made, under 30 MiB (54 MiB held whole; 22 MiB now), and whole. `diff`
+# of a session of 60,000 long paths under 40 MiB (below), its groups waiting in files.
 . "$(dirname "$0")/../lib.sh"
 san_no_leak_scan
 require_sqlite3
@@ -45,4 +46,31 @@ assert_eq "report --json: one JSON array, an object for each of the 110,000 path
 rss=$(awk '/^rss/ {print $2}' "$tmp/rss")
 [ "${TOOL_SAN:-0}" = 1 ] ||
 	check "report --json: peak RSS ${rss} KiB is under 30 MiB" test "${rss:-999999999}" -lt 30720
+# `diff` of a session that used 60,000 files with 200-byte names (12 MB of output) and a short
+# one: each group is written to a file of its own until the walk ends, then printed (held in
+# memory with the whole document, 46 MiB here; 34 MiB now, most of it SQLite's sort by path).
+long=$tmp/e/$(printf 'x%.0s' $(seq 180))
+mkdir -p "$long"
+python3 -c 'import os, sys
+for i in range(60000): os.close(os.open("%s/p%d" % (sys.argv[1], i), os.O_CREAT | os.O_WRONLY, 0o644))' "$long"
+db2=$tmp/d.db
+"$TOOL" record --db "$db2" -- "$tmp/statloop" "$long" 60000 1 >/dev/null 2>"$tmp/err" || echo "FAIL: cannot record the 60,000 stats: $(head -n 3 "$tmp/err")"
+"$TOOL" record --db "$db2" -- /bin/true >/dev/null 2>"$tmp/err" || echo "FAIL: cannot record /bin/true: $(head -n 3 "$tmp/err")"
+for form in text json; do
+	flag=; [ $form = json ] && flag=--json
+	timeout 60 /usr/bin/time -f 'rss %M' -o "$tmp/rss" "$TOOL" diff $flag --db "$db2" 1 2 >"$tmp/diff.$form" 2>"$tmp/err"; rc=$?
+	assert_eq "diff ($form) of the 60,000 files and /bin/true: exit 0" "$rc" 0
+	rss=$(awk '/^rss/ {print $2}' "$tmp/rss")
+	[ "${TOOL_SAN:-0}" = 1 ] ||
+		check "diff ($form): peak RSS ${rss} KiB is under 40 MiB" test "${rss:-999999999}" -lt 40960
+done
+n1=$(sed -n 's/^only in 1: \([0-9]*\) paths$/\1/p' "$tmp/diff.text")
+assert_eq "diff: 'only in 1' counts what it lists" "$n1" "$(sed -n '2,/^only in 2/p' "$tmp/diff.text" | grep -c '^  /')"
+assert_eq "diff: the 60,000 files only in 1, in order" \
+	"$(sed -n '2,/^only in 2/p' "$tmp/diff.text" | grep "^  $long/p" | sed 's/^  //' | LC_ALL=C sort -c && echo sorted; sed -n '2,/^only in 2/p' "$tmp/diff.text" | grep -c "^  $long/p")" "sorted
+60000"
+check "diff: /bin/true's own paths only in 2, then the changed ones (none)" \
+	sh -c 'sed -n "/^only in 2: [0-9]* paths\{0,1\}$/,\$p" "$1" | grep -q "^changed between them: 0 paths$"' sh "$tmp/diff.text"
+assert_eq "diff --json: one document, the 60,000 files in only_a, the sessions 1 and 2" \
+	"$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(sum(1 for p in d["only_a"] if p.startswith(sys.argv[2])), d["a"]["id"], d["b"]["id"], d["changed"])' "$tmp/diff.json" "$long/p")" "60000 1 2 []"
 done_testing
