@@ -287,6 +287,20 @@ history_db() {
 	record_rc "$d" --label first /bin/cat "$tmp/A.txt" "$tmp/C.txt"
 	[ "$rc" = 1 ] || { echo "FAIL: session 3 (cat of a missing file) exit $rc, want 1:"; cat "$err"; exit 1; }
 }
+# long_paths_history DB N: N empty files p0... with 200-byte names in the directory $long, and
+# in DB two sessions: 1 stats each of them once ($tmp/statloop, which the caller built from
+# tests/fixtures/store/statloop.c), 2 runs /bin/true. For `diff` at size (t543, t546).
+long_paths_history() {
+	local d=$1 n=$2
+	long=$tmp/e/$(printf 'x%.0s' $(seq 180))
+	mkdir -p "$long"
+	python3 -c 'import os, sys
+for i in range(int(sys.argv[2])): os.close(os.open("%s/p%d" % (sys.argv[1], i), os.O_CREAT | os.O_WRONLY, 0o644))' "$long" "$n"
+	"$TOOL" record --db "$d" -- "$tmp/statloop" "$long" "$n" 1 >/dev/null 2>"$tmp/err" ||
+		{ echo "FAIL: cannot record the $n stats: $(head -n 3 "$tmp/err")"; exit 1; }
+	"$TOOL" record --db "$d" -- /bin/true >/dev/null 2>"$tmp/err" ||
+		{ echo "FAIL: cannot record /bin/true: $(head -n 3 "$tmp/err")"; exit 1; }
+}
 # --- end of history helpers ---
 
 # --- preload helpers (t600-t629) ---

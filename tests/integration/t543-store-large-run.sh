@@ -49,13 +49,8 @@ rss=$(awk '/^rss/ {print $2}' "$tmp/rss")
 # `diff` of a session that used 60,000 files with 200-byte names (12 MB of output) and a short
 # one: each group is written to a file of its own until the walk ends, then printed (held in
 # memory with the whole document, 46 MiB here; 34 MiB now, most of it SQLite's sort by path).
-long=$tmp/e/$(printf 'x%.0s' $(seq 180))
-mkdir -p "$long"
-python3 -c 'import os, sys
-for i in range(60000): os.close(os.open("%s/p%d" % (sys.argv[1], i), os.O_CREAT | os.O_WRONLY, 0o644))' "$long"
 db2=$tmp/d.db
-"$TOOL" record --db "$db2" -- "$tmp/statloop" "$long" 60000 1 >/dev/null 2>"$tmp/err" || echo "FAIL: cannot record the 60,000 stats: $(head -n 3 "$tmp/err")"
-"$TOOL" record --db "$db2" -- /bin/true >/dev/null 2>"$tmp/err" || echo "FAIL: cannot record /bin/true: $(head -n 3 "$tmp/err")"
+long_paths_history "$db2" 60000
 for form in text json; do
 	flag=; [ $form = json ] && flag=--json
 	timeout 60 /usr/bin/time -f 'rss %M' -o "$tmp/rss" "$TOOL" diff $flag --db "$db2" 1 2 >"$tmp/diff.$form" 2>"$tmp/err"; rc=$?

@@ -14,13 +14,8 @@ mkdir "$tmp/small"
 mount -t tmpfs -o size=64k tmpfs "$tmp/small" 2>/dev/null || skip "cannot mount a tmpfs here"
 trap 'umount "$tmp/small" 2>/dev/null; rm -rf "$tmp"' EXIT
 # 2,000 files with 200-byte names: the group "only in 1" is 420 kB, the tmpfs 64 KiB
-long=$tmp/e/$(printf 'x%.0s' $(seq 180))
-mkdir -p "$long"
-python3 -c 'import os, sys
-for i in range(2000): os.close(os.open("%s/p%d" % (sys.argv[1], i), os.O_CREAT | os.O_WRONLY, 0o644))' "$long"
 db=$tmp/d.db
-"$TOOL" record --db "$db" -- "$tmp/statloop" "$long" 2000 1 >/dev/null 2>"$tmp/err" || echo "FAIL: cannot record the 2,000 stats: $(head -n 3 "$tmp/err")"
-"$TOOL" record --db "$db" -- /bin/true >/dev/null 2>"$tmp/err" || echo "FAIL: cannot record /bin/true: $(head -n 3 "$tmp/err")"
+long_paths_history "$db" 2000
 sum=$(sql "$db" 'select count(*), sum(count) from session_paths')
 for flag in "" --json; do
 	TMPDIR=$tmp/small "$TOOL" diff $flag --db "$db" 1 2 >"$tmp/out" 2>"$tmp/err"; rc=$?
