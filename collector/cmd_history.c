@@ -769,23 +769,32 @@ static int diff_row(void *ctx, const char *path, enum history_change kind,
 		strbuf_addch(sb, '\n');
 	}
 	o->n[kind]++;
+	/* made for a group's first row: a diff with nothing to show needs no $TMPDIR */
+	if (!o->part[kind] && !(o->part[kind] = path_spill_file(path_spill_dir()))) {
+		const char *t = getenv("TMPDIR");
+
+		return log_errno(-errno, "diff: cannot make a temporary file in '%s'%s",
+				 path_spill_dir(), t && !strcmp(t, path_spill_dir()) ? " (TMPDIR)" : "");
+	}
 	if (fwrite(sb->buf, 1, sb->len, o->part[kind]) != sb->len)
 		return log_errno(-errno, "diff: cannot write a temporary file");
 	return 0;
 }
 
-/* Print the group @f holds (its rows, as diff_row() made them). Negative when it cannot be
- * read back: the document is then cut short. */
+/* Print the group @f holds (its rows, as diff_row() made them; NULL: none). Negative when it
+ * cannot be read back: the document is then cut short. */
 static int diff_part_print(FILE *f)
 {
 	char buf[DOC_PIECE];
 	size_t n;
 
+	if (!f)
+		return 0;
 	rewind(f);
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		fwrite(buf, 1, n, stdout);
 	if (ferror(f))
-		return log_errno(-EIO, "diff: cannot read a temporary file back");
+		return log_errno(errno ? -errno : -EIO, "diff: cannot read a temporary file back");
 	return 0;
 }
 
@@ -827,12 +836,6 @@ int cmd_diff(int argc, char **argv)
 	if ((ret = open_ro(db, &st)))
 		return ret;
 	ret = EXIT_FAIL;
-	for (int k = 0; k < 3; k++)
-		if (!(o.part[k] = path_spill_file(path_spill_dir()))) {
-			log_errno(-errno, "diff: cannot make a temporary file in '%s' (TMPDIR)",
-				  path_spill_dir());
-			goto out;
-		}
 	if (store_find_session(st, argv[optind], &a) < 0 ||
 	    store_find_session(st, argv[optind + 1], &b) < 0 ||
 	    history_sessions(st, a, &ha, &na) < 0 || history_sessions(st, b, &hb, &nb) < 0 ||
@@ -840,7 +843,7 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	/* nothing is printed before every row is written down */
 	for (int k = 0; k < 3; k++)
-		if (fflush(o.part[k]) == EOF) {
+		if (o.part[k] && fflush(o.part[k]) == EOF) {
 			log_errno(-errno, "diff: cannot write a temporary file");
 			goto out;
 		}

@@ -183,11 +183,14 @@ FILE *path_spill_file(const char *dir)
 	if (fd < 0) {
 		tmpl = xasprintf("%s/magicpak-spill.XXXXXX", dir);
 		fd = mkostemp(tmpl, O_CLOEXEC);
+		e = errno;
 		if (fd >= 0)
 			unlink(tmpl);
 		free(tmpl);
-		if (fd < 0)
+		if (fd < 0) {
+			errno = e;
 			return NULL;
+		}
 	}
 	f = fdopen(fd, "w+");
 	if (!f) {

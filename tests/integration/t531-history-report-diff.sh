@@ -102,6 +102,13 @@ assert_eq "diff with TMPDIR missing: nothing printed" "$(wc -c <"$tmp/diff.out")
 check "diff with TMPDIR missing: one line naming it" \
 	grep -qxF "magicpak: diff: cannot make a temporary file in '$tmp/no-such-dir' (TMPDIR): No such file or directory" "$tmp/diff.err"
 assert_eq "diff with TMPDIR missing: one line" "$(wc -l <"$tmp/diff.err")" 1
+TMPDIR=$tmp/no-such-dir "$TOOL" diff --db "$db" --json 3 first >"$tmp/diff.out" 2>"$tmp/diff.err"; rc=$?
+assert_eq "diff with nothing to show needs no TMPDIR: exit 0" "$rc" 0
+json_check "diff with nothing to show, TMPDIR missing: the three groups empty" "$(cat "$tmp/diff.out")" \
+	"d['only_a'] == d['only_b'] == d['changed'] == []"
+TMPDIR=$tmp/no-such-dir "$TOOL" diff --db "$db" 99 1 >"$tmp/diff.out" 2>"$tmp/diff.err"; rc=$?
+check "diff of a missing session, TMPDIR missing: it names the session, not TMPDIR (exit $rc)" \
+	sh -c '[ "$1" != 0 ] && grep -q "99" "$2" && ! grep -q TMPDIR "$2"' sh "$rc" "$tmp/diff.err"
 # --- report against the raw accesses ---
 # report reads the per-session summary session_paths (written when a session ends); for every
 # path it must say what the raw rows of the public view file_accesses say. Then again with
