@@ -770,11 +770,12 @@ static int diff_row(void *ctx, const char *path, enum history_change kind,
 	}
 	o->n[kind]++;
 	/* made for a group's first row: a diff with nothing to show needs no $TMPDIR */
-	if (!o->part[kind] && !(o->part[kind] = path_spill_file(path_spill_dir()))) {
-		const char *t = getenv("TMPDIR");
+	if (!o->part[kind]) {
+		const char *dir = path_spill_dir();
 
-		return log_errno(-errno, "diff: cannot make a temporary file in '%s'%s",
-				 path_spill_dir(), t && !strcmp(t, path_spill_dir()) ? " (TMPDIR)" : "");
+		if (!(o->part[kind] = path_spill_file(dir)))
+			return log_errno(-errno, "diff: cannot make a temporary file in '%s'%s", dir,
+					 dir == getenv("TMPDIR") ? " (TMPDIR)" : "");
 	}
 	if (fwrite(sb->buf, 1, sb->len, o->part[kind]) != sb->len)
 		return log_errno(-errno, "diff: cannot write a temporary file");
