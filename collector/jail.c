@@ -1642,7 +1642,7 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 		      struct cgroup_events *ev)
 {
 	char *parent = copy_parent(c);
-	int ret;
+	int ret, lock = -1;
 
 	if (!caps_have(CAP_SYS_CHROOT)) {
 		free(parent);
@@ -1651,7 +1651,7 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 	}
 	/* a killed magicpak's copy is a whole tree */
 	path_scratch_sweep(parent, "magicpak-chroot", tree_remove);
-	c->copy = path_scratch_mkdtemp(parent, "magicpak-chroot");
+	c->copy = path_scratch_mkdtemp(parent, "magicpak-chroot", &lock);
 	if (!c->copy) {
 		ret = log_errno(-errno, "cannot set up the test: cannot create a directory in '%s' "
 				"for the copy of the bundle", parent);
@@ -1667,6 +1667,7 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 	else
 		ret = spawn(c, run_outer_chroot, err_msg, exit_msg, ev);
 	tree_remove(c->copy);
+	close(lock);
 	free(c->copy);
 	c->copy = NULL;
 	return ret;

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <stdlib.h>
@@ -214,6 +216,7 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 		char *end, *path;
 		long pid;
 		struct stat st;
+		int lock;
 
 		if (strncmp(de->d_name, prefix, plen) || *p != '.')
 			continue;
@@ -222,8 +225,13 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 		    errno != ESRCH)
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
+		lock = -1;
 		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
 			/* not ours */
+		} else if ((lock = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+			   flock(lock, LOCK_EX | LOCK_NB) < 0) {
+			/* its magicpak lives on: in another pid namespace, where PID names another
+			 * process (or none) than here */
 		} else if (remove_tree) {
 			remove_tree(path);
 		} else {
@@ -237,25 +245,48 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 				closedir(in);
 			rmdir(path);
 		}
+		if (lock >= 0)
+			close(lock);
 		free(path);
 	}
 	closedir(d);
 }
 
-char *path_scratch_mkdtemp(const char *dir, const char *prefix)
+char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock)
 {
-	char *path;
+	char *path, *made;
+	int e;
 
 	path_scratch_sweep(dir, prefix, NULL);
-	/* the pid in the name lets a later run tell a dead magicpak's leftovers */
-	path = xasprintf("%s/%s.%d.XXXXXX", dir, prefix, (int)getpid());
-	if (!mkdtemp(path)) {
-		int e = errno;
-
-		free(path);
+	/* Made under a name no sweep takes ("PREFIX-new."), locked, then given its own: a sweep
+	 * in another pid namespace, to which this PID is gone, finds it locked from the first
+	 * moment. The PID in the name is for the runs of magicpak before the lock. */
+	made = xasprintf("%s/%s-new.%d.XXXXXX", dir, prefix, (int)getpid());
+	if (!mkdtemp(made)) {
+		e = errno;
+		free(made);
 		errno = e;
 		return NULL;
 	}
+	*lock = open(made, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*lock < 0 || flock(*lock, LOCK_EX) < 0) {
+		e = errno;
+		if (*lock >= 0)
+			close(*lock);
+		*lock = -1;
+		rmdir(made);
+		free(made);
+		errno = e;
+		return NULL;
+	}
+	path = xasprintf("%s/%s.%d.%s", dir, prefix, (int)getpid(), strrchr(made, '.') + 1);
+	/* a file system without RENAME_NOREPLACE keeps the first name: never swept, still
+	 * removed by its owner */
+	if (renameat2(AT_FDCWD, made, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		free(path);
+		return made;
+	}
+	free(made);
 	return path;
 }
 

@@ -1396,6 +1396,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 	struct tracer_result tres = { 0 };
 	struct rec r = { .o = o, .changed = STRVEC_INIT, .unprivileged = unprivileged_execs(o) };
 	char *xdir = NULL, sock[64] = "";
+	int xlock = -1;
 	struct strmap xc = STRMAP_INIT, exes = STRMAP_INIT, xc_pid = STRMAP_INIT;
 	struct side sd = SIDE_INIT;
 	char *lib = NULL, *audit = NULL, *saved[3] = { NULL, NULL, NULL };
@@ -1425,7 +1426,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			audit = record_audit_lib(lib);
 		r.injected[0] = lib;
 		r.injected[1] = audit;
-		if (lib && (xdir = path_scratch_mkdtemp("/tmp", "magicpak-xcheck"))) {
+		if (lib && (xdir = path_scratch_mkdtemp("/tmp", "magicpak-xcheck", &xlock))) {
 			snprintf(sock, sizeof(sock), "%s/sock", xdir);
 			r.own_dir = xdir;
 		}
@@ -1508,6 +1509,8 @@ out:
 		unlink(sock);
 		rmdir(xdir);
 	}
+	if (xlock >= 0)
+		close(xlock);
 	free(xdir);
 	store_close(r.st);
 	if (o->leave_memory)
@@ -1757,7 +1760,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	char *dir = NULL, *sock = NULL;
 	char *lib = NULL, *audit = NULL, **env = NULL, *exe = NULL;
 	sigset_t oldmask;
-	int ret, sfd = -1, errfd = -1, status = 0, err = 0;
+	int ret, sfd = -1, errfd = -1, status = 0, err = 0, dir_lock = -1;
 	bool dir_made = false, child_done = false, timed_out = false, masked = false, batched = false;
 	uint64_t deadline = o->timeout_s ? clock_mono_ms() + (uint64_t)o->timeout_s * 1000 : 0;
 	uint64_t flushed = clock_mono_ms();
@@ -1777,7 +1780,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	ret = begin_side_and_session(o, &sd, NULL, MP_SRC_PRELOAD, &p.r.st);
 	if (ret < 0)
 		goto out;
-	dir = path_scratch_mkdtemp(path_scratch_dir(), "magicpak-preload");
+	dir = path_scratch_mkdtemp(path_scratch_dir(), "magicpak-preload", &dir_lock);
 	if (!dir) {
 		ret = log_errno(-errno, "cannot create a directory for the socket");
 		goto out;
@@ -1956,6 +1959,8 @@ out:
 	collect_free(p.c);
 	if (dir_made)
 		rmdir(dir);
+	if (dir_lock >= 0)
+		close(dir_lock);
 	store_close(p.r.st);
 	if (o->leave_memory)
 		return ret;

@@ -40,6 +40,20 @@ docker_test "$b" -- /bin/true
 assert_eq "a dead magicpak's copy is removed, a live one's is not" "$(ls -A "$TMPDIR")" "magicpak-chroot.$$.AbCdEf"
 rm -rf "${TMPDIR:?}"/*
 
+# A test in another pid namespace, to which this one's pid is gone, leaves its copy alone (the
+# copy is locked while it is in use): the command, reading its copy after the other test, passes.
+"$tmp/dockerseccomp" "$TOOL" test "$b" --no-diagnose -- \
+	/bin/sh -c 'i=0; while [ ! -e /go ]; do i=$((i+1)); [ $i -lt 400 ] || exit 9; sleep 0.05; done; exec /bin/cat /bin/sleep >/dev/null' 2>"$tmp/live.err" &
+tpid=$!
+wait_for 10 sh -c 'ls "$1"/magicpak-chroot.*/bin/sleep >/dev/null 2>&1' sh "$TMPDIR"
+unshare --pid --fork --mount-proc "$tmp/dockerseccomp" "$TOOL" test "$b" -- /bin/sleep 0 2>"$err"; rc=$?
+assert_rc "a test in a pid namespace: exit 0" 0
+assert_eq "and the copy of the test running beside it is still there" "$(ls -A "$TMPDIR" | grep -c '^magicpak-chroot\.')" 1
+for c in "$TMPDIR"/magicpak-chroot.*; do touch "$c/go"; done
+wait "$tpid"; rc=$?
+err=$tmp/live.err assert_rc "that test passes, its copy whole to its end" 0
+assert_eq "and its copy is removed after it" "$(ls -A "$TMPDIR")" ""
+
 echo "host secret $$" >"$tmp/secret-$$"
 docker_test "$b" --no-diagnose -- /bin/escape "$tmp/secret-$$"
 assert_rc "no namespaces: the classic chroot escape fails (no CAP_SYS_CHROOT inside)" 1
