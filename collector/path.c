@@ -203,9 +203,12 @@ FILE *path_spill_file(const char *dir)
 	return f;
 }
 
+/* The suffix of a directory whose magicpak holds it locked (flock) while it lives. */
+#define SCRATCH_LOCKED ".locked"
+
 void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *))
 {
-	size_t plen = strlen(prefix);
+	size_t plen = strlen(prefix), slen = strlen(SCRATCH_LOCKED);
 	struct dirent *de;
 	DIR *d = opendir(dir);
 
@@ -213,25 +216,32 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 		return;
 	while ((de = readdir(d))) {
 		const char *p = de->d_name + plen;
+		size_t nlen = strlen(de->d_name);
 		char *end, *path;
 		long pid;
 		struct stat st;
 		int lock;
+		bool by_lock;
 
 		if (strncmp(de->d_name, prefix, plen) || *p != '.')
 			continue;
 		pid = strtol(p + 1, &end, 10);
-		if (end == p + 1 || *end != '.' || pid <= 0 || kill((pid_t)pid, 0) == 0 ||
-		    errno != ESRCH)
+		if (end == p + 1 || *end != '.' || pid <= 0)
+			continue;
+		/* A locked one is judged by its lock alone: its PID may name a live process here
+		 * and still be dead (a magicpak killed in a container, where it was PID 1), or seem
+		 * gone and still live (in another pid namespace). Without the suffix (a file
+		 * system without flock, an older magicpak), by the PID, in this pid namespace. */
+		by_lock = nlen > slen && !strcmp(de->d_name + nlen - slen, SCRATCH_LOCKED);
+		if (!by_lock && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
 		lock = -1;
 		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
 			/* not ours */
 		} else if ((lock = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-			   flock(lock, LOCK_EX | LOCK_NB) < 0) {
-			/* its magicpak lives on: in another pid namespace, where PID names another
-			 * process (or none) than here */
+			   (flock(lock, LOCK_EX | LOCK_NB) < 0 && (errno == EWOULDBLOCK || by_lock))) {
+			/* its magicpak lives on (or, locked, a file system here cannot tell) */
 		} else if (remove_tree) {
 			remove_tree(path);
 		} else {
@@ -258,9 +268,9 @@ char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock)
 	int e;
 
 	path_scratch_sweep(dir, prefix, NULL);
-	/* Made under a name no sweep takes ("PREFIX-new."), locked, then given its own: a sweep
-	 * in another pid namespace, to which this PID is gone, finds it locked from the first
-	 * moment. The PID in the name is for the runs of magicpak before the lock. */
+	/* Made under a name no sweep takes ("PREFIX-new."), locked, then given its own: no
+	 * sweep ever finds it unlocked. On a file system without flock, unlocked, under the
+	 * name a sweep judges by the PID. */
 	made = xasprintf("%s/%s-new.%d.XXXXXX", dir, prefix, (int)getpid());
 	if (!mkdtemp(made)) {
 		e = errno;
@@ -269,17 +279,19 @@ char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock)
 		return NULL;
 	}
 	*lock = open(made, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (*lock < 0 || flock(*lock, LOCK_EX) < 0) {
+	if (*lock < 0) {
 		e = errno;
-		if (*lock >= 0)
-			close(*lock);
-		*lock = -1;
 		rmdir(made);
 		free(made);
 		errno = e;
 		return NULL;
 	}
-	path = xasprintf("%s/%s.%d.%s", dir, prefix, (int)getpid(), strrchr(made, '.') + 1);
+	if (flock(*lock, LOCK_EX | LOCK_NB) < 0) {
+		close(*lock);
+		*lock = -1;
+	}
+	path = xasprintf("%s/%s.%d.%s%s", dir, prefix, (int)getpid(), strrchr(made, '.') + 1,
+			 *lock >= 0 ? SCRATCH_LOCKED : "");
 	/* a file system without RENAME_NOREPLACE keeps the first name: never swept, still
 	 * removed by its owner */
 	if (renameat2(AT_FDCWD, made, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {

@@ -39,6 +39,18 @@ touch "$TMPDIR/magicpak-chroot.999999.AbCdEf/usr/bin/x"
 docker_test "$b" -- /bin/true
 assert_eq "a dead magicpak's copy is removed, a live one's is not" "$(ls -A "$TMPDIR")" "magicpak-chroot.$$.AbCdEf"
 rm -rf "${TMPDIR:?}"/*
+# A copy made with its lock (".locked") is judged by the lock alone: unlocked, it is a killed
+# magicpak's even when its pid is alive here (PID 1 in a container); locked, it is in use.
+mkdir -p "$TMPDIR/magicpak-chroot.1.AbCdEf.locked/usr/bin" "$TMPDIR/magicpak-chroot.1.GhIjKl.locked"
+touch "$TMPDIR/magicpak-chroot.1.AbCdEf.locked/usr/bin/x"
+flock "$TMPDIR/magicpak-chroot.1.GhIjKl.locked" sleep 30 &
+holder=$!
+wait_for 5 sh -c '! flock -n "$1" true' sh "$TMPDIR/magicpak-chroot.1.GhIjKl.locked"
+docker_test "$b" -- /bin/true
+assert_eq "an unlocked copy is removed though its pid is alive, a locked one is kept" \
+	"$(ls -A "$TMPDIR")" "magicpak-chroot.1.GhIjKl.locked"
+kill "$holder"; wait "$holder" 2>/dev/null
+rm -rf "${TMPDIR:?}"/*
 
 # A test in another pid namespace, to which this one's pid is gone, leaves its copy alone (the
 # copy is locked while it is in use): the command, reading its copy after the other test, passes.
