@@ -248,6 +248,7 @@ static const char *gap_name(uint32_t why)
 	case MP_GAP_ENV: return "exec without LD_PRELOAD";
 	case MP_GAP_USER: return "exec as another user";
 	case MP_GAP_ABI: return "exec of another ABI";
+	case MP_GAP_AWAY: return "exec out of the collector's reach";
 	default: return "exec";
 	}
 }

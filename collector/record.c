@@ -1099,6 +1099,7 @@ static const char *gap_reason(uintptr_t gap)
 	case MP_GAP_SETUID: return "setuid binary";
 	case MP_GAP_USER: return "run as another user";
 	case MP_GAP_ABI: return "program of another ABI (i386)";
+	case MP_GAP_AWAY: return "run out of the collector's reach (chroot, mount namespace)";
 	case MP_GAP_ENV: return "exec without LD_PRELOAD";
 	default: return "static or setuid binary";
 	}

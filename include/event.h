@@ -97,6 +97,8 @@ enum mp_gap {
 			       * server dropping root): the new program cannot reach the socket */
 	MP_GAP_ABI = 5,       /* a program of another ABI (i386 on x86-64): its ld.so cannot load
 			       * the library, built for the host's */
+	MP_GAP_AWAY = 6,      /* exec where the socket or the library is not there (a chroot,
+			       * another mount namespace, a removed socket directory) */
 };
 
 struct mp_wire {

@@ -1108,6 +1108,18 @@ int emit_once(uint64_t key)
 	return 1;
 }
 
+int emit_in_reach(const char *lib)
+{
+	struct stat st;
+
+	if (!sh->enabled)
+		return 1;
+	if (SYS4(SYS_newfstatat, AT_FDCWD, sh->sock_addr.sun_path, &st, 0) != 0 ||
+	    !S_ISSOCK(st.st_mode))
+		return 0;
+	return !lib[0] || SYS4(SYS_newfstatat, AT_FDCWD, lib, &st, 0) == 0;
+}
+
 int emit_stat_err(const char *path)
 {
 	struct stat st;

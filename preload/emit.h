@@ -59,6 +59,10 @@ int emit_reachable(void);
 int emit_once(uint64_t key);
 /* 0 if @path can be stat()ed, else the positive errno (raw syscall). */
 int emit_stat_err(const char *path);
+/* Are the socket and @lib (this library's path; "" to skip) there, by their paths, from where
+ * this process is? A program exec'd now, with its root or mount namespace changed (chroot,
+ * unshare) or its socket's directory removed, would run unseen otherwise. Raw system calls. */
+int emit_in_reach(const char *lib);
 /* Read up to @size bytes of the file @path into @buf (raw syscalls); the count or -1. */
 long emit_read_file(const char *path, char *buf, size_t size);
 /* What exec of @path would run unseen, read from the file: 0 or an enum mp_gap. Follows one

@@ -1124,6 +1124,8 @@ static int exec_check_in(int dirfd, const char *path, char *const envp[], size_t
 		gap = MP_GAP_ENV;
 	if (!gap && !emit_reachable() && !emit_stat_err(abs))
 		gap = MP_GAP_USER;
+	if (!gap && !emit_in_reach(preload_self) && !emit_stat_err(abs))
+		gap = MP_GAP_AWAY;
 	if (gap)
 		emit_gap(abs, gap);
 	return 0;

@@ -3,8 +3,9 @@
 # Reliability cases: PRE-02, PRE-10.
 # What preload cannot see is said, never silent: the exec of a static program (by a preloaded
 # shell, or as the command itself), of a set-user-ID program (AT_SECURE drops LD_PRELOAD), by a
-# process that became another user (setpriv: the program cannot reach root's socket), and
-# with an environment that lost LD_PRELOAD (env -i) each leave the session incomplete with the
+# process that became another user (setpriv: the program cannot reach root's socket), by a
+# process in a chroot (neither the socket nor the library is there), and with an environment
+# that lost LD_PRELOAD (env -i) each leave the session incomplete with the
 # reason, and the exec itself recorded. The dynamic loader run as a program (`ld.so --argv0 NAME
 # PROG`, as the command or by a shell) has no PT_INTERP either, but loads PROG with the two
 # libraries: no gap, and the loader's opens for PROG are recorded.
@@ -15,6 +16,10 @@ require_preload
 printf 'int main(void) { return 0; }\n' >"$tmp/s.c"
 cc_quiet -static -o "$tmp/static" "$tmp/s.c" || skip "cannot link a static program (no libc.a)"
 cc_quiet -o "$tmp/dyn" "$tmp/s.c" || exit 1
+ld=$(readelf -lW /bin/sh | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
+check "the loader of /bin/sh: $ld" test -x "$ld"
+# ld_deps PROG: the loader and libraries PROG loads, by the loader's own --list
+ld_deps() { "$ld" --list "$1" | grep -o '/[^ ]*'; }
 reason() { sql "$1" 'select complete || "|" || ifnull(incomplete_reason, "") from sessions where id = (select max(id) from sessions)'; }
 
 db=$tmp/g.db
@@ -46,6 +51,14 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	else
 		fail "setpriv is missing (util-linux)"
 	fi
+	# a process that chroot()s runs a program that finds neither the socket nor the library
+	# there: said, where it used to run unseen in a session marked complete
+	mkdir -p "$tmp/root/bin"
+	cp "$tmp/dyn" "$tmp/root/bin/dyn"
+	for f in $(ld_deps "$tmp/dyn"); do mkdir -p "$tmp/root$(dirname "$f")" && cp "$f" "$tmp/root$f"; done
+	record_rc "$db" --via preload -- chroot "$tmp/root" /bin/dyn
+	assert_eq "exec in a chroot: reason names it" "$(reason "$db")" "0|preload_gap: exec out of the collector's reach /bin/dyn"
+	assert_rc "exec in a chroot: record exits 1 (incomplete)" 1
 else
 	echo "SKIP setuid case: needs root and a 'nobody' user"
 fi
@@ -53,8 +66,6 @@ fi
 record_rc "$db" --via preload -- sh -c 'env -i "$1"' sh "$tmp/dyn"
 assert_eq "env -i: reason names the exec that lost LD_PRELOAD" "$(reason "$db")" "0|preload_gap: exec without LD_PRELOAD $tmp/dyn"
 
-ld=$(readelf -lW /bin/sh | sed -n 's/.*interpreter: \(.*\)]$/\1/p')
-check "the loader of /bin/sh: $ld" test -x "$ld"
 record_rc "$db" --via preload -- "$ld" --argv0 renamed /bin/cat "$tmp/s.c"
 assert_rc "ld.so --argv0 as the command: exit 0" 0
 assert_eq "ld.so --argv0 as the command: complete" "$(reason "$db")" "1|"
