@@ -1667,7 +1667,8 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 	else
 		ret = spawn(c, run_outer_chroot, err_msg, exit_msg, ev);
 	tree_remove(c->copy);
-	close(lock);
+	if (lock >= 0)
+		close(lock);
 	free(c->copy);
 	c->copy = NULL;
 	return ret;

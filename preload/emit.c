@@ -1056,37 +1056,46 @@ static int may(const struct stat *st, unsigned uid, unsigned gid, const unsigned
 	return !!(st->st_mode & (in ? bit << 3 : bit));
 }
 
-int emit_reachable(void)
+uint32_t emit_reach_gap(const char *lib)
 {
-	unsigned uid, gid, groups[64];
+	unsigned uid, gid = 0, groups[64];
 	char path[sizeof(sh->sock_addr.sun_path)];
 	struct stat st;
-	long ng;
+	long ng = 0;
 	size_t n;
 
-	/* root reaches it whatever it is (one system call) */
-	if (!sh->enabled || (uid = (unsigned)SYS0(SYS_geteuid)) == 0)
-		return 1;
-	/* Another user, by the modes: this process may still hold capabilities (setpriv
-	 * --reuid keeps them), which the exec that follows drops. Connecting needs search on
-	 * every directory on the way and write on the socket. */
-	gid = (unsigned)SYS0(SYS_getegid);
-	ng = SYS2(SYS_getgroups, 64, groups);
-	if (ng < 0)
-		ng = 0;
-	n = slen(sh->sock_addr.sun_path);
-	memcpy(path, sh->sock_addr.sun_path, n + 1);
-	for (size_t i = 1; i < n; i++) {
-		if (path[i] != '/')
-			continue;
-		path[i] = '\0';
-		if (SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 &&
-		    !may(&st, uid, gid, groups, ng, S_IXOTH))
-			return 0;
-		path[i] = '/';
+	if (!sh->enabled)
+		return 0;
+	/* root reaches it whatever its modes */
+	uid = (unsigned)SYS0(SYS_geteuid);
+	if (uid) {
+		/* Another user, by the modes: this process may still hold capabilities (setpriv
+		 * --reuid keeps them), which the exec that follows drops. Connecting needs search
+		 * on every directory on the way and write on the socket. */
+		gid = (unsigned)SYS0(SYS_getegid);
+		ng = SYS2(SYS_getgroups, 64, groups);
+		if (ng < 0)
+			ng = 0;
+		n = slen(sh->sock_addr.sun_path);
+		memcpy(path, sh->sock_addr.sun_path, n + 1);
+		for (size_t i = 1; i < n; i++) {
+			if (path[i] != '/')
+				continue;
+			path[i] = '\0';
+			if (SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0) == 0 &&
+			    !may(&st, uid, gid, groups, ng, S_IXOTH))
+				return MP_GAP_USER;
+			path[i] = '/';
+		}
 	}
-	return SYS4(SYS_newfstatat, AT_FDCWD, path, &st, 0) != 0 ||
-	       may(&st, uid, gid, groups, ng, S_IWOTH);
+	/* by their paths, from where this process is: a chroot, another mount namespace or a
+	 * removed socket directory hides them */
+	if (SYS4(SYS_newfstatat, AT_FDCWD, sh->sock_addr.sun_path, &st, 0) != 0 ||
+	    !S_ISSOCK(st.st_mode))
+		return MP_GAP_AWAY;
+	if (uid && !may(&st, uid, gid, groups, ng, S_IWOTH))
+		return MP_GAP_USER;
+	return lib[0] && SYS4(SYS_newfstatat, AT_FDCWD, lib, &st, 0) != 0 ? MP_GAP_AWAY : 0;
 }
 
 int emit_once(uint64_t key)
@@ -1106,18 +1115,6 @@ int emit_once(uint64_t key)
 			return 0;
 	}
 	return 1;
-}
-
-int emit_in_reach(const char *lib)
-{
-	struct stat st;
-
-	if (!sh->enabled)
-		return 1;
-	if (SYS4(SYS_newfstatat, AT_FDCWD, sh->sock_addr.sun_path, &st, 0) != 0 ||
-	    !S_ISSOCK(st.st_mode))
-		return 0;
-	return !lib[0] || SYS4(SYS_newfstatat, AT_FDCWD, lib, &st, 0) == 0;
 }
 
 int emit_stat_err(const char *path)

@@ -49,20 +49,18 @@ void emit_exit(int status);
 /* The exec of @path will run unseen for reason @why (enum mp_gap). */
 void emit_gap(const char *path, uint32_t why);
 
-/* Can this process, as the user it is now, still reach the collector's socket (a program it
- * executes would connect and map the ring as that user)? 1 also when recording is off or
- * the kernel cannot tell (no faccessat2). */
-int emit_reachable(void);
+/* Would a program this process executes now reach the collector: 0; MP_GAP_USER when, as
+ * the user it is now (exec drops its capabilities), the modes on the way to the socket keep it
+ * out; MP_GAP_AWAY when the socket or @lib (this library's path; "" to skip) is not there by
+ * its path from where this process is (a chroot, another mount namespace, a removed socket
+ * directory). 0 also when recording is off. Raw system calls. */
+uint32_t emit_reach_gap(const char *lib);
 /* Is what @key names (a hash) to be reported by this process: 1 the first time in the session
  * (the key is now taken in the ring's once[] slots, include/ring.h), or without a ring; 0
  * when a process of the session reported it already. */
 int emit_once(uint64_t key);
 /* 0 if @path can be stat()ed, else the positive errno (raw syscall). */
 int emit_stat_err(const char *path);
-/* Are the socket and @lib (this library's path; "" to skip) there, by their paths, from where
- * this process is? A program exec'd now, with its root or mount namespace changed (chroot,
- * unshare) or its socket's directory removed, would run unseen otherwise. Raw system calls. */
-int emit_in_reach(const char *lib);
 /* Read up to @size bytes of the file @path into @buf (raw syscalls); the count or -1. */
 long emit_read_file(const char *path, char *buf, size_t size);
 /* What exec of @path would run unseen, read from the file: 0 or an enum mp_gap. Follows one

@@ -1122,10 +1122,9 @@ static int exec_check_in(int dirfd, const char *path, char *const envp[], size_t
 		gap = 0;
 	if (!gap && !env_keeps_us(envp) && !emit_stat_err(abs))
 		gap = MP_GAP_ENV;
-	if (!gap && !emit_reachable() && !emit_stat_err(abs))
-		gap = MP_GAP_USER;
-	if (!gap && !emit_in_reach(preload_self) && !emit_stat_err(abs))
-		gap = MP_GAP_AWAY;
+	/* an exec that will fail (no such file) runs nothing unseen */
+	if (!gap && (gap = emit_reach_gap(preload_self)) && emit_stat_err(abs))
+		gap = 0;
 	if (gap)
 		emit_gap(abs, gap);
 	return 0;
