@@ -16,7 +16,7 @@
 #   BENCH_DIRS="D..."    directories scanned for ELF files
 #                        (default: /usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu)
 #   BENCH_SKIP="ID..."   contenders to leave out: ldso-loop libtree-loop libtree-all lddtree
-#                        (resolution), opensnoop bpftrace-map strace strace-seccomp reprozip
+#                        (resolution), wrapper opensnoop bpftrace-map strace strace-seccomp reprozip
 #                        magicpak magicpak-preload magicpak-bpf magicpak-bpf-kept
 #                        magicpak-bpf-warm (tracing)
 #   BENCH_CELL_SECONDS=S tracing: a contender whose runs of one workload add up to S
@@ -372,11 +372,12 @@ bench_resolution() {
 # Contenders for the tracing table: each is a command prefix put before the
 # workload's argv. "native" runs the workload alone.
 TR_WLS=(W0 W1 W2 W3 W4)
-TR_CS=(magicpak magicpak-preload magicpak-bpf magicpak-bpf-kept magicpak-bpf-warm opensnoop bpftrace-map strace strace-seccomp reprozip)
+TR_CS=(wrapper magicpak magicpak-preload magicpak-bpf magicpak-bpf-kept magicpak-bpf-warm opensnoop bpftrace-map strace strace-seccomp reprozip)
 CELL_SECONDS=${BENCH_CELL_SECONDS:-15}
 RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-30}
 declare -A TR_LABEL=(
 	[native]="native"
+	[wrapper]="bare wrapper"
 	[magicpak]="magicpak record"
 	[magicpak-preload]="--via preload"
 	[magicpak-bpf]="--via bpf"
@@ -397,6 +398,7 @@ tracepoint:syscalls:sys_enter_faccessat2,tracepoint:syscalls:sys_enter_execve
 { @[str(args->filename)] = count(); }'
 TR_DB=
 TR_RZ=
+TR_WRAP=
 # the workloads' argv, filled in by tracing_setup
 W_W0=() W_W1=() W_W2=() W_W3=() W_W4=()
 TR_T=0
@@ -415,6 +417,7 @@ tr_run() {
 	fi
 	case $c in
 	native) ;;
+	wrapper) pre=("$TR_WRAP") ;;
 	magicpak)
 		pre=("$MAGICPAK" record --db "$TR_DB" --)
 		;;
@@ -474,7 +477,7 @@ tr_run() {
 	esac
 	# A peer on W4 may take minutes: cap it (timeout kills its process group).
 	# Not on W0-W3, where timeout's own fork and exec would show.
-	if [ "$2" = W4 ] && [ "$c" != native ] && [ "$c" != magicpak ]; then
+	if [ "$2" = W4 ] && [ "$c" != native ] && [ "$c" != wrapper ] && [ "$c" != magicpak ]; then
 		pre=(timeout -s KILL "$RUN_TIMEOUT" "${pre[@]}")
 	fi
 	# `record --via bpf` leaves its programs attached for 250 ms after it exits (a child
@@ -533,7 +536,8 @@ tr_run() {
 }
 
 tracing_setup() {
-	local d=$TMP/tr
+	local d=$TMP/tr root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	mkdir -p "$d/w2" "$d/w4"
 	TR_DB=$d/bench.db
 	TR_RZ=$d/rz
@@ -648,6 +652,12 @@ int main(int argc, char **argv)
 EOF
 	gcc -O2 -o "$d/w4/w4" "$d/w4/w4.c" 2>"$TMP/tr.err" ||
 		die "cannot compile the W4 program: $(head -n 3 "$TMP/tr.err")"
+	# The floor under every magicpak column (tests/bench/wrapper.c): static, as magicpak is,
+	# where this system has a static libc.
+	TR_WRAP=$d/wrapper
+	gcc -O2 -static-pie -o "$TR_WRAP" "$root/tests/bench/wrapper.c" 2>/dev/null ||
+		gcc -O2 -o "$TR_WRAP" "$root/tests/bench/wrapper.c" 2>"$TMP/tr.err" ||
+		die "cannot compile tests/bench/wrapper.c: $(head -n 3 "$TMP/tr.err")"
 	# ~2,000 existing regular files (readable, no newline in the name).
 	find /usr/lib -type f -readable 2>/dev/null | head -n 2000 >"$d/w4/list" || true
 	[ "$(wc -l <"$d/w4/list")" -ge 100 ] || die "too few files under /usr/lib for W4"
@@ -678,10 +688,13 @@ bench_tracing() {
 		"then stat 200,000 '<path>.missing'"
 	echo "  contenders: magicpak record --db bench.db -- CMD (one history file for all runs, created"
 	echo "                before the rounds; the time includes writing each session)"
+	echo "              bare wrapper CMD: runs CMD as its child, as magicpak does, and records nothing"
+	echo "                (tests/bench/wrapper.c): the least any of magicpak's columns can cost"
 	echo "              strace -f -qq -e trace=%file,execve -o /dev/null CMD, and the same with --seccomp-bpf"
 	echo "              reprozip trace --dont-identify-packages -d FRESH_DIR CMD"
 
 	# Which tools are there.
+	TR_AVAIL+="wrapper "
 	[ "$HAVE_MAGICPAK" = 1 ] && TR_AVAIL+="magicpak "
 	[ "$HAVE_MAGICPAK" = 1 ] && "$MAGICPAK" record --via preload --db "$TMP/pp.db" -- /bin/true 2>/dev/null &&
 		TR_AVAIL+="magicpak-preload "
@@ -890,8 +903,10 @@ bench_tracing() {
 			elif [ -n "${failed[$c.$w]:-}" ]; then
 				res=FAIL
 			fi
-			printf '    %-4s  %s at most %sx (measured %s)\n' "$res" "$w" "${spec#*:}" \
-				"$([ -n "$med_mp" ] && printf '%.2fx' "$med_mp" || echo -)"
+			med_st=$(rmed "wrapper.$w" || true)
+			printf '    %-4s  %s at most %sx (measured %s%s)\n' "$res" "$w" "${spec#*:}" \
+				"$([ -n "$med_mp" ] && printf '%.2fx' "$med_mp" || echo -)" \
+				"$([ -n "$med_st" ] && printf '; a bare wrapper: %.2fx' "$med_st")"
 		done
 		# The targets come from BASELINES.md's machine, where W4 runs several times slower
 		# natively and a cost per call weighs that much less; its kernel fold by bpftrace was
