@@ -11,6 +11,7 @@
 #include <sys/vfs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -205,10 +206,15 @@ FILE *path_spill_file(const char *dir)
 
 /* The suffix of a directory whose magicpak holds it locked (flock) while it lives. */
 #define SCRATCH_LOCKED ".locked"
+/* What a directory is called from its mkdtemp() to its rename (path_scratch_mkdtemp): its
+ * name for microseconds, or for its whole life where the rename cannot be made. */
+#define SCRATCH_NEW "-new"
+/* A "-new" one younger than this may be between its mkdtemp() and its flock(): left alone. */
+#define SCRATCH_NEW_AGE_S 10
 
 void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *))
 {
-	size_t plen = strlen(prefix), slen = strlen(SCRATCH_LOCKED);
+	size_t plen = strlen(prefix), slen = strlen(SCRATCH_LOCKED), nwlen = strlen(SCRATCH_NEW);
 	struct dirent *de;
 	DIR *d = opendir(dir);
 
@@ -221,9 +227,14 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 		long pid;
 		struct stat st;
 		int lock;
-		bool by_lock;
+		bool by_lock, fresh;
 
-		if (strncmp(de->d_name, prefix, plen) || *p != '.')
+		if (strncmp(de->d_name, prefix, plen))
+			continue;
+		fresh = !strncmp(p, SCRATCH_NEW ".", nwlen + 1);
+		if (fresh)
+			p += nwlen;
+		if (*p != '.')
 			continue;
 		pid = strtol(p + 1, &end, 10);
 		if (end == p + 1 || *end != '.' || pid <= 0)
@@ -231,16 +242,21 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 		/* A locked one is judged by its lock alone: its PID may name a live process here
 		 * and still be dead (a magicpak killed in a container, where it was PID 1), or seem
 		 * gone and still live (in another pid namespace). Without the suffix (a file
-		 * system without flock, an older magicpak), by the PID, in this pid namespace. */
+		 * system without flock, an older magicpak), by the PID, in this pid namespace. A
+		 * "-new" one (its magicpak killed before the rename, or one that could not rename
+		 * it) by its lock where it has one, else by the PID, once it is old enough. */
 		by_lock = nlen > slen && !strcmp(de->d_name + nlen - slen, SCRATCH_LOCKED);
-		if (!by_lock && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+		if (!by_lock && !fresh && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
 		lock = -1;
-		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-			/* not ours */
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (fresh && time(NULL) - st.st_mtime < SCRATCH_NEW_AGE_S)) {
+			/* not ours, or maybe not locked yet */
 		} else if ((lock = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-			   (flock(lock, LOCK_EX | LOCK_NB) < 0 && (errno == EWOULDBLOCK || by_lock))) {
+			   (flock(lock, LOCK_EX | LOCK_NB) < 0 &&
+			    (errno == EWOULDBLOCK || by_lock ||
+			     (fresh && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))))) {
 			/* its magicpak lives on (or, locked, a file system here cannot tell) */
 		} else if (remove_tree) {
 			remove_tree(path);
@@ -268,10 +284,10 @@ char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock)
 	int e;
 
 	path_scratch_sweep(dir, prefix, NULL);
-	/* Made under a name no sweep takes ("PREFIX-new."), locked, then given its own: no
-	 * sweep ever finds it unlocked. On a file system without flock, unlocked, under the
-	 * name a sweep judges by the PID. */
-	made = xasprintf("%s/%s-new.%d.XXXXXX", dir, prefix, (int)getpid());
+	/* Made under a name a sweep leaves alone while it is young ("PREFIX-new."), locked, then
+	 * given its own: no sweep ever finds it unlocked. On a file system without flock,
+	 * unlocked, under the name a sweep judges by the PID. */
+	made = xasprintf("%s/%s" SCRATCH_NEW ".%d.XXXXXX", dir, prefix, (int)getpid());
 	if (!mkdtemp(made)) {
 		e = errno;
 		free(made);
@@ -292,8 +308,8 @@ char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock)
 	}
 	path = xasprintf("%s/%s.%d.%s%s", dir, prefix, (int)getpid(), strrchr(made, '.') + 1,
 			 *lock >= 0 ? SCRATCH_LOCKED : "");
-	/* a file system without RENAME_NOREPLACE keeps the first name: never swept, still
-	 * removed by its owner */
+	/* a file system without RENAME_NOREPLACE keeps the first name, which a sweep judges by
+	 * the lock, or without one by the PID */
 	if (renameat2(AT_FDCWD, made, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
 		free(path);
 		return made;

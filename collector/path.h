@@ -33,8 +33,10 @@ int path_write_text(const char *path, const char *text);
 const char *path_scratch_dir(void);
 /* Remove the "@dir/@prefix.PID.*" directories of a magicpak killed before it cleaned up (a
  * 4 MiB ring in /dev/shm is memory) that this user owns: a ".locked" one when no process holds
- * its lock, another when its PID is gone too. With @remove_tree, whole; with NULL, only flat
- * ones (the files in them, then the directory). Anything else there is left alone. */
+ * its lock, another when its PID is gone too; and a "@prefix-new.PID.*" one (killed between
+ * its mkdtemp and its rename) 10 s old, by its lock, or without one by its PID. With
+ * @remove_tree, whole; with NULL, only flat ones (the files in them, then the directory).
+ * Anything else there is left alone. */
 void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *));
 /* A new directory "@dir/@prefix.PID.XXXXXX.locked" (mkdtemp), after removing (flat) the ones
  * of @prefix a killed magicpak left there. Owned, and locked while *@lock (O_CLOEXEC) is

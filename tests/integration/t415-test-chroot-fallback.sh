@@ -51,6 +51,20 @@ assert_eq "an unlocked copy is removed though its pid is alive, a locked one is 
 	"$(ls -A "$TMPDIR")" "magicpak-chroot.1.GhIjKl.locked"
 kill "$holder"; wait "$holder" 2>/dev/null
 rm -rf "${TMPDIR:?}"/*
+# One still under its first name ("-new", from its mkdtemp to its rename): a magicpak killed in
+# between left it. Once 10 s old it is judged by its lock; a younger one may not be locked yet.
+mkdir -p "$TMPDIR/magicpak-chroot-new.1.AbCdEf/usr/bin" "$TMPDIR/magicpak-chroot-new.1.GhIjKl" \
+	"$TMPDIR/magicpak-chroot-new.1.MnOpQr"
+touch "$TMPDIR/magicpak-chroot-new.1.AbCdEf/usr/bin/x"
+touch -d '-1 min' "$TMPDIR/magicpak-chroot-new.1.AbCdEf" "$TMPDIR/magicpak-chroot-new.1.GhIjKl"
+flock "$TMPDIR/magicpak-chroot-new.1.GhIjKl" sleep 30 &
+holder=$!
+wait_for 5 sh -c '! flock -n "$1" true' sh "$TMPDIR/magicpak-chroot-new.1.GhIjKl"
+docker_test "$b" -- /bin/true
+assert_eq "a killed magicpak's copy still under its first name is removed, a locked or young one kept" \
+	"$(ls -A "$TMPDIR" | tr '\n' ' ')" "magicpak-chroot-new.1.GhIjKl magicpak-chroot-new.1.MnOpQr "
+kill "$holder"; wait "$holder" 2>/dev/null
+rm -rf "${TMPDIR:?}"/*
 
 # A test in another pid namespace, to which this one's pid is gone, leaves its copy alone (the
 # copy is locked while it is in use): the command, reading its copy after the other test, passes.
