@@ -699,12 +699,12 @@ static void remove_stale(void)
 	close(dfd);
 }
 
-/* The pid of the keeper (keep()) whose probe WARM_FILE offers, or 0. */
-static pid_t published_keeper(void)
+/* The pid of the keeper (keep()) whose probe the published file at @path offers, or 0. */
+static pid_t published_keeper(const char *path)
 {
 	struct warm m;
 
-	return read_warm(WARM_FILE, &m) && m.magic == WARM_MAGIC && m.version == WARM_VERSION &&
+	return read_warm(path, &m) && m.magic == WARM_MAGIC && m.version == WARM_VERSION &&
 			       m.detached && m.pid > 0 ? m.pid : 0;
 }
 
@@ -732,11 +732,14 @@ static void dismiss_keeper(pid_t pid)
 
 /* Publish this probe for the next run (in the linger child, once reset): the file appears
  * whole (written under another name, then renamed), replacing another child's (a keeper
- * whose probe it offered is told to go). Returns whether it is published. */
+ * whose probe it offered is told to go). The file is swapped in (RENAME_EXCHANGE), so the one
+ * it replaced is the one read: read first, then renamed over, a file another child published
+ * in between was never read, and its keeper, no longer offered, stayed for its whole time.
+ * Returns whether it is published. */
 static bool publish(struct probe *p)
 {
 	char tmp[64];
-	pid_t old;
+	pid_t old = 0;
 	int fd;
 
 	p->id.pid = (int32_t)getpid();
@@ -753,13 +756,34 @@ static bool publish(struct probe *p)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return false;
-	old = published_keeper();
-	if (write(fd, &p->id, sizeof(p->id)) != (ssize_t)sizeof(p->id) || rename(tmp, WARM_FILE) < 0) {
+	if (write(fd, &p->id, sizeof(p->id)) != (ssize_t)sizeof(p->id)) {
 		unlink(tmp);
 		close(fd);
 		return false;
 	}
 	close(fd);
+	for (;;) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, WARM_FILE, RENAME_EXCHANGE) == 0) {
+			old = published_keeper(tmp); /* what it replaced, now under our name */
+			break;
+		}
+		if (errno != ENOENT) {
+			/* a file system without the exchange: read, then rename over */
+			old = published_keeper(WARM_FILE);
+			if (rename(tmp, WARM_FILE) == 0)
+				break;
+			unlink(tmp);
+			return false;
+		}
+		/* none to replace (a run claimed it meanwhile): named unless one appeared */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, WARM_FILE, RENAME_NOREPLACE) == 0)
+			return true;
+		if (errno != EEXIST) {
+			unlink(tmp);
+			return false;
+		}
+	}
+	unlink(tmp);
 	if (old && old != p->id.pid)
 		dismiss_keeper(old);
 	return true;
