@@ -39,32 +39,32 @@ touch "$TMPDIR/magicpak-chroot.999999.AbCdEf/usr/bin/x"
 docker_test "$b" -- /bin/true
 assert_eq "a dead magicpak's copy is removed, a live one's is not" "$(ls -A "$TMPDIR")" "magicpak-chroot.$$.AbCdEf"
 rm -rf "${TMPDIR:?}"/*
+# sweep_case MSG EXPECTED DEAD HELD [YOUNG]: copies in $TMPDIR a killed magicpak left, DEAD (with a
+# file in it) and HELD (locked by a flock(1) that stays), both a minute old, and YOUNG made now;
+# after a test, the names left (one line) must be EXPECTED.
+sweep_case() {
+	local msg=$1 expected=$2 dead=$TMPDIR/$3 held=$TMPDIR/$4 holder
+	mkdir -p "$dead/usr/bin" "$held"
+	touch "$dead/usr/bin/x"
+	touch -d '-1 min' "$dead" "$held"
+	[ -z "${5:-}" ] || mkdir "$TMPDIR/$5"
+	flock "$held" sleep 30 &
+	holder=$!
+	wait_for 5 sh -c '! flock -n "$1" true' sh "$held"
+	docker_test "$b" -- /bin/true
+	assert_eq "$msg" "$(ls -A "$TMPDIR" | tr '\n' ' ')" "$expected"
+	kill "$holder"; wait "$holder" 2>/dev/null
+	rm -rf "${TMPDIR:?}"/*
+}
 # A copy made with its lock (".locked") is judged by the lock alone: unlocked, it is a killed
 # magicpak's even when its pid is alive here (PID 1 in a container); locked, it is in use.
-mkdir -p "$TMPDIR/magicpak-chroot.1.AbCdEf.locked/usr/bin" "$TMPDIR/magicpak-chroot.1.GhIjKl.locked"
-touch "$TMPDIR/magicpak-chroot.1.AbCdEf.locked/usr/bin/x"
-flock "$TMPDIR/magicpak-chroot.1.GhIjKl.locked" sleep 30 &
-holder=$!
-wait_for 5 sh -c '! flock -n "$1" true' sh "$TMPDIR/magicpak-chroot.1.GhIjKl.locked"
-docker_test "$b" -- /bin/true
-assert_eq "an unlocked copy is removed though its pid is alive, a locked one is kept" \
-	"$(ls -A "$TMPDIR")" "magicpak-chroot.1.GhIjKl.locked"
-kill "$holder"; wait "$holder" 2>/dev/null
-rm -rf "${TMPDIR:?}"/*
+sweep_case "an unlocked copy is removed though its pid is alive, a locked one is kept" \
+	"magicpak-chroot.1.GhIjKl.locked " magicpak-chroot.1.AbCdEf.locked magicpak-chroot.1.GhIjKl.locked
 # One still under its first name ("-new", from its mkdtemp to its rename): a magicpak killed in
 # between left it. Once 10 s old it is judged by its lock; a younger one may not be locked yet.
-mkdir -p "$TMPDIR/magicpak-chroot-new.1.AbCdEf/usr/bin" "$TMPDIR/magicpak-chroot-new.1.GhIjKl" \
-	"$TMPDIR/magicpak-chroot-new.1.MnOpQr"
-touch "$TMPDIR/magicpak-chroot-new.1.AbCdEf/usr/bin/x"
-touch -d '-1 min' "$TMPDIR/magicpak-chroot-new.1.AbCdEf" "$TMPDIR/magicpak-chroot-new.1.GhIjKl"
-flock "$TMPDIR/magicpak-chroot-new.1.GhIjKl" sleep 30 &
-holder=$!
-wait_for 5 sh -c '! flock -n "$1" true' sh "$TMPDIR/magicpak-chroot-new.1.GhIjKl"
-docker_test "$b" -- /bin/true
-assert_eq "a killed magicpak's copy still under its first name is removed, a locked or young one kept" \
-	"$(ls -A "$TMPDIR" | tr '\n' ' ')" "magicpak-chroot-new.1.GhIjKl magicpak-chroot-new.1.MnOpQr "
-kill "$holder"; wait "$holder" 2>/dev/null
-rm -rf "${TMPDIR:?}"/*
+sweep_case "a killed magicpak's copy still under its first name is removed, a locked or young one kept" \
+	"magicpak-chroot-new.1.GhIjKl magicpak-chroot-new.1.MnOpQr " magicpak-chroot-new.1.AbCdEf \
+	magicpak-chroot-new.1.GhIjKl magicpak-chroot-new.1.MnOpQr
 
 # A test in another pid namespace, to which this one's pid is gone, leaves its copy alone (the
 # copy is locked while it is in use): the command, reading its copy after the other test, passes.
