@@ -1650,8 +1650,7 @@ static int run_chroot(struct jail_ctx *c, struct jail_msg *err_msg, struct jail_
 				 "CAP_SYS_CHROOT");
 	}
 	/* a killed magicpak's copy is a whole tree */
-	path_scratch_sweep(parent, "magicpak-chroot", tree_remove);
-	c->copy = path_scratch_mkdtemp(parent, "magicpak-chroot", &lock);
+	c->copy = path_scratch_mkdtemp(parent, "magicpak-chroot", tree_remove, &lock);
 	if (!c->copy) {
 		ret = log_errno(-errno, "cannot set up the test: cannot create a directory in '%s' "
 				"for the copy of the bundle", parent);

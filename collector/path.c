@@ -212,7 +212,9 @@ FILE *path_spill_file(const char *dir)
 /* A "-new" one younger than this may be between its mkdtemp() and its flock(): left alone. */
 #define SCRATCH_NEW_AGE_S 10
 
-void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *))
+/* The leftovers path_scratch_mkdtemp() removes (path.h). */
+static void path_scratch_sweep(const char *dir, const char *prefix,
+			       int (*remove_tree)(const char *))
 {
 	size_t plen = strlen(prefix), slen = strlen(SCRATCH_LOCKED), nwlen = strlen(SCRATCH_NEW);
 	struct dirent *de;
@@ -278,12 +280,13 @@ void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(
 	closedir(d);
 }
 
-char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock)
+char *path_scratch_mkdtemp(const char *dir, const char *prefix,
+			   int (*remove_tree)(const char *), int *lock)
 {
 	char *path, *made;
 	int e;
 
-	path_scratch_sweep(dir, prefix, NULL);
+	path_scratch_sweep(dir, prefix, remove_tree);
 	/* Made under a name a sweep leaves alone while it is young ("PREFIX-new."), locked, then
 	 * given its own: no sweep ever finds it unlocked. On a file system without flock,
 	 * unlocked, under the name a sweep judges by the PID. */

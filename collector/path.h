@@ -31,18 +31,16 @@ int path_write_text(const char *path, const char *text);
 /* Where magicpak makes its short-lived files (sockets, the preload ring, a throwaway
  * database): /dev/shm when it is a writable tmpfs, else $TMPDIR, else /tmp. */
 const char *path_scratch_dir(void);
-/* Remove the "@dir/@prefix.PID.*" directories of a magicpak killed before it cleaned up (a
- * 4 MiB ring in /dev/shm is memory) that this user owns: a ".locked" one when no process holds
- * its lock, another when its PID is gone too; and a "@prefix-new.PID.*" one (killed between
- * its mkdtemp and its rename) 10 s old, by its lock, or without one by its PID. With
- * @remove_tree, whole; with NULL, only flat ones (the files in them, then the directory).
- * Anything else there is left alone. */
-void path_scratch_sweep(const char *dir, const char *prefix, int (*remove_tree)(const char *));
-/* A new directory "@dir/@prefix.PID.XXXXXX.locked" (mkdtemp), after removing (flat) the ones
- * of @prefix a killed magicpak left there. Owned, and locked while *@lock (O_CLOEXEC) is
- * open: close it once the directory is removed (-1, and no ".locked", where the file system
- * has no flock). NULL with errno set. */
-char *path_scratch_mkdtemp(const char *dir, const char *prefix, int *lock);
+/* A new directory "@dir/@prefix.PID.XXXXXX.locked" (mkdtemp). Owned, and locked while *@lock
+ * (O_CLOEXEC) is open: close it once the directory is removed (-1, and no ".locked", where the
+ * file system has no flock). NULL with errno set. First it removes the "@dir/@prefix.PID.*"
+ * directories of a magicpak killed before it cleaned up (a 4 MiB ring in /dev/shm is memory)
+ * that this user owns: a ".locked" one when no process holds its lock, another when its PID is
+ * gone too; and a "@prefix-new.PID.*" one (killed between its mkdtemp and its rename) 10 s old,
+ * by its lock, or without one by its PID. With @remove_tree, whole; with NULL, only flat ones
+ * (the files in them, then the directory). Anything else there is left alone. */
+char *path_scratch_mkdtemp(const char *dir, const char *prefix,
+			   int (*remove_tree)(const char *), int *lock);
 /* Where output too large to hold in memory waits: $TMPDIR (when absolute), else /tmp, on
  * disk like sort(1)'s. */
 const char *path_spill_dir(void);

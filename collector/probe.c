@@ -765,6 +765,7 @@ static bool publish(struct probe *p)
 	for (;;) {
 		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, WARM_FILE, RENAME_EXCHANGE) == 0) {
 			old = published_keeper(tmp); /* what it replaced, now under our name */
+			unlink(tmp);
 			break;
 		}
 		if (errno != ENOENT) {
@@ -783,7 +784,6 @@ static bool publish(struct probe *p)
 			return false;
 		}
 	}
-	unlink(tmp);
 	if (old && old != p->id.pid)
 		dismiss_keeper(old);
 	return true;

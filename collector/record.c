@@ -1427,7 +1427,7 @@ int record_run(const struct record_opts *o, struct record_result *res)
 			audit = record_audit_lib(lib);
 		r.injected[0] = lib;
 		r.injected[1] = audit;
-		if (lib && (xdir = path_scratch_mkdtemp("/tmp", "magicpak-xcheck", &xlock))) {
+		if (lib && (xdir = path_scratch_mkdtemp("/tmp", "magicpak-xcheck", NULL, &xlock))) {
 			snprintf(sock, sizeof(sock), "%s/sock", xdir);
 			r.own_dir = xdir;
 		}
@@ -1781,7 +1781,7 @@ static int record_preload(const struct record_opts *o, struct record_result *res
 	ret = begin_side_and_session(o, &sd, NULL, MP_SRC_PRELOAD, &p.r.st);
 	if (ret < 0)
 		goto out;
-	dir = path_scratch_mkdtemp(path_scratch_dir(), "magicpak-preload", &dir_lock);
+	dir = path_scratch_mkdtemp(path_scratch_dir(), "magicpak-preload", NULL, &dir_lock);
 	if (!dir) {
 		ret = log_errno(-errno, "cannot create a directory for the socket");
 		goto out;
