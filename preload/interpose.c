@@ -115,8 +115,13 @@ static void *next_symbol(const struct link_map *self, const char *name, bool che
 			break;
 	}
 	/* none after this copy (a library dlopen()ed rather than preloaded is last) */
-	if (!p)
-		return lookup(name);
+	if (!p) {
+		p = lookup(name);
+		/* MAGICPAK_DEBUG: a definition the walk missed (t611) */
+		if (check && p && self->l_next)
+			emit_debug("RTLD_NEXT lookup missed what dlsym() finds for", name);
+		return p;
+	}
 	/* MAGICPAK_DEBUG: say where this differs from dlsym() (t611) */
 	if (check && p != lookup(name))
 		emit_debug("RTLD_NEXT lookup differs from dlsym() for", name);

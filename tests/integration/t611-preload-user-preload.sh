@@ -56,10 +56,16 @@ for order in "$PRELOAD_LIB:$tmp/libmywrap.so" "$tmp/libmywrap.so:$PRELOAD_LIB"; 
 opened $tmp/data"
 	assert_eq "LD_PRELOAD=$(basename "${order%%:*}"):...: every real function is the one dlsym(RTLD_NEXT) gives" \
 		"$(grep -c 'differs from dlsym' "$tmp/dbg.err")" 0
+	assert_eq "LD_PRELOAD=$(basename "${order%%:*}"):...: the walk finds every one dlsym() finds" \
+		"$(grep -c 'missed what dlsym' "$tmp/dbg.err")" 0
 done
 MAGICPAK_DEBUG=1 LD_PRELOAD=$PRELOAD_LIB /usr/bin/python3 -c 'import json, sqlite3, decimal' 2>"$tmp/dbg.err"
 assert_eq "python3: every real function is the one dlsym(RTLD_NEXT) gives" \
 	"$(grep -c 'differs from dlsym' "$tmp/dbg.err")" 0
+# the walk tests each object's GNU hash Bloom filter first (emit.c): one that rejected a name
+# an object defines would send it to dlsym()
+assert_eq "python3: the walk finds every real function dlsym() finds" \
+	"$(grep -c 'missed what dlsym' "$tmp/dbg.err")" 0
 
 # the library at a path LD_PRELOAD cannot carry
 for bad in "lib dir" "lib:dir"; do
