@@ -1095,10 +1095,15 @@ uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 	if (!p || !p->tables)
 		return 0;
 	for (uint32_t i = 0; i < MP_BPF_FOLD_SLOTS; i++) {
-		uint64_t v = p->tables->slots[i];
-		uint64_t n = (v & MP_BPF_FOLD_COUNT) + p->tables->wraps[i] * MP_BPF_FOLD_CARRY;
+		uint64_t v = p->tables->slots[i], n;
 
-		if (v && n > 1) {
+		/* wraps[] only behind a slot in use: most of the table is empty, and each of its
+		 * pages read costs this process a first touch (this scan at W1's end, a reused probe,
+		 * 20 runs each: 0.35 -> 0.27 ms) */
+		if (!v)
+			continue;
+		n = (v & MP_BPF_FOLD_COUNT) + p->tables->wraps[i] * MP_BPF_FOLD_CARRY;
+		if (n > 1) {
 			fn(ctx, v & MP_BPF_FOLD_KEY, n);
 			total += n - 1;
 		}
