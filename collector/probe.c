@@ -1091,12 +1091,27 @@ void probe_destroy(struct probe *p)
 uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
 	uint64_t total = 0;
+	uint32_t used = 0;
+	bool second;
 
 	if (!p || !p->tables)
 		return 0;
+	/* A key goes to the second level only when its set of the first is full, and a slot is
+	 * emptied again only when its record was dropped (unfold()): with no drop and no full
+	 * set on the first level, the second (256 KiB) holds nothing, and is not read (this
+	 * scan at W1's end, a reused probe, 20 runs each: 0.25 -> 0.10 ms; t716 fills a set). */
+	second = __atomic_load_n(&p->tables->counters[MP_BPF_DROPPED], __ATOMIC_ACQUIRE) != 0;
 	for (uint32_t i = 0; i < MP_BPF_FOLD_SLOTS; i++) {
-		uint64_t v = p->tables->slots[i], n;
+		uint64_t v, n;
 
+		if (i == MP_BPF_FOLD_L0_SLOTS && !second)
+			break;
+		v = p->tables->slots[i];
+		if (i < MP_BPF_FOLD_L0_SLOTS) {
+			used = (i % MP_BPF_FOLD_WAYS ? used : 0) + (v != 0);
+			if (used == MP_BPF_FOLD_WAYS)
+				second = true;
+		}
 		/* wraps[] only behind a slot in use: most of the table is empty, and each of its
 		 * pages read costs this process a first touch (this scan at W1's end, a reused probe,
 		 * 20 runs each: 0.35 -> 0.27 ms) */
