@@ -614,6 +614,25 @@ static int cmp_int(const void *a, const void *b)
 	return *(const int *)a - *(const int *)b;
 }
 
+/* Whether a key can be on the fold table's second level. One goes there only when its set of
+ * the first is full, and a slot is emptied again only when its record was dropped (unfold()):
+ * with no drop and no full set on the first level, the second (256 KiB of slots, 128 KiB of
+ * wraps) is all zeros, as every reset left it, and need not be read or cleared. */
+static bool second_level_used(volatile struct mp_bpf_tables *t)
+{
+	if (__atomic_load_n(&t->counters[MP_BPF_DROPPED], __ATOMIC_ACQUIRE))
+		return true;
+	for (uint32_t set = 0; set < MP_BPF_FOLD_L0_SLOTS; set += MP_BPF_FOLD_WAYS) {
+		uint32_t used = 0;
+
+		for (uint32_t w = 0; w < MP_BPF_FOLD_WAYS; w++)
+			used += t->slots[set + w] != 0;
+		if (used == MP_BPF_FOLD_WAYS)
+			return true;
+	}
+	return false;
+}
+
 /* Reset a probe no run owns (in the linger child, once its run has ended): idle first, so that
  * no fork adds a process (openat.bpf.c: idle()); then, once the forks that had read the old
  * value are done (programs run for microseconds: 0.1 ms, unless one was preempted longer;
@@ -623,7 +642,7 @@ static int cmp_int(const void *a, const void *b)
  * or the child's own (linger_child() mapped them again). */
 static int reset_idle(struct probe *p)
 {
-	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8;
+	size_t page = (size_t)getpagesize(), bits = (size_t)p->id.bit_words * 8, nslots;
 	volatile struct mp_bpf_tables *t = p->tables;
 	unsigned long *cons, *prod;
 	void *b;
@@ -635,9 +654,10 @@ static int reset_idle(struct probe *p)
 		return -1;
 	memset(b, 0, bits);
 	munmap(b, bits);
+	nslots = second_level_used(t) ? MP_BPF_FOLD_SLOTS : MP_BPF_FOLD_L0_SLOTS;
 	memset((void *)t->counters, 0, sizeof(t->counters));
-	memset((void *)t->slots, 0, sizeof(t->slots));
-	memset((void *)t->wraps, 0, sizeof(t->wraps));
+	memset((void *)t->slots, 0, nslots * sizeof(t->slots[0]));
+	memset((void *)t->wraps, 0, nslots * sizeof(t->wraps[0]));
 	/* the ring buffer's consumer page (ours to write) and producer page */
 	cons = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, p->fds[FD_EVENTS], 0);
 	if (cons == MAP_FAILED)
@@ -1091,30 +1111,19 @@ void probe_destroy(struct probe *p)
 uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
 	uint64_t total = 0;
-	uint32_t used = 0;
-	bool second;
+	uint32_t nslots;
 
 	if (!p || !p->tables)
 		return 0;
-	/* A key goes to the second level only when its set of the first is full, and a slot is
-	 * emptied again only when its record was dropped (unfold()): with no drop and no full
-	 * set on the first level, the second (256 KiB) holds nothing, and is not read (this
-	 * scan at W1's end, a reused probe, 20 runs each: 0.25 -> 0.10 ms; t716 fills a set). */
-	second = __atomic_load_n(&p->tables->counters[MP_BPF_DROPPED], __ATOMIC_ACQUIRE) != 0;
-	for (uint32_t i = 0; i < MP_BPF_FOLD_SLOTS; i++) {
-		uint64_t v, n;
+	/* the first level alone when it can be (this scan at W1's end, a reused probe, 20 runs
+	 * each: 0.25 -> 0.10 ms; t716 fills a set) */
+	nslots = second_level_used(p->tables) ? MP_BPF_FOLD_SLOTS : MP_BPF_FOLD_L0_SLOTS;
+	for (uint32_t i = 0; i < nslots; i++) {
+		uint64_t v = p->tables->slots[i], n;
 
-		if (i == MP_BPF_FOLD_L0_SLOTS && !second)
-			break;
-		v = p->tables->slots[i];
-		if (i < MP_BPF_FOLD_L0_SLOTS) {
-			used = (i % MP_BPF_FOLD_WAYS ? used : 0) + (v != 0);
-			if (used == MP_BPF_FOLD_WAYS)
-				second = true;
-		}
 		/* wraps[] only behind a slot in use: most of the table is empty, and each of its
-		 * pages read costs this process a first touch (this scan at W1's end, a reused probe,
-		 * 20 runs each: 0.35 -> 0.27 ms) */
+		 * pages read costs this process a first touch (this scan at W1's end, a reused
+		 * probe, 20 runs each: 0.35 -> 0.27 ms) */
 		if (!v)
 			continue;
 		n = (v & MP_BPF_FOLD_COUNT) + p->tables->wraps[i] * MP_BPF_FOLD_CARRY;

@@ -133,6 +133,20 @@ counts=$(sql "$db" "select path || '|' || sum(count) from file_accesses where op
 	and errno = 0 and path like '$tmp/d/f%' group by path order by path")
 assert_eq "each was opened 3 times, folded or not" "$counts" "$(sort "$tmp/paths" | sed 's/$/|3/')"
 
+# The same paths again, through the probe that run left: its lingering child reset it, the
+# second level too, since a set of the first was full (probe.c: second_level_used()). A key
+# left there would fold the first open of its path as a repeat of the run before: not sent.
+check "that run's probe is published for the next" wait_for 10 test -s /run/magicpak/bpf-probe
+db2=$tmp/f2.db
+run_tool -v record --db "$db2" --via bpf -- "$tmp/full" "$tmp/d"
+assert_rc "again, with the probe left loaded: exit 0" 0
+assert_contains "again: it reused the probe" "$(cat "$err")" "reusing the one a previous run left loaded"
+assert_eq "again: 32 repeats folded in the kernel" \
+	"$(grep -o '[0-9]* repeats folded in the kernel' "$err")" "32 repeats folded in the kernel"
+assert_eq "again: each was opened 3 times" "$(sql "$db2" "select path || '|' || sum(count)
+	from file_accesses where op = 'open' and flags = 0 and errno = 0 and path like '$tmp/d/f%'
+	group by path order by path")" "$(sort "$tmp/paths" | sed 's/$/|3/')"
+
 # A count past 16 bits: 140,000 opens of one path (its slot's count passes 0xffff twice).
 bpf_fixture repeat
 wdb=$tmp/w.db
