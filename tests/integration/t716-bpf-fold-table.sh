@@ -121,7 +121,13 @@ cc_quiet -O1 -I"$TESTS_DIR/../include" -I"$TESTS_DIR/../bpf" -o "$tmp/full" "$tm
 	{ echo "FAIL: cannot build full.c"; exit 1; }
 mkdir -p "$tmp/d"
 db=$tmp/f.db
-run_tool -v record --db "$db" --via bpf -- "$tmp/full" "$tmp/d"
+# each path of the program's and its summed count (DB)
+open_counts() {
+	sql "$1" "select path || '|' || sum(count) from file_accesses where op = 'open' and flags = 0
+		and errno = 0 and path like '$tmp/d/f%' group by path order by path"
+}
+# its probe lingers long enough for the run after it to take it over (below)
+MAGICPAK_BPF_LINGER_MS=5000 run_tool -v record --db "$db" --via bpf -- "$tmp/full" "$tmp/d"
 echo "$out" >"$tmp/paths"
 assert_rc "the program found and opened 20 paths of one first-level set, 12 of one second-level set" 0
 assert_eq "20 paths" "$(grep -c . "$tmp/paths")" 20
@@ -129,9 +135,8 @@ assert_eq "20 paths" "$(grep -c . "$tmp/paths")" 20
 # time (the program's other accesses are made once each)
 assert_eq "32 repeats folded in the kernel: both levels used, the 4 left over sent" \
 	"$(grep -o '[0-9]* repeats folded in the kernel' "$err")" "32 repeats folded in the kernel"
-counts=$(sql "$db" "select path || '|' || sum(count) from file_accesses where op = 'open' and flags = 0
-	and errno = 0 and path like '$tmp/d/f%' group by path order by path")
-assert_eq "each was opened 3 times, folded or not" "$counts" "$(sort "$tmp/paths" | sed 's/$/|3/')"
+assert_eq "each was opened 3 times, folded or not" "$(open_counts "$db")" \
+	"$(sort "$tmp/paths" | sed 's/$/|3/')"
 
 # The same paths again, through the probe that run left: its lingering child reset it, the
 # second level too, since a set of the first was full (probe.c: second_level_used()). A key
@@ -143,9 +148,8 @@ assert_rc "again, with the probe left loaded: exit 0" 0
 assert_contains "again: it reused the probe" "$(cat "$err")" "reusing the one a previous run left loaded"
 assert_eq "again: 32 repeats folded in the kernel" \
 	"$(grep -o '[0-9]* repeats folded in the kernel' "$err")" "32 repeats folded in the kernel"
-assert_eq "again: each was opened 3 times" "$(sql "$db2" "select path || '|' || sum(count)
-	from file_accesses where op = 'open' and flags = 0 and errno = 0 and path like '$tmp/d/f%'
-	group by path order by path")" "$(sort "$tmp/paths" | sed 's/$/|3/')"
+assert_eq "again: each was opened 3 times" "$(open_counts "$db2")" \
+	"$(sort "$tmp/paths" | sed 's/$/|3/')"
 
 # A count past 16 bits: 140,000 opens of one path (its slot's count passes 0xffff twice).
 bpf_fixture repeat
