@@ -45,6 +45,10 @@ void probe_destroy(struct probe *p)
 {
 }
 
+void probe_leave(struct probe *p)
+{
+}
+
 uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)
 {
 	return 0;
@@ -92,11 +96,18 @@ __asm__(".section .rodata\n"
 	".previous\n");
 extern const unsigned char min_btf_start[], min_btf_end[];
 
-/* The probe's fds a lingering child keeps and hands over: three maps, then the links (the
- * programs, once it keeps them detached), in the order of tp_names. */
+/* The probe's fds a lingering child keeps and hands over: three maps, then the links, in the
+ * order of tp_names; once it keeps the probe (keep()), the first KEPT_DETACHED of them are
+ * the programs, detached. */
 enum { FD_TABLES, FD_BITS, FD_EVENTS, FD_LINKS, NPROGS = 4, FD_MAX = FD_LINKS + NPROGS };
 static const char *const tp_names[NPROGS] = { "sys_exit", "sched_process_fork",
 					      "sched_process_exec", "sched_process_exit" };
+/* A keeper detaches the per-syscall program only: attached, it would run on every system call
+ * of the machine. The other three run on a fork, an exec or an exit, find nothing to follow
+ * while the probe is idle (a few hundred ns against a fork's hundreds of us), and stay
+ * attached: attaching one again patches a jump label on every CPU, 0.2 ms of the next run's
+ * start apiece on these VMs. */
+#define KEPT_DETACHED 1
 
 /* What a lingering child publishes for the run that takes its probe over (linger()): who it
  * is, which of its fds are the probe's (enum order above) and their kernel ids. The probe is
@@ -113,11 +124,11 @@ struct warm {
 	int32_t pid;        /* the lingering child */
 	int32_t fd[FD_MAX]; /* its fds */
 	uint32_t obj_id[FD_MAX]; /* their maps' and links' (programs', when detached) ids */
-	uint32_t detached;  /* kept (keep()): programs loaded, attached to nothing */
+	uint32_t detached;  /* kept (keep()): the first KEPT_DETACHED programs loaded, detached */
 };
 
 #define WARM_MAGIC 0x6d707762u /* "mpwb" */
-#define WARM_VERSION 2u
+#define WARM_VERSION 3u
 /* Where it is published (root only: a directory only root may write). */
 #define WARM_DIR "/run/magicpak"
 #define WARM_FILE WARM_DIR "/bpf-probe"
@@ -133,6 +144,7 @@ struct probe {
 	int btf_fd;           /* the small BTF given to libbpf, until the programs are loaded */
 	int linger_fd;        /* the pipe the linger() child waits on, or -1 */
 	pid_t taken_from;     /* the lingering child this probe was taken from, or 0 */
+	int keeper;           /* a pidfd of that child, when it kept the probe: told to go later */
 	bool taken_kept;      /* ... while it kept the probe detached (keep()) */
 	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped (written: the seed) */
 };
@@ -266,12 +278,13 @@ static uint32_t obj_id(int fd, uint32_t i, bool detached)
 		struct bpf_link_info l;
 		struct bpf_prog_info p;
 	} u;
-	__u32 len = i < FD_LINKS ? sizeof(u.m) : detached ? sizeof(u.p) : sizeof(u.l);
+	bool prog = detached && i >= FD_LINKS && i < FD_LINKS + KEPT_DETACHED;
+	__u32 len = i < FD_LINKS ? sizeof(u.m) : prog ? sizeof(u.p) : sizeof(u.l);
 
 	memset(&u, 0, sizeof(u));
 	if (bpf_obj_get_info_by_fd(fd, &u, &len))
 		return 0;
-	return i < FD_LINKS ? u.m.id : detached ? u.p.id : u.l.id;
+	return i < FD_LINKS ? u.m.id : prog ? u.p.id : u.l.id;
 }
 
 /* Is WARM_DIR a directory only root may write to? (Nothing is taken from or put in another.) */
@@ -317,11 +330,11 @@ static void put_back(const char *mine)
 		unlink(mine);
 }
 
-/* A kept probe taken over: each program attached again, its link in its place (on failure
- * the fds are a mix of both, for the caller to close). */
+/* A kept probe taken over: each detached program attached again, its link in its place (on
+ * failure the fds are a mix of both, for the caller to close). */
 static int attach_kept(struct probe *p)
 {
-	for (int i = 0; i < NPROGS; i++) {
+	for (int i = 0; i < KEPT_DETACHED; i++) {
 		int l = bpf_raw_tracepoint_open(tp_names[i], p->fds[FD_LINKS + i]);
 
 		if (l < 0) {
@@ -382,10 +395,16 @@ static int warm_take(struct probe *p)
 	whole = n == (int)m.nfds && (!m.detached || attach_kept(p) == 0);
 	/* A kept probe's keeper goes, whether the probe is ours now or could not be taken (its
 	 * file is gone either way); only once its first fd was seen to be the probe's: the pid
-	 * is the keeper's, not a reused one. */
-	if (m.detached && n > 0)
-		syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
-	close(pidfd);
+	 * is the keeper's, not a reused one. When the probe is ours, once this run is over
+	 * (tell_keeper()): it wakes and tears down the memory of the run it outlived, a
+	 * millisecond of CPU, which here preempted this run's start as often as not. */
+	if (m.detached && n > 0 && whole) {
+		p->keeper = pidfd;
+	} else {
+		if (m.detached && n > 0)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
+		close(pidfd);
+	}
 	if (!whole) {
 		for (int i = 0; i <= n && i < FD_MAX; i++) {
 			if (p->fds[i] >= 0)
@@ -495,7 +514,7 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 		snprintf(why, size, "out of memory");
 		return -ENOMEM;
 	}
-	p->btf_fd = p->linger_fd = -1;
+	p->btf_fd = p->linger_fd = p->keeper = -1;
 	for (int i = 0; i < FD_MAX; i++)
 		p->fds[i] = -1;
 	p->fn = fn;
@@ -870,22 +889,23 @@ static void kill_orphaned_tree(struct probe *p)
 	munmap((void *)b, bits);
 }
 
-/* After its linger, the child keeps the probe that no run took, detached, for @secs: a loaded
- * program costs nothing until it is attached, and the next run attaches it (warm_take())
- * instead of loading its own, which costs a run about 5 ms, 3.5 of them the verifier's. Each
- * link's program is taken by id (the link says which, and its tracepoint, checked against
- * tp_names), then the links are closed (detached) and the programs published in their place,
- * under the name magicpak-keep. It waits for SIGUSR1 (a run took the probe, or a newer one
+/* After its linger, the child keeps the probe that no run took for @secs, its per-syscall
+ * program detached (KEPT_DETACHED): a loaded program costs nothing until it is attached, and
+ * the next run attaches it (warm_take()) instead of loading its own, which costs a run
+ * milliseconds (the verifier, libbpf's feature probes, the maps). That link's program is taken
+ * by id (the link says which, and its tracepoint, checked against tp_names), then the link is
+ * closed (detached) and the program published in its place, under the name magicpak-keep.
+ * It waits for SIGUSR1 (a run took the probe and its linger is over, or a newer probe
  * replaced it: dismiss_keeper()), SIGTERM, SIGINT or SIGHUP, or the end of its time. */
 static void keep(struct probe *p, long secs)
 {
-	int progs[NPROGS];
+	int progs[KEPT_DETACHED];
 	int n = 0;
 	sigset_t ends;
 
 	if (p->id.nfds != FD_MAX)
 		return;
-	for (; n < NPROGS; n++) {
+	for (; n < KEPT_DETACHED; n++) {
 		struct bpf_link_info li;
 		char name[32] = "";
 		__u32 len = sizeof(li);
@@ -898,12 +918,12 @@ static void keep(struct probe *p, long secs)
 		    (progs[n] = bpf_prog_get_fd_by_id(li.prog_id)) < 0)
 			break;
 	}
-	if (n < NPROGS) {
+	if (n < KEPT_DETACHED) {
 		while (n-- > 0)
 			close(progs[n]);
 		return;
 	}
-	for (int i = 0; i < NPROGS; i++) {
+	for (int i = 0; i < KEPT_DETACHED; i++) {
 		close(p->fds[FD_LINKS + i]);
 		p->fds[FD_LINKS + i] = progs[i];
 	}
@@ -935,12 +955,25 @@ static void keep(struct probe *p, long secs)
 	claim_own();
 }
 
+/* Tell the keeper this probe was taken from (warm_take()) to go: by the linger child at the
+ * end of its linger, when a run that follows this one is most likely started already or not
+ * coming (its exit tears down the memory of the run it outlived, a millisecond of CPU), or at
+ * the end of the run when there is no such child. */
+static void tell_keeper(struct probe *p)
+{
+	if (p->keeper < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, p->keeper, SIGUSR1, NULL, 0);
+	close(p->keeper);
+	p->keeper = -1;
+}
+
 /* What the linger child works from: a copy of the probe made before it was cloned (sharing
  * our memory, it would find the run's probe freed and its mappings gone by the time it needs
  * them), the descriptors it keeps, and its pipe. */
 struct linger_arg {
 	struct probe p;
-	int keep[FD_MAX + 2]; /* sorted, -1 after the last */
+	int keep[FD_MAX + 3]; /* sorted, -1 after the last */
 	int rfd;              /* the pipe's read end */
 	unsigned long nofile; /* RLIMIT_NOFILE, for closing one by one */
 	struct timespec ts;   /* how long it lingers */
@@ -998,6 +1031,7 @@ static int linger_child(void *arg)
 		published = publish(p);
 	while (nanosleep(&a->ts, &a->ts) < 0 && errno == EINTR)
 		;
+	tell_keeper(p);
 	/* not taken meanwhile: kept, detached (a taker holds copies of the links: claim_own()
 	 * tells, and then nothing is detached) */
 	if (published && claim_own() && a->keep_s > 0)
@@ -1048,6 +1082,8 @@ static void linger(struct probe *p)
 	for (uint32_t i = 0; i < p->id.nfds; i++)
 		if (p->fds[i] >= 0)
 			a->keep[n++] = p->fds[i];
+	if (p->keeper >= 0)
+		a->keep[n++] = p->keeper;
 	a->keep[n++] = pfd[0];
 	qsort(a->keep, (size_t)n, sizeof(a->keep[0]), cmp_int);
 	a->keep[n] = -1;
@@ -1081,7 +1117,8 @@ static void linger(struct probe *p)
 		close(pfd[1]);
 }
 
-void probe_destroy(struct probe *p)
+/* probe_destroy(), probe_leave(): @leave, the mappings are left to the exit. */
+static void destroy(struct probe *p, bool leave)
 {
 	if (!p)
 		return;
@@ -1092,9 +1129,15 @@ void probe_destroy(struct probe *p)
 		__atomic_store_n(&p->tables->parent_tgid, MP_BPF_IDLE_TGID, __ATOMIC_RELEASE);
 	if (p->linger_fd >= 0 && exit_checks_leaks())
 		close(p->linger_fd);
-	ring_buffer__free(p->rb);
-	if (p->tables)
-		munmap((void *)p->tables, sizeof(struct mp_bpf_tables));
+	if (p->linger_fd < 0)
+		tell_keeper(p);
+	else if (p->keeper >= 0)
+		close(p->keeper); /* the child's copy tells it */
+	if (!leave) {
+		ring_buffer__free(p->rb);
+		if (p->tables)
+			munmap((void *)p->tables, sizeof(struct mp_bpf_tables));
+	}
 	/* the raw tracepoint links detach at once (per-syscall tracepoints would each wait
 	 * for an RCU grace period, ~0.1 s apiece) */
 	if (p->skel)
@@ -1106,6 +1149,20 @@ void probe_destroy(struct probe *p)
 	if (p->btf_fd >= 0)
 		close(p->btf_fd);
 	free(p);
+}
+
+void probe_destroy(struct probe *p)
+{
+	destroy(p, false);
+}
+
+/* Unmapping the ring (513 pages mapped at once, twice the data and the two control pages) and
+ * the tables took 0.4-0.5 ms of every run's end here, TLB flushes sent to the other CPU
+ * included. At the exit they cost nothing: the linger child shares our memory (linger()) and
+ * keeps it until it goes itself, off the path of whoever waits for us. */
+void probe_leave(struct probe *p)
+{
+	destroy(p, !exit_checks_leaks());
 }
 
 uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)

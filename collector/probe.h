@@ -53,5 +53,7 @@ uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx);
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err);
 /* Detach and free; NULL is accepted. */
 void probe_destroy(struct probe *p);
+/* The same for a process that exits next: its mappings of the probe are left to the exit. */
+void probe_leave(struct probe *p);
 
 #endif /* COLLECTOR_PROBE_H */

@@ -313,6 +313,7 @@ struct side {
 	int sock;                /* -1: no preload socket (--cross-check only) */
 	pthread_t th;
 	bool running;            /* started and not yet joined (side_free()) */
+	bool leave;              /* the process exits after side_free(): probe_leave() */
 	int stop;                /* set under drain_mu by side_stop(); read with __atomic builtins */
 	pthread_mutex_t drain_mu; /* held by the thread while it reads the probe and the socket */
 	int wake[2];             /* side_stop() and side_sync() write to wake[1] */
@@ -872,7 +873,10 @@ static void side_free(struct side *sd)
 		pthread_join(sd->th, NULL);
 		sd->running = false;
 	}
-	probe_destroy(sd->p);
+	if (sd->leave)
+		probe_leave(sd->p);
+	else
+		probe_destroy(sd->p);
 	sd->p = NULL;
 	if (sd->sock >= 0)
 		close(sd->sock);
@@ -1291,6 +1295,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 		side_free(sd);
 		return log_error(ret, "%s", why);
 	}
+	sd->leave = o->leave_memory;
 	return 0;
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# After its linger, the child of `record --via bpf` keeps the probe no run took, loaded and
-# attached to nothing, for MAGICPAK_BPF_KEEP_S seconds (collector/probe.c: keep), as a process
-# named magicpak-keep holding the three maps and four programs and no link. The next run
-# attaches those programs instead of loading its own and records as a fresh probe does; the
-# keeper then goes, and that run's own child keeps the same programs after it. A keeper ends at
+# After its linger, the child of `record --via bpf` keeps the probe no run took for
+# MAGICPAK_BPF_KEEP_S seconds (collector/probe.c: keep), its per-syscall program loaded and
+# attached to nothing, as a process named magicpak-keep holding the three maps, that program
+# and the links of the three process programs (fork, exec, exit). The next run attaches the
+# program instead of loading its own and records as a fresh probe does; the keeper goes once
+# that run's linger is over, and that run's own child keeps the same programs after it. A keeper ends at
 # its time, on SIGTERM, SIGINT or SIGHUP (not on one sent while it lingered), or when a newer
 # probe replaces its own, withdrawing what it published each time; with MAGICPAK_BPF_KEEP_S=0
 # there is none.
@@ -24,8 +25,22 @@ wait_for 20 quiet || skip "magicpak-linger or magicpak-keep processes of another
 pub_pid() { od -An -t d4 -j 40 -N 4 "$pub" 2>/dev/null | tr -d ' '; }
 published_by() { [ "$(pub_pid)" = "$1" ]; }
 fds_of() { ls -l /proc/"$1"/fd 2>/dev/null | awk 'NR > 1 { print $NF }' | sort | uniq -c | awk '{ print $1, $2 }'; }
-# the ids of the programs a process holds, sorted, one line
-prog_ids() { grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
+# the ids of the programs a process holds (not those on its links), sorted, one line
+prog_ids() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		grep -q '^prog_type:' "$f" 2>/dev/null && awk '/^prog_id:/ { print $2 }' "$f"
+	done | sort -n | tr '\n' ' '
+}
+# the ids of the programs on the links a process holds
+link_prog_ids() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		grep -q '^link_type:' "$f" 2>/dev/null && awk '/^prog_id:/ { print $2 }' "$f"
+	done | sort -n | tr '\n' ' '
+}
+# the name of a program (bpftool)
+prog_name() { bpftool prog show id "$1" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }'; }
 # unattached IDS: bpftool lists the links, and none of them runs one of IDS
 unattached() {
 	local links
@@ -43,17 +58,23 @@ assert_eq "run A exits 0" "$?" 0
 check "after A's linger, one magicpak-keep" wait_for 5 one_keeper
 k=$(keepers)
 check "it publishes its probe" wait_for 5 published_by "$k"
-assert_eq "it holds the three maps and the four programs, no link, nothing else" \
-	"$(fds_of "$k")" "$(printf '3 anon_inode:bpf-map\n4 anon_inode:bpf-prog')"
-ids=$(prog_ids "$k")
-assert_eq "four programs" "$(wc -w <<<"$ids")" 4
+assert_eq "it holds the three maps, one program and three links, nothing else" \
+	"$(fds_of "$k")" "$(printf '3 anon_inode:bpf-map\n1 anon_inode:bpf-prog\n3 anon_inode:bpf_link')"
+read -r sysid _ <<<"$(prog_ids "$k")"
+lids=$(link_prog_ids "$k")
+ids=$(printf '%s\n' $sysid $lids | sort -n | tr '\n' ' ')
+assert_eq "the program is sys_exit's" "$(prog_name "$sysid")" sys_exit
+assert_eq "the links run the fork, exec and exit programs" \
+	"$(for i in $lids; do prog_name "$i"; done | sort | tr '\n' ' ')" "on_exec on_exit_task on_fork "
 check "loaded" loaded "$ids"
-check "none of them attached" unattached "$ids"
+check "sys_exit's attached to nothing" unattached "$sysid"
 check "it left the run's directory and session" sh -c \
 	'[ "$(readlink /proc/"$1"/cwd)" = / ] && [ "$(ps -o sid= -p "$1" | tr -d " ")" = "$1" ]' sh "$k"
 
 # B attaches them: its command sees them on links while it runs
-"$TOOL" -v record --db "$db" --via bpf -- sh -c 'cat /etc/hostname >/dev/null; bpftool link show >"$1"' sh "$tmp/during" 2>"$tmp/b.err"
+"$TOOL" -v record --db "$db" --via bpf -- sh -c \
+	'cat /etc/hostname >/dev/null; bpftool link show >"$1"; awk "{ print \$3 }" /proc/"$2"/stat >"$3"' \
+	sh "$tmp/during" "$k" "$tmp/kstate" 2>"$tmp/b.err"
 assert_eq "run B exits 0" "$?" 0
 assert_contains "B attaches the kept probe" "$(cat "$tmp/b.err")" "attaching the one a previous run keeps loaded (pid $k)"
 check "while B runs, each of the four programs is on a link" \
@@ -62,14 +83,17 @@ b=$(sql "$db" 'select max(id) from sessions')
 assert_eq "B's session is complete, with cat's open of /etc/hostname" \
 	"$(sql "$db" "select complete || '|' || (select count(*) from file_accesses where session_id = $b and path = '/etc/hostname' and op = 'open' and errno = 0) from sessions where id = $b")" \
 	"1|1"
-assert_eq "and its processes: sh, cat, bpftool" \
-	"$(sql "$db" "select executable from processes where session_id = $b" | sed 's|.*/||' | sort | tr '\n' ' ')" "bpftool cat sh "
+assert_eq "and its processes: sh, cat, bpftool, awk" \
+	"$(sql "$db" "select executable from processes where session_id = $b" | sed 's|.*/||' | sort | tr '\n' ' ')" "awk bpftool cat sh "
+# (its exit, tearing down the memory of the run it outlived, is left out of B's start)
+check "A's keeper was still there while B's command ran" grep -qx '[RSD]' "$tmp/kstate"
 check "the keeper of A's probe is gone" wait_for 5 gone "$k"
 check "after B's linger, one keeper again" wait_for 5 one_keeper
 k2=$(keepers)
 check "another process" test "$k2" != "$k"
-assert_eq "keeping the same programs: loaded once, for A" "$(prog_ids "$k2")" "$ids"
-check "attached to nothing again" unattached "$ids"
+assert_eq "keeping the same programs: loaded once, for A" \
+	"$(printf '%s\n' $(prog_ids "$k2") $(link_prog_ids "$k2") | sort -n | tr '\n' ' ')" "$ids"
+check "sys_exit's attached to nothing again" unattached "$sysid"
 
 # SIGTERM: it ends, withdraws what it published, and the programs go
 check "the file names B's keeper" wait_for 5 published_by "$k2"
