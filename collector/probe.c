@@ -348,6 +348,20 @@ static int attach_kept(struct probe *p)
 	return 0;
 }
 
+/* Tell the keeper this probe was taken from (warm_take()) to go: by the linger child at the
+ * end of its linger, when a run that follows this one is most likely started already or not
+ * coming (its exit tears down the memory of the run it outlived, a millisecond of CPU), or at
+ * the end of the run when there is no such child; at once by a run that could not take its
+ * probe. */
+static void tell_keeper(struct probe *p)
+{
+	if (p->keeper < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, p->keeper, SIGUSR1, NULL, 0);
+	close(p->keeper);
+	p->keeper = -1;
+}
+
 /* Take over the probe a lingering child of an earlier run published (linger()), if it is the
  * one this run would load (p->id): claim the file (a rename: one taker), then copy the child's
  * fds with pidfd_getfd(), which needs nothing of the child (a socket to it made it wake up,
@@ -398,14 +412,12 @@ static int warm_take(struct probe *p)
 	 * is the keeper's, not a reused one. When the probe is ours, once this run is over
 	 * (tell_keeper()): it wakes and tears down the memory of the run it outlived, a
 	 * millisecond of CPU, which here preempted this run's start as often as not. */
-	if (m.detached && n > 0 && whole) {
+	if (m.detached && n > 0)
 		p->keeper = pidfd;
-	} else {
-		if (m.detached && n > 0)
-			syscall(SYS_pidfd_send_signal, pidfd, SIGUSR1, NULL, 0);
+	else
 		close(pidfd);
-	}
 	if (!whole) {
+		tell_keeper(p);
 		for (int i = 0; i <= n && i < FD_MAX; i++) {
 			if (p->fds[i] >= 0)
 				close(p->fds[i]);
@@ -953,19 +965,6 @@ static void keep(struct probe *p, long secs)
 			break;
 	}
 	claim_own();
-}
-
-/* Tell the keeper this probe was taken from (warm_take()) to go: by the linger child at the
- * end of its linger, when a run that follows this one is most likely started already or not
- * coming (its exit tears down the memory of the run it outlived, a millisecond of CPU), or at
- * the end of the run when there is no such child. */
-static void tell_keeper(struct probe *p)
-{
-	if (p->keeper < 0)
-		return;
-	syscall(SYS_pidfd_send_signal, p->keeper, SIGUSR1, NULL, 0);
-	close(p->keeper);
-	p->keeper = -1;
 }
 
 /* What the linger child works from: a copy of the probe made before it was cloned (sharing

@@ -5,10 +5,10 @@
 # attached to nothing, as a process named magicpak-keep holding the three maps, that program
 # and the links of the three process programs (fork, exec, exit). The next run attaches the
 # program instead of loading its own and records as a fresh probe does; the keeper goes once
-# that run's linger is over, and that run's own child keeps the same programs after it. A keeper ends at
-# its time, on SIGTERM, SIGINT or SIGHUP (not on one sent while it lingered), or when a newer
-# probe replaces its own, withdrawing what it published each time; with MAGICPAK_BPF_KEEP_S=0
-# there is none.
+# that run's linger is over, and that run's own child keeps the same programs after it. A
+# keeper ends at its time, on SIGTERM, SIGINT or SIGHUP (not on one sent while it lingered),
+# or when a newer probe replaces its own, withdrawing what it published each time; with
+# MAGICPAK_BPF_KEEP_S=0 there is none.
 . "$(dirname "$0")/../lib.sh"
 require_sqlite3
 require_bpf
@@ -25,18 +25,13 @@ wait_for 20 quiet || skip "magicpak-linger or magicpak-keep processes of another
 pub_pid() { od -An -t d4 -j 40 -N 4 "$pub" 2>/dev/null | tr -d ' '; }
 published_by() { [ "$(pub_pid)" = "$1" ]; }
 fds_of() { ls -l /proc/"$1"/fd 2>/dev/null | awk 'NR > 1 { print $NF }' | sort | uniq -c | awk '{ print $1, $2 }'; }
-# the ids of the programs a process holds (not those on its links), sorted, one line
+# the ids of the programs behind PID's fds of KIND (prog: the programs it holds; link: those
+# on its links; any: both), sorted, one line
 prog_ids() {
 	local f
 	for f in /proc/"$1"/fdinfo/*; do
-		grep -q '^prog_type:' "$f" 2>/dev/null && awk '/^prog_id:/ { print $2 }' "$f"
-	done | sort -n | tr '\n' ' '
-}
-# the ids of the programs on the links a process holds
-link_prog_ids() {
-	local f
-	for f in /proc/"$1"/fdinfo/*; do
-		grep -q '^link_type:' "$f" 2>/dev/null && awk '/^prog_id:/ { print $2 }' "$f"
+		case $2 in any) ;; *) grep -q "^$2_type:" "$f" 2>/dev/null || continue ;; esac
+		awk '/^prog_id:/ { print $2 }' "$f" 2>/dev/null
 	done | sort -n | tr '\n' ' '
 }
 # the name of a program (bpftool)
@@ -60,9 +55,9 @@ k=$(keepers)
 check "it publishes its probe" wait_for 5 published_by "$k"
 assert_eq "it holds the three maps, one program and three links, nothing else" \
 	"$(fds_of "$k")" "$(printf '3 anon_inode:bpf-map\n1 anon_inode:bpf-prog\n3 anon_inode:bpf_link')"
-read -r sysid _ <<<"$(prog_ids "$k")"
-lids=$(link_prog_ids "$k")
-ids=$(printf '%s\n' $sysid $lids | sort -n | tr '\n' ' ')
+read -r sysid _ <<<"$(prog_ids "$k" prog)"
+lids=$(prog_ids "$k" link)
+ids=$(prog_ids "$k" any)
 assert_eq "the program is sys_exit's" "$(prog_name "$sysid")" sys_exit
 assert_eq "the links run the fork, exec and exit programs" \
 	"$(for i in $lids; do prog_name "$i"; done | sort | tr '\n' ' ')" "on_exec on_exit_task on_fork "
@@ -91,8 +86,7 @@ check "the keeper of A's probe is gone" wait_for 5 gone "$k"
 check "after B's linger, one keeper again" wait_for 5 one_keeper
 k2=$(keepers)
 check "another process" test "$k2" != "$k"
-assert_eq "keeping the same programs: loaded once, for A" \
-	"$(printf '%s\n' $(prog_ids "$k2") $(link_prog_ids "$k2") | sort -n | tr '\n' ' ')" "$ids"
+assert_eq "keeping the same programs: loaded once, for A" "$(prog_ids "$k2" any)" "$ids"
 check "sys_exit's attached to nothing again" unattached "$sysid"
 
 # SIGTERM: it ends, withdraws what it published, and the programs go
