@@ -13,7 +13,8 @@
 
 #ifndef MAGICPAK_HAVE_BPF
 
-int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size)
+int probe_open(struct probe **out, probe_fn fn, void (*loading)(void *ctx), void *ctx, char *why,
+	       size_t size)
 {
 	*out = NULL;
 	snprintf(why, size, "magicpak was built without the BPF probe (clang or bpftool missing)");
@@ -492,7 +493,8 @@ static int cold_load(struct probe *p, char *why, size_t size)
 	return 0;
 }
 
-int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t size)
+int probe_open(struct probe **out, probe_fn fn, void (*loading)(void *ctx), void *ctx, char *why,
+	       size_t size)
 {
 	struct probe *p = NULL;
 	struct stat st;
@@ -534,8 +536,12 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, char *why, size_t siz
 	p->id = (struct warm){ .magic = WARM_MAGIC, .version = WARM_VERSION, .build = MP_BPF_OBJECT_ID,
 			       .pages = pages, .ns_level = ns_level() };
 	p->id.bit_words = (pid_limit(p->id.ns_level) + 63) / 64;
-	if (warm_take(p) < 0 && (ret = cold_load(p, why, size)) < 0)
-		goto fail;
+	if (warm_take(p) < 0) {
+		if (loading)
+			loading(ctx);
+		if ((ret = cold_load(p, why, size)) < 0)
+			goto fail;
+	}
 	p->tables = mmap(NULL, sizeof(struct mp_bpf_tables), PROT_READ | PROT_WRITE, MAP_SHARED,
 			 p->fds[FD_TABLES], 0);
 	if (p->tables == MAP_FAILED) {

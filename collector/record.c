@@ -140,8 +140,9 @@ static void note_access(struct rec *r, int op, const char *path, uint32_t flags,
 static void xc_note(struct rec *r, pid_t pid, const char *path, int op, int source);
 
 /* Open the history and start the session row for @o's command (from the current directory
- * and host name) while the command starts: store_open_session(). */
-static int begin_session(const struct record_opts *o, int source, struct store **st)
+ * and host name) while the command starts: store_open_session(); or, @early, only when that
+ * can wait for the command to start (store_open_early()). */
+static int begin_session(const struct record_opts *o, int source, bool early, struct store **st)
 {
 	char cwd[PATH_MAX], host[256] = "";
 	struct store_session s = { 0 };
@@ -154,8 +155,15 @@ static int begin_session(const struct record_opts *o, int source, struct store *
 	s.cwd = cwd;
 	s.source = source;
 	s.host = host;
-	return store_open_session(o->db, &s, st);
+	return early ? store_open_early(o->db, &s, st) : store_open_session(o->db, &s, st);
 }
+
+/* The history opened while a probe loads (begin_side_and_session()). */
+struct early_session {
+	const struct record_opts *o;
+	int source;
+	struct store *st; /* NULL: opened after the probe, as usual */
+};
 
 /* Why the kernel will run a program whose exec raises privileges without them in the tree
  * record traces (ptrace(2), prctl(2)), or NULL: no CAP_SYS_PTRACE, or no_new_privs, which
@@ -345,6 +353,7 @@ struct side {
 	bool live;               /* --via bpf (side_start()): what it reads is stored while the
 				  * command runs, so it makes collect_pass_ms()'s passes; otherwise
 				  * it is stored at the end, and it reads every COLLECT_PASS_MAX_MS */
+	struct early_session *early; /* side_start(): the history to open while the probe loads */
 };
 
 /* A side that side_free() may take before or without side_start(). */
@@ -776,12 +785,23 @@ static int side_run(struct side *sd, char *why, size_t size)
 	return 0;
 }
 
-/* Open and attach the probe (when @want) before the command is started; @sock_path: also
- * bind the socket the preload library sends to; then start the thread that reads them,
- * unless @live (--via bpf: side_run() starts it later, and what it reads is stored while the
- * command runs). -errno with @why on failure. */
+/* The probe is to be loaded (probe_open()): the history is opened meanwhile, when it can be. */
+static void side_on_loading(void *ctx)
+{
+	struct side *sd = ctx;
+	struct early_session *e = sd->early;
+
+	if (e && !e->st)
+		begin_session(e->o, e->source, true, &e->st);
+}
+
+/* Open and attach the probe (when @want) before the command is started, opening the history
+ * meanwhile into @early's store (may be NULL) if the probe loads; @sock_path: also bind the
+ * socket the preload library sends to; then start the thread that reads them, unless @live
+ * (--via bpf: side_run() starts it later, and what it reads is stored while the command
+ * runs). -errno with @why on failure. */
 static int side_start(struct side *sd, bool want, enum probe_fold fold, const char *sock_path,
-		      bool live, char *why, size_t size)
+		      bool live, struct early_session *early, char *why, size_t size)
 {
 	char cwd[PATH_MAX];
 	int ret;
@@ -794,8 +814,9 @@ static int side_start(struct side *sd, bool want, enum probe_fold fold, const ch
 	sd->live = live;
 	sd->fold = fold;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
+	sd->early = early;
 	if (want) {
-		ret = probe_open(&sd->p, side_on_probe, sd, why, size);
+		ret = probe_open(&sd->p, side_on_probe, side_on_loading, sd, why, size);
 		if (ret == 0)
 			ret = probe_attach(sd->p, fold, why, size);
 		if (ret < 0) {
@@ -1272,7 +1293,8 @@ static int record_bpf_only(const struct record_opts *o, struct record_result *re
  * command has exec'd (record_bpf_only(): side_run()): making a thread took 0.2-0.5 ms here,
  * which the command's start would wait for, and its stack mapped while a vfork child shares
  * our memory would interrupt that child's CPU (as for the history's thread). */
-static int side_begin(const struct record_opts *o, struct side *sd, const char *sock)
+static int side_begin(const struct record_opts *o, struct side *sd, const char *sock,
+		      struct early_session *early)
 {
 	bool want = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
 	bool live = o->via == RECORD_VIA_BPF;
@@ -1280,7 +1302,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 	char why[256] = "";
 	int ret;
 
-	ret = side_start(sd, want, fold, sock, live, why, sizeof(why));
+	ret = side_start(sd, want, fold, sock, live, early, why, sizeof(why));
 	if (ret < 0 && sd->probe_failed) {
 		side_free(sd);
 		if (o->via == RECORD_VIA_BPF)
@@ -1289,7 +1311,7 @@ static int side_begin(const struct record_opts *o, struct side *sd, const char *
 			return log_error(ret, "--bpf=required: eBPF probe unavailable: %s", why);
 		log_warn("%s: eBPF probe unavailable: %s; recording without it",
 			 o->cross_check ? "--cross-check" : "--bpf", why);
-		ret = side_start(sd, false, fold, sock, live, why, sizeof(why));
+		ret = side_start(sd, false, fold, sock, live, NULL, why, sizeof(why));
 	}
 	if (ret < 0) {
 		side_free(sd);
@@ -1322,16 +1344,29 @@ static int end_session(const struct record_opts *o, struct store *st, int ret,
 
 /* The probe and the socket when @o wants them (side_begin), then the history and the session
  * (begin_session): the probe first, so that without it there is no session (RELIABILITY
- * BPF-06). -errno, logged, if either fails. */
+ * BPF-06). While the probe's programs load, the history is opened on the other CPU, and the
+ * session begins only once the command starts (store_open_early()): otherwise that opening
+ * runs beside the command, whose start-up it slowed by 1.6-3.5 ms (README, Speed). -errno,
+ * logged, if either fails. */
 static int begin_side_and_session(const struct record_opts *o, struct side *sd, const char *sock,
 				  int source, struct store **st)
 {
 	bool side = o->bpf != RECORD_BPF_OFF || o->cross_check || o->via == RECORD_VIA_BPF;
+	struct early_session early = { o, source, NULL };
 	int ret;
 
-	if (side && (ret = side_begin(o, sd, sock)) < 0)
+	if (side && (ret = side_begin(o, sd, sock, &early)) < 0) {
+		/* the history was opened, no session begun: nothing is written */
+		store_free(early.st);
 		return ret;
-	return begin_session(o, source, st);
+	}
+	sd->early = NULL;
+	if (early.st) {
+		store_open_now(early.st);
+		*st = early.st;
+		return 0;
+	}
+	return begin_session(o, source, false, st);
 }
 
 /* The end of a session begun early: once the recorded tree looks over, but before the kernel

@@ -63,6 +63,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,13 @@ struct store {
 	char *s_label, *s_argv, *s_cwd, *s_host;
 	int s_source;
 	uint64_t s_started_ns;         /* when store_open_session() was called */
+	/* store_open_early(): the thread waits, the file open, until store_open_start() (GO)
+	 * or store_close() (DROP) says whether there is a session to begin */
+	enum { HOLD_NONE, HOLD_WAIT, HOLD_GO, HOLD_DROP } hold;
+	pthread_mutex_t hold_mu;
+	pthread_cond_t hold_cv;
+	bool away;                     /* the thread started off our CPU; its own mask: */
+	cpu_set_t cpus;
 };
 
 /* ---- errors ---- */
@@ -1434,23 +1442,30 @@ static int mark_application(struct store *st, bool changed)
 }
 
 /* Network file systems share no memory between hosts, which WAL needs (statfs(2)). */
-static void warn_network_fs(const char *path)
+static bool network_fs(const char *dir)
 {
 	struct statfs sfs;
+
+	if (statfs(dir, &sfs))
+		return false;
+	switch ((unsigned long)sfs.f_type) {
+	case 0x6969:     /* NFS */
+	case 0x01021997: /* 9p */
+	case 0x65735546: /* FUSE */
+	case 0xff534d42: /* CIFS */
+	case 0xfe534d42: /* SMB2 */
+		return true;
+	}
+	return false;
+}
+
+static void warn_network_fs(const char *path)
+{
 	char *dir = dir_of(path);
 
-	if (!statfs(dir, &sfs)) {
-		switch ((unsigned long)sfs.f_type) {
-		case 0x6969:     /* NFS */
-		case 0x01021997: /* 9p */
-		case 0x65735546: /* FUSE */
-		case 0xff534d42: /* CIFS */
-		case 0xfe534d42: /* SMB2 */
-			log_warn("'%s' is on a network file system: WAL works only if every"
-				 " recorder runs on this host", path);
-			break;
-		}
-	}
+	if (network_fs(dir))
+		log_warn("'%s' is on a network file system: WAL works only if every"
+			 " recorder runs on this host", path);
 	free(dir);
 }
 
@@ -1509,6 +1524,17 @@ static int precheck_write(const char *path)
 	}
 	warn_network_fs(path);
 out:
+	free(dir);
+	return ret;
+}
+
+/* 0 where precheck_write() passes an existing file without a word (a directory it may write,
+ * on a local file system); -1 for anything else, saying nothing. */
+static int precheck_quiet(const char *path)
+{
+	char *dir = dir_of(path);
+	int ret = access(path, R_OK | W_OK) || access(dir, W_OK) || network_fs(dir) ? -1 : 0;
+
 	free(dir);
 	return ret;
 }
@@ -1738,6 +1764,8 @@ static void free_session_strings(struct store *st)
 	st->s_label = st->s_argv = st->s_cwd = st->s_host = NULL;
 }
 
+static void release_hold(struct store *st, int how);
+
 void store_close(struct store *st)
 {
 	if (!st || st->closed)
@@ -1748,6 +1776,8 @@ void store_close(struct store *st)
 		st->opening = false;
 		free_session_strings(st);
 	}
+	/* opened early, and no command started: the thread begins no session */
+	release_hold(st, HOLD_DROP);
 	if (st->opening)
 		store_join(st);
 	if (st->db)
@@ -2038,6 +2068,20 @@ static void *open_thread(void *arg)
 	prctl(PR_SET_NAME, "magicpak-store", 0, 0, 0);
 	/* store_open_session() made precheck_write()'s checks (and warning) already */
 	ret = store_open_mode(st->path, OPEN_PRECHECKED, &conn);
+	/* opened; what follows runs beside the command, wherever the scheduler puts it */
+	if (st->away)
+		sched_setaffinity(0, sizeof(st->cpus), &st->cpus);
+	if (st->hold != HOLD_NONE) {
+		uint64_t t1 = clock_mono_ns();
+
+		pthread_mutex_lock(&st->hold_mu);
+		while (st->hold == HOLD_WAIT)
+			pthread_cond_wait(&st->hold_cv, &st->hold_mu);
+		if (st->hold == HOLD_DROP && !ret)
+			ret = -ECANCELED;
+		pthread_mutex_unlock(&st->hold_mu);
+		t0 += clock_mono_ns() - t1; /* conn_us: the work, not the wait */
+	}
 	if (!ret)
 		ret = session_begin(conn, &s, st->s_argv, st->s_started_ns, &st->conn_session);
 	/* The WAL is checkpointed here, while the command runs, not by a commit at its end;
@@ -2057,6 +2101,99 @@ static void *open_thread(void *arg)
 	st->conn_ret = ret;
 	__atomic_store_n(&st->conn_done, true, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* The store of a session whose file store_open_session() opens in a thread (checked). */
+static struct store *opening_store(const char *path, const struct store_session *s)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+
+	st->path = xstrdup(path);
+	st->s_label = s->label ? xstrdup(s->label) : NULL;
+	st->s_argv = argv_json(s->argv);
+	st->s_cwd = s->cwd ? xstrdup(s->cwd) : NULL;
+	st->s_host = s->host ? xstrdup(s->host) : NULL;
+	st->s_source = s->source;
+	st->session_gen = 1;
+	st->opening = true;
+	/* the command starts next: its session starts now, not when the thread writes it
+	 * (2-19 ms later, after the first accesses) */
+	st->s_started_ns = clock_real_ns();
+	return st;
+}
+
+/* @away: on any CPU but ours, which the caller keeps busy (store_open_early()). These VMs
+ * pack threads on one vCPU (the others halted) as long as it keeps up: the thread began on
+ * ours and took it from the probe's loading for the 4 ms of its opening, the other idle. */
+static void start_thread(struct store *st, bool away)
+{
+	pthread_attr_t attr, *a = NULL;
+	sigset_t all, old;
+	cpu_set_t other;
+	int cpu;
+
+	if (away && (cpu = sched_getcpu()) >= 0 &&
+	    sched_getaffinity(0, sizeof(st->cpus), &st->cpus) == 0 && CPU_ISSET(cpu, &st->cpus) &&
+	    CPU_COUNT(&st->cpus) > 1 && pthread_attr_init(&attr) == 0) {
+		other = st->cpus;
+		CPU_CLR(cpu, &other);
+		if (pthread_attr_setaffinity_np(&attr, sizeof(other), &other) == 0) {
+			st->away = true;
+			a = &attr;
+		} else {
+			pthread_attr_destroy(&attr);
+		}
+	}
+	/* the thread takes no signal of the command's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	st->threaded = pthread_create(&st->th, a, open_thread, st) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (a)
+		pthread_attr_destroy(a);
+}
+
+int store_open_early(const char *path, const struct store_session *s, struct store **out)
+{
+	struct store *st;
+	struct stat sb;
+
+	*out = NULL;
+	/* only a history that exists, is current and that precheck_write() would pass without
+	 * a word: anything else is opened (and said) by store_open_session(), after the probe */
+	if (!strcmp(path, ":memory:") || stat(path, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size ||
+	    !header_current(path) || precheck_quiet(path) || s->source < 1 || s->source >= SOURCE_MAX)
+		return 0;
+	st = opening_store(path, s);
+	st->hold = HOLD_WAIT;
+	pthread_mutex_init(&st->hold_mu, NULL);
+	pthread_cond_init(&st->hold_cv, NULL);
+	start_thread(st, true);
+	log_debug("opening '%s' while the probe loads", path);
+	if (!st->threaded) {
+		st->hold = HOLD_NONE;
+		store_free(st);
+		return -EAGAIN;
+	}
+	*out = st;
+	return 0;
+}
+
+void store_open_now(struct store *st)
+{
+	if (st->hold == HOLD_WAIT)
+		st->s_started_ns = clock_real_ns();
+}
+
+/* Tell a held thread (store_open_early()) whether to begin the session. */
+static void release_hold(struct store *st, int how)
+{
+	if (st->hold != HOLD_WAIT)
+		return;
+	pthread_mutex_lock(&st->hold_mu);
+	st->hold = how;
+	pthread_cond_signal(&st->hold_cv);
+	pthread_mutex_unlock(&st->hold_mu);
 }
 
 int store_open_session(const char *path, const struct store_session *s, struct store **out)
@@ -2082,33 +2219,16 @@ int store_open_session(const char *path, const struct store_session *s, struct s
 		return ret;
 	if (s->source < 1 || s->source >= SOURCE_MAX)
 		return log_error(-EINVAL, "unknown event source %d", s->source);
-	st = xcalloc(1, sizeof(*st));
-	st->path = xstrdup(path);
-	st->s_label = s->label ? xstrdup(s->label) : NULL;
-	st->s_argv = argv_json(s->argv);
-	st->s_cwd = s->cwd ? xstrdup(s->cwd) : NULL;
-	st->s_host = s->host ? xstrdup(s->host) : NULL;
-	st->s_source = s->source;
-	st->session_gen = 1;
-	st->opening = true;
-	/* the command starts next: its session starts now, not when the thread writes it
-	 * (2-19 ms later, after the first accesses) */
-	st->s_started_ns = clock_real_ns();
-	*out = st;
+	*out = opening_store(path, s);
 	return 0;
 }
 
 void store_open_start(struct store *st)
 {
-	sigset_t all, old;
-
+	release_hold(st, HOLD_GO);
 	if (!st->opening || st->threaded)
 		return;
-	/* the thread takes no signal of the command's */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	st->threaded = pthread_create(&st->th, NULL, open_thread, st) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	start_thread(st, false);
 }
 
 bool store_ready(struct store *st)
@@ -2123,6 +2243,8 @@ static void store_join(struct store *st)
 
 	if (st->opening) {
 		__atomic_store_n(&st->waited, true, __ATOMIC_RELEASE);
+		/* as when no thread was started: the session is begun now */
+		release_hold(st, HOLD_GO);
 		if (st->threaded)
 			pthread_join(st->th, NULL);
 		else
@@ -2149,7 +2271,9 @@ static void store_join(struct store *st)
 				  st->path, st->session_id,
 				  st->conn_ckpt ? " and the WAL checkpointed" : "",
 				  (double)st->conn_us / 1000,
-				  st->threaded ? " while the command ran" : "");
+				  st->hold != HOLD_NONE ? " while the probe loaded and the command ran"
+				  : st->threaded	  ? " while the command ran"
+							  : "");
 			c->db = NULL;
 			memset(c->stmt, 0, sizeof(c->stmt));
 			c->readonly = true;

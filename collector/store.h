@@ -70,6 +70,16 @@ int store_session_begin(struct store *st, const struct store_session *s, int64_t
  * started_at is the time of this call, so call it before the command starts: the row is
  * written later, but no access of the command comes before its session's start. */
 int store_open_session(const char *path, const struct store_session *s, struct store **out);
+/* store_open_session() for a caller with time to fill before its command may start (a probe's
+ * programs loading, 8 ms of the calling thread in the kernel): the thread starts now and
+ * opens the file on another CPU, rather than beside the command; it begins the session only
+ * once store_open_start() is called, and after a store_close() before that it has written
+ * nothing (no probe, no session). Only for a history that exists, is current and that
+ * store_open_session() would check without a word: otherwise *@out is NULL and nothing is
+ * said, and store_open_session() opens it as usual. Call store_open_now() where
+ * store_open_session() would have been called: the session starts then. */
+int store_open_early(const char *path, const struct store_session *s, struct store **out);
+void store_open_now(struct store *st);
 /* Start store_open_session()'s thread, once the command is started: a vfork() child shares
  * our memory until its exec, and the thread's changes to the memory map (malloc growing its
  * arena) would each interrupt the child's CPU to flush its TLB, 50-100 us apiece on a VM whose
