@@ -791,8 +791,8 @@ static void side_on_loading(void *ctx)
 	struct side *sd = ctx;
 	struct early_session *e = sd->early;
 
-	if (e && !e->st)
-		begin_session(e->o, e->source, true, &e->st);
+	if (e && !e->st && begin_session(e->o, e->source, true, &e->st) == 0 && e->st)
+		log_debug("bpf probe: loading it, and opening '%s' meanwhile", e->o->db);
 }
 
 /* Open and attach the probe (when @want) before the command is started, opening the history

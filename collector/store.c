@@ -2169,7 +2169,6 @@ int store_open_early(const char *path, const struct store_session *s, struct sto
 	pthread_mutex_init(&st->hold_mu, NULL);
 	pthread_cond_init(&st->hold_cv, NULL);
 	start_thread(st, true);
-	log_debug("opening '%s' while the probe loads", path);
 	if (!st->threaded) {
 		st->hold = HOLD_NONE;
 		store_free(st);
@@ -2271,7 +2270,7 @@ static void store_join(struct store *st)
 				  st->path, st->session_id,
 				  st->conn_ckpt ? " and the WAL checkpointed" : "",
 				  (double)st->conn_us / 1000,
-				  st->hold != HOLD_NONE ? " while the probe loaded and the command ran"
+				  st->hold != HOLD_NONE ? " ahead of the command and while it ran"
 				  : st->threaded	  ? " while the command ran"
 							  : "");
 			c->db = NULL;

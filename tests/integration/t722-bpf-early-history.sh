@@ -26,10 +26,10 @@ sessions() { sql "$db" 'select count(*) from sessions'; }
 "$TOOL" -v -v record --db "$db" --via bpf -- /bin/cat /etc/hostname >/dev/null 2>"$tmp/e1"; rc=$?
 assert_eq "--via bpf, loading its probe: exit 0" "$rc" 0
 assert_contains "--via bpf: the history is opened while the probe loads" "$(cat "$tmp/e1")" \
-	"opening '$db' while the probe loads"
+	"bpf probe: loading it, and opening '$db' meanwhile"
 assert_contains "--via bpf: ... and the session begun once the command ran" "$(cat "$tmp/e1")" \
 	"begun, in"
-assert_contains "--via bpf: ... said so" "$(cat "$tmp/e1")" "while the probe loaded and the command ran"
+assert_contains "--via bpf: ... said so" "$(cat "$tmp/e1")" "ahead of the command and while it ran"
 assert_eq "--via bpf: a second, complete session" "$(sql "$db" "select id || '|' || complete || '|' || source from sessions where id = (select max(id) from sessions)")" "2|1|bpf"
 has_row "--via bpf: the open is recorded" "$(brows "$db" bpf)" "open|/etc/hostname|0"
 assert_eq "--via bpf: no access comes before the session's start" \
@@ -38,7 +38,7 @@ assert_eq "--via bpf: no access comes before the session's start" \
 "$TOOL" -v -v record --db "$db" --bpf -- /bin/cat /etc/hostname >/dev/null 2>"$tmp/e2"; rc=$?
 assert_eq "--bpf, loading its probe: exit 0" "$rc" 0
 assert_contains "--bpf: the history is opened while the probe loads" "$(cat "$tmp/e2")" \
-	"opening '$db' while the probe loads"
+	"bpf probe: loading it, and opening '$db' meanwhile"
 assert_eq "--bpf: a complete session of both sources" \
 	"$(sql "$db" "select complete || '|' || (select group_concat(distinct source) from (select source from file_accesses where session_id = s.id order by source)) from sessions s where id = 3")" "1|bpf,ptrace"
 
@@ -50,7 +50,7 @@ assert_one_error_line "programs refused, --via bpf: one line" "$tmp/e3" \
 "$tmp/no_prog_load" "$TOOL" -v -v record --db "$db" --via bpf -- /bin/true >/dev/null 2>"$tmp/e4"; rc=$?
 assert_eq "programs refused, -v -v: exit 1" "$rc" 1
 assert_contains "programs refused: the history had been opened meanwhile" "$(cat "$tmp/e4")" \
-	"opening '$db' while the probe loads"
+	"bpf probe: loading it, and opening '$db' meanwhile"
 assert_eq "programs refused: no session was begun" "$(sql "$db" 'select group_concat(id) from sessions')" "$before"
 assert_eq "programs refused: the history is whole" "$(sql "$db" 'pragma integrity_check')" ok
 check "programs refused: no thread of the run is left" sh -c '! pgrep -f "[m]agicpak-store" >/dev/null'
