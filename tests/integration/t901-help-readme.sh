@@ -19,7 +19,10 @@ readme_opts() {
 	for re in "$@"; do
 		# Only where the README lists options: the heading, tables, bullets, and synopsis
 		# lines in code blocks (not examples of other tools, such as podman's flags).
-		awk -v re="$re" '
+		# (the regex through the environment: awk -v processes escapes, and gawk turns
+		# "\[" into "[", a bracket expression)
+		RE=$re awk '
+		BEGIN { re = ENVIRON["RE"] }
 		/^##/ { on = ($0 ~ re); code = 0 }
 		!on { next }
 		/^```/ { code = !code; syn = 0; next }
