@@ -1346,8 +1346,8 @@ static int end_session(const struct record_opts *o, struct store *st, int ret,
  * (begin_session): the probe first, so that without it there is no session (RELIABILITY
  * BPF-06). While the probe's programs load, the history is opened on the other CPU, and the
  * session begins only once the command starts (store_open_early()): otherwise that opening
- * runs beside the command, whose start-up it slowed by 1.6-3.5 ms (README, Speed). -errno,
- * logged, if either fails. */
+ * runs beside the command, or after it (W0), 1.5-1.7 ms of a cold run here (README, Speed).
+ * -errno, logged, if either fails. */
 static int begin_side_and_session(const struct record_opts *o, struct side *sd, const char *sock,
 				  int source, struct store **st)
 {

@@ -438,6 +438,7 @@ struct store {
 	/* store_open_early(): the thread waits, the file open, until store_open_start() (GO)
 	 * or store_close() (DROP) says whether there is a session to begin */
 	enum { HOLD_NONE, HOLD_WAIT, HOLD_GO, HOLD_DROP } hold;
+	bool held;                     /* hold was HOLD_WAIT when the thread started */
 	pthread_mutex_t hold_mu;
 	pthread_cond_t hold_cv;
 	bool away;                     /* the thread started off our CPU; its own mask: */
@@ -1821,6 +1822,10 @@ void store_free(struct store *st)
 	free(st->touched);
 	strbuf_release(&st->names);
 	free(st->path);
+	if (st->held) {
+		pthread_mutex_destroy(&st->hold_mu);
+		pthread_cond_destroy(&st->hold_cv);
+	}
 	free(st);
 }
 
@@ -2071,7 +2076,7 @@ static void *open_thread(void *arg)
 	/* opened; what follows runs beside the command, wherever the scheduler puts it */
 	if (st->away)
 		sched_setaffinity(0, sizeof(st->cpus), &st->cpus);
-	if (st->hold != HOLD_NONE) {
+	if (st->held) {
 		uint64_t t1 = clock_mono_ns();
 
 		pthread_mutex_lock(&st->hold_mu);
@@ -2166,6 +2171,7 @@ int store_open_early(const char *path, const struct store_session *s, struct sto
 		return 0;
 	st = opening_store(path, s);
 	st->hold = HOLD_WAIT;
+	st->held = true;
 	pthread_mutex_init(&st->hold_mu, NULL);
 	pthread_cond_init(&st->hold_cv, NULL);
 	start_thread(st, true);
@@ -2270,7 +2276,7 @@ static void store_join(struct store *st)
 				  st->path, st->session_id,
 				  st->conn_ckpt ? " and the WAL checkpointed" : "",
 				  (double)st->conn_us / 1000,
-				  st->hold != HOLD_NONE ? " ahead of the command and while it ran"
+				  st->held		  ? " ahead of the command and while it ran"
 				  : st->threaded	  ? " while the command ran"
 							  : "");
 			c->db = NULL;
