@@ -13,8 +13,8 @@
 
 #ifndef MAGICPAK_HAVE_BPF
 
-int probe_open(struct probe **out, probe_fn fn, void (*loading)(void *ctx), void *ctx, char *why,
-	       size_t size)
+int probe_open(struct probe **out, probe_fn fn, void *ctx, void (*loading)(void *),
+	       void *loading_ctx, char *why, size_t size)
 {
 	*out = NULL;
 	snprintf(why, size, "magicpak was built without the BPF probe (clang or bpftool missing)");
@@ -493,8 +493,8 @@ static int cold_load(struct probe *p, char *why, size_t size)
 	return 0;
 }
 
-int probe_open(struct probe **out, probe_fn fn, void (*loading)(void *ctx), void *ctx, char *why,
-	       size_t size)
+int probe_open(struct probe **out, probe_fn fn, void *ctx, void (*loading)(void *),
+	       void *loading_ctx, char *why, size_t size)
 {
 	struct probe *p = NULL;
 	struct stat st;
@@ -538,7 +538,7 @@ int probe_open(struct probe **out, probe_fn fn, void (*loading)(void *ctx), void
 	p->id.bit_words = (pid_limit(p->id.ns_level) + 63) / 64;
 	if (warm_take(p) < 0) {
 		if (loading)
-			loading(ctx);
+			loading(loading_ctx);
 		if ((ret = cold_load(p, why, size)) < 0)
 			goto fail;
 	}

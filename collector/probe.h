@@ -30,11 +30,11 @@ struct probe_stats {
 /* Open and load the probe (a ring buffer of $MAGICPAK_BPF_RINGBUF_PAGES pages, a power of
  * two, default 256). On failure returns -errno and puts one line saying why ("needs root or
  * CAP_BPF+CAP_PERFMON", "no kernel BTF", ...) into @why; nothing is logged. @loading (may be
- * NULL) is called with @ctx when the programs are to be loaded here, no earlier run having
- * left them loaded: about 8 ms of this thread in the kernel follow, which the caller may fill
- * with work of its own on another thread. */
-int probe_open(struct probe **out, probe_fn fn, void (*loading)(void *ctx), void *ctx, char *why,
-	       size_t size);
+ * NULL) is called with @loading_ctx when the programs are to be loaded here, no earlier run
+ * having left them loaded: about 8 ms of this thread in the kernel follow, which the caller
+ * may fill with work of its own on another thread. */
+int probe_open(struct probe **out, probe_fn fn, void *ctx, void (*loading)(void *),
+	       void *loading_ctx, char *why, size_t size);
 /* How repeats of an access fold in the kernel: once a session (the first process to make it
  * sends it; every process's repeats are counted on it), or once a process. */
 enum probe_fold { PROBE_FOLD_SESSION, PROBE_FOLD_PROCESS };

@@ -141,7 +141,7 @@ static void xc_note(struct rec *r, pid_t pid, const char *path, int op, int sour
 
 /* Open the history and start the session row for @o's command (from the current directory
  * and host name) while the command starts: store_open_session(); or, @early, only when that
- * can wait for the command to start (store_open_early()). */
+ * can wait for the command to start (store_open_early(); *@st NULL if it cannot, 0 returned). */
 static int begin_session(const struct record_opts *o, int source, bool early, struct store **st)
 {
 	char cwd[PATH_MAX], host[256] = "";
@@ -155,7 +155,11 @@ static int begin_session(const struct record_opts *o, int source, bool early, st
 	s.cwd = cwd;
 	s.source = source;
 	s.host = host;
-	return early ? store_open_early(o->db, &s, st) : store_open_session(o->db, &s, st);
+	if (early) {
+		*st = store_open_early(o->db, &s);
+		return 0;
+	}
+	return store_open_session(o->db, &s, st);
 }
 
 /* The history opened while a probe loads (begin_side_and_session()). */
@@ -353,7 +357,6 @@ struct side {
 	bool live;               /* --via bpf (side_start()): what it reads is stored while the
 				  * command runs, so it makes collect_pass_ms()'s passes; otherwise
 				  * it is stored at the end, and it reads every COLLECT_PASS_MAX_MS */
-	struct early_session *early; /* side_start(): the history to open while the probe loads */
 };
 
 /* A side that side_free() may take before or without side_start(). */
@@ -786,12 +789,12 @@ static int side_run(struct side *sd, char *why, size_t size)
 }
 
 /* The probe is to be loaded (probe_open()): the history is opened meanwhile, when it can be. */
-static void side_on_loading(void *ctx)
+static void open_while_loading(void *arg)
 {
-	struct side *sd = ctx;
-	struct early_session *e = sd->early;
+	struct early_session *e = arg;
 
-	if (e && !e->st && begin_session(e->o, e->source, true, &e->st) == 0 && e->st)
+	begin_session(e->o, e->source, true, &e->st);
+	if (e->st)
 		log_debug("bpf probe: loading it, and opening '%s' meanwhile", e->o->db);
 }
 
@@ -814,9 +817,9 @@ static int side_start(struct side *sd, bool want, enum probe_fold fold, const ch
 	sd->live = live;
 	sd->fold = fold;
 	sd->cwd0 = xstrdup(getcwd(cwd, sizeof(cwd)) ? cwd : "/");
-	sd->early = early;
 	if (want) {
-		ret = probe_open(&sd->p, side_on_probe, side_on_loading, sd, why, size);
+		ret = probe_open(&sd->p, side_on_probe, sd, early ? open_while_loading : NULL, early,
+				 why, size);
 		if (ret == 0)
 			ret = probe_attach(sd->p, fold, why, size);
 		if (ret < 0) {
@@ -1360,7 +1363,6 @@ static int begin_side_and_session(const struct record_opts *o, struct side *sd, 
 		store_free(early.st);
 		return ret;
 	}
-	sd->early = NULL;
 	if (early.st) {
 		store_open_now(early.st);
 		*st = early.st;

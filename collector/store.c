@@ -2158,17 +2158,16 @@ static void start_thread(struct store *st, bool away)
 		pthread_attr_destroy(a);
 }
 
-int store_open_early(const char *path, const struct store_session *s, struct store **out)
+struct store *store_open_early(const char *path, const struct store_session *s)
 {
 	struct store *st;
 	struct stat sb;
 
-	*out = NULL;
 	/* only a history that exists, is current and that precheck_write() would pass without
 	 * a word: anything else is opened (and said) by store_open_session(), after the probe */
 	if (!strcmp(path, ":memory:") || stat(path, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size ||
 	    !header_current(path) || precheck_quiet(path) || s->source < 1 || s->source >= SOURCE_MAX)
-		return 0;
+		return NULL;
 	st = opening_store(path, s);
 	st->hold = HOLD_WAIT;
 	st->held = true;
@@ -2178,10 +2177,9 @@ int store_open_early(const char *path, const struct store_session *s, struct sto
 	if (!st->threaded) {
 		st->hold = HOLD_NONE;
 		store_free(st);
-		return -EAGAIN;
+		return NULL;
 	}
-	*out = st;
-	return 0;
+	return st;
 }
 
 void store_open_now(struct store *st)

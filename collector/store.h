@@ -75,10 +75,10 @@ int store_open_session(const char *path, const struct store_session *s, struct s
  * opens the file on another CPU, rather than beside the command; it begins the session only
  * once store_open_start() is called, and after a store_close() before that it has written
  * nothing (no probe, no session). Only for a history that exists, is current and that
- * store_open_session() would check without a word: otherwise *@out is NULL and nothing is
- * said, and store_open_session() opens it as usual. Call store_open_now() where
+ * store_open_session() would check without a word, and a thread to be had: otherwise NULL,
+ * nothing said, and store_open_session() opens it as usual. Call store_open_now() where
  * store_open_session() would have been called: the session starts then. */
-int store_open_early(const char *path, const struct store_session *s, struct store **out);
+struct store *store_open_early(const char *path, const struct store_session *s);
 void store_open_now(struct store *st);
 /* Start store_open_session()'s thread, once the command is started: a vfork() child shares
  * our memory until its exec, and the thread's changes to the memory map (malloc growing its
