@@ -19,6 +19,7 @@ bool cmd_parse_seconds(const char *s, unsigned max, unsigned *out);
 int cmd_deps(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_sessions(int argc, char **argv);

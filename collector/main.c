@@ -23,6 +23,7 @@ static const struct cmd commands[] = {
 	{ "deps", cmd_deps, "list the objects ld.so would load for an ELF file or script" },
 	{ "record", cmd_record, "run a command and record every file it touches" },
 	{ "collect", cmd_collect, "record what preloaded programs report on a socket, until stopped" },
+	{ "probe", cmd_probe, "load the eBPF probe now, kept loaded for the runs to come" },
 	{ "test", cmd_test, "run a command isolated inside a bundle and report what it missed" },
 	{ "bundle", cmd_bundle, "build one bundle from recorded sessions (their union)" },
 	{ "sessions", cmd_sessions, "list the recorded sessions" },

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "probe.h"
 
@@ -40,6 +41,25 @@ int probe_poll(struct probe *p, int timeout_ms)
 void probe_get_stats(const struct probe *p, struct probe_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+}
+
+void probe_keep_for(struct probe *p, long secs)
+{
+}
+
+pid_t probe_keeper_pid(const struct probe *p)
+{
+	return 0;
+}
+
+pid_t probe_taken_from(const struct probe *p)
+{
+	return 0;
+}
+
+pid_t probe_release(void)
+{
+	return geteuid() == 0 ? 0 : -EPERM;
 }
 
 void probe_destroy(struct probe *p)
@@ -147,6 +167,8 @@ struct probe {
 	pid_t taken_from;     /* the lingering child this probe was taken from, or 0 */
 	int keeper;           /* a pidfd of that child, when it kept the probe: told to go later */
 	bool taken_kept;      /* ... while it kept the probe detached (keep()) */
+	long keep_s;          /* probe_keep_for(), or 0: $MAGICPAK_BPF_KEEP_S */
+	pid_t linger_pid;     /* the linger() child, or 0 */
 	volatile struct mp_bpf_tables *tables; /* the "tables" map, mapped (written: the seed) */
 };
 
@@ -1070,7 +1092,7 @@ static void linger(struct probe *p)
 	static bool shared_used;
 	const char *e = getenv("MAGICPAK_BPF_LINGER_MS"), *k = getenv("MAGICPAK_BPF_KEEP_S");
 	long ms = e && *e ? strtol(e, NULL, 10) : LINGER_MS;
-	long keep_s = k && *k ? strtol(k, NULL, 10) : KEEP_S;
+	long keep_s = p->keep_s ? p->keep_s : k && *k ? strtol(k, NULL, 10) : KEEP_S;
 	bool shared = !shared_used && !exit_checks_leaks();
 	struct linger_arg copy, *a = shared ? &shared_arg : &copy;
 	sigset_t all, old;
@@ -1116,10 +1138,12 @@ static void linger(struct probe *p)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(pfd[0]);
-	if (pid > 0)
+	if (pid > 0) {
 		p->linger_fd = pfd[1];
-	else
+		p->linger_pid = (pid_t)pid;
+	} else {
 		close(pfd[1]);
+	}
 }
 
 /* probe_destroy(), probe_leave(): @leave, the mappings are left to the exit. */
@@ -1168,6 +1192,41 @@ void probe_destroy(struct probe *p)
 void probe_leave(struct probe *p)
 {
 	destroy(p, !exit_checks_leaks());
+}
+
+void probe_keep_for(struct probe *p, long secs)
+{
+	p->keep_s = secs;
+}
+
+pid_t probe_keeper_pid(const struct probe *p)
+{
+	return p->linger_pid;
+}
+
+pid_t probe_taken_from(const struct probe *p)
+{
+	return p->taken_from;
+}
+
+/* Claimed as a taker claims it (a rename: a run taking it at the same moment gets it, or we
+ * do), then removed: the lingering child's own claim then fails and it does not keep the probe
+ * (linger_child()); a keeper is told to go, as a newer probe's publisher tells it. */
+pid_t probe_release(void)
+{
+	char mine[64];
+	struct warm m;
+
+	if (geteuid() != 0)
+		return -EPERM;
+	if (!warm_dir_safe() || !claim(mine, &m))
+		return 0;
+	unlink(mine);
+	if (m.magic != WARM_MAGIC || m.version != WARM_VERSION || m.pid <= 0)
+		return 0;
+	if (m.detached)
+		dismiss_keeper(m.pid);
+	return m.pid;
 }
 
 uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx)

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "event.h"
 
@@ -55,6 +56,18 @@ uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx);
 /* The fold key of an access record (bpf/openat.h): @tgid is the record's pid under
  * PROBE_FOLD_PROCESS, 0 under PROBE_FOLD_SESSION. */
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err);
+/* Keep the probe loaded for @secs (1 to 86400) once its linger is over, instead of
+ * $MAGICPAK_BPF_KEEP_S (default 60): `magicpak probe`. Call before probe_attach(). */
+void probe_keep_for(struct probe *p, long secs);
+/* After probe_attach(): the pid of the child that outlives this process with the probe (it
+ * lingers, then keeps it), or 0 when there is none ($MAGICPAK_BPF_LINGER_MS=0, no clone). */
+pid_t probe_keeper_pid(const struct probe *p);
+/* The pid of the process whose loaded probe this one was taken over from, or 0: loaded here. */
+pid_t probe_taken_from(const struct probe *p);
+/* Let go of the probe an earlier run left loaded (lingering or kept): its offer is withdrawn,
+ * so no later run takes it, and a keeper is told to go. Returns the pid that held it, 0 when
+ * none was offered, or -EPERM (not root: the offer is root's). */
+pid_t probe_release(void);
 /* Detach and free; NULL is accepted. */
 void probe_destroy(struct probe *p);
 /* The same for a process that exits next: its mappings of the probe are left to the exit. */

@@ -61,6 +61,14 @@ for i in 1 2 3; do
 	"$tool" -v record --db "$db" --label "demo-bpf-$i" --via bpf -- "$prog" :memory: 'select 40+2' 2>&1 |
 		grep -E 'reusing|attaching|session [0-9]+ ' || echo "(the eBPF probe cannot run here)"
 done
+echo "the probe loaded ahead with magicpak probe (then the first run after a long pause attaches it), and let go after"
+"$tool" probe --stop
+if "$tool" probe --keep 60; then
+	sleep 0.5
+	"$tool" -v record --db "$db" --label demo-bpf-4 --via bpf -- "$prog" :memory: 'select 40+2' 2>&1 |
+		grep -E 'attaching|session [0-9]+ '
+	"$tool" probe --stop
+fi
 
 step "preload reports what glibc reads for a lookup (nsswitch.conf, /etc/passwd): a bundle of getent from a --via preload run works"
 "$tool" record --db "$db" --label demo-getent --via preload -- getent passwd root >/dev/null
