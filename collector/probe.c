@@ -579,8 +579,8 @@ int probe_open(struct probe **out, probe_fn fn, void *ctx, void (*loading)(void 
 		goto fail;
 	}
 	if (p->taken_from)
-		log_info(p->taken_kept ? "bpf probe: attaching the one a previous run keeps loaded (pid %d)"
-				       : "bpf probe: reusing the one a previous run left loaded (pid %d)",
+		log_info(p->taken_kept ? "bpf probe: attaching the one pid %d keeps loaded"
+				       : "bpf probe: reusing the one pid %d left loaded",
 			 (int)p->taken_from);
 	p->boot_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	*out = p;

@@ -145,7 +145,7 @@ check "that run's probe is published for the next" wait_for 10 test -s /run/magi
 db2=$tmp/f2.db
 run_tool -v record --db "$db2" --via bpf -- "$tmp/full" "$tmp/d"
 assert_rc "again, with the probe left loaded: exit 0" 0
-assert_contains "again: it reused the probe" "$(cat "$err")" "reusing the one a previous run left loaded"
+assert_contains "again: it reused the probe" "$(cat "$err")" "reusing the one pid "
 assert_eq "again: 32 repeats folded in the kernel" \
 	"$(grep -o '[0-9]* repeats folded in the kernel' "$err")" "32 repeats folded in the kernel"
 assert_eq "again: each was opened 3 times" "$(open_counts "$db2")" \

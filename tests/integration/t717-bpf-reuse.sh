@@ -43,7 +43,7 @@ assert_eq "the file names that child" "$(pub_pid)" "$linger"
 "$TOOL" -v record --db "$db" --via bpf -- sh -c "touch $tmp/go; sleep 1; cat /etc/hostname >/dev/null" 2>"$tmp/b.err"
 assert_eq "run B exits 0" "$?" 0
 assert_contains "run B says it reused the lingering probe" "$(cat "$tmp/b.err")" \
-	"reusing the one a previous run left loaded (pid $linger)"
+	"reusing the one pid $linger left loaded"
 check "A's child no longer offers it (the file, if any, is B's child's)" \
 	sh -c '[ ! -e "$1" ] || [ "$(od -An -t d4 -j 40 -N 4 "$1" | tr -d " ")" != "$2" ]' sh "$pub" "$linger"
 b=$(sql "$db" 'select max(id) from sessions')
@@ -141,7 +141,7 @@ check "a probe is published" wait_for 5 test -s "$pub"
 "$TOOL" -v record --db "$tmp/g1.db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/g1.err" &
 "$TOOL" -v record --db "$tmp/g2.db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/g2.err" &
 wait
-reused=$(cat "$tmp"/g[12].err | grep -o 'left loaded (pid [0-9]*)')
+reused=$(cat "$tmp"/g[12].err | grep -o 'reusing the one pid [0-9]* left loaded')
 check "one of two runs at once reused the probe (or both, each another's)" test -n "$reused"
 assert_eq "no probe was taken twice" "$(echo "$reused" | sort | uniq -d)" ""
 for g in g1 g2; do

@@ -71,7 +71,7 @@ check "it left the run's directory and session" sh -c \
 	'cat /etc/hostname >/dev/null; bpftool link show >"$1"; awk "{ print \$3 }" /proc/"$2"/stat >"$3"' \
 	sh "$tmp/during" "$k" "$tmp/kstate" 2>"$tmp/b.err"
 assert_eq "run B exits 0" "$?" 0
-assert_contains "B attaches the kept probe" "$(cat "$tmp/b.err")" "attaching the one a previous run keeps loaded (pid $k)"
+assert_contains "B attaches the kept probe" "$(cat "$tmp/b.err")" "attaching the one pid $k keeps loaded"
 check "while B runs, each of the four programs is on a link" \
 	sh -c 'for i in $1; do grep -Eq " prog $i( |\$)" "$2" || exit 1; done' sh "$ids" "$tmp/during"
 b=$(sql "$db" 'select max(id) from sessions')

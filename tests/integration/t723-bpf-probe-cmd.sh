@@ -37,7 +37,7 @@ check "no history was written" sh -c '! ls "$1"/*.db >/dev/null 2>&1' sh "$tmp"
 "$TOOL" -v record --db "$db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/r1"; rc=$?
 assert_eq "the next record --via bpf: exit 0" "$rc" 0
 assert_contains "it attaches the kept probe instead of loading one" "$(cat "$tmp/r1")" \
-	"attaching the one a previous run keeps loaded (pid $k)"
+	"attaching the one pid $k keeps loaded"
 assert_eq "its session is complete, with cat's open of /etc/hostname" \
 	"$(sql "$db" "select complete || '|' || (select count(*) from file_accesses a where a.session_id = s.id and path = '/etc/hostname' and op = 'open' and errno = 0) from sessions s")" \
 	"1|1"
