@@ -19,7 +19,7 @@
 
 static const char usage[] =
 	"usage: magicpak probe [--keep SECONDS]\n"
-	"       magicpak probe --stop\n"
+	"       magicpak probe --stop | --status\n"
 	"\n"
 	"Load the eBPF probe of `record --via bpf` (and --bpf, --cross-check) now, and keep it\n"
 	"loaded for SECONDS: the runs that follow attach it instead of loading their own, which\n"
@@ -29,11 +29,28 @@ static const char usage[] =
 	"\n"
 	"  -k, --keep SECONDS   how long it is kept, 1 to 86400 (default 600)\n"
 	"      --stop           let go of the probe a run or this command left loaded\n"
+	"      --status         say whether one is loaded for the next run, and by which pid\n"
 	"  -h, --help           show this help\n";
 
 static void no_record(void *ctx, const struct mp_wire *w, const char *payload, size_t len)
 {
 	(void)ctx, (void)w, (void)payload, (void)len;
+}
+
+static int status(void)
+{
+	bool kept;
+	pid_t pid = probe_offered(&kept);
+
+	if (pid < 0)
+		return log_error(EXIT_FAIL, "probe: --status needs root (the loaded probe is root's)");
+	if (!pid)
+		printf("bpf probe: none is kept\n");
+	else if (kept)
+		printf("bpf probe: kept loaded by pid %d, its per-syscall program detached\n", (int)pid);
+	else
+		printf("bpf probe: lingering in pid %d, still attached\n", (int)pid);
+	return EXIT_OK;
 }
 
 static int stop(void)
@@ -54,11 +71,12 @@ int cmd_probe(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "keep", required_argument, NULL, 'k' },
 		{ "stop", no_argument, NULL, 's' },
+		{ "status", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned keep = PROBE_KEEP_DEFAULT;
-	bool want_stop = false, keep_given = false;
+	bool want_stop = false, want_status = false, keep_given = false;
 	struct probe *p = NULL;
 	char why[192];
 	uint64_t t0;
@@ -75,6 +93,7 @@ int cmd_probe(int argc, char **argv)
 			keep_given = true;
 			break;
 		case 's': want_stop = true; break;
+		case 'S': want_status = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("probe", ch, argv);
 		}
@@ -83,12 +102,14 @@ int cmd_probe(int argc, char **argv)
 		log_error(0, "probe: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (want_stop && keep_given) {
-		log_error(0, "probe: --stop and --keep do not go together");
+	if (want_stop + want_status + keep_given > 1) {
+		log_error(0, "probe: --keep, --stop and --status do not go together");
 		return EXIT_USAGE;
 	}
 	if (want_stop)
 		return stop();
+	if (want_status)
+		return status();
 	/* the offer later runs take is root's (/run/magicpak): a probe loaded by anyone else
 	 * would be gone with this command */
 	if (geteuid() != 0)

@@ -62,6 +62,12 @@ pid_t probe_release(void)
 	return geteuid() == 0 ? 0 : -EPERM;
 }
 
+pid_t probe_offered(bool *kept)
+{
+	*kept = false;
+	return geteuid() == 0 ? 0 : -EPERM;
+}
+
 void probe_destroy(struct probe *p)
 {
 }
@@ -1226,6 +1232,37 @@ pid_t probe_release(void)
 		return 0;
 	if (m.detached)
 		dismiss_keeper(m.pid);
+	return m.pid;
+}
+
+/* Read, not claimed. The holder is checked by name and state (/proc/PID/stat: "PID (NAME) S
+ * ..."): a pid reused after it went would not be magicpak-linger or magicpak-keep, and one
+ * killed (its offer left behind) is a zombie until reaped, or gone. */
+pid_t probe_offered(bool *kept)
+{
+	char path[64], buf[128] = "", want[40], *close_paren;
+	struct warm m;
+	ssize_t n;
+	int fd;
+
+	*kept = false;
+	if (geteuid() != 0)
+		return -EPERM;
+	if (!warm_dir_safe() || !read_warm(WARM_FILE, &m) || m.magic != WARM_MAGIC ||
+	    m.version != WARM_VERSION || m.pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)m.pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	snprintf(want, sizeof(want), "%d (%s) ", (int)m.pid,
+		 m.detached ? "magicpak-keep" : "magicpak-linger");
+	close_paren = strrchr(buf, ')');
+	if (n <= 0 || strncmp(buf, want, strlen(want)) || !close_paren ||
+	    close_paren != buf + strlen(want) - 2 || strchr("ZXx", close_paren[2]))
+		return 0;
+	*kept = m.detached;
 	return m.pid;
 }
 

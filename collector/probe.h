@@ -6,6 +6,7 @@
 #ifndef COLLECTOR_PROBE_H
 #define COLLECTOR_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -68,6 +69,10 @@ pid_t probe_taken_from(const struct probe *p);
  * so no later run takes it, and a keeper is told to go. Returns the pid that held it, 0 when
  * none was offered, or -EPERM (not root: the offer is root's). */
 pid_t probe_release(void);
+/* The probe on offer to the next run, left loaded: the pid of the process holding it, and
+ * whether it keeps it (detached) or still lingers (attached) in @kept. 0 when none is
+ * offered by a live process of ours, -EPERM when not root. Nothing is claimed. */
+pid_t probe_offered(bool *kept);
 /* Detach and free; NULL is accepted. */
 void probe_destroy(struct probe *p);
 /* The same for a process that exits next: its mappings of the probe are left to the exit. */

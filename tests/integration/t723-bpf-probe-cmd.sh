@@ -4,7 +4,9 @@
 # keep) for --keep SECONDS: the next `record --via bpf` attaches it instead of loading its own,
 # and records as a fresh probe does. Run again, it takes the kept probe over and keeps it for
 # its time. `--stop` withdraws a kept or lingering probe's offer (no later run takes it, and
-# none is kept after a linger) and the keeper goes. No history is written. Bad input: one line,
+# none is kept after a linger) and the keeper goes; `--status` says which process holds the
+# probe on offer, and whether it keeps or still lingers (none for a keeper killed with
+# SIGKILL, whose offer is left behind). No history is written. Bad input: one line,
 # exit 2, nothing loaded; not root, or no child to keep it: one line, exit 1.
 . "$(dirname "$0")/../lib.sh"
 require_root
@@ -32,6 +34,9 @@ check "it says it loaded the probe and who keeps it, for how long" \
 assert_eq "nothing on stderr" "$(cat "$tmp/err")" ""
 k=$(grep -Eo '[0-9]+$' "$tmp/out")
 check "pid $k keeps it once its linger is over, and offers it" wait_for 5 kept_by "$k"
+probe --status; rc=$?
+assert_eq "probe --status: exit 0" "$rc" 0
+assert_eq "it names the keeper" "$(cat "$tmp/out")" "bpf probe: kept loaded by pid $k, its per-syscall program detached"
 check "no history was written" sh -c '! ls "$1"/*.db >/dev/null 2>&1' sh "$tmp"
 
 "$TOOL" -v record --db "$db" --via bpf -- cat /etc/hostname >/dev/null 2>"$tmp/r1"; rc=$?
@@ -70,17 +75,35 @@ wait_for 5 none_kept
 probe --stop; rc=$?
 assert_eq "probe --stop with none kept: exit 0" "$rc" 0
 assert_eq "... says none is kept" "$(cat "$tmp/out")" "bpf probe: none is kept"
+probe --status
+assert_eq "probe --status with none kept says so" "$(cat "$tmp/out")" "bpf probe: none is kept"
+
+# a keeper killed with SIGKILL leaves its offer behind: --status does not name it, a run loads its own
+probe --keep 30
+k4=$(grep -Eo '[0-9]+$' "$tmp/out")
+check "kept by pid $k4" wait_for 5 kept_by "$k4"
+kill -9 "$k4"
+check "its offer is left behind" test -s "$pub"
+probe --status
+assert_eq "--status: none is kept (the offer's holder is gone)" "$(cat "$tmp/out")" "bpf probe: none is kept"
+"$TOOL" -v record --db "$db" --via bpf -- /bin/true >/dev/null 2>"$tmp/r3"; rc=$?
+assert_eq "the next run: exit 0" "$rc" 0
+check "... it loads its own probe" sh -c '! grep -Eq "attaching the one|reusing the one" "$1"' sh "$tmp/r3"
+wait_for 5 none_kept
 
 # let go while it lingers: it is not kept after its linger
 MAGICPAK_BPF_LINGER_MS=1500 "$TOOL" probe --keep 30 >"$tmp/out"
 l=$(grep -Eo '[0-9]+$' "$tmp/out")
 check "a lingering probe is offered" wait_for 2 sh -c '[ "$(od -An -t d4 -j 40 -N 4 "$1" 2>/dev/null | tr -d " ")" = "$2" ]' sh "$pub" "$l"
+probe --status
+assert_eq "--status during the linger" "$(cat "$tmp/out")" "bpf probe: lingering in pid $l, still attached"
 probe --stop
 assert_eq "--stop during the linger lets it go" "$(cat "$tmp/out")" "bpf probe: the one pid $l held is let go"
 check "after its linger it is not kept" wait_for 5 none_kept
 
 # bad input: exit 2, one line, nothing on stdout, nothing loaded
-for bad in "--keep 0" "--keep 86401" "--keep 1x" "--keep -1" "--keep" "--stop --keep 5" "extra" "--bogus"; do
+for bad in "--keep 0" "--keep 86401" "--keep 1x" "--keep -1" "--keep" "--stop --keep 5" "--status --stop" \
+	"--keep 5 --status" "extra" "--bogus"; do
 	# shellcheck disable=SC2086
 	probe $bad; rc=$?
 	assert_eq "probe $bad: exit 2" "$rc" 2
@@ -99,6 +122,9 @@ if command -v setpriv >/dev/null; then
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" probe --stop >"$tmp/out" 2>"$tmp/err"; rc=$?
 	assert_eq "not root, --stop: exit 1" "$rc" 1
 	assert_one_error_line "not root, --stop: one line" "$tmp/err" "--stop needs root"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$TOOL" probe --status >"$tmp/out" 2>"$tmp/err"; rc=$?
+	assert_eq "not root, --status: exit 1" "$rc" 1
+	assert_one_error_line "not root, --status: one line" "$tmp/err" "--status needs root"
 fi
 MAGICPAK_BPF_LINGER_MS=0 "$TOOL" probe >"$tmp/out" 2>"$tmp/err"; rc=$?
 assert_eq "no child to keep it (LINGER_MS=0): exit 1" "$rc" 1
