@@ -1215,9 +1215,34 @@ pid_t probe_taken_from(const struct probe *p)
 	return p->taken_from;
 }
 
+/* Is the process a published record names alive, and the one that published it? Checked by
+ * name and state (/proc/PID/stat: "PID (NAME) S ..."): a pid reused after it went would not
+ * be magicpak-linger or magicpak-keep, and one killed (its offer left behind) is a zombie
+ * until reaped, or gone. */
+static bool holder_alive(const struct warm *m)
+{
+	char path[64], buf[128] = "", want[40], *close_paren;
+	ssize_t n;
+	int fd;
+
+	if (m->magic != WARM_MAGIC || m->version != WARM_VERSION || m->pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	snprintf(want, sizeof(want), "%d (%s) ", (int)m->pid,
+		 m->detached ? "magicpak-keep" : "magicpak-linger");
+	close_paren = strrchr(buf, ')');
+	return n > 0 && !strncmp(buf, want, strlen(want)) && close_paren == buf + strlen(want) - 2 &&
+	       !strchr("ZXx", close_paren[2]);
+}
+
 /* Claimed as a taker claims it (a rename: a run taking it at the same moment gets it, or we
  * do), then removed: the lingering child's own claim then fails and it does not keep the probe
- * (linger_child()); a keeper is told to go, as a newer probe's publisher tells it. */
+ * (linger_child()); a keeper is told to go, as a newer probe's publisher tells it. An offer
+ * whose holder is gone is removed all the same, and 0 returned. */
 pid_t probe_release(void)
 {
 	char mine[64];
@@ -1228,39 +1253,22 @@ pid_t probe_release(void)
 	if (!warm_dir_safe() || !claim(mine, &m))
 		return 0;
 	unlink(mine);
-	if (m.magic != WARM_MAGIC || m.version != WARM_VERSION || m.pid <= 0)
+	if (!holder_alive(&m))
 		return 0;
 	if (m.detached)
 		dismiss_keeper(m.pid);
 	return m.pid;
 }
 
-/* Read, not claimed. The holder is checked by name and state (/proc/PID/stat: "PID (NAME) S
- * ..."): a pid reused after it went would not be magicpak-linger or magicpak-keep, and one
- * killed (its offer left behind) is a zombie until reaped, or gone. */
+/* Read, not claimed. */
 pid_t probe_offered(bool *kept)
 {
-	char path[64], buf[128] = "", want[40], *close_paren;
 	struct warm m;
-	ssize_t n;
-	int fd;
 
 	*kept = false;
 	if (geteuid() != 0)
 		return -EPERM;
-	if (!warm_dir_safe() || !read_warm(WARM_FILE, &m) || m.magic != WARM_MAGIC ||
-	    m.version != WARM_VERSION || m.pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)m.pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	snprintf(want, sizeof(want), "%d (%s) ", (int)m.pid,
-		 m.detached ? "magicpak-keep" : "magicpak-linger");
-	close_paren = strrchr(buf, ')');
-	if (n <= 0 || strncmp(buf, want, strlen(want)) || !close_paren ||
-	    close_paren != buf + strlen(want) - 2 || strchr("ZXx", close_paren[2]))
+	if (!warm_dir_safe() || !read_warm(WARM_FILE, &m) || !holder_alive(&m))
 		return 0;
 	*kept = m.detached;
 	return m.pid;

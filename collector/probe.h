@@ -67,7 +67,8 @@ pid_t probe_keeper_pid(const struct probe *p);
 pid_t probe_taken_from(const struct probe *p);
 /* Let go of the probe an earlier run left loaded (lingering or kept): its offer is withdrawn,
  * so no later run takes it, and a keeper is told to go. Returns the pid that held it, 0 when
- * none was offered, or -EPERM (not root: the offer is root's). */
+ * none was offered or its holder is gone (the offer removed all the same), or -EPERM (not
+ * root: the offer is root's). */
 pid_t probe_release(void);
 /* The probe on offer to the next run, left loaded: the pid of the process holding it, and
  * whether it keeps it (detached) or still lingers (attached) in @kept. 0 when none is

@@ -6,7 +6,7 @@
 # its time. `--stop` withdraws a kept or lingering probe's offer (no later run takes it, and
 # none is kept after a linger) and the keeper goes; `--status` says which process holds the
 # probe on offer, and whether it keeps or still lingers (none for a keeper killed with
-# SIGKILL, whose offer is left behind). No history is written. Bad input: one line,
+# SIGKILL, whose offer is left behind, and which --stop removes). No history is written. Bad input: one line,
 # exit 2, nothing loaded; not root, or no child to keep it: one line, exit 1.
 . "$(dirname "$0")/../lib.sh"
 require_root
@@ -86,6 +86,14 @@ kill -9 "$k4"
 check "its offer is left behind" test -s "$pub"
 probe --status
 assert_eq "--status: none is kept (the offer's holder is gone)" "$(cat "$tmp/out")" "bpf probe: none is kept"
+probe --stop
+assert_eq "--stop: none is kept either" "$(cat "$tmp/out")" "bpf probe: none is kept"
+check "... and the offer left behind is removed" test ! -e "$pub"
+# once more, for a run to find
+probe --keep 30
+k4=$(grep -Eo '[0-9]+$' "$tmp/out")
+check "kept again by pid $k4" wait_for 5 kept_by "$k4"
+kill -9 "$k4"
 "$TOOL" -v record --db "$db" --via bpf -- /bin/true >/dev/null 2>"$tmp/r3"; rc=$?
 assert_eq "the next run: exit 0" "$rc" 0
 check "... it loads its own probe" sh -c '! grep -Eq "attaching the one|reusing the one" "$1"' sh "$tmp/r3"
