@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* collector/cmd_probe.c - `magicpak probe`: load the eBPF probe now and leave it loaded for the
  * runs to come, which attach it instead of loading their own (collector/probe.c: keep()); or
- * let go of one left loaded. Loading costs the run that does it 7-9 ms of kernel time here
+ * let go of one left loaded. Loading costs the run that does it 6-9 ms of kernel time here
  * (the verifier, the maps, the attaches), a tenth of W1: done ahead, outside the runs that
  * count, as a peer's tracer is started before the command it watches. */
 #include <getopt.h>
