@@ -15,7 +15,6 @@
 #include "probe.h"
 
 #define PROBE_KEEP_DEFAULT 600
-#define PROBE_KEEP_MAX 86400 /* as $MAGICPAK_BPF_KEEP_S */
 
 static const char usage[] =
 	"usage: magicpak probe [--keep SECONDS]\n"
@@ -87,9 +86,9 @@ int cmd_probe(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+:k:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
-			if (!cmd_parse_seconds(optarg, PROBE_KEEP_MAX, &keep) || !keep)
+			if (!cmd_parse_seconds(optarg, PROBE_KEEP_MAX_S, &keep) || !keep)
 				die_usage("probe: --keep '%s' is not a whole number of seconds from 1 to %d",
-					  optarg, PROBE_KEEP_MAX);
+					  optarg, PROBE_KEEP_MAX_S);
 			keep_given = true;
 			break;
 		case 's': want_stop = true; break;
@@ -121,12 +120,12 @@ int cmd_probe(int argc, char **argv)
 	probe_keep_for(p, (long)keep);
 	/* attached, as by a run: the child that outlives us holds it from here (linger()) */
 	ret = probe_attach(p, PROBE_FOLD_SESSION, why, sizeof(why));
-	keeper = ret < 0 ? 0 : probe_keeper_pid(p);
-	from = probe_taken_from(p);
 	if (ret < 0) {
 		probe_destroy(p);
 		return log_error(EXIT_FAIL, "probe: %s", why);
 	}
+	keeper = probe_keeper_pid(p);
+	from = probe_taken_from(p);
 	if (!keeper) {
 		probe_destroy(p);
 		return log_error(EXIT_FAIL, "probe: no process could be started to keep the probe "

@@ -1123,7 +1123,7 @@ static void linger(struct probe *p)
 	a->nofile = getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536 ? 65536 : rl.rlim_cur;
 	a->ts.tv_sec = ms / 1000;
 	a->ts.tv_nsec = (ms % 1000) * 1000000L;
-	a->keep_s = keep_s > 0 && keep_s <= 86400 ? keep_s : 0;
+	a->keep_s = keep_s > 0 && keep_s <= PROBE_KEEP_MAX_S ? keep_s : 0;
 	/* It takes no signal, ever (it inherits this mask): sharing our memory, neither a
 	 * handler of ours nor a default action may run in it (a core dump, as of Ctrl-\ to
 	 * the process group, takes every process sharing the memory down before Linux 5.16),

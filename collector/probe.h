@@ -57,7 +57,9 @@ uint64_t probe_repeats(struct probe *p, probe_repeat_fn fn, void *ctx);
 /* The fold key of an access record (bpf/openat.h): @tgid is the record's pid under
  * PROBE_FOLD_PROCESS, 0 under PROBE_FOLD_SESSION. */
 uint64_t probe_fold_key(const char *path, uint32_t tgid, uint32_t op, uint32_t flags, int32_t err);
-/* Keep the probe loaded for @secs (1 to 86400) once its linger is over, instead of
+/* The longest a probe is kept loaded after its run ($MAGICPAK_BPF_KEEP_S, probe_keep_for()). */
+#define PROBE_KEEP_MAX_S 86400
+/* Keep the probe loaded for @secs (1 to PROBE_KEEP_MAX_S) once its linger is over, instead of
  * $MAGICPAK_BPF_KEEP_S (default 60): `magicpak probe`. Call before probe_attach(). */
 void probe_keep_for(struct probe *p, long secs);
 /* After probe_attach(): the pid of the child that outlives this process with the probe (it
